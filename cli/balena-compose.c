@@ -1,0 +1,113 @@
+/* balena-compose: the command-line client of the daemons.
+ * Exit codes: 0 ok, 1 the command failed, 100 usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../proto/ipc.h"
+
+#define VERSION "0.1.0"
+
+static const char *const daemons[] = {"gateway", "reconciler", "fetcher", "locker", "logger"};
+#define NDAEMONS (sizeof(daemons) / sizeof(daemons[0]))
+
+static int
+known_daemon(const char *n)
+{
+	for (size_t i = 0; i < NDAEMONS; i++)
+		if (strcmp(n, daemons[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+ping_one(const char *name, int timeout_ms)
+{
+	bc_msg req = {.type = BC_MSG_PING}, rep;
+	bc_err err = {0};
+
+	req.body.ping.from = "cli";
+	if (bc_call(name, &req, &rep, timeout_ms, &err) < 0) {
+		printf("%-11s DOWN  %s\n", name, err.msg);
+		return 1;
+	}
+	if (rep.type != BC_MSG_PONG) {
+		printf("%-11s ERROR %s\n", name,
+		       rep.type == BC_MSG_ERROR ? rep.body.error.message : "unexpected reply");
+		bc_msg_clear(&rep);
+		return 1;
+	}
+	printf("%-11s UP    pid %llu, up %llu.%03llus\n", name,
+	       (unsigned long long)rep.body.pong.pid,
+	       (unsigned long long)rep.body.pong.uptime_ms / 1000,
+	       (unsigned long long)rep.body.pong.uptime_ms % 1000);
+	bc_msg_clear(&rep);
+	return 0;
+}
+
+static int
+cmd_ping(int argc, char **argv)
+{
+	int failed = 0, timeout_ms = 2000;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: balena-compose ping [DAEMON...]\n\n"
+		       "Ask each daemon (default: all five) whether it is up.\n"
+		       "Daemons: gateway reconciler fetcher locker logger\n"
+		       "Sockets are looked for in $BC_RUNDIR (default %s).\n"
+		       "Exit status 1 if any daemon does not answer.\n",
+		       BC_RUNDIR_DEFAULT);
+		return 0;
+	}
+	for (int i = 1; i < argc; i++)
+		if (!known_daemon(argv[i])) {
+			fprintf(stderr, "balena-compose ping: unknown daemon '%s'\n", argv[i]);
+			return 100;
+		}
+	if (argc == 1)
+		for (size_t i = 0; i < NDAEMONS; i++)
+			failed |= ping_one(daemons[i], timeout_ms);
+	for (int i = 1; i < argc; i++)
+		failed |= ping_one(argv[i], timeout_ms);
+	return failed;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} cmds[] = {
+	{"ping", cmd_ping, "check that the daemons are up"},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: balena-compose COMMAND [ARGS]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\nRun 'balena-compose COMMAND --help' for more.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 100;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("balena-compose %s\n", VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "balena-compose: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 100;
+}

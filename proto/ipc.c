@@ -1,0 +1,167 @@
+#include "ipc.h"
+
+#include <errno.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *
+bc_rundir(void)
+{
+	const char *d = getenv("BC_RUNDIR");
+	return (d != NULL && *d != '\0') ? d : BC_RUNDIR_DEFAULT;
+}
+
+int
+bc_rundir_prepare(bc_err *err)
+{
+	const char *d = bc_rundir();
+	struct stat st;
+
+	if (mkdir(d, 0700) < 0 && errno != EEXIST)
+		return bc_err_sys(err, "create run directory '%s'", d);
+	if (stat(d, &st) < 0)
+		return bc_err_sys(err, "stat run directory '%s'", d);
+	if (!S_ISDIR(st.st_mode))
+		return bc_err_set(err, BC_EINVAL, "run directory '%s' is not a directory", d);
+	if ((st.st_mode & 077) != 0 || st.st_uid != geteuid())
+		return bc_err_set(err, BC_EINVAL,
+				  "run directory '%s' must be owned by uid %u with mode 0700 (is %04o)",
+				  d, (unsigned)geteuid(), (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+static int
+path_of(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err)
+{
+	int n = snprintf(out, outlen, "%s/%s.%s", bc_rundir(), daemon,
+			 kind == BC_SOCK_REP ? "rep" : "pub");
+	if (n < 0 || (size_t)n >= outlen || (size_t)n >= 100) /* sun_path limit */
+		return bc_err_set(err, BC_ETOOBIG, "socket path for '%s' in '%s' is too long",
+				  daemon, bc_rundir());
+	return 0;
+}
+
+int
+bc_addr(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err)
+{
+	char path[128];
+
+	if (path_of(path, sizeof(path), daemon, kind, err) < 0)
+		return -1;
+	if ((size_t)snprintf(out, outlen, "ipc://%s", path) >= outlen)
+		return bc_err_set(err, BC_ETOOBIG, "socket address for '%s' too long", daemon);
+	return 0;
+}
+
+static int
+nng_fail(bc_err *err, int rv, const char *what, const char *daemon)
+{
+	return bc_err_set(err, rv == NNG_ETIMEDOUT ? BC_ETIMEOUT : BC_ESYS, "%s '%s': %s", what,
+			  daemon, nng_strerror(rv));
+}
+
+int
+bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err)
+{
+	char addr[160], path[128];
+	nng_listener l;
+	int rv;
+
+	if (bc_addr(addr, sizeof(addr), daemon, kind, err) < 0 ||
+	    path_of(path, sizeof(path), daemon, kind, err) < 0)
+		return -1;
+	rv = kind == BC_SOCK_REP ? nng_rep0_open(sock) : nng_pub0_open(sock);
+	if (rv != 0)
+		return nng_fail(err, rv, "open socket for", daemon);
+	/* A predecessor killed with -9 leaves its socket file; we own the
+	 * directory (0700), so whatever is there is ours to replace. */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		bc_err_sys(err, "remove stale socket '%s'", path);
+		goto fail;
+	}
+	if ((rv = nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG)) != 0 ||
+	    (rv = nng_listener_create(&l, *sock, addr)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0) {
+		nng_fail(err, rv, "listen on", addr);
+		goto fail;
+	}
+	return 0;
+fail:
+	nng_close(*sock);
+	return -1;
+}
+
+int
+bc_send(nng_socket sock, const bc_msg *m, bc_err *err)
+{
+	bc_buf b = {0};
+	int rv;
+
+	if (bc_msg_encode(m, &b, err) < 0)
+		return -1;
+	rv = nng_send(sock, b.data, b.len, 0);
+	bc_buf_free(&b);
+	if (rv != 0)
+		return nng_fail(err, rv, "send", bc_msgtype_name(m->type));
+	return 0;
+}
+
+int
+bc_recv(nng_socket sock, bc_msg *m, nng_pipe *pipe, bc_err *err)
+{
+	nng_msg *nm;
+	int rv;
+
+	memset(m, 0, sizeof(*m));
+	if ((rv = nng_recvmsg(sock, &nm, 0)) != 0)
+		return nng_fail(err, rv, "receive", "message");
+	if (pipe != NULL)
+		*pipe = nng_msg_get_pipe(nm);
+	rv = bc_msg_decode(nng_msg_body(nm), nng_msg_len(nm), m, err);
+	nng_msg_free(nm);
+	return rv;
+}
+
+int
+bc_call(const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms, bc_err *err)
+{
+	char addr[160];
+	nng_socket s;
+	uint64_t id;
+	int rv;
+
+	if (bc_addr(addr, sizeof(addr), daemon, BC_SOCK_REP, err) < 0)
+		return -1;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		return bc_err_sys(err, "request id");
+	req->id = id >> 1; /* keep it a positive msgpack int everywhere */
+	if ((rv = nng_req0_open(&s)) != 0)
+		return nng_fail(err, rv, "open request socket to", daemon);
+	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
+	    (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
+	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG)) != 0 ||
+	    (rv = nng_dial(s, addr, NULL, 0)) != 0) {
+		nng_fail(err, rv, rv == NNG_ECONNREFUSED || rv == NNG_ENOENT ? "no daemon listening at" : "connect to", addr);
+		goto fail;
+	}
+	if (bc_send(s, req, err) < 0 || bc_recv(s, rep, NULL, err) < 0)
+		goto fail;
+	if (rep->id != req->id) {
+		bc_msg_clear(rep);
+		bc_err_set(err, BC_EPROTO, "reply from '%s' carries the wrong request id", daemon);
+		goto fail;
+	}
+	nng_close(s);
+	return 0;
+fail:
+	nng_close(s);
+	return -1;
+}

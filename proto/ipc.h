@@ -1,0 +1,43 @@
+/* nng plumbing shared by every daemon and client: where the sockets live,
+ * how they are bound (mode 0600, size-capped), and one request/reply call. */
+#ifndef BC_IPC_H
+#define BC_IPC_H
+
+#include <nng/nng.h>
+
+#include "proto.h"
+
+#define BC_RUNDIR_DEFAULT "/run/balena-compose"
+
+enum bc_sockkind { BC_SOCK_REP, BC_SOCK_PUB };
+
+/* The run directory: $BC_RUNDIR or BC_RUNDIR_DEFAULT. Returns a pointer into
+ * the environment or a literal; do not free. */
+const char *bc_rundir(void);
+
+/* Create the run directory (mode 0700) if missing; refuse one that is not a
+ * directory or is open to group/other. */
+int bc_rundir_prepare(bc_err *err);
+
+/* "ipc:///run/balena-compose/<daemon>.rep" into out. */
+int bc_addr(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err);
+
+/* Open a socket of the kind and listen on the daemon's address with mode
+ * 0600 and a receive limit of BC_PROTO_MAX_MSG. A stale socket file left by a
+ * crashed predecessor is replaced. On success *sock is the caller's to close. */
+int bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err);
+
+/* Encode m and send it on sock. The message is freed on success and failure. */
+int bc_send(nng_socket sock, const bc_msg *m, bc_err *err);
+
+/* Receive one message within the socket's receive timeout and decode it.
+ * On success *m owns its strings (bc_msg_clear). If pipe is not NULL it gets
+ * the sending pipe (for peer credentials). */
+int bc_recv(nng_socket sock, bc_msg *m, nng_pipe *pipe, bc_err *err);
+
+/* One request to a daemon's REP socket and its reply, within timeout_ms.
+ * req->id is set to a fresh id; a reply whose id differs is a protocol error.
+ * On success *rep is the caller's (bc_msg_clear). */
+int bc_call(const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms, bc_err *err);
+
+#endif

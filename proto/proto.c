@@ -1,0 +1,470 @@
+#include "proto.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- field tables: the one definition of each body, used both ways ----- */
+
+enum fkind { F_STR, F_U64, F_I64, F_BOOL };
+
+struct field {
+	const char *name;
+	enum fkind kind;
+	size_t off;
+	uint32_t max; /* strings: max bytes */
+	bool required;
+};
+
+#define FSTR(T, f, mx, req) {#f, F_STR, offsetof(T, f), mx, req}
+#define FU64(T, f, req) {#f, F_U64, offsetof(T, f), 0, req}
+#define FI64(T, f, req) {#f, F_I64, offsetof(T, f), 0, req}
+
+static const struct field ping_fields[] = {
+	FSTR(bc_body_ping, from, 64, false),
+};
+static const struct field pong_fields[] = {
+	FSTR(bc_body_pong, daemon, 64, true),
+	FU64(bc_body_pong, pid, true),
+	FU64(bc_body_pong, uptime_ms, true),
+};
+static const struct field error_fields[] = {
+	FI64(bc_body_error, code, true),
+	FSTR(bc_body_error, message, 4096, true),
+};
+
+struct msgdesc {
+	enum bc_msgtype type;
+	const char *name;
+	const struct field *fields;
+	size_t nfields;
+	size_t body_off;
+};
+
+static const struct msgdesc descs[] = {
+#define X(nm, num, fld)                                                                       \
+	{BC_MSG_##nm, #nm, fld##_fields, sizeof(fld##_fields) / sizeof(fld##_fields[0]),        \
+	 offsetof(bc_msg, body.fld)},
+	BC_MSG_TYPES(X)
+#undef X
+};
+
+static const struct msgdesc *
+desc_of(uint64_t type)
+{
+	for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++)
+		if ((uint64_t)descs[i].type == type)
+			return &descs[i];
+	return NULL;
+}
+
+const char *
+bc_msgtype_name(enum bc_msgtype t)
+{
+	const struct msgdesc *d = desc_of((uint64_t)t);
+	return d ? d->name : "?";
+}
+
+/* --- encoding ----------------------------------------------------------- */
+
+static int
+sbuf_write(void *data, const char *buf, size_t len)
+{
+	return msgpack_sbuffer_write(data, buf, len);
+}
+
+static void
+pack_str(msgpack_packer *pk, const char *s)
+{
+	size_t n = strlen(s);
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+int
+bc_msg_encode(const bc_msg *m, bc_buf *out, bc_err *err)
+{
+	const struct msgdesc *d = desc_of((uint64_t)m->type);
+	const char *body;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t present = 0;
+	int rc;
+
+	if (d == NULL)
+		return bc_err_set(err, BC_EINVAL, "encode: unknown message type %d", (int)m->type);
+	body = (const char *)m + d->body_off;
+	for (size_t i = 0; i < d->nfields; i++) {
+		const struct field *f = &d->fields[i];
+		if (f->kind == F_STR) {
+			const char *s = *(char *const *)(body + f->off);
+			if (s == NULL) {
+				if (f->required)
+					return bc_err_set(err, BC_EINVAL,
+							  "encode %s: field '%s' is required",
+							  d->name, f->name);
+				continue;
+			}
+			if (strlen(s) > f->max)
+				return bc_err_set(err, BC_ETOOBIG,
+						  "encode %s: field '%s' longer than %u bytes",
+						  d->name, f->name, f->max);
+		}
+		present++;
+	}
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, sbuf_write);
+	msgpack_pack_map(&pk, 4);
+	pack_str(&pk, "v");
+	msgpack_pack_uint64(&pk, BC_PROTO_VERSION);
+	pack_str(&pk, "t");
+	msgpack_pack_uint64(&pk, (uint64_t)m->type);
+	pack_str(&pk, "id");
+	msgpack_pack_uint64(&pk, m->id);
+	pack_str(&pk, "b");
+	msgpack_pack_map(&pk, present);
+	for (size_t i = 0; i < d->nfields; i++) {
+		const struct field *f = &d->fields[i];
+		const char *p = body + f->off;
+		if (f->kind == F_STR && *(char *const *)p == NULL)
+			continue;
+		pack_str(&pk, f->name);
+		switch (f->kind) {
+		case F_STR: pack_str(&pk, *(char *const *)p); break;
+		case F_U64: msgpack_pack_uint64(&pk, *(const uint64_t *)p); break;
+		case F_I64: msgpack_pack_int64(&pk, *(const int64_t *)p); break;
+		case F_BOOL:
+			if (*(const bool *)p)
+				msgpack_pack_true(&pk);
+			else
+				msgpack_pack_false(&pk);
+			break;
+		}
+	}
+	if (sb.size > BC_PROTO_MAX_MSG)
+		rc = bc_err_set(err, BC_ETOOBIG, "encode %s: %zu bytes exceeds the %zu byte limit",
+				d->name, sb.size, BC_PROTO_MAX_MSG);
+	else
+		rc = bc_buf_add(out, sb.data, sb.size, err);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+/* --- bounded pre-scan ----------------------------------------------------
+ * msgpack-c allocates count*sizeof(msgpack_object) for a declared array or
+ * map count before reading any element, so 5 bytes could ask for gigabytes.
+ * This walk checks every declared count against the bytes that remain (an
+ * element takes at least one byte), bounds nesting, rejects ext types and
+ * the reserved 0xc1, and finds where the first object ends. */
+
+static int
+need(size_t len, size_t pos, uint64_t n)
+{
+	return pos <= len && n <= len - pos;
+}
+
+static uint64_t
+be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int
+scan(const uint8_t *p, size_t len, size_t *pos, int depth, bc_err *err)
+{
+	uint8_t c;
+	uint64_t n = 0, elems = 0;
+	int lenbytes = 0;
+
+	if (depth > BC_PROTO_MAX_DEPTH)
+		return bc_err_set(err, BC_EPROTO, "message nested deeper than %d",
+				  BC_PROTO_MAX_DEPTH);
+	if (!need(len, *pos, 1))
+		return bc_err_set(err, BC_EPROTO, "message truncated at byte %zu", *pos);
+	c = p[(*pos)++];
+	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+		return 0;
+	if (c >= 0x80 && c <= 0x8f) {
+		elems = 2 * (uint64_t)(c & 0x0f);
+		goto container;
+	}
+	if (c >= 0x90 && c <= 0x9f) {
+		elems = c & 0x0f;
+		goto container;
+	}
+	if (c >= 0xa0 && c <= 0xbf) {
+		n = c & 0x1f;
+		goto skip;
+	}
+	switch (c) {
+	case 0xcc: case 0xd0: n = 1; goto skip;
+	case 0xcd: case 0xd1: n = 2; goto skip;
+	case 0xca: case 0xce: case 0xd2: n = 4; goto skip;
+	case 0xcb: case 0xcf: case 0xd3: n = 8; goto skip;
+	case 0xc4: case 0xd9: lenbytes = 1; break;
+	case 0xc5: case 0xda: lenbytes = 2; break;
+	case 0xc6: case 0xdb: lenbytes = 4; break;
+	case 0xdc: case 0xdd:
+	case 0xde: case 0xdf: {
+		int lb = (c == 0xdc || c == 0xde) ? 2 : 4;
+		if (!need(len, *pos, (uint64_t)lb))
+			return bc_err_set(err, BC_EPROTO, "message truncated at byte %zu", *pos);
+		elems = be(p + *pos, lb);
+		*pos += (size_t)lb;
+		if (c >= 0xde)
+			elems *= 2;
+		goto container;
+	}
+	default:
+		return bc_err_set(err, BC_EPROTO, "unsupported msgpack byte 0x%02x at %zu", c,
+				  *pos - 1);
+	}
+	if (!need(len, *pos, (uint64_t)lenbytes))
+		return bc_err_set(err, BC_EPROTO, "message truncated at byte %zu", *pos);
+	n = be(p + *pos, lenbytes);
+	*pos += (size_t)lenbytes;
+skip:
+	if (!need(len, *pos, n))
+		return bc_err_set(err, BC_EPROTO, "message truncated at byte %zu", *pos);
+	*pos += (size_t)n;
+	return 0;
+container:
+	if (!need(len, *pos, elems))
+		return bc_err_set(err, BC_EPROTO,
+				  "container at byte %zu declares more elements than bytes remain",
+				  *pos);
+	for (uint64_t i = 0; i < elems; i++)
+		if (scan(p, len, pos, depth + 1, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* --- decoding ----------------------------------------------------------- */
+
+static bool
+key_is(const msgpack_object *k, const char *s)
+{
+	size_t n = strlen(s);
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+	       memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+static int
+get_u64(const msgpack_object *o, uint64_t *v)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	*v = o->via.u64;
+	return 0;
+}
+
+static int
+get_i64(const msgpack_object *o, int64_t *v)
+{
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*v = o->via.i64;
+		return 0;
+	}
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
+		*v = (int64_t)o->via.u64;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+decode_body(const struct msgdesc *d, const msgpack_object *b, bc_msg *m, bc_err *err)
+{
+	char *body = (char *)m + d->body_off;
+	uint32_t seen = 0;
+
+	if (b->type != MSGPACK_OBJECT_MAP)
+		return bc_err_set(err, BC_EPROTO, "%s: body is not a map", d->name);
+	for (uint32_t i = 0; i < b->via.map.size; i++) {
+		const msgpack_object *k = &b->via.map.ptr[i].key;
+		const msgpack_object *v = &b->via.map.ptr[i].val;
+		const struct field *f = NULL;
+		size_t fi;
+		char *p;
+
+		for (fi = 0; fi < d->nfields; fi++)
+			if (key_is(k, d->fields[fi].name)) {
+				f = &d->fields[fi];
+				break;
+			}
+		if (f == NULL) {
+			if (k->type == MSGPACK_OBJECT_STR && k->via.str.size <= 64)
+				return bc_err_set(err, BC_EPROTO, "%s: unknown field '%.*s'",
+						  d->name, (int)k->via.str.size, k->via.str.ptr);
+			return bc_err_set(err, BC_EPROTO, "%s: unknown or non-string key",
+					  d->name);
+		}
+		if (seen & (1u << fi))
+			return bc_err_set(err, BC_EPROTO, "%s: field '%s' appears twice", d->name,
+					  f->name);
+		seen |= 1u << fi;
+		p = body + f->off;
+		switch (f->kind) {
+		case F_STR: {
+			char *s;
+			if (v->type != MSGPACK_OBJECT_STR)
+				goto kind;
+			if (v->via.str.size > f->max)
+				return bc_err_set(err, BC_ETOOBIG,
+						  "%s: field '%s' longer than %u bytes", d->name,
+						  f->name, f->max);
+			if (memchr(v->via.str.ptr, '\0', v->via.str.size) != NULL)
+				return bc_err_set(err, BC_EPROTO,
+						  "%s: field '%s' contains a NUL byte", d->name,
+						  f->name);
+			s = malloc(v->via.str.size + 1);
+			if (s == NULL)
+				return bc_err_sys(err, "%s: field '%s'", d->name, f->name);
+			memcpy(s, v->via.str.ptr, v->via.str.size);
+			s[v->via.str.size] = '\0';
+			*(char **)p = s;
+			break;
+		}
+		case F_U64:
+			if (get_u64(v, (uint64_t *)p) < 0)
+				goto kind;
+			break;
+		case F_I64:
+			if (get_i64(v, (int64_t *)p) < 0)
+				goto kind;
+			break;
+		case F_BOOL:
+			if (v->type != MSGPACK_OBJECT_BOOLEAN)
+				goto kind;
+			*(bool *)p = v->via.boolean;
+			break;
+		}
+		continue;
+	kind:
+		return bc_err_set(err, BC_EPROTO, "%s: field '%s' has the wrong kind", d->name,
+				  f->name);
+	}
+	for (size_t fi = 0; fi < d->nfields; fi++)
+		if (d->fields[fi].required && !(seen & (1u << fi)))
+			return bc_err_set(err, BC_EPROTO, "%s: required field '%s' is missing",
+					  d->name, d->fields[fi].name);
+	return 0;
+}
+
+static int
+decode_env(const msgpack_object *o, bc_msg *m, bc_err *err)
+{
+	const msgpack_object *body = NULL;
+	const struct msgdesc *d = NULL;
+	uint64_t v = 0, t = 0, id = 0;
+	int have_v = 0, have_t = 0, have_id = 0;
+
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return bc_err_set(err, BC_EPROTO, "message is not a map");
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		const msgpack_object *val = &o->via.map.ptr[i].val;
+		int *have;
+		uint64_t *dst;
+
+		if (key_is(k, "b")) {
+			if (body != NULL)
+				return bc_err_set(err, BC_EPROTO, "envelope key 'b' appears twice");
+			body = val;
+			continue;
+		}
+		if (key_is(k, "v")) {
+			have = &have_v;
+			dst = &v;
+		} else if (key_is(k, "t")) {
+			have = &have_t;
+			dst = &t;
+		} else if (key_is(k, "id")) {
+			have = &have_id;
+			dst = &id;
+		} else {
+			return bc_err_set(err, BC_EPROTO, "unknown envelope key");
+		}
+		if (*have)
+			return bc_err_set(err, BC_EPROTO, "envelope key appears twice");
+		if (get_u64(val, dst) < 0)
+			return bc_err_set(err, BC_EPROTO, "envelope field is not an unsigned integer");
+		*have = 1;
+		if (dst == &id)
+			m->id = id;
+	}
+	if (!have_v || !have_t || !have_id || body == NULL)
+		return bc_err_set(err, BC_EPROTO, "envelope lacks one of 'v', 't', 'id', 'b'");
+	if (v != BC_PROTO_VERSION)
+		return bc_err_set(err, BC_EPROTO, "protocol version %llu not supported (want %d)",
+				  (unsigned long long)v, BC_PROTO_VERSION);
+	d = desc_of(t);
+	if (d == NULL)
+		return bc_err_set(err, BC_EPROTO, "unknown message type %llu",
+				  (unsigned long long)t);
+	m->type = d->type;
+	return decode_body(d, body, m, err);
+}
+
+int
+bc_msg_decode(const void *data, size_t len, bc_msg *m, bc_err *err)
+{
+	msgpack_unpacked up;
+	size_t pos = 0, off = 0;
+	uint64_t id;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (len > BC_PROTO_MAX_MSG)
+		return bc_err_set(err, BC_ETOOBIG, "message of %zu bytes exceeds the %zu byte limit",
+				  len, BC_PROTO_MAX_MSG);
+	if (scan(data, len, &pos, 0, err) < 0)
+		return -1;
+	if (pos != len)
+		return bc_err_set(err, BC_EPROTO, "%zu trailing bytes after the message",
+				  len - pos);
+	msgpack_unpacked_init(&up);
+	if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
+		msgpack_unpacked_destroy(&up);
+		return bc_err_set(err, BC_EPROTO, "message is not valid msgpack");
+	}
+	rc = decode_env(&up.data, m, err);
+	msgpack_unpacked_destroy(&up);
+	if (rc < 0) {
+		id = m->id;
+		bc_msg_clear(m);
+		m->id = id;
+	}
+	return rc;
+}
+
+void
+bc_msg_clear(bc_msg *m)
+{
+	const struct msgdesc *d = desc_of((uint64_t)m->type);
+
+	if (d != NULL) {
+		char *body = (char *)m + d->body_off;
+		for (size_t i = 0; i < d->nfields; i++)
+			if (d->fields[i].kind == F_STR)
+				free(*(char **)(body + d->fields[i].off));
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+int
+bc_msg_make_error(bc_msg *m, uint64_t id, int64_t code, const char *message, bc_err *err)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = BC_MSG_ERROR;
+	m->id = id;
+	m->body.error.code = code;
+	m->body.error.message = strndup(message, 4096);
+	if (m->body.error.message == NULL)
+		return bc_err_sys(err, "error reply");
+	return 0;
+}

@@ -1,0 +1,81 @@
+/* Every message of the suite, defined once.
+ *
+ * Wire form: a msgpack map {"v": version, "t": type, "id": correlation id,
+ * "b": body map}. A reply echoes the request's id. Decoding is strict: the
+ * whole buffer must be one object of at most BC_PROTO_MAX_MSG bytes, every
+ * key known and of the right kind, no duplicates, no trailing bytes.
+ *
+ * To add a message: add a line to BC_MSG_TYPES, a body struct below and its
+ * field table in proto.c. Nothing beyond proto/ sees a msgpack_object. */
+#ifndef BC_PROTO_H
+#define BC_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/buf.h"
+#include "../lib/err.h"
+
+#define BC_PROTO_VERSION 1
+#define BC_PROTO_MAX_MSG ((size_t)1 << 20)
+#define BC_PROTO_MAX_DEPTH 8
+
+/* X(NAME, wire number, body field in bc_msg) */
+#define BC_MSG_TYPES(X)                                                                       \
+	X(PING, 1, ping)                                                                      \
+	X(PONG, 2, pong)                                                                      \
+	X(ERROR, 3, error)
+
+enum bc_msgtype {
+	BC_MSG_NONE = 0,
+#define X(name, num, field) BC_MSG_##name = num,
+	BC_MSG_TYPES(X)
+#undef X
+};
+
+/* Bodies. Strings are NUL-terminated copies owned by the bc_msg. */
+typedef struct bc_body_ping {
+	char *from; /* optional: who is asking, for the daemon's log */
+} bc_body_ping;
+
+typedef struct bc_body_pong {
+	char *daemon;       /* required: the answering daemon's name */
+	uint64_t pid;       /* required */
+	uint64_t uptime_ms; /* required */
+} bc_body_pong;
+
+typedef struct bc_body_error {
+	int64_t code;  /* required: an enum bc_errcode */
+	char *message; /* required */
+} bc_body_error;
+
+typedef struct bc_msg {
+	enum bc_msgtype type;
+	uint64_t id;
+	union {
+#define X(name, num, field) bc_body_##field field;
+		BC_MSG_TYPES(X)
+#undef X
+	} body;
+} bc_msg;
+
+/* Encode m into out (appended). Returns 0, or -1 with err filled. */
+int bc_msg_encode(const bc_msg *m, bc_buf *out, bc_err *err);
+
+/* Decode one message from data. On success m holds owned copies (free with
+ * bc_msg_clear). On failure m is cleared except m->id, which is set when the
+ * envelope's id could be read, so the caller can still address an error
+ * reply; err says which field is wrong. */
+int bc_msg_decode(const void *data, size_t len, bc_msg *m, bc_err *err);
+
+/* Free what m owns and zero it. Safe on a zeroed or half-decoded msg. */
+void bc_msg_clear(bc_msg *m);
+
+/* "PING", "PONG", ...; "?" for an unknown number. */
+const char *bc_msgtype_name(enum bc_msgtype t);
+
+/* Build an error reply to request id; message is copied. */
+int bc_msg_make_error(bc_msg *m, uint64_t id, int64_t code, const char *message, bc_err *err);
+
+#endif

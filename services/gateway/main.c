@@ -1,0 +1,10 @@
+/* gateway daemon. Minimal until its issue lands: binds its sockets, answers the
+ * common messages (PING), exits cleanly on SIGTERM. */
+#include "../../lib/daemon.h"
+
+int
+main(int argc, char **argv)
+{
+	static const struct bc_daemon_ops ops = {.name = "gateway"};
+	return bc_daemon_main(argc, argv, &ops);
+}
