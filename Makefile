@@ -82,13 +82,11 @@ build/fuzz/%: tests/fuzz/%.c $(LIBSRC)
 fuzz: $(FUZZERS)
 # A few seconds each, inside `make check`, to catch regressions.
 fuzz-smoke: fuzz
-	@set -e; for f in $(FUZZERS); do echo "== $$f (10 s)"; \
-	  $$f -max_total_time=10 -max_len=65536 -print_final_stats=0 2>&1 | tail -n 2; done
+	tools/fuzz.sh 10 $(FUZZERS)
 # The full run the issue asks for: FUZZ_SECONDS (default 60) each.
 FUZZ_SECONDS ?= 60
 fuzz-run: fuzz
-	@set -e; for f in $(FUZZERS); do echo "== $$f ($(FUZZ_SECONDS) s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 2>&1 | tail -n 3; done
+	tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 check: deps
 	$(MAKE) all

@@ -187,9 +187,15 @@ bc_config_parse(const char *json, size_t len, const char *source, bc_config *c, 
 		return bc_err_set(err, BC_ETOOBIG, "%s: larger than %zu bytes", source,
 				  BC_CONFIG_MAX_BYTES);
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL)
+	if (root == NULL) {
+		/* jansson quotes the token it stopped at ("near '...'"), which may
+		 * be part of a secret: keep only the description. */
+		char *near = strstr(je.text, " near ");
+		if (near != NULL)
+			*near = '\0';
 		return bc_err_set(err, BC_EINVAL, "%s:%d:%d: %s", source, je.line, je.column,
 				  je.text);
+	}
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return bc_err_set(err, BC_EINVAL, "%s: top level must be a JSON object", source);

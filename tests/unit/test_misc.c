@@ -1,0 +1,104 @@
+/* Small pure helpers: image references, label filters, error wrapping,
+ * the bounded buffer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/docker.h"
+
+static void
+split_ok(const char *ref, const char *name, const char *tag)
+{
+	char n[512], t[256];
+	assert_int_equal(bc_image_ref_split(ref, n, sizeof(n), t, sizeof(t), NULL), 0);
+	assert_string_equal(n, name);
+	assert_string_equal(t, tag);
+}
+
+static void
+test_ref_split(void **state)
+{
+	(void)state;
+	split_ok("busybox", "busybox", "latest");
+	split_ok("busybox:1.36", "busybox", "1.36");
+	split_ok("127.0.0.1:5000/bctest/base", "127.0.0.1:5000/bctest/base", "latest");
+	split_ok("127.0.0.1:5000/bctest/base:v2", "127.0.0.1:5000/bctest/base", "v2");
+	split_ok("reg:5000/a@sha256:abcd", "reg:5000/a", "sha256:abcd");
+	split_ok("registry2.balena-cloud.com/v2/deadbeef@sha256:00",
+		 "registry2.balena-cloud.com/v2/deadbeef", "sha256:00");
+}
+
+static void
+test_ref_split_bad(void **state)
+{
+	char n[16], t[16];
+	bc_err err = {0};
+	(void)state;
+	assert_int_equal(bc_image_ref_split("", n, sizeof(n), t, sizeof(t), &err), -1);
+	assert_int_equal(bc_image_ref_split(":tag", n, sizeof(n), t, sizeof(t), &err), -1);
+	assert_int_equal(bc_image_ref_split("a:", n, sizeof(n), t, sizeof(t), &err), -1);
+	assert_int_equal(bc_image_ref_split("a b", n, sizeof(n), t, sizeof(t), &err), -1);
+	assert_non_null(strstr(err.msg, "characters not allowed"));
+	assert_int_equal(bc_image_ref_split("a/very/long/name/indeed", n, sizeof(n), t, sizeof(t),
+					    &err),
+			 -1);
+}
+
+static void
+test_label_filter(void **state)
+{
+	char *q = bc_docker_label_filter("io.balena.app-id=12", NULL);
+	(void)state;
+	assert_string_equal(q, "filters=%7B%22label%22%3A%5B%22io.balena.app-id%3D12%22%5D%7D");
+	free(q);
+}
+
+static void
+test_err_wrap(void **state)
+{
+	bc_err err = {0};
+	char longmsg[600];
+	(void)state;
+	bc_err_set(&err, BC_EINVAL, "inner %d", 1);
+	bc_err_wrap(&err, "outer");
+	assert_string_equal(err.msg, "outer: inner 1");
+	assert_int_equal(err.code, BC_EINVAL);
+	memset(longmsg, 'x', sizeof(longmsg) - 1);
+	longmsg[sizeof(longmsg) - 1] = '\0';
+	bc_err_set(&err, BC_EINVAL, "%s", longmsg);
+	bc_err_wrap(&err, "p");
+	assert_int_equal(strlen(err.msg), sizeof(err.msg) - 1);
+	assert_memory_equal(err.msg, "p: xxx", 6);
+	assert_int_equal(bc_err_set(NULL, BC_EINVAL, "ignored"), -1);
+}
+
+static void
+test_buf_bound(void **state)
+{
+	bc_buf b = {.max = 8};
+	bc_err err = {0};
+	(void)state;
+	assert_int_equal(bc_buf_add(&b, "12345678", 8, &err), 0);
+	assert_int_equal(bc_buf_add(&b, "9", 1, &err), -1);
+	assert_int_equal(err.code, BC_ETOOBIG);
+	bc_buf_consume(&b, 3);
+	assert_string_equal(bc_buf_cstr(&b), "45678");
+	bc_buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ref_split),
+		cmocka_unit_test(test_ref_split_bad),
+		cmocka_unit_test(test_label_filter),
+		cmocka_unit_test(test_err_wrap),
+		cmocka_unit_test(test_buf_bound),
+	};
+	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);
+}

@@ -1,0 +1,372 @@
+/* proto/: round trips and the strictness rules of the decoder, each with a
+ * handcrafted hostile input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <msgpack.h>
+#include <string.h>
+
+#include "../../proto/proto.h"
+
+static void
+roundtrip(bc_msg *in, bc_msg *out)
+{
+	bc_buf b = {0};
+	bc_err err = {0};
+
+	assert_int_equal(bc_msg_encode(in, &b, &err), 0);
+	assert_int_equal(bc_msg_decode(b.data, b.len, out, &err), 0);
+	assert_int_equal(out->type, in->type);
+	assert_int_equal(out->id, in->id);
+	bc_buf_free(&b);
+}
+
+static void
+test_roundtrip_pong(void **state)
+{
+	bc_msg in = {.type = BC_MSG_PONG, .id = 42}, out;
+	(void)state;
+	in.body.pong.daemon = "fetcher";
+	in.body.pong.pid = 1234;
+	in.body.pong.uptime_ms = UINT64_MAX;
+	roundtrip(&in, &out);
+	assert_string_equal(out.body.pong.daemon, "fetcher");
+	assert_int_equal(out.body.pong.pid, 1234);
+	assert_true(out.body.pong.uptime_ms == UINT64_MAX);
+	bc_msg_clear(&out);
+}
+
+static void
+test_roundtrip_ping_optional_absent(void **state)
+{
+	bc_msg in = {.type = BC_MSG_PING, .id = 7}, out;
+	(void)state;
+	roundtrip(&in, &out);
+	assert_null(out.body.ping.from);
+	bc_msg_clear(&out);
+}
+
+static void
+test_roundtrip_error_negative_code(void **state)
+{
+	bc_msg in, out;
+	(void)state;
+	assert_int_equal(bc_msg_make_error(&in, 9, -5, "boom", NULL), 0);
+	roundtrip(&in, &out);
+	assert_int_equal(out.body.error.code, -5);
+	assert_string_equal(out.body.error.message, "boom");
+	bc_msg_clear(&in);
+	bc_msg_clear(&out);
+}
+
+static void
+test_encode_missing_required(void **state)
+{
+	bc_msg in = {.type = BC_MSG_PONG};
+	bc_buf b = {0};
+	bc_err err = {0};
+	(void)state;
+	assert_int_equal(bc_msg_encode(&in, &b, &err), -1);
+	assert_non_null(strstr(err.msg, "'daemon' is required"));
+	assert_int_equal(b.len, 0);
+}
+
+/* --- hand-built inputs -------------------------------------------------- */
+
+struct pk {
+	msgpack_sbuffer sb;
+	msgpack_packer p;
+};
+
+static void
+pk_init(struct pk *k)
+{
+	msgpack_sbuffer_init(&k->sb);
+	msgpack_packer_init(&k->p, &k->sb, msgpack_sbuffer_write);
+}
+
+static void
+pk_str(struct pk *k, const char *s)
+{
+	msgpack_pack_str(&k->p, strlen(s));
+	msgpack_pack_str_body(&k->p, s, strlen(s));
+}
+
+/* An envelope with v/t/id and an open body map of nbody pairs. */
+static void
+pk_env(struct pk *k, uint64_t v, uint64_t t, uint64_t id, size_t nbody)
+{
+	pk_init(k);
+	msgpack_pack_map(&k->p, 4);
+	pk_str(k, "v");
+	msgpack_pack_uint64(&k->p, v);
+	pk_str(k, "t");
+	msgpack_pack_uint64(&k->p, t);
+	pk_str(k, "id");
+	msgpack_pack_uint64(&k->p, id);
+	pk_str(k, "b");
+	msgpack_pack_map(&k->p, nbody);
+}
+
+static void
+expect_fail(const void *data, size_t len, const char *needle, uint64_t want_id)
+{
+	bc_msg m;
+	bc_err err = {0};
+
+	assert_int_equal(bc_msg_decode(data, len, &m, &err), -1);
+	if (strstr(err.msg, needle) == NULL)
+		fail_msg("error '%s' does not mention '%s'", err.msg, needle);
+	assert_int_equal(m.id, want_id);
+	assert_int_equal(m.type, BC_MSG_NONE);
+}
+
+static void
+test_trailing_bytes(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_env(&k, 1, BC_MSG_PING, 3, 0);
+	msgpack_pack_nil(&k.p);
+	expect_fail(k.sb.data, k.sb.size, "trailing", 0);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_truncated_everywhere(void **state)
+{
+	bc_msg in = {.type = BC_MSG_PONG, .id = 1}, out;
+	bc_buf b = {0};
+	(void)state;
+	in.body.pong.daemon = "x";
+	assert_int_equal(bc_msg_encode(&in, &b, NULL), 0);
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_equal(bc_msg_decode(b.data, n, &out, NULL), -1);
+	bc_buf_free(&b);
+}
+
+static void
+test_huge_declared_count(void **state)
+{
+	/* array32 declaring 4 billion elements, then nothing. */
+	static const uint8_t arr[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t map[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'v'};
+	static const uint8_t str[] = {0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'};
+	(void)state;
+	expect_fail(arr, sizeof(arr), "more elements than bytes", 0);
+	expect_fail(map, sizeof(map), "more elements than bytes", 0);
+	expect_fail(str, sizeof(str), "truncated", 0);
+}
+
+static void
+test_deep_nesting(void **state)
+{
+	uint8_t deep[64];
+	(void)state;
+	memset(deep, 0x91, sizeof(deep)); /* [[[[...]]]] */
+	deep[sizeof(deep) - 1] = 0xc0;
+	expect_fail(deep, sizeof(deep), "nested deeper", 0);
+}
+
+static void
+test_ext_and_reserved_rejected(void **state)
+{
+	static const uint8_t ext[] = {0xd4, 0x01, 0x00};
+	static const uint8_t c1[] = {0xc1};
+	(void)state;
+	expect_fail(ext, sizeof(ext), "unsupported msgpack byte 0xd4", 0);
+	expect_fail(c1, sizeof(c1), "unsupported msgpack byte 0xc1", 0);
+}
+
+static void
+test_unknown_type_keeps_id(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_env(&k, 1, 999, 77, 0);
+	expect_fail(k.sb.data, k.sb.size, "unknown message type 999", 77);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_wrong_version(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_env(&k, 2, BC_MSG_PING, 5, 0);
+	expect_fail(k.sb.data, k.sb.size, "version 2 not supported", 5);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_unknown_field(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_env(&k, 1, BC_MSG_PING, 5, 1);
+	pk_str(&k, "color");
+	pk_str(&k, "red");
+	expect_fail(k.sb.data, k.sb.size, "unknown field 'color'", 5);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_wrong_kind(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_env(&k, 1, BC_MSG_PONG, 5, 3);
+	pk_str(&k, "daemon");
+	pk_str(&k, "x");
+	pk_str(&k, "pid");
+	pk_str(&k, "12"); /* a string where an integer belongs */
+	pk_str(&k, "uptime_ms");
+	msgpack_pack_uint64(&k.p, 1);
+	expect_fail(k.sb.data, k.sb.size, "'pid' has the wrong kind", 5);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_negative_into_unsigned(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_env(&k, 1, BC_MSG_PONG, 5, 3);
+	pk_str(&k, "daemon");
+	pk_str(&k, "x");
+	pk_str(&k, "pid");
+	msgpack_pack_int64(&k.p, -1);
+	pk_str(&k, "uptime_ms");
+	msgpack_pack_uint64(&k.p, 1);
+	expect_fail(k.sb.data, k.sb.size, "'pid' has the wrong kind", 5);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_duplicate_field_no_leak(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_env(&k, 1, BC_MSG_PONG, 5, 2);
+	pk_str(&k, "daemon");
+	pk_str(&k, "x"); /* allocated, then the duplicate must free it */
+	pk_str(&k, "daemon");
+	pk_str(&k, "y");
+	expect_fail(k.sb.data, k.sb.size, "'daemon' appears twice", 5);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_missing_required(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_env(&k, 1, BC_MSG_PONG, 5, 1);
+	pk_str(&k, "daemon");
+	pk_str(&k, "x");
+	expect_fail(k.sb.data, k.sb.size, "required field 'pid' is missing", 5);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_string_bounds_and_nul(void **state)
+{
+	struct pk k;
+	char big[100];
+	(void)state;
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	pk_env(&k, 1, BC_MSG_PING, 5, 1);
+	pk_str(&k, "from");
+	pk_str(&k, big); /* from is bounded at 64 */
+	expect_fail(k.sb.data, k.sb.size, "longer than 64", 5);
+	msgpack_sbuffer_destroy(&k.sb);
+
+	pk_env(&k, 1, BC_MSG_PING, 5, 1);
+	pk_str(&k, "from");
+	msgpack_pack_str(&k.p, 3);
+	msgpack_pack_str_body(&k.p, "a\0b", 3);
+	expect_fail(k.sb.data, k.sb.size, "NUL", 5);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_envelope_shape(void **state)
+{
+	struct pk k;
+	(void)state;
+	pk_init(&k);
+	msgpack_pack_array(&k.p, 0);
+	expect_fail(k.sb.data, k.sb.size, "not a map", 0);
+	msgpack_sbuffer_destroy(&k.sb);
+
+	pk_init(&k);
+	msgpack_pack_map(&k.p, 1);
+	pk_str(&k, "id");
+	msgpack_pack_uint64(&k.p, 8);
+	expect_fail(k.sb.data, k.sb.size, "lacks one of", 8);
+	msgpack_sbuffer_destroy(&k.sb);
+
+	pk_env(&k, 1, BC_MSG_PING, 5, 0);
+	/* replace the body map with an integer: rebuild by hand */
+	msgpack_sbuffer_destroy(&k.sb);
+	pk_init(&k);
+	msgpack_pack_map(&k.p, 4);
+	pk_str(&k, "v");
+	msgpack_pack_uint64(&k.p, 1);
+	pk_str(&k, "t");
+	msgpack_pack_uint64(&k.p, BC_MSG_PING);
+	pk_str(&k, "id");
+	msgpack_pack_uint64(&k.p, 6);
+	pk_str(&k, "b");
+	msgpack_pack_uint64(&k.p, 0);
+	expect_fail(k.sb.data, k.sb.size, "body is not a map", 6);
+	msgpack_sbuffer_destroy(&k.sb);
+}
+
+static void
+test_size_limit(void **state)
+{
+	static char big[BC_PROTO_MAX_MSG + 1];
+	(void)state;
+	expect_fail(big, sizeof(big), "exceeds", 0);
+	expect_fail(big, 0, "truncated", 0);
+}
+
+static void
+test_type_names(void **state)
+{
+	(void)state;
+	assert_string_equal(bc_msgtype_name(BC_MSG_PING), "PING");
+	assert_string_equal(bc_msgtype_name((enum bc_msgtype)12345), "?");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_pong),
+		cmocka_unit_test(test_roundtrip_ping_optional_absent),
+		cmocka_unit_test(test_roundtrip_error_negative_code),
+		cmocka_unit_test(test_encode_missing_required),
+		cmocka_unit_test(test_trailing_bytes),
+		cmocka_unit_test(test_truncated_everywhere),
+		cmocka_unit_test(test_huge_declared_count),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_ext_and_reserved_rejected),
+		cmocka_unit_test(test_unknown_type_keeps_id),
+		cmocka_unit_test(test_wrong_version),
+		cmocka_unit_test(test_unknown_field),
+		cmocka_unit_test(test_wrong_kind),
+		cmocka_unit_test(test_negative_into_unsigned),
+		cmocka_unit_test(test_duplicate_field_no_leak),
+		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_string_bounds_and_nul),
+		cmocka_unit_test(test_envelope_shape),
+		cmocka_unit_test(test_size_limit),
+		cmocka_unit_test(test_type_names),
+	};
+	return cmocka_run_group_tests_name("proto", tests, NULL, NULL);
+}
