@@ -81,18 +81,34 @@ bc_docker_label_filter(const char *label, bc_err *err)
 }
 
 /* Names and ids go into URL paths unescaped, as the Docker CLI does; so
- * accept only the characters that image references and names use. */
+ * accept only the characters they use. Container, network and volume names
+ * and ids never hold a '/'; image references may, but never a ".." that
+ * could climb to another endpoint. */
 static int
-check_ident(const char *what, const char *s, bc_err *err)
+check_chars(const char *what, const char *s, const char *allowed, bc_err *err)
 {
 	size_t n = s ? strlen(s) : 0;
 
 	if (n == 0 || n > 512)
 		return bc_err_set(err, BC_EINVAL, "docker: %s must be 1..512 characters", what);
-	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:/@") != n)
+	if (strspn(s, allowed) != n || s[0] == '.' || s[0] == '/' || strstr(s, "..") != NULL)
 		return bc_err_set(err, BC_EINVAL, "docker: %s '%.80s' has characters not allowed",
 				  what, s);
 	return 0;
+}
+
+#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+static int
+check_ident(const char *what, const char *s, bc_err *err)
+{
+	return check_chars(what, s, ALNUM "_.-", err);
+}
+
+static int
+check_ref(const char *what, const char *s, bc_err *err)
+{
+	return check_chars(what, s, ALNUM "_.-:/@", err);
 }
 
 int
@@ -102,7 +118,7 @@ bc_image_ref_split(const char *ref, char *name, size_t namelen, char *tag, size_
 	const char *at, *slash, *colon, *sep = NULL;
 	size_t n;
 
-	if (check_ident("image reference", ref, err) < 0)
+	if (check_ref("image reference", ref, err) < 0)
 		return -1;
 	at = strchr(ref, '@');
 	slash = strrchr(ref, '/');
@@ -186,6 +202,8 @@ perform(bc_docker *d, const char *method, const char *path, const json_t *body,
 	curl_easy_setopt(d->curl, CURLOPT_URL, url);
 	curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(d->curl, CURLOPT_NOSIGNAL, 1L);
+	/* Never fold "/../" segments: the path we built is the path we send. */
+	curl_easy_setopt(d->curl, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(d->curl, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(d->curl, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, on_write);
@@ -619,7 +637,7 @@ bc_docker_image_inspect(bc_docker *d, const char *ref, bc_err *err)
 {
 	json_t *out = NULL;
 
-	if (check_ident("image reference", ref, err) < 0 ||
+	if (check_ref("image reference", ref, err) < 0 ||
 	    req_path(d, "GET", pathf(err, "/images/%s/json", ref), NULL, &out, REQUEST_TIMEOUT_S,
 		     err) < 0)
 		return NULL;
@@ -630,7 +648,7 @@ int
 bc_docker_image_tag(bc_docker *d, const char *ref, const char *repo, const char *tag,
 		    bc_err *err)
 {
-	if (check_ident("image reference", ref, err) < 0 || check_ident("repository", repo, err) < 0 ||
+	if (check_ref("image reference", ref, err) < 0 || check_ref("repository", repo, err) < 0 ||
 	    check_ident("tag", tag, err) < 0)
 		return -1;
 	return req_path(d, "POST", pathf(err, "/images/%s/tag?repo=%s&tag=%s", ref, repo, tag),
@@ -643,7 +661,7 @@ bc_docker_image_remove(bc_docker *d, const char *ref, bool force, bc_err *err)
 	json_t *out = NULL;
 	int rc;
 
-	if (check_ident("image reference", ref, err) < 0)
+	if (check_ref("image reference", ref, err) < 0)
 		return -1;
 	rc = req_path(d, "DELETE", pathf(err, "/images/%s?force=%d", ref, force), NULL, &out,
 		      REQUEST_TIMEOUT_S, err);

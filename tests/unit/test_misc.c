@@ -43,6 +43,8 @@ test_ref_split_bad(void **state)
 	assert_int_equal(bc_image_ref_split("a:", n, sizeof(n), t, sizeof(t), &err), -1);
 	assert_int_equal(bc_image_ref_split("a b", n, sizeof(n), t, sizeof(t), &err), -1);
 	assert_non_null(strstr(err.msg, "characters not allowed"));
+	assert_int_equal(bc_image_ref_split("reg/../x", n, sizeof(n), t, sizeof(t), &err), -1);
+	assert_int_equal(bc_image_ref_split("/abs", n, sizeof(n), t, sizeof(t), &err), -1);
 	assert_int_equal(bc_image_ref_split("a/very/long/name/indeed", n, sizeof(n), t, sizeof(t),
 					    &err),
 			 -1);
