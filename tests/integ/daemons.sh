@@ -1,0 +1,113 @@
+#!/bin/bash
+# The five daemons under a real s6-svscan, from the scan directory generated
+# out of s6-rc.d/: readiness, ping, socket modes, bad input, crash isolation,
+# clean stop. Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+RAWREQ=$(cd "$BUILD/tests" && pwd)/rawreq
+DAEMONS="gateway reconciler fetcher locker logger"
+T=$(mktemp -d /tmp/bc-daemons.XXXXXX)
+export BC_RUNDIR=$T/run BC_LOGDIR=$T/log
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+check() { # check "description" command...
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+pid_of() { s6-svstat -p "$T/scan/$1"; }
+
+cp -R "$BUILD/scandir" "$T/scan"
+setsid s6-svscan "$T/scan" >"$T/svscan.log" 2>&1 &
+SVSCAN=$!
+cleanup() {
+	s6-svscanctl -t "$T/scan" 2>/dev/null
+	wait $SVSCAN 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# readiness: s6-svwait -U waits for "up and ready" (the daemon's newline)
+all_ready=true
+for d in $DAEMONS; do
+	# svscan may not have spawned s6-supervise yet
+	for _ in $(seq 50); do [ -p "$T/scan/$d/supervise/control" ] && break; sleep 0.1; done
+	timeout 10 s6-svwait -U "$T/scan/$d" || { all_ready=false; echo "  $d not ready"; }
+done
+check "all five daemons signal readiness to s6" $all_ready
+check "s6-svstat says ready" bash -c "s6-svstat '$T/scan/locker' | grep -q ready"
+
+out=$("$BIN/balena-compose" ping)
+rc=$?
+echo "$out" | sed 's/^/  /'
+check "balena-compose ping: exit 0" test $rc -eq 0
+check "balena-compose ping: five daemons UP" test "$(echo "$out" | grep -c ' UP ')" -eq 5
+
+check "run directory is mode 700" test "$(stat -c %a "$BC_RUNDIR")" = 700
+modes=$(stat -c %a "$BC_RUNDIR"/*.rep "$BC_RUNDIR"/*.pub | sort -u | tr '\n' ' ')
+check "every socket is mode 600 ($modes)" test "$modes" = "600 "
+
+# an untrusted client speaking garbage gets an error reply, never a crash
+before=$(pid_of fetcher)
+r=$("$RAWREQ" fetcher c1)
+check "garbage byte -> ERROR reply ($r)" bash -c "[[ '$r' == ERROR*unsupported* ]]"
+# v=1 t=999 id=5 b={}
+r=$("$RAWREQ" fetcher 84a17601a174cd03e7a2696405a16280)
+check "unknown type -> ERROR echoing id 5 ($r)" bash -c "[[ '$r' == 'ERROR id=5 unknown message type 999' ]]"
+# a valid message no daemon handles yet: PONG sent as a request
+r=$("$RAWREQ" locker 84a17601a17402a2696406a16283a66461656d6f6ea178a370696401a975707469\
+6d655f6d7301)
+check "unhandled type -> ERROR naming it ($r)" bash -c "[[ '$r' == 'ERROR id=6 locker does not handle PONG messages' ]]"
+# 4 billion declared elements in 5 bytes
+r=$("$RAWREQ" fetcher ddffffffff)
+check "huge declared count -> ERROR ($r)" bash -c "[[ '$r' == ERROR*elements* ]]"
+check "fetcher survived all of it (same pid)" test "$(pid_of fetcher)" = "$before"
+
+# crash isolation: kill -9 one daemon; s6 restarts it, the others never notice
+declare -A pids
+for d in $DAEMONS; do pids[$d]=$(pid_of "$d"); done
+kill -9 "${pids[reconciler]}"
+for _ in $(seq 50); do
+	n=$(pid_of reconciler)
+	[ "$n" != "${pids[reconciler]}" ] && [ "$n" != -1 ] && break
+	sleep 0.1
+done
+timeout 10 s6-svwait -U "$T/scan/reconciler"
+check "killed reconciler restarted by s6 with a new pid" test "$(pid_of reconciler)" != "${pids[reconciler]}"
+check "restarted reconciler answers (stale socket replaced)" "$BIN/balena-compose" ping reconciler
+same=true
+for d in gateway fetcher locker logger; do [ "$(pid_of "$d")" = "${pids[$d]}" ] || same=false; done
+check "the other four kept their pids" $same
+
+# SIGTERM: s6-svc -d sends TERM; the daemon exits 0 promptly
+start=$(date +%s%N)
+s6-svc -d "$T/scan/gateway"
+timeout 10 s6-svwait -D "$T/scan/gateway"
+ms=$((($(date +%s%N) - start) / 1000000))
+st=$(s6-svstat "$T/scan/gateway")
+check "gateway stops on SIGTERM in ${ms} ms (< 2000)" test $ms -lt 2000
+check "gateway exit code 0 ($st)" bash -c "echo '$st' | grep -q 'exitcode 0'"
+out=$("$BIN/balena-compose" ping gateway)
+check "ping of a stopped daemon fails with DOWN" bash -c "! '$BIN/balena-compose' ping gateway >/dev/null && [[ '$out' == *DOWN* ]]"
+s6-svc -u "$T/scan/gateway"
+timeout 10 s6-svwait -U "$T/scan/gateway"
+check "gateway comes back up" "$BIN/balena-compose" ping gateway
+
+check "daemon logs reach s6-log" grep -q "ready (pid" "$BC_LOGDIR/fetcher/current"
+
+# usage and refusals, outside s6
+"$BIN/bc-locker" -x 2>/dev/null
+check "bad option -> exit 100" test $? -eq 100
+mkdir -m 0755 "$T/looserun"
+msg=$(BC_RUNDIR=$T/looserun "$BIN/bc-locker" 2>&1)
+rc=$?
+check "loose run directory -> exit 111 ($msg)" bash -c "[ $rc -eq 111 ] && [[ '$msg' == *'mode 0700'* ]]"
+"$BIN/balena-compose" ping nosuchdaemon 2>/dev/null
+check "ping of an unknown daemon name -> exit 100" test $? -eq 100
+"$BIN/balena-compose" frobnicate 2>/dev/null
+check "unknown command -> exit 100" test $? -eq 100
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
