@@ -107,6 +107,8 @@ install: all
 	install -m 0755 $(BUILD)/bin/balena-compose $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(DAEMONS:%=$(BUILD)/bin/bc-%) $(DESTDIR)$(PREFIX)/libexec/balena-compose/
 	cp -R s6-rc.d $(DESTDIR)$(PREFIX)/share/balena-compose/
+	sed -i 's|@LIBEXECDIR@|$(PREFIX)/libexec/balena-compose|g' \
+	  $(DESTDIR)$(PREFIX)/share/balena-compose/s6-rc.d/*/run
 	tools/s6rc2scandir.sh s6-rc.d $(DESTDIR)$(PREFIX)/share/balena-compose/scandir \
 	  $(PREFIX)/libexec/balena-compose
 
