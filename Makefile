@@ -27,7 +27,7 @@ INTEGS  := $(INTEGSRC:tests/integ/%.c=$(BUILD)/tests/%) $(BUILD)/tests/rawreq
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench
+.PHONY: format all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench
 
 all: $(BINS) $(BUILD)/scandir/.stamp
 
@@ -111,6 +111,10 @@ install: all
 	  $(DESTDIR)$(PREFIX)/share/balena-compose/s6-rc.d/*/run
 	tools/s6rc2scandir.sh s6-rc.d $(DESTDIR)$(PREFIX)/share/balena-compose/scandir \
 	  $(PREFIX)/libexec/balena-compose
+
+SOURCES := $(wildcard proto/*.[ch] lib/*.[ch] cli/*.c services/*/*.c tests/*/*.c include/*.h)
+format:
+	clang-format -i $(SOURCES)
 
 clean:
 	rm -rf build

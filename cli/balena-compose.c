@@ -77,7 +77,7 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } cmds[] = {
-	{"ping", cmd_ping, "check that the daemons are up"},
+    {"ping", cmd_ping, "check that the daemons are up"},
 };
 
 static void

@@ -17,36 +17,45 @@ struct ckey {
 	enum ckind kind;
 	size_t off;
 	uint64_t min, max; /* numbers: inclusive range; strings: max length */
-	size_t width;      /* numbers: sizeof the member */
+	size_t width;	   /* numbers: sizeof the member */
 };
 
-#define S(n, f, k, mx) {n, k, offsetof(bc_config, f), 0, mx, 0}
-#define N(n, f, lo, hi) {n, C_NUM, offsetof(bc_config, f), lo, hi, sizeof(((bc_config *)0)->f)}
-#define B(n, f) {n, C_BOOL, offsetof(bc_config, f), 0, 0, 0}
+#define S(n, f, k, mx)                                                                             \
+	{                                                                                          \
+		n, k, offsetof(bc_config, f), 0, mx, 0                                             \
+	}
+#define N(n, f, lo, hi)                                                                            \
+	{                                                                                          \
+		n, C_NUM, offsetof(bc_config, f), lo, hi, sizeof(((bc_config *)0)->f)              \
+	}
+#define B(n, f)                                                                                    \
+	{                                                                                          \
+		n, C_BOOL, offsetof(bc_config, f), 0, 0, 0                                         \
+	}
 
 static const struct ckey keys[] = {
-	S("uuid", uuid, C_STR, 64),
-	S("deviceApiKey", device_api_key, C_SECRET, 512),
-	S("apiKey", api_key, C_SECRET, 512),
-	S("apiEndpoint", api_endpoint, C_URL, 2048),
-	S("deltaEndpoint", delta_endpoint, C_URL, 2048),
-	S("registryEndpoint", registry_endpoint, C_STR, 2048),
-	S("deviceType", device_type, C_STR, 128),
-	S("hostname", hostname, C_STR, 253),
-	N("applicationId", application_id, 0, INT64_MAX),
-	N("deviceId", device_id, 0, INT64_MAX),
-	N("listenPort", listen_port, 1, 65535),
-	N("appUpdatePollInterval", app_update_poll_interval_ms, 1000, 7ull * 86400 * 1000),
-	N("apiTimeout", api_timeout_ms, 1, 86400ull * 1000),
-	B("delta", delta),
-	N("deltaVersion", delta_version, 2, 3),
-	N("deltaRequestTimeout", delta_request_timeout_ms, 0, 86400ull * 1000),
-	N("deltaApplyTimeout", delta_apply_timeout_ms, 0, 86400ull * 1000),
-	N("deltaRetryCount", delta_retry_count, 0, 100000),
-	N("deltaRetryInterval", delta_retry_interval_ms, 0, 86400ull * 1000),
-	B("localMode", local_mode),
-	B("persistentLogging", persistent_logging),
-	B("developmentMode", development_mode),
+    S("uuid", uuid, C_STR, 64),
+    S("deviceApiKey", device_api_key, C_SECRET, 512),
+    S("apiKey", api_key, C_SECRET, 512),
+    S("apiEndpoint", api_endpoint, C_URL, 2048),
+    S("deltaEndpoint", delta_endpoint, C_URL, 2048),
+    S("registryEndpoint", registry_endpoint, C_STR, 2048),
+    S("deviceType", device_type, C_STR, 128),
+    S("hostname", hostname, C_STR, 253),
+    N("applicationId", application_id, 0, INT64_MAX),
+    N("deviceId", device_id, 0, INT64_MAX),
+    N("listenPort", listen_port, 1, 65535),
+    N("appUpdatePollInterval", app_update_poll_interval_ms, 1000, 7ull * 86400 * 1000),
+    N("apiTimeout", api_timeout_ms, 1, 86400ull * 1000),
+    B("delta", delta),
+    N("deltaVersion", delta_version, 2, 3),
+    N("deltaRequestTimeout", delta_request_timeout_ms, 0, 86400ull * 1000),
+    N("deltaApplyTimeout", delta_apply_timeout_ms, 0, 86400ull * 1000),
+    N("deltaRetryCount", delta_retry_count, 0, 100000),
+    N("deltaRetryInterval", delta_retry_interval_ms, 0, 86400ull * 1000),
+    B("localMode", local_mode),
+    B("persistentLogging", persistent_logging),
+    B("developmentMode", development_mode),
 };
 
 static void
@@ -159,9 +168,9 @@ set_key(const struct ckey *k, json_t *v, bc_config *c, const char *src, bc_err *
 					  k->name);
 		if (num < k->min || num > k->max)
 			return bc_err_set(err, BC_EINVAL,
-					  "%s: field '%s' is %llu, outside %llu..%llu", src, k->name,
-					  (unsigned long long)num, (unsigned long long)k->min,
-					  (unsigned long long)k->max);
+					  "%s: field '%s' is %llu, outside %llu..%llu", src,
+					  k->name, (unsigned long long)num,
+					  (unsigned long long)k->min, (unsigned long long)k->max);
 		if (k->width == sizeof(uint32_t))
 			*(uint32_t *)p = (uint32_t)num;
 		else
@@ -208,10 +217,11 @@ bc_config_parse(const char *json, size_t len, const char *source, bc_config *c, 
 	json_decref(root);
 	c->unmanaged = c->api_endpoint == NULL;
 	if (!c->unmanaged && (c->uuid == NULL || c->device_api_key == NULL)) {
-		bc_err_set(err, BC_EINVAL,
-			   "%s: apiEndpoint is set, so fields 'uuid' and 'deviceApiKey' are required "
-			   "(provisioning with apiKey alone is not supported)",
-			   source);
+		bc_err_set(
+		    err, BC_EINVAL,
+		    "%s: apiEndpoint is set, so fields 'uuid' and 'deviceApiKey' are required "
+		    "(provisioning with apiKey alone is not supported)",
+		    source);
 		bc_config_free(c);
 		return -1;
 	}

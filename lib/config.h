@@ -18,22 +18,22 @@ typedef struct bc_config {
 	/* Strings are owned by the struct (bc_config_free); NULL when absent. */
 	char *uuid;
 	char *device_api_key; /* secret */
-	char *api_key;        /* provisioning key; secret */
+	char *api_key;	      /* provisioning key; secret */
 	char *api_endpoint;   /* NULL: unmanaged, local mode only */
 	char *delta_endpoint;
 	char *registry_endpoint;
 	char *device_type;
 	char *hostname;
-	int64_t application_id; /* 0 when absent */
-	int64_t device_id;      /* 0 when absent */
-	uint32_t listen_port;   /* default 48484 */
+	int64_t application_id;		      /* 0 when absent */
+	int64_t device_id;		      /* 0 when absent */
+	uint32_t listen_port;		      /* default 48484 */
 	uint64_t app_update_poll_interval_ms; /* default 900000 */
-	uint64_t api_timeout_ms;              /* default 900000 */
-	bool delta;                           /* default false */
-	uint32_t delta_version;               /* default 3 */
+	uint64_t api_timeout_ms;	      /* default 900000 */
+	bool delta;			      /* default false */
+	uint32_t delta_version;		      /* default 3 */
 	uint64_t delta_request_timeout_ms;    /* default 59000 */
 	uint64_t delta_apply_timeout_ms;      /* default 0 = none */
-	uint32_t delta_retry_count;           /* default 30 */
+	uint32_t delta_retry_count;	      /* default 30 */
 	uint64_t delta_retry_interval_ms;     /* default 10000 */
 	bool local_mode;
 	bool persistent_logging;

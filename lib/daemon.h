@@ -19,13 +19,12 @@ struct bc_daemon;
 /* Handle req; fill rep (a reply is always sent for BC_HANDLED; rep->id is
  * set by the caller). Return BC_HANDLED, BC_NOT_MINE, or -1 with err set
  * (the client gets an ERROR reply carrying err's message). */
-typedef int (*bc_dispatch_fn)(struct bc_daemon *d, const bc_msg *req, bc_msg *rep,
-			      bc_err *err);
+typedef int (*bc_dispatch_fn)(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err);
 
 struct bc_daemon_ops {
-	const char *name;        /* "fetcher", ...: names the sockets and logs */
+	const char *name;	 /* "fetcher", ...: names the sockets and logs */
 	bc_dispatch_fn dispatch; /* may be NULL: only the common messages */
-	void *ctx;               /* the daemon's own state, for dispatch */
+	void *ctx;		 /* the daemon's own state, for dispatch */
 };
 
 struct bc_daemon {

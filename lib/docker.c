@@ -182,8 +182,8 @@ http_error(struct xfer *x, const char *method, const char *path)
 /* Run one request. path is relative to the versioned root unless it starts
  * with "//" (then it is sent unversioned, minus one slash). */
 static int
-perform(bc_docker *d, const char *method, const char *path, const json_t *body,
-	const char *auth, long timeout_s, struct xfer *x)
+perform(bc_docker *d, const char *method, const char *path, const json_t *body, const char *auth,
+	long timeout_s, struct xfer *x)
 {
 	struct curl_slist *hdr = NULL;
 	char url[2048], *js = NULL, *authhdr = NULL;
@@ -291,8 +291,7 @@ bc_docker_request(bc_docker *d, const char *method, const char *path, const json
 }
 
 /* Build "fmt" into a fresh path; NULL on failure with err set. */
-static char *
-pathf(bc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *pathf(bc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static char *
 pathf(bc_err *err, const char *fmt, ...)
 {
@@ -344,8 +343,8 @@ bc_docker_new(const char *sock, bc_err *err)
 
 	if (sock == NULL && host != NULL && *host != '\0') {
 		if (strncmp(host, "unix://", 7) != 0) {
-			bc_err_set(err, BC_EINVAL, "DOCKER_HOST '%.100s': only unix:// is supported",
-				   host);
+			bc_err_set(err, BC_EINVAL,
+				   "DOCKER_HOST '%.100s': only unix:// is supported", host);
 			return NULL;
 		}
 		sock = host + 7;
@@ -472,8 +471,8 @@ bc_docker_container_inspect(bc_docker *d, const char *id, bc_err *err)
 	json_t *out = NULL;
 
 	if (check_ident("container id", id, err) < 0 ||
-	    req_path(d, "GET", pathf(err, "/containers/%s/json", id), NULL, &out,
-		     REQUEST_TIMEOUT_S, err) < 0)
+	    req_path(d, "GET", pathf(err, "/containers/%s/json", id), NULL, &out, REQUEST_TIMEOUT_S,
+		     err) < 0)
 		return NULL;
 	return out;
 }
@@ -559,15 +558,15 @@ bc_docker_container_remove(bc_docker *d, const char *id, bool force, bool volume
 {
 	if (check_ident("container id", id, err) < 0)
 		return -1;
-	return req_path(d, "DELETE",
-			pathf(err, "/containers/%s?force=%d&v=%d", id, force, volumes), NULL, NULL,
-			REQUEST_TIMEOUT_S, err);
+	return req_path(d, "DELETE", pathf(err, "/containers/%s?force=%d&v=%d", id, force, volumes),
+			NULL, NULL, REQUEST_TIMEOUT_S, err);
 }
 
 int
 bc_docker_container_rename(bc_docker *d, const char *id, const char *name, bc_err *err)
 {
-	if (check_ident("container id", id, err) < 0 || check_ident("container name", name, err) < 0)
+	if (check_ident("container id", id, err) < 0 ||
+	    check_ident("container name", name, err) < 0)
 		return -1;
 	return req_path(d, "POST", pathf(err, "/containers/%s/rename?name=%s", id, name), NULL,
 			NULL, REQUEST_TIMEOUT_S, err);
@@ -590,8 +589,8 @@ bc_docker_network_remove(bc_docker *d, const char *id, bc_err *err)
 {
 	if (check_ident("network id", id, err) < 0)
 		return -1;
-	return req_path(d, "DELETE", pathf(err, "/networks/%s", id), NULL, NULL,
-			REQUEST_TIMEOUT_S, err);
+	return req_path(d, "DELETE", pathf(err, "/networks/%s", id), NULL, NULL, REQUEST_TIMEOUT_S,
+			err);
 }
 
 int
@@ -645,8 +644,7 @@ bc_docker_image_inspect(bc_docker *d, const char *ref, bc_err *err)
 }
 
 int
-bc_docker_image_tag(bc_docker *d, const char *ref, const char *repo, const char *tag,
-		    bc_err *err)
+bc_docker_image_tag(bc_docker *d, const char *ref, const char *repo, const char *tag, bc_err *err)
 {
 	if (check_ref("image reference", ref, err) < 0 || check_ref("repository", repo, err) < 0 ||
 	    check_ident("tag", tag, err) < 0)
@@ -751,8 +749,8 @@ bc_docker_events(bc_docker *d, const char *query, bc_json_fn fn, void *ud, bc_er
 }
 
 int
-bc_docker_logs(bc_docker *d, const char *id, const char *query, bool tty, bc_frame_fn fn,
-	       void *ud, bc_err *err)
+bc_docker_logs(bc_docker *d, const char *id, const char *query, bool tty, bc_frame_fn fn, void *ud,
+	       bc_err *err)
 {
 	struct xfer x = {.mode = tty ? X_RAW : X_DEMUX, .ffn = fn, .ud = ud, .err = err};
 	char *path;

@@ -46,15 +46,14 @@ int bc_docker_request(bc_docker *d, const char *method, const char *path, const 
 /* Containers. id buffers are 65 bytes (64 hex + NUL). */
 json_t *bc_docker_container_list(bc_docker *d, const char *label, bool all, bc_err *err);
 json_t *bc_docker_container_inspect(bc_docker *d, const char *id, bc_err *err);
-int bc_docker_container_create(bc_docker *d, const char *name, const json_t *config,
-			       char id[65], bc_err *err);
+int bc_docker_container_create(bc_docker *d, const char *name, const json_t *config, char id[65],
+			       bc_err *err);
 int bc_docker_container_start(bc_docker *d, const char *id, bc_err *err);
 /* Stop with SIGTERM (or the container's stop signal), SIGKILL after
  * timeout_s. Stopping a stopped container succeeds. */
 int bc_docker_container_stop(bc_docker *d, const char *id, int timeout_s, bc_err *err);
 int bc_docker_container_kill(bc_docker *d, const char *id, const char *signal, bc_err *err);
-int bc_docker_container_remove(bc_docker *d, const char *id, bool force, bool volumes,
-			       bc_err *err);
+int bc_docker_container_remove(bc_docker *d, const char *id, bool force, bool volumes, bc_err *err);
 int bc_docker_container_rename(bc_docker *d, const char *id, const char *name, bc_err *err);
 
 /* Networks. */

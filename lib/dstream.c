@@ -20,16 +20,17 @@ bc_demux_feed(bc_demux *dm, const char *data, size_t len, bc_frame_fn fn, void *
 			if (dm->hdr_have < 8)
 				return 0;
 			if (dm->hdr[0] > 3 || dm->hdr[1] || dm->hdr[2] || dm->hdr[3])
-				return bc_err_set(err, BC_EPROTO,
-						  "log stream: bad frame header %02x %02x %02x %02x",
-						  dm->hdr[0], dm->hdr[1], dm->hdr[2], dm->hdr[3]);
+				return bc_err_set(
+				    err, BC_EPROTO,
+				    "log stream: bad frame header %02x %02x %02x %02x", dm->hdr[0],
+				    dm->hdr[1], dm->hdr[2], dm->hdr[3]);
 			dm->stream = dm->hdr[0];
 			dm->want = (size_t)dm->hdr[4] << 24 | (size_t)dm->hdr[5] << 16 |
 				   (size_t)dm->hdr[6] << 8 | dm->hdr[7];
 			if (dm->want > BC_DEMUX_MAX_FRAME)
 				return bc_err_set(err, BC_ETOOBIG,
-						  "log stream: frame of %zu bytes exceeds %zu", dm->want,
-						  BC_DEMUX_MAX_FRAME);
+						  "log stream: frame of %zu bytes exceeds %zu",
+						  dm->want, BC_DEMUX_MAX_FRAME);
 			bc_buf_reset(&dm->payload);
 		}
 		take = dm->want < len ? dm->want : len;

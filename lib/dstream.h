@@ -50,8 +50,7 @@ typedef struct bc_jsonl {
 
 /* Feed len bytes; each complete line that is not blank must be one JSON
  * object. Returns 0, 1 when fn asked to stop, or -1 with err. */
-int bc_jsonl_feed(bc_jsonl *jl, const char *data, size_t len, bc_json_fn fn, void *ud,
-		  bc_err *err);
+int bc_jsonl_feed(bc_jsonl *jl, const char *data, size_t len, bc_json_fn fn, void *ud, bc_err *err);
 /* At end of stream: parse a last line that had no newline. */
 int bc_jsonl_finish(bc_jsonl *jl, bc_json_fn fn, void *ud, bc_err *err);
 void bc_jsonl_free(bc_jsonl *jl);

@@ -85,15 +85,24 @@ const char *
 bc_errcode_name(enum bc_errcode code)
 {
 	switch (code) {
-	case BC_EOK: return "ok";
-	case BC_ESYS: return "system";
-	case BC_EINVAL: return "invalid";
-	case BC_EPROTO: return "protocol";
-	case BC_EHTTP: return "http";
-	case BC_ENOTFOUND: return "not-found";
-	case BC_ETOOBIG: return "too-big";
-	case BC_ETIMEOUT: return "timeout";
-	case BC_ESTOPPED: return "stopped";
+	case BC_EOK:
+		return "ok";
+	case BC_ESYS:
+		return "system";
+	case BC_EINVAL:
+		return "invalid";
+	case BC_EPROTO:
+		return "protocol";
+	case BC_EHTTP:
+		return "http";
+	case BC_ENOTFOUND:
+		return "not-found";
+	case BC_ETOOBIG:
+		return "too-big";
+	case BC_ETIMEOUT:
+		return "timeout";
+	case BC_ESTOPPED:
+		return "stopped";
 	}
 	return "unknown";
 }

@@ -27,7 +27,7 @@ typedef struct bc_err {
 
 /* Fill err (if not NULL) and return -1. */
 int bc_err_set(bc_err *err, enum bc_errcode code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Like bc_err_set with BC_ESYS, appending ": strerror(errno)". */
 int bc_err_sys(bc_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefix an existing message with more context ("reading x: <old>"). */

@@ -6,9 +6,9 @@
 
 void bc_log_init(const char *progname);
 void bc_vlog(int with_errno, const char *func, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void bc_vfatal(int with_errno, const char *func, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
+    __attribute__((format(printf, 3, 4), noreturn));
 
 #define log_warn(...) bc_vlog(1, __func__, __VA_ARGS__)
 #define log_warnx(...) bc_vlog(0, __func__, __VA_ARGS__)

@@ -31,9 +31,10 @@ bc_rundir_prepare(bc_err *err)
 	if (!S_ISDIR(st.st_mode))
 		return bc_err_set(err, BC_EINVAL, "run directory '%s' is not a directory", d);
 	if ((st.st_mode & 077) != 0 || st.st_uid != geteuid())
-		return bc_err_set(err, BC_EINVAL,
-				  "run directory '%s' must be owned by uid %u with mode 0700 (is %04o)",
-				  d, (unsigned)geteuid(), (unsigned)(st.st_mode & 07777));
+		return bc_err_set(
+		    err, BC_EINVAL,
+		    "run directory '%s' must be owned by uid %u with mode 0700 (is %04o)", d,
+		    (unsigned)geteuid(), (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -149,7 +150,10 @@ bc_call(const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms, bc_err *er
 	    (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
 	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG)) != 0 ||
 	    (rv = nng_dial(s, addr, NULL, 0)) != 0) {
-		nng_fail(err, rv, rv == NNG_ECONNREFUSED || rv == NNG_ENOENT ? "no daemon listening at" : "connect to", addr);
+		nng_fail(err, rv,
+			 rv == NNG_ECONNREFUSED || rv == NNG_ENOENT ? "no daemon listening at"
+								    : "connect to",
+			 addr);
 		goto fail;
 	}
 	if (bc_send(s, req, err) < 0 || bc_recv(s, rep, NULL, err) < 0)

@@ -16,21 +16,30 @@ struct field {
 	bool required;
 };
 
-#define FSTR(T, f, mx, req) {#f, F_STR, offsetof(T, f), mx, req}
-#define FU64(T, f, req) {#f, F_U64, offsetof(T, f), 0, req}
-#define FI64(T, f, req) {#f, F_I64, offsetof(T, f), 0, req}
+#define FSTR(T, f, mx, req)                                                                        \
+	{                                                                                          \
+#f, F_STR, offsetof(T, f), mx, req                                                 \
+	}
+#define FU64(T, f, req)                                                                            \
+	{                                                                                          \
+#f, F_U64, offsetof(T, f), 0, req                                                  \
+	}
+#define FI64(T, f, req)                                                                            \
+	{                                                                                          \
+#f, F_I64, offsetof(T, f), 0, req                                                  \
+	}
 
 static const struct field ping_fields[] = {
-	FSTR(bc_body_ping, from, 64, false),
+    FSTR(bc_body_ping, from, 64, false),
 };
 static const struct field pong_fields[] = {
-	FSTR(bc_body_pong, daemon, 64, true),
-	FU64(bc_body_pong, pid, true),
-	FU64(bc_body_pong, uptime_ms, true),
+    FSTR(bc_body_pong, daemon, 64, true),
+    FU64(bc_body_pong, pid, true),
+    FU64(bc_body_pong, uptime_ms, true),
 };
 static const struct field error_fields[] = {
-	FI64(bc_body_error, code, true),
-	FSTR(bc_body_error, message, 4096, true),
+    FI64(bc_body_error, code, true),
+    FSTR(bc_body_error, message, 4096, true),
 };
 
 struct msgdesc {
@@ -42,10 +51,10 @@ struct msgdesc {
 };
 
 static const struct msgdesc descs[] = {
-#define X(nm, num, fld)                                                                       \
-	{BC_MSG_##nm, #nm, fld##_fields, sizeof(fld##_fields) / sizeof(fld##_fields[0]),        \
+#define X(nm, num, fld)                                                                            \
+	{BC_MSG_##nm, #nm, fld##_fields, sizeof(fld##_fields) / sizeof(fld##_fields[0]),           \
 	 offsetof(bc_msg, body.fld)},
-	BC_MSG_TYPES(X)
+    BC_MSG_TYPES(X)
 #undef X
 };
 
@@ -131,9 +140,15 @@ bc_msg_encode(const bc_msg *m, bc_buf *out, bc_err *err)
 			continue;
 		pack_str(&pk, f->name);
 		switch (f->kind) {
-		case F_STR: pack_str(&pk, *(char *const *)p); break;
-		case F_U64: msgpack_pack_uint64(&pk, *(const uint64_t *)p); break;
-		case F_I64: msgpack_pack_int64(&pk, *(const int64_t *)p); break;
+		case F_STR:
+			pack_str(&pk, *(char *const *)p);
+			break;
+		case F_U64:
+			msgpack_pack_uint64(&pk, *(const uint64_t *)p);
+			break;
+		case F_I64:
+			msgpack_pack_int64(&pk, *(const int64_t *)p);
+			break;
 		case F_BOOL:
 			if (*(const bool *)p)
 				msgpack_pack_true(&pk);
@@ -201,15 +216,40 @@ scan(const uint8_t *p, size_t len, size_t *pos, int depth, bc_err *err)
 		goto skip;
 	}
 	switch (c) {
-	case 0xcc: case 0xd0: n = 1; goto skip;
-	case 0xcd: case 0xd1: n = 2; goto skip;
-	case 0xca: case 0xce: case 0xd2: n = 4; goto skip;
-	case 0xcb: case 0xcf: case 0xd3: n = 8; goto skip;
-	case 0xc4: case 0xd9: lenbytes = 1; break;
-	case 0xc5: case 0xda: lenbytes = 2; break;
-	case 0xc6: case 0xdb: lenbytes = 4; break;
-	case 0xdc: case 0xdd:
-	case 0xde: case 0xdf: {
+	case 0xcc:
+	case 0xd0:
+		n = 1;
+		goto skip;
+	case 0xcd:
+	case 0xd1:
+		n = 2;
+		goto skip;
+	case 0xca:
+	case 0xce:
+	case 0xd2:
+		n = 4;
+		goto skip;
+	case 0xcb:
+	case 0xcf:
+	case 0xd3:
+		n = 8;
+		goto skip;
+	case 0xc4:
+	case 0xd9:
+		lenbytes = 1;
+		break;
+	case 0xc5:
+	case 0xda:
+		lenbytes = 2;
+		break;
+	case 0xc6:
+	case 0xdb:
+		lenbytes = 4;
+		break;
+	case 0xdc:
+	case 0xdd:
+	case 0xde:
+	case 0xdf: {
 		int lb = (c == 0xdc || c == 0xde) ? 2 : 4;
 		if (!need(len, *pos, (uint64_t)lb))
 			return bc_err_set(err, BC_EPROTO, "message truncated at byte %zu", *pos);
@@ -300,8 +340,7 @@ decode_body(const struct msgdesc *d, const msgpack_object *b, bc_msg *m, bc_err 
 			if (k->type == MSGPACK_OBJECT_STR && k->via.str.size <= 64)
 				return bc_err_set(err, BC_EPROTO, "%s: unknown field '%.*s'",
 						  d->name, (int)k->via.str.size, k->via.str.ptr);
-			return bc_err_set(err, BC_EPROTO, "%s: unknown or non-string key",
-					  d->name);
+			return bc_err_set(err, BC_EPROTO, "%s: unknown or non-string key", d->name);
 		}
 		if (seen & (1u << fi))
 			return bc_err_set(err, BC_EPROTO, "%s: field '%s' appears twice", d->name,
@@ -392,7 +431,8 @@ decode_env(const msgpack_object *o, bc_msg *m, bc_err *err)
 		if (*have)
 			return bc_err_set(err, BC_EPROTO, "envelope key appears twice");
 		if (get_u64(val, dst) < 0)
-			return bc_err_set(err, BC_EPROTO, "envelope field is not an unsigned integer");
+			return bc_err_set(err, BC_EPROTO,
+					  "envelope field is not an unsigned integer");
 		*have = 1;
 		if (dst == &id)
 			m->id = id;
@@ -420,8 +460,9 @@ bc_msg_decode(const void *data, size_t len, bc_msg *m, bc_err *err)
 
 	memset(m, 0, sizeof(*m));
 	if (len > BC_PROTO_MAX_MSG)
-		return bc_err_set(err, BC_ETOOBIG, "message of %zu bytes exceeds the %zu byte limit",
-				  len, BC_PROTO_MAX_MSG);
+		return bc_err_set(err, BC_ETOOBIG,
+				  "message of %zu bytes exceeds the %zu byte limit", len,
+				  BC_PROTO_MAX_MSG);
 	if (scan(data, len, &pos, 0, err) < 0)
 		return -1;
 	if (pos != len)

@@ -22,9 +22,9 @@
 #define BC_PROTO_MAX_DEPTH 8
 
 /* X(NAME, wire number, body field in bc_msg) */
-#define BC_MSG_TYPES(X)                                                                       \
-	X(PING, 1, ping)                                                                      \
-	X(PONG, 2, pong)                                                                      \
+#define BC_MSG_TYPES(X)                                                                            \
+	X(PING, 1, ping)                                                                           \
+	X(PONG, 2, pong)                                                                           \
 	X(ERROR, 3, error)
 
 enum bc_msgtype {
@@ -40,8 +40,8 @@ typedef struct bc_body_ping {
 } bc_body_ping;
 
 typedef struct bc_body_pong {
-	char *daemon;       /* required: the answering daemon's name */
-	uint64_t pid;       /* required */
+	char *daemon;	    /* required: the answering daemon's name */
+	uint64_t pid;	    /* required */
 	uint64_t uptime_ms; /* required */
 } bc_body_pong;
 

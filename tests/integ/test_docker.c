@@ -17,7 +17,7 @@
 #define LABEL "io.balena-compose.test"
 #define TRAPLOOP "trap exit TERM; while :; do sleep 1; done"
 
-static const char *image;        /* local: bctest/busybox:v1 */
+static const char *image;	 /* local: bctest/busybox:v1 */
 static const char *remote_image; /* 127.0.0.1:5000/bctest/busybox:v2 */
 
 static bc_docker *
@@ -46,8 +46,7 @@ now_s(void)
 
 /* A labelled container running cmd under sh; mounts may be NULL. */
 static void
-make_container(bc_docker *d, const char *name, const char *cmd, json_t *binds, int tty,
-	       char id[65])
+make_container(bc_docker *d, const char *name, const char *cmd, json_t *binds, int tty, char id[65])
 {
 	bc_err err = {0};
 	json_t *cfg = json_pack("{s:s, s:[s,s,s], s:{s:s}, s:b, s:i, s:{s:o*}}", "Image", image,
@@ -149,8 +148,8 @@ test_container_lifecycle(void **state)
 	/* The container traps TERM: it must stop well before the 10 s kill. */
 	assert_true(now_s() - t0 < 5.0);
 	assert_string_equal(status_of(d, id, &j), "exited");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "State"), "ExitCode")),
-			 0);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(j, "State"), "ExitCode")), 0);
 	json_decref(j);
 	assert_int_equal(bc_docker_container_stop(d, id, 10, &err), 0); /* 304: already */
 
@@ -176,8 +175,8 @@ test_kill(void **state)
 	assert_int_equal(bc_docker_container_kill(d, id, "SIGKILL", &err), 0);
 	wait_exit(d, id);
 	assert_string_equal(status_of(d, id, &j), "exited");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "State"), "ExitCode")),
-			 137);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(j, "State"), "ExitCode")), 137);
 	json_decref(j);
 	assert_int_equal(bc_docker_container_remove(d, id, true, true, &err), 0);
 	bc_docker_free(d);
@@ -363,7 +362,7 @@ test_logs_follow_stops(void **state)
 	assert_int_equal(bc_docker_container_start(d, id, &err), 0);
 	/* follow=1 never ends by itself: only our callback can end it. */
 	assert_int_equal(
-		bc_docker_logs(d, id, "follow=1&stdout=1&stderr=1", false, on_frame, &c, &err), 0);
+	    bc_docker_logs(d, id, "follow=1&stdout=1&stderr=1", false, on_frame, &c, &err), 0);
 	assert_int_equal(c.frames, 3);
 	assert_string_equal(bc_buf_cstr(&c.out), "tick\ntick\ntick\n");
 	/* the handle is still good after an aborted stream */
@@ -432,7 +431,7 @@ test_image_ops(void **state)
 	j = bc_docker_image_inspect(d, image, &err);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(json_object_get(j, "Config"), "Labels"), LABEL)),
+				json_object_get(json_object_get(j, "Config"), "Labels"), LABEL)),
 			    "1");
 	json_decref(j);
 	snprintf(repo, sizeof(repo), "bctest/tagged-%d", (int)getpid());
@@ -505,18 +504,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_version),
-		cmocka_unit_test(test_container_lifecycle),
-		cmocka_unit_test(test_kill),
-		cmocka_unit_test(test_errors_carry_status_and_message),
-		cmocka_unit_test(test_network),
-		cmocka_unit_test(test_volume_survives_container),
-		cmocka_unit_test(test_logs_demux),
-		cmocka_unit_test(test_logs_tty_raw),
-		cmocka_unit_test(test_logs_follow_stops),
-		cmocka_unit_test(test_events_see_start),
-		cmocka_unit_test(test_image_ops),
-		cmocka_unit_test(test_pull_from_registry),
+	    cmocka_unit_test(test_version),
+	    cmocka_unit_test(test_container_lifecycle),
+	    cmocka_unit_test(test_kill),
+	    cmocka_unit_test(test_errors_carry_status_and_message),
+	    cmocka_unit_test(test_network),
+	    cmocka_unit_test(test_volume_survives_container),
+	    cmocka_unit_test(test_logs_demux),
+	    cmocka_unit_test(test_logs_tty_raw),
+	    cmocka_unit_test(test_logs_follow_stops),
+	    cmocka_unit_test(test_events_see_start),
+	    cmocka_unit_test(test_image_ops),
+	    cmocka_unit_test(test_pull_from_registry),
 	};
 	image = getenv("BCTEST_IMAGE");
 	remote_image = getenv("BCTEST_REMOTE_IMAGE");

@@ -165,13 +165,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_defaults_unmanaged),
-		cmocka_unit_test(test_field_errors),
-		cmocka_unit_test(test_secrets_never_in_errors),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_size_bound),
-		cmocka_unit_test(test_path_env),
+	    cmocka_unit_test(test_full),	 cmocka_unit_test(test_defaults_unmanaged),
+	    cmocka_unit_test(test_field_errors), cmocka_unit_test(test_secrets_never_in_errors),
+	    cmocka_unit_test(test_load_file),	 cmocka_unit_test(test_size_bound),
+	    cmocka_unit_test(test_path_env),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

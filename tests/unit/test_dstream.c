@@ -56,7 +56,7 @@ test_demux_every_split(void **state)
 		bc_err err = {0};
 		assert_int_equal(bc_demux_feed(&dm, (char *)buf, cut, on_frame, &f, &err), 0);
 		assert_int_equal(
-			bc_demux_feed(&dm, (char *)buf + cut, len - cut, on_frame, &f, &err), 0);
+		    bc_demux_feed(&dm, (char *)buf + cut, len - cut, on_frame, &f, &err), 0);
 		assert_int_equal(bc_demux_finish(&dm, &err), 0);
 		assert_int_equal(f.n, 3);
 		assert_string_equal(f.text[0], "hello out\n");
@@ -92,7 +92,8 @@ test_demux_bad_header(void **state)
 	bc_demux dm = {0};
 	bc_err err = {0};
 	(void)state;
-	assert_int_equal(bc_demux_feed(&dm, bad_stream, sizeof(bad_stream), on_frame, &f, &err), -1);
+	assert_int_equal(bc_demux_feed(&dm, bad_stream, sizeof(bad_stream), on_frame, &f, &err),
+			 -1);
 	assert_non_null(strstr(err.msg, "bad frame header"));
 	bc_demux_free(&dm);
 	assert_int_equal(bc_demux_feed(&dm, bad_pad, sizeof(bad_pad), on_frame, &f, &err), -1);
@@ -212,15 +213,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_demux_every_split),
-		cmocka_unit_test(test_demux_byte_at_a_time),
-		cmocka_unit_test(test_demux_bad_header),
-		cmocka_unit_test(test_demux_oversize_and_truncated),
-		cmocka_unit_test(test_demux_stop),
-		cmocka_unit_test(test_jsonl_every_split),
-		cmocka_unit_test(test_jsonl_rejects),
-		cmocka_unit_test(test_jsonl_line_bound),
-		cmocka_unit_test(test_jsonl_stop),
+	    cmocka_unit_test(test_demux_every_split),
+	    cmocka_unit_test(test_demux_byte_at_a_time),
+	    cmocka_unit_test(test_demux_bad_header),
+	    cmocka_unit_test(test_demux_oversize_and_truncated),
+	    cmocka_unit_test(test_demux_stop),
+	    cmocka_unit_test(test_jsonl_every_split),
+	    cmocka_unit_test(test_jsonl_rejects),
+	    cmocka_unit_test(test_jsonl_line_bound),
+	    cmocka_unit_test(test_jsonl_stop),
 	};
 	return cmocka_run_group_tests_name("dstream", tests, NULL, NULL);
 }

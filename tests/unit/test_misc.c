@@ -45,9 +45,8 @@ test_ref_split_bad(void **state)
 	assert_non_null(strstr(err.msg, "characters not allowed"));
 	assert_int_equal(bc_image_ref_split("reg/../x", n, sizeof(n), t, sizeof(t), &err), -1);
 	assert_int_equal(bc_image_ref_split("/abs", n, sizeof(n), t, sizeof(t), &err), -1);
-	assert_int_equal(bc_image_ref_split("a/very/long/name/indeed", n, sizeof(n), t, sizeof(t),
-					    &err),
-			 -1);
+	assert_int_equal(
+	    bc_image_ref_split("a/very/long/name/indeed", n, sizeof(n), t, sizeof(t), &err), -1);
 }
 
 static void
@@ -96,11 +95,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ref_split),
-		cmocka_unit_test(test_ref_split_bad),
-		cmocka_unit_test(test_label_filter),
-		cmocka_unit_test(test_err_wrap),
-		cmocka_unit_test(test_buf_bound),
+	    cmocka_unit_test(test_ref_split),	 cmocka_unit_test(test_ref_split_bad),
+	    cmocka_unit_test(test_label_filter), cmocka_unit_test(test_err_wrap),
+	    cmocka_unit_test(test_buf_bound),
 	};
 	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);
 }
