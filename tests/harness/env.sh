@@ -13,6 +13,21 @@ STARTED_REGISTRY=
 say() { echo "harness: $*" >&2; }
 die() { say "FATAL: $*"; exit 1; }
 
+# wait_for WHAT PID LOG TRIES CHECK...: poll CHECK every 0.5 s while PID lives.
+wait_for() {
+	local what=$1 pid=$2 log=$3 tries=$4 i=0
+	shift 4
+	until "$@"; do
+		i=$((i + 1))
+		kill -0 "$pid" 2>/dev/null || {
+			tail -n 20 "$log" >&2
+			die "$what exited"
+		}
+		[ $i -lt "$tries" ] || die "$what did not answer within $((tries / 2)) s"
+		sleep 0.5
+	done
+}
+
 docker_answers() {
 	curl -sf --max-time 2 --unix-socket "$DOCKER_SOCK" http://localhost/_ping >/dev/null 2>&1
 }
@@ -27,16 +42,7 @@ ensure_dockerd() {
 	setsid dockerd --host "unix://$DOCKER_SOCK" --pidfile "$HARNESS_TMP/dockerd.pid" \
 		>"$HARNESS_TMP/dockerd.log" 2>&1 &
 	STARTED_DOCKERD=$!
-	i=0
-	until docker_answers; do
-		i=$((i + 1))
-		kill -0 "$STARTED_DOCKERD" 2>/dev/null || {
-			tail -n 20 "$HARNESS_TMP/dockerd.log" >&2
-			die "dockerd exited"
-		}
-		[ $i -lt 120 ] || die "dockerd did not answer within 60 s"
-		sleep 0.5
-	done
+	wait_for dockerd "$STARTED_DOCKERD" "$HARNESS_TMP/dockerd.log" 120 docker_answers
 }
 
 registry_answers() {
@@ -64,16 +70,7 @@ ensure_registry() {
 	EOC
 	setsid docker-registry serve "$HARNESS_TMP/registry.yml" >"$HARNESS_TMP/registry.log" 2>&1 &
 	STARTED_REGISTRY=$!
-	i=0
-	until registry_answers; do
-		i=$((i + 1))
-		kill -0 "$STARTED_REGISTRY" 2>/dev/null || {
-			tail -n 20 "$HARNESS_TMP/registry.log" >&2
-			die "docker-registry exited"
-		}
-		[ $i -lt 40 ] || die "registry did not answer within 20 s"
-		sleep 0.5
-	done
+	wait_for docker-registry "$STARTED_REGISTRY" "$HARNESS_TMP/registry.log" 40 registry_answers
 	say "registry on $BCTEST_REGISTRY (storage $HARNESS_TMP/registry)"
 }
 

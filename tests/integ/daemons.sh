@@ -6,9 +6,11 @@ set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
 RAWREQ=$(cd "$BUILD/tests" && pwd)/rawreq
-DAEMONS="gateway reconciler fetcher locker logger"
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+DAEMONS=$SUITE_DAEMONS
 T=$(mktemp -d /tmp/bc-daemons.XXXXXX)
-export BC_RUNDIR=$T/run BC_LOGDIR=$T/log
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   - $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
@@ -17,27 +19,14 @@ check() { # check "description" command...
 	shift
 	if "$@"; then ok "$d"; else bad "$d"; fi
 }
-pid_of() { s6-svstat -p "$T/scan/$1"; }
-
-cp -R "$BUILD/scandir" "$T/scan"
-setsid s6-svscan "$T/scan" >"$T/svscan.log" 2>&1 &
-SVSCAN=$!
-cleanup() {
-	s6-svscanctl -t "$T/scan" 2>/dev/null
-	wait $SVSCAN 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+pid_of() { suite_pid "$1"; }
+trap 'suite_stop; rm -rf "$T"' EXIT
 
 # readiness: s6-svwait -U waits for "up and ready" (the daemon's newline)
 all_ready=true
-for d in $DAEMONS; do
-	# svscan may not have spawned s6-supervise yet
-	for _ in $(seq 50); do [ -p "$T/scan/$d/supervise/control" ] && break; sleep 0.1; done
-	timeout 10 s6-svwait -U "$T/scan/$d" || { all_ready=false; echo "  $d not ready"; }
-done
+suite_start "$BUILD" "$T" || all_ready=false
 check "all five daemons signal readiness to s6" $all_ready
-check "s6-svstat says ready" bash -c "s6-svstat '$T/scan/locker' | grep -q ready"
+check "s6-svstat says ready" bash -c "s6-svstat '$SUITE_SCAN/locker' | grep -q ready"
 
 out=$("$BIN/balena-compose" ping)
 rc=$?
@@ -74,7 +63,7 @@ for _ in $(seq 50); do
 	[ "$n" != "${pids[reconciler]}" ] && [ "$n" != -1 ] && break
 	sleep 0.1
 done
-timeout 10 s6-svwait -U "$T/scan/reconciler"
+suite_wait_ready reconciler
 check "killed reconciler restarted by s6 with a new pid" test "$(pid_of reconciler)" != "${pids[reconciler]}"
 check "restarted reconciler answers (stale socket replaced)" "$BIN/balena-compose" ping reconciler
 same=true
@@ -83,16 +72,16 @@ check "the other four kept their pids" $same
 
 # SIGTERM: s6-svc -d sends TERM; the daemon exits 0 promptly
 start=$(date +%s%N)
-s6-svc -d "$T/scan/gateway"
-timeout 10 s6-svwait -D "$T/scan/gateway"
+s6-svc -d "$SUITE_SCAN/gateway"
+timeout 10 s6-svwait -D "$SUITE_SCAN/gateway"
 ms=$((($(date +%s%N) - start) / 1000000))
-st=$(s6-svstat "$T/scan/gateway")
+st=$(s6-svstat "$SUITE_SCAN/gateway")
 check "gateway stops on SIGTERM in ${ms} ms (< 2000)" test $ms -lt 2000
 check "gateway exit code 0 ($st)" bash -c "echo '$st' | grep -q 'exitcode 0'"
 out=$("$BIN/balena-compose" ping gateway)
 check "ping of a stopped daemon fails with DOWN" bash -c "! '$BIN/balena-compose' ping gateway >/dev/null && [[ '$out' == *DOWN* ]]"
-s6-svc -u "$T/scan/gateway"
-timeout 10 s6-svwait -U "$T/scan/gateway"
+s6-svc -u "$SUITE_SCAN/gateway"
+suite_wait_ready gateway
 check "gateway comes back up" "$BIN/balena-compose" ping gateway
 
 check "daemon logs reach s6-log" grep -q "ready (pid" "$BC_LOGDIR/fetcher/current"

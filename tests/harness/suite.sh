@@ -1,0 +1,43 @@
+# Run the five daemons under a real s6-svscan, from a copy of the scan
+# directory generated out of s6-rc.d/. Source it; then
+#   suite_start BUILD_DIR WORK_DIR   (sets BC_RUNDIR, BC_LOGDIR, SUITE_SCAN)
+#   suite_stop
+# suite_start returns once every daemon is up and ready (s6-svwait -U).
+
+SUITE_DAEMONS="gateway reconciler fetcher locker logger"
+SUITE_SVSCAN=
+
+suite_start() {
+	local build=$1 work=$2 d
+	export BC_RUNDIR=$work/run BC_LOGDIR=$work/log
+	SUITE_SCAN=$work/scan
+	cp -R "$build/scandir" "$SUITE_SCAN"
+	setsid s6-svscan "$SUITE_SCAN" >"$work/svscan.log" 2>&1 &
+	SUITE_SVSCAN=$!
+	for d in $SUITE_DAEMONS; do
+		suite_wait_ready "$d" || return 1
+	done
+}
+
+# Wait until s6 reports the daemon up and ready (or 10 s pass).
+suite_wait_ready() {
+	local i
+	# s6-svscan may not have spawned the service's s6-supervise yet
+	for i in $(seq 50); do
+		[ -p "$SUITE_SCAN/$1/supervise/control" ] && break
+		sleep 0.1
+	done
+	timeout 10 s6-svwait -U "$SUITE_SCAN/$1" || {
+		echo "suite: $1 not ready" >&2
+		return 1
+	}
+}
+
+suite_pid() { s6-svstat -p "$SUITE_SCAN/$1"; }
+
+suite_stop() {
+	[ -n "$SUITE_SVSCAN" ] || return 0
+	s6-svscanctl -t "$SUITE_SCAN" 2>/dev/null
+	wait "$SUITE_SVSCAN" 2>/dev/null
+	SUITE_SVSCAN=
+}
