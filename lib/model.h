@@ -1,0 +1,110 @@
+/* One model for target and current state: apps, their services, volumes and
+ * networks. Target state comes from a v3 target (lib/target.c) or a compose
+ * file (lib/compose.c, via the same v3 shape); current state is read from
+ * Docker's lists (lib/current.c) every time, never kept as truth.
+ *
+ * Ownership: a bc_state owns everything below it; bc_state_free frees it
+ * all. Strings are NUL-terminated heap copies; json_t members are owned
+ * references. */
+#ifndef BC_MODEL_H
+#define BC_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum bc_strategy {
+	BC_STRAT_DOWNLOAD_THEN_KILL = 0, /* the default */
+	BC_STRAT_KILL_THEN_DOWNLOAD,
+	BC_STRAT_DELETE_THEN_DOWNLOAD,
+	BC_STRAT_HAND_OVER,
+};
+
+typedef struct bc_strv {
+	char **v;
+	size_t n;
+} bc_strv;
+
+typedef struct bc_service {
+	char *name;          /* service name in the compose sense */
+	int64_t service_id;  /* balena serviceId (0 in pure local mode) */
+	int64_t image_id;    /* balena imageId: names the container */
+	int64_t release_id;  /* names the container */
+	char *commit;        /* release commit: names the container */
+	char *image;         /* image reference */
+	bool running;        /* target: wanted running; current: is running */
+	char *config_hash;   /* effective config, see lib/spec.h */
+	bc_strv depends_on;  /* service names */
+	bc_strv volumes;     /* app-level names of the named volumes it mounts */
+	bc_strv networks;    /* app-level names of the networks it joins */
+	enum bc_strategy strategy;
+	uint64_t handover_timeout_ms;
+	/* target only */
+	json_t *spec;    /* Docker create body without Image (lib/spec.h) */
+	json_t *connect; /* network name -> EndpointConfig, joined after create */
+	/* current only */
+	char *container_id;
+	char *status;       /* Docker's State: created, running, exited, dead, ... */
+	char *image_ref_id; /* ImageID (sha256:...) the container runs */
+	int64_t created;    /* unix seconds */
+} bc_service;
+
+typedef struct bc_volume {
+	char *name; /* app-level name; Docker name is <appId>_<name> */
+	char *config_hash;
+	json_t *spec; /* target only: Docker create body */
+} bc_volume;
+
+typedef struct bc_network {
+	char *name; /* app-level name; Docker name is <appUuid>_<name> */
+	char *config_hash;
+	json_t *spec; /* target only */
+} bc_network;
+
+typedef struct bc_app {
+	int64_t app_id;
+	char *uuid;
+	char *name;        /* target only */
+	char *commit;      /* target release commit */
+	int64_t release_id;
+	bc_service *services;
+	size_t n_services;
+	bc_volume *volumes;
+	size_t n_volumes;
+	bc_network *networks;
+	size_t n_networks;
+} bc_app;
+
+typedef struct bc_state {
+	bc_app *apps;
+	size_t n_apps;
+} bc_state;
+
+void bc_state_free(bc_state *s);
+
+/* Lookups; NULL when absent. Returned pointers borrow from the state. */
+bc_app *bc_state_app(const bc_state *s, int64_t app_id);
+bc_service *bc_app_service(const bc_app *a, const char *name);
+bc_volume *bc_app_volume(const bc_app *a, const char *name);
+bc_network *bc_app_network(const bc_app *a, const char *name);
+
+/* Append helpers: return a zeroed new element, or NULL on allocation
+ * failure. The pointer is valid until the next append to the same array. */
+bc_app *bc_state_add_app(bc_state *s);
+bc_service *bc_app_add_service(bc_app *a);
+bc_volume *bc_app_add_volume(bc_app *a);
+bc_network *bc_app_add_network(bc_app *a);
+
+int bc_strv_add(bc_strv *v, const char *s);
+bool bc_strv_has(const bc_strv *v, const char *s);
+void bc_strv_free(bc_strv *v);
+
+/* Docker object names, into out. Return -1 if they do not fit. */
+int bc_container_name(char *out, size_t n, const bc_service *svc);
+int bc_volume_docker_name(char *out, size_t n, int64_t app_id, const char *name);
+int bc_network_docker_name(char *out, size_t n, const char *app_uuid, const char *name);
+
+const char *bc_strategy_name(enum bc_strategy s);
+
+#endif
