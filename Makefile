@@ -13,7 +13,7 @@ endif
 # --as-needed: each binary links only the libraries it really calls
 # (libcurl only where HTTP is needed).
 override LDFLAGS += -Wl,--as-needed
-LDLIBS  := $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd) -lnng
+LDLIBS  := $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd) -lnng -lm
 
 DAEMONS := fetcher reconciler locker logger gateway
 LIBSRC  := $(wildcard lib/*.c) $(wildcard proto/*.c)

@@ -1,0 +1,346 @@
+/* lib/target + lib/spec: the v3 target into the model and Docker bodies. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/spec.h"
+#include "../../lib/target.h"
+
+#define FIXTURE "tests/fixtures/target-v3-example.json"
+#define APPUUID "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+static json_t *
+fixture(void)
+{
+	json_error_t je;
+	json_t *j = json_load_file(FIXTURE, 0, &je);
+	if (j == NULL)
+		fail_msg("%s: %s", FIXTURE, je.text);
+	return j;
+}
+
+/* The service object of the fixture's release, to edit. */
+static json_t *
+svc_json(json_t *doc, const char *name)
+{
+	json_t *rel = json_object_get(
+		json_object_get(json_object_get(json_object_get(json_object_get(
+							doc, "6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"),
+						"apps"),
+				APPUUID),
+				"releases"),
+		"0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+	return name ? json_object_get(json_object_get(rel, "services"), name) : rel;
+}
+
+static int
+has_str(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(arr, i, e) if (json_is_string(e) && strcmp(json_string_value(e), s) == 0)
+		return 1;
+	return 0;
+}
+
+static void
+test_fixture(void **state)
+{
+	bc_target_opts o = {.lockdir = "/tmp/bc-locks", .device_type = "generic-amd64"};
+	json_t *doc = fixture(), *spec, *host;
+	bc_state st;
+	bc_err err = {0};
+	bc_app *a;
+	bc_service *sensor, *up;
+	(void)state;
+
+	if (bc_target_parse(doc, &o, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(st.n_apps, 1);
+	a = &st.apps[0];
+	assert_int_equal(a->app_id, 1001);
+	assert_string_equal(a->uuid, APPUUID);
+	assert_string_equal(a->name, "weather-station");
+	assert_string_equal(a->commit, "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+	assert_int_equal(a->release_id, 2002);
+	assert_int_equal(a->n_services, 2);
+	assert_int_equal(a->n_volumes, 1);
+	assert_int_equal(a->n_networks, 2); /* default + backend */
+	assert_non_null(bc_app_network(a, "default"));
+
+	sensor = bc_app_service(a, "sensor");
+	assert_int_equal(sensor->service_id, 301);
+	assert_int_equal(sensor->image_id, 4001);
+	assert_int_equal(sensor->release_id, 2002);
+	assert_string_equal(sensor->image, "127.0.0.1:5000/weather/sensor:2");
+	assert_true(sensor->running);
+	assert_int_equal(sensor->strategy, BC_STRAT_DOWNLOAD_THEN_KILL);
+	assert_int_equal(strlen(sensor->config_hash), 16);
+	spec = sensor->spec;
+	host = json_object_get(spec, "HostConfig");
+	assert_true(has_str(json_object_get(spec, "Env"), "SAMPLE_HZ=10"));
+	assert_true(has_str(json_object_get(spec, "Env"), "BALENA_APP_ID=1001"));
+	assert_true(has_str(json_object_get(spec, "Env"), "BALENA_SERVICE_NAME=sensor"));
+	assert_true(has_str(json_object_get(spec, "Env"), "BALENA_DEVICE_TYPE=generic-amd64"));
+	assert_true(has_str(json_object_get(spec, "Env"),
+			    "BALENA_DEVICE_UUID=6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"));
+	assert_true(has_str(json_object_get(spec, "Env"), "BALENA_APP_LOCK_PATH=/tmp/balena/updates.lock"));
+	assert_true(has_str(json_object_get(host, "Binds"), "1001_readings:/data"));
+	assert_true(has_str(json_object_get(host, "Binds"), "/sys:/sys")); /* features.sysfs */
+	assert_true(has_str(json_object_get(host, "Binds"), "/tmp/bc-locks/1001/sensor:/tmp/balena"));
+	assert_string_equal(json_string_value(json_object_get(host, "NetworkMode")),
+			    APPUUID "_backend");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(host, "RestartPolicy"), "Name")),
+			    "always");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(spec, "Labels"), "io.balena.app-id")),
+		"1001");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(spec, "Labels"),
+							       "io.balena.service-name")),
+			    "sensor");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(spec, "Labels"),
+							       BC_LABEL_HASH)),
+			    sensor->config_hash);
+	assert_true(bc_strv_has(&sensor->volumes, "readings"));
+	assert_true(bc_strv_has(&sensor->networks, "backend"));
+
+	up = bc_app_service(a, "uploader");
+	assert_int_equal(up->strategy, BC_STRAT_HAND_OVER);
+	assert_int_equal(up->handover_timeout_ms, 30000);
+	assert_true(bc_strv_has(&up->depends_on, "sensor"));
+	assert_true(has_str(json_object_get(json_object_get(up->spec, "HostConfig"), "Binds"),
+			    "1001_readings:/data:ro"));
+	assert_string_equal(json_string_value(json_object_get(bc_app_network(a, "backend")->spec,
+							       "Name")),
+			    APPUUID "_backend");
+	assert_string_equal(json_string_value(json_object_get(bc_app_volume(a, "readings")->spec,
+							       "Name")),
+			    "1001_readings");
+	bc_state_free(&st);
+	json_decref(doc);
+}
+
+static const char *
+hash_after(json_t *doc, const char *svc)
+{
+	static char h[17];
+	bc_state st;
+	bc_err err = {0};
+	if (bc_target_parse(doc, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	strcpy(h, bc_app_service(&st.apps[0], svc)->config_hash);
+	bc_state_free(&st);
+	return h;
+}
+
+static void
+test_hash(void **state)
+{
+	json_t *doc = fixture(), *rel, *s;
+	char base[17];
+	(void)state;
+	strcpy(base, hash_after(doc, "sensor"));
+	assert_string_equal(hash_after(doc, "sensor"), base); /* stable */
+
+	/* a new release with a new image ref and ids: same config */
+	s = svc_json(doc, "sensor");
+	json_object_set_new(s, "image", json_string("127.0.0.1:5000/weather/sensor:3"));
+	json_object_set_new(s, "image_id", json_integer(5001));
+	assert_string_equal(hash_after(doc, "sensor"), base);
+
+	/* environment order does not matter, values do */
+	json_object_set_new(json_object_get(s, "environment"), "A_FIRST", json_string("x"));
+	strcpy(base, hash_after(doc, "sensor"));
+	json_object_del(json_object_get(s, "environment"), "A_FIRST");
+	json_object_set_new(json_object_get(s, "environment"), "A_FIRST", json_string("x"));
+	assert_string_equal(hash_after(doc, "sensor"), base);
+	json_object_set_new(json_object_get(s, "environment"), "SAMPLE_HZ", json_string("20"));
+	assert_string_not_equal(hash_after(doc, "sensor"), base);
+
+	/* the other service did not move */
+	rel = svc_json(doc, NULL);
+	(void)rel;
+	json_decref(doc);
+}
+
+static void
+expect_reject(json_t *doc, const char *needle)
+{
+	bc_state st;
+	bc_err err = {0};
+	assert_int_equal(bc_target_parse(doc, NULL, &st, &err), -1);
+	if (strstr(err.msg, needle) == NULL)
+		fail_msg("error '%s' lacks '%s'", err.msg, needle);
+	assert_int_equal(st.n_apps, 0);
+	json_decref(doc);
+}
+
+static void
+test_rejections(void **state)
+{
+	json_t *d;
+	(void)state;
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "frobnicate",
+			    json_true());
+	expect_reject(d, "service 'sensor': composition key 'frobnicate' is not supported");
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "volumes",
+			    json_pack("[s]", "nope:/x"));
+	expect_reject(d, "volume 'nope' is not declared by the release");
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "volumes",
+			    json_pack("[s]", "/etc:/host-etc"));
+	expect_reject(d, "host path '/etc' refused: bind mounts need the label " BC_LABEL_BINDS);
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "labels"),
+			    "io.balena.update.strategy", json_string("yolo"));
+	expect_reject(d, "io.balena.update.strategy 'yolo' is not");
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "uploader"), "composition"), "depends_on",
+			    json_pack("[s]", "ghost"));
+	expect_reject(d, "depends_on 'ghost' is not a service of the release");
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "depends_on",
+			    json_pack("[s]", "uploader"));
+	expect_reject(d, "depends_on forms a cycle");
+
+	d = fixture();
+	json_object_set_new(svc_json(d, "sensor"), "running", json_string("yes"));
+	expect_reject(d, "'running' must be true or false");
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "networks",
+			    json_pack("[s]", "elsewhere"));
+	expect_reject(d, "network 'elsewhere' is not declared");
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "build",
+			    json_string("."));
+	expect_reject(d, "build and push the image first");
+
+	d = fixture();
+	json_object_set_new(d, "second-device", json_object());
+	expect_reject(d, "exactly one device uuid");
+
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "ports",
+			    json_pack("[s]", "99999:80"));
+	expect_reject(d, "is not a port mapping");
+}
+
+static void
+test_binds_allowed_by_label(void **state)
+{
+	json_t *d = fixture(), *s = svc_json(d, "sensor");
+	bc_state st;
+	bc_err err = {0};
+	(void)state;
+	json_object_set_new(json_object_get(s, "labels"), BC_LABEL_BINDS, json_string("1"));
+	json_object_set_new(json_object_get(s, "composition"), "volumes",
+			    json_pack("[s,s]", "/etc/hostname:/host-name:ro", "readings:/data"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_true(has_str(json_object_get(json_object_get(bc_app_service(&st.apps[0], "sensor")->spec,
+							    "HostConfig"),
+					     "Binds"),
+			    "/etc/hostname:/host-name:ro"));
+	bc_state_free(&st);
+	json_decref(d);
+}
+
+static void
+test_compose_keys(void **state)
+{
+	json_t *d = fixture(), *c = json_object_get(svc_json(d, "sensor"), "composition"), *spec,
+	       *host;
+	bc_state st;
+	bc_err err = {0};
+	(void)state;
+	json_object_set_new(c, "command", json_string("sh -c 'echo \"hi there\"; sleep 1'"));
+	json_object_set_new(c, "ports", json_pack("[s,i]", "127.0.0.1:8080:80/tcp", 9000));
+	json_object_set_new(c, "stop_grace_period", json_string("1m30s"));
+	json_object_set_new(c, "mem_limit", json_string("512m"));
+	json_object_set_new(c, "cpus", json_real(1.5));
+	json_object_set_new(c, "healthcheck",
+			    json_pack("{s:s,s:s,s:i}", "test", "true", "interval", "10s", "retries", 3));
+	json_object_set_new(c, "ulimits", json_pack("{s:i,s:{s:i,s:i}}", "nproc", 100, "nofile",
+						   "soft", 10, "hard", 20));
+	json_object_set_new(c, "tmpfs", json_string("/run"));
+	json_object_set_new(c, "devices", json_pack("[s]", "/dev/ttyUSB0:/dev/ttyS0:rw"));
+	json_object_set_new(c, "extra_hosts", json_pack("[s]", "db:10.0.0.2"));
+	json_object_set_new(c, "restart", json_string("on-failure:3"));
+	json_object_set_new(c, "init", json_true());
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	spec = bc_app_service(&st.apps[0], "sensor")->spec;
+	host = json_object_get(spec, "HostConfig");
+	assert_int_equal(json_array_size(json_object_get(spec, "Cmd")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(spec, "Cmd"), 2)),
+			    "echo \"hi there\"; sleep 1");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(json_object_get(host, "PortBindings"),
+								   "80/tcp"),
+						   0),
+				    "HostIp")),
+			    "127.0.0.1");
+	assert_non_null(json_object_get(json_object_get(spec, "ExposedPorts"), "9000/tcp"));
+	assert_int_equal(json_integer_value(json_object_get(spec, "StopTimeout")), 90);
+	assert_int_equal(json_integer_value(json_object_get(host, "Memory")), 512 << 20);
+	assert_int_equal(json_integer_value(json_object_get(host, "NanoCpus")), 1500000000);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(spec, "Healthcheck"),
+							    "Interval")),
+			 10000000000LL);
+	assert_int_equal(json_array_size(json_object_get(host, "Ulimits")), 2);
+	assert_non_null(json_object_get(json_object_get(host, "Tmpfs"), "/run"));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(host, "Devices"), 0),
+				    "PathInContainer")),
+			    "/dev/ttyS0");
+	assert_true(has_str(json_object_get(host, "ExtraHosts"), "db:10.0.0.2"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(host, "RestartPolicy"),
+							    "MaximumRetryCount")),
+			 3);
+	assert_true(json_is_true(json_object_get(host, "Init")));
+	bc_state_free(&st);
+	json_decref(d);
+}
+
+static void
+test_text_errors(void **state)
+{
+	bc_state st;
+	bc_err err = {0};
+	(void)state;
+	assert_int_equal(bc_target_parse_text("{", 1, "t.json", NULL, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "t.json:1:"));
+	assert_int_equal(bc_target_parse_text("{\"d\":{\"apps\":{}}}", 17, "t.json", NULL, &st, &err),
+			 0);
+	assert_int_equal(st.n_apps, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fixture),
+		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_binds_allowed_by_label),
+		cmocka_unit_test(test_compose_keys),
+		cmocka_unit_test(test_text_errors),
+	};
+	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
+}
