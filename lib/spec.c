@@ -509,11 +509,13 @@ k_network_mode(struct sb *b, const struct key *k, json_t *v)
 static int
 add_network(struct sb *b, const char *name, json_t *cfg)
 {
-	json_t *ep = json_object(), *aliases = json_array(), *e;
+	json_t *ep, *aliases, *e;
 	size_t i;
 
 	if (bc_app_network(b->ctx->app, name) == NULL)
 		return fail(b, "networks", "network '%s' is not declared by the release", name);
+	ep = json_object();
+	aliases = json_array();
 	json_array_append_new(aliases, json_string(b->svc->name));
 	if (cfg != NULL && !json_is_null(cfg)) {
 		json_t *al = json_object_get(cfg, "aliases");
@@ -561,7 +563,7 @@ k_networks(struct sb *b, const struct key *k, json_t *v)
 static int
 volume_entry(struct sb *b, json_t *e)
 {
-	char src[512] = "", dst[512] = "", bind[1100];
+	char src[512] = "", dst[512] = "", bind[1200];
 	bool ro = false;
 	const char *type = "volume";
 
