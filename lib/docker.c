@@ -537,8 +537,11 @@ bc_docker_container_stop(bc_docker *d, const char *id, int timeout_s, bc_err *er
 {
 	if (check_ident("container id", id, err) < 0)
 		return -1;
+	/* timeout_s < 0: the container's own StopTimeout (stop_grace_period) */
 	if (timeout_s < 0)
-		timeout_s = 0;
+		return idempotent(req_path(d, "POST", pathf(err, "/containers/%s/stop", id), NULL,
+					   NULL, REQUEST_TIMEOUT_S + 3600, err),
+				  err);
 	return idempotent(req_path(d, "POST", pathf(err, "/containers/%s/stop?t=%d", id, timeout_s),
 				   NULL, NULL, REQUEST_TIMEOUT_S + timeout_s, err),
 			  err);

@@ -50,7 +50,8 @@ int bc_docker_container_create(bc_docker *d, const char *name, const json_t *con
 			       bc_err *err);
 int bc_docker_container_start(bc_docker *d, const char *id, bc_err *err);
 /* Stop with SIGTERM (or the container's stop signal), SIGKILL after
- * timeout_s. Stopping a stopped container succeeds. */
+ * timeout_s (< 0: the container's own StopTimeout). Stopping a stopped
+ * container succeeds. */
 int bc_docker_container_stop(bc_docker *d, const char *id, int timeout_s, bc_err *err);
 int bc_docker_container_kill(bc_docker *d, const char *id, const char *signal, bc_err *err);
 int bc_docker_container_remove(bc_docker *d, const char *id, bool force, bool volumes, bc_err *err);

@@ -81,10 +81,16 @@ app_free(bc_app *a)
 }
 
 void
-bc_state_free(bc_state *s)
+bc_state_free_apps(bc_state *s)
 {
 	for (size_t i = 0; i < s->n_apps; i++)
 		app_free(&s->apps[i]);
+}
+
+void
+bc_state_free(bc_state *s)
+{
+	bc_state_free_apps(s);
 	free(s->apps);
 	s->apps = NULL;
 	s->n_apps = 0;

@@ -82,6 +82,8 @@ typedef struct bc_state {
 } bc_state;
 
 void bc_state_free(bc_state *s);
+/* Free what each app of s owns, but not the apps array itself. */
+void bc_state_free_apps(bc_state *s);
 
 /* Lookups; NULL when absent. Returned pointers borrow from the state. */
 bc_app *bc_state_app(const bc_state *s, int64_t app_id);

@@ -65,7 +65,13 @@ parse_service(bc_app *app, const char *name, const json_t *sj, const bc_spec_ctx
 	image = json_string_value(json_object_get(sj, "image"));
 	if (image == NULL || *image == '\0' || strlen(image) > 512 || strchr(image, ' '))
 		return bc_err_set(err, BC_EINVAL, "%s: 'image' must be an image reference", w);
-	svc->image = strdup(image);
+	/* Docker lists every tag explicitly: "name" is "name:latest" */
+	{
+		const char *slash = strrchr(image, '/'), *colon = strrchr(image, ':');
+		bool tagged = strchr(image, '@') != NULL || (colon && (!slash || colon > slash));
+		if (asprintf(&svc->image, "%s%s", image, tagged ? "" : ":latest") < 0)
+			return bc_err_sys(err, "%s", w);
+	}
 	run = json_object_get(sj, "running");
 	if (run != NULL && !json_is_boolean(run))
 		return bc_err_set(err, BC_EINVAL, "%s: 'running' must be true or false", w);
