@@ -92,10 +92,13 @@ same_name(const bc_service *c, const bc_service *t)
 	       c->commit != NULL && t->commit != NULL && strcmp(c->commit, t->commit) == 0;
 }
 
-/* The newest container of a service in the current app (by creation, then
- * by id for a stable answer); NULL if it has none alive. */
+/* The container that stands for a service: the one that already is what the
+ * target asks (same config, same name), else the newest (by creation, then
+ * by id for a stable answer); NULL if it has none alive. Creation times are
+ * whole seconds, so an old and a new container can tie: matching the target
+ * comes first for that reason. */
 static const bc_service *
-newest(const bc_app *c, const char *name)
+pick(const struct planner *p, const bc_app *c, const char *name, const bc_service *t)
 {
 	const bc_service *best = NULL;
 
@@ -105,6 +108,8 @@ newest(const bc_app *c, const char *name)
 		const bc_service *s = &c->services[i];
 		if (strcmp(s->name, name) != 0 || (s->status && strcmp(s->status, "dead") == 0))
 			continue;
+		if (t != NULL && config_equal(p, s, t) && same_name(s, t))
+			return s;
 		if (best == NULL || s->created > best->created ||
 		    (s->created == best->created && strcmp(s->container_id, best->container_id) > 0))
 			best = s;
@@ -120,7 +125,7 @@ start_blocker(const struct planner *p, const bc_app *c, const bc_app *t, const b
 	for (size_t i = 0; i < svc->depends_on.n; i++) {
 		const char *dep = svc->depends_on.v[i];
 		const bc_service *dt = bc_app_service(t, dep);
-		const bc_service *dc = newest(c, dep);
+		const bc_service *dc = pick(p, c, dep, dt);
 		if (dt == NULL)
 			continue; /* validated away at parse time */
 		if (dc == NULL || !is_running(dc) || !config_equal(p, dc, dt)) {
@@ -180,7 +185,7 @@ has_dead(const bc_app *c, const char *name)
 static void
 service_steps(struct planner *p, const bc_app *c, const bc_app *t, const bc_service *svc)
 {
-	const bc_service *cur = newest(c, svc->name);
+	const bc_service *cur = pick(p, c, svc->name, svc);
 	bool need_dl = image_id(p, svc->image) == NULL;
 	const char *why;
 	char buf[160];
@@ -258,7 +263,7 @@ service_steps(struct planner *p, const bc_app *c, const bc_app *t, const bc_serv
 static void
 extra_containers(struct planner *p, const bc_app *c, const bc_app *t, const bc_service *svc)
 {
-	const bc_service *keep = newest(c, svc->name);
+	const bc_service *keep = pick(p, c, svc->name, svc);
 
 	for (size_t i = 0; c != NULL && i < c->n_services; i++) {
 		const bc_service *old = &c->services[i];

@@ -61,9 +61,11 @@ svc(int id, const char *image, json_t *env, json_t *comp, json_t *labels)
 static json_t *
 doc(const char *commit, int release, json_t *services)
 {
-	json_t *rel = json_pack("{s:i, s:o, s:{s:{s:{s:s}}}, s:{s:{s:{s:s}}}}", "id", release,
-				"services", services, "volumes", "data", "labels", TEST_LABEL, "1",
-				"networks", "backend", "labels", TEST_LABEL, "1");
+	/* default is declared only to carry the test label, for cleanup */
+	json_t *rel = json_pack("{s:i, s:o, s:{s:{s:{s:s}}}, s:{s:{s:{s:s}}, s:{s:{s:s}}}}", "id",
+				release, "services", services, "volumes", "data", "labels",
+				TEST_LABEL, "1", "networks", "backend", "labels", TEST_LABEL, "1",
+				"default", "labels", TEST_LABEL, "1");
 	json_t *app = json_pack("{s:I, s:s, s:{s:o}}", "id", (json_int_t)app_id, "name", "bctest",
 				"releases", commit, rel);
 	return json_pack("{s:{s:s, s:{s:o}}}", "bctestdevice", "name", "dev", "apps", app_uuid,
