@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../proto/ipc.h"
+#include "cli.h"
 
 #define VERSION "0.1.0"
 
@@ -77,6 +77,10 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } cmds[] = {
+    {"up", cmd_up, "run a target's apps and wait until they run"},
+    {"down", cmd_down, "stop and remove an app (volumes only with -v)"},
+    {"ps", cmd_ps, "list the services' containers"},
+    {"state", cmd_state, "what the reconciler runs and waits on"},
     {"ping", cmd_ping, "check that the daemons are up"},
 };
 

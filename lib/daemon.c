@@ -168,6 +168,8 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	if (bc_rundir_prepare(&err) < 0 || bc_listen(&d.rep, ops->name, BC_SOCK_REP, &err) < 0 ||
 	    bc_listen(&d.pub, ops->name, BC_SOCK_PUB, &err) < 0)
 		fatalx("%s", err.msg);
+	if (ops->start != NULL && ops->start(&d, &err) < 0)
+		fatalx("%s", err.msg);
 	if ((rv = nng_socket_get_int(d.rep, NNG_OPT_RECVFD, &recv_fd)) != 0)
 		fatalx("receive fd: %s", nng_strerror(rv));
 	pfd[1].fd = recv_fd;
@@ -195,6 +197,8 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 			drain(&d);
 	}
 	log_info("stopping on signal %u", si.ssi_signo);
+	if (ops->stop != NULL)
+		ops->stop(&d);
 	nng_close(d.rep);
 	nng_close(d.pub);
 	close(pfd[0].fd);

@@ -25,6 +25,10 @@ struct bc_daemon_ops {
 	const char *name;	 /* "fetcher", ...: names the sockets and logs */
 	bc_dispatch_fn dispatch; /* may be NULL: only the common messages */
 	void *ctx;		 /* the daemon's own state, for dispatch */
+	/* Optional: after the sockets are bound, before readiness (start threads
+	 * here; a failure is fatal), and after the loop ends. */
+	int (*start)(struct bc_daemon *d, bc_err *err);
+	void (*stop)(struct bc_daemon *d);
 };
 
 struct bc_daemon {

@@ -62,14 +62,23 @@ char *
 bc_docker_label_filter(const char *label, bc_err *err)
 {
 	json_t *f = json_pack("{s:[s]}", "label", label);
-	char *js, *enc, *out = NULL;
+	char *out;
 
 	if (f == NULL) {
 		bc_err_set(err, BC_EINVAL, "label filter: label is not valid UTF-8");
 		return NULL;
 	}
-	js = json_dumps(f, JSON_COMPACT);
+	out = bc_docker_filters(f, err);
 	json_decref(f);
+	return out;
+}
+
+char *
+bc_docker_filters(const json_t *filters, bc_err *err)
+{
+	char *js, *enc, *out = NULL;
+
+	js = json_dumps(filters, JSON_COMPACT);
 	enc = js ? pct_encode(js) : NULL;
 	free(js);
 	if (enc == NULL || asprintf(&out, "filters=%s", enc) < 0) {

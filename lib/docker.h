@@ -102,5 +102,7 @@ int bc_docker_logs(bc_docker *d, const char *id, const char *query, bool tty, bc
 
 /* URL-encoded filters={"label":[label]} for a query string; caller frees. */
 char *bc_docker_label_filter(const char *label, bc_err *err);
+/* URL-encoded filters=<filters as JSON> (borrowed); caller frees. */
+char *bc_docker_filters(const json_t *filters, bc_err *err);
 
 #endif

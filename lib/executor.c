@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "spec.h"
 
@@ -68,6 +69,12 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 			 t->name);
 		if (mkdirs(dir, err) < 0)
 			return -1;
+		/* a hand-over starts unsignalled: an old signal would end it at once */
+		if (s->action == BC_STEP_HANDOVER) {
+			char sig[1100];
+			snprintf(sig, sizeof(sig), "%s/handover-complete", dir);
+			unlink(sig);
+		}
 	}
 	body = json_deep_copy(t->spec);
 	json_object_set_new(body, "Image", json_string(t->image));

@@ -149,6 +149,8 @@ bc_call(const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms, bc_err *er
 	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
 	    (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
 	    (rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG)) != 0 ||
+	    /* never resend behind the caller's back: a FETCH would pull twice */
+	    (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, timeout_ms)) != 0 ||
 	    (rv = nng_dial(s, addr, NULL, 0)) != 0) {
 		nng_fail(err, rv,
 			 rv == NNG_ECONNREFUSED || rv == NNG_ENOENT ? "no daemon listening at"

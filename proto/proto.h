@@ -25,7 +25,14 @@
 #define BC_MSG_TYPES(X)                                                                            \
 	X(PING, 1, ping)                                                                           \
 	X(PONG, 2, pong)                                                                           \
-	X(ERROR, 3, error)
+	X(ERROR, 3, error)                                                                         \
+	X(APPLY, 4, apply)                                                                         \
+	X(DOWN, 5, down)                                                                           \
+	X(ACK, 6, ack)                                                                             \
+	X(GET_STATE, 7, get_state)                                                                 \
+	X(STATE, 8, state)                                                                         \
+	X(FETCH, 9, fetch)                                                                         \
+	X(FETCHED, 10, fetched)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -49,6 +56,45 @@ typedef struct bc_body_error {
 	int64_t code;  /* required: an enum bc_errcode */
 	char *message; /* required */
 } bc_body_error;
+
+/* Largest string a message may carry (a whole target or state document). */
+#define BC_PROTO_MAX_DOC ((uint32_t)(BC_PROTO_MAX_MSG - 4096))
+
+/* reconciler: merge these apps into the target (a v3 document) */
+typedef struct bc_body_apply {
+	char *target; /* required: v3 JSON text */
+} bc_body_apply;
+
+/* reconciler: remove an app from the target */
+typedef struct bc_body_down {
+	char *app;    /* required: uuid, name or numeric id */
+	bool volumes; /* its volumes go too */
+} bc_body_down;
+
+typedef struct bc_body_ack {
+	uint64_t generation; /* required: the target generation this made */
+} bc_body_ack;
+
+typedef struct bc_body_get_state {
+	char *from; /* optional */
+} bc_body_get_state;
+
+typedef struct bc_body_state {
+	uint64_t generation; /* required: target generation the state is for */
+	bool settled;        /* required */
+	char *json;          /* required: the state document */
+} bc_body_state;
+
+/* fetcher: get an image onto the device */
+typedef struct bc_body_fetch {
+	char *image; /* required */
+	char *auth;  /* optional X-Registry-Auth value: a secret, never logged */
+} bc_body_fetch;
+
+typedef struct bc_body_fetched {
+	char *image; /* required */
+	char *id;    /* required: sha256 image id */
+} bc_body_fetched;
 
 typedef struct bc_msg {
 	enum bc_msgtype type;

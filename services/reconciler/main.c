@@ -1,10 +1,247 @@
-/* reconciler daemon. Minimal until its issue lands: binds its sockets, answers the
- * common messages (PING), exits cleanly on SIGTERM. */
-#include "../../lib/daemon.h"
+/* reconciler daemon: holds the target and converges Docker to it.
+ *
+ * APPLY merges the apps of a v3 document into the target (validated whole
+ * first: a bad target changes nothing), DOWN removes an app, GET_STATE
+ * answers with the last state document. The work happens in worker.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../lib/log.h"
+#include "../../lib/target.h"
+#include "rec.h"
+
+static const char *
+env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
+/* Validate a whole document as a target. */
+static int
+validate(const struct rec *r, const json_t *doc, bc_err *err)
+{
+	bc_target_opts o = {.lockdir = r->lockdir};
+	bc_state st;
+
+	if (bc_target_parse(doc, &o, &st, err) < 0)
+		return -1;
+	bc_state_free(&st);
+	return 0;
+}
+
+static json_t *
+apps_of(json_t *doc, const char **device)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(doc, k, v)
+	{
+		if (device)
+			*device = k;
+		return json_object_get(v, "apps");
+	}
+	return NULL;
+}
+
+static int
+apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
+{
+	json_error_t je;
+	json_t *doc, *merged, *apps, *mapps, *app;
+	const char *uuid, *dev;
+	uint64_t gen;
+	size_t napps;
+
+	doc = json_loads(req->target, JSON_REJECT_DUPLICATES, &je);
+	if (doc == NULL)
+		return bc_err_set(err, BC_EINVAL, "target:%d:%d: %s", je.line, je.column, je.text);
+	if (validate(r, doc, err) < 0) {
+		json_decref(doc);
+		return -1;
+	}
+	pthread_mutex_lock(&r->mu);
+	merged = r->target ? json_deep_copy(r->target) : json_deep_copy(doc);
+	apps = apps_of(doc, NULL);
+	mapps = apps_of(merged, &dev);
+	if (mapps == NULL) {
+		mapps = json_object();
+		json_object_set_new(json_object_get(merged, dev), "apps", mapps);
+	}
+	json_object_foreach(apps, uuid, app) json_object_set(mapps, uuid, app);
+	napps = json_object_size(apps);
+	/* the merge must hold together too (ids unique across apps, ...) */
+	if (validate(r, merged, err) < 0) {
+		pthread_mutex_unlock(&r->mu);
+		json_decref(merged);
+		json_decref(doc);
+		return -1;
+	}
+	json_decref(r->target);
+	r->target = merged;
+	gen = ++r->generation;
+	if (rec_persist(r, err) < 0)
+		log_warnx("%s (the target is applied but will not survive a restart)", err->msg);
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	json_decref(doc);
+	log_info("target generation %llu: %zu app(s) applied", (unsigned long long)gen, napps);
+	rep->type = BC_MSG_ACK;
+	rep->body.ack.generation = gen;
+	return BC_HANDLED;
+}
+
+static int
+down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
+{
+	json_t *apps, *app;
+	const char *uuid, *found = NULL;
+	char names[256] = "";
+	uint64_t gen;
+
+	pthread_mutex_lock(&r->mu);
+	apps = r->target ? apps_of(r->target, NULL) : NULL;
+	json_object_foreach(apps, uuid, app)
+	{
+		char id[32];
+		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(app, "id")));
+		if (strcmp(uuid, req->app) == 0 || strcmp(id, req->app) == 0 ||
+		    (json_string_value(json_object_get(app, "name")) &&
+		     strcmp(json_string_value(json_object_get(app, "name")), req->app) == 0))
+			found = uuid;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 names[0] ? ", " : "", json_string_value(json_object_get(app, "name")) ?: uuid);
+	}
+	if (found == NULL) {
+		pthread_mutex_unlock(&r->mu);
+		return bc_err_set(err, BC_ENOTFOUND, "no app '%s' in the target (apps: %s)", req->app,
+				  names[0] ? names : "none");
+	}
+	json_object_del(apps, found);
+	if (req->volumes)
+		r->remove_volumes = true;
+	gen = ++r->generation;
+	if (rec_persist(r, err) < 0)
+		log_warnx("%s", err->msg);
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	rep->type = BC_MSG_ACK;
+	rep->body.ack.generation = gen;
+	return BC_HANDLED;
+}
+
+static int
+get_state(struct rec *r, bc_msg *rep, bc_err *err)
+{
+	pthread_mutex_lock(&r->mu);
+	rep->type = BC_MSG_STATE;
+	rep->body.state.generation = r->done_gen;
+	rep->body.state.settled = r->settled;
+	rep->body.state.json = strdup(r->state_doc ? r->state_doc : "{}");
+	pthread_mutex_unlock(&r->mu);
+	if (rep->body.state.json == NULL)
+		return bc_err_sys(err, "state");
+	return BC_HANDLED;
+}
+
+static int
+dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
+{
+	struct rec *r = d->ops->ctx;
+
+	switch (req->type) {
+	case BC_MSG_APPLY: return apply(r, &req->body.apply, rep, err);
+	case BC_MSG_DOWN: return down(r, &req->body.down, rep, err);
+	case BC_MSG_GET_STATE: return get_state(r, rep, err);
+	default: return BC_NOT_MINE;
+	}
+}
+
+/* A target kept from before a restart: used if it still validates. */
+static void
+load_target(struct rec *r)
+{
+	json_error_t je;
+	bc_err err = {0};
+	json_t *doc = json_load_file(r->statefile, JSON_REJECT_DUPLICATES, &je);
+
+	if (doc == NULL) {
+		if (access(r->statefile, F_OK) == 0)
+			log_warnx("ignoring %s: %s", r->statefile, je.text);
+		return;
+	}
+	if (validate(r, doc, &err) < 0) {
+		log_warnx("ignoring %s: %s", r->statefile, err.msg);
+		json_decref(doc);
+		return;
+	}
+	r->target = doc;
+	r->generation = 1;
+	log_info("resuming the target kept in %s", r->statefile);
+}
+
+static int
+parse_scope(struct rec *r, bc_err *err)
+{
+	const char *s = getenv("BC_SCOPE_APPS");
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	r->scope = calloc(64, sizeof(int64_t));
+	while (*s && r->n_scope < 64) {
+		long long v = strtoll(s, &end, 10);
+		if (end == s || v < 0)
+			return bc_err_set(err, BC_EINVAL, "BC_SCOPE_APPS: '%s' is not a list of app ids", s);
+		r->scope[r->n_scope++] = v;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int
+start(struct bc_daemon *d, bc_err *err)
+{
+	struct rec *r = d->ops->ctx;
+	const char *statedir = env_or("BC_STATEDIR", "/var/lib/balena-compose");
+	long w = strtol(env_or("BC_WORKERS", "4"), NULL, 10);
+
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->pub = d->pub;
+	r->workers = w >= 1 && w <= BC_ENGINE_MAX_WORKERS ? (size_t)w : 4;
+	snprintf(r->lockdir, sizeof(r->lockdir), "%s",
+		 env_or("BC_LOCKDIR", "/tmp/balena-supervisor/services"));
+	if (snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", statedir) >=
+	    (int)sizeof(r->statefile))
+		return bc_err_set(err, BC_EINVAL, "BC_STATEDIR too long");
+	if (mkdir(statedir, 0700) < 0 && errno != EEXIST)
+		return bc_err_sys(err, "create state directory '%s'", statedir);
+	if (parse_scope(r, err) < 0)
+		return -1;
+	load_target(r);
+	return rec_start_threads(r, err);
+}
+
+static void
+stop(struct bc_daemon *d)
+{
+	rec_stop_threads(d->ops->ctx);
+}
 
 int
 main(int argc, char **argv)
 {
-	static const struct bc_daemon_ops ops = {.name = "reconciler"};
+	static struct rec r;
+	static const struct bc_daemon_ops ops = {.name = "reconciler",
+						 .dispatch = dispatch,
+						 .ctx = &r,
+						 .start = start,
+						 .stop = stop};
 	return bc_daemon_main(argc, argv, &ops);
 }

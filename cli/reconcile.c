@@ -1,0 +1,356 @@
+/* balena-compose up / down / ps / state: clients of the reconciler. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/buf.h"
+#include "../lib/target.h"
+#include "cli.h"
+
+#define CALL_MS 10000
+
+int
+cli_call(const char *cmd, const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms)
+{
+	bc_err err = {0};
+
+	if (bc_call(daemon, req, rep, timeout_ms, &err) < 0) {
+		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+		return -1;
+	}
+	if (rep->type == BC_MSG_ERROR) {
+		fprintf(stderr, "balena-compose %s: %s\n", cmd, rep->body.error.message);
+		bc_msg_clear(rep);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc)
+{
+	bc_msg req = {.type = BC_MSG_GET_STATE}, rep;
+	json_error_t je;
+
+	req.body.get_state.from = "cli";
+	if (cli_call(cmd, "reconciler", &req, &rep, CALL_MS) < 0)
+		return -1;
+	if (rep.type != BC_MSG_STATE) {
+		fprintf(stderr, "balena-compose %s: reconciler answered %s\n", cmd,
+			bc_msgtype_name(rep.type));
+		bc_msg_clear(&rep);
+		return -1;
+	}
+	*gen = rep.body.state.generation;
+	*settled = rep.body.state.settled;
+	*doc = json_loads(rep.body.state.json, 0, &je);
+	bc_msg_clear(&rep);
+	if (*doc == NULL) {
+		fprintf(stderr, "balena-compose %s: bad state document: %s\n", cmd, je.text);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_wait(const char *cmd, uint64_t gen, int timeout_s)
+{
+	struct timespec start, now;
+	char last[512] = "";
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		uint64_t g;
+		bool settled;
+		json_t *doc;
+		const char *error, *waiting;
+
+		if (cli_state(cmd, &g, &settled, &doc) < 0)
+			return 1;
+		error = json_string_value(json_object_get(doc, "error"));
+		waiting = json_string_value(json_object_get(doc, "waiting"));
+		if (g >= gen && settled) {
+			json_decref(doc);
+			return 0;
+		}
+		if (g >= gen && error != NULL) {
+			fprintf(stderr, "balena-compose %s: %s\n", cmd, error);
+			json_decref(doc);
+			return 1;
+		}
+		if (g >= gen && waiting && *waiting && strcmp(waiting, last) != 0) {
+			fprintf(stderr, "waiting: %s\n", waiting);
+			snprintf(last, sizeof(last), "%s", waiting);
+		}
+		json_decref(doc);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= timeout_s) {
+			fprintf(stderr, "balena-compose %s: not settled after %d s%s%s\n", cmd,
+				timeout_s, last[0] ? "; still " : "", last);
+			return 1;
+		}
+		usleep(100 * 1000);
+	}
+}
+
+static bool
+app_matches(const json_t *app, const char *want)
+{
+	char id[32];
+	const char *uuid = json_string_value(json_object_get(app, "uuid"));
+	const char *name = json_string_value(json_object_get(app, "name"));
+
+	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(app, "id")));
+	return want == NULL || strcmp(id, want) == 0 || (uuid && strcmp(uuid, want) == 0) ||
+	       (name && strcmp(name, want) == 0);
+}
+
+void
+cli_print_ps(const json_t *doc, const char *want)
+{
+	size_t i, k;
+	json_t *app, *s;
+
+	printf("%-16s %-12s %-36s %-12s %-10s %s\n", "APP", "SERVICE", "CONTAINER", "ID", "STATUS",
+	       "IMAGE");
+	json_array_foreach(json_object_get(doc, "apps"), i, app)
+	{
+		const char *an = json_string_value(json_object_get(app, "name"));
+		char idbuf[32];
+		if (!app_matches(app, want))
+			continue;
+		if (an == NULL) {
+			snprintf(idbuf, sizeof(idbuf), "%lld (removed)",
+				 (long long)json_integer_value(json_object_get(app, "id")));
+			an = idbuf;
+		}
+		json_array_foreach(json_object_get(app, "services"), k, s)
+			printf("%-16s %-12s %-36s %-12s %-10s %s\n", an,
+			       json_string_value(json_object_get(s, "name")),
+			       json_string_value(json_object_get(s, "container")),
+			       json_string_value(json_object_get(s, "id")),
+			       json_string_value(json_object_get(s, "status")),
+			       json_string_value(json_object_get(s, "image")));
+	}
+}
+
+static char *
+read_file(const char *path, size_t *len)
+{
+	bc_buf b = {.max = BC_PROTO_MAX_DOC};
+	char chunk[8192];
+	size_t n;
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	bc_err err = {0};
+
+	if (f == NULL) {
+		fprintf(stderr, "balena-compose up: cannot open '%s': %m\n", path);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (bc_buf_add(&b, chunk, n, &err) < 0) {
+			fprintf(stderr, "balena-compose up: '%s': %s\n", path, err.msg);
+			bc_buf_free(&b);
+			b.data = NULL;
+			break;
+		}
+	if (f != stdin)
+		fclose(f);
+	*len = b.len;
+	return b.data ? b.data : strdup("");
+}
+
+static const char up_usage[] =
+	"usage: balena-compose up -t TARGET.json [--detach] [--timeout SECONDS]\n"
+	"\n"
+	"Merge the apps of a balena v3 target state document into what this\n"
+	"device runs, and wait until they run (default: up to 600 s).\n"
+	"  -t, --target FILE  the v3 target (- for standard input)\n"
+	"  -d, --detach       return once the target is accepted\n"
+	"      --timeout S    how long to wait for it to settle\n"
+	"Exit status: 0 running as asked, 1 rejected or not settled, 100 usage.\n";
+
+int
+cmd_up(int argc, char **argv)
+{
+	static const struct option opts[] = {{"target", 1, NULL, 't'}, {"detach", 0, NULL, 'd'},
+					     {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *path = NULL;
+	int detach = 0, timeout = 600, c, rc;
+	bc_msg req = {.type = BC_MSG_APPLY}, rep;
+	bc_state st;
+	bc_err err = {0};
+	size_t len;
+	char *text;
+	uint64_t gen;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:dh", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': path = optarg; break;
+		case 'd': detach = 1; break;
+		case 'T': timeout = atoi(optarg); break;
+		case 'h': fputs(up_usage, stdout); return 0;
+		default: fputs(up_usage, stderr); return 100;
+		}
+	}
+	if (path == NULL || optind != argc || timeout <= 0) {
+		fputs(up_usage, stderr);
+		return 100;
+	}
+	if ((text = read_file(path, &len)) == NULL)
+		return 1;
+	/* reject bad input here, naming the file, before anything is sent */
+	if (bc_target_parse_text(text, len, path, NULL, &st, &err) < 0) {
+		fprintf(stderr, "balena-compose up: %s\n", err.msg);
+		free(text);
+		return 1;
+	}
+	bc_state_free(&st);
+	req.body.apply.target = text;
+	rc = cli_call("up", "reconciler", &req, &rep, CALL_MS);
+	free(text);
+	if (rc < 0)
+		return 1;
+	gen = rep.body.ack.generation;
+	bc_msg_clear(&rep);
+	if (detach) {
+		printf("target accepted (generation %llu)\n", (unsigned long long)gen);
+		return 0;
+	}
+	if (cli_wait("up", gen, timeout) != 0)
+		return 1;
+	return cmd_ps(1, (char *[]){"ps", NULL});
+}
+
+static const char down_usage[] =
+	"usage: balena-compose down [-p APP] [-v] [--timeout SECONDS]\n"
+	"\n"
+	"Stop and remove an app's containers and networks. Its volumes stay\n"
+	"unless -v is given.\n"
+	"  -p, --project APP  the app (uuid, name or id); needed when several run\n"
+	"  -v, --volumes      remove its volumes too (their data is lost)\n";
+
+int
+cmd_down(int argc, char **argv)
+{
+	static const struct option opts[] = {{"project", 1, NULL, 'p'}, {"volumes", 0, NULL, 'v'},
+					     {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *app = NULL;
+	bool volumes = false;
+	int timeout = 600, c;
+	bc_msg req = {.type = BC_MSG_DOWN}, rep;
+	char only[128] = "";
+	uint64_t gen;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': app = optarg; break;
+		case 'v': volumes = true; break;
+		case 'T': timeout = atoi(optarg); break;
+		case 'h': fputs(down_usage, stdout); return 0;
+		default: fputs(down_usage, stderr); return 100;
+		}
+	}
+	if (optind != argc || timeout <= 0) {
+		fputs(down_usage, stderr);
+		return 100;
+	}
+	if (app == NULL) {
+		json_t *doc, *a;
+		bool settled;
+		size_t i, named = 0;
+		if (cli_state("down", &gen, &settled, &doc) < 0)
+			return 1;
+		json_array_foreach(json_object_get(doc, "apps"), i, a)
+		{
+			const char *u = json_string_value(json_object_get(a, "uuid"));
+			if (json_object_get(a, "name") != NULL && u != NULL) {
+				snprintf(only, sizeof(only), "%s", u);
+				named++;
+			}
+		}
+		json_decref(doc);
+		if (named != 1) {
+			fprintf(stderr, "balena-compose down: %s; name it with -p\n",
+				named ? "several apps run" : "no app runs");
+			return named ? 100 : 1;
+		}
+		app = only;
+	}
+	req.body.down.app = (char *)app;
+	req.body.down.volumes = volumes;
+	if (cli_call("down", "reconciler", &req, &rep, CALL_MS) < 0)
+		return 1;
+	gen = rep.body.ack.generation;
+	bc_msg_clear(&rep);
+	return cli_wait("down", gen, timeout);
+}
+
+int
+cmd_ps(int argc, char **argv)
+{
+	const char *app = NULL;
+	uint64_t gen;
+	bool settled;
+	json_t *doc;
+
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		printf("usage: balena-compose ps [-p APP]\n\nList the services' containers.\n");
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "-p") == 0)
+		app = argv[2];
+	else if (argc != 1) {
+		fprintf(stderr, "usage: balena-compose ps [-p APP]\n");
+		return 100;
+	}
+	if (cli_state("ps", &gen, &settled, &doc) < 0)
+		return 1;
+	cli_print_ps(doc, app);
+	json_decref(doc);
+	return 0;
+}
+
+int
+cmd_state(int argc, char **argv)
+{
+	uint64_t gen;
+	bool settled, as_json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	json_t *doc;
+	const char *e, *w;
+
+	if (argc > 1 && !as_json) {
+		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+			printf("usage: balena-compose state [--json]\n\nThe reconciler's view: "
+			       "target generation, whether it settled, what it waits on.\n");
+			return 0;
+		}
+		fprintf(stderr, "usage: balena-compose state [--json]\n");
+		return 100;
+	}
+	if (cli_state("state", &gen, &settled, &doc) < 0)
+		return 1;
+	if (as_json) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		e = json_string_value(json_object_get(doc, "error"));
+		w = json_string_value(json_object_get(doc, "waiting"));
+		printf("generation %llu, %s\n", (unsigned long long)gen,
+		       settled ? "settled" : (e ? "failing" : "converging"));
+		if (e)
+			printf("error: %s\n", e);
+		if (w && *w)
+			printf("waiting: %s\n", w);
+		cli_print_ps(doc, NULL);
+	}
+	json_decref(doc);
+	return 0;
+}

@@ -1,0 +1,315 @@
+/* The reconciler's threads: the worker converges Docker to the target
+ * whenever the target changes or Docker changes under it; the events thread
+ * follows Docker's event stream and wakes the worker. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../lib/log.h"
+#include "../../lib/target.h"
+#include "../../proto/ipc.h"
+#include "rec.h"
+
+static uint64_t
+wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+int
+rec_persist(struct rec *r, bc_err *err)
+{
+	char tmp[600], dir[600];
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", r->statefile);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return bc_err_sys(err, "keep target in '%s'", tmp);
+	if (json_dumpfd(r->target, fd, JSON_COMPACT) < 0 || fsync(fd) < 0) {
+		close(fd);
+		unlink(tmp);
+		return bc_err_sys(err, "write '%s'", tmp);
+	}
+	close(fd);
+	if (rename(tmp, r->statefile) < 0)
+		return bc_err_sys(err, "rename '%s'", tmp);
+	snprintf(dir, sizeof(dir), "%s", r->statefile);
+	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+}
+
+/* Hand-over is complete when the new container touched
+ * /tmp/balena/handover-complete, i.e. <lockdir>/<appId>/<service>/. */
+static bool
+handover_complete(void *ud, const bc_app *app, const bc_service *svc)
+{
+	struct rec *r = ud;
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%lld/%s/handover-complete", r->lockdir,
+		 (long long)app->app_id, svc->name);
+	return access(path, F_OK) == 0;
+}
+
+/* The state document: what runs, per app, and how the last converge went. */
+static char *
+state_doc(bc_engine *eng, const bc_state *target, const bc_converge *c, int rc, const bc_err *err,
+	  uint64_t gen)
+{
+	json_t *doc = json_pack("{s:I, s:b, s:s?, s:s, s:i, s:I, s:[]}", "generation",
+				(json_int_t)gen, "settled", rc == 0 && c->settled, "error",
+				rc < 0 ? err->msg : NULL, "waiting", c->waiting, "rounds", c->rounds,
+				"steps", (json_int_t)c->steps_done, "apps");
+	json_t *apps = json_object_get(doc, "apps");
+	bc_state cur;
+	bc_err oerr = {0};
+	char *text;
+
+	if (bc_engine_observe(eng, &cur, &oerr) == 0) {
+		for (size_t i = 0; i < cur.n_apps; i++) {
+			const bc_app *a = &cur.apps[i];
+			const bc_app *t = bc_state_app(target, a->app_id);
+			json_t *svcs = json_array();
+			for (size_t k = 0; k < a->n_services; k++) {
+				const bc_service *s = &a->services[k];
+				char name[512];
+				bc_container_name(name, sizeof(name), s);
+				json_array_append_new(
+					svcs, json_pack("{s:s, s:s, s:s%, s:s, s:s, s:s?, s:I}", "name",
+							s->name, "container", name, "id", s->container_id,
+							(size_t)12, "status", s->status, "image", s->image,
+							"commit", s->commit, "release", (json_int_t)s->release_id));
+			}
+			json_array_append_new(
+				apps, json_pack("{s:I, s:s?, s:s?, s:s?, s:o, s:i, s:i}", "id",
+						(json_int_t)a->app_id, "uuid", a->uuid, "name",
+						t ? t->name : NULL, "commit", t ? t->commit : NULL,
+						"services", svcs, "volumes", (int)a->n_volumes, "networks",
+						(int)a->n_networks));
+		}
+		bc_state_free(&cur);
+	}
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return text;
+}
+
+static void
+publish(struct rec *r, uint64_t gen, bool settled, const char *doc)
+{
+	bc_msg m = {.type = BC_MSG_STATE};
+	bc_err err = {0};
+
+	m.body.state.generation = gen;
+	m.body.state.settled = settled;
+	m.body.state.json = (char *)doc;
+	if (bc_send(r->pub, &m, &err) < 0)
+		log_warnx("publish state: %s", err.msg);
+}
+
+/* Images come through the fetcher daemon (one request each; the fetcher
+ * answers when the image is there). */
+static int
+fetch_via_fetcher(void *ud, bc_docker *d, const char *image, bc_err *err)
+{
+	bc_msg req = {.type = BC_MSG_FETCH}, rep;
+	int rc = 0;
+
+	(void)ud, (void)d;
+	req.body.fetch.image = (char *)image;
+	if (bc_call("fetcher", &req, &rep, 30 * 60 * 1000, err) < 0)
+		return bc_err_wrap(err, "fetch '%s'", image);
+	if (rep.type == BC_MSG_ERROR)
+		rc = bc_err_set(err, BC_EHTTP, "fetch '%s': %s", image, rep.body.error.message);
+	else if (rep.type != BC_MSG_FETCHED)
+		rc = bc_err_set(err, BC_EPROTO, "fetch '%s': fetcher answered %s", image,
+				bc_msgtype_name(rep.type));
+	bc_msg_clear(&rep);
+	return rc;
+}
+
+static void *
+worker(void *arg)
+{
+	struct rec *r = arg;
+	bc_exec_env env = {.lockdir = r->lockdir, .fetch = fetch_via_fetcher, .ud = r};
+	uint64_t backoff_ms = 0, retry_at = 0;
+	bc_engine *eng = NULL;
+
+	for (;;) {
+		bc_state target;
+		bc_converge c = {0};
+		bc_err err = {0};
+		json_t *doc;
+		uint64_t gen;
+		bool rmv;
+		int rc;
+		char *text;
+
+		pthread_mutex_lock(&r->mu);
+		for (;;) {
+			struct timespec ts;
+			if (r->stopping) {
+				pthread_mutex_unlock(&r->mu);
+				bc_engine_free(eng);
+				return NULL;
+			}
+			if (r->target != NULL && (r->generation != r->done_gen || r->wake))
+				break;
+			if (r->target != NULL && !r->settled) {
+				/* waiting on a timer (hand-over) or retrying after an error */
+				if (wall_ms() >= retry_at)
+					break;
+				ts.tv_sec = (time_t)(retry_at / 1000);
+				ts.tv_nsec = (long)(retry_at % 1000) * 1000000;
+				pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+			} else {
+				pthread_cond_wait(&r->cv, &r->mu);
+			}
+		}
+		r->wake = false;
+		gen = r->generation;
+		rmv = r->remove_volumes;
+		doc = json_deep_copy(r->target);
+		pthread_mutex_unlock(&r->mu);
+
+		if (eng == NULL && (eng = bc_engine_new(r->workers, &env, &err)) == NULL) {
+			rc = -1;
+			memset(&target, 0, sizeof(target));
+		} else {
+			bc_target_opts o = {.lockdir = r->lockdir};
+			rc = bc_target_parse(doc, &o, &target, &err);
+			if (rc == 0) {
+				c = (bc_converge){.now_ms = wall_ms(), .remove_volumes = rmv,
+						  .scope = r->scope, .n_scope = r->n_scope,
+						  .handover_complete = handover_complete, .ud = r};
+				rc = bc_engine_converge(eng, &target, &c, &err);
+			}
+		}
+		json_decref(doc);
+		if (rc < 0) {
+			log_warnx("converge: %s", err.msg);
+			backoff_ms = backoff_ms ? (backoff_ms * 2 > 60000 ? 60000 : backoff_ms * 2) : 1000;
+			if (err.code == BC_ESYS && eng != NULL) { /* the engine went away */
+				bc_engine_free(eng);
+				eng = NULL;
+			}
+		} else {
+			backoff_ms = c.settled ? 0 : 1000;
+			if (c.rounds > 0)
+				log_info("generation %llu: %zu step(s) in %d round(s)%s%s",
+					 (unsigned long long)gen, c.steps_done, c.rounds,
+					 c.settled ? ", settled" : "; waiting: ", c.waiting);
+		}
+		text = eng ? state_doc(eng, &target, &c, rc, &err, gen) : NULL;
+		bc_state_free(&target);
+
+		pthread_mutex_lock(&r->mu);
+		r->done_gen = gen;
+		r->settled = rc == 0 && c.settled;
+		if (r->settled && rmv && r->generation == gen)
+			r->remove_volumes = false;
+		retry_at = wall_ms() + backoff_ms;
+		if (text != NULL) {
+			free(r->state_doc);
+			r->state_doc = text;
+		} else if (rc < 0) {
+			/* no engine: still say why */
+			json_t *e = json_pack("{s:I, s:b, s:s, s:[]}", "generation", (json_int_t)gen,
+					      "settled", 0, "error", err.msg, "apps");
+			free(r->state_doc);
+			r->state_doc = json_dumps(e, JSON_COMPACT);
+			json_decref(e);
+		}
+		publish(r, gen, r->settled, r->state_doc ? r->state_doc : "{}");
+		pthread_mutex_unlock(&r->mu);
+	}
+}
+
+static int
+on_event(void *ud, json_t *ev)
+{
+	struct rec *r = ud;
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	int stop;
+
+	if (action == NULL || strncmp(action, "exec_", 5) == 0 || strcmp(action, "attach") == 0 ||
+	    strncmp(action, "health_status", 13) == 0)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	r->wake = true;
+	stop = r->stopping;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return stop;
+}
+
+/* Follows Docker's events for supervised containers. Blocks in the stream;
+ * the process exit ends it. */
+static void *
+events(void *arg)
+{
+	struct rec *r = arg;
+	bc_err err = {0};
+	json_t *f = json_pack("{s:[s], s:[s]}", "type", "container", "label", "io.balena.supervised");
+	char *query = bc_docker_filters(f, &err);
+
+	json_decref(f);
+	if (query == NULL) {
+		log_warnx("docker events: %s", err.msg);
+		return NULL;
+	}
+	for (;;) {
+		bc_docker *d = bc_docker_new(NULL, &err);
+		if (d != NULL) {
+			if (bc_docker_events(d, query, on_event, r, &err) < 0)
+				log_warnx("docker events: %s", err.msg);
+			bc_docker_free(d);
+		}
+		pthread_mutex_lock(&r->mu);
+		if (r->stopping) {
+			pthread_mutex_unlock(&r->mu);
+			free(query);
+			return NULL;
+		}
+		r->wake = true; /* we may have missed something */
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		sleep(2);
+	}
+}
+
+int
+rec_start_threads(struct rec *r, bc_err *err)
+{
+	if (pthread_create(&r->worker, NULL, worker, r) != 0)
+		return bc_err_set(err, BC_ESYS, "start the worker thread");
+	if (pthread_create(&r->events, NULL, events, r) != 0)
+		return bc_err_set(err, BC_ESYS, "start the events thread");
+	pthread_detach(r->events);
+	return 0;
+}
+
+void
+rec_stop_threads(struct rec *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->stopping = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	/* the worker finishes the round it is in: every step is safe to stop
+	 * after, and the next start plans from what Docker then says */
+	pthread_join(r->worker, NULL);
+}

@@ -1,0 +1,105 @@
+#!/bin/bash
+# The reconciler daemon and the CLI end to end, under s6 on real Docker:
+# up / re-up / env change / bad input / self-healing / crash recovery /
+# down. Scoped to this test's app id (BC_SCOPE_APPS). Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+T=$(mktemp -d /tmp/bc-rec.XXXXXX)
+APP=$((991000 + $$ % 900))
+export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+bc() { "$BIN/balena-compose" "$@"; }
+# expect RC WANT_RC MSG PATTERN...: the exit code, and every pattern in MSG
+expect() {
+	local rc=$1 want=$2 msg=$3 pat
+	shift 3
+	[ "$rc" -eq "$want" ] || return 1
+	for pat; do [[ "$msg" == *"$pat"* ]] || return 1; done
+}
+cid() { docker ps -aq --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=$1"; }
+trap 'bc down -v -p $APP >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
+
+# target(ENV_A, IMAGE_WEB) -> a v3 document on stdout
+target() {
+	cat <<EOT
+{"bctestdev": {"name": "dev", "apps": {"bctestapp$APP": {"id": $APP, "name": "rec$APP",
+ "releases": {"c1": {"id": 1, "services": {
+  "db": {"id": 1, "image_id": 11, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
+   "composition": {"command": ["sh", "-c", "trap exit TERM; while :; do sleep 1; done"],
+                   "volumes": ["data:/data"]}},
+  "web": {"id": 2, "image_id": 12, "image": "$2", "labels": {"io.balena-compose.test": "1"},
+   "environment": {"A": "$1"},
+   "composition": {"command": ["sh", "-c", "trap exit TERM; while :; do sleep 1; done"],
+                   "depends_on": ["db"]}}},
+ "volumes": {"data": {"labels": {"io.balena-compose.test": "1"}}},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+}
+
+suite_start "$BUILD" "$T" || { echo "suite did not start"; echo "0 passed, 1 failed"; exit 1; }
+target 1 "$BCTEST_REMOTE_IMAGE" >"$T/t1.json"
+target 2 "$BCTEST_REMOTE_IMAGE" >"$T/t2.json"
+docker rmi -f "$BCTEST_REMOTE_IMAGE" >/dev/null 2>&1
+
+out=$(bc up -t "$T/t1.json" 2>&1)
+check "up: exit 0 (pulls web's image through the fetcher)" test $? -eq 0
+check "up: both services running" test "$(echo "$out" | grep -c ' running ')" -eq 2
+check "fetcher pulled the image" grep -q "pulled $BCTEST_REMOTE_IMAGE" "$BC_LOGDIR/fetcher/current"
+web1=$(cid web) db1=$(cid db)
+
+since=$(date +%s.%N)
+bc up -t "$T/t1.json" >/dev/null
+check "re-up: exit 0" test $? -eq 0
+n=$(docker events --since "$since" --until "$(date +%s.%N)" --filter "label=io.balena.app-id=$APP" | wc -l)
+check "re-up: no container event at all ($n)" test "$n" -eq 0
+
+bc up -t "$T/t2.json" >/dev/null
+check "env change: exit 0" test $? -eq 0
+check "env change: web recreated" test "$(cid web)" != "$web1"
+check "env change: db untouched" test "$(cid db)" = "$db1"
+web2=$(cid web)
+
+echo '{"bctestdev": {"apps": {"x": {"id": 1, "name": "x", "releases": {"c": {"id": 1, "services": {"s": {"id": 1, "image_id": 1, "image": "i", "composition": {"volumes": ["/etc:/etc"]}}}}}}}}}' >"$T/bad.json"
+msg=$(bc up -t "$T/bad.json" 2>&1)
+rc=$?
+check "bad target: exit 1 naming file, service and field ($msg)" \
+	expect $rc 1 "$msg" bad.json "service 's'" "'volumes'" refused
+check "bad target: nothing running was touched" test "$(cid web)" = "$web2"
+msg=$(bc up -t "$T/nope.json" 2>&1)
+check "missing file: exit 1 naming it" expect $? 1 "$msg" nope.json
+
+# self-healing: a container removed behind our back comes back (events)
+docker rm -f "$(cid db)" >/dev/null
+for _ in $(seq 50); do [ -n "$(cid db)" ] && docker inspect -f '{{.State.Running}}' "$(cid db)" 2>/dev/null | grep -q true && break; sleep 0.1; done
+check "removed by hand: recreated by the reconciler on Docker's event" test -n "$(cid db)"
+
+# crash recovery: kill -9 the reconciler, change Docker meanwhile; the
+# restarted one resumes the kept target and repairs
+kill -9 "$(suite_pid reconciler)"
+docker rm -f "$(cid web)" >/dev/null
+suite_wait_ready reconciler
+for _ in $(seq 50); do [ -n "$(cid web)" ] && break; sleep 0.1; done
+check "after kill -9: the kept target is resumed and web repaired" test -n "$(cid web)"
+check "state says settled" bash -c "'$BIN/balena-compose' state | grep -q settled"
+
+bc down -v >/dev/null
+check "down -v: exit 0" test $? -eq 0
+check "down -v: no container left" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP)"
+check "down -v: volume gone" test -z "$(docker volume ls -q --filter label=io.balena.app-id=$APP)"
+check "down -v: networks gone" test -z "$(docker network ls -q --filter label=io.balena.app-id=$APP)"
+bc down -p nosuchapp >/dev/null 2>&1
+check "down of an unknown app: exit 1" test $? -eq 1
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
