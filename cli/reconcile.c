@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../lib/buf.h"
+#include "../lib/compose.h"
 #include "../lib/target.h"
 #include "cli.h"
 
@@ -164,11 +165,14 @@ read_file(const char *path, size_t *len)
 }
 
 static const char up_usage[] =
-	"usage: balena-compose up -t TARGET.json [--detach] [--timeout SECONDS]\n"
+	"usage: balena-compose up -f docker-compose.yml [-p NAME] [--detach] [--timeout S]\n"
+	"       balena-compose up -t TARGET.json [--detach] [--timeout S]\n"
 	"\n"
-	"Merge the apps of a balena v3 target state document into what this\n"
-	"device runs, and wait until they run (default: up to 600 s).\n"
-	"  -t, --target FILE  the v3 target (- for standard input)\n"
+	"Run a compose file as an app (local mode), or merge the apps of a balena\n"
+	"v3 target state document, and wait until they run (default: up to 600 s).\n"
+	"  -f, --file FILE    a docker-compose.yml\n"
+	"  -p, --project NAME the app's name (default: the file's name:, else its directory)\n"
+	"  -t, --target FILE  a v3 target (- for standard input)\n"
 	"  -d, --detach       return once the target is accepted\n"
 	"      --timeout S    how long to wait for it to settle\n"
 	"Exit status: 0 running as asked, 1 rejected or not settled, 100 usage.\n";
@@ -176,10 +180,11 @@ static const char up_usage[] =
 int
 cmd_up(int argc, char **argv)
 {
-	static const struct option opts[] = {{"target", 1, NULL, 't'}, {"detach", 0, NULL, 'd'},
+	static const struct option opts[] = {{"target", 1, NULL, 't'}, {"file", 1, NULL, 'f'},
+					     {"project", 1, NULL, 'p'}, {"detach", 0, NULL, 'd'},
 					     {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	const char *path = NULL;
+	const char *path = NULL, *compose = NULL, *project = NULL;
 	int detach = 0, timeout = 600, c, rc;
 	bc_msg req = {.type = BC_MSG_APPLY}, rep;
 	bc_state st;
@@ -189,21 +194,36 @@ cmd_up(int argc, char **argv)
 	uint64_t gen;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:dh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:f:p:dh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': path = optarg; break;
+		case 'f': compose = optarg; break;
+		case 'p': project = optarg; break;
 		case 'd': detach = 1; break;
 		case 'T': timeout = atoi(optarg); break;
 		case 'h': fputs(up_usage, stdout); return 0;
 		default: fputs(up_usage, stderr); return 100;
 		}
 	}
-	if (path == NULL || optind != argc || timeout <= 0) {
+	if ((path == NULL) == (compose == NULL) || (project && !compose) || optind != argc ||
+	    timeout <= 0) {
 		fputs(up_usage, stderr);
 		return 100;
 	}
-	if ((text = read_file(path, &len)) == NULL)
+	if (compose != NULL) {
+		bc_compose_opts co = {.project = project};
+		json_t *doc = bc_compose_load(compose, &co, &err);
+		if (doc == NULL) {
+			fprintf(stderr, "balena-compose up: %s\n", err.msg);
+			return 1;
+		}
+		text = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		len = strlen(text);
+		path = compose;
+	} else if ((text = read_file(path, &len)) == NULL) {
 		return 1;
+	}
 	/* reject bad input here, naming the file, before anything is sent */
 	if (bc_target_parse_text(text, len, path, NULL, &st, &err) < 0) {
 		fprintf(stderr, "balena-compose up: %s\n", err.msg);

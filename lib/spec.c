@@ -706,6 +706,40 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+static const char *const volume_keys[] = {"driver", "driver_opts", "labels", NULL};
+static const char *const network_keys[] = {"driver",      "driver_opts", "labels", "ipam",
+					   "enable_ipv6", "internal",    NULL};
+
+bool
+bc_spec_service_key(const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			return keys[i].fn != k_refuse;
+	return false;
+}
+
+static bool
+in_list(const char *const *l, const char *key)
+{
+	for (; *l; l++)
+		if (strcmp(*l, key) == 0)
+			return true;
+	return false;
+}
+
+bool
+bc_spec_volume_key(const char *key)
+{
+	return in_list(volume_keys, key);
+}
+
+bool
+bc_spec_network_key(const char *key)
+{
+	return in_list(network_keys, key);
+}
+
 /* --- what the supervisor adds to every service ------------------------------- */
 
 /* io.balena.features.* labels that mount parts of the host. */
@@ -1052,12 +1086,11 @@ seal(json_t *body, char **hash_out)
 int
 bc_spec_volume(bc_volume *vol, const json_t *cfg, const bc_spec_ctx *ctx, bc_err *err)
 {
-	static const char *const ok[] = {"driver", "driver_opts", "labels", NULL};
 	const char *drv = json_string_value(json_object_get(cfg, "driver"));
 	json_t *opts = json_object_get(cfg, "driver_opts");
 	char dn[600];
 
-	if (only_keys(cfg, ok, "volume", vol->name, ctx, err) < 0)
+	if (only_keys(cfg, volume_keys, "volume", vol->name, ctx, err) < 0)
 		return -1;
 	bc_volume_docker_name(dn, sizeof(dn), ctx->app_id, vol->name);
 	vol->spec = json_pack("{s:s, s:s, s:o, s:o}", "Name", dn, "Driver", drv ? drv : "local",
@@ -1070,14 +1103,12 @@ bc_spec_volume(bc_volume *vol, const json_t *cfg, const bc_spec_ctx *ctx, bc_err
 int
 bc_spec_network(bc_network *net, const json_t *cfg, const bc_spec_ctx *ctx, bc_err *err)
 {
-	static const char *const ok[] = {"driver", "driver_opts", "labels", "ipam",
-					 "enable_ipv6", "internal", NULL};
 	const char *drv = json_string_value(json_object_get(cfg, "driver"));
 	json_t *ipam = json_object_get(cfg, "ipam"), *ic = json_array(), *e;
 	char dn[600];
 	size_t i;
 
-	if (only_keys(cfg, ok, "network", net->name, ctx, err) < 0) {
+	if (only_keys(cfg, network_keys, "network", net->name, ctx, err) < 0) {
 		json_decref(ic);
 		return -1;
 	}

@@ -38,6 +38,11 @@ int bc_spec_service(bc_service *svc, const json_t *composition, const json_t *en
 int bc_spec_volume(bc_volume *vol, const json_t *config, const bc_spec_ctx *ctx, bc_err *err);
 int bc_spec_network(bc_network *net, const json_t *config, const bc_spec_ctx *ctx, bc_err *err);
 
+/* Is key a compose key we take for a service / a volume / a network? */
+bool bc_spec_service_key(const char *key);
+bool bc_spec_volume_key(const char *key);
+bool bc_spec_network_key(const char *key);
+
 /* FNV-1a 64 over canonical JSON (sorted keys), as 16 hex digits + NUL. */
 void bc_json_hash(const json_t *j, const json_t *extra, char out[17]);
 

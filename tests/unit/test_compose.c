@@ -1,0 +1,235 @@
+/* lib/compose: docker-compose.yml into a v3 target, through lib/target. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../lib/compose.h"
+#include "../../lib/target.h"
+
+static char dir[64];
+
+static void
+write_file(const char *name, const char *text)
+{
+	char path[128];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char *
+vars(void *ud, const char *name)
+{
+	(void)ud;
+	if (strcmp(name, "TAG") == 0)
+		return "v1";
+	if (strcmp(name, "EMPTY") == 0)
+		return "";
+	if (strcmp(name, "FROM_SHELL") == 0)
+		return "shell-value";
+	return NULL;
+}
+
+static json_t *
+parse(const char *yml, bc_err *err)
+{
+	bc_compose_opts o = {.lookup = vars};
+	return bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, err);
+}
+
+static const char full[] =
+	"name: demo-app\n"
+	"x-common: &common\n"
+	"  restart: unless-stopped\n"
+	"  labels:\n"
+	"    io.balena-compose.test: '1'\n"
+	"services:\n"
+	"  web:\n"
+	"    <<: *common\n"
+	"    image: 127.0.0.1:5000/bctest/busybox:${TAG}\n"
+	"    command: sh -c 'echo hi'\n"
+	"    environment:\n"
+	"      - MODE=${MODE:-production}\n"
+	"      - EMPTY_OR=${EMPTY:-fallback}\n"
+	"      - EMPTY_DASH=${EMPTY-fallback}\n"
+	"      - PRICE=$$5\n"
+	"      - FROM_SHELL\n"
+	"    env_file: web.env\n"
+	"    ports: ['127.0.0.1:8080:80']\n"
+	"    depends_on:\n"
+	"      db: {condition: service_started}\n"
+	"    networks: [front]\n"
+	"  db:\n"
+	"    <<: *common\n"
+	"    image: bctest/busybox:v1\n"
+	"    environment: {PORT: 5432, DEBUG: true, NULLVAR: null}\n"
+	"    volumes: ['data:/data', {type: tmpfs, target: /run}]\n"
+	"    networks: [front]\n"
+	"volumes:\n"
+	"  data: {labels: {io.balena-compose.test: '1'}}\n"
+	"networks:\n"
+	"  front:\n"
+	"    driver: bridge\n"
+	"    x-note: ignored\n";
+
+static int
+has(const json_t *env, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char k[64];
+	snprintf(k, sizeof(k), "%.*s", (int)(eq - kv), kv);
+	return json_is_string(json_object_get(env, k)) &&
+	       strcmp(json_string_value(json_object_get(env, k)), eq + 1) == 0;
+}
+
+static void
+test_full(void **state)
+{
+	bc_err err = {0};
+	json_t *doc, *app = NULL, *rel, *web, *db;
+	const char *k;
+	bc_state st;
+	(void)state;
+	write_file("web.env", "# comment\nexport FROM_FILE=\"quoted\"\nMODE=overridden-by-environment\n");
+	doc = parse(full, &err);
+	if (doc == NULL)
+		fail_msg("%s", err.msg);
+	json_object_foreach(json_object_get(json_object_get(doc, "local"), "apps"), k, app) break;
+	assert_string_equal(json_string_value(json_object_get(app, "name")), "demo-app");
+	assert_int_equal(strncmp(k, "local", 5), 0);
+	rel = json_object_get(json_object_get(app, "releases"), "local");
+	web = json_object_get(json_object_get(rel, "services"), "web");
+	db = json_object_get(json_object_get(rel, "services"), "db");
+	assert_string_equal(json_string_value(json_object_get(web, "image")),
+			    "127.0.0.1:5000/bctest/busybox:v1");
+	assert_true(has(json_object_get(web, "environment"), "MODE=production"));
+	assert_true(has(json_object_get(web, "environment"), "EMPTY_OR=fallback"));
+	assert_true(has(json_object_get(web, "environment"), "EMPTY_DASH="));
+	assert_true(has(json_object_get(web, "environment"), "PRICE=$5"));
+	assert_true(has(json_object_get(web, "environment"), "FROM_SHELL=shell-value"));
+	assert_true(has(json_object_get(web, "environment"), "FROM_FILE=quoted"));
+	assert_true(has(json_object_get(db, "environment"), "PORT=5432"));
+	assert_true(has(json_object_get(db, "environment"), "DEBUG=true"));
+	assert_null(json_object_get(json_object_get(db, "environment"), "NULLVAR"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(web, "labels"),
+							       "io.balena-compose.test")),
+			    "1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(web, "composition"),
+							       "restart")),
+			    "unless-stopped"); /* from the merge key */
+	assert_null(json_object_get(json_object_get(json_object_get(rel, "networks"), "front"),
+				    "x-note"));
+	/* and it is a valid target */
+	if (bc_target_parse(doc, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(st.n_apps, 1);
+	assert_int_equal(st.apps[0].n_services, 2);
+	assert_true(bc_strv_has(&bc_app_service(&st.apps[0], "web")->depends_on, "db"));
+	bc_state_free(&st);
+	json_decref(doc);
+}
+
+static void
+expect(const char *yml, const char *needle)
+{
+	bc_err err = {0};
+	json_t *doc = parse(yml, &err);
+	if (doc != NULL)
+		fail_msg("accepted, but expected '%s'", needle);
+	if (strstr(err.msg, needle) == NULL)
+		fail_msg("error '%s' lacks '%s'", err.msg, needle);
+}
+
+static void
+test_errors_name_file_line_key(void **state)
+{
+	(void)state;
+	expect("services:\n  web:\n    image: a\n    frobnicate: 1\n",
+	       "compose.yml:4: service 'web': key 'frobnicate' is not supported");
+	expect("services:\n  web:\n    image: a\n    build: .\n",
+	       "compose.yml:4: service 'web': key 'build' is not supported");
+	expect("services:\n  web:\n    image: a\nsecrets: {}\n",
+	       "compose.yml:4: top level: key 'secrets' is not supported");
+	expect("services:\n  web:\n    image: a\nvolumes:\n  v:\n    external: true\n",
+	       "compose.yml:6: volume 'v': key 'external' is not supported");
+	expect("services:\n  web:\n    command: x\n", "service 'web': 'image' is required");
+	expect("services:\n  web:\n    image: a\n   bad: indent\n", "compose.yml:4:");
+	expect("services:\n  web:\n    image: ${NOPE:?set NOPE please}\n",
+	       "compose.yml:3: variable NOPE: set NOPE please");
+	expect("services:\n  web:\n    image: a\n    image: b\n", "compose.yml:4: key 'image' appears twice");
+	expect("services: {}\n", "'services' must map at least one service");
+	expect("", "the file is empty");
+	expect("services:\n  web:\n    image: a\n    env_file: missing.env\n", "missing.env");
+}
+
+static void
+test_alias_bomb(void **state)
+{
+	const char *bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+			   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+			   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+			   "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+			   "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+			   "services: {web: {image: a, x-bomb: *e}}\n";
+	(void)state;
+	expect(bomb, "more than 100000 YAML nodes");
+}
+
+static void
+test_stable_ids_and_project(void **state)
+{
+	bc_err err = {0};
+	bc_compose_opts o = {.project = "Other Name!"};
+	const char *yml = "services:\n  web:\n    image: a\n";
+	json_t *a = parse(yml, &err), *b = parse(yml, &err), *c;
+	json_t *x = NULL;
+	const char *k;
+	(void)state;
+	assert_true(json_equal(a, b)); /* same file, same ids */
+	c = bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, &err);
+	json_object_foreach(json_object_get(json_object_get(c, "local"), "apps"), k, x) break;
+	assert_string_equal(json_string_value(json_object_get(x, "name")), "othername");
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/bc-compose-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_errors_name_file_line_key),
+		cmocka_unit_test(test_alias_bomb),
+		cmocka_unit_test(test_stable_ids_and_project),
+	};
+	return cmocka_run_group_tests_name("compose", tests, setup, teardown);
+}
