@@ -27,7 +27,7 @@ INTEGS  := $(INTEGSRC:tests/integ/%.c=$(BUILD)/tests/%) $(BUILD)/tests/rawreq
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: format all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench
+.PHONY: demo-stop format all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench
 
 all: $(BINS) $(BUILD)/scandir/.stamp
 
@@ -101,6 +101,9 @@ check: deps
 
 demo: deps all
 	tools/demo.sh $(BUILD)
+
+demo-stop:
+	tools/demo.sh $(BUILD) --stop
 
 bench: all
 	bench/footprint $(BUILD)

@@ -1,36 +1,64 @@
 #!/bin/bash
-# make demo: start Docker if needed, run the five daemons under s6-svscan
-# from the generated scan directory, and show them answering.
-# usage: tools/demo.sh BUILD_DIR
+# make demo: start Docker if needed, build the demo image locally, run the
+# five daemons under s6-svscan, deploy examples/hello in local mode and show
+# it running. The suite and the app stay up; `make demo-stop` ends both.
+# usage: tools/demo.sh BUILD_DIR [--stop]
 set -euo pipefail
 BUILD=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$here/$BUILD/bin
+WORK=/run/balena-compose-demo
 HARNESS_TMP=$(mktemp -d /tmp/bc-demo.XXXXXX)
 # shellcheck source=../tests/harness/env.sh
 . "$here/tests/harness/env.sh"
 # shellcheck source=../tests/harness/suite.sh
 . "$here/tests/harness/suite.sh"
-ensure_dockerd # a dockerd started here is left running for you
-echo "Docker engine: API $(curl -s --unix-socket $DOCKER_SOCK http://localhost/version |
-	sed -n 's/.*"ApiVersion":"\([^"]*\)".*/\1/p')"
+trap 'rm -rf "$HARNESS_TMP"' EXIT
+export BC_RUNDIR=/run/balena-compose BC_LOGDIR=/var/log/balena-compose
 
-trap 'suite_stop; rm -rf "$HARNESS_TMP"' EXIT
-suite_start "$BUILD" "$HARNESS_TMP"
+if [ "${2:-}" = --stop ]; then
+	"$BIN/balena-compose" down -p hello -v 2>/dev/null || true
+	[ -d "$WORK/scan" ] && s6-svscanctl -t "$WORK/scan" 2>/dev/null || true
+	echo "demo stopped"
+	exit 0
+fi
+
+ensure_dockerd # a dockerd started here is left running for you
+if ! docker image inspect hello/busybox:1 >/dev/null 2>&1; then
+	echo "building the demo image hello/busybox:1 (busybox-static, docker import)"
+	root=$HARNESS_TMP/rootfs
+	mkdir -p "$root/bin" "$root/site" "$root/tmp"
+	cp "$(command -v busybox)" "$root/bin/busybox"
+	for a in $(busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"; done
+	tar -C "$root" -c . | docker import -c 'CMD ["/bin/sh"]' - hello/busybox:1 >/dev/null
+fi
+
+if "$BIN/balena-compose" ping >/dev/null 2>&1; then
+	echo "the suite is already running"
+else
+	echo "starting the five daemons under s6-svscan ($WORK/scan)"
+	rm -rf "$WORK"
+	mkdir -p "$WORK"
+	cp -R "$BUILD/scandir" "$WORK/scan"
+	SUITE_SCAN=$WORK/scan
+	setsid s6-svscan "$WORK/scan" >/dev/null 2>&1 </dev/null &
+	for d in $SUITE_DAEMONS; do suite_wait_ready "$d"; done
+fi
+"$BIN/balena-compose" ping
 echo
-echo "\$ balena-compose ping"
-"$BUILD/bin/balena-compose" ping
+echo "\$ balena-compose up -f examples/hello/docker-compose.yml"
+"$BIN/balena-compose" up -f "$here/examples/hello/docker-compose.yml"
 echo
-echo "Idle memory (PSS):"
-total=0
-for d in $SUITE_DAEMONS; do
-	kb=$(awk '/^Pss:/{print $2}' "/proc/$(suite_pid "$d")/smaps_rollup")
-	total=$((total + kb))
-	printf '  %-11s %6d KiB\n' "$d" "$kb"
-done
-printf '  %-11s %6d KiB\n' total "$total"
-echo
-echo "The fetcher's log, as s6-log keeps it:"
-sed 's/^/  /' "$BC_LOGDIR/fetcher/current"
-echo
-echo "Deploying an example app (local mode) comes with the reconciler (issue #3);"
-echo "until then the daemons answer only PING. Stopping the suite."
+for _ in $(seq 20); do curl -sf http://127.0.0.1:8080/ >/dev/null && break; sleep 0.5; done
+echo "\$ curl http://127.0.0.1:8080/"
+curl -s http://127.0.0.1:8080/ || echo "(web is not answering yet)"
+cat <<EOT
+
+The app runs. Try:
+  $BUILD/bin/balena-compose ps
+  $BUILD/bin/balena-compose state
+  HELLO_TAG=1 $BUILD/bin/balena-compose up -f examples/hello/docker-compose.yml   (a no-op)
+  $BUILD/bin/balena-compose down -p hello        (volumes stay; -v removes them)
+  make demo-stop                                 (the app and the daemons)
+Daemon logs: $BC_LOGDIR/<daemon>/current
+EOT
