@@ -29,7 +29,15 @@ FUZZERS := $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: demo-stop format all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench
 
-all: $(BINS) $(BUILD)/scandir/.stamp
+all: $(BINS) $(BUILD)/scandir/.stamp $(BUILD)/examples/composer-example
+
+$(BUILD)/examples/composer-example: $(BUILD)/obj/examples/composer.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/examples/%.o: examples/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iinclude -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -112,6 +120,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/balena-compose \
 	  $(DESTDIR)$(PREFIX)/share/balena-compose
 	install -m 0755 $(BUILD)/bin/balena-compose $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -m 0644 include/balena-compose.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libbalena-compose.a
 	install -m 0755 $(DAEMONS:%=$(BUILD)/bin/bc-%) $(DESTDIR)$(PREFIX)/libexec/balena-compose/
 	cp -R s6-rc.d $(DESTDIR)$(PREFIX)/share/balena-compose/
 	sed -i 's|@LIBEXECDIR@|$(PREFIX)/libexec/balena-compose|g' \

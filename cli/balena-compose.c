@@ -81,6 +81,7 @@ static const struct {
     {"down", cmd_down, "stop and remove an app (volumes only with -v)"},
     {"ps", cmd_ps, "list the services' containers"},
     {"state", cmd_state, "what the reconciler runs and waits on"},
+    {"config", cmd_config, "print the v3 target a compose file becomes"},
     {"ping", cmd_ping, "check that the daemons are up"},
 };
 

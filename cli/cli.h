@@ -6,10 +6,6 @@
 
 #include "../proto/ipc.h"
 
-/* Ask a daemon; on an ERROR reply or a failed call print why (prefixed with
- * the command) and return -1. On success *rep is the caller's. */
-int cli_call(const char *cmd, const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms);
-
 /* The reconciler's state: *doc is the caller's. */
 int cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc);
 
@@ -25,5 +21,6 @@ int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_state(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

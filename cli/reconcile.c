@@ -7,94 +7,40 @@
 #include <unistd.h>
 
 #include "../lib/buf.h"
+#include "../lib/client.h"
 #include "../lib/compose.h"
 #include "../lib/target.h"
 #include "cli.h"
 
-#define CALL_MS 10000
-
 int
-cli_call(const char *cmd, const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms)
+cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc)
 {
 	bc_err err = {0};
 
-	if (bc_call(daemon, req, rep, timeout_ms, &err) < 0) {
+	if (bc_client_state(NULL, gen, settled, doc, &err) < 0) {
 		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
-		return -1;
-	}
-	if (rep->type == BC_MSG_ERROR) {
-		fprintf(stderr, "balena-compose %s: %s\n", cmd, rep->body.error.message);
-		bc_msg_clear(rep);
 		return -1;
 	}
 	return 0;
 }
 
-int
-cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc)
+static void
+print_waiting(void *ud, const char *waiting)
 {
-	bc_msg req = {.type = BC_MSG_GET_STATE}, rep;
-	json_error_t je;
-
-	req.body.get_state.from = "cli";
-	if (cli_call(cmd, "reconciler", &req, &rep, CALL_MS) < 0)
-		return -1;
-	if (rep.type != BC_MSG_STATE) {
-		fprintf(stderr, "balena-compose %s: reconciler answered %s\n", cmd,
-			bc_msgtype_name(rep.type));
-		bc_msg_clear(&rep);
-		return -1;
-	}
-	*gen = rep.body.state.generation;
-	*settled = rep.body.state.settled;
-	*doc = json_loads(rep.body.state.json, 0, &je);
-	bc_msg_clear(&rep);
-	if (*doc == NULL) {
-		fprintf(stderr, "balena-compose %s: bad state document: %s\n", cmd, je.text);
-		return -1;
-	}
-	return 0;
+	(void)ud;
+	fprintf(stderr, "waiting: %s\n", waiting);
 }
 
 int
 cli_wait(const char *cmd, uint64_t gen, int timeout_s)
 {
-	struct timespec start, now;
-	char last[512] = "";
+	bc_err err = {0};
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		uint64_t g;
-		bool settled;
-		json_t *doc;
-		const char *error, *waiting;
-
-		if (cli_state(cmd, &g, &settled, &doc) < 0)
-			return 1;
-		error = json_string_value(json_object_get(doc, "error"));
-		waiting = json_string_value(json_object_get(doc, "waiting"));
-		if (g >= gen && settled) {
-			json_decref(doc);
-			return 0;
-		}
-		if (g >= gen && error != NULL) {
-			fprintf(stderr, "balena-compose %s: %s\n", cmd, error);
-			json_decref(doc);
-			return 1;
-		}
-		if (g >= gen && waiting && *waiting && strcmp(waiting, last) != 0) {
-			fprintf(stderr, "waiting: %s\n", waiting);
-			snprintf(last, sizeof(last), "%s", waiting);
-		}
-		json_decref(doc);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= timeout_s) {
-			fprintf(stderr, "balena-compose %s: not settled after %d s%s%s\n", cmd,
-				timeout_s, last[0] ? "; still " : "", last);
-			return 1;
-		}
-		usleep(100 * 1000);
+	if (bc_client_wait(NULL, gen, timeout_s * 1000, print_waiting, NULL, &err) < 0) {
+		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+		return 1;
 	}
+	return 0;
 }
 
 static bool
@@ -186,7 +132,6 @@ cmd_up(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *path = NULL, *compose = NULL, *project = NULL;
 	int detach = 0, timeout = 600, c, rc;
-	bc_msg req = {.type = BC_MSG_APPLY}, rep;
 	bc_state st;
 	bc_err err = {0};
 	size_t len;
@@ -231,13 +176,12 @@ cmd_up(int argc, char **argv)
 		return 1;
 	}
 	bc_state_free(&st);
-	req.body.apply.target = text;
-	rc = cli_call("up", "reconciler", &req, &rep, CALL_MS);
+	rc = bc_client_apply(NULL, text, &gen, &err);
 	free(text);
-	if (rc < 0)
+	if (rc < 0) {
+		fprintf(stderr, "balena-compose up: %s\n", err.msg);
 		return 1;
-	gen = rep.body.ack.generation;
-	bc_msg_clear(&rep);
+	}
 	if (detach) {
 		printf("target accepted (generation %llu)\n", (unsigned long long)gen);
 		return 0;
@@ -264,7 +208,7 @@ cmd_down(int argc, char **argv)
 	const char *app = NULL;
 	bool volumes = false;
 	int timeout = 600, c;
-	bc_msg req = {.type = BC_MSG_DOWN}, rep;
+	bc_err err = {0};
 	char only[128] = "";
 	uint64_t gen;
 
@@ -304,12 +248,10 @@ cmd_down(int argc, char **argv)
 		}
 		app = only;
 	}
-	req.body.down.app = (char *)app;
-	req.body.down.volumes = volumes;
-	if (cli_call("down", "reconciler", &req, &rep, CALL_MS) < 0)
+	if (bc_client_down(NULL, app, volumes, &gen, &err) < 0) {
+		fprintf(stderr, "balena-compose down: %s\n", err.msg);
 		return 1;
-	gen = rep.body.ack.generation;
-	bc_msg_clear(&rep);
+	}
 	return cli_wait("down", gen, timeout);
 }
 
@@ -371,6 +313,48 @@ cmd_state(int argc, char **argv)
 			printf("waiting: %s\n", w);
 		cli_print_ps(doc, NULL);
 	}
+	json_decref(doc);
+	return 0;
+}
+
+int
+cmd_config(int argc, char **argv)
+{
+	static const struct option opts[] = {{"file", 1, NULL, 'f'}, {"project", 1, NULL, 'p'},
+					     {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	bc_compose_opts co = {0};
+	const char *file = NULL;
+	bc_state st;
+	bc_err err = {0};
+	json_t *doc;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': file = optarg; break;
+		case 'p': co.project = optarg; break;
+		case 'h':
+			printf("usage: balena-compose config -f docker-compose.yml [-p NAME]\n\n"
+			       "Print the v3 target a compose file becomes (validated), without "
+			       "running it.\n");
+			return 0;
+		default: return 100;
+		}
+	}
+	if (file == NULL || optind != argc) {
+		fprintf(stderr, "usage: balena-compose config -f docker-compose.yml [-p NAME]\n");
+		return 100;
+	}
+	if ((doc = bc_compose_load(file, &co, &err)) == NULL ||
+	    bc_target_parse(doc, NULL, &st, &err) < 0) {
+		fprintf(stderr, "balena-compose config: %s\n", err.msg);
+		json_decref(doc);
+		return 1;
+	}
+	bc_state_free(&st);
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	putchar('\n');
 	json_decref(doc);
 	return 0;
 }

@@ -19,7 +19,20 @@ struct cx {
 	yaml_document_t *doc;
 	size_t nodes;
 	bc_err *err;
+	char locbuf[1100];
 };
+
+/* "file:line" for errors, or just "file" where there are no lines (a
+ * compose structure that came as JSON). The text lives in c. */
+static const char *
+loc(struct cx *c, int line)
+{
+	if (line > 0)
+		snprintf(c->locbuf, sizeof(c->locbuf), "%s:%d", c->source, line);
+	else
+		snprintf(c->locbuf, sizeof(c->locbuf), "%s", c->source);
+	return c->locbuf;
+}
 
 /* --- interpolation ------------------------------------------------------------ */
 
@@ -57,12 +70,12 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 		if (p[1] == '{') {
 			end = strchr(p + 2, '}');
 			if (end == NULL)
-				return bc_err_set(c->err, BC_EINVAL, "%s:%d: unterminated ${ in '%.64s'",
-						  c->source, line, in);
+				return bc_err_set(c->err, BC_EINVAL, "%s: unterminated ${ in '%.64s'",
+						  loc(c, line), in);
 			n = strspn(p + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 			if (n == 0 || n >= sizeof(name))
-				return bc_err_set(c->err, BC_EINVAL, "%s:%d: bad variable in '%.64s'",
-						  c->source, line, in);
+				return bc_err_set(c->err, BC_EINVAL, "%s: bad variable in '%.64s'",
+						  loc(c, line), in);
 			memcpy(name, p + 2, n);
 			name[n] = '\0';
 			{
@@ -70,8 +83,7 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 				size_t ol = (o[0] == ':' && o < end) ? 2 : (o < end ? 1 : 0);
 				if (ol && strchr("-?", o[ol - 1]) == NULL)
 					return bc_err_set(c->err, BC_EINVAL,
-							  "%s:%d: bad substitution in '%.64s'", c->source,
-							  line, in);
+							  "%s: bad substitution in '%.64s'", loc(c, line), in);
 				memcpy(op, o, ol);
 				op[ol] = '\0';
 				snprintf(arg, sizeof(arg), "%.*s", (int)(end - (o + ol)), o + ol);
@@ -95,8 +107,7 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 			if (missing && kind == '-')
 				val = arg;
 			else if (missing && kind == '?')
-				return bc_err_set(c->err, BC_EINVAL, "%s:%d: variable %s: %s", c->source,
-						  line, name, arg[0] ? arg : "required but not set");
+				return bc_err_set(c->err, BC_EINVAL, "%s: variable %s: %s", loc(c, line), name, arg[0] ? arg : "required but not set");
 		}
 		if (val != NULL && bc_buf_add(out, val, strlen(val), c->err) < 0)
 			return -1;
@@ -124,7 +135,7 @@ scalar(struct cx *c, yaml_node_t *n, bool is_key)
 	char *end;
 
 	if (memchr(s, '\0', len) != NULL) {
-		bc_err_set(c->err, BC_EINVAL, "%s:%d: NUL in a value", c->source, line_of(n));
+		bc_err_set(c->err, BC_EINVAL, "%s: NUL in a value", loc(c, line_of(n)));
 		return NULL;
 	}
 	if (!is_key && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
@@ -155,7 +166,7 @@ scalar(struct cx *c, yaml_node_t *n, bool is_key)
 	out = json_stringn(bc_buf_cstr(&b), b.len);
 	bc_buf_free(&b);
 	if (out == NULL)
-		bc_err_set(c->err, BC_EINVAL, "%s:%d: value is not valid UTF-8", c->source, line_of(n));
+		bc_err_set(c->err, BC_EINVAL, "%s: value is not valid UTF-8", loc(c, line_of(n)));
 	return out;
 }
 
@@ -166,7 +177,7 @@ merge_into(struct cx *c, json_t *obj, json_t *from, int line)
 	json_t *v;
 
 	if (!json_is_object(from))
-		return bc_err_set(c->err, BC_EINVAL, "%s:%d: '<<' must merge a mapping", c->source, line);
+		return bc_err_set(c->err, BC_EINVAL, "%s: '<<' must merge a mapping", loc(c, line));
 	json_object_foreach(from, k, v) if (json_object_get(obj, k) == NULL) json_object_set(obj, k, v);
 	return 0;
 }
@@ -183,8 +194,8 @@ mapping(struct cx *c, yaml_node_t *n, int depth)
 		json_t *k, *v;
 
 		if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE) {
-			bc_err_set(c->err, BC_EINVAL, "%s:%d: mapping keys must be plain strings",
-				   c->source, kn ? line_of(kn) : line_of(n));
+			bc_err_set(c->err, BC_EINVAL, "%s: mapping keys must be plain strings",
+				   loc(c, kn ? line_of(kn) : line_of(n)));
 			goto fail;
 		}
 		if ((k = convert(c, kn, depth + 1, true)) == NULL)
@@ -196,8 +207,7 @@ mapping(struct cx *c, yaml_node_t *n, int depth)
 		if (strcmp(json_string_value(k), "<<") == 0) {
 			json_array_append_new(merges, v);
 		} else if (json_object_get(obj, json_string_value(k)) != NULL) {
-			bc_err_set(c->err, BC_EINVAL, "%s:%d: key '%s' appears twice", c->source,
-				   line_of(kn), json_string_value(k));
+			bc_err_set(c->err, BC_EINVAL, "%s: key '%s' appears twice", loc(c, line_of(kn)), json_string_value(k));
 			json_decref(k);
 			json_decref(v);
 			goto fail;
@@ -235,7 +245,7 @@ convert(struct cx *c, yaml_node_t *n, int depth, bool is_key)
 		return NULL;
 	}
 	if (depth > BC_COMPOSE_MAX_DEPTH) {
-		bc_err_set(c->err, BC_ETOOBIG, "%s:%d: nested deeper than %d", c->source, line_of(n),
+		bc_err_set(c->err, BC_ETOOBIG, "%s: nested deeper than %d", loc(c, line_of(n)),
 			   BC_COMPOSE_MAX_DEPTH);
 		return NULL;
 	}
@@ -258,7 +268,7 @@ convert(struct cx *c, yaml_node_t *n, int depth, bool is_key)
 	case YAML_MAPPING_NODE:
 		return mapping(c, n, depth);
 	default:
-		bc_err_set(c->err, BC_EINVAL, "%s:%d: empty node", c->source, line_of(n));
+		bc_err_set(c->err, BC_EINVAL, "%s: empty node", loc(c, line_of(n)));
 		return NULL;
 	}
 }
@@ -267,7 +277,7 @@ convert(struct cx *c, yaml_node_t *n, int depth, bool is_key)
 static int
 key_line(struct cx *c, yaml_node_t *n, const char *key)
 {
-	if (n == NULL || n->type != YAML_MAPPING_NODE)
+	if (c->doc == NULL || n == NULL || n->type != YAML_MAPPING_NODE)
 		return 0;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
@@ -280,7 +290,7 @@ key_line(struct cx *c, yaml_node_t *n, const char *key)
 static yaml_node_t *
 child(struct cx *c, yaml_node_t *n, const char *key)
 {
-	if (n == NULL || n->type != YAML_MAPPING_NODE)
+	if (c->doc == NULL || n == NULL || n->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
@@ -353,8 +363,7 @@ fnv(const char *s)
 static int
 bad_key(struct cx *c, yaml_node_t *map, const char *what, const char *key)
 {
-	return bc_err_set(c->err, BC_EINVAL, "%s:%d: %s: key '%s' is not supported", c->source,
-			  key_line(c, map, key), what, key);
+	return bc_err_set(c->err, BC_EINVAL, "%s: %s: key '%s' is not supported", loc(c, key_line(c, map, key)), what, key);
 }
 
 /* environment (map or list) into a map; null values come from the shell */
@@ -381,22 +390,22 @@ env_map(struct cx *c, json_t *v, json_t *into, yaml_node_t *svc, const char *nam
 				json_object_set_new(into, k, json_string(t));
 				free(t);
 			} else {
-				return bc_err_set(c->err, BC_EINVAL, "%s:%d: %s: environment '%s' must be a scalar",
-						  c->source, key_line(c, svc, "environment"), what, k);
+				return bc_err_set(c->err, BC_EINVAL, "%s: %s: environment '%s' must be a scalar",
+						  loc(c, key_line(c, svc, "environment")), what, k);
 			}
 		}
 		return 0;
 	}
 	if (!json_is_array(v))
-		return bc_err_set(c->err, BC_EINVAL, "%s:%d: %s: environment must be a map or a list",
-				  c->source, key_line(c, svc, "environment"), what);
+		return bc_err_set(c->err, BC_EINVAL, "%s: %s: environment must be a map or a list",
+				  loc(c, key_line(c, svc, "environment")), what);
 	json_array_foreach(v, i, e)
 	{
 		const char *s = json_string_value(e), *eq;
 		char key[256];
 		if (s == NULL)
-			return bc_err_set(c->err, BC_EINVAL, "%s:%d: %s: environment entries must be strings",
-					  c->source, key_line(c, svc, "environment"), what);
+			return bc_err_set(c->err, BC_EINVAL, "%s: %s: environment entries must be strings",
+					  loc(c, key_line(c, svc, "environment")), what);
 		eq = strchr(s, '=');
 		snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - s : (long)strlen(s)), s);
 		if (eq != NULL)
@@ -417,13 +426,12 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 
 	snprintf(what, sizeof(what), "service '%s'", name);
 	if (!json_is_object(s)) {
-		bc_err_set(c->err, BC_EINVAL, "%s:%d: %s must be a mapping", c->source,
-			   node ? line_of(node) : 0, what);
+		bc_err_set(c->err, BC_EINVAL, "%s: %s must be a mapping", loc(c, node ? line_of(node) : 0), what);
 		goto out;
 	}
 	if (image == NULL) {
-		bc_err_set(c->err, BC_EINVAL, "%s:%d: %s: 'image' is required (build is not supported on the device)",
-			   c->source, node ? line_of(node) : 0, what);
+		bc_err_set(c->err, BC_EINVAL, "%s: %s: 'image' is required (build is not supported on the device)",
+			   loc(c, node ? line_of(node) : 0), what);
 		goto out;
 	}
 	json_object_foreach(s, k, v)
@@ -464,8 +472,8 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		}
 		json_decref(files);
 		if (bad == 1)
-			bc_err_set(c->err, BC_EINVAL, "%s:%d: %s: env_file must be a path or a list of paths",
-				   c->source, key_line(c, node, "env_file"), what);
+			bc_err_set(c->err, BC_EINVAL, "%s: %s: env_file must be a path or a list of paths",
+				   loc(c, key_line(c, node, "env_file")), what);
 		if (bad)
 			goto out;
 	}
@@ -481,8 +489,8 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			char key[256];
 			if (ls == NULL) {
 				json_decref(m);
-				bc_err_set(c->err, BC_EINVAL, "%s:%d: %s: labels must be a map or a list of strings",
-					   c->source, key_line(c, node, "labels"), what);
+				bc_err_set(c->err, BC_EINVAL, "%s: %s: labels must be a map or a list of strings",
+					   loc(c, key_line(c, node, "labels")), what);
 				goto out;
 			}
 			snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - ls : (long)strlen(ls)), ls);
@@ -519,8 +527,7 @@ components(struct cx *c, json_t *m, yaml_node_t *node, bool vols)
 	if (m == NULL)
 		return out;
 	if (!json_is_object(m)) {
-		bc_err_set(c->err, BC_EINVAL, "%s:%d: '%s' must be a mapping", c->source,
-			   node ? line_of(node) : 0, vols ? "volumes" : "networks");
+		bc_err_set(c->err, BC_EINVAL, "%s: '%s' must be a mapping", loc(c, node ? line_of(node) : 0), vols ? "volumes" : "networks");
 		json_decref(out);
 		return NULL;
 	}
@@ -528,8 +535,7 @@ components(struct cx *c, json_t *m, yaml_node_t *node, bool vols)
 	{
 		snprintf(what, sizeof(what), "%s '%s'", vols ? "volume" : "network", name);
 		if (!json_is_null(v) && !json_is_object(v)) {
-			bc_err_set(c->err, BC_EINVAL, "%s:%d: %s must be a mapping", c->source,
-				   key_line(c, node, name), what);
+			bc_err_set(c->err, BC_EINVAL, "%s: %s must be a mapping", loc(c, key_line(c, node, name)), what);
 			json_decref(out);
 			return NULL;
 		}
@@ -574,6 +580,78 @@ project_name(struct cx *c, json_t *tree, char *out, size_t n)
 	return 0;
 }
 
+/* The compose structure (tree) into a v3 document. root is its YAML node
+ * when it came from YAML (for line numbers), else NULL. */
+static json_t *
+to_target(struct cx *c, json_t *tree, yaml_node_t *root)
+{
+	yaml_node_t *svcs_node;
+	json_t *out = NULL, *services, *vols = NULL, *nets = NULL, *v;
+	const char *k;
+	char project[64], uuid[64];
+	int64_t app_id;
+
+	if (!json_is_object(tree)) {
+		bc_err_set(c->err, BC_EINVAL, "%s: the top level must be a mapping", loc(c, 1));
+		return NULL;
+	}
+	json_object_foreach(tree, k, v) if (strncmp(k, "x-", 2) != 0 && strcmp(k, "version") &&
+					    strcmp(k, "name") && strcmp(k, "services") &&
+					    strcmp(k, "volumes") && strcmp(k, "networks"))
+	{
+		bad_key(c, root, "top level", k);
+		return NULL;
+	}
+	svcs_node = child(c, root, "services");
+	if (!json_is_object(json_object_get(tree, "services")) ||
+	    json_object_size(json_object_get(tree, "services")) == 0) {
+		bc_err_set(c->err, BC_EINVAL, "%s: 'services' must map at least one service",
+			   loc(c, key_line(c, root, "services")));
+		return NULL;
+	}
+	if (project_name(c, tree, project, sizeof(project)) < 0)
+		return NULL;
+	services = json_object();
+	json_object_foreach(json_object_get(tree, "services"), k, v)
+	{
+		json_t *s = service(c, k, v, child(c, svcs_node, k));
+		if (s == NULL) {
+			json_decref(services);
+			return NULL;
+		}
+		json_object_set_new(services, k, s);
+	}
+	if ((vols = components(c, json_object_get(tree, "volumes"), child(c, root, "volumes"), true)) == NULL ||
+	    (nets = components(c, json_object_get(tree, "networks"), child(c, root, "networks"), false)) == NULL) {
+		json_decref(services);
+		goto out;
+	}
+	app_id = c->opts && c->opts->app_id > 0 ? c->opts->app_id
+						: 1000000000 + (int64_t)(fnv(project) % 1000000000);
+	if (c->opts && c->opts->app_id > 0)
+		snprintf(uuid, sizeof(uuid), "app%lld", (long long)app_id);
+	else
+		snprintf(uuid, sizeof(uuid), "local%016llx", (unsigned long long)fnv(project));
+	out = json_pack("{s:{s:s, s:{s:{s:I, s:s, s:s, s:{s:{s:I, s:o, s:O, s:O}}}}}}",
+			c->opts && c->opts->device ? c->opts->device : "local", "name", "local",
+			"apps", uuid, "id", (json_int_t)app_id, "name", project, "class", "fleet",
+			"releases", c->opts && c->opts->commit ? c->opts->commit : "local", "id",
+			(json_int_t)(c->opts && c->opts->release_id > 0 ? c->opts->release_id : 1),
+			"services", services, "volumes", vols, "networks", nets);
+out:
+	json_decref(vols);
+	json_decref(nets);
+	return out;
+}
+
+json_t *
+bc_compose_to_target(const json_t *compose, const char *source, const bc_compose_opts *opts,
+		     bc_err *err)
+{
+	struct cx c = {.source = source, .opts = opts, .err = err};
+	return to_target(&c, (json_t *)compose, NULL);
+}
+
 json_t *
 bc_compose_parse(const char *text, size_t len, const char *source, const char *dir,
 		 const bc_compose_opts *opts, bc_err *err)
@@ -581,11 +659,9 @@ bc_compose_parse(const char *text, size_t len, const char *source, const char *d
 	struct cx c = {.source = source, .dir = dir, .opts = opts, .err = err};
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	yaml_node_t *root, *svcs_node;
-	json_t *tree = NULL, *out = NULL, *services, *vols = NULL, *nets = NULL, *v;
-	const char *k;
-	char project[64], path[1024], uuid[64];
-	int64_t app_id;
+	yaml_node_t *root;
+	json_t *tree = NULL, *out = NULL;
+	char path[1024];
 
 	if (len > BC_COMPOSE_MAX_BYTES) {
 		bc_err_set(err, BC_ETOOBIG, "%s: larger than %zu bytes", source, BC_COMPOSE_MAX_BYTES);
@@ -610,57 +686,11 @@ bc_compose_parse(const char *text, size_t len, const char *source, const char *d
 	}
 	c.doc = &doc;
 	root = yaml_document_get_root_node(&doc);
-	if (root == NULL) {
+	if (root == NULL)
 		bc_err_set(err, BC_EINVAL, "%s: the file is empty", source);
-		goto out;
-	}
-	if ((tree = convert(&c, root, 0, false)) == NULL)
-		goto out;
-	if (!json_is_object(tree)) {
-		bc_err_set(err, BC_EINVAL, "%s:1: the top level must be a mapping", source);
-		goto out;
-	}
-	json_object_foreach(tree, k, v) if (strncmp(k, "x-", 2) != 0 && strcmp(k, "version") &&
-					    strcmp(k, "name") && strcmp(k, "services") &&
-					    strcmp(k, "volumes") && strcmp(k, "networks"))
-	{
-		bad_key(&c, root, "top level", k);
-		goto out;
-	}
-	svcs_node = child(&c, root, "services");
-	if (!json_is_object(json_object_get(tree, "services")) ||
-	    json_object_size(json_object_get(tree, "services")) == 0) {
-		bc_err_set(err, BC_EINVAL, "%s:%d: 'services' must map at least one service", source,
-			   key_line(&c, root, "services"));
-		goto out;
-	}
-	if (project_name(&c, tree, project, sizeof(project)) < 0)
-		goto out;
-	services = json_object();
-	json_object_foreach(json_object_get(tree, "services"), k, v)
-	{
-		json_t *s = service(&c, k, v, child(&c, svcs_node, k));
-		if (s == NULL) {
-			json_decref(services);
-			goto out;
-		}
-		json_object_set_new(services, k, s);
-	}
-	if ((vols = components(&c, json_object_get(tree, "volumes"), child(&c, root, "volumes"), true)) == NULL ||
-	    (nets = components(&c, json_object_get(tree, "networks"), child(&c, root, "networks"), false)) == NULL) {
-		json_decref(services);
-		goto out;
-	}
-	app_id = 1000000000 + (int64_t)(fnv(project) % 1000000000);
-	snprintf(uuid, sizeof(uuid), "local%016llx", (unsigned long long)fnv(project));
-	out = json_pack("{s:{s:s, s:{s:{s:I, s:s, s:s, s:{s:{s:i, s:o, s:O, s:O}}}}}}",
-			opts && opts->device ? opts->device : "local", "name", "local", "apps", uuid,
-			"id", (json_int_t)app_id, "name", project, "class", "fleet", "releases",
-			"local", "id", 1, "services", services, "volumes", vols, "networks", nets);
-out:
+	else if ((tree = convert(&c, root, 0, false)) != NULL)
+		out = to_target(&c, tree, root);
 	json_decref(tree);
-	json_decref(vols);
-	json_decref(nets);
 	json_decref(c.dotenv);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);

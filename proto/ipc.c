@@ -39,26 +39,43 @@ bc_rundir_prepare(bc_err *err)
 }
 
 static int
-path_of(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err)
+path_in(char *out, size_t outlen, const char *rundir, const char *daemon, enum bc_sockkind kind,
+	bc_err *err)
 {
-	int n = snprintf(out, outlen, "%s/%s.%s", bc_rundir(), daemon,
-			 kind == BC_SOCK_REP ? "rep" : "pub");
+	int n;
+
+	if (rundir == NULL)
+		rundir = bc_rundir();
+	n = snprintf(out, outlen, "%s/%s.%s", rundir, daemon, kind == BC_SOCK_REP ? "rep" : "pub");
 	if (n < 0 || (size_t)n >= outlen || (size_t)n >= 100) /* sun_path limit */
 		return bc_err_set(err, BC_ETOOBIG, "socket path for '%s' in '%s' is too long",
-				  daemon, bc_rundir());
+				  daemon, rundir);
+	return 0;
+}
+
+static int
+path_of(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err)
+{
+	return path_in(out, outlen, NULL, daemon, kind, err);
+}
+
+static int
+addr_in(char *out, size_t outlen, const char *rundir, const char *daemon, enum bc_sockkind kind,
+	bc_err *err)
+{
+	char path[128];
+
+	if (path_in(path, sizeof(path), rundir, daemon, kind, err) < 0)
+		return -1;
+	if ((size_t)snprintf(out, outlen, "ipc://%s", path) >= outlen)
+		return bc_err_set(err, BC_ETOOBIG, "socket address for '%s' too long", daemon);
 	return 0;
 }
 
 int
 bc_addr(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err)
 {
-	char path[128];
-
-	if (path_of(path, sizeof(path), daemon, kind, err) < 0)
-		return -1;
-	if ((size_t)snprintf(out, outlen, "ipc://%s", path) >= outlen)
-		return bc_err_set(err, BC_ETOOBIG, "socket address for '%s' too long", daemon);
-	return 0;
+	return addr_in(out, outlen, NULL, daemon, kind, err);
 }
 
 static int
@@ -134,12 +151,19 @@ bc_recv(nng_socket sock, bc_msg *m, nng_pipe *pipe, bc_err *err)
 int
 bc_call(const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms, bc_err *err)
 {
+	return bc_call_in(NULL, daemon, req, rep, timeout_ms, err);
+}
+
+int
+bc_call_in(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms,
+	   bc_err *err)
+{
 	char addr[160];
 	nng_socket s;
 	uint64_t id;
 	int rv;
 
-	if (bc_addr(addr, sizeof(addr), daemon, BC_SOCK_REP, err) < 0)
+	if (addr_in(addr, sizeof(addr), rundir, daemon, BC_SOCK_REP, err) < 0)
 		return -1;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		return bc_err_sys(err, "request id");

@@ -39,5 +39,8 @@ int bc_recv(nng_socket sock, bc_msg *m, nng_pipe *pipe, bc_err *err);
  * req->id is set to a fresh id; a reply whose id differs is a protocol error.
  * On success *rep is the caller's (bc_msg_clear). */
 int bc_call(const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms, bc_err *err);
+/* The same with the run directory given (NULL: bc_rundir()). */
+int bc_call_in(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms,
+	       bc_err *err);
 
 #endif

@@ -10,7 +10,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../harness/suite.sh"
 T=$(mktemp -d /tmp/bc-rec.XXXXXX)
 APP=$((991000 + $$ % 900))
-export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
+APP2=$((APP + 1000)) # the Composer API example
+mkdir -p "$T/proj"
+cat >"$T/proj/docker-compose.yml" <<EOT
+services:
+  app:
+    image: $BCTEST_IMAGE
+    command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    environment: ["GREETING=\${GREETING:-hi}"]
+    labels: {io.balena-compose.test: "1"}
+networks:
+  default: {labels: {io.balena-compose.test: "1"}}
+EOT
+APP3=$("$BIN/balena-compose" config -f "$T/proj/docker-compose.yml" -p "proj$APP" |
+	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
+export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP,$APP2,$APP3
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   - $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
@@ -93,7 +107,28 @@ for _ in $(seq 50); do [ -n "$(cid web)" ] && break; sleep 0.1; done
 check "after kill -9: the kept target is resumed and web repaired" test -n "$(cid web)"
 check "state says settled" bash -c "'$BIN/balena-compose' state | grep -q settled"
 
-bc down -v >/dev/null
+# local mode: a compose file
+out=$(GREETING=hello bc up -f "$T/proj/docker-compose.yml" -p "proj$APP" 2>&1)
+check "up -f compose.yml: exit 0 ($APP3)" test $? -eq 0
+check "up -f: the service runs with the interpolated env" bash -c \
+	"docker inspect -f '{{.Config.Env}}' \$(docker ps -q --filter label=io.balena.app-id=$APP3) | grep -q GREETING=hello"
+msg=$(bc up -f "$T/proj/docker-compose.yml" -p "proj$APP" -t x 2>&1)
+check "up with both -f and -t: usage, exit 100" test $? -eq 100
+bc down -p "proj$APP" >/dev/null
+check "down -p <compose project>: exit 0" test $? -eq 0
+check "down -p: its containers are gone" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP3)"
+
+# the Composer C API, through the example program
+out=$("$BUILD/examples/composer-example" "$APP2" "$BCTEST_IMAGE" 2>&1)
+rc=$?
+echo "$out" | sed 's/^/  /'
+check "composer example: exit 0" test $rc -eq 0
+check "composer example: release1 ran, release2 renamed it, then it was removed" expect 0 0 "$out" \
+	'"container":"hello_' '_release1"' '_release2"' '"status":"running"' 'removed: {"id":'
+check "composer example: nothing of its app is left" \
+	test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP2)"
+
+bc down -v -p "rec$APP" >/dev/null
 check "down -v: exit 0" test $? -eq 0
 check "down -v: no container left" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP)"
 check "down -v: volume gone" test -z "$(docker volume ls -q --filter label=io.balena.app-id=$APP)"

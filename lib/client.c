@@ -1,0 +1,121 @@
+#include "client.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../proto/ipc.h"
+
+#define CALL_MS 10000
+
+/* One call whose ERROR reply becomes err. */
+static int
+call(const char *rundir, bc_msg *req, bc_msg *rep, enum bc_msgtype want, bc_err *err)
+{
+	if (bc_call_in(rundir, "reconciler", req, rep, CALL_MS, err) < 0)
+		return -1;
+	if (rep->type == BC_MSG_ERROR) {
+		bc_err_set(err, (enum bc_errcode)rep->body.error.code, "%s", rep->body.error.message);
+		bc_msg_clear(rep);
+		return -1;
+	}
+	if (rep->type != want) {
+		bc_err_set(err, BC_EPROTO, "reconciler answered %s", bc_msgtype_name(rep->type));
+		bc_msg_clear(rep);
+		return -1;
+	}
+	return 0;
+}
+
+int
+bc_client_apply(const char *rundir, const char *doc, uint64_t *gen, bc_err *err)
+{
+	bc_msg req = {.type = BC_MSG_APPLY}, rep;
+
+	req.body.apply.target = (char *)doc;
+	if (call(rundir, &req, &rep, BC_MSG_ACK, err) < 0)
+		return -1;
+	*gen = rep.body.ack.generation;
+	bc_msg_clear(&rep);
+	return 0;
+}
+
+int
+bc_client_down(const char *rundir, const char *app, bool volumes, uint64_t *gen, bc_err *err)
+{
+	bc_msg req = {.type = BC_MSG_DOWN}, rep;
+
+	req.body.down.app = (char *)app;
+	req.body.down.volumes = volumes;
+	if (call(rundir, &req, &rep, BC_MSG_ACK, err) < 0)
+		return -1;
+	*gen = rep.body.ack.generation;
+	bc_msg_clear(&rep);
+	return 0;
+}
+
+int
+bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **doc, bc_err *err)
+{
+	bc_msg req = {.type = BC_MSG_GET_STATE}, rep;
+	json_error_t je;
+
+	if (call(rundir, &req, &rep, BC_MSG_STATE, err) < 0)
+		return -1;
+	*gen = rep.body.state.generation;
+	*settled = rep.body.state.settled;
+	*doc = json_loads(rep.body.state.json, 0, &je);
+	bc_msg_clear(&rep);
+	if (*doc == NULL)
+		return bc_err_set(err, BC_EPROTO, "bad state document: %s", je.text);
+	return 0;
+}
+
+static long
+elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+int
+bc_client_wait(const char *rundir, uint64_t gen, int timeout_ms,
+	       void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err)
+{
+	struct timespec start;
+	char last[512] = "";
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		uint64_t g;
+		bool settled;
+		json_t *doc;
+		const char *e, *w;
+
+		if (bc_client_state(rundir, &g, &settled, &doc, err) < 0)
+			return -1;
+		e = json_string_value(json_object_get(doc, "error"));
+		w = json_string_value(json_object_get(doc, "waiting"));
+		if (g >= gen && settled) {
+			json_decref(doc);
+			return 0;
+		}
+		if (g >= gen && e != NULL) {
+			bc_err_set(err, BC_EINVAL, "%s", e);
+			json_decref(doc);
+			return -1;
+		}
+		if (g >= gen && w && *w && strcmp(w, last) != 0) {
+			snprintf(last, sizeof(last), "%s", w);
+			if (progress != NULL)
+				progress(ud, last);
+		}
+		json_decref(doc);
+		if (elapsed_ms(&start) >= timeout_ms)
+			return bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s",
+					  timeout_ms / 1000, last[0] ? "; still " : "", last);
+		usleep(100 * 1000);
+	}
+}

@@ -1,0 +1,30 @@
+/* A client of the reconciler: apply a target, read the state, wait until a
+ * target generation has settled. Used by the CLI and the Composer API. */
+#ifndef BC_CLIENT_H
+#define BC_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* rundir: the daemons' socket directory, NULL for the default. */
+
+/* Merge the apps of a v3 document (text) into the target. *gen gets the
+ * target generation it made. */
+int bc_client_apply(const char *rundir, const char *doc, uint64_t *gen, bc_err *err);
+
+/* Remove an app (uuid, name or id) from the target. */
+int bc_client_down(const char *rundir, const char *app, bool volumes, uint64_t *gen, bc_err *err);
+
+/* The reconciler's last state document (*doc is the caller's). */
+int bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **doc, bc_err *err);
+
+/* Wait until generation gen has settled: 0. A failure the reconciler reports
+ * for it, or timeout_ms passing, is -1 with err saying which. progress, if
+ * not NULL, is told each new thing it waits on. */
+int bc_client_wait(const char *rundir, uint64_t gen, int timeout_ms,
+		   void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err);
+
+#endif
