@@ -7,6 +7,8 @@
 
 #include "../proto/ipc.h"
 
+#include <nng/protocol/pubsub0/sub.h>
+
 #define CALL_MS 10000
 
 /* One call whose ERROR reply becomes err. */
@@ -80,32 +82,57 @@ elapsed_ms(const struct timespec *start)
 	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
+/* A SUB socket on the reconciler's PUB: STATE messages wake the waiter the
+ * moment a round ends. -1 if it cannot be had (the waiter then polls). */
+static int
+subscribe(const char *rundir, nng_socket *s)
+{
+	char addr[160];
+
+	if (bc_addr_in(addr, sizeof(addr), rundir, "reconciler", BC_SOCK_PUB, NULL) < 0 ||
+	    nng_sub0_open(s) != 0)
+		return -1;
+	if (nng_socket_set(*s, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0 ||
+	    nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG) != 0 ||
+	    nng_dial(*s, addr, NULL, 0) != 0) {
+		nng_close(*s);
+		return -1;
+	}
+	return 0;
+}
+
 int
 bc_client_wait(const char *rundir, uint64_t gen, int timeout_ms,
 	       void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err)
 {
 	struct timespec start;
 	char last[512] = "";
+	nng_socket sub;
+	int have_sub, rc = -1;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	/* subscribe first, then ask: a round that ends in between is not lost */
+	have_sub = subscribe(rundir, &sub) == 0;
 	for (;;) {
 		uint64_t g;
 		bool settled;
 		json_t *doc;
 		const char *e, *w;
+		long left;
 
 		if (bc_client_state(rundir, &g, &settled, &doc, err) < 0)
-			return -1;
+			goto out;
 		e = json_string_value(json_object_get(doc, "error"));
 		w = json_string_value(json_object_get(doc, "waiting"));
 		if (g >= gen && settled) {
 			json_decref(doc);
-			return 0;
+			rc = 0;
+			goto out;
 		}
 		if (g >= gen && e != NULL) {
 			bc_err_set(err, BC_EINVAL, "%s", e);
 			json_decref(doc);
-			return -1;
+			goto out;
 		}
 		if (g >= gen && w && *w && strcmp(w, last) != 0) {
 			snprintf(last, sizeof(last), "%s", w);
@@ -113,9 +140,25 @@ bc_client_wait(const char *rundir, uint64_t gen, int timeout_ms,
 				progress(ud, last);
 		}
 		json_decref(doc);
-		if (elapsed_ms(&start) >= timeout_ms)
-			return bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s",
-					  timeout_ms / 1000, last[0] ? "; still " : "", last);
-		usleep(100 * 1000);
+		left = timeout_ms - elapsed_ms(&start);
+		if (left <= 0) {
+			bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s", timeout_ms / 1000,
+				   last[0] ? "; still " : "", last);
+			goto out;
+		}
+		if (have_sub) {
+			/* the next round's end, or at most a second (a lost message
+			 * only costs that) */
+			nng_msg *m;
+			nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, left < 1000 ? (int)left : 1000);
+			if (nng_recvmsg(sub, &m, 0) == 0)
+				nng_msg_free(m);
+		} else {
+			usleep(50 * 1000);
+		}
 	}
+out:
+	if (have_sub)
+		nng_close(sub);
+	return rc;
 }

@@ -35,6 +35,7 @@ typedef struct bc_converge {
 	size_t steps_done; /* steps executed */
 	bool settled;      /* the last plan was empty */
 	char waiting[512]; /* when not settled: the NOOP reasons, "; "-joined */
+	uint64_t elapsed_ms; /* filled by the caller that times it; engine leaves it */
 } bc_converge;
 
 /* Converge Docker toward target. Returns 0 when the plan is empty or holds

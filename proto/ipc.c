@@ -59,8 +59,8 @@ path_of(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_
 	return path_in(out, outlen, NULL, daemon, kind, err);
 }
 
-static int
-addr_in(char *out, size_t outlen, const char *rundir, const char *daemon, enum bc_sockkind kind,
+int
+bc_addr_in(char *out, size_t outlen, const char *rundir, const char *daemon, enum bc_sockkind kind,
 	bc_err *err)
 {
 	char path[128];
@@ -75,7 +75,7 @@ addr_in(char *out, size_t outlen, const char *rundir, const char *daemon, enum b
 int
 bc_addr(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err)
 {
-	return addr_in(out, outlen, NULL, daemon, kind, err);
+	return bc_addr_in(out, outlen, NULL, daemon, kind, err);
 }
 
 static int
@@ -163,7 +163,7 @@ bc_call_in(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep, int
 	uint64_t id;
 	int rv;
 
-	if (addr_in(addr, sizeof(addr), rundir, daemon, BC_SOCK_REP, err) < 0)
+	if (bc_addr_in(addr, sizeof(addr), rundir, daemon, BC_SOCK_REP, err) < 0)
 		return -1;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		return bc_err_sys(err, "request id");

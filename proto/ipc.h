@@ -22,6 +22,10 @@ int bc_rundir_prepare(bc_err *err);
 /* "ipc:///run/balena-compose/<daemon>.rep" into out. */
 int bc_addr(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err);
 
+/* The same in a given run directory (NULL: bc_rundir()). */
+int bc_addr_in(char *out, size_t outlen, const char *rundir, const char *daemon,
+	       enum bc_sockkind kind, bc_err *err);
+
 /* Open a socket of the kind and listen on the daemon's address with mode
  * 0600 and a receive limit of BC_PROTO_MAX_MSG. A stale socket file left by a
  * crashed predecessor is replaced. On success *sock is the caller's to close. */

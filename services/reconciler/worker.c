@@ -68,10 +68,11 @@ static char *
 state_doc(bc_engine *eng, const bc_state *target, const bc_converge *c, int rc, const bc_err *err,
 	  uint64_t gen)
 {
-	json_t *doc = json_pack("{s:I, s:b, s:s?, s:s, s:i, s:I, s:[]}", "generation",
+	json_t *doc = json_pack("{s:I, s:b, s:s?, s:s, s:i, s:I, s:I, s:[]}", "generation",
 				(json_int_t)gen, "settled", rc == 0 && c->settled, "error",
 				rc < 0 ? err->msg : NULL, "waiting", c->waiting, "rounds", c->rounds,
-				"steps", (json_int_t)c->steps_done, "apps");
+				"steps", (json_int_t)c->steps_done, "converge_ms",
+				(json_int_t)c->elapsed_ms, "apps");
 	json_t *apps = json_object_get(doc, "apps");
 	bc_state cur;
 	bc_err oerr = {0};
@@ -152,6 +153,7 @@ worker(void *arg)
 		bc_state target;
 		bc_converge c = {0};
 		bc_err err = {0};
+		struct timespec t0, t1;
 		json_t *doc;
 		uint64_t gen;
 		bool rmv;
@@ -184,6 +186,7 @@ worker(void *arg)
 		rmv = r->remove_volumes;
 		doc = json_deep_copy(r->target);
 		pthread_mutex_unlock(&r->mu);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 
 		if (eng == NULL && (eng = bc_engine_new(r->workers, &env, &err)) == NULL) {
 			rc = -1;
@@ -213,6 +216,8 @@ worker(void *arg)
 					 (unsigned long long)gen, c.steps_done, c.rounds,
 					 c.settled ? ", settled" : "; waiting: ", c.waiting);
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		c.elapsed_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		text = eng ? state_doc(eng, &target, &c, rc, &err, gen) : NULL;
 		bc_state_free(&target);
 

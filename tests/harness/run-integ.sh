@@ -12,8 +12,14 @@ trap 'exit 130' INT TERM
 harness_up
 
 rc=0
-for t in "$BUILD"/tests/test_docker*; do
-	[ -x "$t" ] || continue
+# every cmocka suite in tests/integ (test_*.c), then every shell suite
+for src in "$here"/../integ/test_*.c; do
+	t="$BUILD/tests/$(basename "$src" .c)"
+	if [ ! -x "$t" ]; then
+		echo "missing $t (build it first)"
+		rc=1
+		continue
+	fi
 	echo "== $t"
 	"$t" || rc=1
 done
