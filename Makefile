@@ -115,6 +115,7 @@ demo-stop:
 
 bench: all
 	bench/footprint $(BUILD)
+	bench/deploy $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/balena-compose \

@@ -244,12 +244,13 @@ static int
 k_ports(struct sb *b, const struct key *k, json_t *v)
 {
 	json_t *exposed = json_object_get(b->body, "ExposedPorts");
-	json_t *bind = json_object();
+	json_t *bind;
 	size_t i;
 	json_t *e;
 
 	if (!json_is_array(v))
 		return fail(b, k->name, "%s", "must be a list");
+	bind = json_object();
 	json_object_set_new(b->host, "PortBindings", bind);
 	json_array_foreach(v, i, e)
 	{

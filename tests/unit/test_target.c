@@ -239,6 +239,12 @@ test_rejections(void **state)
 	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "ports",
 			    json_pack("[s]", "99999:80"));
 	expect_reject(d, "is not a port mapping");
+
+	/* found by fuzz_compose: leaked PortBindings when ports was no list */
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "ports",
+			    json_string("8080:80"));
+	expect_reject(d, "'ports': must be a list");
 }
 
 static void
