@@ -75,12 +75,12 @@ cli_print_ps(const json_t *doc, const char *want)
 			an = idbuf;
 		}
 		json_array_foreach(json_object_get(app, "services"), k, s)
-			printf("%-16s %-12s %-36s %-12s %-10s %s\n", an,
-			       json_string_value(json_object_get(s, "name")),
-			       json_string_value(json_object_get(s, "container")),
-			       json_string_value(json_object_get(s, "id")),
-			       json_string_value(json_object_get(s, "status")),
-			       json_string_value(json_object_get(s, "image")));
+		    printf("%-16s %-12s %-36s %-12s %-10s %s\n", an,
+			   json_string_value(json_object_get(s, "name")),
+			   json_string_value(json_object_get(s, "container")),
+			   json_string_value(json_object_get(s, "id")),
+			   json_string_value(json_object_get(s, "status")),
+			   json_string_value(json_object_get(s, "image")));
 	}
 }
 
@@ -111,22 +111,22 @@ read_file(const char *path, size_t *len)
 }
 
 static const char up_usage[] =
-	"usage: balena-compose up -f docker-compose.yml [-p NAME] [--detach] [--timeout S]\n"
-	"       balena-compose up -t TARGET.json [--detach] [--timeout S]\n"
-	"\n"
-	"Run a compose file as an app (local mode), or merge the apps of a balena\n"
-	"v3 target state document, and wait until they run (default: up to 600 s).\n"
-	"  -f, --file FILE    a docker-compose.yml\n"
-	"  -p, --project NAME the app's name (default: the file's name:, else its directory)\n"
-	"  -t, --target FILE  a v3 target (- for standard input)\n"
-	"  -d, --detach       return once the target is accepted\n"
-	"      --timeout S    how long to wait for it to settle\n"
-	"Exit status: 0 running as asked, 1 rejected or not settled, 100 usage.\n";
+    "usage: balena-compose up -f docker-compose.yml [-p NAME] [--detach] [--timeout S]\n"
+    "       balena-compose up -t TARGET.json [--detach] [--timeout S]\n"
+    "\n"
+    "Run a compose file as an app (local mode), or merge the apps of a balena\n"
+    "v3 target state document, and wait until they run (default: up to 600 s).\n"
+    "  -f, --file FILE    a docker-compose.yml\n"
+    "  -p, --project NAME the app's name (default: the file's name:, else its directory)\n"
+    "  -t, --target FILE  a v3 target (- for standard input)\n"
+    "  -d, --detach       return once the target is accepted\n"
+    "      --timeout S    how long to wait for it to settle\n"
+    "Exit status: 0 running as asked, 1 rejected or not settled, 100 usage.\n";
 
 int
 cmd_up(int argc, char **argv)
 {
-	static const struct option opts[] = {{"target", 1, NULL, 't'}, {"file", 1, NULL, 'f'},
+	static const struct option opts[] = {{"target", 1, NULL, 't'},	{"file", 1, NULL, 'f'},
 					     {"project", 1, NULL, 'p'}, {"detach", 0, NULL, 'd'},
 					     {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
@@ -141,13 +141,27 @@ cmd_up(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:f:p:dh", opts, NULL)) != -1) {
 		switch (c) {
-		case 't': path = optarg; break;
-		case 'f': compose = optarg; break;
-		case 'p': project = optarg; break;
-		case 'd': detach = 1; break;
-		case 'T': timeout = atoi(optarg); break;
-		case 'h': fputs(up_usage, stdout); return 0;
-		default: fputs(up_usage, stderr); return 100;
+		case 't':
+			path = optarg;
+			break;
+		case 'f':
+			compose = optarg;
+			break;
+		case 'p':
+			project = optarg;
+			break;
+		case 'd':
+			detach = 1;
+			break;
+		case 'T':
+			timeout = atoi(optarg);
+			break;
+		case 'h':
+			fputs(up_usage, stdout);
+			return 0;
+		default:
+			fputs(up_usage, stderr);
+			return 100;
 		}
 	}
 	if ((path == NULL) == (compose == NULL) || (project && !compose) || optind != argc ||
@@ -192,18 +206,20 @@ cmd_up(int argc, char **argv)
 }
 
 static const char down_usage[] =
-	"usage: balena-compose down [-p APP] [-v] [--timeout SECONDS]\n"
-	"\n"
-	"Stop and remove an app's containers and networks. Its volumes stay\n"
-	"unless -v is given.\n"
-	"  -p, --project APP  the app (uuid, name or id); needed when several run\n"
-	"  -v, --volumes      remove its volumes too (their data is lost)\n";
+    "usage: balena-compose down [-p APP] [-v] [--timeout SECONDS]\n"
+    "\n"
+    "Stop and remove an app's containers and networks. Its volumes stay\n"
+    "unless -v is given.\n"
+    "  -p, --project APP  the app (uuid, name or id); needed when several run\n"
+    "  -v, --volumes      remove its volumes too (their data is lost)\n";
 
 int
 cmd_down(int argc, char **argv)
 {
-	static const struct option opts[] = {{"project", 1, NULL, 'p'}, {"volumes", 0, NULL, 'v'},
-					     {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},
+	static const struct option opts[] = {{"project", 1, NULL, 'p'},
+					     {"volumes", 0, NULL, 'v'},
+					     {"timeout", 1, NULL, 'T'},
+					     {"help", 0, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	const char *app = NULL;
 	bool volumes = false;
@@ -215,11 +231,21 @@ cmd_down(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': app = optarg; break;
-		case 'v': volumes = true; break;
-		case 'T': timeout = atoi(optarg); break;
-		case 'h': fputs(down_usage, stdout); return 0;
-		default: fputs(down_usage, stderr); return 100;
+		case 'p':
+			app = optarg;
+			break;
+		case 'v':
+			volumes = true;
+			break;
+		case 'T':
+			timeout = atoi(optarg);
+			break;
+		case 'h':
+			fputs(down_usage, stdout);
+			return 0;
+		default:
+			fputs(down_usage, stderr);
+			return 100;
 		}
 	}
 	if (optind != argc || timeout <= 0) {
@@ -320,8 +346,10 @@ cmd_state(int argc, char **argv)
 int
 cmd_config(int argc, char **argv)
 {
-	static const struct option opts[] = {{"file", 1, NULL, 'f'}, {"project", 1, NULL, 'p'},
-					     {"help", 0, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"file", 1, NULL, 'f'},
+					     {"project", 1, NULL, 'p'},
+					     {"help", 0, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
 	bc_compose_opts co = {0};
 	const char *file = NULL;
 	bc_state st;
@@ -332,14 +360,19 @@ cmd_config(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:p:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': file = optarg; break;
-		case 'p': co.project = optarg; break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'p':
+			co.project = optarg;
+			break;
 		case 'h':
 			printf("usage: balena-compose config -f docker-compose.yml [-p NAME]\n\n"
 			       "Print the v3 target a compose file becomes (validated), without "
 			       "running it.\n");
 			return 0;
-		default: return 100;
+		default:
+			return 100;
 		}
 	}
 	if (file == NULL || optind != argc) {

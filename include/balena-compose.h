@@ -22,11 +22,11 @@ extern "C" {
 typedef struct bc_composer bc_composer;
 
 typedef struct bc_composer_options {
-	const char *uuid;           /* device uuid; NULL: "local" */
+	const char *uuid;	    /* device uuid; NULL: "local" */
 	const char *device_api_key; /* for registry auth in cloud mode; may be NULL */
-	const char *rundir;         /* the daemons' socket directory; NULL: $BC_RUNDIR
-	                               or /run/balena-compose */
-	int timeout_ms;             /* how long update() waits; 0: 600000 */
+	const char *rundir;	    /* the daemons' socket directory; NULL: $BC_RUNDIR
+				       or /run/balena-compose */
+	int timeout_ms;		    /* how long update() waits; 0: 600000 */
 } bc_composer_options;
 
 /* A Composer for app app_id (> 0). opts may be NULL. The strings in opts

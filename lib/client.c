@@ -18,7 +18,8 @@ call(const char *rundir, bc_msg *req, bc_msg *rep, enum bc_msgtype want, bc_err 
 	if (bc_call_in(rundir, "reconciler", req, rep, CALL_MS, err) < 0)
 		return -1;
 	if (rep->type == BC_MSG_ERROR) {
-		bc_err_set(err, (enum bc_errcode)rep->body.error.code, "%s", rep->body.error.message);
+		bc_err_set(err, (enum bc_errcode)rep->body.error.code, "%s",
+			   rep->body.error.message);
 		bc_msg_clear(rep);
 		return -1;
 	}
@@ -142,8 +143,8 @@ bc_client_wait(const char *rundir, uint64_t gen, int timeout_ms,
 		json_decref(doc);
 		left = timeout_ms - elapsed_ms(&start);
 		if (left <= 0) {
-			bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s", timeout_ms / 1000,
-				   last[0] ? "; still " : "", last);
+			bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s",
+				   timeout_ms / 1000, last[0] ? "; still " : "", last);
 			goto out;
 		}
 		if (have_sub) {

@@ -39,7 +39,8 @@ loc(struct cx *c, int line)
 static const char *
 lookup(struct cx *c, const char *name)
 {
-	const char *v = c->opts && c->opts->lookup ? c->opts->lookup(c->opts->ud, name) : getenv(name);
+	const char *v =
+	    c->opts && c->opts->lookup ? c->opts->lookup(c->opts->ud, name) : getenv(name);
 	if (v == NULL && c->dotenv != NULL)
 		v = json_string_value(json_object_get(c->dotenv, name));
 	return v;
@@ -70,9 +71,12 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 		if (p[1] == '{') {
 			end = strchr(p + 2, '}');
 			if (end == NULL)
-				return bc_err_set(c->err, BC_EINVAL, "%s: unterminated ${ in '%.64s'",
-						  loc(c, line), in);
-			n = strspn(p + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+				return bc_err_set(c->err, BC_EINVAL,
+						  "%s: unterminated ${ in '%.64s'", loc(c, line),
+						  in);
+			n = strspn(
+			    p + 2,
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 			if (n == 0 || n >= sizeof(name))
 				return bc_err_set(c->err, BC_EINVAL, "%s: bad variable in '%.64s'",
 						  loc(c, line), in);
@@ -83,14 +87,17 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 				size_t ol = (o[0] == ':' && o < end) ? 2 : (o < end ? 1 : 0);
 				if (ol && strchr("-?", o[ol - 1]) == NULL)
 					return bc_err_set(c->err, BC_EINVAL,
-							  "%s: bad substitution in '%.64s'", loc(c, line), in);
+							  "%s: bad substitution in '%.64s'",
+							  loc(c, line), in);
 				memcpy(op, o, ol);
 				op[ol] = '\0';
 				snprintf(arg, sizeof(arg), "%.*s", (int)(end - (o + ol)), o + ol);
 			}
 			p = end + 1;
 		} else {
-			n = strspn(p + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+			n = strspn(
+			    p + 1,
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 			if (n == 0 || n >= sizeof(name)) { /* a lone $ */
 				if (bc_buf_add(out, p++, 1, c->err) < 0)
 					return -1;
@@ -107,7 +114,9 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 			if (missing && kind == '-')
 				val = arg;
 			else if (missing && kind == '?')
-				return bc_err_set(c->err, BC_EINVAL, "%s: variable %s: %s", loc(c, line), name, arg[0] ? arg : "required but not set");
+				return bc_err_set(c->err, BC_EINVAL, "%s: variable %s: %s",
+						  loc(c, line), name,
+						  arg[0] ? arg : "required but not set");
 		}
 		if (val != NULL && bc_buf_add(out, val, strlen(val), c->err) < 0)
 			return -1;
@@ -139,13 +148,15 @@ scalar(struct cx *c, yaml_node_t *n, bool is_key)
 		return NULL;
 	}
 	if (!is_key && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-		if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0)
+		if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+		    strcmp(s, "Null") == 0)
 			return json_null();
 		if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0)
 			return json_true();
 		if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0)
 			return json_false();
-		if (isdigit((unsigned char)s[0]) || ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))) {
+		if (isdigit((unsigned char)s[0]) ||
+		    ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))) {
 			long long v;
 			double d;
 			errno = 0;
@@ -178,7 +189,8 @@ merge_into(struct cx *c, json_t *obj, json_t *from, int line)
 
 	if (!json_is_object(from))
 		return bc_err_set(c->err, BC_EINVAL, "%s: '<<' must merge a mapping", loc(c, line));
-	json_object_foreach(from, k, v) if (json_object_get(obj, k) == NULL) json_object_set(obj, k, v);
+	json_object_foreach(from, k, v) if (json_object_get(obj, k) == NULL)
+	    json_object_set(obj, k, v);
 	return 0;
 }
 
@@ -207,7 +219,8 @@ mapping(struct cx *c, yaml_node_t *n, int depth)
 		if (strcmp(json_string_value(k), "<<") == 0) {
 			json_array_append_new(merges, v);
 		} else if (json_object_get(obj, json_string_value(k)) != NULL) {
-			bc_err_set(c->err, BC_EINVAL, "%s: key '%s' appears twice", loc(c, line_of(kn)), json_string_value(k));
+			bc_err_set(c->err, BC_EINVAL, "%s: key '%s' appears twice",
+				   loc(c, line_of(kn)), json_string_value(k));
 			json_decref(k);
 			json_decref(v);
 			goto fail;
@@ -222,7 +235,8 @@ mapping(struct cx *c, yaml_node_t *n, int depth)
 		if (json_is_array(m)) {
 			size_t k;
 			json_t *e;
-			json_array_foreach(m, k, e) if (merge_into(c, obj, e, line_of(n)) < 0) goto fail;
+			json_array_foreach(m, k,
+					   e) if (merge_into(c, obj, e, line_of(n)) < 0) goto fail;
 		} else if (merge_into(c, obj, m, line_of(n)) < 0) {
 			goto fail;
 		}
@@ -256,7 +270,8 @@ convert(struct cx *c, yaml_node_t *n, int depth, bool is_key)
 		json_t *arr = json_array();
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
 		     it < n->data.sequence.items.top; it++) {
-			json_t *v = convert(c, yaml_document_get_node(c->doc, *it), depth + 1, false);
+			json_t *v =
+			    convert(c, yaml_document_get_node(c->doc, *it), depth + 1, false);
 			if (v == NULL) {
 				json_decref(arr);
 				return NULL;
@@ -279,9 +294,11 @@ key_line(struct cx *c, yaml_node_t *n, const char *key)
 {
 	if (c->doc == NULL || n == NULL || n->type != YAML_MAPPING_NODE)
 		return 0;
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
-		if (kn && kn->type == YAML_SCALAR_NODE && strcmp((char *)kn->data.scalar.value, key) == 0)
+		if (kn && kn->type == YAML_SCALAR_NODE &&
+		    strcmp((char *)kn->data.scalar.value, key) == 0)
 			return line_of(kn);
 	}
 	return 0;
@@ -292,9 +309,11 @@ child(struct cx *c, yaml_node_t *n, const char *key)
 {
 	if (c->doc == NULL || n == NULL || n->type != YAML_MAPPING_NODE)
 		return NULL;
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
-		if (kn && kn->type == YAML_SCALAR_NODE && strcmp((char *)kn->data.scalar.value, key) == 0)
+		if (kn && kn->type == YAML_SCALAR_NODE &&
+		    strcmp((char *)kn->data.scalar.value, key) == 0)
 			return yaml_document_get_node(c->doc, p->value);
 	}
 	return NULL;
@@ -332,7 +351,8 @@ read_env_file(struct cx *c, const char *path, json_t *into, bool optional)
 			p += 7;
 		if ((eq = strchr(p, '=')) == NULL || eq == p) {
 			fclose(f);
-			return bc_err_set(c->err, BC_EINVAL, "%s:%d: expected NAME=VALUE", path, ln);
+			return bc_err_set(c->err, BC_EINVAL, "%s:%d: expected NAME=VALUE", path,
+					  ln);
 		}
 		*eq = '\0';
 		v = eq + 1;
@@ -363,7 +383,8 @@ fnv(const char *s)
 static int
 bad_key(struct cx *c, yaml_node_t *map, const char *what, const char *key)
 {
-	return bc_err_set(c->err, BC_EINVAL, "%s: %s: key '%s' is not supported", loc(c, key_line(c, map, key)), what, key);
+	return bc_err_set(c->err, BC_EINVAL, "%s: %s: key '%s' is not supported",
+			  loc(c, key_line(c, map, key)), what, key);
 }
 
 /* environment (map or list) into a map; null values come from the shell */
@@ -390,7 +411,8 @@ env_map(struct cx *c, json_t *v, json_t *into, yaml_node_t *svc, const char *nam
 				json_object_set_new(into, k, json_string(t));
 				free(t);
 			} else {
-				return bc_err_set(c->err, BC_EINVAL, "%s: %s: environment '%s' must be a scalar",
+				return bc_err_set(c->err, BC_EINVAL,
+						  "%s: %s: environment '%s' must be a scalar",
 						  loc(c, key_line(c, svc, "environment")), what, k);
 			}
 		}
@@ -404,7 +426,8 @@ env_map(struct cx *c, json_t *v, json_t *into, yaml_node_t *svc, const char *nam
 		const char *s = json_string_value(e), *eq;
 		char key[256];
 		if (s == NULL)
-			return bc_err_set(c->err, BC_EINVAL, "%s: %s: environment entries must be strings",
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: %s: environment entries must be strings",
 					  loc(c, key_line(c, svc, "environment")), what);
 		eq = strchr(s, '=');
 		snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - s : (long)strlen(s)), s);
@@ -426,18 +449,20 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 
 	snprintf(what, sizeof(what), "service '%s'", name);
 	if (!json_is_object(s)) {
-		bc_err_set(c->err, BC_EINVAL, "%s: %s must be a mapping", loc(c, node ? line_of(node) : 0), what);
+		bc_err_set(c->err, BC_EINVAL, "%s: %s must be a mapping",
+			   loc(c, node ? line_of(node) : 0), what);
 		goto out;
 	}
 	if (image == NULL) {
-		bc_err_set(c->err, BC_EINVAL, "%s: %s: 'image' is required (build is not supported on the device)",
+		bc_err_set(c->err, BC_EINVAL,
+			   "%s: %s: 'image' is required (build is not supported on the device)",
 			   loc(c, node ? line_of(node) : 0), what);
 		goto out;
 	}
 	json_object_foreach(s, k, v)
 	{
-		if (strncmp(k, "x-", 2) == 0 || strcmp(k, "image") == 0 || strcmp(k, "environment") == 0 ||
-		    strcmp(k, "env_file") == 0)
+		if (strncmp(k, "x-", 2) == 0 || strcmp(k, "image") == 0 ||
+		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0)
 			continue;
 		if (strcmp(k, "labels") == 0) {
 			labels = v;
@@ -459,7 +484,9 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		{
 			const char *fp = json_string_value(f);
 			if (c->dir == NULL) {
-				bc_err_set(c->err, BC_EINVAL, "%s: %s: env_file needs a file on disk", c->source, what);
+				bc_err_set(c->err, BC_EINVAL,
+					   "%s: %s: env_file needs a file on disk", c->source,
+					   what);
 				bad = 2;
 				break;
 			}
@@ -472,7 +499,8 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		}
 		json_decref(files);
 		if (bad == 1)
-			bc_err_set(c->err, BC_EINVAL, "%s: %s: env_file must be a path or a list of paths",
+			bc_err_set(c->err, BC_EINVAL,
+				   "%s: %s: env_file must be a path or a list of paths",
 				   loc(c, key_line(c, node, "env_file")), what);
 		if (bad)
 			goto out;
@@ -489,11 +517,13 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			char key[256];
 			if (ls == NULL) {
 				json_decref(m);
-				bc_err_set(c->err, BC_EINVAL, "%s: %s: labels must be a map or a list of strings",
+				bc_err_set(c->err, BC_EINVAL,
+					   "%s: %s: labels must be a map or a list of strings",
 					   loc(c, key_line(c, node, "labels")), what);
 				goto out;
 			}
-			snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - ls : (long)strlen(ls)), ls);
+			snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - ls : (long)strlen(ls)),
+				 ls);
 			json_object_set_new(m, key, json_string(eq ? eq + 1 : ""));
 		}
 		labels = m;
@@ -527,7 +557,8 @@ components(struct cx *c, json_t *m, yaml_node_t *node, bool vols)
 	if (m == NULL)
 		return out;
 	if (!json_is_object(m)) {
-		bc_err_set(c->err, BC_EINVAL, "%s: '%s' must be a mapping", loc(c, node ? line_of(node) : 0), vols ? "volumes" : "networks");
+		bc_err_set(c->err, BC_EINVAL, "%s: '%s' must be a mapping",
+			   loc(c, node ? line_of(node) : 0), vols ? "volumes" : "networks");
 		json_decref(out);
 		return NULL;
 	}
@@ -535,12 +566,14 @@ components(struct cx *c, json_t *m, yaml_node_t *node, bool vols)
 	{
 		snprintf(what, sizeof(what), "%s '%s'", vols ? "volume" : "network", name);
 		if (!json_is_null(v) && !json_is_object(v)) {
-			bc_err_set(c->err, BC_EINVAL, "%s: %s must be a mapping", loc(c, key_line(c, node, name)), what);
+			bc_err_set(c->err, BC_EINVAL, "%s: %s must be a mapping",
+				   loc(c, key_line(c, node, name)), what);
 			json_decref(out);
 			return NULL;
 		}
-		json_object_foreach(v, k, e) if (strncmp(k, "x-", 2) != 0 &&
-						 !(vols ? bc_spec_volume_key(k) : bc_spec_network_key(k)))
+		json_object_foreach(v, k,
+				    e) if (strncmp(k, "x-", 2) != 0 &&
+					   !(vols ? bc_spec_volume_key(k) : bc_spec_network_key(k)))
 		{
 			bad_key(c, child(c, node, name), what, k);
 			json_decref(out);
@@ -549,9 +582,9 @@ components(struct cx *c, json_t *m, yaml_node_t *node, bool vols)
 		json_object_set_new(out, name, json_is_null(v) ? json_object() : json_deep_copy(v));
 		{
 			void *tmp;
-			json_object_foreach_safe(json_object_get(out, name), tmp, k, e)
-				if (strncmp(k, "x-", 2) == 0)
-					json_object_del(json_object_get(out, name), k);
+			json_object_foreach_safe(json_object_get(out, name), tmp, k,
+						 e) if (strncmp(k, "x-", 2) == 0)
+			    json_object_del(json_object_get(out, name), k);
 		}
 	}
 	return out;
@@ -560,8 +593,9 @@ components(struct cx *c, json_t *m, yaml_node_t *node, bool vols)
 static int
 project_name(struct cx *c, json_t *tree, char *out, size_t n)
 {
-	const char *p = c->opts && c->opts->project ? c->opts->project
-						    : json_string_value(json_object_get(tree, "name"));
+	const char *p = c->opts && c->opts->project
+			    ? c->opts->project
+			    : json_string_value(json_object_get(tree, "name"));
 	char dirbuf[1024];
 	size_t j = 0;
 
@@ -576,7 +610,8 @@ project_name(struct cx *c, json_t *tree, char *out, size_t n)
 	}
 	out[j] = '\0';
 	if (j == 0)
-		return bc_err_set(c->err, BC_EINVAL, "%s: no project name (give one with -p)", c->source);
+		return bc_err_set(c->err, BC_EINVAL, "%s: no project name (give one with -p)",
+				  c->source);
 	return 0;
 }
 
@@ -621,8 +656,10 @@ to_target(struct cx *c, json_t *tree, yaml_node_t *root)
 		}
 		json_object_set_new(services, k, s);
 	}
-	if ((vols = components(c, json_object_get(tree, "volumes"), child(c, root, "volumes"), true)) == NULL ||
-	    (nets = components(c, json_object_get(tree, "networks"), child(c, root, "networks"), false)) == NULL) {
+	if ((vols = components(c, json_object_get(tree, "volumes"), child(c, root, "volumes"),
+			       true)) == NULL ||
+	    (nets = components(c, json_object_get(tree, "networks"), child(c, root, "networks"),
+			       false)) == NULL) {
 		json_decref(services);
 		goto out;
 	}
@@ -664,7 +701,8 @@ bc_compose_parse(const char *text, size_t len, const char *source, const char *d
 	char path[1024];
 
 	if (len > BC_COMPOSE_MAX_BYTES) {
-		bc_err_set(err, BC_ETOOBIG, "%s: larger than %zu bytes", source, BC_COMPOSE_MAX_BYTES);
+		bc_err_set(err, BC_ETOOBIG, "%s: larger than %zu bytes", source,
+			   BC_COMPOSE_MAX_BYTES);
 		return NULL;
 	}
 	if (dir != NULL) {

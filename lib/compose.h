@@ -22,7 +22,7 @@
 typedef struct bc_compose_opts {
 	const char *project; /* app name; NULL: the file's "name", else its directory's */
 	const char *device;  /* device uuid key of the document; NULL: "local" */
-	int64_t app_id;      /* 0: derived from the project name */
+	int64_t app_id;	     /* 0: derived from the project name */
 	const char *commit;  /* release commit; NULL: "local" */
 	int64_t release_id;  /* 0: 1 */
 	/* Variable lookup for interpolation; NULL: getenv. */
@@ -32,8 +32,8 @@ typedef struct bc_compose_opts {
 
 /* A compose structure already in JSON (services/volumes/networks/name,
  * borrowed) into a v3 document; source names it in errors. */
-json_t *bc_compose_to_target(const json_t *compose, const char *source,
-			     const bc_compose_opts *opts, bc_err *err);
+json_t *bc_compose_to_target(const json_t *compose, const char *source, const bc_compose_opts *opts,
+			     bc_err *err);
 
 /* Parse the compose file at path into a v3 document (the caller's to
  * json_decref). */

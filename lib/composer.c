@@ -19,8 +19,7 @@ struct bc_composer {
 	int timeout_ms;
 };
 
-static void
-say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void
 say(char *buf, size_t len, const char *fmt, ...)
 {
@@ -82,8 +81,9 @@ bc_composer_state(bc_composer *c, char *errbuf, size_t errlen)
 		say(errbuf, errlen, "composer state: %s", err.msg);
 		return NULL;
 	}
-	json_array_foreach(json_object_get(doc, "apps"), i, app) if (json_integer_value(json_object_get(app, "id")) == c->app_id)
-		mine = json_incref(app);
+	json_array_foreach(json_object_get(doc, "apps"), i,
+			   app) if (json_integer_value(json_object_get(app, "id")) == c->app_id)
+	    mine = json_incref(app);
 	if (mine == NULL)
 		mine = json_pack("{s:I, s:[]}", "id", (json_int_t)c->app_id, "services");
 	out = json_dumps(mine, JSON_COMPACT);
@@ -112,10 +112,12 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 		return -1;
 	}
 	if ((compose = json_loads(target, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		say(errbuf, errlen, "composer update: target:%d:%d: %s", je.line, je.column, je.text);
+		say(errbuf, errlen, "composer update: target:%d:%d: %s", je.line, je.column,
+		    je.text);
 		return -1;
 	}
-	if (json_is_object(compose) && json_object_size(json_object_get(compose, "services")) == 0) {
+	if (json_is_object(compose) &&
+	    json_object_size(json_object_get(compose, "services")) == 0) {
 		/* nothing to run: the app goes */
 		char id[32];
 		snprintf(id, sizeof(id), "%lld", (long long)c->app_id);

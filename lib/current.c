@@ -113,8 +113,8 @@ add_container(bc_state *st, const json_t *c, bc_err *err)
 	s->created = json_integer_value(json_object_get(c, "Created"));
 	{
 		const char *net;
-		json_object_foreach(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"),
-				    net, e)
+		json_object_foreach(
+		    json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), net, e)
 		{
 			const char *short_name = after_prefix(net, a->uuid);
 			if (short_name != NULL)
@@ -129,8 +129,9 @@ add_container(bc_state *st, const json_t *c, bc_err *err)
 		if (short_name != NULL && !bc_strv_has(&s->volumes, short_name))
 			bc_strv_add(&s->volumes, short_name);
 	}
-	return (s->name && s->container_id && s->status && s->image) ? 0
-								     : bc_err_sys(err, "current state");
+	return (s->name && s->container_id && s->status && s->image)
+		   ? 0
+		   : bc_err_sys(err, "current state");
 }
 
 static int
@@ -208,7 +209,8 @@ bc_images_have(const json_t *images, bc_image_have **out, size_t *n, bc_err *err
 				    strcmp(ref, "<none>@<none>") == 0)
 					continue;
 				if (*n + 1 > cap) {
-					bc_image_have *nv = realloc(v, (cap = cap * 2 + 16) * sizeof(*v));
+					bc_image_have *nv =
+					    realloc(v, (cap = cap * 2 + 16) * sizeof(*v));
 					if (nv == NULL) {
 						free(v);
 						return bc_err_sys(err, "image table");

@@ -13,8 +13,8 @@
 /* containers: GET /containers/json?all=1; volumes: the Volumes array;
  * networks: GET /networks. Objects without our labels are skipped. On
  * success *out is the caller's (bc_state_free). */
-int bc_current_from_docker(const json_t *containers, const json_t *volumes,
-			   const json_t *networks, bc_state *out, bc_err *err);
+int bc_current_from_docker(const json_t *containers, const json_t *volumes, const json_t *networks,
+			   bc_state *out, bc_err *err);
 
 /* The images present, from GET /images/json: one entry per tag and digest
  * (target references carry an explicit tag, see lib/target.c). Strings borrow from images,

@@ -128,10 +128,13 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 			json_decref(images);
 			return -1;
 		}
-		ctx = (bc_plan_ctx){.images = have, .n_images = nhave, .now_ms = c->now_ms,
+		ctx = (bc_plan_ctx){.images = have,
+				    .n_images = nhave,
+				    .now_ms = c->now_ms,
 				    .remove_volumes = c->remove_volumes,
 				    .handover_complete = c->handover_complete,
-				    .lock_held = c->lock_held, .ud = c->ud};
+				    .lock_held = c->lock_held,
+				    .ud = c->ud};
 		if (bc_plan_build(&cur, target, &ctx, &plan, err) < 0) {
 			free(have);
 			json_decref(images);

@@ -21,7 +21,7 @@ typedef struct bc_converge {
 	/* in */
 	uint64_t now_ms;     /* for hand-over timeouts */
 	bool remove_volumes; /* removed apps lose their volumes too */
-	int max_rounds;      /* 0: 32 */
+	int max_rounds;	     /* 0: 32 */
 	/* Only these app ids are ours to touch (NULL: every supervised app).
 	 * Apps outside it are invisible: never planned for, never removed. */
 	const int64_t *scope;
@@ -31,10 +31,10 @@ typedef struct bc_converge {
 	bool (*lock_held)(void *ud, const bc_app *app);
 	void *ud;
 	/* out */
-	int rounds;        /* rounds that executed steps */
-	size_t steps_done; /* steps executed */
-	bool settled;      /* the last plan was empty */
-	char waiting[512]; /* when not settled: the NOOP reasons, "; "-joined */
+	int rounds;	     /* rounds that executed steps */
+	size_t steps_done;   /* steps executed */
+	bool settled;	     /* the last plan was empty */
+	char waiting[512];   /* when not settled: the NOOP reasons, "; "-joined */
 	uint64_t elapsed_ms; /* filled by the caller that times it; engine leaves it */
 } bc_converge;
 

@@ -53,8 +53,7 @@ resolve_network_mode(json_t *body, const bc_app *cur, const char *svcname, bc_er
 }
 
 static int
-create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_env *env,
-       bc_err *err)
+create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_env *env, bc_err *err)
 {
 	const bc_service *t = s->target;
 	char name[512], id[65], dir[1024];
@@ -63,7 +62,8 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 	int rc = -1;
 
 	if (bc_container_name(name, sizeof(name), t) < 0)
-		return bc_err_set(err, BC_ETOOBIG, "service '%s': container name too long", t->name);
+		return bc_err_set(err, BC_ETOOBIG, "service '%s': container name too long",
+				  t->name);
 	if (env->lockdir != NULL) {
 		snprintf(dir, sizeof(dir), "%s/%lld/%s", env->lockdir, (long long)s->app->app_id,
 			 t->name);
@@ -82,7 +82,8 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 		goto out;
 	if (bc_docker_container_create(d, name, body, id, err) < 0)
 		goto out;
-	json_object_foreach(t->connect, net, ep) if (bc_docker_network_connect(d, net, id, ep, err) < 0)
+	json_object_foreach(t->connect, net,
+			    ep) if (bc_docker_network_connect(d, net, id, ep, err) < 0)
 	{
 		bc_docker_container_remove(d, id, true, false, NULL);
 		goto out;

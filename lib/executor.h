@@ -27,7 +27,7 @@ int bc_exec_round(bc_docker **handles, size_t nhandles, const bc_plan *plan,
 		  const bc_state *current, const bc_exec_env *env, bc_err *err);
 
 /* One step, on one handle (what each worker runs). */
-int bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current,
-		 const bc_exec_env *env, bc_err *err);
+int bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_env *env,
+		 bc_err *err);
 
 #endif

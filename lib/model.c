@@ -199,10 +199,14 @@ const char *
 bc_strategy_name(enum bc_strategy s)
 {
 	switch (s) {
-	case BC_STRAT_DOWNLOAD_THEN_KILL: return "download-then-kill";
-	case BC_STRAT_KILL_THEN_DOWNLOAD: return "kill-then-download";
-	case BC_STRAT_DELETE_THEN_DOWNLOAD: return "delete-then-download";
-	case BC_STRAT_HAND_OVER: return "hand-over";
+	case BC_STRAT_DOWNLOAD_THEN_KILL:
+		return "download-then-kill";
+	case BC_STRAT_KILL_THEN_DOWNLOAD:
+		return "kill-then-download";
+	case BC_STRAT_DELETE_THEN_DOWNLOAD:
+		return "delete-then-download";
+	case BC_STRAT_HAND_OVER:
+		return "hand-over";
 	}
 	return "?";
 }

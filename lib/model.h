@@ -27,25 +27,25 @@ typedef struct bc_strv {
 } bc_strv;
 
 typedef struct bc_service {
-	char *name;          /* service name in the compose sense */
-	int64_t service_id;  /* balena serviceId (0 in pure local mode) */
-	int64_t image_id;    /* balena imageId: names the container */
-	int64_t release_id;  /* names the container */
-	char *commit;        /* release commit: names the container */
-	char *image;         /* image reference */
-	bool running;        /* target: wanted running; current: is running */
-	char *config_hash;   /* effective config, see lib/spec.h */
-	bc_strv depends_on;  /* service names */
-	bc_strv volumes;     /* app-level names of the named volumes it mounts */
-	bc_strv networks;    /* app-level names of the networks it joins */
+	char *name;	    /* service name in the compose sense */
+	int64_t service_id; /* balena serviceId (0 in pure local mode) */
+	int64_t image_id;   /* balena imageId: names the container */
+	int64_t release_id; /* names the container */
+	char *commit;	    /* release commit: names the container */
+	char *image;	    /* image reference */
+	bool running;	    /* target: wanted running; current: is running */
+	char *config_hash;  /* effective config, see lib/spec.h */
+	bc_strv depends_on; /* service names */
+	bc_strv volumes;    /* app-level names of the named volumes it mounts */
+	bc_strv networks;   /* app-level names of the networks it joins */
 	enum bc_strategy strategy;
 	uint64_t handover_timeout_ms;
 	/* target only */
-	json_t *spec;    /* Docker create body without Image (lib/spec.h) */
+	json_t *spec;	 /* Docker create body without Image (lib/spec.h) */
 	json_t *connect; /* network name -> EndpointConfig, joined after create */
 	/* current only */
 	char *container_id;
-	char *status;       /* Docker's State: created, running, exited, dead, ... */
+	char *status;	    /* Docker's State: created, running, exited, dead, ... */
 	char *image_ref_id; /* ImageID (sha256:...) the container runs */
 	int64_t created;    /* unix seconds */
 } bc_service;
@@ -65,8 +65,8 @@ typedef struct bc_network {
 typedef struct bc_app {
 	int64_t app_id;
 	char *uuid;
-	char *name;        /* target only */
-	char *commit;      /* target release commit */
+	char *name;   /* target only */
+	char *commit; /* target release commit */
 	int64_t release_id;
 	bc_service *services;
 	size_t n_services;

@@ -88,8 +88,8 @@ config_equal(const struct planner *p, const bc_service *c, const bc_service *t)
 static bool
 same_name(const bc_service *c, const bc_service *t)
 {
-	return c->image_id == t->image_id && c->release_id == t->release_id &&
-	       c->commit != NULL && t->commit != NULL && strcmp(c->commit, t->commit) == 0;
+	return c->image_id == t->image_id && c->release_id == t->release_id && c->commit != NULL &&
+	       t->commit != NULL && strcmp(c->commit, t->commit) == 0;
 }
 
 /* The container that stands for a service: the one that already is what the
@@ -111,7 +111,8 @@ pick(const struct planner *p, const bc_app *c, const char *name, const bc_servic
 		if (t != NULL && config_equal(p, s, t) && same_name(s, t))
 			return s;
 		if (best == NULL || s->created > best->created ||
-		    (s->created == best->created && strcmp(s->container_id, best->container_id) > 0))
+		    (s->created == best->created &&
+		     strcmp(s->container_id, best->container_id) > 0))
 			best = s;
 	}
 	return best;
@@ -214,7 +215,8 @@ service_steps(struct planner *p, const bc_app *c, const bc_app *t, const bc_serv
 		if (!same_name(cur, svc))
 			a = BC_STEP_UPDATE_METADATA;
 		else if (svc->running && cur->status && strcmp(cur->status, "created") == 0)
-			a = BC_STEP_START; /* never started; an exited one is its restart policy's */
+			a = BC_STEP_START; /* never started; an exited one is its restart policy's
+					    */
 		else if (!svc->running && is_running(cur))
 			a = BC_STEP_STOP;
 		if (a != BC_STEP_NOOP && (s = emit(p, a, t)) != NULL) {
@@ -253,7 +255,8 @@ service_steps(struct planner *p, const bc_app *c, const bc_app *t, const bc_serv
 		else if (all_images_ready(p, t))
 			kill_step(p, t, cur, false);
 		else
-			noop(p, t, svc, "%s", "waiting for every image of the release before killing");
+			noop(p, t, svc, "%s",
+			     "waiting for every image of the release before killing");
 		return;
 	}
 }
@@ -328,7 +331,8 @@ component_steps(struct planner *p, const bc_app *c, const bc_app *t)
 		} else if (cv->config_hash && tv->config_hash &&
 			   strcmp(cv->config_hash, tv->config_hash) != 0) {
 			/* Never delete data implicitly: say so and go on. */
-			noop(p, t, NULL, "volume '%s' config changed; not recreated (data would be lost)",
+			noop(p, t, NULL,
+			     "volume '%s' config changed; not recreated (data would be lost)",
 			     tv->name);
 		}
 	}
@@ -426,7 +430,7 @@ plan_app(struct planner *p, const bc_app *c, const bc_app *t)
 
 int
 bc_plan_build(const bc_state *current, const bc_state *target, const bc_plan_ctx *ctx, bc_plan *out,
-	bc_err *err)
+	      bc_err *err)
 {
 	struct planner p = {.ctx = ctx, .out = out, .err = err};
 
@@ -466,9 +470,11 @@ const char *
 bc_action_name(enum bc_action a)
 {
 	static const char *const names[] = {
-		"FETCH",  "KILL",           "STOP",           "REMOVE",        "CREATE",
-		"START",  "UPDATE_METADATA", "HANDOVER",      "CREATE_NETWORK", "REMOVE_NETWORK",
-		"CREATE_VOLUME", "REMOVE_VOLUME", "TAKE_LOCK", "RELEASE_LOCK",  "NOOP",
+	    "FETCH",	       "KILL",		"STOP",
+	    "REMOVE",	       "CREATE",	"START",
+	    "UPDATE_METADATA", "HANDOVER",	"CREATE_NETWORK",
+	    "REMOVE_NETWORK",  "CREATE_VOLUME", "REMOVE_VOLUME",
+	    "TAKE_LOCK",       "RELEASE_LOCK",	"NOOP",
 	};
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }

@@ -12,32 +12,32 @@
 #include "model.h"
 
 enum bc_action {
-	BC_STEP_FETCH,           /* target->image is pulled */
-	BC_STEP_KILL,            /* stop and remove current container */
-	BC_STEP_STOP,            /* stop current container, keep it */
-	BC_STEP_REMOVE,          /* remove a dead container */
-	BC_STEP_CREATE,          /* create target container; start it if target->running */
-	BC_STEP_START,           /* start current (never started) container */
+	BC_STEP_FETCH,		 /* target->image is pulled */
+	BC_STEP_KILL,		 /* stop and remove current container */
+	BC_STEP_STOP,		 /* stop current container, keep it */
+	BC_STEP_REMOVE,		 /* remove a dead container */
+	BC_STEP_CREATE,		 /* create target container; start it if target->running */
+	BC_STEP_START,		 /* start current (never started) container */
 	BC_STEP_UPDATE_METADATA, /* same config, new release: rename current to target */
-	BC_STEP_HANDOVER,        /* create+start target beside the running current */
+	BC_STEP_HANDOVER,	 /* create+start target beside the running current */
 	BC_STEP_CREATE_NETWORK,
 	BC_STEP_REMOVE_NETWORK,
 	BC_STEP_CREATE_VOLUME,
 	BC_STEP_REMOVE_VOLUME,
 	BC_STEP_TAKE_LOCK,    /* take the app's update locks before touching it */
 	BC_STEP_RELEASE_LOCK, /* the app has settled */
-	BC_STEP_NOOP,         /* waiting; reason says on what */
+	BC_STEP_NOOP,	      /* waiting; reason says on what */
 };
 
 typedef struct bc_step {
 	enum bc_action action;
-	const bc_app *app;         /* target app, or current app when it is removed */
+	const bc_app *app;	   /* target app, or current app when it is removed */
 	const bc_service *current; /* container acted on */
 	const bc_service *target;  /* service config acted toward */
 	const bc_volume *volume;
 	const bc_network *network;
-	const char *image;  /* FETCH */
-	bool remove_image;  /* KILL under delete-then-download */
+	const char *image; /* FETCH */
+	bool remove_image; /* KILL under delete-then-download */
 	char reason[160];
 } bc_step;
 
@@ -48,15 +48,15 @@ typedef struct bc_plan {
 
 typedef struct bc_image_have {
 	const char *ref; /* a name the image is known by locally */
-	const char *id;  /* its sha256: id */
+	const char *id;	 /* its sha256: id */
 } bc_image_have;
 
 typedef struct bc_plan_ctx {
 	const bc_image_have *images; /* images present locally */
 	size_t n_images;
 	const bc_strv *downloading; /* refs being fetched now; may be NULL */
-	uint64_t now_ms;            /* wall clock, for hand-over timeouts */
-	bool remove_volumes;        /* a removed app's volumes go too (down -v) */
+	uint64_t now_ms;	    /* wall clock, for hand-over timeouts */
+	bool remove_volumes;	    /* a removed app's volumes go too (down -v) */
 	/* May be NULL: then hand-over completes only by timeout. */
 	bool (*handover_complete)(void *ud, const bc_app *app, const bc_service *svc);
 	/* May be NULL: then no locks are taken. Otherwise: do we hold the app's

@@ -12,7 +12,8 @@ good_name(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 	return n > 0 && n <= max &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+		   n &&
 	       s[0] != '.' && s[0] != '-';
 }
 
@@ -39,7 +40,7 @@ string_map(const json_t *m, const char *what, const char *where, bc_err *err)
 	if (!json_is_object(m))
 		return bc_err_set(err, BC_EINVAL, "%s: '%s' must be a map of strings", where, what);
 	json_object_foreach((json_t *)m, k, v) if (!json_is_string(v)) return bc_err_set(
-		err, BC_EINVAL, "%s: '%s' value of '%s' must be a string", where, what, k);
+	    err, BC_EINVAL, "%s: '%s' value of '%s' must be a string", where, what, k);
 	return 0;
 }
 
@@ -107,8 +108,8 @@ parse_components(bc_app *app, const json_t *m, bool vols, const bc_spec_ctx *ctx
 		if (!vols && strcmp(name, "default") == 0)
 			continue;
 		if (!good_name(name, 63))
-			return bc_err_set(err, BC_EINVAL, "%s: '%s' is not a valid %s name", ctx->where,
-					  name, vols ? "volume" : "network");
+			return bc_err_set(err, BC_EINVAL, "%s: '%s' is not a valid %s name",
+					  ctx->where, name, vols ? "volume" : "network");
 		if (vols) {
 			bc_volume *v = bc_app_add_volume(app);
 			if (v == NULL || (v->name = strdup(name)) == NULL)
@@ -125,8 +126,8 @@ parse_components(bc_app *app, const json_t *m, bool vols, const bc_spec_ctx *ctx
 				   err) < 0)
 			return -1;
 	for (size_t i = 0; !vols && i < app->n_networks; i++)
-		if (bc_spec_network(&app->networks[i], json_object_get(m, app->networks[i].name), ctx,
-				    err) < 0)
+		if (bc_spec_network(&app->networks[i], json_object_get(m, app->networks[i].name),
+				    ctx, err) < 0)
 			return -1;
 	return 0;
 }
@@ -139,13 +140,15 @@ check_depends(const bc_app *app, const char *where, bc_err *err)
 		for (size_t d = 0; d < s->depends_on.n; d++) {
 			const char *dep = s->depends_on.v[d];
 			if (bc_app_service(app, dep) == NULL)
-				return bc_err_set(err, BC_EINVAL,
-						  "%s service '%s': depends_on '%s' is not a service of "
-						  "the release",
-						  where, s->name, dep);
+				return bc_err_set(
+				    err, BC_EINVAL,
+				    "%s service '%s': depends_on '%s' is not a service of "
+				    "the release",
+				    where, s->name, dep);
 			if (strcmp(dep, s->name) == 0)
-				return bc_err_set(err, BC_EINVAL, "%s service '%s': depends on itself",
-						  where, s->name);
+				return bc_err_set(err, BC_EINVAL,
+						  "%s service '%s': depends on itself", where,
+						  s->name);
 		}
 	}
 	/* cycles: settle services whose dependencies are all settled; what
@@ -173,8 +176,9 @@ check_depends(const bc_app *app, const char *where, bc_err *err)
 		}
 		for (size_t i = 0; left > 0 && i < app->n_services; i++)
 			if (!done[i]) {
-				bc_err_set(err, BC_EINVAL, "%s: depends_on forms a cycle through '%s'",
-					   where, app->services[i].name);
+				bc_err_set(err, BC_EINVAL,
+					   "%s: depends_on forms a cycle through '%s'", where,
+					   app->services[i].name);
 				break;
 			}
 		free(done);
@@ -213,8 +217,8 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 		return -1;
 	for (size_t i = 0; i + 1 < st->n_apps; i++)
 		if (st->apps[i].app_id == app->app_id)
-			return bc_err_set(err, BC_EINVAL, "%s: id %lld is used by another app", where,
-					  (long long)app->app_id);
+			return bc_err_set(err, BC_EINVAL, "%s: id %lld is used by another app",
+					  where, (long long)app->app_id);
 	rels = json_object_get(aj, "releases");
 	if (rels != NULL && !json_is_object(rels))
 		return bc_err_set(err, BC_EINVAL, "%s: 'releases' must be a map", where);
@@ -228,10 +232,15 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 	app->commit = strdup(commit);
 	if (get_id(rel, "id", &app->release_id, where, err) < 0)
 		return -1;
-	ctx = (bc_spec_ctx){.app_id = app->app_id, .app_uuid = app->uuid, .app_name = app->name,
-			    .device_uuid = device_uuid, .device_name = device_name,
+	ctx = (bc_spec_ctx){.app_id = app->app_id,
+			    .app_uuid = app->uuid,
+			    .app_name = app->name,
+			    .device_uuid = device_uuid,
+			    .device_name = device_name,
 			    .device_type = opts ? opts->device_type : NULL,
-			    .lockdir = opts ? opts->lockdir : NULL, .app = app, .where = where};
+			    .lockdir = opts ? opts->lockdir : NULL,
+			    .app = app,
+			    .where = where};
 	if (parse_components(app, json_object_get(rel, "volumes"), true, &ctx, err) < 0)
 		return -1;
 	if (parse_components(app, json_object_get(rel, "networks"), false, &ctx, err) < 0)
@@ -239,8 +248,8 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 	svcs = json_object_get(rel, "services");
 	if (svcs != NULL && !json_is_object(svcs))
 		return bc_err_set(err, BC_EINVAL, "%s: 'services' must be a map", where);
-	json_object_foreach(svcs, name, sj) if (parse_service(app, name, sj, &ctx, where, err) < 0)
-		return -1;
+	json_object_foreach(svcs, name,
+			    sj) if (parse_service(app, name, sj, &ctx, where, err) < 0) return -1;
 	return check_depends(app, where, err);
 }
 
@@ -256,7 +265,8 @@ bc_target_parse(const json_t *doc, const bc_target_opts *opts, bc_state *out, bc
 				  "target: must be a map with exactly one device uuid key");
 	json_object_foreach((json_t *)doc, device_uuid, dev) break;
 	if (!json_is_object(dev))
-		return bc_err_set(err, BC_EINVAL, "target device '%.64s': must be a map", device_uuid);
+		return bc_err_set(err, BC_EINVAL, "target device '%.64s': must be a map",
+				  device_uuid);
 	apps = json_object_get(dev, "apps");
 	if (apps != NULL && !json_is_object(apps))
 		return bc_err_set(err, BC_EINVAL, "target device: 'apps' must be a map");
@@ -289,7 +299,8 @@ bc_target_parse_text(const char *text, size_t len, const char *source, const bc_
 				  BC_TARGET_MAX_BYTES);
 	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (doc == NULL)
-		return bc_err_set(err, BC_EINVAL, "%s:%d:%d: %s", source, je.line, je.column, je.text);
+		return bc_err_set(err, BC_EINVAL, "%s:%d:%d: %s", source, je.line, je.column,
+				  je.text);
 	rc = bc_target_parse(doc, opts, out, err);
 	if (rc < 0)
 		bc_err_wrap(err, "%s", source);

@@ -15,7 +15,7 @@ bc_parse_duration(const json_t *v, int64_t *ns, bc_err *err)
 	static const struct {
 		const char *u;
 		double mul;
-	} units[] = {{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6},
+	} units[] = {{"ns", 1},	 {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
 		     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 	const char *s, *p;
 	double total = 0;
@@ -71,19 +71,34 @@ bc_parse_bytes(const json_t *v, int64_t *bytes, bc_err *err)
 		return 0;
 	}
 	if (!json_is_string(v))
-		return bc_err_set(err, BC_EINVAL, "a size must be a number or a string like '512m'");
+		return bc_err_set(err, BC_EINVAL,
+				  "a size must be a number or a string like '512m'");
 	s = json_string_value(v);
 	errno = 0;
 	num = strtod(s, &end);
 	if (errno || end == s || num < 0 || !isdigit((unsigned char)*s))
 		goto bad;
 	switch (tolower((unsigned char)*end)) {
-	case '\0': break;
-	case 'b': mul = 1; end++; break;
-	case 'k': mul = 1024.0; end++; break;
-	case 'm': mul = 1024.0 * 1024; end++; break;
-	case 'g': mul = 1024.0 * 1024 * 1024; end++; break;
-	default: goto bad;
+	case '\0':
+		break;
+	case 'b':
+		mul = 1;
+		end++;
+		break;
+	case 'k':
+		mul = 1024.0;
+		end++;
+		break;
+	case 'm':
+		mul = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+		mul = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	default:
+		goto bad;
 	}
 	if (mul > 1 && tolower((unsigned char)*end) == 'b')
 		end++;
@@ -109,7 +124,8 @@ bc_shell_split(const char *s, bc_err *err)
 		char c = *p;
 		if (c == '\0') {
 			if (q) {
-				bc_err_set(err, BC_EINVAL, "unterminated %c quote in '%.64s'", q, s);
+				bc_err_set(err, BC_EINVAL, "unterminated %c quote in '%.64s'", q,
+					   s);
 				goto fail;
 			}
 			break;
@@ -191,7 +207,8 @@ bc_parse_port(const json_t *v, json_t *exposed, json_t *bindings, bc_err *err)
 	else if (json_is_string(v) && json_string_length(v) < sizeof(buf))
 		snprintf(buf, sizeof(buf), "%s", json_string_value(v));
 	else
-		return bc_err_set(err, BC_EINVAL, "a port must be a string like '8080:80' or a number");
+		return bc_err_set(err, BC_EINVAL,
+				  "a port must be a string like '8080:80' or a number");
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash = '\0';
 		proto = slash + 1;
@@ -231,7 +248,8 @@ bc_parse_port(const json_t *v, json_t *exposed, json_t *bindings, bc_err *err)
 	}
 	return 0;
 bad:
-	return bc_err_set(err, BC_EINVAL, "'%.64s' is not a port mapping (like 127.0.0.1:8080:80/tcp)",
+	return bc_err_set(err, BC_EINVAL,
+			  "'%.64s' is not a port mapping (like 127.0.0.1:8080:80/tcp)",
 			  json_is_string(v) ? json_string_value(v) : "(number)");
 }
 
@@ -266,7 +284,8 @@ bc_parse_restart(const char *s, bc_err *err)
 	long n = 0;
 
 	if (strcmp(s, "no") == 0 || strcmp(s, "always") == 0 || strcmp(s, "unless-stopped") == 0)
-		return json_pack("{s:s,s:i}", "Name", strcmp(s, "no") ? s : "", "MaximumRetryCount", 0);
+		return json_pack("{s:s,s:i}", "Name", strcmp(s, "no") ? s : "", "MaximumRetryCount",
+				 0);
 	if (strncmp(s, "on-failure", 10) == 0 && (s[10] == '\0' || s[10] == ':')) {
 		if (s[10] == ':') {
 			n = strtol(s + 11, &end, 10);

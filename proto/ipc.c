@@ -61,7 +61,7 @@ path_of(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_
 
 int
 bc_addr_in(char *out, size_t outlen, const char *rundir, const char *daemon, enum bc_sockkind kind,
-	bc_err *err)
+	   bc_err *err)
 {
 	char path[128];
 

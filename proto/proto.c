@@ -42,33 +42,36 @@ static const struct field error_fields[] = {
     FSTR(bc_body_error, message, 4096, true),
 };
 
-#define FBOOL(T, f, req) {#f, F_BOOL, offsetof(T, f), 0, req}
+#define FBOOL(T, f, req)                                                                           \
+	{                                                                                          \
+#f, F_BOOL, offsetof(T, f), 0, req                                                 \
+	}
 
 static const struct field apply_fields[] = {
-	FSTR(bc_body_apply, target, BC_PROTO_MAX_DOC, true),
+    FSTR(bc_body_apply, target, BC_PROTO_MAX_DOC, true),
 };
 static const struct field down_fields[] = {
-	FSTR(bc_body_down, app, 128, true),
-	FBOOL(bc_body_down, volumes, false),
+    FSTR(bc_body_down, app, 128, true),
+    FBOOL(bc_body_down, volumes, false),
 };
 static const struct field ack_fields[] = {
-	FU64(bc_body_ack, generation, true),
+    FU64(bc_body_ack, generation, true),
 };
 static const struct field get_state_fields[] = {
-	FSTR(bc_body_get_state, from, 64, false),
+    FSTR(bc_body_get_state, from, 64, false),
 };
 static const struct field state_fields[] = {
-	FU64(bc_body_state, generation, true),
-	FBOOL(bc_body_state, settled, true),
-	FSTR(bc_body_state, json, BC_PROTO_MAX_DOC, true),
+    FU64(bc_body_state, generation, true),
+    FBOOL(bc_body_state, settled, true),
+    FSTR(bc_body_state, json, BC_PROTO_MAX_DOC, true),
 };
 static const struct field fetch_fields[] = {
-	FSTR(bc_body_fetch, image, 512, true),
-	FSTR(bc_body_fetch, auth, 8192, false),
+    FSTR(bc_body_fetch, image, 512, true),
+    FSTR(bc_body_fetch, auth, 8192, false),
 };
 static const struct field fetched_fields[] = {
-	FSTR(bc_body_fetched, image, 512, true),
-	FSTR(bc_body_fetched, id, 128, true),
+    FSTR(bc_body_fetched, image, 512, true),
+    FSTR(bc_body_fetched, id, 128, true),
 };
 
 struct msgdesc {

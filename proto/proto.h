@@ -81,8 +81,8 @@ typedef struct bc_body_get_state {
 
 typedef struct bc_body_state {
 	uint64_t generation; /* required: target generation the state is for */
-	bool settled;        /* required */
-	char *json;          /* required: the state document */
+	bool settled;	     /* required */
+	char *json;	     /* required: the state document */
 } bc_body_state;
 
 /* fetcher: get an image onto the device */

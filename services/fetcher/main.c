@@ -65,6 +65,6 @@ main(int argc, char **argv)
 {
 	static struct fetcher f;
 	static const struct bc_daemon_ops ops = {
-		.name = "fetcher", .dispatch = dispatch, .ctx = &f, .stop = stop};
+	    .name = "fetcher", .dispatch = dispatch, .ctx = &f, .stop = stop};
 	return bc_daemon_main(argc, argv, &ops);
 }

@@ -109,18 +109,20 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	json_object_foreach(apps, uuid, app)
 	{
 		char id[32];
-		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(app, "id")));
+		snprintf(id, sizeof(id), "%lld",
+			 (long long)json_integer_value(json_object_get(app, "id")));
 		if (strcmp(uuid, req->app) == 0 || strcmp(id, req->app) == 0 ||
 		    (json_string_value(json_object_get(app, "name")) &&
 		     strcmp(json_string_value(json_object_get(app, "name")), req->app) == 0))
 			found = uuid;
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-			 names[0] ? ", " : "", json_string_value(json_object_get(app, "name")) ?: uuid);
+			 names[0] ? ", " : "",
+			 json_string_value(json_object_get(app, "name")) ?: uuid);
 	}
 	if (found == NULL) {
 		pthread_mutex_unlock(&r->mu);
-		return bc_err_set(err, BC_ENOTFOUND, "no app '%s' in the target (apps: %s)", req->app,
-				  names[0] ? names : "none");
+		return bc_err_set(err, BC_ENOTFOUND, "no app '%s' in the target (apps: %s)",
+				  req->app, names[0] ? names : "none");
 	}
 	json_object_del(apps, found);
 	if (req->volumes)
@@ -155,10 +157,14 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 	struct rec *r = d->ops->ctx;
 
 	switch (req->type) {
-	case BC_MSG_APPLY: return apply(r, &req->body.apply, rep, err);
-	case BC_MSG_DOWN: return down(r, &req->body.down, rep, err);
-	case BC_MSG_GET_STATE: return get_state(r, rep, err);
-	default: return BC_NOT_MINE;
+	case BC_MSG_APPLY:
+		return apply(r, &req->body.apply, rep, err);
+	case BC_MSG_DOWN:
+		return down(r, &req->body.down, rep, err);
+	case BC_MSG_GET_STATE:
+		return get_state(r, rep, err);
+	default:
+		return BC_NOT_MINE;
 	}
 }
 
@@ -197,7 +203,8 @@ parse_scope(struct rec *r, bc_err *err)
 	while (*s && r->n_scope < 64) {
 		long long v = strtoll(s, &end, 10);
 		if (end == s || v < 0)
-			return bc_err_set(err, BC_EINVAL, "BC_SCOPE_APPS: '%s' is not a list of app ids", s);
+			return bc_err_set(err, BC_EINVAL,
+					  "BC_SCOPE_APPS: '%s' is not a list of app ids", s);
 		r->scope[r->n_scope++] = v;
 		s = *end == ',' ? end + 1 : end;
 	}
@@ -238,10 +245,7 @@ int
 main(int argc, char **argv)
 {
 	static struct rec r;
-	static const struct bc_daemon_ops ops = {.name = "reconciler",
-						 .dispatch = dispatch,
-						 .ctx = &r,
-						 .start = start,
-						 .stop = stop};
+	static const struct bc_daemon_ops ops = {
+	    .name = "reconciler", .dispatch = dispatch, .ctx = &r, .start = start, .stop = stop};
 	return bc_daemon_main(argc, argv, &ops);
 }

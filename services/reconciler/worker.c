@@ -68,11 +68,11 @@ static char *
 state_doc(bc_engine *eng, const bc_state *target, const bc_converge *c, int rc, const bc_err *err,
 	  uint64_t gen)
 {
-	json_t *doc = json_pack("{s:I, s:b, s:s?, s:s, s:i, s:I, s:I, s:[]}", "generation",
-				(json_int_t)gen, "settled", rc == 0 && c->settled, "error",
-				rc < 0 ? err->msg : NULL, "waiting", c->waiting, "rounds", c->rounds,
-				"steps", (json_int_t)c->steps_done, "converge_ms",
-				(json_int_t)c->elapsed_ms, "apps");
+	json_t *doc =
+	    json_pack("{s:I, s:b, s:s?, s:s, s:i, s:I, s:I, s:[]}", "generation", (json_int_t)gen,
+		      "settled", rc == 0 && c->settled, "error", rc < 0 ? err->msg : NULL,
+		      "waiting", c->waiting, "rounds", c->rounds, "steps",
+		      (json_int_t)c->steps_done, "converge_ms", (json_int_t)c->elapsed_ms, "apps");
 	json_t *apps = json_object_get(doc, "apps");
 	bc_state cur;
 	bc_err oerr = {0};
@@ -88,17 +88,19 @@ state_doc(bc_engine *eng, const bc_state *target, const bc_converge *c, int rc, 
 				char name[512];
 				bc_container_name(name, sizeof(name), s);
 				json_array_append_new(
-					svcs, json_pack("{s:s, s:s, s:s%, s:s, s:s, s:s?, s:I}", "name",
-							s->name, "container", name, "id", s->container_id,
-							(size_t)12, "status", s->status, "image", s->image,
-							"commit", s->commit, "release", (json_int_t)s->release_id));
+				    svcs,
+				    json_pack("{s:s, s:s, s:s%, s:s, s:s, s:s?, s:I}", "name",
+					      s->name, "container", name, "id", s->container_id,
+					      (size_t)12, "status", s->status, "image", s->image,
+					      "commit", s->commit, "release",
+					      (json_int_t)s->release_id));
 			}
 			json_array_append_new(
-				apps, json_pack("{s:I, s:s?, s:s?, s:s?, s:o, s:i, s:i}", "id",
-						(json_int_t)a->app_id, "uuid", a->uuid, "name",
-						t ? t->name : NULL, "commit", t ? t->commit : NULL,
-						"services", svcs, "volumes", (int)a->n_volumes, "networks",
-						(int)a->n_networks));
+			    apps, json_pack("{s:I, s:s?, s:s?, s:s?, s:o, s:i, s:i}", "id",
+					    (json_int_t)a->app_id, "uuid", a->uuid, "name",
+					    t ? t->name : NULL, "commit", t ? t->commit : NULL,
+					    "services", svcs, "volumes", (int)a->n_volumes,
+					    "networks", (int)a->n_networks));
 		}
 		bc_state_free(&cur);
 	}
@@ -195,16 +197,20 @@ worker(void *arg)
 			bc_target_opts o = {.lockdir = r->lockdir};
 			rc = bc_target_parse(doc, &o, &target, &err);
 			if (rc == 0) {
-				c = (bc_converge){.now_ms = wall_ms(), .remove_volumes = rmv,
-						  .scope = r->scope, .n_scope = r->n_scope,
-						  .handover_complete = handover_complete, .ud = r};
+				c = (bc_converge){.now_ms = wall_ms(),
+						  .remove_volumes = rmv,
+						  .scope = r->scope,
+						  .n_scope = r->n_scope,
+						  .handover_complete = handover_complete,
+						  .ud = r};
 				rc = bc_engine_converge(eng, &target, &c, &err);
 			}
 		}
 		json_decref(doc);
 		if (rc < 0) {
 			log_warnx("converge: %s", err.msg);
-			backoff_ms = backoff_ms ? (backoff_ms * 2 > 60000 ? 60000 : backoff_ms * 2) : 1000;
+			backoff_ms =
+			    backoff_ms ? (backoff_ms * 2 > 60000 ? 60000 : backoff_ms * 2) : 1000;
 			if (err.code == BC_ESYS && eng != NULL) { /* the engine went away */
 				bc_engine_free(eng);
 				eng = NULL;
@@ -217,7 +223,8 @@ worker(void *arg)
 					 c.settled ? ", settled" : "; waiting: ", c.waiting);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		c.elapsed_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		c.elapsed_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 +
+					  (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		text = eng ? state_doc(eng, &target, &c, rc, &err, gen) : NULL;
 		bc_state_free(&target);
 
@@ -232,8 +239,9 @@ worker(void *arg)
 			r->state_doc = text;
 		} else if (rc < 0) {
 			/* no engine: still say why */
-			json_t *e = json_pack("{s:I, s:b, s:s, s:[]}", "generation", (json_int_t)gen,
-					      "settled", 0, "error", err.msg, "apps");
+			json_t *e =
+			    json_pack("{s:I, s:b, s:s, s:[]}", "generation", (json_int_t)gen,
+				      "settled", 0, "error", err.msg, "apps");
 			free(r->state_doc);
 			r->state_doc = json_dumps(e, JSON_COMPACT);
 			json_decref(e);
@@ -268,7 +276,8 @@ events(void *arg)
 {
 	struct rec *r = arg;
 	bc_err err = {0};
-	json_t *f = json_pack("{s:[s], s:[s]}", "type", "container", "label", "io.balena.supervised");
+	json_t *f =
+	    json_pack("{s:[s], s:[s]}", "type", "container", "label", "io.balena.supervised");
 	char *query = bc_docker_filters(f, &err);
 
 	json_decref(f);

@@ -21,7 +21,7 @@
 #define TEST_LABEL "io.balena-compose.test"
 #define LOOP "trap exit TERM; while :; do sleep 1; done"
 
-static const char *local_image;  /* bctest/busybox:v1, present */
+static const char *local_image;	 /* bctest/busybox:v1, present */
 static const char *remote_image; /* 127.0.0.1:5000/bctest/busybox:v2 */
 static int64_t app_id;
 static char app_uuid[64];
@@ -46,10 +46,10 @@ now_ms(void)
 static json_t *
 svc(int id, const char *image, json_t *env, json_t *comp, json_t *labels)
 {
-	json_t *s = json_pack("{s:i, s:i, s:s, s:o, s:o, s:o}", "id", id, "image_id", id * 10,
-			      "image", image, "environment", env ? env : json_object(), "labels",
-			      labels ? labels : json_object(), "composition",
-			      comp ? comp : json_object());
+	json_t *s =
+	    json_pack("{s:i, s:i, s:s, s:o, s:o, s:o}", "id", id, "image_id", id * 10, "image",
+		      image, "environment", env ? env : json_object(), "labels",
+		      labels ? labels : json_object(), "composition", comp ? comp : json_object());
 	json_object_set_new(json_object_get(s, "labels"), TEST_LABEL, json_string("1"));
 	if (json_object_get(json_object_get(s, "composition"), "command") == NULL)
 		json_object_set_new(json_object_get(s, "composition"), "command",
@@ -77,8 +77,8 @@ converge_doc(json_t *d, bool remove_volumes)
 {
 	bc_state target;
 	bc_err err = {0};
-	bc_converge c = {.now_ms = now_ms(), .remove_volumes = remove_volumes,
-			 .scope = &app_id, .n_scope = 1};
+	bc_converge c = {
+	    .now_ms = now_ms(), .remove_volumes = remove_volumes, .scope = &app_id, .n_scope = 1};
 
 	if (d == NULL) {
 		memset(&target, 0, sizeof(target));
@@ -130,18 +130,20 @@ container_of(const char *service)
 	list = bc_docker_container_list(bc_engine_docker(eng), lbl, true, &err);
 	json_array_foreach(list, i, e)
 	{
-		const char *sn = json_string_value(json_object_get(json_object_get(e, "Labels"),
-								   "io.balena.service-name"));
+		const char *sn = json_string_value(
+		    json_object_get(json_object_get(e, "Labels"), "io.balena.service-name"));
 		if (sn && strcmp(sn, service) == 0) {
-			json_t *ins = bc_docker_container_inspect(bc_engine_docker(eng),
-								  json_string_value(json_object_get(e, "Id")),
-								  &err);
-			snprintf(r.id, sizeof(r.id), "%s", json_string_value(json_object_get(e, "Id")));
+			json_t *ins = bc_docker_container_inspect(
+			    bc_engine_docker(eng), json_string_value(json_object_get(e, "Id")),
+			    &err);
+			snprintf(r.id, sizeof(r.id), "%s",
+				 json_string_value(json_object_get(e, "Id")));
 			snprintf(r.name, sizeof(r.name), "%s",
-				 json_string_value(json_array_get(json_object_get(e, "Names"), 0)) + 1);
+				 json_string_value(json_array_get(json_object_get(e, "Names"), 0)) +
+				     1);
 			snprintf(r.started, sizeof(r.started), "%s",
-				 json_string_value(json_object_get(json_object_get(ins, "State"),
-								   "StartedAt")));
+				 json_string_value(
+				     json_object_get(json_object_get(ins, "State"), "StartedAt")));
 			json_decref(ins);
 			r.found++;
 		}
@@ -170,7 +172,8 @@ on_event(void *ud, json_t *ev)
 		return 0;
 	if (strcmp(type, "container") == 0) {
 		const char *a = json_string_value(json_object_get(attrs, "io.balena.app-id"));
-		const char *sn = json_string_value(json_object_get(attrs, "io.balena.service-name"));
+		const char *sn =
+		    json_string_value(json_object_get(attrs, "io.balena.service-name"));
 		if (a == NULL || strcmp(a, want) != 0 || strncmp(action, "exec", 4) == 0)
 			return 0;
 		snprintf(l->lines[l->n++], 160, "%s %s", action, sn ? sn : "?");
@@ -211,13 +214,13 @@ dump(const struct evlog *l)
 		print_message("    event %d: %s\n", i, l->lines[i]);
 }
 
-#define BEFORE(l, a, b)                                                                      \
-	do {                                                                                 \
-		int ia = event_at(&(l), a), ib = event_at(&(l), b);                          \
-		if (ia < 0 || ib < 0 || ia > ib) {                                           \
-			dump(&(l));                                                          \
-			fail_msg("expected '%s' (%d) before '%s' (%d)", a, ia, b, ib);       \
-		}                                                                            \
+#define BEFORE(l, a, b)                                                                            \
+	do {                                                                                       \
+		int ia = event_at(&(l), a), ib = event_at(&(l), b);                                \
+		if (ia < 0 || ib < 0 || ia > ib) {                                                 \
+			dump(&(l));                                                                \
+			fail_msg("expected '%s' (%d) before '%s' (%d)", a, ia, b, ib);             \
+		}                                                                                  \
 	} while (0)
 
 /* --- tests ----------------------------------------------------------------------- */
@@ -226,14 +229,13 @@ static json_t *
 three(const char *worker_b)
 {
 	return json_pack(
-		"{s:o, s:o, s:o}", "db",
-		svc(1, local_image, NULL, json_pack("{s:[s], s:[s]}", "volumes", "data:/data",
-						    "networks", "backend"),
-		    NULL),
-		"web",
-		svc(2, local_image, json_pack("{s:s}", "A", "1"),
-		    json_pack("{s:[s], s:[s]}", "depends_on", "db", "networks", "backend"), NULL),
-		"worker", svc(3, local_image, json_pack("{s:s}", "B", worker_b), NULL, NULL));
+	    "{s:o, s:o, s:o}", "db",
+	    svc(1, local_image, NULL,
+		json_pack("{s:[s], s:[s]}", "volumes", "data:/data", "networks", "backend"), NULL),
+	    "web",
+	    svc(2, local_image, json_pack("{s:s}", "A", "1"),
+		json_pack("{s:[s], s:[s]}", "depends_on", "db", "networks", "backend"), NULL),
+	    "worker", svc(3, local_image, json_pack("{s:s}", "B", worker_b), NULL, NULL));
 }
 
 static void
@@ -303,11 +305,12 @@ update_under(const char *strategy, const char *from_image, bool expect_settled)
 	double t0;
 	bc_converge c;
 
-	settle(doc("c1", 1, json_pack("{s:o}", "app", svc(1, from_image, NULL, NULL, json_deep_copy(lbl)))));
+	settle(doc("c1", 1,
+		   json_pack("{s:o}", "app", svc(1, from_image, NULL, NULL, json_deep_copy(lbl)))));
 	bc_docker_image_remove(bc_engine_docker(eng), remote_image, true, NULL);
 	t0 = now_s();
-	c = converge_doc(doc("c2", 2, json_pack("{s:o}", "app", svc(1, remote_image, NULL, NULL, lbl))),
-			 false);
+	c = converge_doc(
+	    doc("c2", 2, json_pack("{s:o}", "app", svc(1, remote_image, NULL, NULL, lbl))), false);
 	if (expect_settled && !c.settled)
 		fail_msg("%s: not settled: %s", strategy, c.waiting);
 	if (!expect_settled) {
@@ -315,11 +318,12 @@ update_under(const char *strategy, const char *from_image, bool expect_settled)
 		assert_false(c.settled);
 		assert_non_null(strstr(c.waiting, "awaiting hand-over"));
 		usleep(1100 * 1000);
-		settle(doc("c2", 2, json_pack("{s:o}", "app",
-					      svc(1, remote_image, NULL, NULL,
-						  json_pack("{s:s, s:s}", "io.balena.update.strategy",
-							    strategy, "io.balena.update.handover-timeout",
-							    "1000")))));
+		settle(
+		    doc("c2", 2,
+			json_pack("{s:o}", "app",
+				  svc(1, remote_image, NULL, NULL,
+				      json_pack("{s:s, s:s}", "io.balena.update.strategy", strategy,
+						"io.balena.update.handover-timeout", "1000")))));
 	}
 	assert_int_equal(container_of("app").found, 1);
 	return events_since(t0);
@@ -389,8 +393,9 @@ read_volume(char *out, size_t n)
 
 	snprintf(name, sizeof(name), "bctest-%d-reader", (int)getpid());
 	snprintf(vol, sizeof(vol), "%lld_data:/data", (long long)app_id);
-	cfg = json_pack("{s:s, s:[s,s,s], s:{s:s}, s:{s:[s]}}", "Image", local_image, "Cmd", "sh",
-			"-c", "cat /data/log", "Labels", TEST_LABEL, "1", "HostConfig", "Binds", vol);
+	cfg =
+	    json_pack("{s:s, s:[s,s,s], s:{s:s}, s:{s:[s]}}", "Image", local_image, "Cmd", "sh",
+		      "-c", "cat /data/log", "Labels", TEST_LABEL, "1", "HostConfig", "Binds", vol);
 	if (bc_docker_container_create(d, name, cfg, id, &err) < 0)
 		fail_msg("reader: %s", err.msg);
 	json_decref(cfg);
@@ -407,8 +412,8 @@ writer(const char *mark)
 {
 	return json_pack("{s:o}", "writer",
 			 svc(1, local_image, json_pack("{s:s}", "MARK", mark),
-			     json_pack("{s:[s], s:[s,s,s]}", "volumes", "data:/data", "command", "sh",
-				       "-c", "echo $MARK >> /data/log; " LOOP),
+			     json_pack("{s:[s], s:[s,s,s]}", "volumes", "data:/data", "command",
+				       "sh", "-c", "echo $MARK >> /data/log; " LOOP),
 			     NULL));
 }
 
@@ -420,7 +425,7 @@ test_volume_outlives_updates_and_app(void **state)
 	(void)state;
 	settle(doc("c1", 1, writer("one")));
 	settle(doc("c1", 1, writer("two"))); /* env change: recreated on the same volume */
-	c = converge_doc(NULL, false);        /* the app goes, its volume stays */
+	c = converge_doc(NULL, false);	     /* the app goes, its volume stays */
 	for (int i = 0; i < 3 && !c.settled; i++)
 		c = converge_doc(NULL, false);
 	assert_true(c.settled);
@@ -431,11 +436,12 @@ test_volume_outlives_updates_and_app(void **state)
 	snprintf(vname, sizeof(vname), "%lld_data", (long long)app_id);
 	{
 		bc_err err = {0};
-		json_t *l = bc_docker_volume_list(bc_engine_docker(eng), "io.balena.supervised", &err);
+		json_t *l =
+		    bc_docker_volume_list(bc_engine_docker(eng), "io.balena.supervised", &err);
 		size_t i;
 		json_t *e;
-		json_array_foreach(l, i, e) assert_string_not_equal(
-			json_string_value(json_object_get(e, "Name")), vname);
+		json_array_foreach(l, i, e)
+		    assert_string_not_equal(json_string_value(json_object_get(e, "Name")), vname);
 		json_decref(l);
 	}
 }
@@ -464,9 +470,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_deploy_noop_recreate_rename),
-		cmocka_unit_test(test_strategies),
-		cmocka_unit_test(test_volume_outlives_updates_and_app),
+	    cmocka_unit_test(test_deploy_noop_recreate_rename),
+	    cmocka_unit_test(test_strategies),
+	    cmocka_unit_test(test_volume_outlives_updates_and_app),
 	};
 	local_image = getenv("BCTEST_IMAGE");
 	remote_image = getenv("BCTEST_REMOTE_IMAGE");

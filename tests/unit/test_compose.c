@@ -47,40 +47,39 @@ parse(const char *yml, bc_err *err)
 	return bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, err);
 }
 
-static const char full[] =
-	"name: demo-app\n"
-	"x-common: &common\n"
-	"  restart: unless-stopped\n"
-	"  labels:\n"
-	"    io.balena-compose.test: '1'\n"
-	"services:\n"
-	"  web:\n"
-	"    <<: *common\n"
-	"    image: 127.0.0.1:5000/bctest/busybox:${TAG}\n"
-	"    command: sh -c 'echo hi'\n"
-	"    environment:\n"
-	"      - MODE=${MODE:-production}\n"
-	"      - EMPTY_OR=${EMPTY:-fallback}\n"
-	"      - EMPTY_DASH=${EMPTY-fallback}\n"
-	"      - PRICE=$$5\n"
-	"      - FROM_SHELL\n"
-	"    env_file: web.env\n"
-	"    ports: ['127.0.0.1:8080:80']\n"
-	"    depends_on:\n"
-	"      db: {condition: service_started}\n"
-	"    networks: [front]\n"
-	"  db:\n"
-	"    <<: *common\n"
-	"    image: bctest/busybox:v1\n"
-	"    environment: {PORT: 5432, DEBUG: true, NULLVAR: null}\n"
-	"    volumes: ['data:/data', {type: tmpfs, target: /run}]\n"
-	"    networks: [front]\n"
-	"volumes:\n"
-	"  data: {labels: {io.balena-compose.test: '1'}}\n"
-	"networks:\n"
-	"  front:\n"
-	"    driver: bridge\n"
-	"    x-note: ignored\n";
+static const char full[] = "name: demo-app\n"
+			   "x-common: &common\n"
+			   "  restart: unless-stopped\n"
+			   "  labels:\n"
+			   "    io.balena-compose.test: '1'\n"
+			   "services:\n"
+			   "  web:\n"
+			   "    <<: *common\n"
+			   "    image: 127.0.0.1:5000/bctest/busybox:${TAG}\n"
+			   "    command: sh -c 'echo hi'\n"
+			   "    environment:\n"
+			   "      - MODE=${MODE:-production}\n"
+			   "      - EMPTY_OR=${EMPTY:-fallback}\n"
+			   "      - EMPTY_DASH=${EMPTY-fallback}\n"
+			   "      - PRICE=$$5\n"
+			   "      - FROM_SHELL\n"
+			   "    env_file: web.env\n"
+			   "    ports: ['127.0.0.1:8080:80']\n"
+			   "    depends_on:\n"
+			   "      db: {condition: service_started}\n"
+			   "    networks: [front]\n"
+			   "  db:\n"
+			   "    <<: *common\n"
+			   "    image: bctest/busybox:v1\n"
+			   "    environment: {PORT: 5432, DEBUG: true, NULLVAR: null}\n"
+			   "    volumes: ['data:/data', {type: tmpfs, target: /run}]\n"
+			   "    networks: [front]\n"
+			   "volumes:\n"
+			   "  data: {labels: {io.balena-compose.test: '1'}}\n"
+			   "networks:\n"
+			   "  front:\n"
+			   "    driver: bridge\n"
+			   "    x-note: ignored\n";
 
 static int
 has(const json_t *env, const char *kv)
@@ -100,7 +99,8 @@ test_full(void **state)
 	const char *k;
 	bc_state st;
 	(void)state;
-	write_file("web.env", "# comment\nexport FROM_FILE=\"quoted\"\nMODE=overridden-by-environment\n");
+	write_file("web.env",
+		   "# comment\nexport FROM_FILE=\"quoted\"\nMODE=overridden-by-environment\n");
 	doc = parse(full, &err);
 	if (doc == NULL)
 		fail_msg("%s", err.msg);
@@ -122,13 +122,13 @@ test_full(void **state)
 	assert_true(has(json_object_get(db, "environment"), "DEBUG=true"));
 	assert_null(json_object_get(json_object_get(db, "environment"), "NULLVAR"));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(web, "labels"),
-							       "io.balena-compose.test")),
+							      "io.balena-compose.test")),
 			    "1");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(web, "composition"),
-							       "restart")),
-			    "unless-stopped"); /* from the merge key */
-	assert_null(json_object_get(json_object_get(json_object_get(rel, "networks"), "front"),
-				    "x-note"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(web, "composition"), "restart")),
+	    "unless-stopped"); /* from the merge key */
+	assert_null(
+	    json_object_get(json_object_get(json_object_get(rel, "networks"), "front"), "x-note"));
 	/* and it is a valid target */
 	if (bc_target_parse(doc, NULL, &st, &err) < 0)
 		fail_msg("%s", err.msg);
@@ -166,7 +166,8 @@ test_errors_name_file_line_key(void **state)
 	expect("services:\n  web:\n    image: a\n   bad: indent\n", "compose.yml:4:");
 	expect("services:\n  web:\n    image: ${NOPE:?set NOPE please}\n",
 	       "compose.yml:3: variable NOPE: set NOPE please");
-	expect("services:\n  web:\n    image: a\n    image: b\n", "compose.yml:4: key 'image' appears twice");
+	expect("services:\n  web:\n    image: a\n    image: b\n",
+	       "compose.yml:4: key 'image' appears twice");
 	expect("services: {}\n", "'services' must map at least one service");
 	expect("", "the file is empty");
 	expect("services:\n  web:\n    image: a\n    env_file: missing.env\n", "missing.env");
@@ -226,10 +227,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_errors_name_file_line_key),
-		cmocka_unit_test(test_alias_bomb),
-		cmocka_unit_test(test_stable_ids_and_project),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_errors_name_file_line_key),
+	    cmocka_unit_test(test_alias_bomb),
+	    cmocka_unit_test(test_stable_ids_and_project),
 	};
 	return cmocka_run_group_tests_name("compose", tests, setup, teardown);
 }

@@ -29,12 +29,13 @@ static json_t *
 svc_json(json_t *doc, const char *name)
 {
 	json_t *rel = json_object_get(
-		json_object_get(json_object_get(json_object_get(json_object_get(
-							doc, "6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"),
-						"apps"),
-				APPUUID),
-				"releases"),
-		"0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+	    json_object_get(
+		json_object_get(
+		    json_object_get(json_object_get(doc, "6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"),
+				    "apps"),
+		    APPUUID),
+		"releases"),
+	    "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
 	return name ? json_object_get(json_object_get(rel, "services"), name) : rel;
 }
 
@@ -43,8 +44,8 @@ has_str(const json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(arr, i, e) if (json_is_string(e) && strcmp(json_string_value(e), s) == 0)
-		return 1;
+	json_array_foreach(arr, i, e) if (json_is_string(e) &&
+					  strcmp(json_string_value(e), s) == 0) return 1;
 	return 0;
 }
 
@@ -89,24 +90,26 @@ test_fixture(void **state)
 	assert_true(has_str(json_object_get(spec, "Env"), "BALENA_DEVICE_TYPE=generic-amd64"));
 	assert_true(has_str(json_object_get(spec, "Env"),
 			    "BALENA_DEVICE_UUID=6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"));
-	assert_true(has_str(json_object_get(spec, "Env"), "BALENA_APP_LOCK_PATH=/tmp/balena/updates.lock"));
+	assert_true(
+	    has_str(json_object_get(spec, "Env"), "BALENA_APP_LOCK_PATH=/tmp/balena/updates.lock"));
 	assert_true(has_str(json_object_get(host, "Binds"), "1001_readings:/data"));
 	assert_true(has_str(json_object_get(host, "Binds"), "/sys:/sys")); /* features.sysfs */
-	assert_true(has_str(json_object_get(host, "Binds"), "/tmp/bc-locks/1001/sensor:/tmp/balena"));
+	assert_true(
+	    has_str(json_object_get(host, "Binds"), "/tmp/bc-locks/1001/sensor:/tmp/balena"));
 	assert_string_equal(json_string_value(json_object_get(host, "NetworkMode")),
 			    APPUUID "_backend");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(host, "RestartPolicy"), "Name")),
-			    "always");
 	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(spec, "Labels"), "io.balena.app-id")),
-		"1001");
+	    json_string_value(json_object_get(json_object_get(host, "RestartPolicy"), "Name")),
+	    "always");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(spec, "Labels"), "io.balena.app-id")),
+	    "1001");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(spec, "Labels"),
-							       "io.balena.service-name")),
+							      "io.balena.service-name")),
 			    "sensor");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(spec, "Labels"),
-							       BC_LABEL_HASH)),
-			    sensor->config_hash);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(spec, "Labels"), BC_LABEL_HASH)),
+	    sensor->config_hash);
 	assert_true(bc_strv_has(&sensor->volumes, "readings"));
 	assert_true(bc_strv_has(&sensor->networks, "backend"));
 
@@ -116,12 +119,12 @@ test_fixture(void **state)
 	assert_true(bc_strv_has(&up->depends_on, "sensor"));
 	assert_true(has_str(json_object_get(json_object_get(up->spec, "HostConfig"), "Binds"),
 			    "1001_readings:/data:ro"));
-	assert_string_equal(json_string_value(json_object_get(bc_app_network(a, "backend")->spec,
-							       "Name")),
-			    APPUUID "_backend");
-	assert_string_equal(json_string_value(json_object_get(bc_app_volume(a, "readings")->spec,
-							       "Name")),
-			    "1001_readings");
+	assert_string_equal(
+	    json_string_value(json_object_get(bc_app_network(a, "backend")->spec, "Name")),
+	    APPUUID "_backend");
+	assert_string_equal(
+	    json_string_value(json_object_get(bc_app_volume(a, "readings")->spec, "Name")),
+	    "1001_readings");
 	bc_state_free(&st);
 	json_decref(doc);
 }
@@ -259,10 +262,11 @@ test_binds_allowed_by_label(void **state)
 			    json_pack("[s,s]", "/etc/hostname:/host-name:ro", "readings:/data"));
 	if (bc_target_parse(d, NULL, &st, &err) < 0)
 		fail_msg("%s", err.msg);
-	assert_true(has_str(json_object_get(json_object_get(bc_app_service(&st.apps[0], "sensor")->spec,
-							    "HostConfig"),
-					     "Binds"),
-			    "/etc/hostname:/host-name:ro"));
+	assert_true(
+	    has_str(json_object_get(
+			json_object_get(bc_app_service(&st.apps[0], "sensor")->spec, "HostConfig"),
+			"Binds"),
+		    "/etc/hostname:/host-name:ro"));
 	bc_state_free(&st);
 	json_decref(d);
 }
@@ -280,10 +284,12 @@ test_compose_keys(void **state)
 	json_object_set_new(c, "stop_grace_period", json_string("1m30s"));
 	json_object_set_new(c, "mem_limit", json_string("512m"));
 	json_object_set_new(c, "cpus", json_real(1.5));
-	json_object_set_new(c, "healthcheck",
-			    json_pack("{s:s,s:s,s:i}", "test", "true", "interval", "10s", "retries", 3));
-	json_object_set_new(c, "ulimits", json_pack("{s:i,s:{s:i,s:i}}", "nproc", 100, "nofile",
-						   "soft", 10, "hard", 20));
+	json_object_set_new(
+	    c, "healthcheck",
+	    json_pack("{s:s,s:s,s:i}", "test", "true", "interval", "10s", "retries", 3));
+	json_object_set_new(
+	    c, "ulimits",
+	    json_pack("{s:i,s:{s:i,s:i}}", "nproc", 100, "nofile", "soft", 10, "hard", 20));
 	json_object_set_new(c, "tmpfs", json_string("/run"));
 	json_object_set_new(c, "devices", json_pack("[s]", "/dev/ttyUSB0:/dev/ttyS0:rw"));
 	json_object_set_new(c, "extra_hosts", json_pack("[s]", "db:10.0.0.2"));
@@ -296,25 +302,24 @@ test_compose_keys(void **state)
 	assert_int_equal(json_array_size(json_object_get(spec, "Cmd")), 3);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(spec, "Cmd"), 2)),
 			    "echo \"hi there\"; sleep 1");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(json_object_get(host, "PortBindings"),
-								   "80/tcp"),
-						   0),
-				    "HostIp")),
-			    "127.0.0.1");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(json_object_get(host, "PortBindings"), "80/tcp"), 0),
+		"HostIp")),
+	    "127.0.0.1");
 	assert_non_null(json_object_get(json_object_get(spec, "ExposedPorts"), "9000/tcp"));
 	assert_int_equal(json_integer_value(json_object_get(spec, "StopTimeout")), 90);
 	assert_int_equal(json_integer_value(json_object_get(host, "Memory")), 512 << 20);
 	assert_int_equal(json_integer_value(json_object_get(host, "NanoCpus")), 1500000000);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(spec, "Healthcheck"),
-							    "Interval")),
-			 10000000000LL);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(spec, "Healthcheck"), "Interval")),
+	    10000000000LL);
 	assert_int_equal(json_array_size(json_object_get(host, "Ulimits")), 2);
 	assert_non_null(json_object_get(json_object_get(host, "Tmpfs"), "/run"));
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(host, "Devices"), 0),
-				    "PathInContainer")),
-			    "/dev/ttyS0");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_object_get(host, "Devices"), 0),
+					      "PathInContainer")),
+	    "/dev/ttyS0");
 	assert_true(has_str(json_object_get(host, "ExtraHosts"), "db:10.0.0.2"));
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(host, "RestartPolicy"),
 							    "MaximumRetryCount")),
@@ -332,8 +337,8 @@ test_text_errors(void **state)
 	(void)state;
 	assert_int_equal(bc_target_parse_text("{", 1, "t.json", NULL, &st, &err), -1);
 	assert_non_null(strstr(err.msg, "t.json:1:"));
-	assert_int_equal(bc_target_parse_text("{\"d\":{\"apps\":{}}}", 17, "t.json", NULL, &st, &err),
-			 0);
+	assert_int_equal(
+	    bc_target_parse_text("{\"d\":{\"apps\":{}}}", 17, "t.json", NULL, &st, &err), 0);
 	assert_int_equal(st.n_apps, 0);
 }
 
@@ -341,12 +346,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixture),
-		cmocka_unit_test(test_hash),
-		cmocka_unit_test(test_rejections),
-		cmocka_unit_test(test_binds_allowed_by_label),
-		cmocka_unit_test(test_compose_keys),
-		cmocka_unit_test(test_text_errors),
+	    cmocka_unit_test(test_fixture),	 cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_rejections),	 cmocka_unit_test(test_binds_allowed_by_label),
+	    cmocka_unit_test(test_compose_keys), cmocka_unit_test(test_text_errors),
 	};
 	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
 }
