@@ -23,7 +23,7 @@ BINS    := $(DAEMONS:%=$(BUILD)/bin/bc-%) $(BUILD)/bin/balena-compose
 UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEGSRC:= $(wildcard tests/integ/test_*.c)
-INTEGS  := $(INTEGSRC:tests/integ/%.c=$(BUILD)/tests/%) $(BUILD)/tests/rawreq
+INTEGS  := $(INTEGSRC:tests/integ/%.c=$(BUILD)/tests/%) $(BUILD)/tests/rawreq $(BUILD)/tests/sub
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
 

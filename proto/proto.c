@@ -74,6 +74,15 @@ static const struct field fetched_fields[] = {
     FSTR(bc_body_fetched, id, 128, true),
 };
 
+static const struct field step_fields[] = {
+	FU64(bc_body_step, generation, true),
+	FSTR(bc_body_step, action, 32, true),
+	FI64(bc_body_step, app_id, true),
+	FSTR(bc_body_step, service, 128, false),
+	FBOOL(bc_body_step, ok, true),
+	FSTR(bc_body_step, error, 512, false),
+};
+
 struct msgdesc {
 	enum bc_msgtype type;
 	const char *name;

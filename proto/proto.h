@@ -32,7 +32,8 @@
 	X(GET_STATE, 7, get_state)                                                                 \
 	X(STATE, 8, state)                                                                         \
 	X(FETCH, 9, fetch)                                                                         \
-	X(FETCHED, 10, fetched)
+	X(FETCHED, 10, fetched)                                                                    \
+	X(STEP, 11, step)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -95,6 +96,16 @@ typedef struct bc_body_fetched {
 	char *image; /* required */
 	char *id;    /* required: sha256 image id */
 } bc_body_fetched;
+
+/* reconciler PUB: one step of a round ended */
+typedef struct bc_body_step {
+	uint64_t generation; /* required */
+	char *action;        /* required: CREATE, KILL, ... */
+	int64_t app_id;      /* required */
+	char *service;       /* optional: the service, volume or network acted on */
+	bool ok;             /* required */
+	char *error;         /* optional: why it failed */
+} bc_body_step;
 
 typedef struct bc_msg {
 	enum bc_msgtype type;

@@ -16,6 +16,7 @@ struct rec {
 	json_t *target;       /* the v3 document to run; NULL until the first APPLY */
 	uint64_t generation;  /* bumped by every APPLY and DOWN */
 	uint64_t done_gen;    /* the generation the last converge was for */
+	uint64_t step_gen;    /* the generation being converged (worker only) */
 	bool settled;         /* the last converge left nothing to do */
 	bool wake;            /* Docker changed under us: look again */
 	bool remove_volumes;  /* DOWN -v: removed apps lose their volumes */

@@ -143,11 +143,37 @@ fetch_via_fetcher(void *ud, bc_docker *d, const char *image, bc_err *err)
 	return rc;
 }
 
+/* Each step as it ends, on PUB (the executor calls this one at a time). */
+static void
+on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
+{
+	struct rec *r = ud;
+	bc_msg m = {.type = BC_MSG_STEP};
+	bc_err serr = {0};
+	const char *what = s->current  ? s->current->name
+			   : s->target ? s->target->name
+			   : s->volume ? s->volume->name
+			   : s->network ? s->network->name
+					: NULL;
+
+	m.body.step.generation = r->step_gen;
+	m.body.step.action = (char *)bc_action_name(s->action);
+	m.body.step.app_id = s->app ? s->app->app_id : 0;
+	m.body.step.service = (char *)what;
+	m.body.step.ok = rc == 0;
+	m.body.step.error = rc < 0 ? (char *)err->msg : NULL;
+	if (bc_send(r->pub, &m, &serr) < 0)
+		log_warnx("publish step: %s", serr.msg);
+	if (rc < 0)
+		log_warnx("%s %s: %s", m.body.step.action, what ? what : "", err->msg);
+}
+
 static void *
 worker(void *arg)
 {
 	struct rec *r = arg;
-	bc_exec_env env = {.lockdir = r->lockdir, .fetch = fetch_via_fetcher, .ud = r};
+	bc_exec_env env = {
+		.lockdir = r->lockdir, .fetch = fetch_via_fetcher, .on_step = on_step, .ud = r};
 	uint64_t backoff_ms = 0, retry_at = 0;
 	bc_engine *eng = NULL;
 
@@ -184,7 +210,7 @@ worker(void *arg)
 			}
 		}
 		r->wake = false;
-		gen = r->generation;
+		gen = r->step_gen = r->generation;
 		rmv = r->remove_volumes;
 		doc = json_deep_copy(r->target);
 		pthread_mutex_unlock(&r->mu);

@@ -66,8 +66,16 @@ target 1 "$BCTEST_REMOTE_IMAGE" >"$T/t1.json"
 target 2 "$BCTEST_REMOTE_IMAGE" >"$T/t2.json"
 docker rmi -f "$BCTEST_REMOTE_IMAGE" >/dev/null 2>&1
 
+"$BUILD/tests/sub" reconciler 40 20000 >"$T/events" &
+subpid=$!
+for _ in $(seq 50); do grep -q subscribed "$T/events" 2>/dev/null && break; sleep 0.1; done
 out=$(bc up -t "$T/t1.json" 2>&1)
 check "up: exit 0 (pulls web's image through the fetcher)" test $? -eq 0
+sleep 0.2
+kill $subpid 2>/dev/null
+check "PUB: a STEP event per step (FETCH, CREATE db, CREATE web)" bash -c \
+	"grep -q 'STEP FETCH web ok' '$T/events' && grep -q 'STEP CREATE db ok' '$T/events' && grep -q 'STEP CREATE web ok' '$T/events'"
+check "PUB: a settled STATE snapshot" grep -q "settled" "$T/events"
 check "up: both services running" test "$(echo "$out" | grep -c ' running ')" -eq 2
 check "fetcher pulled the image" grep -q "pulled $BCTEST_REMOTE_IMAGE" "$BC_LOGDIR/fetcher/current"
 web1=$(cid web) db1=$(cid db)

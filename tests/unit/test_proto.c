@@ -62,6 +62,36 @@ test_roundtrip_error_negative_code(void **state)
 }
 
 static void
+test_roundtrip_state_and_step(void **state)
+{
+	bc_msg in = {.type = BC_MSG_STATE, .id = 3}, out;
+	(void)state;
+	in.body.state.generation = 9;
+	in.body.state.settled = true;
+	in.body.state.json = "{\"apps\":[]}";
+	roundtrip(&in, &out);
+	assert_true(out.body.state.settled);
+	assert_int_equal(out.body.state.generation, 9);
+	assert_string_equal(out.body.state.json, "{\"apps\":[]}");
+	bc_msg_clear(&out);
+
+	memset(&in, 0, sizeof(in));
+	in.type = BC_MSG_STEP;
+	in.body.step.generation = 2;
+	in.body.step.action = "KILL";
+	in.body.step.app_id = -1; /* signed on the wire */
+	in.body.step.ok = false;
+	in.body.step.error = "boom";
+	roundtrip(&in, &out);
+	assert_string_equal(out.body.step.action, "KILL");
+	assert_int_equal(out.body.step.app_id, -1);
+	assert_false(out.body.step.ok);
+	assert_null(out.body.step.service);
+	assert_string_equal(out.body.step.error, "boom");
+	bc_msg_clear(&out);
+}
+
+static void
 test_encode_missing_required(void **state)
 {
 	bc_msg in = {.type = BC_MSG_PONG};
@@ -336,6 +366,7 @@ main(void)
 	    cmocka_unit_test(test_roundtrip_pong),
 	    cmocka_unit_test(test_roundtrip_ping_optional_absent),
 	    cmocka_unit_test(test_roundtrip_error_negative_code),
+	    cmocka_unit_test(test_roundtrip_state_and_step),
 	    cmocka_unit_test(test_encode_missing_required),
 	    cmocka_unit_test(test_trailing_bytes),
 	    cmocka_unit_test(test_truncated_everywhere),
