@@ -75,12 +75,9 @@ static const struct field fetched_fields[] = {
 };
 
 static const struct field step_fields[] = {
-	FU64(bc_body_step, generation, true),
-	FSTR(bc_body_step, action, 32, true),
-	FI64(bc_body_step, app_id, true),
-	FSTR(bc_body_step, service, 128, false),
-	FBOOL(bc_body_step, ok, true),
-	FSTR(bc_body_step, error, 512, false),
+    FU64(bc_body_step, generation, true), FSTR(bc_body_step, action, 32, true),
+    FI64(bc_body_step, app_id, true),	  FSTR(bc_body_step, service, 128, false),
+    FBOOL(bc_body_step, ok, true),	  FSTR(bc_body_step, error, 512, false),
 };
 
 struct msgdesc {

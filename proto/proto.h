@@ -100,11 +100,11 @@ typedef struct bc_body_fetched {
 /* reconciler PUB: one step of a round ended */
 typedef struct bc_body_step {
 	uint64_t generation; /* required */
-	char *action;        /* required: CREATE, KILL, ... */
-	int64_t app_id;      /* required */
-	char *service;       /* optional: the service, volume or network acted on */
-	bool ok;             /* required */
-	char *error;         /* optional: why it failed */
+	char *action;	     /* required: CREATE, KILL, ... */
+	int64_t app_id;	     /* required */
+	char *service;	     /* optional: the service, volume or network acted on */
+	bool ok;	     /* required */
+	char *error;	     /* optional: why it failed */
 } bc_body_step;
 
 typedef struct bc_msg {

@@ -150,9 +150,9 @@ on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
 	struct rec *r = ud;
 	bc_msg m = {.type = BC_MSG_STEP};
 	bc_err serr = {0};
-	const char *what = s->current  ? s->current->name
-			   : s->target ? s->target->name
-			   : s->volume ? s->volume->name
+	const char *what = s->current	? s->current->name
+			   : s->target	? s->target->name
+			   : s->volume	? s->volume->name
 			   : s->network ? s->network->name
 					: NULL;
 
@@ -173,7 +173,7 @@ worker(void *arg)
 {
 	struct rec *r = arg;
 	bc_exec_env env = {
-		.lockdir = r->lockdir, .fetch = fetch_via_fetcher, .on_step = on_step, .ud = r};
+	    .lockdir = r->lockdir, .fetch = fetch_via_fetcher, .on_step = on_step, .ud = r};
 	uint64_t backoff_ms = 0, retry_at = 0;
 	bc_engine *eng = NULL;
 

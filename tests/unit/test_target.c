@@ -184,70 +184,59 @@ expect_reject(json_t *doc, const char *needle)
 	json_decref(doc);
 }
 
+/* The fixture with one composition key of one service set, rejected. */
+static void
+reject_composition(const char *svc, const char *key, json_t *value, const char *needle)
+{
+	json_t *d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, svc), "composition"), key, value);
+	expect_reject(d, needle);
+}
+
 static void
 test_rejections(void **state)
 {
 	json_t *d;
 	(void)state;
 
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "frobnicate",
-			    json_true());
-	expect_reject(d, "service 'sensor': composition key 'frobnicate' is not supported");
+	reject_composition("sensor", "frobnicate", json_true(),
+			   "service 'sensor': composition key 'frobnicate' is not supported");
 
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "volumes",
-			    json_pack("[s]", "nope:/x"));
-	expect_reject(d, "volume 'nope' is not declared by the release");
+	reject_composition("sensor", "volumes", json_pack("[s]", "nope:/x"),
+			   "volume 'nope' is not declared by the release");
 
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "volumes",
-			    json_pack("[s]", "/etc:/host-etc"));
-	expect_reject(d, "host path '/etc' refused: bind mounts need the label " BC_LABEL_BINDS);
+	reject_composition("sensor", "volumes", json_pack("[s]", "/etc:/host-etc"),
+			   "host path '/etc' refused: bind mounts need the label " BC_LABEL_BINDS);
 
 	d = fixture();
 	json_object_set_new(json_object_get(svc_json(d, "sensor"), "labels"),
 			    "io.balena.update.strategy", json_string("yolo"));
 	expect_reject(d, "io.balena.update.strategy 'yolo' is not");
 
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "uploader"), "composition"), "depends_on",
-			    json_pack("[s]", "ghost"));
-	expect_reject(d, "depends_on 'ghost' is not a service of the release");
+	reject_composition("uploader", "depends_on", json_pack("[s]", "ghost"),
+			   "depends_on 'ghost' is not a service of the release");
 
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "depends_on",
-			    json_pack("[s]", "uploader"));
-	expect_reject(d, "depends_on forms a cycle");
+	reject_composition("sensor", "depends_on", json_pack("[s]", "uploader"),
+			   "depends_on forms a cycle");
 
 	d = fixture();
 	json_object_set_new(svc_json(d, "sensor"), "running", json_string("yes"));
 	expect_reject(d, "'running' must be true or false");
 
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "networks",
-			    json_pack("[s]", "elsewhere"));
-	expect_reject(d, "network 'elsewhere' is not declared");
+	reject_composition("sensor", "networks", json_pack("[s]", "elsewhere"),
+			   "network 'elsewhere' is not declared");
 
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "build",
-			    json_string("."));
-	expect_reject(d, "build and push the image first");
+	reject_composition("sensor", "build", json_string("."), "build and push the image first");
 
 	d = fixture();
 	json_object_set_new(d, "second-device", json_object());
 	expect_reject(d, "exactly one device uuid");
 
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "ports",
-			    json_pack("[s]", "99999:80"));
-	expect_reject(d, "is not a port mapping");
+	reject_composition("sensor", "ports", json_pack("[s]", "99999:80"),
+			   "is not a port mapping");
 
 	/* found by fuzz_compose: leaked PortBindings when ports was no list */
-	d = fixture();
-	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "ports",
-			    json_string("8080:80"));
-	expect_reject(d, "'ports': must be a list");
+	reject_composition("sensor", "ports", json_string("8080:80"), "'ports': must be a list");
 }
 
 static void
