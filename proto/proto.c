@@ -80,6 +80,30 @@ static const struct field step_fields[] = {
     FBOOL(bc_body_step, ok, true),	  FSTR(bc_body_step, error, 512, false),
 };
 
+static const struct field fetch_accepted_fields[] = {
+	FU64(bc_body_fetch_accepted, job, true),
+	FSTR(bc_body_fetch_accepted, image, 512, true),
+};
+static const struct field fetch_progress_fields[] = {
+	FU64(bc_body_fetch_progress, job, true),	  FSTR(bc_body_fetch_progress, image, 512, true),
+	FU64(bc_body_fetch_progress, percent, true), FU64(bc_body_fetch_progress, current, true),
+	FU64(bc_body_fetch_progress, total, true),
+};
+static const struct field fetch_done_fields[] = {
+	FU64(bc_body_fetch_done, job, true),	FSTR(bc_body_fetch_done, image, 512, true),
+	FBOOL(bc_body_fetch_done, ok, true),	FSTR(bc_body_fetch_done, id, 128, false),
+	FSTR(bc_body_fetch_done, error, 1024, false),
+};
+static const struct field fetch_cancel_fields[] = {
+	FU64(bc_body_fetch_cancel, job, true),
+};
+static const struct field fetch_status_fields[] = {
+	FSTR(bc_body_fetch_status, from, 64, false),
+};
+static const struct field fetch_jobs_fields[] = {
+	FSTR(bc_body_fetch_jobs, json, BC_PROTO_MAX_DOC, true),
+};
+
 struct msgdesc {
 	enum bc_msgtype type;
 	const char *name;

@@ -33,7 +33,13 @@
 	X(STATE, 8, state)                                                                         \
 	X(FETCH, 9, fetch)                                                                         \
 	X(FETCHED, 10, fetched)                                                                    \
-	X(STEP, 11, step)
+	X(STEP, 11, step)                                                                          \
+	X(FETCH_ACCEPTED, 12, fetch_accepted)                                                      \
+	X(FETCH_PROGRESS, 13, fetch_progress)                                                      \
+	X(FETCH_DONE, 14, fetch_done)                                                              \
+	X(FETCH_CANCEL, 15, fetch_cancel)                                                          \
+	X(FETCH_STATUS, 16, fetch_status)                                                          \
+	X(FETCH_JOBS, 17, fetch_jobs)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -106,6 +112,43 @@ typedef struct bc_body_step {
 	bool ok;	     /* required */
 	char *error;	     /* optional: why it failed */
 } bc_body_step;
+
+/* fetcher: a FETCH is answered at once with its job; identical requests
+ * share one job */
+typedef struct bc_body_fetch_accepted {
+	uint64_t job; /* required */
+	char *image;  /* required */
+} bc_body_fetch_accepted;
+
+/* fetcher PUB: how far a job is */
+typedef struct bc_body_fetch_progress {
+	uint64_t job;     /* required */
+	char *image;      /* required */
+	uint64_t percent; /* required: 0..100 */
+	uint64_t current; /* required: bytes done */
+	uint64_t total;   /* required: bytes known so far */
+} bc_body_fetch_progress;
+
+/* fetcher PUB: a job ended */
+typedef struct bc_body_fetch_done {
+	uint64_t job; /* required */
+	char *image;  /* required */
+	bool ok;      /* required */
+	char *id;     /* optional: the image id when ok */
+	char *error;  /* optional: why not */
+} bc_body_fetch_done;
+
+typedef struct bc_body_fetch_cancel {
+	uint64_t job; /* required */
+} bc_body_fetch_cancel;
+
+typedef struct bc_body_fetch_status {
+	char *from; /* optional */
+} bc_body_fetch_status;
+
+typedef struct bc_body_fetch_jobs {
+	char *json; /* required: [{job, image, state, percent, current, total, error}] */
+} bc_body_fetch_jobs;
 
 typedef struct bc_msg {
 	enum bc_msgtype type;
