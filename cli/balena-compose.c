@@ -82,6 +82,7 @@ static const struct {
     {"ps", cmd_ps, "list the services' containers"},
     {"state", cmd_state, "what the reconciler runs and waits on"},
     {"config", cmd_config, "print the v3 target a compose file becomes"},
+    {"pull", cmd_pull, "get images onto the device, with progress"},
     {"ping", cmd_ping, "check that the daemons are up"},
 };
 

@@ -27,4 +27,16 @@ int bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **d
 int bc_client_wait(const char *rundir, uint64_t gen, int timeout_ms,
 		   void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err);
 
+/* Fetch images through the fetcher and wait until each is there or has
+ * failed (or timeout_ms passes). progress(ud, i, percent, current, total)
+ * and done(ud, i, ok, error) may be NULL; i indexes images. auth is an
+ * X-Registry-Auth value for all of them, or NULL (the fetcher then uses
+ * the device's own credentials). Returns the number that failed, or -1
+ * when the fetcher could not be asked at all. */
+int bc_client_fetch(const char *rundir, const char *const *images, size_t n, const char *auth,
+		    void (*progress)(void *ud, size_t i, unsigned percent, uint64_t current,
+				     uint64_t total),
+		    void (*done)(void *ud, size_t i, bool ok, const char *error), void *ud,
+		    int timeout_ms, bc_err *err);
+
 #endif

@@ -103,7 +103,7 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 	switch (s->action) {
 	case BC_STEP_FETCH:
 		if (env->fetch != NULL)
-			return env->fetch(env->ud, d, s->image, err);
+			return env->fetch(env->ud, d, s, err);
 		return bc_docker_image_pull(d, s->image, NULL, NULL, NULL, err);
 	case BC_STEP_KILL:
 		if (bc_docker_container_stop(d, s->current->container_id, -1, err) < 0 ||

@@ -9,8 +9,8 @@
 
 typedef struct bc_exec_env {
 	const char *lockdir; /* lock dirs are made here before a create; may be NULL */
-	/* Fetch an image (may block for long). NULL: pull directly. */
-	int (*fetch)(void *ud, bc_docker *d, const char *image, bc_err *err);
+	/* Fetch s->image for s->target (may block for long). NULL: pull directly. */
+	int (*fetch)(void *ud, bc_docker *d, const bc_step *s, bc_err *err);
 	/* Take (take=true) or release an app's update locks. NULL: no locks. */
 	int (*lock)(void *ud, const bc_app *app, bool take, bc_err *err);
 	/* Told about each step when it ends (rc 0 or -1 with err); may be NULL.

@@ -1,63 +1,164 @@
 /* fetcher daemon: gets images onto the device.
  *
- * FETCH pulls through the Docker API and answers FETCHED with the image id
- * once the pull is done. (Asynchronous jobs with progress on PUB, retries,
- * deltas, the disk guard and cleanup come with the fetcher issue.) The
- * registry credential in a FETCH is a secret: it goes only into the
- * X-Registry-Auth header, never into a log or an error. */
+ * FETCH is answered at once with a job (FETCH_ACCEPTED); a FETCH for an
+ * image that is already queued or pulling joins that job. Workers (at most
+ * BC_FETCH_CONCURRENCY at once, default 3) pull through the Docker API;
+ * FETCH_PROGRESS and FETCH_DONE go out on PUB. FETCH_CANCEL ends a job,
+ * FETCH_STATUS lists them. Credentials are secrets: they go only into the
+ * X-Registry-Auth header, never into a log, an error or a status. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/daemon.h"
 #include "../../lib/docker.h"
 #include "../../lib/log.h"
+#include "fetcher.h"
 
-struct fetcher {
-	bc_docker *docker; /* opened on first use; dropped after an engine error */
-};
+static const char *const state_names[] = {"queued", "pulling", "done", "failed", "cancelled"};
+
+/* A free slot, else the oldest finished job's. Under mu. */
+static struct job *
+new_slot(struct fetcher *f)
+{
+	struct job *best = NULL;
+
+	for (size_t i = 0; i < FETCHER_MAX_JOBS; i++) {
+		struct job *j = &f->jobs[i];
+		if (j->id == 0)
+			return j;
+		if (j->state >= JOB_DONE && (best == NULL || j->id < best->id))
+			best = j;
+	}
+	return best;
+}
 
 static int
 fetch(struct fetcher *f, const bc_body_fetch *req, bc_msg *rep, bc_err *err)
 {
-	json_t *img;
-	const char *id;
+	struct job *j = NULL;
+	char name[512], tag[256];
 
-	if (f->docker == NULL && (f->docker = bc_docker_new(NULL, err)) == NULL)
+	if (bc_image_ref_split(req->image, name, sizeof(name), tag, sizeof(tag), err) < 0)
 		return -1;
-	log_info("pulling %s", req->image);
-	if (bc_docker_image_pull(f->docker, req->image, req->auth, NULL, NULL, err) < 0) {
-		if (err->code == BC_ESYS) { /* the engine went away: reconnect next time */
-			bc_docker_free(f->docker);
-			f->docker = NULL;
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < FETCHER_MAX_JOBS && j == NULL; i++)
+		if (f->jobs[i].id && f->jobs[i].state <= JOB_PULLING &&
+		    strcmp(f->jobs[i].image, req->image) == 0)
+			j = &f->jobs[i]; /* the same image: one pull serves both */
+	if (j == NULL) {
+		if ((j = new_slot(f)) == NULL) {
+			pthread_mutex_unlock(&f->mu);
+			return bc_err_set(err, BC_ETOOBIG, "%d fetches are already in flight",
+					  FETCHER_MAX_JOBS);
 		}
-		log_warnx("%s", err->msg);
-		return -1;
+		memset(j, 0, sizeof(*j));
+		j->id = ++f->next_id;
+		snprintf(j->image, sizeof(j->image), "%s", req->image);
+		j->auth = req->auth ? strdup(req->auth) : NULL;
+		j->state = JOB_QUEUED;
+		pthread_cond_broadcast(&f->cv);
 	}
-	if ((img = bc_docker_image_inspect(f->docker, req->image, err)) == NULL)
-		return -1;
-	id = json_string_value(json_object_get(img, "Id"));
-	rep->type = BC_MSG_FETCHED;
-	rep->body.fetched.image = strdup(req->image);
-	rep->body.fetched.id = strdup(id ? id : "");
-	json_decref(img);
-	log_info("pulled %s", req->image);
+	rep->type = BC_MSG_FETCH_ACCEPTED;
+	rep->body.fetch_accepted.job = j->id;
+	rep->body.fetch_accepted.image = strdup(j->image);
+	pthread_mutex_unlock(&f->mu);
+	return BC_HANDLED;
+}
+
+static int
+cancel(struct fetcher *f, const bc_body_fetch_cancel *req, bc_msg *rep, bc_err *err)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&f->mu);
+	j = fetcher_job(f, req->job);
+	if (j == NULL) {
+		pthread_mutex_unlock(&f->mu);
+		return bc_err_set(err, BC_ENOTFOUND, "no fetch job %llu", (unsigned long long)req->job);
+	}
+	j->cancel = true;
+	if (j->state == JOB_QUEUED) {
+		j->state = JOB_CANCELLED;
+		snprintf(j->error, sizeof(j->error), "cancelled");
+		fetcher_publish_done(f, j);
+	}
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	rep->type = BC_MSG_ACK;
+	rep->body.ack.generation = req->job;
+	return BC_HANDLED;
+}
+
+static int
+status(struct fetcher *f, bc_msg *rep, bc_err *err)
+{
+	json_t *arr = json_array();
+
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < FETCHER_MAX_JOBS; i++) {
+		const struct job *j = &f->jobs[i];
+		if (j->id == 0)
+			continue;
+		json_array_append_new(
+			arr, json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:i, s:s?}", "job",
+				       (json_int_t)j->id, "image", j->image, "state",
+				       state_names[j->state], "percent", (int)j->percent, "current",
+				       (json_int_t)j->current, "total", (json_int_t)j->total,
+				       "attempts", (int)j->attempts, "error",
+				       j->error[0] ? j->error : NULL));
+	}
+	pthread_mutex_unlock(&f->mu);
+	rep->type = BC_MSG_FETCH_JOBS;
+	rep->body.fetch_jobs.json = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (rep->body.fetch_jobs.json == NULL)
+		return bc_err_sys(err, "status");
 	return BC_HANDLED;
 }
 
 static int
 dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 {
-	if (req->type == BC_MSG_FETCH)
-		return fetch(d->ops->ctx, &req->body.fetch, rep, err);
-	return BC_NOT_MINE;
+	struct fetcher *f = d->ops->ctx;
+
+	switch (req->type) {
+	case BC_MSG_FETCH: return fetch(f, &req->body.fetch, rep, err);
+	case BC_MSG_FETCH_CANCEL: return cancel(f, &req->body.fetch_cancel, rep, err);
+	case BC_MSG_FETCH_STATUS: return status(f, rep, err);
+	default: return BC_NOT_MINE;
+	}
+}
+
+static int
+start(struct bc_daemon *d, bc_err *err)
+{
+	struct fetcher *f = d->ops->ctx;
+	const char *c = getenv("BC_FETCH_CONCURRENCY"), *r = getenv("BC_PULL_RETRIES");
+	long n = c ? strtol(c, NULL, 10) : 3, retries = r ? strtol(r, NULL, 10) : 5;
+
+	if (n < 1 || n > FETCHER_MAX_WORKERS)
+		return bc_err_set(err, BC_EINVAL, "BC_FETCH_CONCURRENCY must be 1..%d",
+				  FETCHER_MAX_WORKERS);
+	if (retries < 0 || retries > 100)
+		return bc_err_set(err, BC_EINVAL, "BC_PULL_RETRIES must be 0..100");
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	f->workers = (size_t)n;
+	f->retries = (unsigned)retries;
+	f->reserve = getenv("BC_DISK_RESERVE");
+	f->pub = d->pub;
+	if (f->reserve != NULL) {
+		uint64_t x;
+		if (bc_disk_reserve(f->reserve, 1000, &x, err) < 0)
+			return bc_err_wrap(err, "BC_DISK_RESERVE");
+	}
+	return fetcher_start_workers(f, err);
 }
 
 static void
 stop(struct bc_daemon *d)
 {
-	struct fetcher *f = d->ops->ctx;
-	bc_docker_free(f->docker);
-	f->docker = NULL;
+	fetcher_stop_workers(d->ops->ctx);
 }
 
 int
@@ -65,6 +166,6 @@ main(int argc, char **argv)
 {
 	static struct fetcher f;
 	static const struct bc_daemon_ops ops = {
-	    .name = "fetcher", .dispatch = dispatch, .ctx = &f, .stop = stop};
+		.name = "fetcher", .dispatch = dispatch, .ctx = &f, .start = start, .stop = stop};
 	return bc_daemon_main(argc, argv, &ops);
 }

@@ -140,11 +140,19 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 static int
 get_state(struct rec *r, bc_msg *rep, bc_err *err)
 {
+	json_t *doc;
+
 	pthread_mutex_lock(&r->mu);
 	rep->type = BC_MSG_STATE;
 	rep->body.state.generation = r->done_gen;
 	rep->body.state.settled = r->settled;
-	rep->body.state.json = strdup(r->state_doc ? r->state_doc : "{}");
+	/* the last converge's document, with the downloads as they are now */
+	doc = json_loads(r->state_doc ? r->state_doc : "{}", 0, NULL);
+	if (doc == NULL)
+		doc = json_object();
+	json_object_set(doc, "downloads", r->downloads);
+	rep->body.state.json = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
 	pthread_mutex_unlock(&r->mu);
 	if (rep->body.state.json == NULL)
 		return bc_err_sys(err, "state");
@@ -221,6 +229,7 @@ start(struct bc_daemon *d, bc_err *err)
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->pub = d->pub;
+	r->downloads = json_object();
 	r->workers = w >= 1 && w <= BC_ENGINE_MAX_WORKERS ? (size_t)w : 4;
 	snprintf(r->lockdir, sizeof(r->lockdir), "%s",
 		 env_or("BC_LOCKDIR", "/tmp/balena-supervisor/services"));

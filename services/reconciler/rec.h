@@ -22,6 +22,7 @@ struct rec {
 	bool remove_volumes;  /* DOWN -v: removed apps lose their volumes */
 	bool stopping;
 	char *state_doc;      /* the last state document (JSON text) */
+	json_t *downloads;    /* service -> {image, percent, current, total} */
 	/* set once at start */
 	char statefile[512];  /* where the target is kept across restarts */
 	char lockdir[512];

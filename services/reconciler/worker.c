@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/client.h"
 #include "../../lib/log.h"
 #include "../../lib/target.h"
 #include "../../proto/ipc.h"
@@ -122,25 +123,53 @@ publish(struct rec *r, uint64_t gen, bool settled, const char *doc)
 		log_warnx("publish state: %s", err.msg);
 }
 
-/* Images come through the fetcher daemon (one request each; the fetcher
- * answers when the image is there). */
-static int
-fetch_via_fetcher(void *ud, bc_docker *d, const char *image, bc_err *err)
-{
-	bc_msg req = {.type = BC_MSG_FETCH}, rep;
-	int rc = 0;
+/* Images come through the fetcher daemon; while one comes, its progress is
+ * in the state (downloads: service -> image, percent, bytes). */
+struct fetching {
+	struct rec *r;
+	const bc_step *s;
+	char error[512];
+};
 
-	(void)ud, (void)d;
-	req.body.fetch.image = (char *)image;
-	if (bc_call("fetcher", &req, &rep, 30 * 60 * 1000, err) < 0)
-		return bc_err_wrap(err, "fetch '%s'", image);
-	if (rep.type == BC_MSG_ERROR)
-		rc = bc_err_set(err, BC_EHTTP, "fetch '%s': %s", image, rep.body.error.message);
-	else if (rep.type != BC_MSG_FETCHED)
-		rc = bc_err_set(err, BC_EPROTO, "fetch '%s': fetcher answered %s", image,
-				bc_msgtype_name(rep.type));
-	bc_msg_clear(&rep);
-	return rc;
+static void
+fetch_progress(void *ud, size_t i, unsigned percent, uint64_t current, uint64_t total)
+{
+	struct fetching *fx = ud;
+	(void)i;
+	pthread_mutex_lock(&fx->r->mu);
+	json_object_set_new(fx->r->downloads, fx->s->target->name,
+			    json_pack("{s:s, s:i, s:I, s:I}", "image", fx->s->image, "percent",
+				      (int)percent, "current", (json_int_t)current, "total",
+				      (json_int_t)total));
+	pthread_mutex_unlock(&fx->r->mu);
+}
+
+static void
+fetch_done(void *ud, size_t i, bool ok, const char *error)
+{
+	struct fetching *fx = ud;
+	(void)i;
+	if (!ok)
+		snprintf(fx->error, sizeof(fx->error), "%s", error ? error : "failed");
+}
+
+static int
+fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
+{
+	struct fetching fx = {.r = ud, .s = s};
+	int failed;
+
+	(void)d;
+	failed = bc_client_fetch(NULL, &s->image, 1, NULL, fetch_progress, fetch_done, &fx,
+				 60 * 60 * 1000, err);
+	pthread_mutex_lock(&fx.r->mu);
+	json_object_del(fx.r->downloads, s->target->name);
+	pthread_mutex_unlock(&fx.r->mu);
+	if (failed < 0)
+		return bc_err_wrap(err, "fetch '%s'", s->image);
+	if (failed > 0)
+		return bc_err_set(err, BC_EHTTP, "fetch '%s': %s", s->image, fx.error);
+	return 0;
 }
 
 /* Each step as it ends, on PUB (the executor calls this one at a time). */

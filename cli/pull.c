@@ -1,0 +1,187 @@
+/* balena-compose pull: images onto the device through the fetcher, with a
+ * progress bar per image on a terminal, lines otherwise. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/client.h"
+#include "../lib/compose.h"
+#include "../lib/target.h"
+#include "cli.h"
+
+#define MAX_IMAGES 256
+
+struct view {
+	const char **images;
+	size_t n;
+	bool tty;
+	unsigned pct[MAX_IMAGES];
+	uint64_t cur[MAX_IMAGES], tot[MAX_IMAGES];
+	const char *state[MAX_IMAGES];
+	char error[MAX_IMAGES][256];
+	bool drawn;
+};
+
+static void
+line(const struct view *v, size_t i)
+{
+	char bar[21];
+	unsigned fill = v->pct[i] / 5;
+
+	for (unsigned k = 0; k < 20; k++)
+		bar[k] = k < fill ? '#' : '.';
+	bar[20] = '\0';
+	printf("%-48.48s [%s] %3u%% %7.1f/%-7.1f MiB %s\n", v->images[i], bar, v->pct[i],
+	       v->cur[i] / 1048576.0, v->tot[i] / 1048576.0, v->state[i]);
+}
+
+static void
+draw(struct view *v)
+{
+	if (v->drawn)
+		printf("\033[%zuA", v->n); /* back to the first line */
+	for (size_t i = 0; i < v->n; i++) {
+		printf("\033[2K");
+		line(v, i);
+	}
+	fflush(stdout);
+	v->drawn = true;
+}
+
+static void
+on_progress(void *ud, size_t i, unsigned percent, uint64_t current, uint64_t total)
+{
+	struct view *v = ud;
+	unsigned before = v->pct[i];
+
+	v->pct[i] = percent;
+	v->cur[i] = current;
+	v->tot[i] = total;
+	v->state[i] = "pulling";
+	if (v->tty)
+		draw(v);
+	else if (percent / 10 != before / 10)
+		printf("%s: %u%% (%llu/%llu bytes)\n", v->images[i], percent,
+		       (unsigned long long)current, (unsigned long long)total);
+}
+
+static void
+on_done(void *ud, size_t i, bool ok, const char *error)
+{
+	struct view *v = ud;
+
+	v->state[i] = ok ? "done" : "FAILED";
+	if (ok)
+		v->pct[i] = 100;
+	snprintf(v->error[i], sizeof(v->error[i]), "%s", ok ? "" : (error ? error : "failed"));
+	if (v->tty)
+		draw(v);
+	else
+		printf("%s: %s%s%s\n", v->images[i], ok ? "done" : "failed", ok ? "" : ": ",
+		       v->error[i]);
+}
+
+/* The images of a v3 document, once each, into list. */
+static size_t
+images_of(json_t *doc, const char **list, size_t max, bc_err *err)
+{
+	bc_state st;
+	size_t n = 0;
+
+	if (bc_target_parse(doc, NULL, &st, err) < 0)
+		return (size_t)-1;
+	for (size_t a = 0; a < st.n_apps; a++)
+		for (size_t s = 0; s < st.apps[a].n_services; s++) {
+			const char *img = st.apps[a].services[s].image;
+			bool seen = false;
+			for (size_t k = 0; k < n; k++)
+				seen = seen || strcmp(list[k], img) == 0;
+			if (!seen && n < max)
+				list[n++] = strdup(img);
+		}
+	bc_state_free(&st);
+	return n;
+}
+
+static const char usage[] =
+	"usage: balena-compose pull IMAGE...\n"
+	"       balena-compose pull -f docker-compose.yml [-p NAME]\n"
+	"       balena-compose pull -t TARGET.json\n"
+	"\n"
+	"Get images onto the device through the fetcher, without running\n"
+	"anything. Exit status: 0 all there, 1 any failed, 100 usage.\n";
+
+int
+cmd_pull(int argc, char **argv)
+{
+	static const struct option opts[] = {{"file", 1, NULL, 'f'}, {"project", 1, NULL, 'p'},
+					     {"target", 1, NULL, 't'}, {"help", 0, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	static struct view v;
+	const char *images[MAX_IMAGES], *file = NULL, *target = NULL;
+	bc_compose_opts co = {0};
+	bc_err err = {0};
+	size_t n = 0;
+	int c, failed;
+	bool owned = false;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:p:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': file = optarg; break;
+		case 'p': co.project = optarg; break;
+		case 't': target = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 100;
+		}
+	}
+	if ((file && target) || ((file || target) && optind != argc) ||
+	    (!file && !target && optind == argc)) {
+		fputs(usage, stderr);
+		return 100;
+	}
+	if (file || target) {
+		json_error_t je;
+		json_t *doc = file ? bc_compose_load(file, &co, &err)
+				   : json_load_file(target, JSON_REJECT_DUPLICATES, &je);
+		if (doc == NULL) {
+			if (target)
+				snprintf(err.msg, sizeof(err.msg), "%s:%d:%d: %s", target, je.line,
+					 je.column, je.text);
+			fprintf(stderr, "balena-compose pull: %s\n", err.msg);
+			return 1;
+		}
+		n = images_of(doc, images, MAX_IMAGES, &err);
+		json_decref(doc);
+		if (n == (size_t)-1) {
+			fprintf(stderr, "balena-compose pull: %s\n", err.msg);
+			return 1;
+		}
+		owned = true;
+	} else {
+		for (int i = optind; i < argc && n < MAX_IMAGES; i++)
+			images[n++] = argv[i];
+	}
+	memset(&v, 0, sizeof(v));
+	v.images = images;
+	v.n = n;
+	v.tty = isatty(STDOUT_FILENO);
+	for (size_t i = 0; i < n; i++)
+		v.state[i] = "waiting";
+	if (v.tty)
+		draw(&v);
+	failed = bc_client_fetch(NULL, images, n, NULL, on_progress, on_done, &v, 60 * 60 * 1000,
+				 &err);
+	if (failed < 0)
+		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
+	else if (v.tty)
+		for (size_t i = 0; i < n; i++)
+			if (v.error[i][0])
+				fprintf(stderr, "%s: %s\n", images[i], v.error[i]);
+	if (owned)
+		for (size_t i = 0; i < n; i++)
+			free((char *)images[i]);
+	return failed == 0 ? 0 : 1;
+}

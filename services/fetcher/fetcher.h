@@ -1,0 +1,51 @@
+/* The fetcher's own state: a table of jobs shared by the request loop
+ * (main.c) and the pulling workers (jobs.c) under one mutex. */
+#ifndef BC_FETCHER_H
+#define BC_FETCHER_H
+
+#include <pthread.h>
+
+#include "../../lib/daemon.h"
+#include "../../lib/fetch.h"
+
+#define FETCHER_MAX_JOBS 128
+#define FETCHER_MAX_WORKERS 16
+
+enum job_state { JOB_QUEUED, JOB_PULLING, JOB_DONE, JOB_FAILED, JOB_CANCELLED };
+
+struct job {
+	uint64_t id;
+	char image[512];
+	char *auth; /* X-Registry-Auth given with the FETCH; a secret */
+	enum job_state state;
+	bool cancel;
+	unsigned attempts;
+	uint64_t current, total;
+	unsigned percent;
+	char image_id[128];
+	char error[512];
+};
+
+struct fetcher {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job jobs[FETCHER_MAX_JOBS]; /* id 0 = free slot */
+	uint64_t next_id;
+	bool stopping;
+	/* set once at start */
+	size_t workers;
+	unsigned retries;
+	const char *reserve; /* BC_DISK_RESERVE, or NULL */
+	nng_socket pub;
+	pthread_t th[FETCHER_MAX_WORKERS];
+};
+
+/* jobs.c */
+int fetcher_start_workers(struct fetcher *f, bc_err *err);
+void fetcher_stop_workers(struct fetcher *f);
+/* Under mu: the job of that id, or NULL. */
+struct job *fetcher_job(struct fetcher *f, uint64_t id);
+/* Under mu: publish a job's end on PUB. */
+void fetcher_publish_done(struct fetcher *f, const struct job *j);
+
+#endif

@@ -1,0 +1,323 @@
+/* The fetcher's workers: each takes a queued job and pulls it through the
+ * Docker API, publishing progress, retrying what is worth a retry, and
+ * refusing a pull that would eat into the disk reserve. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "../../lib/config.h"
+#include "../../lib/docker.h"
+#include "../../lib/log.h"
+#include "../../proto/ipc.h"
+#include "fetcher.h"
+
+struct job *
+fetcher_job(struct fetcher *f, uint64_t id)
+{
+	for (size_t i = 0; i < FETCHER_MAX_JOBS; i++)
+		if (f->jobs[i].id == id && id != 0)
+			return &f->jobs[i];
+	return NULL;
+}
+
+void
+fetcher_publish_done(struct fetcher *f, const struct job *j)
+{
+	bc_msg m = {.type = BC_MSG_FETCH_DONE};
+	bc_err err = {0};
+
+	m.body.fetch_done.job = j->id;
+	m.body.fetch_done.image = (char *)j->image;
+	m.body.fetch_done.ok = j->state == JOB_DONE;
+	m.body.fetch_done.id = j->state == JOB_DONE ? (char *)j->image_id : NULL;
+	m.body.fetch_done.error = j->state == JOB_DONE ? NULL : (char *)j->error;
+	if (bc_send(f->pub, &m, &err) < 0)
+		log_warnx("publish: %s", err.msg);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One pull in flight: what the progress callback needs. */
+struct pull {
+	struct fetcher *f;
+	struct job *j; /* fields other than progress are read under mu */
+	bc_progress prog;
+	uint64_t last_pub;
+	unsigned last_pct;
+	uint64_t avail, reserve; /* the disk guard while bytes arrive */
+	bool disk_full;
+};
+
+static int
+on_progress(void *ud, json_t *obj)
+{
+	struct pull *p = ud;
+	uint64_t cur, tot, now = mono_ms();
+	unsigned pct;
+	bool stop;
+
+	bc_progress_feed(&p->prog, obj);
+	bc_progress_sum(&p->prog, &cur, &tot, &pct);
+	pthread_mutex_lock(&p->f->mu);
+	p->j->current = cur;
+	p->j->total = tot;
+	p->j->percent = pct;
+	stop = p->j->cancel || p->f->stopping;
+	pthread_mutex_unlock(&p->f->mu);
+	/* no size from the registry: the totals Docker reports guard the disk */
+	if (p->avail && tot > 0 && (tot > p->avail || p->avail - tot < p->reserve)) {
+		p->disk_full = true;
+		return 1;
+	}
+	if (pct != p->last_pct && (now - p->last_pub >= 250 || pct == 100)) {
+		bc_msg m = {.type = BC_MSG_FETCH_PROGRESS};
+		m.body.fetch_progress.job = p->j->id;
+		m.body.fetch_progress.image = p->j->image;
+		m.body.fetch_progress.percent = pct;
+		m.body.fetch_progress.current = cur;
+		m.body.fetch_progress.total = tot;
+		bc_send(p->f->pub, &m, NULL);
+		p->last_pub = now;
+		p->last_pct = pct;
+	}
+	return stop ? 1 : 0;
+}
+
+/* Credentials as the supervisor sends them: d_<uuid> / deviceApiKey, for an
+ * image that names a registry. NULL when there are none. A secret. */
+static char *
+auth_for(const char *image)
+{
+	char reg[256], user[128];
+	bc_config c;
+	char *a = NULL;
+
+	if (!bc_image_registry(image, reg, sizeof(reg)) ||
+	    bc_config_load(bc_config_path(), &c, NULL) < 0)
+		return NULL;
+	if (c.uuid && c.device_api_key) {
+		snprintf(user, sizeof(user), "d_%s", c.uuid);
+		a = bc_registry_auth(user, c.device_api_key, reg);
+	}
+	bc_config_free(&c);
+	return a;
+}
+
+/* How many bytes the image needs, from its registry (0: unknown). */
+static uint64_t
+estimate(const char *image)
+{
+	char reg[256], user[128];
+	bc_config c;
+	uint64_t bytes = 0;
+	bool have = bc_config_load(bc_config_path(), &c, NULL) == 0;
+
+	if (bc_image_registry(image, reg, sizeof(reg))) {
+		snprintf(user, sizeof(user), "d_%s", have && c.uuid ? c.uuid : "");
+		if (bc_registry_image_size(image, have && c.uuid ? user : NULL,
+					   have ? c.device_api_key : NULL, 20, &bytes, NULL) < 0)
+			bytes = 0;
+	}
+	if (have)
+		bc_config_free(&c);
+	return bytes;
+}
+
+/* The disk guard: 0 when there is room, else -1 with the reason. */
+static int
+disk_guard(bc_docker *d, const char *reserve_spec, uint64_t need, uint64_t *avail,
+	   uint64_t *reserve, bc_err *err)
+{
+	json_t *info = NULL;
+	const char *root;
+	uint64_t size;
+	int rc = -1;
+
+	if (bc_docker_request(d, "GET", "/info", NULL, &info, err) < 0)
+		return -1;
+	root = json_string_value(json_object_get(info, "DockerRootDir"));
+	if (root == NULL) {
+		bc_err_set(err, BC_EPROTO, "docker /info has no DockerRootDir");
+	} else if (bc_disk_space(root, avail, &size, err) == 0 &&
+		   bc_disk_reserve(reserve_spec, size, reserve, err) == 0) {
+		if (need > 0 && (need > *avail || *avail - need < *reserve))
+			bc_err_set(err, BC_EINVAL,
+				   "disk: the image needs %llu MiB but %s has %llu MiB free and keeps "
+				   "%llu MiB in reserve",
+				   (unsigned long long)(need >> 20), root,
+				   (unsigned long long)(*avail >> 20),
+				   (unsigned long long)(*reserve >> 20));
+		else
+			rc = 0;
+	}
+	json_decref(info);
+	return rc;
+}
+
+/* Pull job j with retries. Returns the state it ends in; the reason or the
+ * image id go to errbuf / idbuf (copied into the job under the lock). */
+static enum job_state
+run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, char *errbuf, char *idbuf)
+{
+	json_t *img;
+
+	for (unsigned attempt = 0;; attempt++) {
+		struct pull p = {.f = f, .j = j};
+		bc_err err = {0};
+		uint64_t need = estimate(j->image);
+		bool cancel;
+
+		if (*d == NULL && (*d = bc_docker_new(NULL, &err)) == NULL)
+			goto failed;
+		if (disk_guard(*d, f->reserve, need, &p.avail, &p.reserve, &err) < 0) {
+			snprintf(errbuf, 512, "%s", err.msg);
+			return JOB_FAILED; /* final: retrying will not make room */
+		}
+		if (need > 0)
+			p.avail = 0; /* checked already: no second guard while pulling */
+		if (bc_docker_image_pull(*d, j->image, auth, on_progress, &p, &err) == 0) {
+			pthread_mutex_lock(&f->mu);
+			cancel = j->cancel || f->stopping;
+			pthread_mutex_unlock(&f->mu);
+			if (p.disk_full) {
+				snprintf(errbuf, 512,
+					 "disk: pulling '%.300s' would leave less than the %llu MiB reserve",
+					 j->image, (unsigned long long)(p.reserve >> 20));
+				return JOB_FAILED;
+			}
+			if (cancel)
+				return JOB_CANCELLED;
+			if ((img = bc_docker_image_inspect(*d, j->image, &err)) == NULL)
+				goto failed;
+			snprintf(idbuf, 128, "%s",
+				 json_string_value(json_object_get(img, "Id")) ?: "");
+			json_decref(img);
+			return JOB_DONE;
+		}
+	failed:
+		snprintf(errbuf, 512, "%s", err.msg);
+		if (err.code == BC_ESYS && *d != NULL) { /* the engine went away */
+			bc_docker_free(*d);
+			*d = NULL;
+		}
+		pthread_mutex_lock(&f->mu);
+		cancel = j->cancel || f->stopping;
+		j->attempts = attempt + 1;
+		if (!cancel && attempt < f->retries && bc_pull_retryable(err.msg)) {
+			uint32_t r = 0;
+			struct timespec ts;
+			uint64_t wait = bc_backoff_ms(attempt, 1000, 30000,
+						      getrandom(&r, sizeof(r), 0) == sizeof(r) ? r : 7);
+			log_warnx("pull '%s' (attempt %u): %s; retrying in %llu ms", j->image,
+				  attempt + 1, err.msg, (unsigned long long)wait);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += (time_t)(wait / 1000);
+			ts.tv_nsec += (long)(wait % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			/* a cancel or a stop wakes us early */
+			while (!j->cancel && !f->stopping &&
+			       pthread_cond_timedwait(&f->cv, &f->mu, &ts) == 0)
+				;
+			cancel = j->cancel || f->stopping;
+			pthread_mutex_unlock(&f->mu);
+			if (cancel)
+				return JOB_CANCELLED;
+			continue;
+		}
+		pthread_mutex_unlock(&f->mu);
+		return cancel ? JOB_CANCELLED : JOB_FAILED;
+	}
+}
+
+static void *
+worker(void *arg)
+{
+	struct fetcher *f = arg;
+	bc_docker *d = NULL;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		struct job *j = NULL;
+		char *auth, errbuf[512] = "", idbuf[128] = "";
+		enum job_state st;
+
+		while (!f->stopping) {
+			for (size_t i = 0; i < FETCHER_MAX_JOBS && j == NULL; i++)
+				if (f->jobs[i].id && f->jobs[i].state == JOB_QUEUED)
+					j = &f->jobs[i];
+			if (j != NULL)
+				break;
+			pthread_cond_wait(&f->cv, &f->mu);
+		}
+		if (f->stopping)
+			break;
+		j->state = JOB_PULLING;
+		auth = j->auth ? strdup(j->auth) : NULL;
+		pthread_mutex_unlock(&f->mu);
+
+		if (auth == NULL)
+			auth = auth_for(j->image);
+		log_info("job %llu: pulling %s", (unsigned long long)j->id, j->image);
+		st = run(f, &d, j, auth, errbuf, idbuf);
+		if (auth != NULL) {
+			explicit_bzero(auth, strlen(auth));
+			free(auth);
+		}
+
+		pthread_mutex_lock(&f->mu);
+		j->state = st;
+		snprintf(j->error, sizeof(j->error), "%s", errbuf);
+		snprintf(j->image_id, sizeof(j->image_id), "%s", idbuf);
+		if (st == JOB_DONE) {
+			j->percent = 100;
+			log_info("job %llu: pulled %s", (unsigned long long)j->id, j->image);
+		} else {
+			if (st == JOB_CANCELLED)
+				snprintf(errbuf, 512, "cancelled");
+			log_warnx("job %llu: %s: %s", (unsigned long long)j->id, j->image, j->error);
+		}
+		if (j->auth != NULL) {
+			explicit_bzero(j->auth, strlen(j->auth));
+			free(j->auth);
+			j->auth = NULL;
+		}
+		fetcher_publish_done(f, j);
+		pthread_cond_broadcast(&f->cv);
+	}
+	pthread_mutex_unlock(&f->mu);
+	bc_docker_free(d);
+	return NULL;
+}
+
+int
+fetcher_start_workers(struct fetcher *f, bc_err *err)
+{
+	for (size_t i = 0; i < f->workers; i++)
+		if (pthread_create(&f->th[i], NULL, worker, f) != 0)
+			return bc_err_set(err, BC_ESYS, "start fetch worker %zu", i);
+	return 0;
+}
+
+void
+fetcher_stop_workers(struct fetcher *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->stopping = true;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	/* a pull in flight stops at its next progress message; the process
+	 * exits after this, so the workers are not waited for */
+	for (size_t i = 0; i < f->workers; i++)
+		pthread_detach(f->th[i]);
+}
