@@ -37,6 +37,15 @@ main(int argc, char **argv)
 			printf("STEP %s %s %s\n", m.body.step.action,
 			       m.body.step.service ? m.body.step.service : "-",
 			       m.body.step.ok ? "ok" : "failed");
+		else if (m.type == BC_MSG_FETCH_PROGRESS)
+			printf("FETCH_PROGRESS %llu %s %llu%%\n",
+			       (unsigned long long)m.body.fetch_progress.job,
+			       m.body.fetch_progress.image,
+			       (unsigned long long)m.body.fetch_progress.percent);
+		else if (m.type == BC_MSG_FETCH_DONE)
+			printf("FETCH_DONE %llu %s %s %s\n", (unsigned long long)m.body.fetch_done.job,
+			       m.body.fetch_done.image, m.body.fetch_done.ok ? "ok" : "failed",
+			       m.body.fetch_done.error ? m.body.fetch_done.error : "");
 		else if (m.type == BC_MSG_STATE)
 			printf("STATE %llu %s\n", (unsigned long long)m.body.state.generation,
 			       m.body.state.settled ? "settled" : "unsettled");

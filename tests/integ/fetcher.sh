@@ -1,0 +1,175 @@
+#!/bin/bash
+# The fetcher under s6 on real Docker and real registries: progress events,
+# coalescing, registry auth (htpasswd), a registry killed mid-pull, the disk
+# guard. Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+SUB=$(cd "$BUILD/tests" && pwd)/sub
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+T=$(mktemp -d /tmp/bc-fetch.XXXXXX)
+APP=$((993000 + $$ % 900))
+UUID=0123456789abcdef0123456789abcdef
+KEY=dev-key-$$-$RANDOM
+AUTHREG=127.0.0.1:5001
+FLAKYREG=127.0.0.1:5002
+BIG=$FLAKYREG/bctest/big:1 # 64 MiB of random bytes
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+bc() { "$BIN/balena-compose" "$@"; }
+regs=()
+# registry NAME ADDR [htpasswd]: start a docker-registry with its own storage
+registry() {
+	mkdir -p "$T/$1"
+	{
+		echo "version: 0.1"
+		echo "log: {level: error}"
+		echo "storage: {filesystem: {rootdirectory: $T/$1/data}, delete: {enabled: true}}"
+		echo "http: {addr: $2}"
+		[ -n "${3:-}" ] && echo "auth: {htpasswd: {realm: bctest, path: $3}}"
+	} >"$T/$1/config.yml"
+	setsid docker-registry serve "$T/$1/config.yml" >"$T/$1/log" 2>&1 &
+	echo $! >"$T/$1/pid"
+	for _ in $(seq 40); do curl -s -o /dev/null "http://$2/v2/" && return 0; sleep 0.25; done
+	echo "registry $1 did not start" >&2
+	return 1
+}
+stop_registry() { kill -9 "$(cat "$T/$1/pid")" 2>/dev/null; wait "$(cat "$T/$1/pid")" 2>/dev/null; }
+cleanup() {
+	bc down -v -p "fx$APP" >/dev/null 2>&1
+	suite_stop
+	for r in auth flaky; do stop_registry $r; done
+	docker rmi -f "$AUTHREG/bctest/secret:1" "$BIG" bctest/big:1 >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# a 64 MiB image of random bytes (so no layer compresses away)
+mkdir -p "$T/big/bin"
+cp "$(command -v busybox)" "$T/big/bin/busybox"
+ln -s busybox "$T/big/bin/sh"
+head -c $((64 << 20)) /dev/urandom >"$T/big/blob"
+tar -C "$T/big" -c . | docker import -c "LABEL io.balena-compose.test=1" - bctest/big:1 >/dev/null
+rm -rf "$T/big"
+
+# an authenticated registry: the device's own credentials, as balena uses them
+htpasswd -Bbc "$T/htpasswd" "d_$UUID" "$KEY" >/dev/null 2>&1
+registry auth $AUTHREG "$T/htpasswd" || exit 1
+export DOCKER_CONFIG=$T/dockercfg # docker login of this test only
+echo "$KEY" | docker login -u "d_$UUID" --password-stdin $AUTHREG >/dev/null 2>&1
+docker tag "$BCTEST_IMAGE" $AUTHREG/bctest/secret:1
+docker push -q $AUTHREG/bctest/secret:1 >/dev/null || bad "push to the auth registry"
+docker logout $AUTHREG >/dev/null 2>&1
+docker rmi $AUTHREG/bctest/secret:1 >/dev/null
+registry flaky $FLAKYREG || exit 1
+docker tag bctest/big:1 $BIG
+docker push -q $BIG >/dev/null || bad "push the big image"
+# the registry keeps the only copy: every pull below really moves 64 MiB
+docker rmi $BIG bctest/big:1 >/dev/null
+
+echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\"}" >"$T/config.json"
+export BC_CONFIG=$T/config.json BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
+suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+
+# progress events on PUB, and the CLI's lines, on a real 64 MiB download
+"$SUB" fetcher 400 60000 >"$T/events" &
+subpid=$!
+for _ in $(seq 50); do grep -q subscribed "$T/events" 2>/dev/null && break; sleep 0.1; done
+out=$(bc pull "$BIG" 2>&1)
+check "pull: exit 0" test $? -eq 0
+check "pull: says done ($out)" bash -c "echo '$out' | grep -q ': done'"
+sleep 0.2
+kill $subpid 2>/dev/null
+check "PUB: FETCH_PROGRESS events ($(grep -c FETCH_PROGRESS "$T/events"))" grep -q "FETCH_PROGRESS .* $BIG" "$T/events"
+check "PUB: FETCH_DONE ok" grep -q "FETCH_DONE .* $BIG ok" "$T/events"
+check "the image is there" docker image inspect "$BIG" -f ok
+
+# the device's credentials open the auth registry; never logged
+out=$(bc pull $AUTHREG/bctest/secret:1 2>&1)
+check "auth registry with d_<uuid>/deviceApiKey: pulled ($out)" test $? -eq 0
+check "the key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LOGDIR'"
+
+# a wrong key: a clear error, and the running release stays
+docker rmi $AUTHREG/bctest/secret:1 >/dev/null
+cat >"$T/t1.json" <<EOT
+{"bctestdev": {"apps": {"fx$APP": {"id": $APP, "name": "fx$APP", "releases": {"r1": {"id": 1, "services": {
+ "s": {"id": 1, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
+  "composition": {"command": ["sh", "-c", "trap exit TERM; while :; do sleep 1; done"]}}},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+sed "s|\"image\": \"$BCTEST_IMAGE\"|\"image\": \"$AUTHREG/bctest/secret:1\"|; s/\"r1\"/\"r2\"/; s/\"id\": 1, \"services\"/\"id\": 2, \"services\"/" "$T/t1.json" >"$T/t2.json"
+bc up -t "$T/t1.json" >/dev/null
+check "release 1 runs" test -n "$(docker ps -q --filter label=io.balena.app-id=$APP)"
+old=$(docker ps -q --filter label=io.balena.app-id=$APP)
+echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"wrong-$KEY\"}" >"$T/config.json"
+msg=$(bc pull $AUTHREG/bctest/secret:1 2>&1)
+rc=$?
+check "wrong key: pull exits 1 naming the refusal ($msg)" bash -c \
+	"[ $rc -eq 1 ] && echo '$msg' | grep -qiE 'unauthorized|authentication required|no basic auth'"
+msg=$(bc up -t "$T/t2.json" --timeout 20 2>&1)
+check "wrong key: up fails with the fetch error ($msg)" bash -c "[ $? -eq 1 ] && echo '$msg' | grep -q fetch"
+check "wrong key: the old release keeps running" test "$(docker ps -q --filter label=io.balena.app-id=$APP)" = "$old"
+echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\"}" >"$T/config.json"
+check "right key again: the update goes through" bc up -t "$T/t2.json" --timeout 60
+# same content as release 1: a rename, as it should be
+check "and release 2 runs" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_r2$'"
+
+# two pulls of one image at once share one job
+docker rmi -f $BIG >/dev/null 2>&1
+before=$(grep -c "pulling $BIG" "$BC_LOGDIR/fetcher/current")
+bc pull $BIG >"$T/p1" 2>&1 &
+p1=$!
+bc pull $BIG >"$T/p2" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+check "coalesced pulls: both exit 0" test $r1 -eq 0 -a $r2 -eq 0
+n=$(($(grep -c "pulling $BIG" "$BC_LOGDIR/fetcher/current") - before))
+check "coalesced pulls: one pull in the fetcher ($n)" test "$n" -eq 1
+
+# the registry dies mid-pull and comes back: the pull still succeeds
+docker rmi -f $BIG >/dev/null 2>&1
+"$SUB" fetcher 400 60000 >"$T/events2" &
+subpid=$!
+for _ in $(seq 50); do grep -q subscribed "$T/events2" 2>/dev/null && break; sleep 0.1; done
+bc pull $BIG >"$T/p3" 2>&1 &
+p3=$!
+for _ in $(seq 500); do grep -q "FETCH_PROGRESS .*big" "$T/events2" && break; sleep 0.01; done
+seen=$(grep "FETCH_PROGRESS .*big" "$T/events2" | tail -1)
+stop_registry flaky
+sleep 2
+registry flaky $FLAKYREG
+wait $p3
+check "registry killed mid-pull (at '$seen'), restarted: pull exits 0 ($(tail -1 "$T/p3"))" test $? -eq 0
+kill $subpid 2>/dev/null
+check "registry killed mid-pull: the image is there" docker image inspect $BIG -f ok
+
+# the disk guard: a reserve no pull can keep is refused before any byte
+s6-svc -d "$SUITE_SCAN/fetcher"
+s6-svwait -D "$SUITE_SCAN/fetcher"
+BC_DISK_RESERVE=100% setsid "$BIN/bc-fetcher" >"$T/fetcher-guard.log" 2>&1 &
+guard=$!
+for _ in $(seq 50); do bc ping fetcher >/dev/null 2>&1 && break; sleep 0.1; done
+docker rmi -f $BIG >/dev/null 2>&1
+since=$(date +%s.%N)
+msg=$(bc pull $BIG 2>&1)
+rc=$?
+pulls=$(docker events --since "$since" --until "$(date +%s.%N)" --filter type=image --filter event=pull | wc -l)
+check "disk reserve: refused, exit 1, naming the disk ($msg)" bash -c "[ $rc -eq 1 ] && echo '$msg' | grep -q 'disk'"
+check "disk reserve: refused before any byte (no pull event: $pulls)" test "$pulls" -eq 0
+check "disk reserve: no image left behind" bash -c "! docker image inspect $BIG >/dev/null 2>&1"
+kill $guard
+wait $guard 2>/dev/null
+s6-svc -u "$SUITE_SCAN/fetcher"
+suite_wait_ready fetcher
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
