@@ -104,6 +104,13 @@ static const struct field fetch_jobs_fields[] = {
 	FSTR(bc_body_fetch_jobs, json, BC_PROTO_MAX_DOC, true),
 };
 
+static const struct field cleanup_fields[] = {
+	FSTR(bc_body_cleanup, keep, BC_PROTO_MAX_DOC, true),
+};
+static const struct field cleanup_done_fields[] = {
+	FSTR(bc_body_cleanup_done, removed, BC_PROTO_MAX_DOC, true),
+};
+
 struct msgdesc {
 	enum bc_msgtype type;
 	const char *name;

@@ -39,7 +39,9 @@
 	X(FETCH_DONE, 14, fetch_done)                                                              \
 	X(FETCH_CANCEL, 15, fetch_cancel)                                                          \
 	X(FETCH_STATUS, 16, fetch_status)                                                          \
-	X(FETCH_JOBS, 17, fetch_jobs)
+	X(FETCH_JOBS, 17, fetch_jobs)                                                              \
+	X(CLEANUP, 18, cleanup)                                                                    \
+	X(CLEANUP_DONE, 19, cleanup_done)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -149,6 +151,15 @@ typedef struct bc_body_fetch_status {
 typedef struct bc_body_fetch_jobs {
 	char *json; /* required: [{job, image, state, percent, current, total, error}] */
 } bc_body_fetch_jobs;
+
+/* fetcher: remove the images it pulled that are not in keep */
+typedef struct bc_body_cleanup {
+	char *keep; /* required: JSON array of image references still wanted */
+} bc_body_cleanup;
+
+typedef struct bc_body_cleanup_done {
+	char *removed; /* required: JSON array of the references removed */
+} bc_body_cleanup_done;
 
 typedef struct bc_msg {
 	enum bc_msgtype type;

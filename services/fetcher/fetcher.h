@@ -48,4 +48,9 @@ struct job *fetcher_job(struct fetcher *f, uint64_t id);
 /* Under mu: publish a job's end on PUB. */
 void fetcher_publish_done(struct fetcher *f, const struct job *j);
 
+/* cleanup.c. Under mu: remember that we pulled ref. */
+void fetcher_record_pull(struct fetcher *f, const char *ref);
+/* CLEANUP (takes mu itself). */
+int fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_err *err);
+
 #endif

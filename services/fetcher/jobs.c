@@ -281,6 +281,7 @@ worker(void *arg)
 		snprintf(j->image_id, sizeof(j->image_id), "%s", idbuf);
 		if (st == JOB_DONE) {
 			j->percent = 100;
+			fetcher_record_pull(f, j->image);
 			log_info("job %llu: pulled %s", (unsigned long long)j->id, j->image);
 		} else {
 			if (st == JOB_CANCELLED)

@@ -125,6 +125,7 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 	case BC_MSG_FETCH: return fetch(f, &req->body.fetch, rep, err);
 	case BC_MSG_FETCH_CANCEL: return cancel(f, &req->body.fetch_cancel, rep, err);
 	case BC_MSG_FETCH_STATUS: return status(f, rep, err);
+	case BC_MSG_CLEANUP: return fetcher_cleanup(f, &req->body.cleanup, rep, err);
 	default: return BC_NOT_MINE;
 	}
 }

@@ -172,6 +172,33 @@ fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 	return 0;
 }
 
+/* After an update settles: the fetcher removes the images it pulled that no
+ * service of the target uses any more. */
+static void
+cleanup_images(const bc_state *target)
+{
+	json_t *keep = json_array();
+	bc_msg req = {.type = BC_MSG_CLEANUP}, rep = {.type = BC_MSG_NONE};
+	bc_err err = {0};
+
+	for (size_t a = 0; a < target->n_apps; a++)
+		for (size_t s = 0; s < target->apps[a].n_services; s++)
+			json_array_append_new(keep, json_string(target->apps[a].services[s].image));
+	req.body.cleanup.keep = json_dumps(keep, JSON_COMPACT);
+	json_decref(keep);
+	if (req.body.cleanup.keep == NULL)
+		return;
+	if (bc_call("fetcher", &req, &rep, 120 * 1000, &err) < 0)
+		log_warnx("image cleanup: %s", err.msg);
+	else if (rep.type == BC_MSG_CLEANUP_DONE && strcmp(rep.body.cleanup_done.removed, "[]") != 0)
+		log_info("image cleanup removed %s", rep.body.cleanup_done.removed);
+	else if (rep.type == BC_MSG_ERROR)
+		log_warnx("image cleanup: %s", rep.body.error.message);
+	if (rep.type != BC_MSG_NONE)
+		bc_msg_clear(&rep);
+	free(req.body.cleanup.keep);
+}
+
 /* Each step as it ends, on PUB (the executor calls this one at a time). */
 static void
 on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
@@ -277,6 +304,8 @@ worker(void *arg)
 					 (unsigned long long)gen, c.steps_done, c.rounds,
 					 c.settled ? ", settled" : "; waiting: ", c.waiting);
 		}
+		if (rc == 0 && c.settled && c.steps_done > 0)
+			cleanup_images(&target);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		c.elapsed_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 +
 					  (t1.tv_nsec - t0.tv_nsec) / 1000000);

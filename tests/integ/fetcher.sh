@@ -171,5 +171,18 @@ wait $guard 2>/dev/null
 s6-svc -u "$SUITE_SCAN/fetcher"
 suite_wait_ready fetcher
 
+# cleanup after an update: exactly the images the fetcher pulled that
+# nothing wants; never one a container uses, never one it did not pull
+docker run -d --label io.balena-compose.test=1 --name "bctest-$$-user" "$BIG" sh -c 'trap exit TERM; while :; do sleep 1; done' >/dev/null
+bc pull "$BCTEST_REMOTE_IMAGE" >/dev/null
+sed "s|\"image\": \"$AUTHREG/bctest/secret:1\"|\"image\": \"$BCTEST_REMOTE_IMAGE\"|; s/\"r2\"/\"r3\"/; s/\"id\": 2, \"services\"/\"id\": 3, \"services\"/" "$T/t2.json" >"$T/t3.json"
+check "release 3 (another image) goes through" bc up -t "$T/t3.json" --timeout 60
+for _ in $(seq 50); do grep -q "cleanup: removed $AUTHREG" "$BC_LOGDIR/fetcher/current" && break; sleep 0.1; done
+check "cleanup: the image release 2 used is removed" bash -c "! docker image inspect $AUTHREG/bctest/secret:1 >/dev/null 2>&1"
+check "cleanup: an image a container uses is kept" docker image inspect "$BIG" -f ok
+check "cleanup: the running release's image is kept" docker image inspect "$BCTEST_REMOTE_IMAGE" -f ok
+check "cleanup: an image it never pulled is kept" docker image inspect "$BCTEST_IMAGE" -f ok
+docker rm -f "bctest-$$-user" >/dev/null
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

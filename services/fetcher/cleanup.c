@@ -1,0 +1,128 @@
+/* Image cleanup: the fetcher removes only images it pulled itself (listed
+ * in $BC_STATEDIR/fetcher-pulled.json) that nothing still wants. Removal is
+ * by reference and without force, so Docker refuses an image a container
+ * uses (it is kept and tried again next time); update locks do not hold it
+ * back, as they only guard containers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../lib/docker.h"
+#include "../../lib/log.h"
+#include "fetcher.h"
+
+static void
+list_path(char *out, size_t n)
+{
+	const char *d = getenv("BC_STATEDIR");
+	snprintf(out, n, "%s/fetcher-pulled.json", d && *d ? d : "/var/lib/balena-compose");
+}
+
+static json_t *
+load(void)
+{
+	char path[600];
+	json_t *l;
+
+	list_path(path, sizeof(path));
+	l = json_load_file(path, 0, NULL);
+	if (!json_is_array(l)) {
+		json_decref(l);
+		l = json_array();
+	}
+	return l;
+}
+
+static void
+save(json_t *l)
+{
+	char path[600], tmp[640];
+	int fd;
+
+	list_path(path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || json_dumpfd(l, fd, JSON_COMPACT) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
+		log_warn("keep the list of pulled images in %s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+static bool
+has(const json_t *l, const char *ref)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(l, i, e) if (strcmp(json_string_value(e), ref) == 0) return true;
+	return false;
+}
+
+/* Under mu (the list is the fetcher's alone). */
+void
+fetcher_record_pull(struct fetcher *f, const char *ref)
+{
+	json_t *l;
+
+	(void)f;
+	l = load();
+	if (!has(l, ref)) {
+		json_array_append_new(l, json_string(ref));
+		save(l);
+	}
+	json_decref(l);
+}
+
+int
+fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_err *err)
+{
+	json_t *keep, *l, *left, *removed, *e;
+	bc_docker *d;
+	size_t i;
+
+	keep = json_loads(req->keep, 0, NULL);
+	if (!json_is_array(keep)) {
+		json_decref(keep);
+		return bc_err_set(err, BC_EINVAL, "cleanup: keep must be a JSON array of references");
+	}
+	if ((d = bc_docker_new(NULL, err)) == NULL) {
+		json_decref(keep);
+		return -1;
+	}
+	pthread_mutex_lock(&f->mu);
+	l = load();
+	left = json_array();
+	removed = json_array();
+	json_array_foreach(l, i, e)
+	{
+		const char *ref = json_string_value(e);
+		bool busy = false;
+		bc_err rerr = {0};
+		/* an image a job is pulling right now is wanted too */
+		for (size_t k = 0; k < FETCHER_MAX_JOBS; k++)
+			busy = busy || (f->jobs[k].id && f->jobs[k].state <= JOB_PULLING &&
+					strcmp(f->jobs[k].image, ref) == 0);
+		if (ref == NULL || has(keep, ref) || busy) {
+			json_array_append(left, e);
+		} else if (bc_docker_image_remove(d, ref, false, &rerr) == 0 ||
+			   rerr.code == BC_ENOTFOUND) {
+			json_array_append(removed, e);
+			log_info("cleanup: removed %s", ref);
+		} else {
+			json_array_append(left, e); /* in use: next time */
+			log_info("cleanup: kept %s: %s", ref, rerr.msg);
+		}
+	}
+	save(left);
+	pthread_mutex_unlock(&f->mu);
+	bc_docker_free(d);
+	rep->type = BC_MSG_CLEANUP_DONE;
+	rep->body.cleanup_done.removed = json_dumps(removed, JSON_COMPACT);
+	json_decref(removed);
+	json_decref(left);
+	json_decref(l);
+	json_decref(keep);
+	return BC_HANDLED;
+}
