@@ -116,6 +116,7 @@ demo-stop:
 bench: all
 	bench/footprint $(BUILD)
 	bench/deploy $(BUILD)
+	bench/pull $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/balena-compose \

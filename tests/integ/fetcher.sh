@@ -152,6 +152,18 @@ check "registry killed mid-pull (at '$seen'), restarted: pull exits 0 ($(tail -1
 kill $subpid 2>/dev/null
 check "registry killed mid-pull: the image is there" docker image inspect $BIG -f ok
 
+# the registry is down when the pull starts (the manifest request fails,
+# which Docker does not retry): our backoff carries it once it is back
+docker rmi -f $BIG >/dev/null 2>&1
+stop_registry flaky
+bc pull $BIG >"$T/p4" 2>&1 &
+p4=$!
+sleep 1.5
+registry flaky $FLAKYREG
+wait $p4
+check "registry down at the start, back 1.5 s later: pull exits 0" test $? -eq 0
+check "the fetcher retried with backoff" grep -q "pull '$BIG' (attempt 1).*retrying in" "$BC_LOGDIR/fetcher/current"
+
 # the disk guard: a reserve no pull can keep is refused before any byte
 s6-svc -d "$SUITE_SCAN/fetcher"
 s6-svwait -D "$SUITE_SCAN/fetcher"
