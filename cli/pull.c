@@ -109,16 +109,79 @@ static const char usage[] =
 	"usage: balena-compose pull IMAGE...\n"
 	"       balena-compose pull -f docker-compose.yml [-p NAME]\n"
 	"       balena-compose pull -t TARGET.json\n"
+	"       balena-compose pull --status\n"
+	"       balena-compose pull --cancel JOB\n"
 	"\n"
 	"Get images onto the device through the fetcher, without running\n"
-	"anything. Exit status: 0 all there, 1 any failed, 100 usage.\n";
+	"anything; or list the fetcher's jobs; or cancel one.\n"
+	"Exit status: 0 all there, 1 any failed, 100 usage.\n";
+
+static int
+status(void)
+{
+	bc_msg req = {.type = BC_MSG_FETCH_STATUS}, rep;
+	bc_err err = {0};
+	json_t *arr, *j;
+	size_t i;
+
+	if (bc_call("fetcher", &req, &rep, 10000, &err) < 0) {
+		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
+		return 1;
+	}
+	if (rep.type != BC_MSG_FETCH_JOBS) {
+		fprintf(stderr, "balena-compose pull: fetcher answered %s\n", bc_msgtype_name(rep.type));
+		bc_msg_clear(&rep);
+		return 1;
+	}
+	arr = json_loads(rep.body.fetch_jobs.json, 0, NULL);
+	bc_msg_clear(&rep);
+	printf("%-5s %-48s %-10s %4s %8s %s\n", "JOB", "IMAGE", "STATE", "%", "ATTEMPTS", "ERROR");
+	json_array_foreach(arr, i, j)
+		printf("%-5lld %-48.48s %-10s %4lld %8lld %s\n",
+		       (long long)json_integer_value(json_object_get(j, "job")),
+		       json_string_value(json_object_get(j, "image")),
+		       json_string_value(json_object_get(j, "state")),
+		       (long long)json_integer_value(json_object_get(j, "percent")),
+		       (long long)json_integer_value(json_object_get(j, "attempts")),
+		       json_string_value(json_object_get(j, "error")) ?: "");
+	json_decref(arr);
+	return 0;
+}
+
+static int
+cancel(const char *job)
+{
+	bc_msg req = {.type = BC_MSG_FETCH_CANCEL}, rep;
+	bc_err err = {0};
+	char *end;
+	int rc = 0;
+
+	req.body.fetch_cancel.job = strtoull(job, &end, 10);
+	if (*end || end == job) {
+		fputs(usage, stderr);
+		return 100;
+	}
+	if (bc_call("fetcher", &req, &rep, 10000, &err) < 0) {
+		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
+		return 1;
+	}
+	if (rep.type == BC_MSG_ERROR) {
+		fprintf(stderr, "balena-compose pull: %s\n", rep.body.error.message);
+		rc = 1;
+	} else {
+		printf("job %s cancelled\n", job);
+	}
+	bc_msg_clear(&rep);
+	return rc;
+}
 
 int
 cmd_pull(int argc, char **argv)
 {
-	static const struct option opts[] = {{"file", 1, NULL, 'f'}, {"project", 1, NULL, 'p'},
-					     {"target", 1, NULL, 't'}, {"help", 0, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"file", 1, NULL, 'f'},	 {"project", 1, NULL, 'p'}, {"target", 1, NULL, 't'},
+		{"status", 0, NULL, 'S'}, {"cancel", 1, NULL, 'C'},  {"help", 0, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
 	static struct view v;
 	const char *images[MAX_IMAGES], *file = NULL, *target = NULL;
 	bc_compose_opts co = {0};
@@ -133,6 +196,8 @@ cmd_pull(int argc, char **argv)
 		case 'f': file = optarg; break;
 		case 'p': co.project = optarg; break;
 		case 't': target = optarg; break;
+		case 'S': return optind == argc ? status() : 100;
+		case 'C': return optind == argc ? cancel(optarg) : 100;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 100;
 		}

@@ -277,6 +277,8 @@ worker(void *arg)
 
 		pthread_mutex_lock(&f->mu);
 		j->state = st;
+		if (st == JOB_CANCELLED)
+			snprintf(errbuf, sizeof(errbuf), "cancelled");
 		snprintf(j->error, sizeof(j->error), "%s", errbuf);
 		snprintf(j->image_id, sizeof(j->image_id), "%s", idbuf);
 		if (st == JOB_DONE) {
@@ -284,8 +286,6 @@ worker(void *arg)
 			fetcher_record_pull(f, j->image);
 			log_info("job %llu: pulled %s", (unsigned long long)j->id, j->image);
 		} else {
-			if (st == JOB_CANCELLED)
-				snprintf(errbuf, 512, "cancelled");
 			log_warnx("job %llu: %s: %s", (unsigned long long)j->id, j->image, j->error);
 		}
 		if (j->auth != NULL) {

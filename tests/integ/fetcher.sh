@@ -115,7 +115,8 @@ rc=$?
 check "wrong key: pull exits 1 naming the refusal ($msg)" bash -c \
 	"[ $rc -eq 1 ] && echo '$msg' | grep -qiE 'unauthorized|authentication required|no basic auth'"
 msg=$(bc up -t "$T/t2.json" --timeout 20 2>&1)
-check "wrong key: up fails with the fetch error ($msg)" bash -c "[ $? -eq 1 ] && echo '$msg' | grep -q fetch"
+rc=$?
+check "wrong key: up fails with the fetch error ($msg)" bash -c "[ $rc -eq 1 ] && echo '$msg' | grep -q fetch"
 check "wrong key: the old release keeps running" test "$(docker ps -q --filter label=io.balena.app-id=$APP)" = "$old"
 echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\"}" >"$T/config.json"
 check "right key again: the update goes through" bc up -t "$T/t2.json" --timeout 60
@@ -183,8 +184,41 @@ wait $guard 2>/dev/null
 s6-svc -u "$SUITE_SCAN/fetcher"
 suite_wait_ready fetcher
 
+# the bound and cancel: with one worker, a pull stuck in its retries (the
+# registry is down) holds the other back; cancelling it lets that through
+s6-svc -d "$SUITE_SCAN/fetcher"
+s6-svwait -D "$SUITE_SCAN/fetcher"
+BC_FETCH_CONCURRENCY=1 setsid "$BIN/bc-fetcher" >"$T/fetcher-one.log" 2>&1 &
+one=$!
+for _ in $(seq 50); do bc ping fetcher >/dev/null 2>&1 && break; sleep 0.1; done
+docker rmi -f $BIG "$AUTHREG/bctest/secret:1" >/dev/null 2>&1
+stop_registry flaky
+bc pull $BIG >"$T/p5" 2>&1 &
+p5=$!
+sleep 0.5
+bc pull "$AUTHREG/bctest/secret:1" >"$T/p6" 2>&1 &
+p6=$!
+sleep 0.5
+st=$(bc pull --status)
+echo "$st" | sed 's/^/  /'
+check "one worker: the second image is queued behind the first" bash -c \
+	"echo '$st' | grep secret | grep -q queued && echo '$st' | grep big | grep -q pulling"
+job=$(echo "$st" | grep big | awk '{print $1}')
+check "pull --cancel JOB: exit 0" bc pull --cancel "$job"
+wait $p5
+rc=$?
+check "the cancelled pull ends, exit 1, saying so ($(tail -1 "$T/p5"))" bash -c "[ $rc -eq 1 ] && grep -q cancelled '$T/p5'"
+wait $p6
+check "then the queued one is pulled" test $? -eq 0
+kill $one
+wait $one 2>/dev/null
+registry flaky $FLAKYREG
+s6-svc -u "$SUITE_SCAN/fetcher"
+suite_wait_ready fetcher
+
 # cleanup after an update: exactly the images the fetcher pulled that
 # nothing wants; never one a container uses, never one it did not pull
+bc pull "$BIG" >/dev/null # the cancel above left it absent
 docker run -d --label io.balena-compose.test=1 --name "bctest-$$-user" "$BIG" sh -c 'trap exit TERM; while :; do sleep 1; done' >/dev/null
 bc pull "$BCTEST_REMOTE_IMAGE" >/dev/null
 sed "s|\"image\": \"$AUTHREG/bctest/secret:1\"|\"image\": \"$BCTEST_REMOTE_IMAGE\"|; s/\"r2\"/\"r3\"/; s/\"id\": 2, \"services\"/\"id\": 3, \"services\"/" "$T/t2.json" >"$T/t3.json"
