@@ -230,5 +230,26 @@ check "cleanup: the running release's image is kept" docker image inspect "$BCTE
 check "cleanup: an image it never pulled is kept" docker image inspect "$BCTEST_IMAGE" -f ok
 docker rm -f "bctest-$$-user" >/dev/null
 
+# while an update downloads, the reconciler's state shows the service's progress
+docker rmi -f $BIG >/dev/null 2>&1
+sed "s|\"image\": \"$BCTEST_REMOTE_IMAGE\"|\"image\": \"$BIG\"|; s/\"r3\"/\"r4\"/; s/\"id\": 3, \"services\"/\"id\": 4, \"services\"/" "$T/t3.json" >"$T/t4.json"
+bc up -t "$T/t4.json" --timeout 60 >/dev/null 2>&1 &
+up=$!
+seen=""
+for _ in $(seq 300); do
+	s=$(bc state --json 2>/dev/null | tr -d ' \n')
+	case "$s" in *'"downloads":{"s":{"image":"'"$BIG"'","percent":'*) seen=$s; break ;; esac
+	sleep 0.01
+done
+wait $up
+check "state: downloads shows the service's image and percent while it comes" test -n "$seen"
+check "and the update then runs" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_r4$'"
+
+# on a terminal, pull draws a bar per image
+docker rmi -f $BIG >/dev/null 2>&1
+script -qec "'$BIN/balena-compose' pull $BIG" /dev/null >"$T/tty" 2>&1
+check "pull on a TTY: exit 0" test $? -eq 0
+check "pull on a TTY: a redrawn progress bar" bash -c "grep -q \$'\\033\\[' '$T/tty' && grep -q '####################] 100%' '$T/tty'"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
