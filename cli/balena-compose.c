@@ -83,6 +83,7 @@ static const struct {
     {"state", cmd_state, "what the reconciler runs and waits on"},
     {"config", cmd_config, "print the v3 target a compose file becomes"},
     {"pull", cmd_pull, "get images onto the device, with progress"},
+    {"lock", cmd_lock, "update locks: status, take, release"},
     {"ping", cmd_ping, "check that the daemons are up"},
 };
 

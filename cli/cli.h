@@ -23,5 +23,6 @@ int cmd_ps(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_lock(int argc, char **argv);
 
 #endif

@@ -111,6 +111,35 @@ static const struct field cleanup_done_fields[] = {
 	FSTR(bc_body_cleanup_done, removed, BC_PROTO_MAX_DOC, true),
 };
 
+static const struct field lock_take_fields[] = {
+	FI64(bc_body_lock_take, app_id, true),
+	FSTR(bc_body_lock_take, services, 65536, true),
+	FBOOL(bc_body_lock_take, force, false),
+	FU64(bc_body_lock_take, lease, false),
+};
+static const struct field lock_granted_fields[] = {
+	FU64(bc_body_lock_granted, lease, true),
+	FU64(bc_body_lock_granted, expires_ms, true),
+};
+static const struct field lock_held_fields[] = {
+	FI64(bc_body_lock_held, app_id, true),
+	FSTR(bc_body_lock_held, service, 128, true),
+};
+static const struct field lock_release_fields[] = {
+	FU64(bc_body_lock_release, lease, true),
+};
+static const struct field lock_status_fields[] = {
+	FSTR(bc_body_lock_status, from, 64, false),
+};
+static const struct field lock_info_fields[] = {
+	FSTR(bc_body_lock_info, json, BC_PROTO_MAX_DOC, true),
+};
+static const struct field lock_event_fields[] = {
+	FI64(bc_body_lock_event, app_id, true),
+	FSTR(bc_body_lock_event, service, 128, true),
+	FSTR(bc_body_lock_event, holder, 16, true),
+};
+
 struct msgdesc {
 	enum bc_msgtype type;
 	const char *name;

@@ -41,7 +41,14 @@
 	X(FETCH_STATUS, 16, fetch_status)                                                          \
 	X(FETCH_JOBS, 17, fetch_jobs)                                                              \
 	X(CLEANUP, 18, cleanup)                                                                    \
-	X(CLEANUP_DONE, 19, cleanup_done)
+	X(CLEANUP_DONE, 19, cleanup_done)                                                          \
+	X(LOCK_TAKE, 20, lock_take)                                                                \
+	X(LOCK_GRANTED, 21, lock_granted)                                                          \
+	X(LOCK_HELD, 22, lock_held)                                                                \
+	X(LOCK_RELEASE, 23, lock_release)                                                          \
+	X(LOCK_STATUS, 24, lock_status)                                                            \
+	X(LOCK_INFO, 25, lock_info)                                                                \
+	X(LOCK_EVENT, 26, lock_event)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -160,6 +167,44 @@ typedef struct bc_body_cleanup {
 typedef struct bc_body_cleanup_done {
 	char *removed; /* required: JSON array of the references removed */
 } bc_body_cleanup_done;
+
+/* locker: take the update locks of an app's services (all or nothing).
+ * With a live lease, the same lease is renewed. */
+typedef struct bc_body_lock_take {
+	int64_t app_id;  /* required */
+	char *services;  /* required: JSON array of service names */
+	bool force;      /* remove the app's own lockfiles first */
+	uint64_t lease;  /* optional: renew this lease */
+} bc_body_lock_take;
+
+typedef struct bc_body_lock_granted {
+	uint64_t lease;        /* required */
+	uint64_t expires_ms;   /* required: from now, unless renewed */
+} bc_body_lock_granted;
+
+typedef struct bc_body_lock_held {
+	int64_t app_id;  /* required */
+	char *service;   /* required: the first service whose lock the app holds */
+} bc_body_lock_held;
+
+typedef struct bc_body_lock_release {
+	uint64_t lease; /* required */
+} bc_body_lock_release;
+
+typedef struct bc_body_lock_status {
+	char *from; /* optional */
+} bc_body_lock_status;
+
+typedef struct bc_body_lock_info {
+	char *json; /* required: {"leases": [...], "locks": [{app_id, service, holder}]} */
+} bc_body_lock_info;
+
+/* locker PUB: a service's lockfiles changed */
+typedef struct bc_body_lock_event {
+	int64_t app_id;  /* required */
+	char *service;   /* required */
+	char *holder;    /* required: "app", "us" or "nobody" */
+} bc_body_lock_event;
 
 typedef struct bc_msg {
 	enum bc_msgtype type;

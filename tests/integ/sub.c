@@ -46,6 +46,9 @@ main(int argc, char **argv)
 			printf("FETCH_DONE %llu %s %s %s\n", (unsigned long long)m.body.fetch_done.job,
 			       m.body.fetch_done.image, m.body.fetch_done.ok ? "ok" : "failed",
 			       m.body.fetch_done.error ? m.body.fetch_done.error : "");
+		else if (m.type == BC_MSG_LOCK_EVENT)
+			printf("LOCK_EVENT %lld %s %s\n", (long long)m.body.lock_event.app_id,
+			       m.body.lock_event.service, m.body.lock_event.holder);
 		else if (m.type == BC_MSG_STATE)
 			printf("STATE %llu %s\n", (unsigned long long)m.body.state.generation,
 			       m.body.state.settled ? "settled" : "unsettled");

@@ -1,0 +1,139 @@
+/* balena-compose lock: the locker's view and hand control of update locks. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"usage: balena-compose lock status\n"
+	"       balena-compose lock take --app ID [--force] SERVICE...\n"
+	"       balena-compose lock release LEASE\n"
+	"\n"
+	"Update locks: a service is locked while updates.lock (or the legacy\n"
+	"resin-updates.lock) is in its lock directory, /tmp/balena (/tmp/resin) in\n"
+	"its containers. take holds them for a lease (printed) until release, or\n"
+	"until the lease runs out (BC_LOCK_TTL_MS); --force removes the app's own.\n"
+	"Exit status: 0 done, 1 refused (the app holds a lock) or failed, 100 usage.\n";
+
+static int
+call(bc_msg *req, bc_msg *rep)
+{
+	bc_err err = {0};
+
+	if (bc_call("locker", req, rep, 10000, &err) < 0) {
+		fprintf(stderr, "balena-compose lock: %s\n", err.msg);
+		return -1;
+	}
+	if (rep->type == BC_MSG_ERROR) {
+		fprintf(stderr, "balena-compose lock: %s\n", rep->body.error.message);
+		bc_msg_clear(rep);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+status(void)
+{
+	bc_msg req = {.type = BC_MSG_LOCK_STATUS}, rep;
+	json_t *doc, *e;
+	size_t i;
+
+	if (call(&req, &rep) < 0)
+		return 1;
+	doc = json_loads(rep.body.lock_info.json, 0, NULL);
+	bc_msg_clear(&rep);
+	printf("%-12s %-20s %s\n", "APP", "SERVICE", "LOCKED BY");
+	json_array_foreach(json_object_get(doc, "locks"), i, e)
+		printf("%-12lld %-20s %s\n", (long long)json_integer_value(json_object_get(e, "app_id")),
+		       json_string_value(json_object_get(e, "service")),
+		       json_string_value(json_object_get(e, "holder")));
+	json_array_foreach(json_object_get(doc, "leases"), i, e)
+		printf("lease %lld: app %lld, %lld ms left\n",
+		       (long long)json_integer_value(json_object_get(e, "lease")),
+		       (long long)json_integer_value(json_object_get(e, "app_id")),
+		       (long long)json_integer_value(json_object_get(e, "expires_in_ms")));
+	json_decref(doc);
+	return 0;
+}
+
+static int
+take(int argc, char **argv)
+{
+	static const struct option opts[] = {{"app", 1, NULL, 'a'}, {"force", 0, NULL, 'f'},
+					     {NULL, 0, NULL, 0}};
+	bc_msg req = {.type = BC_MSG_LOCK_TAKE}, rep;
+	json_t *svcs = json_array();
+	long long app = 0;
+	int c, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "a:f", opts, NULL)) != -1) {
+		if (c == 'a')
+			app = atoll(optarg);
+		else if (c == 'f')
+			req.body.lock_take.force = true;
+		else {
+			json_decref(svcs);
+			fputs(usage, stderr);
+			return 100;
+		}
+	}
+	if (app <= 0 || optind == argc) {
+		json_decref(svcs);
+		fputs(usage, stderr);
+		return 100;
+	}
+	for (int i = optind; i < argc; i++)
+		json_array_append_new(svcs, json_string(argv[i]));
+	req.body.lock_take.app_id = app;
+	req.body.lock_take.services = json_dumps(svcs, JSON_COMPACT);
+	json_decref(svcs);
+	if (call(&req, &rep) < 0) {
+		free(req.body.lock_take.services);
+		return 1;
+	}
+	free(req.body.lock_take.services);
+	if (rep.type == BC_MSG_LOCK_GRANTED) {
+		printf("lease %llu (expires in %llu ms unless renewed)\n",
+		       (unsigned long long)rep.body.lock_granted.lease,
+		       (unsigned long long)rep.body.lock_granted.expires_ms);
+	} else if (rep.type == BC_MSG_LOCK_HELD) {
+		fprintf(stderr, "balena-compose lock: the app holds the lock of service '%s'\n",
+			rep.body.lock_held.service);
+		rc = 1;
+	}
+	bc_msg_clear(&rep);
+	return rc;
+}
+
+int
+cmd_lock(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "status") == 0 && argc == 2)
+		return status();
+	if (argc >= 2 && strcmp(argv[1], "take") == 0)
+		return take(argc - 1, argv + 1);
+	if (argc == 3 && strcmp(argv[1], "release") == 0) {
+		bc_msg req = {.type = BC_MSG_LOCK_RELEASE}, rep;
+		char *end;
+		req.body.lock_release.lease = strtoull(argv[2], &end, 10);
+		if (*end || end == argv[2]) {
+			fputs(usage, stderr);
+			return 100;
+		}
+		if (call(&req, &rep) < 0)
+			return 1;
+		bc_msg_clear(&rep);
+		printf("released\n");
+		return 0;
+	}
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	fputs(usage, stderr);
+	return 100;
+}

@@ -1,0 +1,46 @@
+/* The locker's own state: leases, shared by the request loop (main.c) and
+ * the watcher thread (watch.c: inotify on the lock directories, lease
+ * expiry) under one mutex. */
+#ifndef BC_LOCKER_H
+#define BC_LOCKER_H
+
+#include <pthread.h>
+
+#include "../../lib/daemon.h"
+#include "../../lib/lock.h"
+
+#define LOCKER_MAX_LEASES 64
+
+struct wentry;
+
+struct lease {
+	uint64_t id; /* 0: free */
+	int64_t app_id;
+	bc_strv services;
+	uint64_t expires; /* monotonic ms */
+};
+
+struct locker {
+	pthread_mutex_t mu;
+	struct lease leases[LOCKER_MAX_LEASES];
+	bool stopping;
+	/* set once at start */
+	char lockdir[512];
+	uint64_t ttl_ms;
+	int wake[2]; /* a pipe: tells the watcher the leases changed */
+	int inotify;
+	nng_socket pub;
+	pthread_t th;
+	/* the watcher thread's own: what each inotify descriptor looks at */
+	struct wentry *watches;
+	size_t nwatches, capwatches;
+};
+
+/* watch.c */
+int locker_start_watch(struct locker *l, bc_err *err);
+void locker_stop_watch(struct locker *l);
+void locker_wake(struct locker *l);
+/* Under mu: end a lease (its files go) and free its slot. */
+void locker_end_lease(struct locker *l, struct lease *ls);
+
+#endif

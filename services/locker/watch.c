@@ -1,0 +1,206 @@
+/* The locker's watcher: inotify on every lock directory (publishing a
+ * LOCK_EVENT the moment an app's lockfile comes or goes, no polling) and
+ * the end of leases not renewed in time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../lib/log.h"
+#include "../../proto/ipc.h"
+#include "locker.h"
+
+#define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE)
+
+/* What each watch descriptor looks at: depth 0 the lock dir, 1 an app's
+ * dir, 2 a service's. Only the watcher thread touches this. */
+struct wentry {
+	int wd;
+	int depth;
+	int64_t app_id;
+	char name[64];
+	char path[1024];
+};
+
+
+static void
+publish(struct locker *l, int64_t app, const char *service, const char *dir)
+{
+	bc_msg m = {.type = BC_MSG_LOCK_EVENT};
+	int who = bc_lock_holder(dir, NULL);
+
+	m.body.lock_event.app_id = app;
+	m.body.lock_event.service = (char *)service;
+	m.body.lock_event.holder = who == 1 ? "app" : who == 2 ? "us" : "nobody";
+	bc_send(l->pub, &m, NULL);
+}
+
+static void
+add_watch(struct locker *l, const char *path, int depth, int64_t app, const char *name)
+{
+	struct wentry *w;
+	int wd = inotify_add_watch(l->inotify, path, WATCH_MASK | IN_ONLYDIR);
+
+	if (wd < 0)
+		return;
+	for (size_t i = 0; i < l->nwatches; i++)
+		if (l->watches[i].wd == wd)
+			return; /* already watched */
+	if (l->nwatches == l->capwatches) {
+		struct wentry *nw = realloc(l->watches, (l->capwatches = l->capwatches * 2 + 16) * sizeof(*nw));
+		if (nw == NULL)
+			return;
+		l->watches = nw;
+	}
+	w = &l->watches[l->nwatches++];
+	w->wd = wd;
+	w->depth = depth;
+	w->app_id = app;
+	snprintf(w->name, sizeof(w->name), "%s", name ? name : "");
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	/* what is already there below it */
+	if (depth < 2) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL) {
+			char sub[1100];
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			add_watch(l, sub, depth + 1, depth == 0 ? strtoll(e->d_name, NULL, 10) : app,
+				  e->d_name);
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
+static void
+on_events(struct locker *l)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(l->inotify, buf, sizeof(buf));
+
+	for (char *p = buf; n > 0 && p < buf + n;) {
+		struct inotify_event *ev = (struct inotify_event *)p;
+		struct wentry *w = NULL;
+		p += sizeof(*ev) + ev->len;
+		for (size_t i = 0; i < l->nwatches; i++)
+			if (l->watches[i].wd == ev->wd)
+				w = &l->watches[i];
+		if (w == NULL || ev->len == 0)
+			continue;
+		if (w->depth < 2 && (ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR)) {
+			char sub[1100];
+			snprintf(sub, sizeof(sub), "%s/%s", w->path, ev->name);
+			add_watch(l, sub, w->depth + 1,
+				  w->depth == 0 ? strtoll(ev->name, NULL, 10) : w->app_id, ev->name);
+		} else if (w->depth == 2 && (strcmp(ev->name, "updates.lock") == 0 ||
+					     strcmp(ev->name, "resin-updates.lock") == 0)) {
+			publish(l, w->app_id, w->name, w->path);
+		}
+	}
+}
+
+void
+locker_end_lease(struct locker *l, struct lease *ls)
+{
+	bc_err err = {0};
+
+	if (bc_lock_release(l->lockdir, ls->app_id, &ls->services, ls->id, &err) < 0)
+		log_warnx("lease %llu: %s", (unsigned long long)ls->id, err.msg);
+	bc_strv_free(&ls->services);
+	memset(ls, 0, sizeof(*ls));
+}
+
+void
+locker_wake(struct locker *l)
+{
+	if (write(l->wake[1], "x", 1) < 0 && errno != EAGAIN)
+		log_warn("wake the watcher");
+}
+
+static void *
+watcher(void *arg)
+{
+	struct locker *l = arg;
+	struct pollfd pfd[2] = {{l->inotify, POLLIN, 0}, {l->wake[0], POLLIN, 0}};
+
+	add_watch(l, l->lockdir, 0, 0, NULL);
+	for (;;) {
+		uint64_t now = bc_now_ms(), next = UINT64_MAX;
+		int timeout;
+
+		pthread_mutex_lock(&l->mu);
+		if (l->stopping) {
+			pthread_mutex_unlock(&l->mu);
+			return NULL;
+		}
+		for (size_t i = 0; i < LOCKER_MAX_LEASES; i++) {
+			struct lease *ls = &l->leases[i];
+			if (ls->id == 0)
+				continue;
+			if (ls->expires <= now) {
+				log_warnx("lease %llu of app %lld was not renewed: released",
+					  (unsigned long long)ls->id, (long long)ls->app_id);
+				locker_end_lease(l, ls);
+			} else if (ls->expires < next) {
+				next = ls->expires;
+			}
+		}
+		pthread_mutex_unlock(&l->mu);
+		/* asleep until a file changes, the leases change, or one ends */
+		timeout = next == UINT64_MAX ? -1 : (int)(next - now);
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN)
+			on_events(l);
+		if (pfd[1].revents & POLLIN) {
+			char drain[64];
+			while (read(l->wake[0], drain, sizeof(drain)) > 0)
+				;
+		}
+	}
+	return NULL;
+}
+
+int
+locker_start_watch(struct locker *l, bc_err *err)
+{
+	char dir[600];
+
+	snprintf(dir, sizeof(dir), "%s", l->lockdir);
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0755);
+			*p = '/';
+		}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return bc_err_sys(err, "create lock directory '%s'", dir);
+	if (pipe2(l->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		return bc_err_sys(err, "pipe");
+	if ((l->inotify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
+		return bc_err_sys(err, "inotify");
+	if (pthread_create(&l->th, NULL, watcher, l) != 0)
+		return bc_err_set(err, BC_ESYS, "start the watcher thread");
+	return 0;
+}
+
+void
+locker_stop_watch(struct locker *l)
+{
+	pthread_mutex_lock(&l->mu);
+	l->stopping = true;
+	pthread_mutex_unlock(&l->mu);
+	locker_wake(l);
+	pthread_join(l->th, NULL);
+	free(l->watches);
+	l->watches = NULL;
+}

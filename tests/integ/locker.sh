@@ -1,0 +1,110 @@
+#!/bin/bash
+# The locker under s6: leases, an app's lock (a real container creating its
+# lockfile through the bind mount), inotify events, no orphans after kill -9,
+# never stealing an app's lock, leases that run out. Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+SUB=$(cd "$BUILD/tests" && pwd)/sub
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+T=$(mktemp -d /tmp/bc-lock.XXXXXX)
+APP=$((994000 + $$ % 900))
+export BC_LOCKDIR=$T/locks BC_STATEDIR=$T/state BC_SCOPE_APPS=$APP
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+bc() { "$BIN/balena-compose" "$@"; }
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+# expect RC WANT_RC MSG PATTERN...
+expect() {
+	local rc=$1 want=$2 msg=$3 pat
+	shift 3
+	[ "$rc" -eq "$want" ] || return 1
+	for pat; do [[ "$msg" == *"$pat"* ]] || return 1; done
+}
+trap 'docker rm -f "bctest-$$-app" >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
+suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+D=$BC_LOCKDIR/$APP
+
+out=$(bc lock take --app $APP web db)
+check "take: granted ($out)" bash -c "[[ '$out' == lease* ]]"
+lease=$(echo "$out" | awk '{print $2}')
+check "take: both lockfiles of both services exist" test -f "$D/web/updates.lock" -a -f "$D/web/resin-updates.lock" -a -f "$D/db/updates.lock"
+check "take: the files say who holds them" grep -q '"owner":"balena-compose"' "$D/web/updates.lock"
+check "status: locked by us" bash -c "bc() { '$BIN/balena-compose' \"\$@\"; }; bc lock status | grep -E '^$APP +web +us'"
+check "release: exit 0" bc lock release "$lease"
+check "release: the files are gone" test ! -e "$D/web/updates.lock" -a ! -e "$D/db/updates.lock"
+
+# an app takes its lock from inside its container, through the bind mount
+mkdir -p "$D/web"
+docker run -d --name "bctest-$$-app" --label io.balena-compose.test=1 \
+	-v "$D/web:/tmp/balena" "$BCTEST_IMAGE" sh -c 'trap exit TERM; while :; do sleep 1; done' >/dev/null
+"$SUB" locker 20 20000 >"$T/events" &
+subpid=$!
+for _ in $(seq 50); do grep -q subscribed "$T/events" 2>/dev/null && break; sleep 0.1; done
+docker exec "bctest-$$-app" touch /tmp/balena/updates.lock
+msg=$(bc lock take --app $APP web db 2>&1)
+rc=$?
+check "the app holds web: take refused, exit 1 ($msg)" expect $rc 1 "$msg" "service 'web'"
+check "refused take is all or nothing: db not locked" test ! -e "$D/db/updates.lock"
+t0=$(date +%s%N)
+docker exec "bctest-$$-app" rm /tmp/balena/updates.lock
+for _ in $(seq 200); do grep -q "LOCK_EVENT $APP web nobody" "$T/events" && break; sleep 0.005; done
+lat=$(ms "$t0")
+check "inotify: LOCK_EVENT 'nobody' when the app lets go (${lat} ms after docker exec rm)" grep -q "LOCK_EVENT $APP web nobody" "$T/events"
+check "and an 'app' event when it took it" grep -q "LOCK_EVENT $APP web app" "$T/events"
+kill $subpid 2>/dev/null
+out=$(bc lock take --app $APP web)
+check "after the app let go: granted" bash -c "[[ '$out' == lease* ]]"
+lease=$(echo "$out" | awk '{print $2}')
+msg=$(docker exec "bctest-$$-app" sh -c 'set -C; echo x > /tmp/balena/updates.lock' 2>&1)
+check "while we hold it, the app cannot take it (O_EXCL in the container fails)" test $? -ne 0
+bc lock release "$lease" >/dev/null
+
+# --force removes the app's own lock
+docker exec "bctest-$$-app" touch /tmp/balena/updates.lock
+out=$(bc lock take --app $APP --force web)
+check "--force: granted over the app's lock" bash -c "[[ '$out' == lease* ]]"
+bc lock release "$(echo "$out" | awk '{print $2}')" >/dev/null
+
+# kill -9 mid-update: our lock must not outlive us; the app's must stay
+bc lock take --app $APP db >/dev/null
+mkdir -p "$D/api"
+echo "held by the app" >"$D/api/updates.lock"
+kill -9 "$(suite_pid locker)"
+for _ in $(seq 50); do [ "$(suite_pid locker)" != -1 ] && break; sleep 0.1; done
+suite_wait_ready locker
+check "after kill -9 and restart: no orphaned lock of ours" test ! -e "$D/db/updates.lock"
+check "after the restart: the app's lock is still there" test -f "$D/api/updates.lock"
+check "the restart said so in its log" grep -q "removed 2 orphaned lockfile" "$BC_LOGDIR/locker/current"
+rm "$D/api/updates.lock"
+
+# a lease that is not renewed runs out (a locker with a short TTL)
+s6-svc -d "$SUITE_SCAN/locker"
+s6-svwait -D "$SUITE_SCAN/locker"
+BC_LOCK_TTL_MS=300 setsid "$BIN/bc-locker" >"$T/short.log" 2>&1 &
+short=$!
+for _ in $(seq 50); do bc ping locker >/dev/null 2>&1 && break; sleep 0.1; done
+bc lock take --app $APP web >/dev/null
+check "short lease: taken" test -f "$D/web/updates.lock"
+sleep 1
+check "short lease: not renewed, gone after its TTL" test ! -e "$D/web/updates.lock"
+kill $short
+wait $short 2>/dev/null
+s6-svc -u "$SUITE_SCAN/locker"
+suite_wait_ready locker
+
+bc lock take --app 0 web >/dev/null 2>&1
+check "bad app id: usage, exit 100" test $? -eq 100
+bc lock take --app $APP ../etc >/dev/null 2>&1
+check "a path as a service name: refused, exit 1" test $? -eq 1
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
