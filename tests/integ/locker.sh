@@ -78,8 +78,14 @@ bc lock release "$(echo "$out" | awk '{print $2}')" >/dev/null
 bc lock take --app $APP db >/dev/null
 mkdir -p "$D/api"
 echo "held by the app" >"$D/api/updates.lock"
-kill -9 "$(suite_pid locker)"
-for _ in $(seq 50); do [ "$(suite_pid locker)" != -1 ] && break; sleep 0.1; done
+old=$(suite_pid locker)
+kill -9 "$old"
+# s6 reports the old pid for a moment: wait for a new one, then readiness
+for _ in $(seq 100); do
+	p=$(suite_pid locker)
+	[ "$p" != "$old" ] && [ "$p" != -1 ] && break
+	sleep 0.05
+done
 suite_wait_ready locker
 check "after kill -9 and restart: no orphaned lock of ours" test ! -e "$D/db/updates.lock"
 check "after the restart: the app's lock is still there" test -f "$D/api/updates.lock"
