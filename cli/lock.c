@@ -7,15 +7,15 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: balena-compose lock status\n"
-	"       balena-compose lock take --app ID [--force] SERVICE...\n"
-	"       balena-compose lock release LEASE\n"
-	"\n"
-	"Update locks: a service is locked while updates.lock (or the legacy\n"
-	"resin-updates.lock) is in its lock directory, /tmp/balena (/tmp/resin) in\n"
-	"its containers. take holds them for a lease (printed) until release, or\n"
-	"until the lease runs out (BC_LOCK_TTL_MS); --force removes the app's own.\n"
-	"Exit status: 0 done, 1 refused (the app holds a lock) or failed, 100 usage.\n";
+    "usage: balena-compose lock status\n"
+    "       balena-compose lock take --app ID [--force] SERVICE...\n"
+    "       balena-compose lock release LEASE\n"
+    "\n"
+    "Update locks: a service is locked while updates.lock (or the legacy\n"
+    "resin-updates.lock) is in its lock directory, /tmp/balena (/tmp/resin) in\n"
+    "its containers. take holds them for a lease (printed) until release, or\n"
+    "until the lease runs out (BC_LOCK_TTL_MS); --force removes the app's own.\n"
+    "Exit status: 0 done, 1 refused (the app holds a lock) or failed, 100 usage.\n";
 
 static int
 call(bc_msg *req, bc_msg *rep)
@@ -46,15 +46,15 @@ status(void)
 	doc = json_loads(rep.body.lock_info.json, 0, NULL);
 	bc_msg_clear(&rep);
 	printf("%-12s %-20s %s\n", "APP", "SERVICE", "LOCKED BY");
-	json_array_foreach(json_object_get(doc, "locks"), i, e)
-		printf("%-12lld %-20s %s\n", (long long)json_integer_value(json_object_get(e, "app_id")),
-		       json_string_value(json_object_get(e, "service")),
-		       json_string_value(json_object_get(e, "holder")));
+	json_array_foreach(json_object_get(doc, "locks"), i, e) printf(
+	    "%-12lld %-20s %s\n", (long long)json_integer_value(json_object_get(e, "app_id")),
+	    json_string_value(json_object_get(e, "service")),
+	    json_string_value(json_object_get(e, "holder")));
 	json_array_foreach(json_object_get(doc, "leases"), i, e)
-		printf("lease %lld: app %lld, %lld ms left\n",
-		       (long long)json_integer_value(json_object_get(e, "lease")),
-		       (long long)json_integer_value(json_object_get(e, "app_id")),
-		       (long long)json_integer_value(json_object_get(e, "expires_in_ms")));
+	    printf("lease %lld: app %lld, %lld ms left\n",
+		   (long long)json_integer_value(json_object_get(e, "lease")),
+		   (long long)json_integer_value(json_object_get(e, "app_id")),
+		   (long long)json_integer_value(json_object_get(e, "expires_in_ms")));
 	json_decref(doc);
 	return 0;
 }
@@ -62,8 +62,8 @@ status(void)
 static int
 take(int argc, char **argv)
 {
-	static const struct option opts[] = {{"app", 1, NULL, 'a'}, {"force", 0, NULL, 'f'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"app", 1, NULL, 'a'}, {"force", 0, NULL, 'f'}, {NULL, 0, NULL, 0}};
 	bc_msg req = {.type = BC_MSG_LOCK_TAKE}, rep;
 	json_t *svcs = json_array();
 	long long app = 0;

@@ -105,16 +105,15 @@ images_of(json_t *doc, const char **list, size_t max, bc_err *err)
 	return n;
 }
 
-static const char usage[] =
-	"usage: balena-compose pull IMAGE...\n"
-	"       balena-compose pull -f docker-compose.yml [-p NAME]\n"
-	"       balena-compose pull -t TARGET.json\n"
-	"       balena-compose pull --status\n"
-	"       balena-compose pull --cancel JOB\n"
-	"\n"
-	"Get images onto the device through the fetcher, without running\n"
-	"anything; or list the fetcher's jobs; or cancel one.\n"
-	"Exit status: 0 all there, 1 any failed, 100 usage.\n";
+static const char usage[] = "usage: balena-compose pull IMAGE...\n"
+			    "       balena-compose pull -f docker-compose.yml [-p NAME]\n"
+			    "       balena-compose pull -t TARGET.json\n"
+			    "       balena-compose pull --status\n"
+			    "       balena-compose pull --cancel JOB\n"
+			    "\n"
+			    "Get images onto the device through the fetcher, without running\n"
+			    "anything; or list the fetcher's jobs; or cancel one.\n"
+			    "Exit status: 0 all there, 1 any failed, 100 usage.\n";
 
 static int
 status(void)
@@ -129,7 +128,8 @@ status(void)
 		return 1;
 	}
 	if (rep.type != BC_MSG_FETCH_JOBS) {
-		fprintf(stderr, "balena-compose pull: fetcher answered %s\n", bc_msgtype_name(rep.type));
+		fprintf(stderr, "balena-compose pull: fetcher answered %s\n",
+			bc_msgtype_name(rep.type));
 		bc_msg_clear(&rep);
 		return 1;
 	}
@@ -137,13 +137,13 @@ status(void)
 	bc_msg_clear(&rep);
 	printf("%-5s %-48s %-10s %4s %8s %s\n", "JOB", "IMAGE", "STATE", "%", "ATTEMPTS", "ERROR");
 	json_array_foreach(arr, i, j)
-		printf("%-5lld %-48.48s %-10s %4lld %8lld %s\n",
-		       (long long)json_integer_value(json_object_get(j, "job")),
-		       json_string_value(json_object_get(j, "image")),
-		       json_string_value(json_object_get(j, "state")),
-		       (long long)json_integer_value(json_object_get(j, "percent")),
-		       (long long)json_integer_value(json_object_get(j, "attempts")),
-		       json_string_value(json_object_get(j, "error")) ?: "");
+	    printf("%-5lld %-48.48s %-10s %4lld %8lld %s\n",
+		   (long long)json_integer_value(json_object_get(j, "job")),
+		   json_string_value(json_object_get(j, "image")),
+		   json_string_value(json_object_get(j, "state")),
+		   (long long)json_integer_value(json_object_get(j, "percent")),
+		   (long long)json_integer_value(json_object_get(j, "attempts")),
+		   json_string_value(json_object_get(j, "error")) ?: "");
 	json_decref(arr);
 	return 0;
 }
@@ -178,10 +178,10 @@ cancel(const char *job)
 int
 cmd_pull(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"file", 1, NULL, 'f'},	 {"project", 1, NULL, 'p'}, {"target", 1, NULL, 't'},
-		{"status", 0, NULL, 'S'}, {"cancel", 1, NULL, 'C'},  {"help", 0, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"file", 1, NULL, 'f'},   {"project", 1, NULL, 'p'},
+					     {"target", 1, NULL, 't'}, {"status", 0, NULL, 'S'},
+					     {"cancel", 1, NULL, 'C'}, {"help", 0, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
 	static struct view v;
 	const char *images[MAX_IMAGES], *file = NULL, *target = NULL;
 	bc_compose_opts co = {0};
@@ -193,13 +193,25 @@ cmd_pull(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:p:t:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': file = optarg; break;
-		case 'p': co.project = optarg; break;
-		case 't': target = optarg; break;
-		case 'S': return optind == argc ? status() : 100;
-		case 'C': return optind == argc ? cancel(optarg) : 100;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 100;
+		case 'f':
+			file = optarg;
+			break;
+		case 'p':
+			co.project = optarg;
+			break;
+		case 't':
+			target = optarg;
+			break;
+		case 'S':
+			return optind == argc ? status() : 100;
+		case 'C':
+			return optind == argc ? cancel(optarg) : 100;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 100;
 		}
 	}
 	if ((file && target) || ((file || target) && optind != argc) ||
@@ -237,8 +249,8 @@ cmd_pull(int argc, char **argv)
 		v.state[i] = "waiting";
 	if (v.tty)
 		draw(&v);
-	failed = bc_client_fetch(NULL, images, n, NULL, on_progress, on_done, &v, 60 * 60 * 1000,
-				 &err);
+	failed =
+	    bc_client_fetch(NULL, images, n, NULL, on_progress, on_done, &v, 60 * 60 * 1000, &err);
 	if (failed < 0)
 		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
 	else if (v.tty)

@@ -120,6 +120,7 @@ static const char up_usage[] =
     "  -p, --project NAME the app's name (default: the file's name:, else its directory)\n"
     "  -t, --target FILE  a v3 target (- for standard input)\n"
     "  -d, --detach       return once the target is accepted\n"
+    "      --force        update even services whose app holds its update lock\n"
     "      --timeout S    how long to wait for it to settle\n"
     "Exit status: 0 running as asked, 1 rejected or not settled, 100 usage.\n";
 
@@ -128,10 +129,11 @@ cmd_up(int argc, char **argv)
 {
 	static const struct option opts[] = {{"target", 1, NULL, 't'},	{"file", 1, NULL, 'f'},
 					     {"project", 1, NULL, 'p'}, {"detach", 0, NULL, 'd'},
-					     {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+					     {"force", 0, NULL, 'F'},	{"timeout", 1, NULL, 'T'},
+					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
 	const char *path = NULL, *compose = NULL, *project = NULL;
 	int detach = 0, timeout = 600, c, rc;
+	bool force = false;
 	bc_state st;
 	bc_err err = {0};
 	size_t len;
@@ -152,6 +154,9 @@ cmd_up(int argc, char **argv)
 			break;
 		case 'd':
 			detach = 1;
+			break;
+		case 'F':
+			force = true;
 			break;
 		case 'T':
 			timeout = atoi(optarg);
@@ -190,7 +195,7 @@ cmd_up(int argc, char **argv)
 		return 1;
 	}
 	bc_state_free(&st);
-	rc = bc_client_apply(NULL, text, &gen, &err);
+	rc = bc_client_apply(NULL, text, force, &gen, &err);
 	free(text);
 	if (rc < 0) {
 		fprintf(stderr, "balena-compose up: %s\n", err.msg);

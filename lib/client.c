@@ -32,11 +32,12 @@ call(const char *rundir, bc_msg *req, bc_msg *rep, enum bc_msgtype want, bc_err 
 }
 
 int
-bc_client_apply(const char *rundir, const char *doc, uint64_t *gen, bc_err *err)
+bc_client_apply(const char *rundir, const char *doc, bool force, uint64_t *gen, bc_err *err)
 {
 	bc_msg req = {.type = BC_MSG_APPLY}, rep;
 
 	req.body.apply.target = (char *)doc;
+	req.body.apply.force = force;
 	if (call(rundir, &req, &rep, BC_MSG_ACK, err) < 0)
 		return -1;
 	*gen = rep.body.ack.generation;
@@ -259,7 +260,8 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 		} else if (rep.type == BC_MSG_FETCH_ACCEPTED) {
 			jobs[i] = rep.body.fetch_accepted.job;
 		} else {
-			bc_err_set(err, BC_EPROTO, "fetcher answered %s", bc_msgtype_name(rep.type));
+			bc_err_set(err, BC_EPROTO, "fetcher answered %s",
+				   bc_msgtype_name(rep.type));
 			bc_msg_clear(&rep);
 			goto fail;
 		}
@@ -269,8 +271,8 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 	while (left > 0) {
 		bc_msg m;
 		if (elapsed_ms(&start) >= timeout_ms) {
-			bc_err_set(err, BC_ETIMEOUT, "fetch: %zu image(s) not there after %d s", left,
-				   timeout_ms / 1000);
+			bc_err_set(err, BC_ETIMEOUT, "fetch: %zu image(s) not there after %d s",
+				   left, timeout_ms / 1000);
 			goto fail;
 		}
 		if (bc_recv(sub, &m, NULL, NULL) < 0) {
@@ -285,7 +287,8 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 				if (st == 1)
 					continue;
 				if (st < 0)
-					snprintf(e, sizeof(e), "the fetcher lost job %llu (did it restart?)",
+					snprintf(e, sizeof(e),
+						 "the fetcher lost job %llu (did it restart?)",
 						 (unsigned long long)jobs[i]);
 				if (done != NULL)
 					done(ud, i, ok, e);
@@ -298,10 +301,11 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 		for (size_t i = 0; i < n; i++) {
 			if (ended[i])
 				continue;
-			if (m.type == BC_MSG_FETCH_PROGRESS && m.body.fetch_progress.job == jobs[i] &&
-			    progress != NULL)
+			if (m.type == BC_MSG_FETCH_PROGRESS &&
+			    m.body.fetch_progress.job == jobs[i] && progress != NULL)
 				progress(ud, i, (unsigned)m.body.fetch_progress.percent,
-					 m.body.fetch_progress.current, m.body.fetch_progress.total);
+					 m.body.fetch_progress.current,
+					 m.body.fetch_progress.total);
 			if (m.type == BC_MSG_FETCH_DONE && m.body.fetch_done.job == jobs[i]) {
 				if (done != NULL)
 					done(ud, i, m.body.fetch_done.ok, m.body.fetch_done.error);

@@ -11,9 +11,10 @@
 
 /* rundir: the daemons' socket directory, NULL for the default. */
 
-/* Merge the apps of a v3 document (text) into the target. *gen gets the
- * target generation it made. */
-int bc_client_apply(const char *rundir, const char *doc, uint64_t *gen, bc_err *err);
+/* Merge the apps of a v3 document (text) into the target; force overrides
+ * the apps' update locks until it settles. *gen gets the target generation
+ * it made. */
+int bc_client_apply(const char *rundir, const char *doc, bool force, uint64_t *gen, bc_err *err);
 
 /* Remove an app (uuid, name or id) from the target. */
 int bc_client_down(const char *rundir, const char *app, bool volumes, uint64_t *gen, bc_err *err);

@@ -140,7 +140,7 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 	bc_state_free(&st);
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	if (text == NULL || bc_client_apply(c->rundir, text, &gen, &err) < 0) {
+	if (text == NULL || bc_client_apply(c->rundir, text, false, &gen, &err) < 0) {
 		say(errbuf, errlen, "composer update: %s", text ? err.msg : "out of memory");
 		free(text);
 		return -1;

@@ -134,6 +134,7 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 				    .remove_volumes = c->remove_volumes,
 				    .handover_complete = c->handover_complete,
 				    .lock_held = c->lock_held,
+				    .app_lock = c->app_lock,
 				    .ud = c->ud};
 		if (bc_plan_build(&cur, target, &ctx, &plan, err) < 0) {
 			free(have);
@@ -155,8 +156,14 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 			failed = bc_exec_round(e->handles, e->n, &plan, &cur, &e->env, err);
 			c->rounds++;
 			c->steps_done += todo;
-			if (failed > 0)
+			if (failed > 0 && err != NULL && err->code == BC_ELOCKED) {
+				/* an app said "not now" as we asked: wait, it is no failure */
+				snprintf(c->waiting, sizeof(c->waiting), "%s", err->msg);
+				bc_err_clear(err);
+				todo = 0;
+			} else if (failed > 0) {
 				todo = (size_t)-1;
+			}
 		}
 		bc_plan_free(&plan);
 		free(have);

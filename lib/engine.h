@@ -29,6 +29,7 @@ typedef struct bc_converge {
 	/* hand-over signal and locks, passed to the planner; may be NULL */
 	bool (*handover_complete)(void *ud, const bc_app *app, const bc_service *svc);
 	bool (*lock_held)(void *ud, const bc_app *app);
+	const char *(*app_lock)(void *ud, const bc_app *app);
 	void *ud;
 	/* out */
 	int rounds;	     /* rounds that executed steps */

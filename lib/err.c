@@ -103,6 +103,8 @@ bc_errcode_name(enum bc_errcode code)
 		return "timeout";
 	case BC_ESTOPPED:
 		return "stopped";
+	case BC_ELOCKED:
+		return "locked";
 	}
 	return "unknown";
 }

@@ -16,6 +16,7 @@ enum bc_errcode {
 	BC_ETOOBIG,   /* a bound was exceeded */
 	BC_ETIMEOUT,
 	BC_ESTOPPED, /* a callback asked to stop; not a failure of the callee */
+	BC_ELOCKED,  /* an app holds its update lock: wait, do not fail */
 };
 
 typedef struct bc_err {

@@ -17,8 +17,9 @@ bc_progress_feed(bc_progress *p, const json_t *obj)
 	size_t i;
 
 	static const char *const layer_status[] = {
-		"Pulling fs layer", "Waiting",	    "Downloading", "Verifying Checksum",
-		"Download complete", "Extracting", "Pull complete", "Already exists", NULL};
+	    "Pulling fs layer",	  "Waiting",	       "Downloading",
+	    "Verifying Checksum", "Download complete", "Extracting",
+	    "Pull complete",	  "Already exists",    NULL};
 	bool layer = false;
 
 	/* only layer lines: "Pulling from x" carries the tag as its id */
@@ -43,8 +44,8 @@ bc_progress_feed(bc_progress *p, const json_t *obj)
 			p->layer[i].total = (uint64_t)tot;
 		if (cur >= 0)
 			p->layer[i].current = (uint64_t)cur;
-	} else if (strcmp(status, "Download complete") == 0 || strcmp(status, "Pull complete") == 0 ||
-		   strcmp(status, "Already exists") == 0) {
+	} else if (strcmp(status, "Download complete") == 0 ||
+		   strcmp(status, "Pull complete") == 0 || strcmp(status, "Already exists") == 0) {
 		p->layer[i].done = true;
 		p->layer[i].current = p->layer[i].total;
 	}
@@ -57,7 +58,8 @@ bc_progress_sum(const bc_progress *p, uint64_t *current, uint64_t *total, unsign
 	bool all_done = p->n > 0;
 
 	for (size_t i = 0; i < p->n; i++) {
-		c += p->layer[i].current < p->layer[i].total ? p->layer[i].current : p->layer[i].total;
+		c += p->layer[i].current < p->layer[i].total ? p->layer[i].current
+							     : p->layer[i].total;
 		t += p->layer[i].total;
 		all_done = all_done && p->layer[i].done;
 	}
@@ -74,13 +76,32 @@ bc_progress_sum(const bc_progress *p, uint64_t *current, uint64_t *total, unsign
 bool
 bc_pull_retryable(const char *e)
 {
-	static const char *const final[] = {"unauthorized", "denied",     "authentication required",
-					    "not found",    "manifest unknown", "no basic auth",
-					    "invalid reference", "disk", NULL};
-	static const char *const transient[] = {
-		"connection refused", "connection reset", "EOF", "timeout", "timed out",
-		"i/o", "502", "503", "504", "500 Internal", "TLS handshake", "no such host",
-		"temporary", "broken pipe", "unexpected end", "could not connect", NULL};
+	static const char *const final[] = {"unauthorized",
+					    "denied",
+					    "authentication required",
+					    "not found",
+					    "manifest unknown",
+					    "no basic auth",
+					    "invalid reference",
+					    "disk",
+					    NULL};
+	static const char *const transient[] = {"connection refused",
+						"connection reset",
+						"EOF",
+						"timeout",
+						"timed out",
+						"i/o",
+						"502",
+						"503",
+						"504",
+						"500 Internal",
+						"TLS handshake",
+						"no such host",
+						"temporary",
+						"broken pipe",
+						"unexpected end",
+						"could not connect",
+						NULL};
 	char low[1024];
 	size_t i;
 
@@ -140,7 +161,8 @@ bc_image_registry(const char *ref, char *out, size_t n)
 static char *
 base64(const unsigned char *in, size_t n)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tbl[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
 
 	if (out == NULL)
@@ -191,7 +213,8 @@ bc_disk_reserve(const char *spec, uint64_t fs_size, uint64_t *reserve, bc_err *e
 		char *end;
 		double pct = strtod(spec, &end);
 		if (end != spec + n - 1 || pct < 0 || pct > 100)
-			return bc_err_set(err, BC_EINVAL, "disk reserve '%s' is not a percentage", spec);
+			return bc_err_set(err, BC_EINVAL, "disk reserve '%s' is not a percentage",
+					  spec);
 		*reserve = (uint64_t)((double)fs_size * pct / 100.0);
 		return 0;
 	}

@@ -54,8 +54,8 @@ char *bc_registry_auth(const char *user, const char *password, const char *serve
  * registry's manifest, following a manifest list to this machine's
  * platform. user/password may be NULL. Plain http for loopback registries,
  * https otherwise. */
-int bc_registry_image_size(const char *ref, const char *user, const char *password,
-			   long timeout_s, uint64_t *bytes, bc_err *err);
+int bc_registry_image_size(const char *ref, const char *user, const char *password, long timeout_s,
+			   uint64_t *bytes, bc_err *err);
 
 /* --- disk ---------------------------------------------------------------------- */
 

@@ -104,14 +104,14 @@ bc_lock_take(const char *lockdir, int64_t app_id, const bc_strv *services, uint6
 	char dir[1024], path[1100], boot[64], *rec;
 	json_t *owner;
 	size_t made_n = 0;
-	char (*made)[1100] = calloc(services->n * 2 + 1, sizeof(*made));
+	char(*made)[1100] = calloc(services->n * 2 + 1, sizeof(*made));
 	int rc = 0;
 
 	if (made == NULL)
 		return bc_err_sys(err, "lock");
 	owner = json_pack("{s:s, s:I, s:i, s:s, s:I}", "owner", BC_LOCK_OWNER, "lease",
-			  (json_int_t)lease, "pid", (int)getpid(), "boot", boot_id(boot, sizeof(boot)),
-			  "time", (json_int_t)time(NULL));
+			  (json_int_t)lease, "pid", (int)getpid(), "boot",
+			  boot_id(boot, sizeof(boot)), "time", (json_int_t)time(NULL));
 	rec = json_dumps(owner, JSON_COMPACT);
 	json_decref(owner);
 	for (size_t s = 0; s < services->n && rc == 0; s++) {

@@ -391,6 +391,15 @@ apply_locks(struct planner *p, const bc_app *app, size_t first)
 		if (destructive(p->out->steps[i].action))
 			any_destructive = true;
 	}
+	if (any && !held && p->ctx->app_lock != NULL) {
+		const char *svc = p->ctx->app_lock(p->ctx->ud, app);
+		if (svc != NULL) {
+			/* the app said "not now": no kill, no new service */
+			p->out->n = first;
+			noop(p, app, NULL, "locked by the app (service '%s')", svc);
+			return;
+		}
+	}
 	if (any_destructive && !held) {
 		p->out->n = first; /* drop this round's steps of the app */
 		if ((s = emit(p, BC_STEP_TAKE_LOCK, app)) != NULL)

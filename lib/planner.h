@@ -62,6 +62,9 @@ typedef struct bc_plan_ctx {
 	/* May be NULL: then no locks are taken. Otherwise: do we hold the app's
 	 * update locks? */
 	bool (*lock_held)(void *ud, const bc_app *app);
+	/* May be NULL. Otherwise: the service whose update lock the app itself
+	 * holds now, or NULL. While it holds one, nothing of the app moves. */
+	const char *(*app_lock)(void *ud, const bc_app *app);
 	void *ud;
 } bc_plan_ctx;
 

@@ -125,7 +125,8 @@ fetch_token(struct http *h, bc_err *err)
 		tok = json_string_value(json_object_get(j, "access_token"));
 	if (tok == NULL || strlen(tok) >= sizeof(h->bearer)) {
 		json_decref(j);
-		return bc_err_set(err, BC_EHTTP, "registry token from %s: none in the answer", realm);
+		return bc_err_set(err, BC_EHTTP, "registry token from %s: none in the answer",
+				  realm);
 	}
 	snprintf(h->bearer, sizeof(h->bearer), "%s", tok);
 	json_decref(j);
@@ -150,8 +151,9 @@ manifest(struct http *h, const char *url, json_t **out, bc_err *err)
 		}
 	}
 	if (status != 200)
-		return bc_err_set(err, status == 404 ? BC_ENOTFOUND : BC_EHTTP, "registry %s: %ld%s",
-				  url, status, status == 401 ? " (unauthorized)" : "");
+		return bc_err_set(err, status == 404 ? BC_ENOTFOUND : BC_EHTTP,
+				  "registry %s: %ld%s", url, status,
+				  status == 401 ? " (unauthorized)" : "");
 	if ((*out = json_loadb(bc_buf_cstr(&h->body), h->body.len, 0, &je)) == NULL)
 		return bc_err_set(err, BC_EPROTO, "registry %s: bad manifest: %s", url, je.text);
 	return 0;
@@ -163,7 +165,10 @@ host_arch(void)
 	struct utsname u;
 	static const struct {
 		const char *k, *d;
-	} map[] = {{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"armv7l", "arm"}, {"armv6l", "arm"},
+	} map[] = {{"x86_64", "amd64"},
+		   {"aarch64", "arm64"},
+		   {"armv7l", "arm"},
+		   {"armv6l", "arm"},
 		   {"i686", "386"}};
 
 	if (uname(&u) == 0)
@@ -179,8 +184,8 @@ bc_registry_image_size(const char *ref, const char *user, const char *password, 
 {
 	char reg[256], name[512], tag[256], url[1400];
 	const char *repo, *scheme;
-	struct http h = {.user = user, .password = password, .timeout_s = timeout_s,
-			 .body = {.max = 4 << 20}};
+	struct http h = {
+	    .user = user, .password = password, .timeout_s = timeout_s, .body = {.max = 4 << 20}};
 	json_t *m = NULL, *e;
 	size_t i;
 	uint64_t sum = 0;
@@ -191,7 +196,8 @@ bc_registry_image_size(const char *ref, const char *user, const char *password, 
 	if (bc_image_ref_split(ref, name, sizeof(name), tag, sizeof(tag), err) < 0)
 		return -1;
 	repo = name + strlen(reg) + 1;
-	scheme = strncmp(reg, "127.", 4) == 0 || strncmp(reg, "localhost", 9) == 0 ? "http" : "https";
+	scheme =
+	    strncmp(reg, "127.", 4) == 0 || strncmp(reg, "localhost", 9) == 0 ? "http" : "https";
 	snprintf(url, sizeof(url), "%s://%s/v2/%s/manifests/%s", scheme, reg, repo, tag);
 	if ((h.curl = curl_easy_init()) == NULL)
 		return bc_err_set(err, BC_ESYS, "registry: curl_easy_init failed");
@@ -209,7 +215,8 @@ bc_registry_image_size(const char *ref, const char *user, const char *password, 
 				digest = json_string_value(json_object_get(e, "digest"));
 		}
 		if (digest == NULL) {
-			bc_err_set(err, BC_ENOTFOUND, "registry: '%s' has no linux/%s image", ref, arch);
+			bc_err_set(err, BC_ENOTFOUND, "registry: '%s' has no linux/%s image", ref,
+				   arch);
 			goto out;
 		}
 		snprintf(url, sizeof(url), "%s://%s/v2/%s/manifests/%s", scheme, reg, repo, digest);
@@ -220,7 +227,7 @@ bc_registry_image_size(const char *ref, const char *user, const char *password, 
 	}
 	sum = (uint64_t)json_integer_value(json_object_get(json_object_get(m, "config"), "size"));
 	json_array_foreach(json_object_get(m, "layers"), i, e) sum +=
-		(uint64_t)json_integer_value(json_object_get(e, "size"));
+	    (uint64_t)json_integer_value(json_object_get(e, "size"));
 	*bytes = sum;
 	rc = 0;
 out:

@@ -49,6 +49,7 @@ static const struct field error_fields[] = {
 
 static const struct field apply_fields[] = {
     FSTR(bc_body_apply, target, BC_PROTO_MAX_DOC, true),
+    FBOOL(bc_body_apply, force, false),
 };
 static const struct field down_fields[] = {
     FSTR(bc_body_down, app, 128, true),
@@ -81,63 +82,63 @@ static const struct field step_fields[] = {
 };
 
 static const struct field fetch_accepted_fields[] = {
-	FU64(bc_body_fetch_accepted, job, true),
-	FSTR(bc_body_fetch_accepted, image, 512, true),
+    FU64(bc_body_fetch_accepted, job, true),
+    FSTR(bc_body_fetch_accepted, image, 512, true),
 };
 static const struct field fetch_progress_fields[] = {
-	FU64(bc_body_fetch_progress, job, true),	  FSTR(bc_body_fetch_progress, image, 512, true),
-	FU64(bc_body_fetch_progress, percent, true), FU64(bc_body_fetch_progress, current, true),
-	FU64(bc_body_fetch_progress, total, true),
+    FU64(bc_body_fetch_progress, job, true),	 FSTR(bc_body_fetch_progress, image, 512, true),
+    FU64(bc_body_fetch_progress, percent, true), FU64(bc_body_fetch_progress, current, true),
+    FU64(bc_body_fetch_progress, total, true),
 };
 static const struct field fetch_done_fields[] = {
-	FU64(bc_body_fetch_done, job, true),	FSTR(bc_body_fetch_done, image, 512, true),
-	FBOOL(bc_body_fetch_done, ok, true),	FSTR(bc_body_fetch_done, id, 128, false),
-	FSTR(bc_body_fetch_done, error, 1024, false),
+    FU64(bc_body_fetch_done, job, true),	  FSTR(bc_body_fetch_done, image, 512, true),
+    FBOOL(bc_body_fetch_done, ok, true),	  FSTR(bc_body_fetch_done, id, 128, false),
+    FSTR(bc_body_fetch_done, error, 1024, false),
 };
 static const struct field fetch_cancel_fields[] = {
-	FU64(bc_body_fetch_cancel, job, true),
+    FU64(bc_body_fetch_cancel, job, true),
 };
 static const struct field fetch_status_fields[] = {
-	FSTR(bc_body_fetch_status, from, 64, false),
+    FSTR(bc_body_fetch_status, from, 64, false),
 };
 static const struct field fetch_jobs_fields[] = {
-	FSTR(bc_body_fetch_jobs, json, BC_PROTO_MAX_DOC, true),
+    FSTR(bc_body_fetch_jobs, json, BC_PROTO_MAX_DOC, true),
 };
 
 static const struct field cleanup_fields[] = {
-	FSTR(bc_body_cleanup, keep, BC_PROTO_MAX_DOC, true),
+    FSTR(bc_body_cleanup, keep, BC_PROTO_MAX_DOC, true),
 };
 static const struct field cleanup_done_fields[] = {
-	FSTR(bc_body_cleanup_done, removed, BC_PROTO_MAX_DOC, true),
+    FSTR(bc_body_cleanup_done, removed, BC_PROTO_MAX_DOC, true),
 };
 
 static const struct field lock_take_fields[] = {
-	FI64(bc_body_lock_take, app_id, true),
-	FSTR(bc_body_lock_take, services, 65536, true),
-	FBOOL(bc_body_lock_take, force, false),
-	FU64(bc_body_lock_take, lease, false),
+    FI64(bc_body_lock_take, app_id, true),
+    FSTR(bc_body_lock_take, services, 65536, true),
+    FBOOL(bc_body_lock_take, force, false),
+    FU64(bc_body_lock_take, lease, false),
 };
 static const struct field lock_granted_fields[] = {
-	FU64(bc_body_lock_granted, lease, true),
-	FU64(bc_body_lock_granted, expires_ms, true),
+    FU64(bc_body_lock_granted, lease, true),
+    FU64(bc_body_lock_granted, expires_ms, true),
 };
 static const struct field lock_held_fields[] = {
-	FI64(bc_body_lock_held, app_id, true),
-	FSTR(bc_body_lock_held, service, 128, true),
+    FI64(bc_body_lock_held, app_id, true),
+    FSTR(bc_body_lock_held, service, 128, true),
 };
 static const struct field lock_release_fields[] = {
-	FU64(bc_body_lock_release, lease, true),
+    FU64(bc_body_lock_release, lease, true),
 };
 static const struct field lock_status_fields[] = {
-	FSTR(bc_body_lock_status, from, 64, false),
+    FSTR(bc_body_lock_status, from, 64, false),
 };
 static const struct field lock_info_fields[] = {
-	FSTR(bc_body_lock_info, json, BC_PROTO_MAX_DOC, true),
+    FSTR(bc_body_lock_info, json, BC_PROTO_MAX_DOC, true),
 };
 static const struct field lock_event_fields[] = {
-	FI64(bc_body_lock_event, app_id, true),
-	FSTR(bc_body_lock_event, service, 128, true),
-	FSTR(bc_body_lock_event, holder, 16, true),
+    FI64(bc_body_lock_event, app_id, true),
+    FSTR(bc_body_lock_event, service, 128, true),
+    FSTR(bc_body_lock_event, holder, 16, true),
 };
 
 struct msgdesc {

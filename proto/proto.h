@@ -79,6 +79,7 @@ typedef struct bc_body_error {
 /* reconciler: merge these apps into the target (a v3 document) */
 typedef struct bc_body_apply {
 	char *target; /* required: v3 JSON text */
+	bool force;   /* override the apps' update locks until it settles */
 } bc_body_apply;
 
 /* reconciler: remove an app from the target */
@@ -131,11 +132,11 @@ typedef struct bc_body_fetch_accepted {
 
 /* fetcher PUB: how far a job is */
 typedef struct bc_body_fetch_progress {
-	uint64_t job;     /* required */
-	char *image;      /* required */
+	uint64_t job;	  /* required */
+	char *image;	  /* required */
 	uint64_t percent; /* required: 0..100 */
 	uint64_t current; /* required: bytes done */
-	uint64_t total;   /* required: bytes known so far */
+	uint64_t total;	  /* required: bytes known so far */
 } bc_body_fetch_progress;
 
 /* fetcher PUB: a job ended */
@@ -171,20 +172,20 @@ typedef struct bc_body_cleanup_done {
 /* locker: take the update locks of an app's services (all or nothing).
  * With a live lease, the same lease is renewed. */
 typedef struct bc_body_lock_take {
-	int64_t app_id;  /* required */
-	char *services;  /* required: JSON array of service names */
-	bool force;      /* remove the app's own lockfiles first */
-	uint64_t lease;  /* optional: renew this lease */
+	int64_t app_id; /* required */
+	char *services; /* required: JSON array of service names */
+	bool force;	/* remove the app's own lockfiles first */
+	uint64_t lease; /* optional: renew this lease */
 } bc_body_lock_take;
 
 typedef struct bc_body_lock_granted {
-	uint64_t lease;        /* required */
-	uint64_t expires_ms;   /* required: from now, unless renewed */
+	uint64_t lease;	     /* required */
+	uint64_t expires_ms; /* required: from now, unless renewed */
 } bc_body_lock_granted;
 
 typedef struct bc_body_lock_held {
-	int64_t app_id;  /* required */
-	char *service;   /* required: the first service whose lock the app holds */
+	int64_t app_id; /* required */
+	char *service;	/* required: the first service whose lock the app holds */
 } bc_body_lock_held;
 
 typedef struct bc_body_lock_release {
@@ -201,9 +202,9 @@ typedef struct bc_body_lock_info {
 
 /* locker PUB: a service's lockfiles changed */
 typedef struct bc_body_lock_event {
-	int64_t app_id;  /* required */
-	char *service;   /* required */
-	char *holder;    /* required: "app", "us" or "nobody" */
+	int64_t app_id; /* required */
+	char *service;	/* required */
+	char *holder;	/* required: "app", "us" or "nobody" */
 } bc_body_lock_event;
 
 typedef struct bc_msg {

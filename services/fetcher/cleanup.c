@@ -45,7 +45,8 @@ save(json_t *l)
 	list_path(path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || json_dumpfd(l, fd, JSON_COMPACT) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
+	if (fd < 0 || json_dumpfd(l, fd, JSON_COMPACT) < 0 || fsync(fd) < 0 ||
+	    rename(tmp, path) < 0)
 		log_warn("keep the list of pulled images in %s", path);
 	if (fd >= 0)
 		close(fd);
@@ -85,7 +86,8 @@ fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_e
 	keep = json_loads(req->keep, 0, NULL);
 	if (!json_is_array(keep)) {
 		json_decref(keep);
-		return bc_err_set(err, BC_EINVAL, "cleanup: keep must be a JSON array of references");
+		return bc_err_set(err, BC_EINVAL,
+				  "cleanup: keep must be a JSON array of references");
 	}
 	if ((d = bc_docker_new(NULL, err)) == NULL) {
 		json_decref(keep);

@@ -149,12 +149,13 @@ disk_guard(bc_docker *d, const char *reserve_spec, uint64_t need, uint64_t *avai
 	} else if (bc_disk_space(root, avail, &size, err) == 0 &&
 		   bc_disk_reserve(reserve_spec, size, reserve, err) == 0) {
 		if (need > 0 && (need > *avail || *avail - need < *reserve))
-			bc_err_set(err, BC_EINVAL,
-				   "disk: the image needs %llu MiB but %s has %llu MiB free and keeps "
-				   "%llu MiB in reserve",
-				   (unsigned long long)(need >> 20), root,
-				   (unsigned long long)(*avail >> 20),
-				   (unsigned long long)(*reserve >> 20));
+			bc_err_set(
+			    err, BC_EINVAL,
+			    "disk: the image needs %llu MiB but %s has %llu MiB free and keeps "
+			    "%llu MiB in reserve",
+			    (unsigned long long)(need >> 20), root,
+			    (unsigned long long)(*avail >> 20),
+			    (unsigned long long)(*reserve >> 20));
 		else
 			rc = 0;
 	}
@@ -189,7 +190,8 @@ run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, char *errbuf, c
 			pthread_mutex_unlock(&f->mu);
 			if (p.disk_full) {
 				snprintf(errbuf, 512,
-					 "disk: pulling '%.300s' would leave less than the %llu MiB reserve",
+					 "disk: pulling '%.300s' would leave less than the %llu "
+					 "MiB reserve",
 					 j->image, (unsigned long long)(p.reserve >> 20));
 				return JOB_FAILED;
 			}
@@ -214,8 +216,8 @@ run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, char *errbuf, c
 		if (!cancel && attempt < f->retries && bc_pull_retryable(err.msg)) {
 			uint32_t r = 0;
 			struct timespec ts;
-			uint64_t wait = bc_backoff_ms(attempt, 1000, 30000,
-						      getrandom(&r, sizeof(r), 0) == sizeof(r) ? r : 7);
+			uint64_t wait = bc_backoff_ms(
+			    attempt, 1000, 30000, getrandom(&r, sizeof(r), 0) == sizeof(r) ? r : 7);
 			log_warnx("pull '%s' (attempt %u): %s; retrying in %llu ms", j->image,
 				  attempt + 1, err.msg, (unsigned long long)wait);
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -286,7 +288,8 @@ worker(void *arg)
 			fetcher_record_pull(f, j->image);
 			log_info("job %llu: pulled %s", (unsigned long long)j->id, j->image);
 		} else {
-			log_warnx("job %llu: %s: %s", (unsigned long long)j->id, j->image, j->error);
+			log_warnx("job %llu: %s: %s", (unsigned long long)j->id, j->image,
+				  j->error);
 		}
 		if (j->auth != NULL) {
 			explicit_bzero(j->auth, strlen(j->auth));

@@ -74,7 +74,8 @@ cancel(struct fetcher *f, const bc_body_fetch_cancel *req, bc_msg *rep, bc_err *
 	j = fetcher_job(f, req->job);
 	if (j == NULL) {
 		pthread_mutex_unlock(&f->mu);
-		return bc_err_set(err, BC_ENOTFOUND, "no fetch job %llu", (unsigned long long)req->job);
+		return bc_err_set(err, BC_ENOTFOUND, "no fetch job %llu",
+				  (unsigned long long)req->job);
 	}
 	j->cancel = true;
 	if (j->state == JOB_QUEUED) {
@@ -99,13 +100,13 @@ status(struct fetcher *f, bc_msg *rep, bc_err *err)
 		const struct job *j = &f->jobs[i];
 		if (j->id == 0)
 			continue;
-		json_array_append_new(
-			arr, json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:i, s:s?}", "job",
-				       (json_int_t)j->id, "image", j->image, "state",
-				       state_names[j->state], "percent", (int)j->percent, "current",
-				       (json_int_t)j->current, "total", (json_int_t)j->total,
-				       "attempts", (int)j->attempts, "error",
-				       j->error[0] ? j->error : NULL));
+		json_array_append_new(arr,
+				      json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:i, s:s?}", "job",
+						(json_int_t)j->id, "image", j->image, "state",
+						state_names[j->state], "percent", (int)j->percent,
+						"current", (json_int_t)j->current, "total",
+						(json_int_t)j->total, "attempts", (int)j->attempts,
+						"error", j->error[0] ? j->error : NULL));
 	}
 	pthread_mutex_unlock(&f->mu);
 	rep->type = BC_MSG_FETCH_JOBS;
@@ -122,11 +123,16 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 	struct fetcher *f = d->ops->ctx;
 
 	switch (req->type) {
-	case BC_MSG_FETCH: return fetch(f, &req->body.fetch, rep, err);
-	case BC_MSG_FETCH_CANCEL: return cancel(f, &req->body.fetch_cancel, rep, err);
-	case BC_MSG_FETCH_STATUS: return status(f, rep, err);
-	case BC_MSG_CLEANUP: return fetcher_cleanup(f, &req->body.cleanup, rep, err);
-	default: return BC_NOT_MINE;
+	case BC_MSG_FETCH:
+		return fetch(f, &req->body.fetch, rep, err);
+	case BC_MSG_FETCH_CANCEL:
+		return cancel(f, &req->body.fetch_cancel, rep, err);
+	case BC_MSG_FETCH_STATUS:
+		return status(f, rep, err);
+	case BC_MSG_CLEANUP:
+		return fetcher_cleanup(f, &req->body.cleanup, rep, err);
+	default:
+		return BC_NOT_MINE;
 	}
 }
 
@@ -167,6 +173,6 @@ main(int argc, char **argv)
 {
 	static struct fetcher f;
 	static const struct bc_daemon_ops ops = {
-		.name = "fetcher", .dispatch = dispatch, .ctx = &f, .start = start, .stop = stop};
+	    .name = "fetcher", .dispatch = dispatch, .ctx = &f, .start = start, .stop = stop};
 	return bc_daemon_main(argc, argv, &ops);
 }

@@ -36,7 +36,8 @@ services_of(const char *js, bc_strv *out, bc_err *err)
 		if (s == NULL || *s == '\0' || strchr(s, '/') || s[0] == '.' || strlen(s) > 63) {
 			json_decref(a);
 			bc_strv_free(out);
-			return bc_err_set(err, BC_EINVAL, "'%s' is not a service name", s ? s : "?");
+			return bc_err_set(err, BC_EINVAL, "'%s' is not a service name",
+					  s ? s : "?");
 		}
 		bc_strv_add(out, s);
 	}
@@ -55,6 +56,28 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 
 	if (req->app_id <= 0)
 		return bc_err_set(err, BC_EINVAL, "app_id must be positive");
+	if (req->lease) {
+		/* a renewal: the lease keeps its services, it only lives longer */
+		pthread_mutex_lock(&l->mu);
+		for (size_t i = 0; i < LOCKER_MAX_LEASES && ls == NULL; i++)
+			if (l->leases[i].id == req->lease && l->leases[i].app_id == req->app_id)
+				ls = &l->leases[i];
+		if (ls != NULL) {
+			ls->expires = bc_now_ms() + l->ttl_ms;
+			rep->type = BC_MSG_LOCK_GRANTED;
+			rep->body.lock_granted.lease = ls->id;
+			rep->body.lock_granted.expires_ms = l->ttl_ms;
+			locker_wake(l);
+		}
+		pthread_mutex_unlock(&l->mu);
+		if (ls == NULL)
+			return bc_err_set(
+			    err, BC_ENOTFOUND,
+			    "lease %llu is not live (expired, or the locker restarted): "
+			    "take the locks again",
+			    (unsigned long long)req->lease);
+		return BC_HANDLED;
+	}
 	if (services_of(req->services, &svcs, err) < 0)
 		return -1;
 	pthread_mutex_lock(&l->mu);
@@ -64,8 +87,9 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 	if (req->lease && ls == NULL) {
 		pthread_mutex_unlock(&l->mu);
 		bc_strv_free(&svcs);
-		return bc_err_set(err, BC_ENOTFOUND, "lease %llu is not live (expired, or the locker "
-						     "restarted): take the locks again",
+		return bc_err_set(err, BC_ENOTFOUND,
+				  "lease %llu is not live (expired, or the locker "
+				  "restarted): take the locks again",
 				  (unsigned long long)req->lease);
 	}
 	if (ls != NULL) {
@@ -155,10 +179,13 @@ scan(const char *lockdir)
 				continue;
 			snprintf(dir, sizeof(dir), "%s/%s", cmdbuf, s->d_name);
 			who = bc_lock_holder(dir, &lease);
-			json_array_append_new(out, json_pack("{s:I, s:s, s:s}", "app_id",
-							     (json_int_t)strtoll(a->d_name, NULL, 10),
-							     "service", s->d_name, "holder",
-							     who == 1 ? "app" : who == 2 ? "us" : "nobody"));
+			json_array_append_new(out,
+					      json_pack("{s:I, s:s, s:s}", "app_id",
+							(json_int_t)strtoll(a->d_name, NULL, 10),
+							"service", s->d_name, "holder",
+							who == 1   ? "app"
+							: who == 2 ? "us"
+								   : "nobody"));
 		}
 		closedir(app);
 	}
@@ -184,11 +211,10 @@ status(struct locker *l, bc_msg *rep, bc_err *err)
 		}
 		for (size_t k = 0; k < ls->services.n; k++)
 			json_array_append_new(sv, json_string(ls->services.v[k]));
-		json_array_append_new(leases, json_pack("{s:I, s:I, s:o, s:I}", "lease",
-							(json_int_t)ls->id, "app_id",
-							(json_int_t)ls->app_id, "services", sv,
-							"expires_in_ms",
-							(json_int_t)(ls->expires > now ? ls->expires - now : 0)));
+		json_array_append_new(
+		    leases, json_pack("{s:I, s:I, s:o, s:I}", "lease", (json_int_t)ls->id, "app_id",
+				      (json_int_t)ls->app_id, "services", sv, "expires_in_ms",
+				      (json_int_t)(ls->expires > now ? ls->expires - now : 0)));
 	}
 	pthread_mutex_unlock(&l->mu);
 	rep->type = BC_MSG_LOCK_INFO;
@@ -203,10 +229,14 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 	struct locker *l = d->ops->ctx;
 
 	switch (req->type) {
-	case BC_MSG_LOCK_TAKE: return take(l, &req->body.lock_take, rep, err);
-	case BC_MSG_LOCK_RELEASE: return release(l, &req->body.lock_release, rep, err);
-	case BC_MSG_LOCK_STATUS: return status(l, rep, err);
-	default: return BC_NOT_MINE;
+	case BC_MSG_LOCK_TAKE:
+		return take(l, &req->body.lock_take, rep, err);
+	case BC_MSG_LOCK_RELEASE:
+		return release(l, &req->body.lock_release, rep, err);
+	case BC_MSG_LOCK_STATUS:
+		return status(l, rep, err);
+	default:
+		return BC_NOT_MINE;
 	}
 }
 
@@ -251,6 +281,6 @@ main(int argc, char **argv)
 {
 	static struct locker l;
 	static const struct bc_daemon_ops ops = {
-		.name = "locker", .dispatch = dispatch, .ctx = &l, .start = start, .stop = stop};
+	    .name = "locker", .dispatch = dispatch, .ctx = &l, .start = start, .stop = stop};
 	return bc_daemon_main(argc, argv, &ops);
 }

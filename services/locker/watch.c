@@ -28,7 +28,6 @@ struct wentry {
 	char path[1024];
 };
 
-
 static void
 publish(struct locker *l, int64_t app, const char *service, const char *dir)
 {
@@ -53,7 +52,8 @@ add_watch(struct locker *l, const char *path, int depth, int64_t app, const char
 		if (l->watches[i].wd == wd)
 			return; /* already watched */
 	if (l->nwatches == l->capwatches) {
-		struct wentry *nw = realloc(l->watches, (l->capwatches = l->capwatches * 2 + 16) * sizeof(*nw));
+		struct wentry *nw =
+		    realloc(l->watches, (l->capwatches = l->capwatches * 2 + 16) * sizeof(*nw));
 		if (nw == NULL)
 			return;
 		l->watches = nw;
@@ -73,8 +73,8 @@ add_watch(struct locker *l, const char *path, int depth, int64_t app, const char
 			if (e->d_name[0] == '.')
 				continue;
 			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			add_watch(l, sub, depth + 1, depth == 0 ? strtoll(e->d_name, NULL, 10) : app,
-				  e->d_name);
+			add_watch(l, sub, depth + 1,
+				  depth == 0 ? strtoll(e->d_name, NULL, 10) : app, e->d_name);
 		}
 		if (d)
 			closedir(d);
@@ -100,7 +100,8 @@ on_events(struct locker *l)
 			char sub[1100];
 			snprintf(sub, sizeof(sub), "%s/%s", w->path, ev->name);
 			add_watch(l, sub, w->depth + 1,
-				  w->depth == 0 ? strtoll(ev->name, NULL, 10) : w->app_id, ev->name);
+				  w->depth == 0 ? strtoll(ev->name, NULL, 10) : w->app_id,
+				  ev->name);
 		} else if (w->depth == 2 && (strcmp(ev->name, "updates.lock") == 0 ||
 					     strcmp(ev->name, "resin-updates.lock") == 0)) {
 			publish(l, w->app_id, w->name, w->path);

@@ -85,6 +85,8 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	json_decref(r->target);
 	r->target = merged;
 	gen = ++r->generation;
+	if (req->force)
+		r->force = true;
 	if (rec_persist(r, err) < 0)
 		log_warnx("%s (the target is applied but will not survive a restart)", err->msg);
 	pthread_cond_broadcast(&r->cv);
@@ -230,6 +232,8 @@ start(struct bc_daemon *d, bc_err *err)
 	pthread_cond_init(&r->cv, NULL);
 	r->pub = d->pub;
 	r->downloads = json_object();
+	r->leases = json_object();
+	r->app_locks = json_object();
 	r->workers = w >= 1 && w <= BC_ENGINE_MAX_WORKERS ? (size_t)w : 4;
 	snprintf(r->lockdir, sizeof(r->lockdir), "%s",
 		 env_or("BC_LOCKDIR", "/tmp/balena-supervisor/services"));

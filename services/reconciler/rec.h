@@ -23,6 +23,10 @@ struct rec {
 	bool stopping;
 	char *state_doc;      /* the last state document (JSON text) */
 	json_t *downloads;    /* service -> {image, percent, current, total} */
+	json_t *leases;       /* app id -> our lease (locks.c) */
+	json_t *app_locks;    /* app id -> a service whose lock the app holds */
+	bool force;           /* APPLY --force: override app locks until settled */
+	bool force_now;       /* this converge overrides (force or the config) */
 	/* set once at start */
 	char statefile[512];  /* where the target is kept across restarts */
 	char lockdir[512];
@@ -32,6 +36,13 @@ struct rec {
 	nng_socket pub;
 	pthread_t worker, events;
 };
+
+/* locks.c */
+void rec_locks_refresh(struct rec *r);
+bool rec_lock_held(void *ud, const bc_app *app);
+const char *rec_app_lock(void *ud, const bc_app *app);
+int rec_lock(void *ud, const bc_app *app, bool take, bc_err *err);
+int rec_start_lock_events(struct rec *r, bc_err *err);
 
 /* worker.c */
 int rec_start_threads(struct rec *r, bc_err *err);

@@ -190,7 +190,8 @@ cleanup_images(const bc_state *target)
 		return;
 	if (bc_call("fetcher", &req, &rep, 120 * 1000, &err) < 0)
 		log_warnx("image cleanup: %s", err.msg);
-	else if (rep.type == BC_MSG_CLEANUP_DONE && strcmp(rep.body.cleanup_done.removed, "[]") != 0)
+	else if (rep.type == BC_MSG_CLEANUP_DONE &&
+		 strcmp(rep.body.cleanup_done.removed, "[]") != 0)
 		log_info("image cleanup removed %s", rep.body.cleanup_done.removed);
 	else if (rep.type == BC_MSG_ERROR)
 		log_warnx("image cleanup: %s", rep.body.error.message);
@@ -228,8 +229,11 @@ static void *
 worker(void *arg)
 {
 	struct rec *r = arg;
-	bc_exec_env env = {
-	    .lockdir = r->lockdir, .fetch = fetch_via_fetcher, .on_step = on_step, .ud = r};
+	bc_exec_env env = {.lockdir = r->lockdir,
+			   .fetch = fetch_via_fetcher,
+			   .lock = rec_lock,
+			   .on_step = on_step,
+			   .ud = r};
 	uint64_t backoff_ms = 0, retry_at = 0;
 	bc_engine *eng = NULL;
 
@@ -269,7 +273,18 @@ worker(void *arg)
 		gen = r->step_gen = r->generation;
 		rmv = r->remove_volumes;
 		doc = json_deep_copy(r->target);
+		{
+			/* locks are overridden by up --force, or by the device config */
+			const char *dk;
+			json_t *dv, *ov = NULL;
+			json_object_foreach(doc, dk, dv) ov = json_object_get(
+			    json_object_get(dv, "config"), "BALENA_SUPERVISOR_OVERRIDE_LOCK");
+			r->force_now = r->force || (json_is_string(ov) &&
+						    (strcmp(json_string_value(ov), "1") == 0 ||
+						     strcmp(json_string_value(ov), "true") == 0));
+		}
 		pthread_mutex_unlock(&r->mu);
+		rec_locks_refresh(r);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 
 		if (eng == NULL && (eng = bc_engine_new(r->workers, &env, &err)) == NULL) {
@@ -284,6 +299,8 @@ worker(void *arg)
 						  .scope = r->scope,
 						  .n_scope = r->n_scope,
 						  .handover_complete = handover_complete,
+						  .lock_held = rec_lock_held,
+						  .app_lock = rec_app_lock,
 						  .ud = r};
 				rc = bc_engine_converge(eng, &target, &c, &err);
 			}
@@ -317,6 +334,8 @@ worker(void *arg)
 		r->settled = rc == 0 && c.settled;
 		if (r->settled && rmv && r->generation == gen)
 			r->remove_volumes = false;
+		if (r->settled && r->generation == gen)
+			r->force = false; /* --force lasts until its target settles */
 		retry_at = wall_ms() + backoff_ms;
 		if (text != NULL) {
 			free(r->state_doc);
@@ -397,6 +416,8 @@ rec_start_threads(struct rec *r, bc_err *err)
 	if (pthread_create(&r->events, NULL, events, r) != 0)
 		return bc_err_set(err, BC_ESYS, "start the events thread");
 	pthread_detach(r->events);
+	if (rec_start_lock_events(r, err) < 0)
+		return -1;
 	return 0;
 }
 

@@ -43,8 +43,9 @@ main(int argc, char **argv)
 			       m.body.fetch_progress.image,
 			       (unsigned long long)m.body.fetch_progress.percent);
 		else if (m.type == BC_MSG_FETCH_DONE)
-			printf("FETCH_DONE %llu %s %s %s\n", (unsigned long long)m.body.fetch_done.job,
-			       m.body.fetch_done.image, m.body.fetch_done.ok ? "ok" : "failed",
+			printf("FETCH_DONE %llu %s %s %s\n",
+			       (unsigned long long)m.body.fetch_done.job, m.body.fetch_done.image,
+			       m.body.fetch_done.ok ? "ok" : "failed",
 			       m.body.fetch_done.error ? m.body.fetch_done.error : "");
 		else if (m.type == BC_MSG_LOCK_EVENT)
 			printf("LOCK_EVENT %lld %s %s\n", (long long)m.body.lock_event.app_id,

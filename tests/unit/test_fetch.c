@@ -30,14 +30,17 @@ test_progress(void **state)
 	feed(&p, "{\"status\":\"Pulling fs layer\",\"progressDetail\":{},\"id\":\"bbb\"}");
 	bc_progress_sum(&p, &c, &t, &pct);
 	assert_int_equal(pct, 0);
-	feed(&p, "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":250,\"total\":1000},\"id\":\"aaa\"}");
-	feed(&p, "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":0,\"total\":3000},\"id\":\"bbb\"}");
+	feed(&p, "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":250,\"total\":1000},"
+		 "\"id\":\"aaa\"}");
+	feed(&p, "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":0,\"total\":3000},"
+		 "\"id\":\"bbb\"}");
 	bc_progress_sum(&p, &c, &t, &pct);
 	assert_int_equal(c, 250);
 	assert_int_equal(t, 4000);
 	assert_int_equal(pct, 6);
 	feed(&p, "{\"status\":\"Download complete\",\"progressDetail\":{},\"id\":\"aaa\"}");
-	feed(&p, "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":3000,\"total\":3000},\"id\":\"bbb\"}");
+	feed(&p, "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":3000,\"total\":3000},"
+		 "\"id\":\"bbb\"}");
 	bc_progress_sum(&p, &c, &t, &pct);
 	assert_int_equal(c, 4000);
 	assert_int_equal(pct, 99); /* not done until every layer says so */
@@ -52,7 +55,8 @@ static void
 test_retryable(void **state)
 {
 	(void)state;
-	assert_true(bc_pull_retryable("Get \"http://127.0.0.1:5000/v2/\": dial tcp 127.0.0.1:5000: connect: connection refused"));
+	assert_true(bc_pull_retryable("Get \"http://127.0.0.1:5000/v2/\": dial tcp 127.0.0.1:5000: "
+				      "connect: connection refused"));
 	assert_true(bc_pull_retryable("received unexpected HTTP status: 503 Service Unavailable"));
 	assert_true(bc_pull_retryable("unexpected EOF"));
 	assert_false(bc_pull_retryable("unauthorized: authentication required"));
@@ -95,7 +99,8 @@ test_auth_header(void **state)
 	char *a = bc_registry_auth("d_abc", "s3cr3t", "reg:5000");
 	(void)state;
 	/* base64 of {"username":"d_abc","password":"s3cr3t","serveraddress":"reg:5000"} */
-	assert_string_equal(a, "eyJ1c2VybmFtZSI6ImRfYWJjIiwicGFzc3dvcmQiOiJzM2NyM3QiLCJzZXJ2ZXJhZGRyZXNzIjoicmVnOjUwMDAifQ==");
+	assert_string_equal(a, "eyJ1c2VybmFtZSI6ImRfYWJjIiwicGFzc3dvcmQiOiJzM2NyM3QiLCJzZXJ2ZXJhZGR"
+			       "yZXNzIjoicmVnOjUwMDAifQ==");
 	free(a);
 }
 
@@ -121,9 +126,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_progress),  cmocka_unit_test(test_retryable),
-		cmocka_unit_test(test_backoff),   cmocka_unit_test(test_registry_names),
-		cmocka_unit_test(test_auth_header), cmocka_unit_test(test_reserve),
+	    cmocka_unit_test(test_progress),	cmocka_unit_test(test_retryable),
+	    cmocka_unit_test(test_backoff),	cmocka_unit_test(test_registry_names),
+	    cmocka_unit_test(test_auth_header), cmocka_unit_test(test_reserve),
 	};
 	return cmocka_run_group_tests_name("fetch", tests, NULL, NULL);
 }

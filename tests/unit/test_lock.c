@@ -111,7 +111,7 @@ test_sweep_orphans(void **state)
 	bc_strv_add(&b, "y");
 	assert_int_equal(bc_lock_take(base, 7, &a, 3, false, NULL, NULL), 0); /* live */
 	assert_int_equal(bc_lock_take(base, 7, &b, 4, false, NULL, NULL), 0); /* orphan */
-	assert_int_equal(bc_lock_sweep(base, keep_odd, NULL, NULL), 2);        /* both files of y */
+	assert_int_equal(bc_lock_sweep(base, keep_odd, NULL, NULL), 2);	      /* both files of y */
 	bc_lock_dir(d, sizeof(d), base, 7, "x");
 	assert_int_equal(bc_lock_holder(d, NULL), 2);
 	bc_lock_dir(d, sizeof(d), base, 7, "y");
@@ -142,9 +142,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_take_release),
-		cmocka_unit_test(test_app_holds),
-		cmocka_unit_test(test_sweep_orphans),
+	    cmocka_unit_test(test_take_release),
+	    cmocka_unit_test(test_app_holds),
+	    cmocka_unit_test(test_sweep_orphans),
 	};
 	return cmocka_run_group_tests_name("lock", tests, setup, teardown);
 }

@@ -30,7 +30,8 @@ struct pcase {
 	const char *downloading;
 	uint64_t now_ms;
 	bool handover_done, remove_volumes;
-	int locks; /* 0 none, 1 not held, 2 held */
+	int locks;	      /* 0 none, 1 not held, 2 held */
+	const char *app_lock; /* the service whose lock the app holds */
 	const char *expect;
 };
 
@@ -125,7 +126,15 @@ build(bc_state *st, bool present, const struct sd *svcs, const char *vols, const
 struct ctxdata {
 	bool handover_done;
 	int locks;
+	const char *app_lock;
 };
+
+static const char *
+cb_app_lock(void *ud, const bc_app *app)
+{
+	(void)app;
+	return ((struct ctxdata *)ud)->app_lock;
+}
 
 static bool
 cb_handover(void *ud, const bc_app *app, const bc_service *svc)
@@ -162,7 +171,7 @@ run_case(const struct pcase *c)
 	char ibuf[256], *save = NULL, got[1024];
 	size_t ni = 0;
 	bc_strv dl = {0};
-	struct ctxdata cd = {c->handover_done, c->locks};
+	struct ctxdata cd = {c->handover_done, c->locks, c->app_lock};
 	bc_plan_ctx ctx = {.now_ms = c->now_ms,
 			   .remove_volumes = c->remove_volumes,
 			   .ud = &cd,
@@ -183,6 +192,7 @@ run_case(const struct pcase *c)
 	ctx.downloading = &dl;
 	if (c->locks)
 		ctx.lock_held = cb_lock;
+	ctx.app_lock = cb_app_lock;
 	build(&cur, c->cur_app, c->cur, c->cur_vols, c->cur_nets, true);
 	build(&tgt, c->tgt_app, c->tgt, c->tgt_vols, c->tgt_nets, false);
 	if (bc_plan_build(&cur, &tgt, &ctx, &plan, &err) < 0)
@@ -328,6 +338,13 @@ static const struct pcase cases[] = {
      .locks = 2, .expect = "RELEASE_LOCK app1"},
     {"locks: not needed to create", .tgt_app = 1, .tgt = {WEB()}, .locks = 1,
      .expect = "CREATE web"},
+    {"app holds its lock: nothing of it moves", .cur_app = 1, .tgt_app = 1, .cur = {WEB()},
+     .tgt = {WEB(.hash = "h2"), DB()}, .locks = 1, .app_lock = "web", .expect = "NOOP app1"},
+    {"app holds its lock, nothing to do: no step", .cur_app = 1, .tgt_app = 1, .cur = {WEB()},
+     .tgt = {WEB()}, .locks = 1, .app_lock = "web", .expect = ""},
+    {"app holds its lock but ours is taken (force): go ahead", .cur_app = 1, .tgt_app = 1,
+     .cur = {WEB()}, .tgt = {WEB(.hash = "h2")}, .locks = 2, .app_lock = "web",
+     .expect = "KILL web"},
     {"locks: none held, nothing to do", .cur_app = 1, .tgt_app = 1, .cur = {WEB()}, .tgt = {WEB()},
      .locks = 1, .expect = ""},
     {"container made elsewhere (no hash) is replaced", .cur_app = 1, .tgt_app = 1,

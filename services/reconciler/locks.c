@@ -1,0 +1,238 @@
+/* The reconciler and update locks: the locker holds the files, we hold
+ * leases. Before anything destructive the planner asks for a TAKE_LOCK
+ * (lib/planner.c); while an app holds its own lock nothing of it moves;
+ * a LOCK_EVENT from the locker wakes us the moment an app lets go. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../lib/log.h"
+#include "../../proto/ipc.h"
+#include "rec.h"
+
+#include <nng/protocol/pubsub0/sub.h>
+
+#define LOCK_CALL_MS 10000
+
+static void
+key_of(char *out, size_t n, int64_t app_id)
+{
+	snprintf(out, n, "%lld", (long long)app_id);
+}
+
+static bool
+in_scope(const struct rec *r, int64_t app)
+{
+	if (r->scope == NULL)
+		return true;
+	for (size_t i = 0; i < r->n_scope; i++)
+		if (r->scope[i] == app)
+			return true;
+	return false;
+}
+
+void
+rec_locks_refresh(struct rec *r)
+{
+	bc_msg req = {.type = BC_MSG_LOCK_STATUS}, rep = {.type = BC_MSG_NONE};
+	json_t *info, *locks = json_object(), *e, *leases;
+	const char *k;
+	void *tmp;
+	size_t i;
+
+	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, NULL) == 0 &&
+	    rep.type == BC_MSG_LOCK_INFO) {
+		info = json_loads(rep.body.lock_info.json, 0, NULL);
+		json_array_foreach(json_object_get(info, "locks"), i, e)
+		{
+			int64_t app = json_integer_value(json_object_get(e, "app_id"));
+			const char *h = json_string_value(json_object_get(e, "holder"));
+			char key[32];
+			key_of(key, sizeof(key), app);
+			if (h && strcmp(h, "app") == 0 && in_scope(r, app) &&
+			    json_object_get(locks, key) == NULL)
+				json_object_set(locks, key, json_object_get(e, "service"));
+		}
+		json_decref(info);
+	}
+	if (rep.type != BC_MSG_NONE)
+		bc_msg_clear(&rep);
+	pthread_mutex_lock(&r->mu);
+	json_decref(r->app_locks);
+	r->app_locks = locks;
+	leases = json_deep_copy(r->leases);
+	pthread_mutex_unlock(&r->mu);
+	/* renew ours; one the locker no longer knows is dropped (taken again) */
+	json_object_foreach_safe(leases, tmp, k, e)
+	{
+		bc_msg t = {.type = BC_MSG_LOCK_TAKE}, tr = {.type = BC_MSG_NONE};
+		bool live;
+		t.body.lock_take.app_id = strtoll(k, NULL, 10);
+		t.body.lock_take.services = "[]"; /* a renewal keeps the lease's own */
+		t.body.lock_take.lease = (uint64_t)json_integer_value(e);
+		live = bc_call("locker", &t, &tr, LOCK_CALL_MS, NULL) == 0 &&
+		       tr.type == BC_MSG_LOCK_GRANTED;
+		if (tr.type != BC_MSG_NONE)
+			bc_msg_clear(&tr);
+		if (!live) {
+			pthread_mutex_lock(&r->mu);
+			json_object_del(r->leases, k);
+			pthread_mutex_unlock(&r->mu);
+		}
+	}
+	json_decref(leases);
+}
+
+bool
+rec_lock_held(void *ud, const bc_app *app)
+{
+	struct rec *r = ud;
+	char key[32];
+	bool held;
+
+	key_of(key, sizeof(key), app->app_id);
+	pthread_mutex_lock(&r->mu);
+	held = json_object_get(r->leases, key) != NULL;
+	pthread_mutex_unlock(&r->mu);
+	return held;
+}
+
+const char *
+rec_app_lock(void *ud, const bc_app *app)
+{
+	struct rec *r = ud;
+	char key[32];
+	const char *svc = NULL;
+
+	key_of(key, sizeof(key), app->app_id);
+	pthread_mutex_lock(&r->mu);
+	if (!r->force_now)
+		svc = json_string_value(json_object_get(r->app_locks, key));
+	pthread_mutex_unlock(&r->mu);
+	return svc; /* stays valid: app_locks is replaced only between converges */
+}
+
+/* Every service of the app: the target's and those with a lock directory
+ * (services on their way out). */
+static char *
+services_json(struct rec *r, const bc_app *app)
+{
+	json_t *a = json_array();
+	char dir[1024], *out;
+	DIR *d;
+	struct dirent *e;
+
+	for (size_t i = 0; i < app->n_services; i++)
+		json_array_append_new(a, json_string(app->services[i].name));
+	snprintf(dir, sizeof(dir), "%s/%lld", r->lockdir, (long long)app->app_id);
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			bool have = false;
+			size_t i;
+			json_t *v;
+			if (e->d_name[0] == '.')
+				continue;
+			json_array_foreach(a, i, v) have =
+			    have || strcmp(json_string_value(v), e->d_name) == 0;
+			if (!have)
+				json_array_append_new(a, json_string(e->d_name));
+		}
+		closedir(d);
+	}
+	if (json_array_size(a) == 0)
+		json_array_append_new(a, json_string("_"));
+	out = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return out;
+}
+
+int
+rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
+{
+	struct rec *r = ud;
+	bc_msg req = {.type = take ? BC_MSG_LOCK_TAKE : BC_MSG_LOCK_RELEASE},
+	       rep = {.type = BC_MSG_NONE};
+	char key[32];
+	int rc = 0;
+
+	key_of(key, sizeof(key), app->app_id);
+	pthread_mutex_lock(&r->mu);
+	if (take) {
+		req.body.lock_take.app_id = app->app_id;
+		req.body.lock_take.force = r->force_now;
+	} else {
+		req.body.lock_release.lease =
+		    (uint64_t)json_integer_value(json_object_get(r->leases, key));
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (take)
+		req.body.lock_take.services = services_json(r, app);
+	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, err) < 0) {
+		rc = bc_err_wrap(err, "update locks of app %lld", (long long)app->app_id);
+	} else if (rep.type == BC_MSG_LOCK_GRANTED) {
+		pthread_mutex_lock(&r->mu);
+		json_object_set_new(r->leases, key,
+				    json_integer((json_int_t)rep.body.lock_granted.lease));
+		pthread_mutex_unlock(&r->mu);
+	} else if (rep.type == BC_MSG_LOCK_HELD) {
+		rc = bc_err_set(err, BC_ELOCKED, "locked by the app (service '%s')",
+				rep.body.lock_held.service);
+		if (err)
+			err->code = BC_ELOCKED;
+	} else if (rep.type == BC_MSG_ERROR && take) {
+		rc = bc_err_set(err, BC_ESYS, "update locks of app %lld: %s",
+				(long long)app->app_id, rep.body.error.message);
+	} else if (!take) {
+		pthread_mutex_lock(&r->mu); /* released, or the lease was gone anyway */
+		json_object_del(r->leases, key);
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (take)
+		free(req.body.lock_take.services);
+	if (rep.type != BC_MSG_NONE)
+		bc_msg_clear(&rep);
+	return rc;
+}
+
+/* The locker's LOCK_EVENTs wake the worker: an app that lets go of its lock
+ * gets its update at once. The dial retries by itself when the locker is
+ * not (yet) there. */
+static void *
+lock_events(void *arg)
+{
+	struct rec *r = arg;
+	char addr[160];
+	nng_socket s;
+
+	if (bc_addr(addr, sizeof(addr), "locker", BC_SOCK_PUB, NULL) < 0 || nng_sub0_open(&s) != 0)
+		return NULL;
+	nng_socket_set(s, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+	nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG);
+	nng_dial(s, addr, NULL, NNG_FLAG_NONBLOCK);
+	for (;;) {
+		bc_msg m;
+		if (bc_recv(s, &m, NULL, NULL) < 0)
+			continue;
+		if (m.type == BC_MSG_LOCK_EVENT) {
+			pthread_mutex_lock(&r->mu);
+			r->wake = true;
+			pthread_cond_broadcast(&r->cv);
+			pthread_mutex_unlock(&r->mu);
+		}
+		bc_msg_clear(&m);
+	}
+	return NULL;
+}
+
+int
+rec_start_lock_events(struct rec *r, bc_err *err)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, lock_events, r) != 0)
+		return bc_err_set(err, BC_ESYS, "start the lock events thread");
+	pthread_detach(th);
+	return 0;
+}

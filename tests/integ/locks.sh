@@ -1,0 +1,112 @@
+#!/bin/bash
+# Update locks through the reconciler, on real containers: an app's lock
+# holds an update back (the old release runs, the state says so), letting
+# go resumes it at once, --force overrides, kill -9 of the locker leaves no
+# orphan, a locker restart never steals the app's lock.
+# Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+SUB=$(cd "$BUILD/tests" && pwd)/sub
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+T=$(mktemp -d /tmp/bc-locks.XXXXXX)
+APP=$((995000 + $$ % 900))
+export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+bc() { "$BIN/balena-compose" "$@"; }
+cid() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=s"; }
+trap 'bc down -v -p lk$APP >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
+
+# target GREETING [STRATEGY] -> a v3 document
+target() {
+	cat <<EOT
+{"bctestdev": {"apps": {"lk$APP": {"id": $APP, "name": "lk$APP", "releases": {"c1": {"id": 1, "services": {
+ "s": {"id": 1, "image_id": 1, "image": "$BCTEST_IMAGE",
+  "labels": {"io.balena-compose.test": "1", "io.balena.update.strategy": "${2:-download-then-kill}",
+             "io.balena.update.handover-timeout": "4000"},
+  "environment": {"GREETING": "$1"},
+  "composition": {"command": ["sh", "-c", "trap exit TERM; while :; do sleep 1; done"]}}},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+}
+suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+for g in 1 2 3 4; do target $g >"$T/t$g.json"; done
+
+bc up -t "$T/t1.json" >/dev/null
+check "release 1 runs" test -n "$(cid)"
+old=$(cid)
+check "the lock directory is mounted at /tmp/balena" docker exec "$old" test -d /tmp/balena
+
+# the app takes its lock: the update waits, the old release keeps running
+docker exec "$old" touch /tmp/balena/updates.lock
+bc up -t "$T/t2.json" --detach >/dev/null
+st=""
+for _ in $(seq 50); do
+	st=$(bc state)
+	[[ "$st" == *"locked by the app (service 's')"* ]] && break
+	sleep 0.1
+done
+check "state says the app holds the lock" bash -c "echo \"\$0\" | grep -q \"locked by the app (service 's')\"" "$st"
+sleep 1
+check "the old release keeps running" test "$(cid)" = "$old"
+
+# letting go resumes the update at once (inotify -> LOCK_EVENT -> wake)
+"$SUB" reconciler 50 20000 >"$T/events" &
+subpid=$!
+for _ in $(seq 50); do grep -q subscribed "$T/events" 2>/dev/null && break; sleep 0.1; done
+t0=$(date +%s%N)
+docker exec "$old" rm /tmp/balena/updates.lock
+for _ in $(seq 500); do grep -q "STEP TAKE_LOCK" "$T/events" && break; sleep 0.002; done
+lat=$((($(date +%s%N) - t0) / 1000000))
+for _ in $(seq 500); do grep -q "STEP KILL s ok" "$T/events" && break; sleep 0.01; done
+kill $subpid 2>/dev/null
+check "resumed when the lock went: our TAKE_LOCK ${lat} ms after 'docker exec rm' began" grep -q "STEP TAKE_LOCK .* ok" "$T/events"
+check "then the old release is killed" grep -q "STEP KILL s ok" "$T/events"
+for _ in $(seq 100); do [ -n "$(cid)" ] && [ "$(cid)" != "$old" ] && break; sleep 0.1; done
+check "release 2 runs" test -n "$(cid)" -a "$(cid)" != "$old"
+check "our lock is released once settled" bash -c "! grep -qs balena-compose '$BC_LOCKDIR/$APP/s/updates.lock'"
+
+# --force overrides the app's lock
+old=$(cid)
+docker exec "$old" touch /tmp/balena/updates.lock
+check "up --force goes through the app's lock" bc up -t "$T/t3.json" --force --timeout 30
+check "release 3 runs" test -n "$(cid)" -a "$(cid)" != "$old"
+
+# kill -9 of the locker mid-update: a hand-over to a new release holds our
+# lock while old and new run side by side (4 s)
+sed 's/"c1": {"id": 1/"c2": {"id": 2/; s/download-then-kill/hand-over/' "$T/t3.json" >"$T/t5.json"
+bc up -t "$T/t5.json" --timeout 60 >"$T/up5" 2>&1 &
+up5=$!
+for _ in $(seq 100); do grep -qs '"owner":"balena-compose"' "$BC_LOCKDIR/$APP/s/updates.lock" && break; sleep 0.05; done
+check "mid-update: our lockfile is there" grep -qs '"owner":"balena-compose"' "$BC_LOCKDIR/$APP/s/updates.lock"
+for _ in $(seq 60); do [ "$(cid | wc -l)" -eq 2 ] && break; sleep 0.05; done
+check "mid-update: old and new run side by side" test "$(cid | wc -l)" -eq 2
+check "mid-update: our lockfile is still there" grep -qs '"owner":"balena-compose"' "$BC_LOCKDIR/$APP/s/updates.lock"
+oldpid=$(suite_pid locker)
+kill -9 "$oldpid"
+for _ in $(seq 100); do p=$(suite_pid locker); [ "$p" != "$oldpid" ] && [ "$p" != -1 ] && break; sleep 0.05; done
+suite_wait_ready locker
+check "after kill -9 and restart: no orphaned lock of ours" bash -c "! grep -qs balena-compose '$BC_LOCKDIR/$APP/s/updates.lock'"
+wait $up5
+check "and the update still finishes (up exits 0: $(tail -1 "$T/up5"))" test $? -eq 0
+check "one container of the new release" bash -c "[ \"\$(docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}')\" = s_1_2_c2 ]"
+
+# a locker restart never steals the app's lock
+docker exec "$(cid)" touch /tmp/balena/updates.lock
+s6-svc -r "$SUITE_SCAN/locker"
+sleep 0.5
+suite_wait_ready locker
+check "locker restarted: the app's lockfile is still there" docker exec "$(cid)" test -f /tmp/balena/updates.lock
+docker exec "$(cid)" rm /tmp/balena/updates.lock
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
