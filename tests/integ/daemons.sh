@@ -9,16 +9,10 @@ RAWREQ=$(cd "$BUILD/tests" && pwd)/rawreq
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../harness/suite.sh
 . "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
 DAEMONS=$SUITE_DAEMONS
 T=$(mktemp -d /tmp/bc-daemons.XXXXXX)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() { # check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
 pid_of() { suite_pid "$1"; }
 trap 'suite_stop; rm -rf "$T"' EXIT
 
@@ -98,5 +92,4 @@ check "ping of an unknown daemon name -> exit 100" test $? -eq 100
 "$BIN/balena-compose" frobnicate 2>/dev/null
 check "unknown command -> exit 100" test $? -eq 100
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

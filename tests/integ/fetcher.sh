@@ -9,6 +9,8 @@ SUB=$(cd "$BUILD/tests" && pwd)/sub
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../harness/suite.sh
 . "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
 T=$(mktemp -d /tmp/bc-fetch.XXXXXX)
 APP=$((993000 + $$ % 900))
 UUID=0123456789abcdef0123456789abcdef
@@ -16,14 +18,6 @@ KEY=dev-key-$$-$RANDOM
 AUTHREG=127.0.0.1:5001
 FLAKYREG=127.0.0.1:5002
 BIG=$FLAKYREG/bctest/big:1 # 64 MiB of random bytes
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
 bc() { "$BIN/balena-compose" "$@"; }
 regs=()
 # registry NAME ADDR [htpasswd]: start a docker-registry with its own storage
@@ -251,5 +245,4 @@ script -qec "'$BIN/balena-compose' pull $BIG" /dev/null >"$T/tty" 2>&1
 check "pull on a TTY: exit 0" test $? -eq 0
 check "pull on a TTY: a redrawn progress bar" bash -c "grep -q \$'\\033\\[' '$T/tty' && grep -q '####################] 100%' '$T/tty'"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -9,26 +9,13 @@ SUB=$(cd "$BUILD/tests" && pwd)/sub
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../harness/suite.sh
 . "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
 T=$(mktemp -d /tmp/bc-lock.XXXXXX)
 APP=$((994000 + $$ % 900))
 export BC_LOCKDIR=$T/locks BC_STATEDIR=$T/state BC_SCOPE_APPS=$APP
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
 bc() { "$BIN/balena-compose" "$@"; }
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
-# expect RC WANT_RC MSG PATTERN...
-expect() {
-	local rc=$1 want=$2 msg=$3 pat
-	shift 3
-	[ "$rc" -eq "$want" ] || return 1
-	for pat; do [[ "$msg" == *"$pat"* ]] || return 1; done
-}
 trap 'docker rm -f "bctest-$$-app" >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
 suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
 D=$BC_LOCKDIR/$APP
@@ -112,5 +99,4 @@ check "bad app id: usage, exit 100" test $? -eq 100
 bc lock take --app $APP ../etc >/dev/null 2>&1
 check "a path as a service name: refused, exit 1" test $? -eq 1
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

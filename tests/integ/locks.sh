@@ -11,17 +11,11 @@ SUB=$(cd "$BUILD/tests" && pwd)/sub
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../harness/suite.sh
 . "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
 T=$(mktemp -d /tmp/bc-locks.XXXXXX)
 APP=$((995000 + $$ % 900))
 export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
 bc() { "$BIN/balena-compose" "$@"; }
 cid() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=s"; }
 trap 'bc down -v -p lk$APP >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
@@ -108,5 +102,4 @@ suite_wait_ready locker
 check "locker restarted: the app's lockfile is still there" docker exec "$(cid)" test -f /tmp/balena/updates.lock
 docker exec "$(cid)" rm /tmp/balena/updates.lock
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

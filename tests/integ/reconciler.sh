@@ -8,6 +8,8 @@ BIN=$(cd "$BUILD/bin" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../harness/suite.sh
 . "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
 T=$(mktemp -d /tmp/bc-rec.XXXXXX)
 APP=$((991000 + $$ % 900))
 APP2=$((APP + 1000)) # the Composer API example
@@ -25,22 +27,7 @@ EOT
 APP3=$("$BIN/balena-compose" config -f "$T/proj/docker-compose.yml" -p "proj$APP" |
 	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
 export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP,$APP2,$APP3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
 bc() { "$BIN/balena-compose" "$@"; }
-# expect RC WANT_RC MSG PATTERN...: the exit code, and every pattern in MSG
-expect() {
-	local rc=$1 want=$2 msg=$3 pat
-	shift 3
-	[ "$rc" -eq "$want" ] || return 1
-	for pat; do [[ "$msg" == *"$pat"* ]] || return 1; done
-}
 cid() { docker ps -aq --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=$1"; }
 trap 'bc down -v -p $APP >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
 
@@ -144,5 +131,4 @@ check "down -v: networks gone" test -z "$(docker network ls -q --filter label=io
 bc down -p nosuchapp >/dev/null 2>&1
 check "down of an unknown app: exit 1" test $? -eq 1
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

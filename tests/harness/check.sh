@@ -1,0 +1,22 @@
+# The shell suites' checks: source it, call check/expect, end with finish
+# (which prints the closing "N passed, N failed" line and sets the status).
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+# check "description" command...: the command's success is the check
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+# expect RC WANT_RC MSG PATTERN...: the exit code, and every pattern in MSG
+expect() {
+	local rc=$1 want=$2 msg=$3 pat
+	shift 3
+	[ "$rc" -eq "$want" ] || return 1
+	for pat; do [[ "$msg" == *"$pat"* ]] || return 1; done
+}
+finish() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
