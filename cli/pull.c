@@ -83,25 +83,21 @@ on_done(void *ud, size_t i, bool ok, const char *error)
 		       v->error[i]);
 }
 
-/* The images of a v3 document, once each, into list. */
+/* The images of a target, once each, into list (copies the caller frees). */
 static size_t
-images_of(json_t *doc, const char **list, size_t max, bc_err *err)
+images_of(const bc_state *st, const char **list, size_t max)
 {
-	bc_state st;
 	size_t n = 0;
 
-	if (bc_target_parse(doc, NULL, &st, err) < 0)
-		return (size_t)-1;
-	for (size_t a = 0; a < st.n_apps; a++)
-		for (size_t s = 0; s < st.apps[a].n_services; s++) {
-			const char *img = st.apps[a].services[s].image;
+	for (size_t a = 0; a < st->n_apps; a++)
+		for (size_t s = 0; s < st->apps[a].n_services; s++) {
+			const char *img = st->apps[a].services[s].image;
 			bool seen = false;
 			for (size_t k = 0; k < n; k++)
 				seen = seen || strcmp(list[k], img) == 0;
 			if (!seen && n < max)
 				list[n++] = strdup(img);
 		}
-	bc_state_free(&st);
 	return n;
 }
 
@@ -220,22 +216,13 @@ cmd_pull(int argc, char **argv)
 		return 100;
 	}
 	if (file || target) {
-		json_error_t je;
-		json_t *doc = file ? bc_compose_load(file, &co, &err)
-				   : json_load_file(target, JSON_REJECT_DUPLICATES, &je);
-		if (doc == NULL) {
-			if (target)
-				snprintf(err.msg, sizeof(err.msg), "%s:%d:%d: %s", target, je.line,
-					 je.column, je.text);
-			fprintf(stderr, "balena-compose pull: %s\n", err.msg);
+		bc_state st;
+		json_t *doc = cli_load_target("pull", file, co.project, target, &st);
+		if (doc == NULL)
 			return 1;
-		}
-		n = images_of(doc, images, MAX_IMAGES, &err);
+		n = images_of(&st, images, MAX_IMAGES);
+		bc_state_free(&st);
 		json_decref(doc);
-		if (n == (size_t)-1) {
-			fprintf(stderr, "balena-compose pull: %s\n", err.msg);
-			return 1;
-		}
 		owned = true;
 	} else {
 		for (int i = optind; i < argc && n < MAX_IMAGES; i++)

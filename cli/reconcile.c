@@ -85,7 +85,7 @@ cli_print_ps(const json_t *doc, const char *want)
 }
 
 static char *
-read_file(const char *path, size_t *len)
+read_file(const char *cmd, const char *path, size_t *len)
 {
 	bc_buf b = {.max = BC_PROTO_MAX_DOC};
 	char chunk[8192];
@@ -94,12 +94,12 @@ read_file(const char *path, size_t *len)
 	bc_err err = {0};
 
 	if (f == NULL) {
-		fprintf(stderr, "balena-compose up: cannot open '%s': %m\n", path);
+		fprintf(stderr, "balena-compose %s: cannot open '%s': %m\n", cmd, path);
 		return NULL;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (bc_buf_add(&b, chunk, n, &err) < 0) {
-			fprintf(stderr, "balena-compose up: '%s': %s\n", path, err.msg);
+			fprintf(stderr, "balena-compose %s: '%s': %s\n", cmd, path, err.msg);
 			bc_buf_free(&b);
 			b.data = NULL;
 			break;
@@ -108,6 +108,43 @@ read_file(const char *path, size_t *len)
 		fclose(f);
 	*len = b.len;
 	return b.data ? b.data : strdup("");
+}
+
+json_t *
+cli_load_target(const char *cmd, const char *compose, const char *project, const char *target,
+		bc_state *st)
+{
+	bc_compose_opts co = {.project = project};
+	const char *source = compose ? compose : target;
+	bc_err err = {0};
+	bc_state tmp;
+	json_t *doc = NULL;
+
+	if (compose != NULL) {
+		doc = bc_compose_load(compose, &co, &err);
+	} else {
+		json_error_t je;
+		size_t len;
+		char *text = read_file(cmd, target, &len);
+		if (text == NULL)
+			return NULL;
+		doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+		free(text);
+		if (doc == NULL)
+			bc_err_set(&err, BC_EINVAL, "%s:%d:%d: %s", target, je.line, je.column,
+				   je.text);
+	}
+	/* the whole of it is checked here, naming the file, before anything is sent */
+	if (doc != NULL && bc_target_parse(doc, NULL, st ? st : &tmp, &err) < 0) {
+		bc_err_wrap(&err, "%s", source);
+		json_decref(doc);
+		doc = NULL;
+	} else if (doc != NULL && st == NULL) {
+		bc_state_free(&tmp);
+	}
+	if (doc == NULL)
+		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+	return doc;
 }
 
 static const char up_usage[] =
@@ -134,9 +171,8 @@ cmd_up(int argc, char **argv)
 	const char *path = NULL, *compose = NULL, *project = NULL;
 	int detach = 0, timeout = 600, c, rc;
 	bool force = false;
-	bc_state st;
 	bc_err err = {0};
-	size_t len;
+	json_t *doc;
 	char *text;
 	uint64_t gen;
 
@@ -174,28 +210,12 @@ cmd_up(int argc, char **argv)
 		fputs(up_usage, stderr);
 		return 100;
 	}
-	if (compose != NULL) {
-		bc_compose_opts co = {.project = project};
-		json_t *doc = bc_compose_load(compose, &co, &err);
-		if (doc == NULL) {
-			fprintf(stderr, "balena-compose up: %s\n", err.msg);
-			return 1;
-		}
-		text = json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
-		len = strlen(text);
-		path = compose;
-	} else if ((text = read_file(path, &len)) == NULL) {
+	if ((doc = cli_load_target("up", compose, project, path, NULL)) == NULL)
 		return 1;
-	}
-	/* reject bad input here, naming the file, before anything is sent */
-	if (bc_target_parse_text(text, len, path, NULL, &st, &err) < 0) {
-		fprintf(stderr, "balena-compose up: %s\n", err.msg);
-		free(text);
-		return 1;
-	}
-	bc_state_free(&st);
-	rc = bc_client_apply(NULL, text, force, &gen, &err);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	rc = text ? bc_client_apply(NULL, text, force, &gen, &err)
+		  : bc_err_set(&err, BC_ESYS, "out of memory");
 	free(text);
 	if (rc < 0) {
 		fprintf(stderr, "balena-compose up: %s\n", err.msg);
@@ -357,8 +377,6 @@ cmd_config(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	bc_compose_opts co = {0};
 	const char *file = NULL;
-	bc_state st;
-	bc_err err = {0};
 	json_t *doc;
 	int c;
 
@@ -384,13 +402,8 @@ cmd_config(int argc, char **argv)
 		fprintf(stderr, "usage: balena-compose config -f docker-compose.yml [-p NAME]\n");
 		return 100;
 	}
-	if ((doc = bc_compose_load(file, &co, &err)) == NULL ||
-	    bc_target_parse(doc, NULL, &st, &err) < 0) {
-		fprintf(stderr, "balena-compose config: %s\n", err.msg);
-		json_decref(doc);
+	if ((doc = cli_load_target("config", file, co.project, NULL, NULL)) == NULL)
 		return 1;
-	}
-	bc_state_free(&st);
 	json_dumpf(doc, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(doc);
