@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/client.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -18,17 +19,12 @@ static const char usage[] =
     "Exit status: 0 done, 1 refused (the app holds a lock) or failed, 100 usage.\n";
 
 static int
-call(bc_msg *req, bc_msg *rep)
+call(bc_msg *req, bc_msg *rep, enum bc_msgtype want)
 {
 	bc_err err = {0};
 
-	if (bc_call("locker", req, rep, 10000, &err) < 0) {
+	if (bc_client_call(NULL, "locker", req, rep, want, &err) < 0) {
 		fprintf(stderr, "balena-compose lock: %s\n", err.msg);
-		return -1;
-	}
-	if (rep->type == BC_MSG_ERROR) {
-		fprintf(stderr, "balena-compose lock: %s\n", rep->body.error.message);
-		bc_msg_clear(rep);
 		return -1;
 	}
 	return 0;
@@ -41,7 +37,7 @@ status(void)
 	json_t *doc, *e;
 	size_t i;
 
-	if (call(&req, &rep) < 0)
+	if (call(&req, &rep, BC_MSG_LOCK_INFO) < 0)
 		return 1;
 	doc = json_loads(rep.body.lock_info.json, 0, NULL);
 	bc_msg_clear(&rep);
@@ -91,7 +87,7 @@ take(int argc, char **argv)
 	req.body.lock_take.app_id = app;
 	req.body.lock_take.services = json_dumps(svcs, JSON_COMPACT);
 	json_decref(svcs);
-	if (call(&req, &rep) < 0) {
+	if (call(&req, &rep, BC_MSG_NONE) < 0) { /* GRANTED or HELD */
 		free(req.body.lock_take.services);
 		return 1;
 	}
@@ -124,7 +120,7 @@ cmd_lock(int argc, char **argv)
 			fputs(usage, stderr);
 			return 100;
 		}
-		if (call(&req, &rep) < 0)
+		if (call(&req, &rep, BC_MSG_ACK) < 0)
 			return 1;
 		bc_msg_clear(&rep);
 		printf("released\n");

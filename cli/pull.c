@@ -119,14 +119,8 @@ status(void)
 	json_t *arr, *j;
 	size_t i;
 
-	if (bc_call("fetcher", &req, &rep, 10000, &err) < 0) {
+	if (bc_client_call(NULL, "fetcher", &req, &rep, BC_MSG_FETCH_JOBS, &err) < 0) {
 		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
-		return 1;
-	}
-	if (rep.type != BC_MSG_FETCH_JOBS) {
-		fprintf(stderr, "balena-compose pull: fetcher answered %s\n",
-			bc_msgtype_name(rep.type));
-		bc_msg_clear(&rep);
 		return 1;
 	}
 	arr = json_loads(rep.body.fetch_jobs.json, 0, NULL);
@@ -150,25 +144,19 @@ cancel(const char *job)
 	bc_msg req = {.type = BC_MSG_FETCH_CANCEL}, rep;
 	bc_err err = {0};
 	char *end;
-	int rc = 0;
 
 	req.body.fetch_cancel.job = strtoull(job, &end, 10);
 	if (*end || end == job) {
 		fputs(usage, stderr);
 		return 100;
 	}
-	if (bc_call("fetcher", &req, &rep, 10000, &err) < 0) {
+	if (bc_client_call(NULL, "fetcher", &req, &rep, BC_MSG_ACK, &err) < 0) {
 		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
 		return 1;
 	}
-	if (rep.type == BC_MSG_ERROR) {
-		fprintf(stderr, "balena-compose pull: %s\n", rep.body.error.message);
-		rc = 1;
-	} else {
-		printf("job %s cancelled\n", job);
-	}
+	printf("job %s cancelled\n", job);
 	bc_msg_clear(&rep);
-	return rc;
+	return 0;
 }
 
 int

@@ -11,11 +11,11 @@
 
 #define CALL_MS 10000
 
-/* One call whose ERROR reply becomes err. */
-static int
-call(const char *rundir, bc_msg *req, bc_msg *rep, enum bc_msgtype want, bc_err *err)
+int
+bc_client_call(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep,
+	       enum bc_msgtype want, bc_err *err)
 {
-	if (bc_call_in(rundir, "reconciler", req, rep, CALL_MS, err) < 0)
+	if (bc_call_in(rundir, daemon, req, rep, CALL_MS, err) < 0)
 		return -1;
 	if (rep->type == BC_MSG_ERROR) {
 		bc_err_set(err, (enum bc_errcode)rep->body.error.code, "%s",
@@ -23,8 +23,8 @@ call(const char *rundir, bc_msg *req, bc_msg *rep, enum bc_msgtype want, bc_err 
 		bc_msg_clear(rep);
 		return -1;
 	}
-	if (rep->type != want) {
-		bc_err_set(err, BC_EPROTO, "reconciler answered %s", bc_msgtype_name(rep->type));
+	if (want != BC_MSG_NONE && rep->type != want) {
+		bc_err_set(err, BC_EPROTO, "%s answered %s", daemon, bc_msgtype_name(rep->type));
 		bc_msg_clear(rep);
 		return -1;
 	}
@@ -38,7 +38,7 @@ bc_client_apply(const char *rundir, const char *doc, bool force, uint64_t *gen, 
 
 	req.body.apply.target = (char *)doc;
 	req.body.apply.force = force;
-	if (call(rundir, &req, &rep, BC_MSG_ACK, err) < 0)
+	if (bc_client_call(rundir, "reconciler", &req, &rep, BC_MSG_ACK, err) < 0)
 		return -1;
 	*gen = rep.body.ack.generation;
 	bc_msg_clear(&rep);
@@ -52,7 +52,7 @@ bc_client_down(const char *rundir, const char *app, bool volumes, uint64_t *gen,
 
 	req.body.down.app = (char *)app;
 	req.body.down.volumes = volumes;
-	if (call(rundir, &req, &rep, BC_MSG_ACK, err) < 0)
+	if (bc_client_call(rundir, "reconciler", &req, &rep, BC_MSG_ACK, err) < 0)
 		return -1;
 	*gen = rep.body.ack.generation;
 	bc_msg_clear(&rep);
@@ -65,7 +65,7 @@ bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **doc, 
 	bc_msg req = {.type = BC_MSG_GET_STATE}, rep;
 	json_error_t je;
 
-	if (call(rundir, &req, &rep, BC_MSG_STATE, err) < 0)
+	if (bc_client_call(rundir, "reconciler", &req, &rep, BC_MSG_STATE, err) < 0)
 		return -1;
 	*gen = rep.body.state.generation;
 	*settled = rep.body.state.settled;
@@ -84,21 +84,21 @@ elapsed_ms(const struct timespec *start)
 	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-/* A SUB socket on the reconciler's PUB: STATE messages wake the waiter the
- * moment a round ends. -1 if it cannot be had (the waiter then polls). */
+/* A SUB socket on a daemon's PUB, subscribed to everything. */
 static int
-subscribe(const char *rundir, nng_socket *s)
+open_sub(const char *rundir, const char *daemon, nng_socket *s, bc_err *err)
 {
 	char addr[160];
 
-	if (bc_addr_in(addr, sizeof(addr), rundir, "reconciler", BC_SOCK_PUB, NULL) < 0 ||
-	    nng_sub0_open(s) != 0)
+	if (bc_addr_in(addr, sizeof(addr), rundir, daemon, BC_SOCK_PUB, err) < 0)
 		return -1;
+	if (nng_sub0_open(s) != 0)
+		return bc_err_set(err, BC_ESYS, "subscribe to %s", daemon);
 	if (nng_socket_set(*s, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0 ||
 	    nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG) != 0 ||
 	    nng_dial(*s, addr, NULL, 0) != 0) {
 		nng_close(*s);
-		return -1;
+		return bc_err_set(err, BC_ESYS, "subscribe to %s at %s", daemon, addr);
 	}
 	return 0;
 }
@@ -114,7 +114,7 @@ bc_client_wait(const char *rundir, uint64_t gen, int timeout_ms,
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	/* subscribe first, then ask: a round that ends in between is not lost */
-	have_sub = subscribe(rundir, &sub) == 0;
+	have_sub = open_sub(rundir, "reconciler", &sub, NULL) == 0; /* else: poll */
 	for (;;) {
 		uint64_t g;
 		bool settled;
@@ -163,24 +163,6 @@ out:
 	if (have_sub)
 		nng_close(sub);
 	return rc;
-}
-
-static int
-open_sub(const char *rundir, const char *daemon, nng_socket *s, bc_err *err)
-{
-	char addr[160];
-
-	if (bc_addr_in(addr, sizeof(addr), rundir, daemon, BC_SOCK_PUB, err) < 0)
-		return -1;
-	if (nng_sub0_open(s) != 0)
-		return bc_err_set(err, BC_ESYS, "subscribe to %s", daemon);
-	if (nng_socket_set(*s, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0 ||
-	    nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG) != 0 ||
-	    nng_dial(*s, addr, NULL, 0) != 0) {
-		nng_close(*s);
-		return bc_err_set(err, BC_ESYS, "subscribe to %s at %s", daemon, addr);
-	}
-	return 0;
 }
 
 /* Ask the fetcher how job i stands: 1 still going, 0 ended (ok/error set),

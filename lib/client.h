@@ -7,9 +7,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../proto/proto.h"
 #include "err.h"
 
 /* rundir: the daemons' socket directory, NULL for the default. */
+
+/* One request to a daemon: an ERROR reply becomes err (with its code), and
+ * a reply of another type than want (BC_MSG_NONE: any) is a protocol error.
+ * On success *rep is the caller's (bc_msg_clear). */
+int bc_client_call(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep,
+		   enum bc_msgtype want, bc_err *err);
 
 /* Merge the apps of a v3 document (text) into the target; force overrides
  * the apps' update locks until it settles. *gen gets the target generation
