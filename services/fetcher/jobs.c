@@ -91,43 +91,60 @@ on_progress(void *ud, json_t *obj)
 	return stop ? 1 : 0;
 }
 
-/* Credentials as the supervisor sends them: d_<uuid> / deviceApiKey, for an
- * image that names a registry. NULL when there are none. A secret. */
-static char *
-auth_for(const char *image)
-{
-	char reg[256], user[128];
-	bc_config c;
-	char *a = NULL;
+/* The device's registry credentials as the supervisor uses them:
+ * d_<uuid> / deviceApiKey from config.json, read once per job. A secret:
+ * creds_clear wipes it. */
+struct creds {
+	bool have;
+	char user[128];
+	char key[512];
+};
 
-	if (!bc_image_registry(image, reg, sizeof(reg)) ||
-	    bc_config_load(bc_config_path(), &c, NULL) < 0)
-		return NULL;
+static void
+creds_load(struct creds *cr)
+{
+	bc_config c;
+
+	memset(cr, 0, sizeof(*cr));
+	if (bc_config_load(bc_config_path(), &c, NULL) < 0)
+		return;
 	if (c.uuid && c.device_api_key) {
-		snprintf(user, sizeof(user), "d_%s", c.uuid);
-		a = bc_registry_auth(user, c.device_api_key, reg);
+		snprintf(cr->user, sizeof(cr->user), "d_%s", c.uuid);
+		snprintf(cr->key, sizeof(cr->key), "%s", c.device_api_key);
+		cr->have = true;
 	}
 	bc_config_free(&c);
-	return a;
+}
+
+static void
+creds_clear(struct creds *cr)
+{
+	explicit_bzero(cr, sizeof(*cr));
+}
+
+/* The X-Registry-Auth for an image that names a registry; NULL when there
+ * are no credentials or no registry. A secret. */
+static char *
+auth_for(const char *image, const struct creds *cr)
+{
+	char reg[256];
+
+	if (!cr->have || !bc_image_registry(image, reg, sizeof(reg)))
+		return NULL;
+	return bc_registry_auth(cr->user, cr->key, reg);
 }
 
 /* How many bytes the image needs, from its registry (0: unknown). */
 static uint64_t
-estimate(const char *image)
+estimate(const char *image, const struct creds *cr)
 {
-	char reg[256], user[128];
-	bc_config c;
+	char reg[256];
 	uint64_t bytes = 0;
-	bool have = bc_config_load(bc_config_path(), &c, NULL) == 0;
 
-	if (bc_image_registry(image, reg, sizeof(reg))) {
-		snprintf(user, sizeof(user), "d_%s", have && c.uuid ? c.uuid : "");
-		if (bc_registry_image_size(image, have && c.uuid ? user : NULL,
-					   have ? c.device_api_key : NULL, 20, &bytes, NULL) < 0)
-			bytes = 0;
-	}
-	if (have)
-		bc_config_free(&c);
+	if (!bc_image_registry(image, reg, sizeof(reg)) ||
+	    bc_registry_image_size(image, cr->have ? cr->user : NULL, cr->have ? cr->key : NULL, 20,
+				   &bytes, NULL) < 0)
+		return 0;
 	return bytes;
 }
 
@@ -166,14 +183,15 @@ disk_guard(bc_docker *d, const char *reserve_spec, uint64_t need, uint64_t *avai
 /* Pull job j with retries. Returns the state it ends in; the reason or the
  * image id go to errbuf / idbuf (copied into the job under the lock). */
 static enum job_state
-run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, char *errbuf, char *idbuf)
+run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, const struct creds *cr,
+    char *errbuf, char *idbuf)
 {
 	json_t *img;
 
 	for (unsigned attempt = 0;; attempt++) {
 		struct pull p = {.f = f, .j = j};
 		bc_err err = {0};
-		uint64_t need = estimate(j->image);
+		uint64_t need = estimate(j->image, cr);
 		bool cancel;
 
 		if (*d == NULL && (*d = bc_docker_new(NULL, &err)) == NULL)
@@ -252,6 +270,7 @@ worker(void *arg)
 	for (;;) {
 		struct job *j = NULL;
 		char *auth, errbuf[512] = "", idbuf[128] = "";
+		struct creds cr;
 		enum job_state st;
 
 		while (!f->stopping) {
@@ -268,10 +287,12 @@ worker(void *arg)
 		auth = j->auth ? strdup(j->auth) : NULL;
 		pthread_mutex_unlock(&f->mu);
 
+		creds_load(&cr);
 		if (auth == NULL)
-			auth = auth_for(j->image);
+			auth = auth_for(j->image, &cr);
 		log_info("job %llu: pulling %s", (unsigned long long)j->id, j->image);
-		st = run(f, &d, j, auth, errbuf, idbuf);
+		st = run(f, &d, j, auth, &cr, errbuf, idbuf);
+		creds_clear(&cr);
 		if (auth != NULL) {
 			explicit_bzero(auth, strlen(auth));
 			free(auth);
