@@ -173,12 +173,13 @@ bc_lock_release(const char *lockdir, int64_t app_id, const bc_strv *services, ui
 }
 
 int
-bc_lock_sweep(const char *lockdir, bool (*keep)(void *ud, uint64_t lease), void *ud, bc_err *err)
+bc_lock_each(const char *lockdir,
+	     void (*fn)(void *ud, int64_t app_id, const char *service, const char *dir), void *ud,
+	     bc_err *err)
 {
 	DIR *top = opendir(lockdir), *app;
 	struct dirent *a, *s;
-	char p1[1024], p2[1300], path[1400];
-	int removed = 0;
+	char p1[1024], p2[1300];
 
 	if (top == NULL)
 		return errno == ENOENT ? 0 : bc_err_sys(err, "open '%s'", lockdir);
@@ -192,15 +193,41 @@ bc_lock_sweep(const char *lockdir, bool (*keep)(void *ud, uint64_t lease), void 
 			if (s->d_name[0] == '.')
 				continue;
 			snprintf(p2, sizeof(p2), "%s/%s", p1, s->d_name);
-			for (int i = 0; i < 2; i++) {
-				uint64_t l;
-				snprintf(path, sizeof(path), "%s/%s", p2, names[i]);
-				if (ours(path, &l) && !(keep && keep(ud, l)) && unlink(path) == 0)
-					removed++;
-			}
+			fn(ud, strtoll(a->d_name, NULL, 10), s->d_name, p2);
 		}
 		closedir(app);
 	}
 	closedir(top);
-	return removed;
+	return 0;
+}
+
+struct sweep {
+	bool (*keep)(void *ud, uint64_t lease);
+	void *ud;
+	int removed;
+};
+
+static void
+sweep_one(void *ud, int64_t app_id, const char *service, const char *dir)
+{
+	struct sweep *sw = ud;
+	char path[1400];
+
+	(void)app_id, (void)service;
+	for (int i = 0; i < 2; i++) {
+		uint64_t l;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (ours(path, &l) && !(sw->keep && sw->keep(sw->ud, l)) && unlink(path) == 0)
+			sw->removed++;
+	}
+}
+
+int
+bc_lock_sweep(const char *lockdir, bool (*keep)(void *ud, uint64_t lease), void *ud, bc_err *err)
+{
+	struct sweep sw = {keep, ud, 0};
+
+	if (bc_lock_each(lockdir, sweep_one, &sw, err) < 0)
+		return -1;
+	return sw.removed;
 }

@@ -38,6 +38,12 @@ int bc_lock_take(const char *lockdir, int64_t app_id, const bc_strv *services, u
 int bc_lock_release(const char *lockdir, int64_t app_id, const bc_strv *services, uint64_t lease,
 		    bc_err *err);
 
+/* Call fn for every service directory <lockdir>/<app>/<service>/. A
+ * missing lockdir has none. */
+int bc_lock_each(const char *lockdir,
+		 void (*fn)(void *ud, int64_t app_id, const char *service, const char *dir),
+		 void *ud, bc_err *err);
+
 /* Walk <lockdir>/<app>/<service>/ and remove every lockfile of ours whose
  * lease keep() does not vouch for. Returns how many were removed. */
 int bc_lock_sweep(const char *lockdir, bool (*keep)(void *ud, uint64_t lease), void *ud,

@@ -7,7 +7,6 @@
  * of ours that no live lease holds (a previous run killed mid-update) are
  * removed; the app's are never touched. LOCK_EVENT on PUB says when a
  * service's lockfiles change (inotify). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -156,41 +155,25 @@ release(struct locker *l, const bc_body_lock_release *req, bc_msg *rep, bc_err *
 	return BC_HANDLED;
 }
 
+static void
+scan_one(void *ud, int64_t app_id, const char *service, const char *dir)
+{
+	int who = bc_lock_holder(dir, NULL);
+
+	json_array_append_new(ud, json_pack("{s:I, s:s, s:s}", "app_id", (json_int_t)app_id,
+					    "service", service, "holder",
+					    who == 1   ? "app"
+					    : who == 2 ? "us"
+						       : "nobody"));
+}
+
 /* Every service directory under the lock dir, with who holds it. */
 static json_t *
 scan(const char *lockdir)
 {
 	json_t *out = json_array();
-	char cmdbuf[1100];
-	DIR *top = opendir(lockdir), *app;
-	struct dirent *a, *s;
 
-	while (top && (a = readdir(top)) != NULL) {
-		if (a->d_name[0] == '.')
-			continue;
-		snprintf(cmdbuf, sizeof(cmdbuf), "%s/%s", lockdir, a->d_name);
-		if ((app = opendir(cmdbuf)) == NULL)
-			continue;
-		while ((s = readdir(app)) != NULL) {
-			char dir[1400];
-			uint64_t lease = 0;
-			int who;
-			if (s->d_name[0] == '.')
-				continue;
-			snprintf(dir, sizeof(dir), "%s/%s", cmdbuf, s->d_name);
-			who = bc_lock_holder(dir, &lease);
-			json_array_append_new(out,
-					      json_pack("{s:I, s:s, s:s}", "app_id",
-							(json_int_t)strtoll(a->d_name, NULL, 10),
-							"service", s->d_name, "holder",
-							who == 1   ? "app"
-							: who == 2 ? "us"
-								   : "nobody"));
-		}
-		closedir(app);
-	}
-	if (top)
-		closedir(top);
+	bc_lock_each(lockdir, scan_one, out, NULL);
 	return out;
 }
 
