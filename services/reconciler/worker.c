@@ -321,13 +321,10 @@ worker(void *arg)
 					 (unsigned long long)gen, c.steps_done, c.rounds,
 					 c.settled ? ", settled" : "; waiting: ", c.waiting);
 		}
-		if (rc == 0 && c.settled && c.steps_done > 0)
-			cleanup_images(&target);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		c.elapsed_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 +
 					  (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		text = eng ? state_doc(eng, &target, &c, rc, &err, gen) : NULL;
-		bc_state_free(&target);
 
 		pthread_mutex_lock(&r->mu);
 		r->done_gen = gen;
@@ -351,6 +348,11 @@ worker(void *arg)
 		}
 		publish(r, gen, r->settled, r->state_doc ? r->state_doc : "{}");
 		pthread_mutex_unlock(&r->mu);
+		/* after the settled state is out: whoever waits on it need not
+		 * wait for the image cleanup too */
+		if (rc == 0 && c.settled && c.steps_done > 0)
+			cleanup_images(&target);
+		bc_state_free(&target);
 	}
 }
 
