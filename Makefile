@@ -13,7 +13,10 @@ endif
 # --as-needed: each binary links only the libraries it really calls
 # (libcurl only where HTTP is needed).
 override LDFLAGS += -Wl,--as-needed
-LDLIBS  := $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd) -lnng -lm
+# '=' not ':=': pkg-config runs when a link runs, after `make deps` has
+# installed the -dev packages, not when make parses this file (on a fresh
+# machine they are not there yet).
+LDLIBS   = $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd) -lnng -lm
 
 DAEMONS := fetcher reconciler locker logger gateway
 LIBSRC  := $(wildcard lib/*.c) $(wildcard proto/*.c)
@@ -107,7 +110,10 @@ check: deps
 	$(MAKE) fuzz-smoke
 	$(MAKE) integ
 
-demo: deps all
+# deps first, then a new make for the build (nothing here may depend on what
+# deps installs before it has run)
+demo: deps
+	$(MAKE) all
 	tools/demo.sh $(BUILD)
 
 demo-stop:
