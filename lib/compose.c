@@ -1,6 +1,7 @@
 #include "compose.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -596,16 +597,21 @@ project_name(struct cx *c, json_t *tree, char *out, size_t n)
 	const char *p = c->opts && c->opts->project
 			    ? c->opts->project
 			    : json_string_value(json_object_get(tree, "name"));
-	char dirbuf[1024];
+	char dirbuf[PATH_MAX];
 	size_t j = 0;
 
 	if (p == NULL && c->dir != NULL) {
-		snprintf(dirbuf, sizeof(dirbuf), "%s", c->dir);
+		/* the directory's own name, as docker compose takes it: "." or
+		 * "sub/.." name no directory until made absolute */
+		if (realpath(c->dir, dirbuf) == NULL)
+			snprintf(dirbuf, sizeof(dirbuf), "%s", c->dir);
 		p = basename(dirbuf);
 	}
+	/* normalised as docker compose does: lowercase, only [a-z0-9_-], not
+	 * starting with '_' or '-' */
 	for (; p && *p && j + 1 < n; p++) {
 		char ch = (char)tolower((unsigned char)*p);
-		if (isalnum((unsigned char)ch) || ch == '-' || ch == '_')
+		if (isalnum((unsigned char)ch) || ((ch == '-' || ch == '_') && j > 0))
 			out[j++] = ch;
 	}
 	out[j] = '\0';

@@ -205,6 +205,38 @@ test_stable_ids_and_project(void **state)
 	json_decref(c);
 }
 
+/* No name: and no -p: the directory's name, also when the file is given
+ * relative to the working directory ("docker-compose.yml" gives dir "."),
+ * normalised as docker compose does. */
+static void
+test_project_from_directory(void **state)
+{
+	static const char yml[] = "services:\n  web:\n    image: busybox\n";
+	char sub[128], cwd[1024];
+	bc_err err = {0};
+	json_t *doc, *x = NULL;
+	const char *k;
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/_My.Demo-App_2", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(cwd, sizeof(cwd), "%s/docker-compose.yml", sub);
+	{
+		FILE *f = fopen(cwd, "w");
+		assert_non_null(f);
+		fputs(yml, f);
+		fclose(f);
+	}
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(sub), 0);
+	doc = bc_compose_load("docker-compose.yml", NULL, &err);
+	assert_int_equal(chdir(cwd), 0);
+	if (doc == NULL)
+		fail_msg("%s", err.msg);
+	json_object_foreach(json_object_get(json_object_get(doc, "local"), "apps"), k, x) break;
+	assert_string_equal(json_string_value(json_object_get(x, "name")), "mydemo-app_2");
+	json_decref(doc);
+}
+
 static int
 setup(void **state)
 {
@@ -231,6 +263,7 @@ main(void)
 	    cmocka_unit_test(test_errors_name_file_line_key),
 	    cmocka_unit_test(test_alias_bomb),
 	    cmocka_unit_test(test_stable_ids_and_project),
+	    cmocka_unit_test(test_project_from_directory),
 	};
 	return cmocka_run_group_tests_name("compose", tests, setup, teardown);
 }
