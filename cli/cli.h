@@ -4,19 +4,22 @@
 
 #include <jansson.h>
 
+#include "../lib/client.h"
 #include "../lib/model.h"
 #include "../proto/ipc.h"
 
 /* The reconciler's state: *doc is the caller's. */
 int cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc);
 
-/* Wait until the reconciler has settled generation gen (or failed, or
- * timeout_s passed). Prints what it waits on. 0 settled, 1 otherwise. */
-int cli_wait(const char *cmd, uint64_t gen, int timeout_s);
+/* Wait until the change ack made has taken effect for apps (n ids; none:
+ * the whole target), gone: until they are gone (or one failed, or timeout_s
+ * passed). Prints what it waits on. 0 done, 1 otherwise. */
+int cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n, bool gone,
+	     int timeout_s);
 
-/* Print the services of the state document, docker-compose style; app
- * filters by uuid, name or id when not NULL. */
-void cli_print_ps(const json_t *doc, const char *app);
+/* Print the services of the state document, docker-compose style. Only the
+ * apps named in want (by uuid, name or id; n of them) when n > 0. */
+void cli_print_ps(const json_t *doc, const char *const *want, size_t n);
 
 /* A compose file (with its project) or a v3 target file (- for stdin),
  * loaded and validated whole: the v3 document (the caller's), and the

@@ -32,11 +32,13 @@ print_waiting(void *ud, const char *waiting)
 }
 
 int
-cli_wait(const char *cmd, uint64_t gen, int timeout_s)
+cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n, bool gone,
+	 int timeout_s)
 {
 	bc_err err = {0};
 
-	if (bc_client_wait(NULL, gen, timeout_s * 1000, print_waiting, NULL, &err) < 0) {
+	if (bc_client_wait(NULL, ack, apps, n, gone, timeout_s * 1000, print_waiting, NULL, &err) <
+	    0) {
 		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
 		return 1;
 	}
@@ -44,44 +46,59 @@ cli_wait(const char *cmd, uint64_t gen, int timeout_s)
 }
 
 static bool
-app_matches(const json_t *app, const char *want)
+app_matches(const json_t *app, const char *const *want, size_t n)
 {
 	char id[32];
 	const char *uuid = json_string_value(json_object_get(app, "uuid"));
 	const char *name = json_string_value(json_object_get(app, "name"));
 
 	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(app, "id")));
-	return want == NULL || strcmp(id, want) == 0 || (uuid && strcmp(uuid, want) == 0) ||
-	       (name && strcmp(name, want) == 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(id, want[i]) == 0 || (uuid && strcmp(uuid, want[i]) == 0) ||
+		    (name && strcmp(name, want[i]) == 0))
+			return true;
+	return n == 0;
 }
 
 void
-cli_print_ps(const json_t *doc, const char *want)
+cli_print_ps(const json_t *doc, const char *const *want, size_t n)
 {
-	size_t i, k;
+	size_t i;
+	const char *k;
 	json_t *app, *s;
 
-	printf("%-16s %-12s %-36s %-12s %-10s %s\n", "APP", "SERVICE", "CONTAINER", "ID", "STATUS",
-	       "IMAGE");
+	printf("%-16s %-12s %-36s %-12s %-12s %s\n", "APP", "SERVICE", "CONTAINER", "ID",
+	       "STATUS", "IMAGE");
 	json_array_foreach(json_object_get(doc, "apps"), i, app)
 	{
 		const char *an = json_string_value(json_object_get(app, "name"));
 		char idbuf[32];
-		if (!app_matches(app, want))
+		if (!app_matches(app, want, n))
 			continue;
 		if (an == NULL) {
 			snprintf(idbuf, sizeof(idbuf), "%lld (removed)",
 				 (long long)json_integer_value(json_object_get(app, "id")));
 			an = idbuf;
 		}
-		json_array_foreach(json_object_get(app, "services"), k, s)
-		    printf("%-16s %-12s %-36s %-12s %-10s %s\n", an,
-			   json_string_value(json_object_get(s, "name")),
-			   json_string_value(json_object_get(s, "container")),
-			   json_string_value(json_object_get(s, "id")),
+		json_object_foreach(json_object_get(app, "services"), k, s)
+		    printf("%-16s %-12s %-36s %-12s %-12s %s\n", an, k,
+			   json_string_value(json_object_get(s, "container")) ?: "-",
+			   json_string_value(json_object_get(s, "id")) ?: "-",
 			   json_string_value(json_object_get(s, "status")),
-			   json_string_value(json_object_get(s, "image")));
+			   json_string_value(json_object_get(s, "image")) ?: "-");
 	}
+}
+
+/* The apps of doc that want names, as a JSON array (the caller's). */
+static json_t *
+apps_json(const json_t *doc, const char *const *want, size_t n)
+{
+	json_t *out = json_array(), *app;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "apps"), i, app) if (app_matches(app, want, n))
+	    json_array_append(out, app);
+	return out;
 }
 
 static char *
@@ -174,7 +191,10 @@ cmd_up(int argc, char **argv)
 	bc_err err = {0};
 	json_t *doc;
 	char *text;
-	uint64_t gen;
+	bc_ack ack;
+	bc_state st;
+	int64_t *ids;
+	const char **names;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:f:p:dh", opts, NULL)) != -1) {
@@ -210,24 +230,46 @@ cmd_up(int argc, char **argv)
 		fputs(up_usage, stderr);
 		return 100;
 	}
-	if ((doc = cli_load_target("up", compose, project, path, NULL)) == NULL)
+	if ((doc = cli_load_target("up", compose, project, path, &st)) == NULL)
 		return 1;
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	rc = text ? bc_client_apply(NULL, text, force, &gen, &err)
+	rc = text ? bc_client_apply(NULL, text, force, &ack, &err)
 		  : bc_err_set(&err, BC_ESYS, "out of memory");
 	free(text);
 	if (rc < 0) {
 		fprintf(stderr, "balena-compose up: %s\n", err.msg);
+		bc_state_free(&st);
 		return 1;
 	}
 	if (detach) {
-		printf("target accepted (generation %llu)\n", (unsigned long long)gen);
+		printf("target accepted (generation %llu)\n", (unsigned long long)ack.generation);
+		bc_state_free(&st);
 		return 0;
 	}
-	if (cli_wait("up", gen, timeout) != 0)
-		return 1;
-	return cmd_ps(1, (char *[]){"ps", NULL});
+	/* wait for these apps only, and show only them */
+	ids = calloc(st.n_apps + 1, sizeof(*ids));
+	names = calloc(st.n_apps + 1, sizeof(*names));
+	rc = ids && names ? 0 : 1;
+	for (size_t i = 0; rc == 0 && i < st.n_apps; i++) {
+		ids[i] = st.apps[i].app_id;
+		names[i] = st.apps[i].uuid;
+	}
+	if (rc == 0 && (rc = cli_wait("up", &ack, ids, st.n_apps, false, timeout)) == 0) {
+		uint64_t gen;
+		bool settled;
+		json_t *sdoc;
+		if (cli_state("up", &gen, &settled, &sdoc) < 0) {
+			rc = 1;
+		} else {
+			cli_print_ps(sdoc, names, st.n_apps);
+			json_decref(sdoc);
+		}
+	}
+	free(ids);
+	free(names);
+	bc_state_free(&st);
+	return rc;
 }
 
 static const char down_usage[] =
@@ -252,6 +294,11 @@ cmd_down(int argc, char **argv)
 	bc_err err = {0};
 	char only[128] = "";
 	uint64_t gen;
+	bc_ack ack;
+	int64_t id = 0;
+	json_t *doc, *a;
+	bool settled;
+	size_t i;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "p:vh", opts, NULL)) != -1) {
@@ -277,12 +324,10 @@ cmd_down(int argc, char **argv)
 		fputs(down_usage, stderr);
 		return 100;
 	}
+	if (cli_state("down", &gen, &settled, &doc) < 0)
+		return 1;
 	if (app == NULL) {
-		json_t *doc, *a;
-		bool settled;
-		size_t i, named = 0;
-		if (cli_state("down", &gen, &settled, &doc) < 0)
-			return 1;
+		size_t named = 0;
 		json_array_foreach(json_object_get(doc, "apps"), i, a)
 		{
 			const char *u = json_string_value(json_object_get(a, "uuid"));
@@ -291,66 +336,106 @@ cmd_down(int argc, char **argv)
 				named++;
 			}
 		}
-		json_decref(doc);
 		if (named != 1) {
+			json_decref(doc);
 			fprintf(stderr, "balena-compose down: %s; name it with -p\n",
 				named ? "several apps run" : "no app runs");
 			return named ? 100 : 1;
 		}
 		app = only;
 	}
-	if (bc_client_down(NULL, app, volumes, &gen, &err) < 0) {
+	/* the app's id, to wait for it alone: another app's trouble is not ours */
+	json_array_foreach(json_object_get(doc, "apps"), i, a) if (
+	    app_matches(a, (const char *const[]){app}, 1)) id =
+	    json_integer_value(json_object_get(a, "id"));
+	json_decref(doc);
+	if (bc_client_down(NULL, app, volumes, &ack, &err) < 0) {
 		fprintf(stderr, "balena-compose down: %s\n", err.msg);
 		return 1;
 	}
-	return cli_wait("down", gen, timeout);
+	return cli_wait("down", &ack, &id, id ? 1 : 0, true, timeout);
 }
+
+/* ps and state: [-p APP]... [--json] */
+static int
+view_args(int argc, char **argv, const char *usage, const char **want, size_t *n, bool *as_json)
+{
+	*n = 0;
+	*as_json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			*as_json = true;
+		} else if ((strcmp(argv[i], "-p") == 0 || strcmp(argv[i], "--project") == 0) &&
+			   i + 1 < argc && *n < 16) {
+			want[(*n)++] = argv[++i];
+		} else {
+			fputs(usage, stderr);
+			return 100;
+		}
+	}
+	return -1;
+}
+
+static const char ps_usage[] = "usage: balena-compose ps [-p APP]... [--json]\n"
+			       "\n"
+			       "List the services' containers, of the apps named (uuid, name or\n"
+			       "id) or of all. --json: each app's state document (see state).\n";
 
 int
 cmd_ps(int argc, char **argv)
 {
-	const char *app = NULL;
+	const char *want[16];
+	size_t n;
 	uint64_t gen;
-	bool settled;
+	bool settled, as_json;
 	json_t *doc;
+	int rc = view_args(argc, argv, ps_usage, want, &n, &as_json);
 
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		printf("usage: balena-compose ps [-p APP]\n\nList the services' containers.\n");
-		return 0;
-	}
-	if (argc == 3 && strcmp(argv[1], "-p") == 0)
-		app = argv[2];
-	else if (argc != 1) {
-		fprintf(stderr, "usage: balena-compose ps [-p APP]\n");
-		return 100;
-	}
+	if (rc >= 0)
+		return rc;
 	if (cli_state("ps", &gen, &settled, &doc) < 0)
 		return 1;
-	cli_print_ps(doc, app);
+	if (as_json) {
+		json_t *apps = apps_json(doc, want, n);
+		json_dumpf(apps, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(apps);
+	} else {
+		cli_print_ps(doc, want, n);
+	}
 	json_decref(doc);
 	return 0;
 }
 
+static const char state_usage[] =
+    "usage: balena-compose state [-p APP]... [--json]\n"
+    "\n"
+    "The reconciler's view: target generation, whether it settled, what it\n"
+    "waits on, and each app: its status (Idle, Downloading, Updating,\n"
+    "Waiting, Waiting for update lock, Failed) and services.\n"
+    "--json: {generation, settled, error, waiting, apps: [one document per app,\n"
+    "as the Composer API's state() gives it]}.\n";
+
 int
 cmd_state(int argc, char **argv)
 {
+	const char *want[16];
+	size_t n, i;
 	uint64_t gen;
-	bool settled, as_json = argc == 2 && strcmp(argv[1], "--json") == 0;
-	json_t *doc;
+	bool settled, as_json;
+	json_t *doc, *a;
 	const char *e, *w;
+	int rc = view_args(argc, argv, state_usage, want, &n, &as_json);
 
-	if (argc > 1 && !as_json) {
-		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-			printf("usage: balena-compose state [--json]\n\nThe reconciler's view: "
-			       "target generation, whether it settled, what it waits on.\n");
-			return 0;
-		}
-		fprintf(stderr, "usage: balena-compose state [--json]\n");
-		return 100;
-	}
+	if (rc >= 0)
+		return rc;
 	if (cli_state("state", &gen, &settled, &doc) < 0)
 		return 1;
 	if (as_json) {
+		json_object_set_new(doc, "apps", apps_json(doc, want, n));
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else {
@@ -362,7 +447,19 @@ cmd_state(int argc, char **argv)
 			printf("error: %s\n", e);
 		if (w && *w)
 			printf("waiting: %s\n", w);
-		cli_print_ps(doc, NULL);
+		json_array_foreach(json_object_get(doc, "apps"), i, a)
+		{
+			const char *ae = json_string_value(json_object_get(a, "error"));
+			const char *aw = json_string_value(json_object_get(a, "waiting"));
+			if (!app_matches(a, want, n))
+				continue;
+			printf("app %s (%lld): %s%s%s\n",
+			       json_string_value(json_object_get(a, "name")) ?: "-",
+			       (long long)json_integer_value(json_object_get(a, "id")),
+			       json_string_value(json_object_get(a, "status")),
+			       ae ? ": " : aw ? ": " : "", ae ? ae : aw ? aw : "");
+		}
+		cli_print_ps(doc, want, n);
 	}
 	json_decref(doc);
 	return 0;

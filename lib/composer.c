@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "compose.h"
+#include "statedoc.h"
 #include "target.h"
 
 struct bc_composer {
@@ -72,21 +73,16 @@ bc_composer_state(bc_composer *c, char *errbuf, size_t errlen)
 {
 	uint64_t gen;
 	bool settled;
-	json_t *doc, *app, *mine = NULL;
+	json_t *doc, *mine;
 	bc_err err = {0};
-	size_t i;
 	char *out;
 
 	if (bc_client_state(c->rundir, &gen, &settled, &doc, &err) < 0) {
 		say(errbuf, errlen, "composer state: %s", err.msg);
 		return NULL;
 	}
-	json_array_foreach(json_object_get(doc, "apps"), i,
-			   app) if (json_integer_value(json_object_get(app, "id")) == c->app_id)
-	    mine = json_incref(app);
-	if (mine == NULL)
-		mine = json_pack("{s:I, s:[]}", "id", (json_int_t)c->app_id, "services");
-	out = json_dumps(mine, JSON_COMPACT);
+	mine = bc_statedoc_app(doc, c->app_id);
+	out = mine ? json_dumps(mine, JSON_COMPACT) : NULL;
 	json_decref(mine);
 	json_decref(doc);
 	if (out == NULL)
@@ -103,7 +99,8 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 	json_t *compose, *doc = NULL;
 	bc_state st;
 	bc_err err = {0};
-	uint64_t gen;
+	bc_ack ack;
+	bool gone = false;
 	char *text = NULL;
 	int rc = -1;
 
@@ -122,7 +119,8 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 		char id[32];
 		snprintf(id, sizeof(id), "%lld", (long long)c->app_id);
 		json_decref(compose);
-		if (bc_client_down(c->rundir, id, false, &gen, &err) < 0) {
+		gone = true;
+		if (bc_client_down(c->rundir, id, false, &ack, &err) < 0) {
 			if (err.code == BC_ENOTFOUND)
 				return 0; /* it was not there: done */
 			say(errbuf, errlen, "composer update: %s", err.msg);
@@ -140,14 +138,16 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 	bc_state_free(&st);
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
-	if (text == NULL || bc_client_apply(c->rundir, text, false, &gen, &err) < 0) {
+	if (text == NULL || bc_client_apply(c->rundir, text, false, &ack, &err) < 0) {
 		say(errbuf, errlen, "composer update: %s", text ? err.msg : "out of memory");
 		free(text);
 		return -1;
 	}
 	free(text);
 wait:
-	if (bc_client_wait(c->rundir, gen, c->timeout_ms, NULL, NULL, &err) < 0)
+	/* this app only: another app's trouble is not this update's */
+	if (bc_client_wait(c->rundir, &ack, &c->app_id, 1, gone, c->timeout_ms, NULL, NULL, &err) <
+	    0)
 		say(errbuf, errlen, "composer update: %s", err.msg);
 	else
 		rc = 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ common_dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err
 			return bc_err_sys(err, "pong");
 		rep->body.pong.pid = (uint64_t)getpid();
 		rep->body.pong.uptime_ms = bc_now_ms() - d->started_ms;
+		rep->body.pong.instance = d->instance;
 		return BC_HANDLED;
 	default:
 		return BC_NOT_MINE;
@@ -152,6 +154,10 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		return 100;
 	}
 	d.started_ms = bc_now_ms();
+	/* this run's identity: clients that wait on us notice a restart */
+	if (getrandom(&d.instance, sizeof(d.instance), GRND_NONBLOCK) != sizeof(d.instance) ||
+	    d.instance == 0)
+		d.instance = ((uint64_t)getpid() << 32) ^ bc_now_ms() ^ (uint64_t)time(NULL);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -36,6 +36,7 @@ struct bc_daemon {
 	nng_socket rep; /* requests in */
 	nng_socket pub; /* events out */
 	uint64_t started_ms;
+	uint64_t instance; /* random, non-zero, new in every run (PONG, ACK, ...) */
 };
 
 int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);

@@ -74,11 +74,6 @@ out:
 	return rc;
 }
 
-int
-bc_engine_observe(bc_engine *e, bc_state *current, bc_err *err)
-{
-	return observe(e, current, NULL, err);
-}
 
 /* Drop the apps outside the scope from a current state. */
 static void
@@ -103,14 +98,139 @@ apply_scope(bc_state *cur, const int64_t *scope, size_t n)
 }
 
 int
+bc_engine_observe(bc_engine *e, const int64_t *scope, size_t n_scope, bc_state *current,
+		  bc_err *err)
+{
+	if (observe(e, current, NULL, err) < 0)
+		return -1;
+	apply_scope(current, scope, n_scope);
+	return 0;
+}
+
+void
+bc_converge_clear(bc_converge *c)
+{
+	free(c->apps);
+	c->apps = NULL;
+	c->n_apps = 0;
+}
+
+const bc_app_outcome *
+bc_converge_app(const bc_converge *c, int64_t app_id)
+{
+	for (size_t i = 0; i < c->n_apps; i++)
+		if (c->apps[i].app_id == app_id)
+			return &c->apps[i];
+	return NULL;
+}
+
+static bc_app_outcome *
+outcome(bc_converge *c, int64_t app_id)
+{
+	bc_app_outcome *o = (bc_app_outcome *)bc_converge_app(c, app_id), *grown;
+
+	if (o != NULL)
+		return o;
+	if ((grown = realloc(c->apps, (c->n_apps + 1) * sizeof(*grown))) == NULL)
+		return NULL;
+	c->apps = grown;
+	o = &c->apps[c->n_apps++];
+	*o = (bc_app_outcome){.app_id = app_id, .phase = BC_APP_SETTLED};
+	return o;
+}
+
+static bool
+excluded(const bc_converge *c, int64_t app_id)
+{
+	const bc_app_outcome *o = bc_converge_app(c, app_id);
+	return o != NULL && (o->phase == BC_APP_FAILED || o->phase == BC_APP_LOCKED);
+}
+
+/* The executor's hooks, wrapped: each step's end is recorded against its
+ * app before the caller hears of it. */
+struct wrap {
+	const bc_exec_env *env;
+	bc_converge *c;
+	int failed; /* steps that failed, other than an app's "locked" */
+	bc_err first;
+};
+
+static int
+wrap_fetch(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
+{
+	struct wrap *w = ud;
+	return w->env->fetch(w->env->ud, d, s, err);
+}
+
+static int
+wrap_lock(void *ud, const bc_app *app, bool take, bc_err *err)
+{
+	struct wrap *w = ud;
+	return w->env->lock(w->env->ud, app, take, err);
+}
+
+static void
+wrap_on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
+{
+	struct wrap *w = ud;
+
+	if (rc < 0 && s->app != NULL) {
+		bc_app_outcome *o = outcome(w->c, s->app->app_id);
+		bool locked = err != NULL && err->code == BC_ELOCKED;
+		if (o != NULL && o->phase != BC_APP_FAILED) {
+			o->phase = locked ? BC_APP_LOCKED : BC_APP_FAILED;
+			snprintf(o->why, sizeof(o->why), "%s", err ? err->msg : "failed");
+		}
+		if (!locked && w->failed++ == 0 && err != NULL)
+			w->first = *err;
+	} else if (rc < 0 && w->failed++ == 0 && err != NULL) {
+		w->first = *err;
+	}
+	if (w->env->on_step != NULL)
+		w->env->on_step(w->env->ud, s, rc, err);
+}
+
+/* Leave out the steps of apps that failed or are locked in this converge. */
+static void
+drop_excluded(bc_plan *plan, const bc_converge *c)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->steps[i].app == NULL || !excluded(c, plan->steps[i].app->app_id))
+			plan->steps[keep++] = plan->steps[i];
+	plan->n = keep;
+}
+
+static void
+join_waiting(char *out, size_t n, const char *what, const char *why)
+{
+	size_t used = strlen(out);
+
+	if (used + 1 < n)
+		snprintf(out + used, n - used, "%s%s%s%s", used ? "; " : "", what,
+			 *what && *why ? ": " : "", why);
+}
+
+int
 bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err *err)
 {
 	int max = c->max_rounds > 0 ? c->max_rounds : 32;
+	struct wrap w = {.env = &e->env, .c = c};
+	bc_exec_env env = e->env;
 
+	bc_converge_clear(c);
 	c->rounds = 0;
 	c->steps_done = 0;
 	c->settled = false;
 	c->waiting[0] = '\0';
+	env.ud = &w;
+	env.fetch = e->env.fetch ? wrap_fetch : NULL;
+	env.lock = e->env.lock ? wrap_lock : NULL;
+	env.on_step = wrap_on_step;
+	for (size_t i = 0; i < target->n_apps; i++)
+		if (outcome(c, target->apps[i].app_id) == NULL)
+			return bc_err_sys(err, "converge");
 	for (int round = 0; round < max; round++) {
 		bc_state cur;
 		json_t *images = NULL;
@@ -118,11 +238,16 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 		size_t nhave = 0, todo;
 		bc_plan plan;
 		bc_plan_ctx ctx;
-		int failed;
 
 		if (observe(e, &cur, &images, err) < 0)
 			return -1;
 		apply_scope(&cur, c->scope, c->n_scope);
+		for (size_t i = 0; i < cur.n_apps; i++)
+			if (outcome(c, cur.apps[i].app_id) == NULL) {
+				bc_state_free(&cur);
+				json_decref(images);
+				return bc_err_sys(err, "converge");
+			}
 		if (bc_images_have(images, &have, &nhave, err) < 0) {
 			bc_state_free(&cur);
 			json_decref(images);
@@ -142,37 +267,58 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 			bc_state_free(&cur);
 			return -1;
 		}
+		drop_excluded(&plan, c);
 		todo = bc_plan_actionable(&plan);
 		if (todo == 0) {
-			c->settled = plan.n == 0;
+			/* only waiting is left: say on what, per app and in all */
 			for (size_t i = 0; i < plan.n; i++) {
 				char one[200];
-				size_t used = strlen(c->waiting);
+				bc_app_outcome *o =
+				    plan.steps[i].app ? outcome(c, plan.steps[i].app->app_id) : NULL;
 				bc_step_describe(&plan.steps[i], one, sizeof(one));
-				snprintf(c->waiting + used, sizeof(c->waiting) - used, "%s%s: %s",
-					 used ? "; " : "", one, plan.steps[i].reason);
+				join_waiting(c->waiting, sizeof(c->waiting), one,
+					     plan.steps[i].reason);
+				if (o != NULL) {
+					if (o->phase != BC_APP_WAITING)
+						o->why[0] = '\0';
+					o->phase = BC_APP_WAITING;
+					join_waiting(o->why, sizeof(o->why), one,
+						     plan.steps[i].reason);
+				}
 			}
 		} else {
-			failed = bc_exec_round(e->handles, e->n, &plan, &cur, &e->env, err);
+			if (c->on_plan != NULL)
+				c->on_plan(c->ud, &plan);
+			bc_exec_round(e->handles, e->n, &plan, &cur, &env, NULL);
 			c->rounds++;
 			c->steps_done += todo;
-			if (failed > 0 && err != NULL && err->code == BC_ELOCKED) {
-				/* an app said "not now" as we asked: wait, it is no failure */
-				snprintf(c->waiting, sizeof(c->waiting), "%s", err->msg);
-				bc_err_clear(err);
-				todo = 0;
-			} else if (failed > 0) {
-				todo = (size_t)-1;
-			}
 		}
 		bc_plan_free(&plan);
 		free(have);
 		json_decref(images);
 		bc_state_free(&cur);
 		if (todo == 0)
-			return 0;
-		if (todo == (size_t)-1)
+			break;
+		if (round + 1 == max) {
+			bc_err_set(err, BC_ETIMEOUT, "did not converge in %d rounds", max);
+			for (size_t i = 0; i < c->n_apps; i++)
+				if (c->apps[i].phase == BC_APP_SETTLED) {
+					c->apps[i].phase = BC_APP_FAILED;
+					snprintf(c->apps[i].why, sizeof(c->apps[i].why), "%s",
+						 err ? err->msg : "did not converge");
+				}
 			return -1;
+		}
 	}
-	return bc_err_set(err, BC_ETIMEOUT, "did not converge in %d rounds", max);
+	/* the apps that held their lock: that is waiting, not failure */
+	for (size_t i = 0; i < c->n_apps; i++)
+		if (c->apps[i].phase == BC_APP_LOCKED)
+			join_waiting(c->waiting, sizeof(c->waiting), "", c->apps[i].why);
+	c->settled = c->waiting[0] == '\0' && w.failed == 0;
+	if (w.failed > 0) {
+		if (err != NULL)
+			*err = w.first;
+		return -1;
+	}
+	return 0;
 }

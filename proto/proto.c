@@ -36,6 +36,7 @@ static const struct field pong_fields[] = {
     FSTR(bc_body_pong, daemon, 64, true),
     FU64(bc_body_pong, pid, true),
     FU64(bc_body_pong, uptime_ms, true),
+    FU64(bc_body_pong, instance, true),
 };
 static const struct field error_fields[] = {
     FI64(bc_body_error, code, true),
@@ -57,12 +58,14 @@ static const struct field down_fields[] = {
 };
 static const struct field ack_fields[] = {
     FU64(bc_body_ack, generation, true),
+    FU64(bc_body_ack, instance, true),
 };
 static const struct field get_state_fields[] = {
     FSTR(bc_body_get_state, from, 64, false),
 };
 static const struct field state_fields[] = {
     FU64(bc_body_state, generation, true),
+    FU64(bc_body_state, instance, true),
     FBOOL(bc_body_state, settled, true),
     FSTR(bc_body_state, json, BC_PROTO_MAX_DOC, true),
 };
@@ -83,15 +86,16 @@ static const struct field step_fields[] = {
 
 static const struct field fetch_accepted_fields[] = {
     FU64(bc_body_fetch_accepted, job, true),
+    FU64(bc_body_fetch_accepted, instance, true),
     FSTR(bc_body_fetch_accepted, image, 512, true),
 };
 static const struct field fetch_progress_fields[] = {
-    FU64(bc_body_fetch_progress, job, true),	 FSTR(bc_body_fetch_progress, image, 512, true),
+    FU64(bc_body_fetch_progress, job, true),	 FU64(bc_body_fetch_progress, instance, true),	 FSTR(bc_body_fetch_progress, image, 512, true),
     FU64(bc_body_fetch_progress, percent, true), FU64(bc_body_fetch_progress, current, true),
     FU64(bc_body_fetch_progress, total, true),
 };
 static const struct field fetch_done_fields[] = {
-    FU64(bc_body_fetch_done, job, true),	  FSTR(bc_body_fetch_done, image, 512, true),
+    FU64(bc_body_fetch_done, job, true),	  FU64(bc_body_fetch_done, instance, true),	  FSTR(bc_body_fetch_done, image, 512, true),
     FBOOL(bc_body_fetch_done, ok, true),	  FSTR(bc_body_fetch_done, id, 128, false),
     FSTR(bc_body_fetch_done, error, 1024, false),
 };
@@ -102,6 +106,7 @@ static const struct field fetch_status_fields[] = {
     FSTR(bc_body_fetch_status, from, 64, false),
 };
 static const struct field fetch_jobs_fields[] = {
+    FU64(bc_body_fetch_jobs, instance, true),
     FSTR(bc_body_fetch_jobs, json, BC_PROTO_MAX_DOC, true),
 };
 

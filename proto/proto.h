@@ -66,6 +66,7 @@ typedef struct bc_body_pong {
 	char *daemon;	    /* required: the answering daemon's name */
 	uint64_t pid;	    /* required */
 	uint64_t uptime_ms; /* required */
+	uint64_t instance;  /* required: this run of the daemon (random at start) */
 } bc_body_pong;
 
 typedef struct bc_body_error {
@@ -88,8 +89,12 @@ typedef struct bc_body_down {
 	bool volumes; /* its volumes go too */
 } bc_body_down;
 
+/* Generations count from 1 in each run of the reconciler: a client that
+ * waits on one compares the instance too. A target is kept on disk before
+ * it is acknowledged, so a new instance converges it (from generation 1). */
 typedef struct bc_body_ack {
 	uint64_t generation; /* required: the target generation this made */
+	uint64_t instance;   /* required: the reconciler run that made it */
 } bc_body_ack;
 
 typedef struct bc_body_get_state {
@@ -98,6 +103,7 @@ typedef struct bc_body_get_state {
 
 typedef struct bc_body_state {
 	uint64_t generation; /* required: target generation the state is for */
+	uint64_t instance;   /* required: the reconciler run (see bc_body_ack) */
 	bool settled;	     /* required */
 	char *json;	     /* required: the state document */
 } bc_body_state;
@@ -126,13 +132,15 @@ typedef struct bc_body_step {
 /* fetcher: a FETCH is answered at once with its job; identical requests
  * share one job */
 typedef struct bc_body_fetch_accepted {
-	uint64_t job; /* required */
+	uint64_t job;	   /* required: numbered from 1 in each run of the fetcher */
+	uint64_t instance; /* required: the fetcher run that holds the job */
 	char *image;  /* required */
 } bc_body_fetch_accepted;
 
 /* fetcher PUB: how far a job is */
 typedef struct bc_body_fetch_progress {
 	uint64_t job;	  /* required */
+	uint64_t instance; /* required */
 	char *image;	  /* required */
 	uint64_t percent; /* required: 0..100 */
 	uint64_t current; /* required: bytes done */
@@ -141,7 +149,8 @@ typedef struct bc_body_fetch_progress {
 
 /* fetcher PUB: a job ended */
 typedef struct bc_body_fetch_done {
-	uint64_t job; /* required */
+	uint64_t job;	   /* required */
+	uint64_t instance; /* required */
 	char *image;  /* required */
 	bool ok;      /* required */
 	char *id;     /* optional: the image id when ok */
@@ -157,7 +166,8 @@ typedef struct bc_body_fetch_status {
 } bc_body_fetch_status;
 
 typedef struct bc_body_fetch_jobs {
-	char *json; /* required: [{job, image, state, percent, current, total, error}] */
+	uint64_t instance; /* required */
+	char *json;	   /* required: [{job, image, state, percent, current, total, error}] */
 } bc_body_fetch_jobs;
 
 /* fetcher: remove the images it pulled that are not in keep */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../lib/docker.h"
+#include "../../lib/fsutil.h"
 #include "../../lib/log.h"
 #include "fetcher.h"
 
@@ -39,17 +40,12 @@ load(void)
 static void
 save(json_t *l)
 {
-	char path[600], tmp[640];
-	int fd;
+	char path[600];
+	bc_err err = {0};
 
 	list_path(path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || json_dumpfd(l, fd, JSON_COMPACT) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, path) < 0)
-		log_warn("keep the list of pulled images in %s", path);
-	if (fd >= 0)
-		close(fd);
+	if (bc_write_json_atomic(path, l, 0600, &err) < 0)
+		log_warnx("keep the list of pulled images: %s", err.msg);
 }
 
 static bool

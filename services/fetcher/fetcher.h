@@ -27,6 +27,7 @@ struct job {
 };
 
 struct fetcher {
+	uint64_t instance; /* this run (lib/daemon.h): in every job message */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job jobs[FETCHER_MAX_JOBS]; /* id 0 = free slot */

@@ -29,6 +29,7 @@ fetcher_publish_done(struct fetcher *f, const struct job *j)
 	bc_err err = {0};
 
 	m.body.fetch_done.job = j->id;
+	m.body.fetch_done.instance = f->instance;
 	m.body.fetch_done.image = (char *)j->image;
 	m.body.fetch_done.ok = j->state == JOB_DONE;
 	m.body.fetch_done.id = j->state == JOB_DONE ? (char *)j->image_id : NULL;
@@ -80,6 +81,7 @@ on_progress(void *ud, json_t *obj)
 	if (pct != p->last_pct && (now - p->last_pub >= 250 || pct == 100)) {
 		bc_msg m = {.type = BC_MSG_FETCH_PROGRESS};
 		m.body.fetch_progress.job = p->j->id;
+		m.body.fetch_progress.instance = p->f->instance;
 		m.body.fetch_progress.image = p->j->image;
 		m.body.fetch_progress.percent = pct;
 		m.body.fetch_progress.current = cur;

@@ -60,6 +60,7 @@ fetch(struct fetcher *f, const bc_body_fetch *req, bc_msg *rep, bc_err *err)
 	}
 	rep->type = BC_MSG_FETCH_ACCEPTED;
 	rep->body.fetch_accepted.job = j->id;
+	rep->body.fetch_accepted.instance = f->instance;
 	rep->body.fetch_accepted.image = strdup(j->image);
 	pthread_mutex_unlock(&f->mu);
 	return BC_HANDLED;
@@ -110,6 +111,7 @@ status(struct fetcher *f, bc_msg *rep, bc_err *err)
 	}
 	pthread_mutex_unlock(&f->mu);
 	rep->type = BC_MSG_FETCH_JOBS;
+	rep->body.fetch_jobs.instance = f->instance;
 	rep->body.fetch_jobs.json = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	if (rep->body.fetch_jobs.json == NULL)
@@ -154,6 +156,7 @@ start(struct bc_daemon *d, bc_err *err)
 	f->retries = (unsigned)retries;
 	f->reserve = getenv("BC_DISK_RESERVE");
 	f->pub = d->pub;
+	f->instance = d->instance;
 	if (f->reserve != NULL) {
 		uint64_t x;
 		if (bc_disk_reserve(f->reserve, 1000, &x, err) < 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../lib/fsutil.h"
 #include "../../lib/log.h"
 #include "../../proto/ipc.h"
 #include "rec.h"
@@ -31,6 +32,30 @@ in_scope(const struct rec *r, int64_t app)
 		if (r->scope[i] == app)
 			return true;
 	return false;
+}
+
+/* Our leases are kept on disk: a reconciler killed while it held an app's
+ * locks renews them when it comes back, instead of waiting for them to
+ * expire. Called with mu held. */
+static void
+save_leases(struct rec *r)
+{
+	bc_err err = {0};
+
+	if (bc_write_json_atomic(r->leasefile, r->leases, 0600, &err) < 0)
+		log_warnx("keep our lock leases: %s", err.msg);
+}
+
+void
+rec_load_leases(struct rec *r)
+{
+	json_t *l = json_load_file(r->leasefile, 0, NULL);
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(l, k, v) if (json_is_integer(v) && json_integer_value(v) > 0)
+	    json_object_set(r->leases, k, v);
+	json_decref(l);
 }
 
 void
@@ -79,6 +104,7 @@ rec_locks_refresh(struct rec *r)
 		if (!live) {
 			pthread_mutex_lock(&r->mu);
 			json_object_del(r->leases, k);
+			save_leases(r);
 			pthread_mutex_unlock(&r->mu);
 		}
 	}
@@ -175,6 +201,7 @@ rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 		pthread_mutex_lock(&r->mu);
 		json_object_set_new(r->leases, key,
 				    json_integer((json_int_t)rep.body.lock_granted.lease));
+		save_leases(r);
 		pthread_mutex_unlock(&r->mu);
 	} else if (rep.type == BC_MSG_LOCK_HELD) {
 		rc = bc_err_set(err, BC_ELOCKED, "locked by the app (service '%s')",
@@ -187,6 +214,7 @@ rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 	} else if (!take) {
 		pthread_mutex_lock(&r->mu); /* released, or the lease was gone anyway */
 		json_object_del(r->leases, key);
+		save_leases(r);
 		pthread_mutex_unlock(&r->mu);
 	}
 	if (take)

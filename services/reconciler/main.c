@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../lib/log.h"
+#include "../../lib/statedoc.h"
 #include "../../lib/target.h"
 #include "rec.h"
 
@@ -95,6 +96,7 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	log_info("target generation %llu: %zu app(s) applied", (unsigned long long)gen, napps);
 	rep->type = BC_MSG_ACK;
 	rep->body.ack.generation = gen;
+	rep->body.ack.instance = r->instance;
 	return BC_HANDLED;
 }
 
@@ -136,6 +138,7 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	pthread_mutex_unlock(&r->mu);
 	rep->type = BC_MSG_ACK;
 	rep->body.ack.generation = gen;
+	rep->body.ack.instance = r->instance;
 	return BC_HANDLED;
 }
 
@@ -147,12 +150,13 @@ get_state(struct rec *r, bc_msg *rep, bc_err *err)
 	pthread_mutex_lock(&r->mu);
 	rep->type = BC_MSG_STATE;
 	rep->body.state.generation = r->done_gen;
+	rep->body.state.instance = r->instance;
 	rep->body.state.settled = r->settled;
 	/* the last converge's document, with the downloads as they are now */
 	doc = json_loads(r->state_doc ? r->state_doc : "{}", 0, NULL);
 	if (doc == NULL)
 		doc = json_object();
-	json_object_set(doc, "downloads", r->downloads);
+	bc_statedoc_overlay(doc, r->downloads, r->busy);
 	rep->body.state.json = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	pthread_mutex_unlock(&r->mu);
@@ -231,7 +235,9 @@ start(struct bc_daemon *d, bc_err *err)
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->pub = d->pub;
+	r->instance = d->instance;
 	r->downloads = json_object();
+	r->busy = json_object();
 	r->leases = json_object();
 	r->app_locks = json_object();
 	r->workers = w >= 1 && w <= BC_ENGINE_MAX_WORKERS ? (size_t)w : 4;
@@ -240,11 +246,13 @@ start(struct bc_daemon *d, bc_err *err)
 	if (snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", statedir) >=
 	    (int)sizeof(r->statefile))
 		return bc_err_set(err, BC_EINVAL, "BC_STATEDIR too long");
+	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", statedir);
 	if (mkdir(statedir, 0700) < 0 && errno != EEXIST)
 		return bc_err_sys(err, "create state directory '%s'", statedir);
 	if (parse_scope(r, err) < 0)
 		return -1;
 	load_target(r);
+	rec_load_leases(r);
 	return rec_start_threads(r, err);
 }
 

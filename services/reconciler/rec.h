@@ -22,23 +22,28 @@ struct rec {
 	bool remove_volumes;  /* DOWN -v: removed apps lose their volumes */
 	bool stopping;
 	char *state_doc;      /* the last state document (JSON text) */
-	json_t *downloads;    /* service -> {image, percent, current, total} */
+	json_t *downloads;    /* "<app>/<service>" -> {image, percent, current, total} */
+	json_t *busy;         /* "<app>" -> its status while a converge works on it */
 	json_t *leases;       /* app id -> our lease (locks.c) */
 	json_t *app_locks;    /* app id -> a service whose lock the app holds */
 	bool force;           /* APPLY --force: override app locks until settled */
 	bool force_now;       /* this converge overrides (force or the config) */
 	/* set once at start */
 	char statefile[512];  /* where the target is kept across restarts */
+	char leasefile[512];  /* and our lock leases (locks.c) */
 	char lockdir[512];
 	int64_t *scope;       /* BC_SCOPE_APPS, or NULL: every supervised app */
 	size_t n_scope;
 	size_t workers;
 	nng_socket pub;
+	uint64_t instance;    /* this run (lib/daemon.h): in ACK and STATE */
 	pthread_t worker, events;
 };
 
 /* locks.c */
 void rec_locks_refresh(struct rec *r);
+/* Leases a previous run kept (renewed at the next refresh). */
+void rec_load_leases(struct rec *r);
 bool rec_lock_held(void *ud, const bc_app *app);
 const char *rec_app_lock(void *ud, const bc_app *app);
 int rec_lock(void *ud, const bc_app *app, bool take, bc_err *err);

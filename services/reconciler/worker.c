@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "../../lib/client.h"
+#include "../../lib/fsutil.h"
 #include "../../lib/log.h"
+#include "../../lib/statedoc.h"
 #include "../../lib/target.h"
 #include "../../proto/ipc.h"
 #include "rec.h"
@@ -28,27 +30,7 @@ wall_ms(void)
 int
 rec_persist(struct rec *r, bc_err *err)
 {
-	char tmp[600], dir[600];
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", r->statefile);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return bc_err_sys(err, "keep target in '%s'", tmp);
-	if (json_dumpfd(r->target, fd, JSON_COMPACT) < 0 || fsync(fd) < 0) {
-		close(fd);
-		unlink(tmp);
-		return bc_err_sys(err, "write '%s'", tmp);
-	}
-	close(fd);
-	if (rename(tmp, r->statefile) < 0)
-		return bc_err_sys(err, "rename '%s'", tmp);
-	snprintf(dir, sizeof(dir), "%s", r->statefile);
-	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	return 0;
+	return bc_write_json_atomic(r->statefile, r->target, 0600, err);
 }
 
 /* Hand-over is complete when the new container touched
@@ -64,49 +46,25 @@ handover_complete(void *ud, const bc_app *app, const bc_service *svc)
 	return access(path, F_OK) == 0;
 }
 
-/* The state document: what runs, per app, and how the last converge went. */
+/* The state document (lib/statedoc.h) after a converge. */
 static char *
-state_doc(bc_engine *eng, const bc_state *target, const bc_converge *c, int rc, const bc_err *err,
-	  uint64_t gen)
+state_doc(struct rec *r, bc_engine *eng, const bc_state *target, const bc_converge *c, int rc,
+	  const bc_err *err, uint64_t gen)
 {
-	json_t *doc =
-	    json_pack("{s:I, s:b, s:s?, s:s, s:i, s:I, s:I, s:[]}", "generation", (json_int_t)gen,
-		      "settled", rc == 0 && c->settled, "error", rc < 0 ? err->msg : NULL,
-		      "waiting", c->waiting, "rounds", c->rounds, "steps",
-		      (json_int_t)c->steps_done, "converge_ms", (json_int_t)c->elapsed_ms, "apps");
-	json_t *apps = json_object_get(doc, "apps");
 	bc_state cur;
 	bc_err oerr = {0};
-	char *text;
+	bool have_cur = bc_engine_observe(eng, r->scope, r->n_scope, &cur, &oerr) == 0;
+	bc_statedoc_in in = {.generation = gen,
+			     .current = have_cur ? &cur : NULL,
+			     .target = target,
+			     .c = c,
+			     .error = rc < 0 ? err->msg : NULL};
+	json_t *doc = bc_statedoc_build(&in);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 
-	if (bc_engine_observe(eng, &cur, &oerr) == 0) {
-		for (size_t i = 0; i < cur.n_apps; i++) {
-			const bc_app *a = &cur.apps[i];
-			const bc_app *t = bc_state_app(target, a->app_id);
-			json_t *svcs = json_array();
-			for (size_t k = 0; k < a->n_services; k++) {
-				const bc_service *s = &a->services[k];
-				char name[512];
-				bc_container_name(name, sizeof(name), s);
-				json_array_append_new(
-				    svcs,
-				    json_pack("{s:s, s:s, s:s%, s:s, s:s, s:s?, s:I}", "name",
-					      s->name, "container", name, "id", s->container_id,
-					      (size_t)12, "status", s->status, "image", s->image,
-					      "commit", s->commit, "release",
-					      (json_int_t)s->release_id));
-			}
-			json_array_append_new(
-			    apps, json_pack("{s:I, s:s?, s:s?, s:s?, s:o, s:i, s:i}", "id",
-					    (json_int_t)a->app_id, "uuid", a->uuid, "name",
-					    t ? t->name : NULL, "commit", t ? t->commit : NULL,
-					    "services", svcs, "volumes", (int)a->n_volumes,
-					    "networks", (int)a->n_networks));
-		}
-		bc_state_free(&cur);
-	}
-	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
+	if (have_cur)
+		bc_state_free(&cur);
 	return text;
 }
 
@@ -117,6 +75,7 @@ publish(struct rec *r, uint64_t gen, bool settled, const char *doc)
 	bc_err err = {0};
 
 	m.body.state.generation = gen;
+	m.body.state.instance = r->instance;
 	m.body.state.settled = settled;
 	m.body.state.json = (char *)doc;
 	if (bc_send(r->pub, &m, &err) < 0)
@@ -135,9 +94,11 @@ static void
 fetch_progress(void *ud, size_t i, unsigned percent, uint64_t current, uint64_t total)
 {
 	struct fetching *fx = ud;
+	char key[192];
 	(void)i;
+	bc_statedoc_key(key, sizeof(key), fx->s->app->app_id, fx->s->target->name);
 	pthread_mutex_lock(&fx->r->mu);
-	json_object_set_new(fx->r->downloads, fx->s->target->name,
+	json_object_set_new(fx->r->downloads, key,
 			    json_pack("{s:s, s:i, s:I, s:I}", "image", fx->s->image, "percent",
 				      (int)percent, "current", (json_int_t)current, "total",
 				      (json_int_t)total));
@@ -157,13 +118,15 @@ static int
 fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 {
 	struct fetching fx = {.r = ud, .s = s};
+	char key[192];
 	int failed;
 
 	(void)d;
 	failed = bc_client_fetch(NULL, &s->image, 1, NULL, fetch_progress, fetch_done, &fx,
 				 60 * 60 * 1000, err);
+	bc_statedoc_key(key, sizeof(key), s->app->app_id, s->target->name);
 	pthread_mutex_lock(&fx.r->mu);
-	json_object_del(fx.r->downloads, s->target->name);
+	json_object_del(fx.r->downloads, key);
 	pthread_mutex_unlock(&fx.r->mu);
 	if (failed < 0)
 		return bc_err_wrap(err, "fetch '%s'", s->image);
@@ -223,6 +186,33 @@ on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
 		log_warnx("publish step: %s", serr.msg);
 	if (rc < 0)
 		log_warnx("%s %s: %s", m.body.step.action, what ? what : "", err->msg);
+}
+
+/* A round is about to run: its apps are busy ("Downloading" while one of
+ * its images comes, else "Updating") until the converge ends. */
+static void
+on_plan(void *ud, const bc_plan *plan)
+{
+	struct rec *r = ud;
+
+	pthread_mutex_lock(&r->mu);
+	json_object_clear(r->busy);
+	for (size_t i = 0; i < plan->n; i++) {
+		const bc_step *s = &plan->steps[i];
+		char key[32];
+		const char *have;
+		if (s->app == NULL || s->action == BC_STEP_NOOP)
+			continue;
+		bc_statedoc_key(key, sizeof(key), s->app->app_id, NULL);
+		have = json_string_value(json_object_get(r->busy, key));
+		if (s->action == BC_STEP_FETCH || have == NULL)
+			json_object_set_new(r->busy, key,
+					    json_string(s->action == BC_STEP_FETCH ? "Downloading"
+										   : "Updating"));
+		else if (strcmp(have, "Downloading") != 0)
+			json_object_set_new(r->busy, key, json_string("Updating"));
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 static void *
@@ -301,6 +291,7 @@ worker(void *arg)
 						  .handover_complete = handover_complete,
 						  .lock_held = rec_lock_held,
 						  .app_lock = rec_app_lock,
+						  .on_plan = on_plan,
 						  .ud = r};
 				rc = bc_engine_converge(eng, &target, &c, &err);
 			}
@@ -324,9 +315,11 @@ worker(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		c.elapsed_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 +
 					  (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		text = eng ? state_doc(eng, &target, &c, rc, &err, gen) : NULL;
+		text = eng ? state_doc(r, eng, &target, &c, rc, &err, gen) : NULL;
+		bc_converge_clear(&c);
 
 		pthread_mutex_lock(&r->mu);
+		json_object_clear(r->busy);
 		r->done_gen = gen;
 		r->settled = rc == 0 && c.settled;
 		if (r->settled && rmv && r->generation == gen)

@@ -40,8 +40,8 @@ check "garbage byte -> ERROR reply ($r)" bash -c "[[ '$r' == ERROR*unsupported* 
 r=$("$RAWREQ" fetcher 84a17601a174cd03e7a2696405a16280)
 check "unknown type -> ERROR echoing id 5 ($r)" bash -c "[[ '$r' == 'ERROR id=5 unknown message type 999' ]]"
 # a valid message no daemon handles yet: PONG sent as a request
-r=$("$RAWREQ" locker 84a17601a17402a2696406a16283a66461656d6f6ea178a370696401a975707469\
-6d655f6d7301)
+r=$("$RAWREQ" locker 84a17601a17402a2696406a16284a66461656d6f6ea178a370696401a975707469\
+6d655f6d7301a8696e7374616e636501)
 check "unhandled type -> ERROR naming it ($r)" bash -c "[[ '$r' == 'ERROR id=6 locker does not handle PONG messages' ]]"
 # 4 billion declared elements in 5 bytes
 r=$("$RAWREQ" fetcher ddffffffff)

@@ -231,12 +231,20 @@ bc up -t "$T/t4.json" --timeout 60 >/dev/null 2>&1 &
 up=$!
 seen=""
 for _ in $(seq 300); do
-	s=$(bc state --json 2>/dev/null | tr -d ' \n')
-	case "$s" in *'"downloads":{"s":{"image":"'"$BIG"'","percent":'*) seen=$s; break ;; esac
+	if bc state --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+a = [a for a in d["apps"] if a["id"] == int(sys.argv[1])][0]
+dl = a["services"]["s"].get("download") or {}
+sys.exit(0 if a["status"] == "Downloading" and dl.get("image") == sys.argv[2]
+         and 0 <= dl.get("percent", -1) <= 100 else 1)' "$APP" "$BIG"; then
+		seen=1
+		break
+	fi
 	sleep 0.01
 done
 wait $up
-check "state: downloads shows the service's image and percent while it comes" test -n "$seen"
+check "state: the app is Downloading, its service shows the image and percent" test -n "$seen"
 check "and the update then runs" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_r4$'"
 
 # on a terminal, pull draws a bar per image

@@ -13,6 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d /tmp/bc-rec.XXXXXX)
 APP=$((991000 + $$ % 900))
 APP2=$((APP + 1000)) # the Composer API example
+APP4=$((APP + 2000)) # eight services, killed mid-update
+APP5=$((APP + 3000)) # an app whose image does not exist
 mkdir -p "$T/proj"
 cat >"$T/proj/docker-compose.yml" <<EOT
 services:
@@ -26,10 +28,17 @@ networks:
 EOT
 APP3=$("$BIN/balena-compose" config -f "$T/proj/docker-compose.yml" -p "proj$APP" |
 	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
-export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP,$APP2,$APP3
+export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP,$APP2,$APP3,$APP4,$APP5
 bc() { "$BIN/balena-compose" "$@"; }
 cid() { docker ps -aq --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=$1"; }
-trap 'bc down -v -p $APP >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
+cleanup() {
+	for a in $APP $APP4 $APP5; do bc down -v -p $a --timeout 30 >/dev/null 2>&1; done
+	suite_stop
+	docker rm -f $(docker ps -aq --filter label=io.balena-compose.test=1 \
+		--filter "label=io.balena.app-id=$APP4") >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
 
 # target(ENV_A, IMAGE_WEB) -> a v3 document on stdout
 target() {
@@ -62,7 +71,7 @@ sleep 0.2
 kill $subpid 2>/dev/null
 check "PUB: a STEP event per step (FETCH, CREATE db, CREATE web)" bash -c \
 	"grep -q 'STEP FETCH web ok' '$T/events' && grep -q 'STEP CREATE db ok' '$T/events' && grep -q 'STEP CREATE web ok' '$T/events'"
-check "PUB: a settled STATE snapshot" grep -q "settled" "$T/events"
+check "PUB: a settled STATE snapshot" grep -qE '^STATE [0-9]+ settled$' "$T/events"
 check "up: both services running" test "$(echo "$out" | grep -c ' running ')" -eq 2
 check "fetcher pulled the image" grep -q "pulled $BCTEST_REMOTE_IMAGE" "$BC_LOGDIR/fetcher/current"
 web1=$(cid web) db1=$(cid db)
@@ -100,7 +109,97 @@ docker rm -f "$(cid web)" >/dev/null
 suite_wait_ready reconciler
 for _ in $(seq 50); do [ -n "$(cid web)" ] && break; sleep 0.1; done
 check "after kill -9: the kept target is resumed and web repaired" test -n "$(cid web)"
-check "state says settled" bash -c "'$BIN/balena-compose' state | grep -q settled"
+check "state says settled" bash -c "'$BIN/balena-compose' state | grep -q '^generation [0-9]*, settled$'"
+
+# target8 RELEASE: eight services of app APP4, env E=RELEASE
+target8() {
+	local svcs="" i
+	for i in 1 2 3 4 5 6 7 8; do
+		svcs="$svcs${svcs:+,} \"s$i\": {\"id\": $i, \"image_id\": $((40 + i)), \"image\": \"$BCTEST_IMAGE\",
+   \"labels\": {\"io.balena-compose.test\": \"1\"}, \"environment\": {\"E\": \"$1\"},
+   \"composition\": {\"command\": [\"sh\", \"-c\", \"trap exit TERM; while :; do sleep 1; done\"]}}"
+	done
+	cat <<EOT
+{"bctestdev": {"name": "dev", "apps": {"bctest8app$APP4": {"id": $APP4, "name": "eight$APP4",
+ "releases": {"r$1": {"id": $1, "services": {$svcs},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+}
+# how many of APP4's containers run with E=$1
+running_with() {
+	local c n=0
+	for c in $(docker ps -q --filter "label=io.balena.app-id=$APP4"); do
+		docker inspect -f '{{.Config.Env}}' "$c" | grep -q "E=$1" && n=$((n + 1))
+	done
+	echo $n
+}
+app_status() { # APP_ID -> its status in the state document
+	bc state --json -p "$1" 2>/dev/null | python3 -c '
+import json, sys
+apps = json.load(sys.stdin)["apps"]
+print(apps[0]["status"] if apps else "absent")'
+}
+
+target8 1 >"$T/t8a.json"
+target8 2 >"$T/t8b.json"
+out=$(bc up -t "$T/t8a.json" 2>&1)
+check "8 services: up exit 0" test $? -eq 0
+rows=$(echo "$out" | grep -c "^eight$APP4 ")
+others=$(echo "$out" | grep -c "^rec$APP ")
+check "up prints only its own app: 8 rows, none of rec$APP ($rows, $others)" \
+	test "$rows" -eq 8 -a "$others" -eq 0
+cat >"$T/ps8.py" <<'EOT'
+import json, sys
+apps = json.load(sys.stdin)
+assert len(apps) == 1 and apps[0]["id"] == int(sys.argv[1]), apps
+assert apps[0]["status"] == "Idle", apps[0]["status"]
+assert sorted(apps[0]["services"]) == ["s%d" % i for i in range(1, 9)], apps[0]["services"]
+assert all(s["status"] == "running" for s in apps[0]["services"].values())
+EOT
+bc ps --json -p "eight$APP4" >"$T/ps8.json"
+check "ps --json -p: that app's document, its eight services running" \
+	python3 "$T/ps8.py" "$APP4" <"$T/ps8.json"
+
+# the reconciler killed mid-update: up follows its new run to the end
+bc up -t "$T/t8b.json" --timeout 100 >"$T/up8" 2>&1 &
+upid=$!
+st=""
+for _ in $(seq 100); do
+	st=$(app_status $APP4)
+	[ "$st" = Updating ] && break
+	sleep 0.05
+done
+moved=$(running_with 2)
+old=$(suite_pid reconciler)
+kill -9 "$old"
+check "state during the update: the app is Updating ($st)" test "$st" = Updating
+check "killed mid-update ($moved of 8 had moved)" test "$moved" -lt 8
+wait $upid
+rc=$?
+sed 's/^/  up: /' "$T/up8" | head -5
+check "up across the kill: exit 0" test $rc -eq 0
+check "up said it followed the restarted reconciler" grep -q "reconciler restarted" "$T/up8"
+check "the new run renewed the locks the old one held (no wait on them)" \
+	bash -c "! grep -q 'locked by' '$T/up8'"
+check "the reconciler did restart" test "$(suite_pid reconciler)" != "$old"
+check "all eight run the new env" test "$(running_with 2)" -eq 8
+
+# one app that cannot be fetched holds no other app back
+sed "s|$BCTEST_IMAGE|127.0.0.1:5000/bctest/nosuch:1|; s/bctest8app$APP4/bctestbad$APP5/; s/\"id\": $APP4/\"id\": $APP5/; s/eight$APP4/bad$APP5/" \
+	"$T/t8a.json" >"$T/bad5.json"
+msg=$(bc up -t "$T/bad5.json" --timeout 60 2>&1)
+check "up of an app whose image is missing: exit 1 naming the image" \
+	expect $? 1 "$msg" "bctest/nosuch:1"
+check "state: that app is Failed" test "$(app_status $APP5)" = Failed
+msg=$(bc down -p "eight$APP4" --timeout 60 2>&1)
+check "down -p of another app meanwhile: exit 0 ($msg)" test $? -eq 0
+check "down -p: its containers are gone" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP4)"
+check "down -p: its network is gone" test -z "$(docker network ls -q --filter label=io.balena.app-id=$APP4)"
+st=$(app_status $APP5)
+check "the failing app is still there, not removed with the other ($st)" test "$st" != absent
+bc down -p "bad$APP5" --timeout 60 >/dev/null 2>&1
+check "down of the failing app itself: exit 0" test $? -eq 0
+check "state of a removed app: absent" test "$(app_status $APP5)" = absent
 
 # local mode: a compose file
 out=$(GREETING=hello bc up -f "$T/proj/docker-compose.yml" -p "proj$APP" 2>&1)
@@ -119,7 +218,9 @@ rc=$?
 echo "$out" | sed 's/^/  /'
 check "composer example: exit 0" test $rc -eq 0
 check "composer example: release1 ran, release2 renamed it, then it was removed" expect 0 0 "$out" \
-	'"container":"hello_' '_release1"' '_release2"' '"status":"running"' 'removed: {"id":'
+	'release1: {"id":'"$APP2"',' '"status":"Idle","services":{"hello":{"status":"running"' \
+	'"container":"hello_' '_release1"' '_release2"' \
+	'removed: {"status":"Idle","services":{},"networks":{},"volumes":{}}'
 check "composer example: nothing of its app is left" \
 	test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP2)"
 

@@ -87,6 +87,7 @@ converge_doc(json_t *d, bool remove_volumes)
 	}
 	if (bc_engine_converge(eng, &target, &c, &err) < 0)
 		fail_msg("converge: %s", err.msg);
+	bc_converge_clear(&c); /* the callers read only the totals */
 	bc_state_free(&target);
 	json_decref(d);
 	return c;

@@ -1,0 +1,205 @@
+/* lib/statedoc: the state document the reconciler publishes, the CLI shows
+ * and the Composer API returns per app. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/statedoc.h"
+
+static bc_app *
+app(bc_state *s, int64_t id, const char *name, const char *commit)
+{
+	bc_app *a = bc_state_add_app(s);
+	assert_non_null(a);
+	a->app_id = id;
+	a->uuid = strdup(name ? name : "u");
+	a->name = name ? strdup(name) : NULL;
+	a->commit = commit ? strdup(commit) : NULL;
+	return a;
+}
+
+static bc_service *
+svc(bc_app *a, const char *name, int64_t release, const char *status)
+{
+	bc_service *s = bc_app_add_service(a);
+	assert_non_null(s);
+	s->name = strdup(name);
+	s->image = strdup("registry/img:1");
+	s->release_id = release;
+	s->image_id = 7;
+	s->commit = strdup(release == 2 ? "c2" : "c1");
+	if (status != NULL) {
+		s->status = strdup(status);
+		s->container_id = strdup("0123456789abcdef0123");
+	}
+	return s;
+}
+
+static json_t *
+app_of(json_t *doc, int64_t id)
+{
+	json_t *a = bc_statedoc_app(doc, id);
+	json_decref(a); /* doc keeps it (or it was a fresh Idle one: checked apart) */
+	return a;
+}
+
+static const char *
+str(json_t *o, const char *path1, const char *path2, const char *key)
+{
+	if (path1)
+		o = json_object_get(o, path1);
+	if (path2)
+		o = json_object_get(o, path2);
+	return json_string_value(json_object_get(o, key));
+}
+
+static void
+test_absent_app_is_idle(void **state)
+{
+	bc_statedoc_in in = {.generation = 3};
+	json_t *doc, *a, *want;
+	char *text;
+	(void)state;
+
+	doc = bc_statedoc_build(&in);
+	assert_non_null(doc);
+	assert_int_equal(json_array_size(json_object_get(doc, "apps")), 0);
+	a = bc_statedoc_app(doc, 42);
+	text = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+	want = json_loads("{\"status\": \"Idle\", \"services\": {}, \"networks\": {}, "
+			  "\"volumes\": {}}",
+			  0, NULL);
+	assert_true(json_equal(a, want));
+	free(text);
+	json_decref(want);
+	json_decref(a);
+	json_decref(doc);
+}
+
+static void
+test_running_app_maps_services(void **state)
+{
+	bc_state tgt = {0}, cur = {0};
+	bc_app *t = app(&tgt, 1, "web-app", "c2"), *c = app(&cur, 1, NULL, NULL);
+	bc_converge cv = {.settled = true};
+	bc_statedoc_in in = {.generation = 1, .current = &cur, .target = &tgt, .c = &cv};
+	json_t *doc, *a;
+	(void)state;
+
+	svc(t, "web", 2, NULL);
+	svc(t, "db", 2, NULL);
+	/* a hand-over: the old container and the new one of web */
+	svc(c, "web", 2, "running");
+	svc(c, "web", 1, "running");
+	bc_volume *v = bc_app_add_volume(t);
+	v->name = strdup("data");
+	bc_network *n = bc_app_add_network(c);
+	n->name = strdup("default");
+
+	doc = bc_statedoc_build(&in);
+	a = app_of(doc, 1);
+	assert_string_equal(str(a, NULL, NULL, "status"), "Idle");
+	assert_string_equal(str(a, NULL, NULL, "name"), "web-app");
+	assert_string_equal(str(a, NULL, NULL, "commit"), "c2");
+	assert_string_equal(str(a, "services", "web", "status"), "running");
+	assert_string_equal(str(a, "services", "web", "commit"), "c2"); /* the target's */
+	assert_string_equal(str(a, "services", "web", "id"), "0123456789ab");
+	assert_string_equal(str(a, "services", "web", "container"), "web_7_2_c2");
+	assert_string_equal(str(a, "services", "db", "status"), "pending");
+	assert_string_equal(str(a, "volumes", "data", "status"), "pending");
+	assert_string_equal(str(a, "networks", "default", "status"), "created");
+	assert_true(json_is_true(json_object_get(doc, "settled")));
+	json_decref(doc);
+	bc_state_free(&tgt);
+	bc_state_free(&cur);
+}
+
+static void
+test_outcomes_per_app(void **state)
+{
+	bc_state tgt = {0};
+	bc_app_outcome o[3] = {{.app_id = 1, .phase = BC_APP_SETTLED},
+			       {.app_id = 2, .phase = BC_APP_FAILED, .why = "fetch 'x': 404"},
+			       {.app_id = 3, .phase = BC_APP_LOCKED, .why = "locked by the app"}};
+	bc_converge cv = {.apps = o, .n_apps = 3};
+	bc_statedoc_in in = {.generation = 2, .target = &tgt, .c = &cv, .error = "fetch 'x': 404"};
+	json_t *doc;
+	(void)state;
+
+	app(&tgt, 1, "one", "a");
+	app(&tgt, 2, "two", "b");
+	app(&tgt, 3, "three", "c");
+	doc = bc_statedoc_build(&in);
+	/* one app's failure is that app's, not the others' */
+	assert_string_equal(str(app_of(doc, 1), NULL, NULL, "status"), "Idle");
+	assert_null(json_object_get(app_of(doc, 1), "error"));
+	assert_string_equal(str(app_of(doc, 2), NULL, NULL, "status"), "Failed");
+	assert_string_equal(str(app_of(doc, 2), NULL, NULL, "error"), "fetch 'x': 404");
+	assert_string_equal(str(app_of(doc, 3), NULL, NULL, "status"), "Waiting for update lock");
+	assert_string_equal(str(app_of(doc, 3), NULL, NULL, "waiting"), "locked by the app");
+	assert_false(json_is_true(json_object_get(doc, "settled")));
+	json_decref(doc);
+
+	/* a converge that failed as a whole (Docker away): every app says so */
+	cv.n_apps = 0;
+	in.error = "docker: connection refused";
+	doc = bc_statedoc_build(&in);
+	assert_string_equal(str(app_of(doc, 1), NULL, NULL, "status"), "Failed");
+	assert_string_equal(str(app_of(doc, 3), NULL, NULL, "error"),
+			    "docker: connection refused");
+	json_decref(doc);
+	bc_state_free(&tgt);
+}
+
+static void
+test_overlay_busy_and_downloads(void **state)
+{
+	bc_state tgt = {0}, cur = {0};
+	bc_converge cv = {.settled = true};
+	bc_statedoc_in in = {.generation = 1, .current = &cur, .target = &tgt, .c = &cv};
+	json_t *doc, *busy, *dl, *a, *d;
+	(void)state;
+
+	svc(app(&tgt, 1, "one", "c2"), "db", 2, NULL);
+	svc(app(&cur, 1, NULL, NULL), "web", 1, "running");
+	doc = bc_statedoc_build(&in);
+	busy = json_pack("{s:s, s:s}", "1", "Downloading", "9", "Updating");
+	dl = json_pack("{s:{s:s, s:i, s:i, s:i}, s:{s:s, s:i, s:i, s:i}}", "1/db", "image",
+		       "reg/db:2", "percent", 40, "current", 4, "total", 10, "1/web", "image",
+		       "reg/web:2", "percent", 5, "current", 1, "total", 20);
+	bc_statedoc_overlay(doc, dl, busy);
+	a = app_of(doc, 1);
+	assert_string_equal(str(a, NULL, NULL, "status"), "Downloading");
+	assert_string_equal(str(a, "services", "db", "status"), "downloading");
+	d = json_object_get(json_object_get(json_object_get(a, "services"), "db"), "download");
+	assert_int_equal(json_integer_value(json_object_get(d, "percent")), 40);
+	assert_string_equal(json_string_value(json_object_get(d, "image")), "reg/db:2");
+	/* the running one keeps running while its next image comes */
+	assert_string_equal(str(a, "services", "web", "status"), "running");
+	assert_non_null(json_object_get(
+	    json_object_get(json_object_get(a, "services"), "web"), "download"));
+	/* an app the last converge did not know yet */
+	assert_string_equal(str(app_of(doc, 9), NULL, NULL, "status"), "Updating");
+	json_decref(busy);
+	json_decref(dl);
+	json_decref(doc);
+	bc_state_free(&tgt);
+	bc_state_free(&cur);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_absent_app_is_idle),
+	    cmocka_unit_test(test_running_app_maps_services),
+	    cmocka_unit_test(test_outcomes_per_app),
+	    cmocka_unit_test(test_overlay_busy_and_downloads),
+	};
+	return cmocka_run_group_tests_name("statedoc", tests, NULL, NULL);
+}
