@@ -188,8 +188,8 @@ http_error(struct xfer *x, const char *method, const char *path)
 	return -1;
 }
 
-/* Run one request. path is relative to the versioned root unless it starts
- * with "//" (then it is sent unversioned, minus one slash). */
+/* Run one request. path is relative to the versioned root (/v1.43/...),
+ * or to / before the version is negotiated (GET /version). */
 static int
 perform(bc_docker *d, const char *method, const char *path, const json_t *body, const char *auth,
 	long timeout_s, struct xfer *x)
@@ -199,10 +199,8 @@ perform(bc_docker *d, const char *method, const char *path, const json_t *body, 
 	CURLcode cc;
 	int rc = -1;
 
-	if (path[0] == '/' && path[1] == '/')
-		snprintf(url, sizeof(url), "http://localhost%s", path + 1);
-	else if ((size_t)snprintf(url, sizeof(url), "http://localhost/v%s%s", d->ver, path) >=
-		 sizeof(url))
+	if ((size_t)snprintf(url, sizeof(url), "http://localhost%s%s%s", d->ver[0] ? "/v" : "",
+			     d->ver, path) >= sizeof(url))
 		return bc_err_set(x->err, BC_ETOOBIG, "docker %s: path too long", method);
 
 	x->curl = d->curl;
@@ -376,7 +374,7 @@ bc_docker_new(const char *sock, bc_err *err)
 		return NULL;
 	}
 	strcpy(d->sock, sock);
-	if (bc_docker_request(d, "GET", "//version", NULL, &v, err) < 0)
+	if (bc_docker_request(d, "GET", "/version", NULL, &v, err) < 0)
 		goto fail;
 	sv = json_string_value(json_object_get(v, "ApiVersion"));
 	have = ver_num(sv);

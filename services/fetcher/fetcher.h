@@ -33,6 +33,7 @@ struct fetcher {
 	struct job jobs[FETCHER_MAX_JOBS]; /* id 0 = free slot */
 	uint64_t next_id;
 	bool stopping;
+	bool guard_warned; /* the disk guard said once that it cannot see the disk */
 	/* set once at start */
 	size_t workers;
 	unsigned retries;

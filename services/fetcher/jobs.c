@@ -142,31 +142,52 @@ estimate(const char *image, const struct creds *cr)
 {
 	char reg[256];
 	uint64_t bytes = 0;
+	bc_err err = {0};
 
-	if (!bc_image_registry(image, reg, sizeof(reg)) ||
-	    bc_registry_image_size(image, cr->have ? cr->user : NULL, cr->have ? cr->key : NULL, 20,
-				   &bytes, NULL) < 0)
+	if (!bc_image_registry(image, reg, sizeof(reg)))
 		return 0;
+	if (bc_registry_image_size(image, cr->have ? cr->user : NULL, cr->have ? cr->key : NULL, 20,
+				   &bytes, &err) < 0) {
+		log_info("'%s': size unknown (%s); the pull's own totals guard the disk", image,
+			 err.msg);
+		return 0;
+	}
+	log_info("'%s': %llu bytes by the registry manifest", image, (unsigned long long)bytes);
 	return bytes;
 }
 
-/* The disk guard: 0 when there is room, else -1 with the reason. */
+/* The disk guard: 0 when there is room (or the engine's disk cannot be
+ * seen from here), else -1 with the reason. */
 static int
-disk_guard(bc_docker *d, const char *reserve_spec, uint64_t need, uint64_t *avail,
-	   uint64_t *reserve, bc_err *err)
+disk_guard(struct fetcher *f, bc_docker *d, uint64_t need, uint64_t *avail, uint64_t *reserve,
+	   bc_err *err)
 {
 	json_t *info = NULL;
 	const char *root;
 	uint64_t size;
+	bc_err serr = {0};
 	int rc = -1;
 
+	*avail = 0;
 	if (bc_docker_request(d, "GET", "/info", NULL, &info, err) < 0)
 		return -1;
 	root = json_string_value(json_object_get(info, "DockerRootDir"));
 	if (root == NULL) {
 		bc_err_set(err, BC_EPROTO, "docker /info has no DockerRootDir");
-	} else if (bc_disk_space(root, avail, &size, err) == 0 &&
-		   bc_disk_reserve(reserve_spec, size, reserve, err) == 0) {
+	} else if (bc_disk_space(root, avail, &size, &serr) < 0) {
+		/* We run beside the engine, not on its filesystem (in a
+		 * container, or the engine has another data-root): its disk
+		 * cannot be measured here, so no pull is refused for it. */
+		*avail = 0;
+		pthread_mutex_lock(&f->mu);
+		if (!f->guard_warned)
+			log_warnx("disk guard off: the engine's data root cannot be seen here "
+				  "(%s)",
+				  serr.msg);
+		f->guard_warned = true;
+		pthread_mutex_unlock(&f->mu);
+		rc = 0;
+	} else if (bc_disk_reserve(f->reserve, size, reserve, err) == 0) {
 		if (need > 0 && (need > *avail || *avail - need < *reserve))
 			bc_err_set(
 			    err, BC_EINVAL,
@@ -198,7 +219,7 @@ run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, const struct cr
 
 		if (*d == NULL && (*d = bc_docker_new(NULL, &err)) == NULL)
 			goto failed;
-		if (disk_guard(*d, f->reserve, need, &p.avail, &p.reserve, &err) < 0) {
+		if (disk_guard(f, *d, need, &p.avail, &p.reserve, &err) < 0) {
 			snprintf(errbuf, 512, "%s", err.msg);
 			return JOB_FAILED; /* final: retrying will not make room */
 		}

@@ -1,7 +1,9 @@
 # The shell suites' checks: source it, call check/expect, end with finish
 # (which prints the closing "N passed, N failed" line and sets the status).
-pass=0 fail=0
+pass=0 fail=0 skipped=0
 ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+# skip "description" "why": a check this machine cannot make (said, counted)
+skip() { skipped=$((skipped + 1)); echo "skip - $1: $2"; }
 bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
 # check "description" command...: the command's success is the check
 check() {
@@ -17,6 +19,10 @@ expect() {
 	for pat; do [[ "$msg" == *"$pat"* ]] || return 1; done
 }
 finish() {
-	echo "$pass passed, $fail failed"
+	if [ "$skipped" -gt 0 ]; then
+		echo "$pass passed, $fail failed, $skipped skipped"
+	else
+		echo "$pass passed, $fail failed"
+	fi
 	[ "$fail" -eq 0 ]
 }
