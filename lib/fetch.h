@@ -36,8 +36,9 @@ void bc_progress_sum(const bc_progress *p, uint64_t *current, uint64_t *total, u
 /* Is a pull error worth another try (network trouble, a 5xx, a registry
  * going away) rather than final (credentials, a missing image)? */
 bool bc_pull_retryable(const char *error);
-/* Exponential backoff with full jitter: a delay in [base*2^attempt / 2,
- * base*2^attempt], at most cap; r is a random number. */
+/* Exponential backoff with "equal jitter": a delay in [base*2^attempt / 2,
+ * base*2^attempt], at most cap; r is a random number. Half the delay is
+ * always waited (no retry storms at once), the other half is spread. */
 uint64_t bc_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint32_t r);
 
 /* --- registries -------------------------------------------------------------- */
