@@ -1,0 +1,108 @@
+#!/bin/bash
+# Update strategies through the daemons (reconciler + fetcher + locker under
+# s6, real Docker, real registry): kill-then-download and
+# delete-then-download stop the old release before the new image comes;
+# hand-over keeps the old one until the new says it is ready or the
+# hand-over timeout passes (measured). Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
+T=$(mktemp -d /tmp/bc-strat.XXXXXX)
+APP=$((994000 + $$ % 900))
+V1=$BCTEST_REGISTRY/bctest/busybox:v1
+V2=$BCTEST_REGISTRY/bctest/busybox:v2
+export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
+bc() { "$BIN/balena-compose" "$@"; }
+trap 'bc down -v -p $APP --timeout 30 >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
+
+# target RELEASE IMAGE STRATEGY [HANDOVER_TIMEOUT_MS [COMMAND]]
+target() {
+	local cmd=${5:-trap exit TERM; while :; do sleep 1; done}
+	cat <<EOT
+{"bctestdev": {"name": "dev", "apps": {"bctest$APP": {"id": $APP, "name": "st$APP",
+ "releases": {"r$1": {"id": $1, "services": {
+  "s": {"id": 1, "image_id": $((10 + $1)), "image": "$2",
+   "labels": {"io.balena-compose.test": "1", "io.balena.update.strategy": "$3"${4:+, \"io.balena.update.handover-timeout\": \"$4\"}},
+   "composition": {"command": ["sh", "-c", "$cmd"]}}},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+}
+# events ACTION...: this app's container and image events since $since, in
+# order, one "<ms> <type> <action> <name>" a line
+events() {
+	docker events --since "$since" --until "$(date +%s.%N)" \
+		--format '{{.TimeNano}} {{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "name"}}' |
+		awk '{ printf "%.0f %s %s %s %s\n", $1 / 1000000, $2, $3, $4, $5 }' >"$T/ev"
+}
+# line number of the first event matching a pattern (0: none)
+first() { grep -n -m1 -E "$1" "$T/ev" | cut -d: -f1 | grep . || echo 0; }
+
+suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+
+for strat in kill-then-download delete-then-download; do
+	bc down -v -p $APP --timeout 30 >/dev/null 2>&1
+	docker rmi -f "$V1" "$V2" >/dev/null 2>&1
+	target 1 "$V1" $strat >"$T/t1.json"
+	target 2 "$V2" $strat >"$T/t2.json"
+	bc up -t "$T/t1.json" --timeout 60 >/dev/null
+	check "$strat: release 1 runs" test -n "$(docker ps -q --filter label=io.balena.app-id=$APP)"
+	since=$(date +%s.%N)
+	bc up -t "$T/t2.json" --timeout 60 >/dev/null
+	check "$strat: up to release 2 exits 0" test $? -eq 0
+	events
+	die=$(first " container (die|destroy) ")
+	pull=$(first " image pull .*busybox:v2")
+	start=$(first " container start .*_2_r2")
+	check "$strat: the old container goes (event $die) before the new image comes ($pull)" \
+		test "$die" -gt 0 -a "$pull" -gt 0 -a "$die" -lt "$pull"
+	check "$strat: then the new one starts ($start)" test "$start" -gt "$pull"
+	if [ $strat = delete-then-download ]; then
+		del=$(first " image (delete|untag) ")
+		check "$strat: the old image is deleted ($del) before the pull ($pull)" \
+			test "$del" -gt 0 -a "$del" -lt "$pull"
+	else
+		del=$(first " image (delete|untag) ")
+		check "$strat: no image deleted before the pull" test "$del" -eq 0 -o "$del" -gt "$pull"
+	fi
+done
+
+# hand-over: the new release starts beside the old; the old goes when the
+# hand-over timeout passes (the new never says it is ready)
+bc down -v -p $APP --timeout 30 >/dev/null 2>&1
+target 1 "$V1" hand-over 2000 >"$T/h1.json"
+target 2 "$V2" hand-over 2000 >"$T/h2.json"
+bc up -t "$T/h1.json" --timeout 60 >/dev/null
+old=$(docker ps -q --filter label=io.balena.app-id=$APP)
+since=$(date +%s.%N)
+bc up -t "$T/h2.json" --timeout 60 >/dev/null
+check "hand-over (timeout 2000 ms): up exits 0" test $? -eq 0
+events
+t_new=$(grep -m1 -E " container start [0-9a-f]+ s_12_2_r2" "$T/ev" | cut -d' ' -f1)
+t_old=$(grep -m1 -E " container die ${old}" "$T/ev" | cut -d' ' -f1)
+gap=$((${t_old:-0} - ${t_new:-0}))
+check "hand-over: old and new ran side by side until the timeout (${gap} ms, 2000 asked)" \
+	test -n "$t_new" -a -n "$t_old" -a "$gap" -ge 2000
+# the reconciler looks again at least every second while it waits
+check "hand-over: and the old went soon after it (${gap} ms <= 2000 + 1500)" test "$gap" -le 3500
+
+# the new release says it is ready (handover-complete): the old goes then,
+# long before a 60 s timeout
+target 3 "$V1" hand-over 60000 \
+	"touch /tmp/balena/handover-complete; trap exit TERM; while :; do sleep 1; done" >"$T/h3.json"
+old=$(docker ps -q --filter label=io.balena.app-id=$APP)
+since=$(date +%s.%N)
+bc up -t "$T/h3.json" --timeout 60 >/dev/null
+check "hand-over with handover-complete: up exits 0" test $? -eq 0
+events
+t_new=$(grep -m1 -E " container start [0-9a-f]+ s_13_3_r3" "$T/ev" | cut -d' ' -f1)
+t_old=$(grep -m1 -E " container die ${old}" "$T/ev" | cut -d' ' -f1)
+gap=$((${t_old:-0} - ${t_new:-0}))
+check "hand-over with handover-complete: the old went ${gap} ms after the new started (timeout 60000)" \
+	test -n "$t_new" -a -n "$t_old" -a "$gap" -ge 0 -a "$gap" -lt 10000
+
+finish
