@@ -22,7 +22,7 @@ DAEMONS := fetcher reconciler locker logger gateway
 LIBSRC  := $(wildcard lib/*.c) $(wildcard proto/*.c)
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/obj/%.o)
 LIBA    := $(BUILD)/libbc.a
-BINS    := $(DAEMONS:%=$(BUILD)/bin/bc-%) $(BUILD)/bin/balena-compose
+BINS    := $(DAEMONS:%=$(BUILD)/bin/bc-%) $(BUILD)/bin/balena-compose $(BUILD)/bin/bc-regsize
 UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 INTEGSRC:= $(wildcard tests/integ/test_*.c)
@@ -57,6 +57,12 @@ $(BUILD)/bin/bc-$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard services/$(1)/*
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
+
+# the fetcher's helper for registry manifests (HTTPS): the only program
+# that links libcurl, so that no daemon does
+$(BUILD)/bin/bc-regsize: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard services/fetcher/regsize/*.c)) $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/balena-compose: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c)) $(LIBA)
 	@mkdir -p $(@D)
@@ -131,18 +137,19 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
 	install -m 0644 include/balena-compose.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libbalena-compose.a
-	install -m 0755 $(DAEMONS:%=$(BUILD)/bin/bc-%) $(DESTDIR)$(PREFIX)/libexec/balena-compose/
+	install -m 0755 $(DAEMONS:%=$(BUILD)/bin/bc-%) $(BUILD)/bin/bc-regsize \
+	  $(DESTDIR)$(PREFIX)/libexec/balena-compose/
 	cp -R s6-rc.d $(DESTDIR)$(PREFIX)/share/balena-compose/
 	sed -i 's|@LIBEXECDIR@|$(PREFIX)/libexec/balena-compose|g' \
 	  $(DESTDIR)$(PREFIX)/share/balena-compose/s6-rc.d/*/run
 	tools/s6rc2scandir.sh s6-rc.d $(DESTDIR)$(PREFIX)/share/balena-compose/scandir \
 	  $(PREFIX)/libexec/balena-compose
 
-SOURCES := $(wildcard proto/*.[ch] lib/*.[ch] cli/*.c services/*/*.c tests/*/*.c include/*.h)
+SOURCES := $(wildcard proto/*.[ch] lib/*.[ch] cli/*.c services/*/*.c services/*/*/*.c tests/*/*.c include/*.h)
 format:
 	clang-format -i $(SOURCES)
 
 clean:
 	rm -rf build
 
--include $(LIBOBJ:.o=.d) $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)
+-include $(LIBOBJ:.o=.d) $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj/*/*/*/*.d)

@@ -1,17 +1,17 @@
 #include "docker.h"
 
-#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "http1.h"
 
 #define REQUEST_TIMEOUT_S 120L
 
 struct bc_docker {
-	CURL *curl; /* reused: libcurl keeps the connection across requests */
+	bc_http1_conn conn; /* kept alive across requests */
 	char sock[108];
 	char ver[16];
 };
@@ -20,8 +20,7 @@ enum xmode { X_BUFFER, X_JSONL, X_DEMUX, X_RAW };
 
 struct xfer {
 	enum xmode mode;
-	CURL *curl;
-	long status; /* 0 until the first body byte */
+	long status; /* 0 until the response's status is known */
 	bc_buf body; /* X_BUFFER, or the error body of any mode */
 	bc_jsonl jl;
 	bc_demux dm;
@@ -148,15 +147,20 @@ bc_image_ref_split(const char *ref, char *name, size_t namelen, char *tag, size_
 
 /* --- transfer ------------------------------------------------------------- */
 
-static size_t
-on_write(char *p, size_t sz, size_t nm, void *u)
+static void
+on_status(void *u, long status)
 {
 	struct xfer *x = u;
-	size_t len = sz * nm;
+	x->status = status;
+}
+
+/* Body bytes: 0 go on, 1 the caller's callback stopped us, -1 err filled. */
+static int
+on_body(void *u, const char *p, size_t len)
+{
+	struct xfer *x = u;
 	int rc = 0;
 
-	if (x->status == 0)
-		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
 	if (x->mode == X_BUFFER || x->status >= 300) {
 		x->body.max = BC_DOCKER_MAX_RESPONSE;
 		rc = bc_buf_add(&x->body, p, len, x->err);
@@ -167,11 +171,9 @@ on_write(char *p, size_t sz, size_t nm, void *u)
 	} else {
 		rc = x->ffn(x->ud, 1, p, len) != 0 ? 1 : 0;
 	}
-	if (rc != 0) {
-		x->cb_rc = rc;
-		return 0; /* abort the transfer */
-	}
-	return len;
+	if (rc != 0)
+		x->cb_rc = rc < 0 ? -1 : 1;
+	return x->cb_rc;
 }
 
 static int
@@ -194,69 +196,46 @@ static int
 perform(bc_docker *d, const char *method, const char *path, const json_t *body, const char *auth,
 	long timeout_s, struct xfer *x)
 {
-	struct curl_slist *hdr = NULL;
-	char url[2048], *js = NULL, *authhdr = NULL;
-	CURLcode cc;
-	int rc = -1;
+	char full[2048], *js = NULL, *hdrs = NULL;
+	bc_http1_req rq = {.method = method,
+			   .path = full,
+			   .timeout_ms = (int)(timeout_s * 1000),
+			   .connect_timeout_ms = 10000,
+			   .on_status = on_status,
+			   .on_body = on_body,
+			   .ud = x};
+	int r, rc = -1;
 
-	if ((size_t)snprintf(url, sizeof(url), "http://localhost%s%s%s", d->ver[0] ? "/v" : "",
-			     d->ver, path) >= sizeof(url))
+	if ((size_t)snprintf(full, sizeof(full), "%s%s%s", d->ver[0] ? "/v" : "", d->ver, path) >=
+	    sizeof(full))
 		return bc_err_set(x->err, BC_ETOOBIG, "docker %s: path too long", method);
-
-	x->curl = d->curl;
-	curl_easy_reset(d->curl);
-	curl_easy_setopt(d->curl, CURLOPT_UNIX_SOCKET_PATH, d->sock);
-	curl_easy_setopt(d->curl, CURLOPT_URL, url);
-	curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(d->curl, CURLOPT_NOSIGNAL, 1L);
-	/* Never fold "/../" segments: the path we built is the path we send. */
-	curl_easy_setopt(d->curl, CURLOPT_PATH_AS_IS, 1L);
-	curl_easy_setopt(d->curl, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(d->curl, CURLOPT_TIMEOUT, timeout_s);
-	curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, x);
-	if (body != NULL) {
-		if ((js = json_dumps(body, JSON_COMPACT)) == NULL)
-			return bc_err_set(x->err, BC_EINVAL, "docker %s %s: body not encodable",
-					  method, path);
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, js);
-	} else if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
-		curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, "");
+	if (body != NULL && (js = json_dumps(body, JSON_COMPACT)) == NULL)
+		return bc_err_set(x->err, BC_EINVAL, "docker %s %s: body not encodable", method,
+				  path);
+	/* auth is a secret: it lives only in hdrs (and the request buffer,
+	 * which http1 wipes), wiped and freed below */
+	if (asprintf(&hdrs, "%s%s%s%s", js ? "Content-Type: application/json\r\n" : "",
+		     auth ? "X-Registry-Auth: " : "", auth ? auth : "", auth ? "\r\n" : "") < 0) {
+		free(js);
+		return bc_err_sys(x->err, "docker %s", method);
 	}
-	if (auth != NULL) {
-		/* Secret: lives only in this header list, freed below. */
-		if (asprintf(&authhdr, "X-Registry-Auth: %s", auth) < 0) {
-			bc_err_sys(x->err, "docker %s", method);
-			goto out;
-		}
-		hdr = curl_slist_append(hdr, authhdr);
-	}
-	if (hdr != NULL)
-		curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, hdr);
-
-	cc = curl_easy_perform(d->curl);
-	if (x->status == 0)
-		curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &x->status);
-	if (x->cb_rc == 1 && cc == CURLE_WRITE_ERROR) {
+	rq.headers = hdrs;
+	rq.body = js;
+	rq.body_len = js ? strlen(js) : 0;
+	r = bc_http1_request(&d->conn, &rq, x->err);
+	if (r == 1 && x->cb_rc == 1) {
 		rc = 0; /* the caller's callback asked to stop */
 	} else if (x->cb_rc < 0) {
 		bc_err_wrap(x->err, "docker %s %.200s", method, path);
-	} else if (cc != CURLE_OK) {
-		bc_err_set(x->err, cc == CURLE_OPERATION_TIMEDOUT ? BC_ETIMEOUT : BC_ESYS,
-			   "docker %s %.200s: %s (engine socket %s)", method, path,
-			   curl_easy_strerror(cc), d->sock);
+	} else if (r < 0) {
+		bc_err_wrap(x->err, "docker %s %.200s (engine socket %s)", method, path, d->sock);
 	} else if (x->status >= 300) {
 		http_error(x, method, path);
 	} else {
 		rc = 0;
 	}
-out:
-	if (authhdr != NULL) {
-		explicit_bzero(authhdr, strlen(authhdr));
-		free(authhdr);
-	}
-	curl_slist_free_all(hdr);
+	explicit_bzero(hdrs, strlen(hdrs));
+	free(hdrs);
 	free(js);
 	return rc;
 }
@@ -362,18 +341,13 @@ bc_docker_new(const char *sock, bc_err *err)
 		bc_err_set(err, BC_EINVAL, "docker socket path '%.100s' too long", sock);
 		return NULL;
 	}
-	if (curl_global_init(CURL_GLOBAL_NOTHING) != 0) {
-		bc_err_set(err, BC_ESYS, "curl_global_init failed");
-		return NULL;
-	}
 	d = calloc(1, sizeof(*d));
-	if (d == NULL || (d->curl = curl_easy_init()) == NULL) {
+	if (d == NULL) {
 		bc_err_sys(err, "docker client");
-		free(d);
-		curl_global_cleanup();
 		return NULL;
 	}
 	strcpy(d->sock, sock);
+	bc_http1_conn_init(&d->conn, sock, NULL);
 	if (bc_docker_request(d, "GET", "/version", NULL, &v, err) < 0)
 		goto fail;
 	sv = json_string_value(json_object_get(v, "ApiVersion"));
@@ -402,9 +376,8 @@ bc_docker_free(bc_docker *d)
 {
 	if (d == NULL)
 		return;
-	curl_easy_cleanup(d->curl);
+	bc_http1_conn_close(&d->conn);
 	free(d);
-	curl_global_cleanup();
 }
 
 const char *

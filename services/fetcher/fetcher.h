@@ -50,6 +50,11 @@ struct job *fetcher_job(struct fetcher *f, uint64_t id);
 /* Under mu: publish a job's end on PUB. */
 void fetcher_publish_done(struct fetcher *f, const struct job *j);
 
+/* regsize.c: the size of image by its registry's manifest, through the
+ * helper bc-regsize. user/key may be NULL (anonymous). */
+int fetcher_image_size(const char *image, const char *user, const char *key, int timeout_s,
+		       uint64_t *bytes, bc_err *err);
+
 /* cleanup.c. Under mu: remember that we pulled ref. */
 void fetcher_record_pull(struct fetcher *f, const char *ref);
 /* CLEANUP (takes mu itself). */

@@ -146,8 +146,8 @@ estimate(const char *image, const struct creds *cr)
 
 	if (!bc_image_registry(image, reg, sizeof(reg)))
 		return 0;
-	if (bc_registry_image_size(image, cr->have ? cr->user : NULL, cr->have ? cr->key : NULL, 20,
-				   &bytes, &err) < 0) {
+	if (fetcher_image_size(image, cr->have ? cr->user : NULL, cr->have ? cr->key : NULL, 20,
+			       &bytes, &err) < 0) {
 		log_info("'%s': size unknown (%s); the pull's own totals guard the disk", image,
 			 err.msg);
 		return 0;

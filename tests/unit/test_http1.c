@@ -1,0 +1,213 @@
+/* lib/http1: the response parser, byte by byte and in one piece. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/http1.h"
+
+struct got {
+	char body[4096];
+	size_t n;
+	size_t stop_after; /* 0: never stop */
+};
+
+static int
+collect(void *ud, const char *p, size_t n)
+{
+	struct got *g = ud;
+	assert_true(g->n + n < sizeof(g->body));
+	memcpy(g->body + g->n, p, n);
+	g->n += n;
+	g->body[g->n] = '\0';
+	return g->stop_after && g->n >= g->stop_after ? 1 : 0;
+}
+
+/* Parse text whole and one byte at a time: both must agree. Returns the
+ * result of the last feed (or of eof when eof is true). */
+static int
+parse(const char *text, bool eof, struct got *g, long *status, size_t *used_total, bc_err *err)
+{
+	int r = -9;
+	for (int bytewise = 0; bytewise < 2; bytewise++) {
+		bc_http1_parser p;
+		size_t len = strlen(text), used, total = 0;
+		struct got one = {.stop_after = g->stop_after};
+		bc_http1_parser_init(&p, false);
+		r = 0;
+		if (bytewise) {
+			for (size_t i = 0; i < len && r == 0; i++) {
+				r = bc_http1_feed(&p, text + i, 1, &used, collect, &one, err);
+				total += used;
+			}
+		} else {
+			r = bc_http1_feed(&p, text, len, &used, collect, &one, err);
+			total = used;
+		}
+		if (r == 0 && eof)
+			r = bc_http1_eof(&p, err);
+		if (bytewise && g->stop_after == 0) {
+			assert_int_equal(one.n, g->n); /* same body either way */
+			assert_memory_equal(one.body, g->body, g->n);
+			assert_int_equal(total, *used_total);
+		} else if (!bytewise) {
+			*g = one;
+			*status = p.status;
+			*used_total = total;
+		}
+	}
+	return r;
+}
+
+static void
+test_content_length_and_keepalive(void **state)
+{
+	struct got g = {0};
+	long st;
+	size_t used;
+	bc_err err = {0};
+	const char *t = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+			"5\r\n\r\nhello"
+			"HTTP/1.1 200 OK\r\n"; /* the next response's bytes are not ours */
+	(void)state;
+	assert_int_equal(parse(t, false, &g, &st, &used, &err), 1);
+	assert_int_equal(st, 200);
+	assert_string_equal(g.body, "hello");
+	assert_int_equal(used, strlen(t) - strlen("HTTP/1.1 200 OK\r\n"));
+}
+
+static void
+test_chunked_with_extensions_and_trailer(void **state)
+{
+	struct got g = {0};
+	long st;
+	size_t used;
+	bc_err err = {0};
+	const char *t = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			"4\r\n{\"a\"\r\n"
+			"B;ext=1\r\n:1}\n{\"b\":2}\r\n"
+			"0\r\nX-Trailer: y\r\n\r\n";
+	(void)state;
+	assert_int_equal(parse(t, false, &g, &st, &used, &err), 1);
+	assert_string_equal(g.body, "{\"a\":1}\n{\"b\":2}");
+	assert_int_equal(used, strlen(t));
+}
+
+static void
+test_continue_then_final_and_no_body(void **state)
+{
+	struct got g = {0};
+	long st;
+	size_t used;
+	bc_err err = {0};
+	(void)state;
+	assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", false,
+			       &g, &st, &used, &err),
+			 1);
+	assert_int_equal(st, 204);
+	assert_int_equal(g.n, 0);
+}
+
+static void
+test_close_delimited_needs_eof(void **state)
+{
+	struct got g = {0};
+	long st;
+	size_t used;
+	bc_err err = {0};
+	(void)state;
+	assert_int_equal(parse("HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"no\"}", false, &g, &st,
+			       &used, &err),
+			 0);
+	assert_int_equal(
+	    parse("HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"no\"}", true, &g, &st, &used, &err),
+	    1);
+	assert_int_equal(st, 404);
+	assert_string_equal(g.body, "{\"message\":\"no\"}");
+	/* a length-delimited body cut short is an error at eof */
+	assert_int_equal(
+	    parse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", true, &g, &st, &used, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "middle of the response"));
+}
+
+static void
+test_callback_stops(void **state)
+{
+	struct got g = {.stop_after = 3};
+	long st;
+	size_t used;
+	bc_err err = {0};
+	(void)state;
+	assert_int_equal(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			       "5\r\nabcde\r\n5\r\nfghij\r\n0\r\n\r\n",
+			       false, &g, &st, &used, &err),
+			 2);
+}
+
+static void
+test_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "HTTP/2 200 OK\r\n\r\n",
+	    "HTTP/1.1 2000 OK\r\n\r\n",
+	    "HTTP/1.1 099 Low\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\n folded: header\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+	    "HTTP/1.1 101 Switching\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1234567890abcdef\r\n",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc",
+	    NULL};
+	(void)state;
+	for (int i = 0; bad[i]; i++) {
+		bc_http1_parser p;
+		size_t used;
+		bc_err err = {0};
+		bc_http1_parser_init(&p, false);
+		if (bc_http1_feed(&p, bad[i], strlen(bad[i]), &used, NULL, NULL, &err) != -1)
+			fail_msg("accepted: %s", bad[i]);
+		assert_int_equal(err.code, BC_EPROTO);
+	}
+}
+
+static void
+test_bounded_head(void **state)
+{
+	char *big = malloc(BC_HTTP1_MAX_HEAD + 64);
+	bc_http1_parser p;
+	size_t used;
+	bc_err err = {0};
+	(void)state;
+	strcpy(big, "HTTP/1.1 200 OK\r\nX: ");
+	memset(big + strlen(big), 'a', BC_HTTP1_MAX_HEAD);
+	big[BC_HTTP1_MAX_HEAD + 20] = '\0';
+	bc_http1_parser_init(&p, false);
+	assert_int_equal(bc_http1_feed(&p, big, strlen(big), &used, NULL, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "16 KiB"));
+	free(big);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_content_length_and_keepalive),
+	    cmocka_unit_test(test_chunked_with_extensions_and_trailer),
+	    cmocka_unit_test(test_continue_then_final_and_no_body),
+	    cmocka_unit_test(test_close_delimited_needs_eof),
+	    cmocka_unit_test(test_callback_stops),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_bounded_head),
+	};
+	return cmocka_run_group_tests_name("http1", tests, NULL, NULL);
+}
