@@ -34,14 +34,39 @@ typedef struct bc_composer_options {
 bc_composer *bc_composer_new(int64_t app_id, const bc_composer_options *opts, char *errbuf,
 			     size_t errlen);
 
-/* The app's state now, as JSON text: {"id", "name", "commit", "services":
- * [{"name", "container", "id", "status", "image", "commit", "release"}]}
- * ("services" is empty when nothing of the app runs). The string is the
- * caller's: free() it. */
+/* The app's state now, as JSON text (the caller's: free() it), shaped as
+ * @balena/compose's Composer state:
+ *
+ *   {"id": 1234, "uuid": "...", "name": "...", "commit": "...",
+ *    "status": "Idle",
+ *    "services": {"web": {"status": "running", "image": "...",
+ *                         "release": 3, "commit": "...",
+ *                         "container": "web_11_3_abc", "id": "0123456789ab",
+ *                         "download": {"image": "...", "percent": 40,
+ *                                      "current": 4000, "total": 10000}},
+ *                 ...},
+ *    "networks": {"default": {"status": "created"}},
+ *    "volumes": {"data": {"status": "created"}}}
+ *
+ * status: "Idle" when nothing is happening to the app (it runs as its
+ * release says, or none of it exists); "Downloading" while an image of it
+ * comes; "Updating" while its containers change; "Waiting" (with
+ * "waiting": on what, e.g. a hand-over); "Waiting for update lock" (the app
+ * holds its lock; "waiting" names the service); "Failed" (with "error":
+ * why; the update is retried).
+ * A service's status is Docker's state of its container ("running",
+ * "exited", ...), or "downloading" / "pending" while it has none yet;
+ * "download" is there while its next image comes. Networks and volumes:
+ * "created", or "pending" before they exist.
+ * When no container, network or volume of the app exists and it has no
+ * target, the document is exactly
+ *   {"status": "Idle", "services": {}, "networks": {}, "volumes": {}} */
 char *bc_composer_state(bc_composer *c, char *errbuf, size_t errlen);
 
 /* Move the app to a new release and wait until it runs as asked (or fails,
- * or the timeout passes). commit names the release; target is JSON text of
+ * or the timeout passes). Only this app's outcome counts: another app that
+ * fails does not fail this update. A reconciler that restarts meanwhile is
+ * followed to the end of the same release. commit names the release; target is JSON text of
  * the release in compose form (@balena/compose's ComposerTarget):
  * {"name": "...", "services": {"<name>": {"image": ..., <compose keys>}},
  *  "volumes": {...}, "networks": {...}}. An empty "services" map removes
