@@ -277,7 +277,9 @@ extra_containers(struct planner *p, const bc_app *c, const bc_app *t, const bc_s
 		    config_equal(p, keep, svc) && is_running(keep)) {
 			bool done = p->ctx->handover_complete != NULL &&
 				    p->ctx->handover_complete(p->ctx->ud, t, keep);
-			uint64_t born = (uint64_t)keep->created * 1000;
+			/* Docker gives whole seconds: the new one may have been
+			 * born up to a second later; the timeout is a minimum */
+			uint64_t born = ((uint64_t)keep->created + 1) * 1000;
 			if (!done && p->ctx->now_ms < born + svc->handover_timeout_ms) {
 				noop(p, t, svc, "awaiting hand-over from '%s'", old->container_id);
 				continue;

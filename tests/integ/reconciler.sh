@@ -224,6 +224,25 @@ check "composer example: release1 ran, release2 renamed it, then it was removed"
 check "composer example: nothing of its app is left" \
 	test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP2)"
 
+# the Composer API across a kill -9 of the reconciler while it waits
+docker rmi -f "$BCTEST_REMOTE_IMAGE" >/dev/null 2>&1
+"$BUILD/examples/composer-example" "$APP2" "$BCTEST_REMOTE_IMAGE" >"$T/comp2" 2>&1 &
+comp=$!
+st=Idle
+for _ in $(seq 200); do
+	st=$(app_status $APP2)
+	[ "$st" = Downloading ] || [ "$st" = Updating ] && break
+	sleep 0.02
+done
+old=$(suite_pid reconciler)
+kill -9 "$old"
+wait $comp
+rc=$?
+check "composer example across a kill -9 while its app was $st: exit 0 ($(tail -1 "$T/comp2"))" \
+	test $rc -eq 0 -a "$st" != Idle
+check "composer example: again nothing of its app is left" \
+	test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP2)"
+
 bc down -v -p "rec$APP" >/dev/null
 check "down -v: exit 0" test $? -eq 0
 check "down -v: no container left" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP)"
