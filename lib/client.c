@@ -1,4 +1,5 @@
 #include "client.h"
+#include "statedoc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -114,17 +115,6 @@ open_sub(const char *rundir, const char *daemon, nng_socket *s, bc_err *err)
 	return 0;
 }
 
-static json_t *
-app_in(const json_t *doc, int64_t id)
-{
-	size_t i;
-	json_t *a;
-
-	json_array_foreach(json_object_get(doc, "apps"), i, a) if (
-	    json_integer_value(json_object_get(a, "id")) == id) return a;
-	return NULL;
-}
-
 /* How the change stands in doc (a state at or past its generation): 1 done,
  * 0 not yet (*waiting: on what, if known), -1 failed (err). */
 static int
@@ -144,7 +134,7 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone,
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const json_t *a = app_in(doc, apps[i]);
+		const json_t *a = bc_statedoc_find(doc, apps[i]);
 		const char *st = json_string_value(json_object_get(a, "status"));
 		const char *ae = json_string_value(json_object_get(a, "error"));
 		const char *w = json_string_value(json_object_get(a, "waiting"));

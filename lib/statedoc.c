@@ -133,8 +133,8 @@ bc_statedoc_build(const bc_statedoc_in *in)
 	return doc;
 }
 
-static json_t *
-find_app(const json_t *doc, int64_t app_id)
+json_t *
+bc_statedoc_find(const json_t *doc, int64_t app_id)
 {
 	size_t i;
 	json_t *a;
@@ -156,7 +156,7 @@ bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy)
 		json_t *a;
 		if (sscanf(k, "%lld", &id) != 1 || !json_is_string(v))
 			continue;
-		if ((a = find_app(doc, id)) == NULL) {
+		if ((a = bc_statedoc_find(doc, id)) == NULL) {
 			/* an app the last converge did not know yet */
 			if ((a = idle_app()) == NULL)
 				continue;
@@ -174,7 +174,7 @@ bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy)
 		json_t *a, *svcs, *s;
 		if (sscanf(k, "%lld/%n", &id, &off) != 1 || off == 0 || k[off] == '\0')
 			continue;
-		if ((a = find_app(doc, id)) == NULL)
+		if ((a = bc_statedoc_find(doc, id)) == NULL)
 			continue;
 		svcs = json_object_get(a, "services");
 		if ((s = json_object_get(svcs, k + off)) == NULL) {
@@ -197,6 +197,6 @@ bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy)
 json_t *
 bc_statedoc_app(const json_t *doc, int64_t app_id)
 {
-	json_t *a = find_app(doc, app_id);
+	json_t *a = bc_statedoc_find(doc, app_id);
 	return a ? json_incref(a) : idle_app();
 }

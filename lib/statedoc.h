@@ -53,6 +53,9 @@ json_t *bc_statedoc_build(const bc_statedoc_in *in);
  * "Updating"). Either may be NULL. */
 void bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy);
 
+/* app_id's document in doc, borrowed from it; NULL when doc has none. */
+json_t *bc_statedoc_find(const json_t *doc, int64_t app_id);
+
 /* app_id's document out of doc (a new reference), or the Idle document when
  * doc has no such app. NULL only when out of memory. */
 json_t *bc_statedoc_app(const json_t *doc, int64_t app_id);

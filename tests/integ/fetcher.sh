@@ -130,17 +130,25 @@ check "coalesced pulls: both exit 0" test $r1 -eq 0 -a $r2 -eq 0
 n=$(($(grep -c "pulling $BIG" "$BC_LOGDIR/fetcher/current") - before))
 check "coalesced pulls: one pull in the fetcher ($n)" test "$n" -eq 1
 
+# pull_underway NAME: start `bc pull $BIG` (output in $T/NAME, pid in
+# $pulling) and return once its progress shows; running=yes when the pull
+# was then still going, pct its last percent
+pull_underway() {
+	docker rmi -f $BIG >/dev/null 2>&1
+	"$SUB" fetcher 400 60000 >"$T/$1.events" &
+	subpid=$!
+	for _ in $(seq 50); do grep -q subscribed "$T/$1.events" 2>/dev/null && break; sleep 0.1; done
+	bc pull $BIG >"$T/$1" 2>&1 &
+	pulling=$!
+	for _ in $(seq 500); do grep -q "FETCH_PROGRESS .*big" "$T/$1.events" && break; sleep 0.01; done
+	running=no
+	kill -0 $pulling 2>/dev/null && ! grep -q "FETCH_DONE" "$T/$1.events" && running=yes
+	pct=$(grep "FETCH_PROGRESS .*big" "$T/$1.events" | tail -1 | grep -o '[0-9]*%$' | tr -d %)
+}
+
 # the registry dies mid-pull and comes back: the pull still succeeds
-docker rmi -f $BIG >/dev/null 2>&1
-"$SUB" fetcher 400 60000 >"$T/events2" &
-subpid=$!
-for _ in $(seq 50); do grep -q subscribed "$T/events2" 2>/dev/null && break; sleep 0.1; done
-bc pull $BIG >"$T/p3" 2>&1 &
-p3=$!
-for _ in $(seq 500); do grep -q "FETCH_PROGRESS .*big" "$T/events2" && break; sleep 0.01; done
-running=no
-kill -0 $p3 2>/dev/null && ! grep -q "FETCH_DONE" "$T/events2" && running=yes
-pct=$(grep "FETCH_PROGRESS .*big" "$T/events2" | tail -1 | grep -o '[0-9]*%$' | tr -d %)
+pull_underway p3
+p3=$pulling
 stop_registry flaky
 check "registry killed while the pull ran (running=$running, at ${pct:-?}%)" \
 	test "$running" = yes -a "${pct:-100}" -lt 100
@@ -154,15 +162,8 @@ check "registry killed mid-pull: the image is there" docker image inspect $BIG -
 
 # the fetcher killed mid-pull: s6 restarts it, and the pull carries on with
 # the new run (it is asked again), exit 0
-docker rmi -f $BIG >/dev/null 2>&1
-"$SUB" fetcher 400 60000 >"$T/events3" &
-subpid=$!
-for _ in $(seq 50); do grep -q subscribed "$T/events3" 2>/dev/null && break; sleep 0.1; done
-bc pull $BIG >"$T/p7" 2>&1 &
-p7=$!
-for _ in $(seq 500); do grep -q "FETCH_PROGRESS .*big" "$T/events3" && break; sleep 0.01; done
-running=no
-kill -0 $p7 2>/dev/null && ! grep -q "FETCH_DONE" "$T/events3" && running=yes
+pull_underway p7
+p7=$pulling
 oldf=$(suite_pid fetcher)
 kill -9 "$oldf"
 check "fetcher killed while the pull ran (running=$running)" test "$running" = yes
