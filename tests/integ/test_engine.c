@@ -315,10 +315,12 @@ update_under(const char *strategy, const char *from_image, bool expect_settled)
 	if (expect_settled && !c.settled)
 		fail_msg("%s: not settled: %s", strategy, c.waiting);
 	if (!expect_settled) {
-		/* hand-over: the old one waits out the 1 s timeout */
+		/* hand-over: the old one waits out the 1 s timeout, counted from
+		 * the new one's creation second rounded up (Docker dates
+		 * containers to the second; the timeout is a minimum) */
 		assert_false(c.settled);
 		assert_non_null(strstr(c.waiting, "awaiting hand-over"));
-		usleep(1100 * 1000);
+		usleep(2100 * 1000);
 		settle(
 		    doc("c2", 2,
 			json_pack("{s:o}", "app",
