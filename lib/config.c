@@ -266,12 +266,6 @@ fail:
 	return -1;
 }
 
-const char *
-bc_config_path(void)
-{
-	const char *p = getenv("BC_CONFIG");
-	return (p != NULL && *p != '\0') ? p : BC_CONFIG_PATH_DEFAULT;
-}
 
 void
 bc_config_free(bc_config *c)

@@ -48,8 +48,6 @@ int bc_config_parse(const char *json, size_t len, const char *source, bc_config 
 /* Read and parse path (at most BC_CONFIG_MAX_BYTES). */
 int bc_config_load(const char *path, bc_config *c, bc_err *err);
 
-/* $BC_CONFIG, else BC_CONFIG_PATH_DEFAULT. Not to be freed. */
-const char *bc_config_path(void);
 
 void bc_config_free(bc_config *c);
 

@@ -138,6 +138,20 @@ parse_args(int argc, char **argv, int *notify_fd)
 	return optind == argc ? 0 : -1;
 }
 
+extern char **environ;
+
+static const char *
+getenv_lookup(const char *name)
+{
+	return getenv(name);
+}
+
+static void
+unknown_setting(const char *name)
+{
+	log_warnx("%s is not a setting of ours (a typo?); ignored", name);
+}
+
 int
 bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 {
@@ -151,6 +165,10 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	bc_log_init(ops->name);
 	if (parse_args(argc, argv, &notify_fd) < 0) {
 		fprintf(stderr, "usage: %s [-d notification-fd]\n", argv[0]);
+		return 100;
+	}
+	if (bc_settings_load(&d.settings, getenv_lookup, environ, unknown_setting, &err) < 0) {
+		fprintf(stderr, "bc-%s: %s\n", ops->name, err.msg);
 		return 100;
 	}
 	d.started_ms = bc_now_ms();

@@ -4,13 +4,15 @@
  * Usage: <daemon> [-d FD]
  *   -d FD   write a newline to FD once the sockets are bound, then close it
  *           (s6 readiness: the number in the service's notification-fd).
- * Exit codes: 0 after SIGTERM/SIGINT, 100 usage, 111 system error. */
+ * Exit codes: 0 after SIGTERM/SIGINT, 100 usage or a bad setting (the s6
+ * finish script makes that "do not restart"), 111 system error. */
 #ifndef BC_DAEMON_H
 #define BC_DAEMON_H
 
 #include <nng/nng.h>
 
 #include "../proto/proto.h"
+#include "settings.h"
 
 enum bc_dispatch { BC_NOT_MINE = 0, BC_HANDLED = 1 };
 
@@ -37,6 +39,7 @@ struct bc_daemon {
 	nng_socket pub; /* events out */
 	uint64_t started_ms;
 	uint64_t instance; /* random, non-zero, new in every run (PONG, ACK, ...) */
+	bc_settings settings; /* every BC_* setting, checked before start() */
 };
 
 int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);

@@ -16,19 +16,18 @@
 #include "fetcher.h"
 
 static void
-list_path(char *out, size_t n)
+list_path(const struct fetcher *f, char *out, size_t n)
 {
-	const char *d = getenv("BC_STATEDIR");
-	snprintf(out, n, "%s/fetcher-pulled.json", d && *d ? d : "/var/lib/balena-compose");
+	snprintf(out, n, "%s/fetcher-pulled.json", f->statedir);
 }
 
 static json_t *
-load(void)
+load(const struct fetcher *f)
 {
 	char path[600];
 	json_t *l;
 
-	list_path(path, sizeof(path));
+	list_path(f, path, sizeof(path));
 	l = json_load_file(path, 0, NULL);
 	if (!json_is_array(l)) {
 		json_decref(l);
@@ -38,12 +37,12 @@ load(void)
 }
 
 static void
-save(json_t *l)
+save(const struct fetcher *f, json_t *l)
 {
 	char path[600];
 	bc_err err = {0};
 
-	list_path(path, sizeof(path));
+	list_path(f, path, sizeof(path));
 	if (bc_write_json_atomic(path, l, 0600, &err) < 0)
 		log_warnx("keep the list of pulled images: %s", err.msg);
 }
@@ -64,10 +63,10 @@ fetcher_record_pull(struct fetcher *f, const char *ref)
 	json_t *l;
 
 	(void)f;
-	l = load();
+	l = load(f);
 	if (!has(l, ref)) {
 		json_array_append_new(l, json_string(ref));
-		save(l);
+		save(f, l);
 	}
 	json_decref(l);
 }
@@ -90,7 +89,7 @@ fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_e
 		return -1;
 	}
 	pthread_mutex_lock(&f->mu);
-	l = load();
+	l = load(f);
 	left = json_array();
 	removed = json_array();
 	json_array_foreach(l, i, e)
@@ -113,7 +112,7 @@ fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_e
 			log_info("cleanup: kept %s: %s", ref, rerr.msg);
 		}
 	}
-	save(left);
+	save(f, left);
 	pthread_mutex_unlock(&f->mu);
 	bc_docker_free(d);
 	rep->type = BC_MSG_CLEANUP_DONE;

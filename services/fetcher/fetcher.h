@@ -37,7 +37,9 @@ struct fetcher {
 	/* set once at start */
 	size_t workers;
 	unsigned retries;
-	const char *reserve; /* BC_DISK_RESERVE, or NULL */
+	const char *reserve;  /* BC_DISK_RESERVE, or NULL */
+	const char *statedir; /* BC_STATEDIR (the list of images we pulled) */
+	const char *config;   /* BC_CONFIG (the device's credentials) */
 	nng_socket pub;
 	pthread_t th[FETCHER_MAX_WORKERS];
 };

@@ -103,12 +103,12 @@ struct creds {
 };
 
 static void
-creds_load(struct creds *cr)
+creds_load(const struct fetcher *f, struct creds *cr)
 {
 	bc_config c;
 
 	memset(cr, 0, sizeof(*cr));
-	if (bc_config_load(bc_config_path(), &c, NULL) < 0)
+	if (bc_config_load(f->config, &c, NULL) < 0)
 		return;
 	if (c.uuid && c.device_api_key) {
 		snprintf(cr->user, sizeof(cr->user), "d_%s", c.uuid);
@@ -310,7 +310,7 @@ worker(void *arg)
 		auth = j->auth ? strdup(j->auth) : NULL;
 		pthread_mutex_unlock(&f->mu);
 
-		creds_load(&cr);
+		creds_load(f, &cr);
 		if (auth == NULL)
 			auth = auth_for(j->image, &cr);
 		log_info("job %llu: pulling %s", (unsigned long long)j->id, j->image);

@@ -142,26 +142,17 @@ static int
 start(struct bc_daemon *d, bc_err *err)
 {
 	struct fetcher *f = d->ops->ctx;
-	const char *c = getenv("BC_FETCH_CONCURRENCY"), *r = getenv("BC_PULL_RETRIES");
-	long n = c ? strtol(c, NULL, 10) : 3, retries = r ? strtol(r, NULL, 10) : 5;
+	const bc_settings *set = &d->settings;
 
-	if (n < 1 || n > FETCHER_MAX_WORKERS)
-		return bc_err_set(err, BC_EINVAL, "BC_FETCH_CONCURRENCY must be 1..%d",
-				  FETCHER_MAX_WORKERS);
-	if (retries < 0 || retries > 100)
-		return bc_err_set(err, BC_EINVAL, "BC_PULL_RETRIES must be 0..100");
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
-	f->workers = (size_t)n;
-	f->retries = (unsigned)retries;
-	f->reserve = getenv("BC_DISK_RESERVE");
+	f->workers = set->fetch_concurrency;
+	f->retries = set->pull_retries;
+	f->reserve = set->disk_reserve[0] ? set->disk_reserve : NULL;
+	f->statedir = set->statedir;
+	f->config = set->config;
 	f->pub = d->pub;
 	f->instance = d->instance;
-	if (f->reserve != NULL) {
-		uint64_t x;
-		if (bc_disk_reserve(f->reserve, 1000, &x, err) < 0)
-			return bc_err_wrap(err, "BC_DISK_RESERVE");
-	}
 	return fetcher_start_workers(f, err);
 }
 

@@ -227,16 +227,12 @@ static int
 start(struct bc_daemon *d, bc_err *err)
 {
 	struct locker *l = d->ops->ctx;
-	const char *dir = getenv("BC_LOCKDIR"), *ttl = getenv("BC_LOCK_TTL_MS");
 	int removed;
 
 	pthread_mutex_init(&l->mu, NULL);
 	l->pub = d->pub;
-	snprintf(l->lockdir, sizeof(l->lockdir), "%s",
-		 dir && *dir ? dir : "/tmp/balena-supervisor/services");
-	l->ttl_ms = ttl ? strtoull(ttl, NULL, 10) : 60000;
-	if (l->ttl_ms < 100 || l->ttl_ms > 24ull * 3600 * 1000)
-		return bc_err_set(err, BC_EINVAL, "BC_LOCK_TTL_MS must be 100..86400000");
+	snprintf(l->lockdir, sizeof(l->lockdir), "%s", d->settings.lockdir);
+	l->ttl_ms = d->settings.lock_ttl_ms;
 	/* no lease is live yet: every lockfile of ours is an orphan */
 	if ((removed = bc_lock_sweep(l->lockdir, NULL, NULL, err)) < 0)
 		return -1;

@@ -15,13 +15,6 @@
 #include "../../lib/target.h"
 #include "rec.h"
 
-static const char *
-env_or(const char *name, const char *dflt)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : dflt;
-}
-
 /* Validate a whole document as a target. */
 static int
 validate(const struct rec *r, const json_t *doc, bc_err *err)
@@ -206,31 +199,10 @@ load_target(struct rec *r)
 }
 
 static int
-parse_scope(struct rec *r, bc_err *err)
-{
-	const char *s = getenv("BC_SCOPE_APPS");
-	char *end;
-
-	if (s == NULL || *s == '\0')
-		return 0;
-	r->scope = calloc(64, sizeof(int64_t));
-	while (*s && r->n_scope < 64) {
-		long long v = strtoll(s, &end, 10);
-		if (end == s || v < 0)
-			return bc_err_set(err, BC_EINVAL,
-					  "BC_SCOPE_APPS: '%s' is not a list of app ids", s);
-		r->scope[r->n_scope++] = v;
-		s = *end == ',' ? end + 1 : end;
-	}
-	return 0;
-}
-
-static int
 start(struct bc_daemon *d, bc_err *err)
 {
 	struct rec *r = d->ops->ctx;
-	const char *statedir = env_or("BC_STATEDIR", "/var/lib/balena-compose");
-	long w = strtol(env_or("BC_WORKERS", "4"), NULL, 10);
+	const bc_settings *set = &d->settings;
 
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
@@ -240,17 +212,14 @@ start(struct bc_daemon *d, bc_err *err)
 	r->busy = json_object();
 	r->leases = json_object();
 	r->app_locks = json_object();
-	r->workers = w >= 1 && w <= BC_ENGINE_MAX_WORKERS ? (size_t)w : 4;
-	snprintf(r->lockdir, sizeof(r->lockdir), "%s",
-		 env_or("BC_LOCKDIR", "/tmp/balena-supervisor/services"));
-	if (snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", statedir) >=
-	    (int)sizeof(r->statefile))
-		return bc_err_set(err, BC_EINVAL, "BC_STATEDIR too long");
-	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", statedir);
-	if (mkdir(statedir, 0700) < 0 && errno != EEXIST)
-		return bc_err_sys(err, "create state directory '%s'", statedir);
-	if (parse_scope(r, err) < 0)
-		return -1;
+	r->workers = set->workers;
+	r->scope = set->n_scope ? set->scope : NULL;
+	r->n_scope = set->n_scope;
+	snprintf(r->lockdir, sizeof(r->lockdir), "%s", set->lockdir);
+	snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", set->statedir);
+	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", set->statedir);
+	if (mkdir(set->statedir, 0700) < 0 && errno != EEXIST)
+		return bc_err_sys(err, "create state directory '%s'", set->statedir);
 	load_target(r);
 	rec_load_leases(r);
 	return rec_start_threads(r, err);

@@ -32,7 +32,7 @@ struct rec {
 	char statefile[512];  /* where the target is kept across restarts */
 	char leasefile[512];  /* and our lock leases (locks.c) */
 	char lockdir[512];
-	int64_t *scope;       /* BC_SCOPE_APPS, or NULL: every supervised app */
+	const int64_t *scope; /* BC_SCOPE_APPS, or NULL: every supervised app */
 	size_t n_scope;
 	size_t workers;
 	nng_socket pub;

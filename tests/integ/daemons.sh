@@ -80,6 +80,30 @@ check "gateway comes back up" "$BIN/balena-compose" ping gateway
 
 check "daemon logs reach s6-log" grep -q "ready (pid" "$BC_LOGDIR/fetcher/current"
 
+# a bad setting: exit 100 naming it, and s6 does not restart the daemon
+# (its finish script turns 100 into 125); a good one restarts as usual
+msg=$(BC_WORKERS=lots "$BIN/bc-reconciler" 2>&1)
+rc=$?
+check "BC_WORKERS=lots -> exit 100 naming it and what is allowed ($msg)" \
+	expect $rc 100 "$msg" "BC_WORKERS='lots'" "1..8"
+cp -R "$SUITE_SCAN/logger" "$T/badlogger"
+rm -rf "$T/badlogger/supervise" "$T/badlogger/log" "$T/badlogger/event"
+sed -i 's|^exec \(.*bc-logger\)|BC_LOCK_TTL_MS=5 exec \1|' "$T/badlogger/run"
+grep -q BC_LOCK_TTL_MS=5 "$T/badlogger/run" || bad "could not write the bad run script"
+mv "$T/badlogger" "$SUITE_SCAN/badlogger"
+s6-svscanctl -a "$SUITE_SCAN"
+for _ in $(seq 50); do
+	[ "$(s6-svstat -o exitcode "$SUITE_SCAN/badlogger" 2>/dev/null)" = 100 ] && break
+	sleep 0.1
+done
+sleep 2 # s6 would have restarted it by now (it waits 1 s between starts)
+st=$(s6-svstat -o up,wantedup,exitcode "$SUITE_SCAN/badlogger" 2>&1)
+check "under s6: a bad setting leaves the daemon down, not restarted ($st)" \
+	test "$st" = "false false 100"
+s6-svc -dx "$SUITE_SCAN/badlogger" 2>/dev/null
+rm -rf "$SUITE_SCAN/badlogger"
+s6-svscanctl -an "$SUITE_SCAN"
+
 # usage and refusals, outside s6
 "$BIN/bc-locker" -x 2>/dev/null
 check "bad option -> exit 100" test $? -eq 100

@@ -1,0 +1,138 @@
+/* lib/settings: every BC_* setting checked once; a bad one is named with
+ * what is allowed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../lib/settings.h"
+
+static const char *const *table; /* NAME, VALUE, ..., NULL */
+
+static const char *
+lookup(const char *name)
+{
+	for (size_t i = 0; table && table[i]; i += 2)
+		if (strcmp(table[i], name) == 0)
+			return table[i + 1];
+	return NULL;
+}
+
+static char unknown_seen[256];
+
+static void
+unknown(const char *name)
+{
+	snprintf(unknown_seen + strlen(unknown_seen), sizeof(unknown_seen) - strlen(unknown_seen),
+		 "%s ", name);
+}
+
+static void
+test_defaults(void **state)
+{
+	bc_settings s;
+	bc_err err = {0};
+	(void)state;
+	table = NULL;
+	assert_int_equal(bc_settings_load(&s, lookup, NULL, NULL, &err), 0);
+	assert_string_equal(s.rundir, "/run/balena-compose");
+	assert_string_equal(s.statedir, "/var/lib/balena-compose");
+	assert_string_equal(s.lockdir, "/tmp/balena-supervisor/services");
+	assert_string_equal(s.config, "/mnt/boot/config.json");
+	assert_int_equal(s.workers, 4);
+	assert_int_equal(s.fetch_concurrency, 3);
+	assert_int_equal(s.pull_retries, 5);
+	assert_int_equal(s.lock_ttl_ms, 60000);
+	assert_string_equal(s.disk_reserve, "");
+	assert_int_equal(s.n_scope, 0);
+}
+
+static void
+test_values(void **state)
+{
+	static const char *const t[] = {"BC_WORKERS", "8", "BC_SCOPE_APPS", "1,22,333",
+					"BC_DISK_RESERVE", "15%", "BC_STATEDIR", "/data/bc",
+					"BC_PULL_RETRIES", "0", NULL};
+	char *env[] = {"PATH=/bin", "BC_WORKERS=8", "BC_WORKER=3", "BC_SCOPE_APPS=1", "BCX=1",
+		       NULL};
+	bc_settings s;
+	bc_err err = {0};
+	(void)state;
+	table = t;
+	unknown_seen[0] = '\0';
+	assert_int_equal(bc_settings_load(&s, lookup, env, unknown, &err), 0);
+	assert_int_equal(s.workers, 8);
+	assert_int_equal(s.pull_retries, 0);
+	assert_int_equal(s.n_scope, 3);
+	assert_int_equal(s.scope[2], 333);
+	assert_string_equal(s.disk_reserve, "15%");
+	assert_string_equal(s.statedir, "/data/bc");
+	/* a typo of a known name is told, the known ones are not */
+	assert_string_equal(unknown_seen, "BC_WORKER ");
+}
+
+static void
+test_bad_values_named(void **state)
+{
+	static const struct {
+		const char *name, *value, *want;
+	} bad[] = {
+	    {"BC_WORKERS", "abc", "BC_WORKERS='abc': allowed is a whole number 1..8"},
+	    {"BC_WORKERS", "0", "1..8"},
+	    {"BC_WORKERS", "9", "1..8"},
+	    {"BC_WORKERS", "4 ", "1..8"},
+	    {"BC_FETCH_CONCURRENCY", "-1", "BC_FETCH_CONCURRENCY='-1'"},
+	    {"BC_PULL_RETRIES", "101", "0..100"},
+	    {"BC_LOCK_TTL_MS", "99", "100..86400000"},
+	    {"BC_LOCK_TTL_MS", "99999999999999999999999", "100..86400000"},
+	    {"BC_SCOPE_APPS", "1,,2", "comma-separated list of app ids"},
+	    {"BC_SCOPE_APPS", "1,", "comma-separated"},
+	    {"BC_SCOPE_APPS", "x", "comma-separated"},
+	    {"BC_DISK_RESERVE", "101%", "BC_DISK_RESERVE='101%': allowed is N% (0..100) or a size"},
+	    {"BC_DISK_RESERVE", "lots", "allowed is N%"},
+	    {"BC_STATEDIR", "relative/dir", "BC_STATEDIR='relative/dir': an absolute path is needed"},
+	    {"BC_RUNDIR", "run", "BC_RUNDIR"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *t[] = {bad[i].name, bad[i].value, NULL};
+		bc_settings s;
+		bc_err err = {0};
+		table = t;
+		if (bc_settings_load(&s, lookup, NULL, NULL, &err) != -1)
+			fail_msg("accepted %s=%s", bad[i].name, bad[i].value);
+		if (strstr(err.msg, bad[i].want) == NULL)
+			fail_msg("%s=%s: '%s' lacks '%s'", bad[i].name, bad[i].value, err.msg,
+				 bad[i].want);
+	}
+}
+
+static void
+test_scope_bound(void **state)
+{
+	char big[BC_SETTINGS_MAX_SCOPE * 4 + 16] = "";
+	const char *t[] = {"BC_SCOPE_APPS", big, NULL};
+	bc_settings s;
+	bc_err err = {0};
+	(void)state;
+	for (int i = 0; i <= BC_SETTINGS_MAX_SCOPE; i++)
+		snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s%d", i ? "," : "", i + 1);
+	table = t;
+	assert_int_equal(bc_settings_load(&s, lookup, NULL, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "at most 256")); /* not silently cut */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_bad_values_named),
+	    cmocka_unit_test(test_scope_bound),
+	};
+	return cmocka_run_group_tests_name("settings", tests, NULL, NULL);
+}
