@@ -1,4 +1,5 @@
 #include "client.h"
+#include "clock.h"
 #include "statedoc.h"
 
 #include <stdio.h>
@@ -89,11 +90,9 @@ bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **doc, 
 }
 
 static long
-elapsed_ms(const struct timespec *start)
+elapsed_ms(uint64_t start)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+	return (long)(bc_mono_ms() - start);
 }
 
 /* A SUB socket on a daemon's PUB, subscribed to everything. */
@@ -165,7 +164,7 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 	       bool gone, int timeout_ms, void (*progress)(void *ud, const char *waiting),
 	       void *ud, bc_err *err)
 {
-	struct timespec start;
+	uint64_t start = bc_mono_ms();
 	char last[512] = "";
 	bc_ack want = *ack;
 	bool restarted = false;
@@ -173,7 +172,6 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 	nng_socket sub;
 	int have_sub, rc = -1;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	/* subscribe first, then ask: a round that ends in between is not lost */
 	have_sub = open_sub(rundir, "reconciler", &sub, NULL) == 0; /* else: poll */
 	for (;;) {
@@ -194,14 +192,14 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 				goto out;
 			}
 			if (unreachable_since >= 0 &&
-			    elapsed_ms(&start) - unreachable_since > UNREACHABLE_MS) {
+			    elapsed_ms(start) - unreachable_since > UNREACHABLE_MS) {
 				*err = cerr;
 				bc_err_wrap(err, "the reconciler is not answering (the change "
 						 "is kept and goes on when it is back)");
 				goto out;
 			}
 			if (unreachable_since < 0)
-				unreachable_since = elapsed_ms(&start);
+				unreachable_since = elapsed_ms(start);
 			doc = NULL;
 		} else if (inst != want.instance) {
 			/* a new run of the reconciler: it resumed the target kept
@@ -230,7 +228,7 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 			}
 		}
 		json_decref(doc);
-		left = timeout_ms - elapsed_ms(&start);
+		left = timeout_ms - elapsed_ms(start);
 		if (left <= 0) {
 			bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s",
 				   timeout_ms / 1000, last[0] ? "; still " : "", last);
@@ -363,7 +361,7 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 			     .ended = calloc(n + 1, sizeof(bool)),
 			     .done = done,
 			     .ud = ud};
-	struct timespec start;
+	uint64_t start = bc_mono_ms();
 	nng_socket sub;
 	int rc = -1;
 
@@ -372,7 +370,6 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 		free(f.ended);
 		return bc_err_sys(err, "fetch");
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	/* subscribe before asking, so no end goes unseen */
 	if (open_sub(rundir, "fetcher", &sub, err) < 0) {
 		free(f.jobs);
@@ -385,7 +382,7 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 	nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 1000);
 	while (f.left > 0) {
 		bc_msg m;
-		if (elapsed_ms(&start) >= timeout_ms) {
+		if (elapsed_ms(start) >= timeout_ms) {
 			bc_err_set(err, BC_ETIMEOUT, "fetch: %zu image(s) not there after %d s",
 				   f.left, timeout_ms / 1000);
 			goto out;

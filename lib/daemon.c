@@ -12,16 +12,8 @@
 #include <unistd.h>
 
 #include "../proto/ipc.h"
+#include "clock.h"
 #include "log.h"
-
-uint64_t
-bc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The messages every daemon answers the same way. */
 static int
@@ -34,7 +26,7 @@ common_dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err
 		if (rep->body.pong.daemon == NULL)
 			return bc_err_sys(err, "pong");
 		rep->body.pong.pid = (uint64_t)getpid();
-		rep->body.pong.uptime_ms = bc_now_ms() - d->started_ms;
+		rep->body.pong.uptime_ms = bc_mono_ms() - d->started_ms;
 		rep->body.pong.instance = d->instance;
 		return BC_HANDLED;
 	default:
@@ -171,11 +163,11 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		fprintf(stderr, "bc-%s: %s\n", ops->name, err.msg);
 		return 100;
 	}
-	d.started_ms = bc_now_ms();
+	d.started_ms = bc_mono_ms();
 	/* this run's identity: clients that wait on us notice a restart */
 	if (getrandom(&d.instance, sizeof(d.instance), GRND_NONBLOCK) != sizeof(d.instance) ||
 	    d.instance == 0)
-		d.instance = ((uint64_t)getpid() << 32) ^ bc_now_ms() ^ (uint64_t)time(NULL);
+		d.instance = ((uint64_t)getpid() << 32) ^ bc_mono_ms() ^ (uint64_t)time(NULL);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

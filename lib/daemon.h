@@ -44,7 +44,5 @@ struct bc_daemon {
 
 int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);
 
-/* Monotonic milliseconds. */
-uint64_t bc_now_ms(void);
 
 #endif

@@ -1,4 +1,6 @@
 #include "executor.h"
+#include "fsutil.h"
+#include "lock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,26 +11,6 @@
 #include <unistd.h>
 
 #include "spec.h"
-
-static int
-mkdirs(const char *path, bc_err *err)
-{
-	char buf[1024], *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return bc_err_set(err, BC_ETOOBIG, "path '%.64s...' too long", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return bc_err_sys(err, "create '%s'", buf);
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return bc_err_sys(err, "create '%s'", buf);
-	return 0;
-}
 
 /* network_mode service:<name> -> container:<id of that service's container> */
 static int
@@ -65,9 +47,10 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 		return bc_err_set(err, BC_ETOOBIG, "service '%s': container name too long",
 				  t->name);
 	if (env->lockdir != NULL) {
-		snprintf(dir, sizeof(dir), "%s/%lld/%s", env->lockdir, (long long)s->app->app_id,
-			 t->name);
-		if (mkdirs(dir, err) < 0)
+		if (bc_lock_dir(dir, sizeof(dir), env->lockdir, s->app->app_id, t->name) < 0)
+			return bc_err_set(err, BC_ETOOBIG, "service '%s': lock path too long",
+					  t->name);
+		if (bc_mkdirs(dir, 0755, err) < 0)
 			return -1;
 		/* a hand-over starts unsignalled: an old signal would end it at once */
 		if (s->action == BC_STEP_HANDOVER) {

@@ -1,9 +1,11 @@
 #include "fsutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -34,5 +36,25 @@ bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err
 		fsync(fd);
 		close(fd);
 	}
+	return 0;
+}
+
+int
+bc_mkdirs(const char *path, int mode, bc_err *err)
+{
+	char buf[PATH_MAX];
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return bc_err_set(err, BC_ETOOBIG, "path '%.64s...' too long", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+			return bc_err_sys(err, "create '%s'", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+		return bc_err_sys(err, "create '%s'", buf);
 	return 0;
 }

@@ -13,4 +13,8 @@
  * Returns 0, or -1 with err naming the path (path is unchanged then). */
 int bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err);
 
+/* mkdir -p: path and every missing parent, with mode. Returns 0, or -1
+ * with err naming the directory that could not be made. */
+int bc_mkdirs(const char *path, int mode, bc_err *err);
+
 #endif

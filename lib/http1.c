@@ -1,5 +1,7 @@
 #include "http1.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -243,14 +245,6 @@ bc_http1_eof(bc_http1_parser *p, bc_err *err)
 
 /* --- the connection ---------------------------------------------------------- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for ev, or the deadline (-1: none) passes. */
 static int
 wait_fd(int fd, short ev, int64_t deadline, const char *what, bc_err *err)
@@ -259,7 +253,7 @@ wait_fd(int fd, short ev, int64_t deadline, const char *what, bc_err *err)
 		struct pollfd pf = {.fd = fd, .events = ev};
 		int left = -1, n;
 		if (deadline >= 0) {
-			int64_t l = deadline - now_ms();
+			int64_t l = deadline - (int64_t)bc_mono_ms();
 			if (l <= 0)
 				return bc_err_set(err, BC_ETIMEOUT, "%s: timed out", what);
 			left = l > 60000 ? 60000 : (int)l;
@@ -306,7 +300,7 @@ conn_open(bc_http1_conn *c, int timeout_ms, bc_err *err)
 			close(fd);
 			return -1;
 		}
-		if (wait_fd(fd, POLLOUT, now_ms() + (timeout_ms > 0 ? timeout_ms : 10000),
+		if (wait_fd(fd, POLLOUT, (int64_t)bc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 10000),
 			    "connect", err) < 0 ||
 		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
 			if (soerr != 0) {
@@ -435,7 +429,7 @@ out:
 int
 bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
 {
-	int64_t deadline = rq->timeout_ms > 0 ? now_ms() + rq->timeout_ms : -1;
+	int64_t deadline = rq->timeout_ms > 0 ? (int64_t)bc_mono_ms() + rq->timeout_ms : -1;
 	bool body = rq->body != NULL || strcmp(rq->method, "POST") == 0 ||
 		    strcmp(rq->method, "PUT") == 0;
 	char *req = NULL;

@@ -1,5 +1,7 @@
 #include "lock.h"
 
+#include "fsutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -68,22 +70,6 @@ bc_lock_holder(const char *dir, uint64_t *lease)
 	return who;
 }
 
-static int
-mkdirs(const char *path)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static const char *
 boot_id(char *out, size_t n)
 {
@@ -115,9 +101,13 @@ bc_lock_take(const char *lockdir, int64_t app_id, const bc_strv *services, uint6
 	rec = json_dumps(owner, JSON_COMPACT);
 	json_decref(owner);
 	for (size_t s = 0; s < services->n && rc == 0; s++) {
-		if (bc_lock_dir(dir, sizeof(dir), lockdir, app_id, services->v[s]) < 0 ||
-		    mkdirs(dir) < 0) {
-			rc = bc_err_sys(err, "lock directory for '%s'", services->v[s]);
+		if (bc_lock_dir(dir, sizeof(dir), lockdir, app_id, services->v[s]) < 0) {
+			rc = bc_err_set(err, BC_ETOOBIG, "lock directory for '%s': path too long",
+					services->v[s]);
+			break;
+		}
+		if (bc_mkdirs(dir, 0755, err) < 0) {
+			rc = bc_err_wrap(err, "lock directory for '%s'", services->v[s]);
 			break;
 		}
 		for (int i = 0; i < 2 && rc == 0; i++) {

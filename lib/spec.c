@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lock.h"
 #include "values.h"
 
 /* --- what the supervisor adds to every service ------------------------------- */
@@ -135,11 +136,12 @@ inject(struct sb *b)
 	setenv_default(b->env, "RESIN_APP_LOCK_PATH", "/tmp/resin/resin-updates.lock");
 	if (c->lockdir != NULL) {
 		const char *dst[] = {"/tmp/balena", "/tmp/resin"};
-		for (int i = 0; i < 2; i++) {
-			snprintf(bind, sizeof(bind), "%s/%lld/%s:%s", c->lockdir,
-				 (long long)c->app_id, b->svc->name, dst[i]);
-			json_array_append_new(b->binds, json_string(bind));
-		}
+		char dir[sizeof(bind) - 16];
+		if (bc_lock_dir(dir, sizeof(dir), c->lockdir, c->app_id, b->svc->name) == 0)
+			for (int i = 0; i < 2; i++) {
+				snprintf(bind, sizeof(bind), "%s:%s", dir, dst[i]);
+				json_array_append_new(b->binds, json_string(bind));
+			}
 	}
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
 		if (!truthy(json_object_get(b->labels, features[i].label)))

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../../lib/clock.h"
 #include "../../lib/config.h"
 #include "../../lib/docker.h"
 #include "../../lib/log.h"
@@ -38,14 +39,6 @@ fetcher_publish_done(struct fetcher *f, const struct job *j)
 		log_warnx("publish: %s", err.msg);
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* One pull in flight: what the progress callback needs. */
 struct pull {
 	struct fetcher *f;
@@ -61,7 +54,7 @@ static int
 on_progress(void *ud, json_t *obj)
 {
 	struct pull *p = ud;
-	uint64_t cur, tot, now = mono_ms();
+	uint64_t cur, tot, now = bc_mono_ms();
 	unsigned pct;
 	bool stop;
 

@@ -15,17 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/clock.h"
 #include "fetcher.h"
 
 extern char **environ;
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 fetcher_image_size(const char *image, const char *user, const char *key, int timeout_s,
@@ -37,7 +30,7 @@ fetcher_image_size(const char *image, const char *user, const char *key, int tim
 	ssize_t n;
 	pid_t pid = -1;
 	posix_spawn_file_actions_t fa;
-	int64_t deadline = mono_ms() + (int64_t)(timeout_s + 5) * 1000;
+	int64_t deadline = (int64_t)bc_mono_ms() + (int64_t)(timeout_s + 5) * 1000;
 	char *argv[4];
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -83,7 +76,7 @@ fetcher_image_size(const char *image, const char *user, const char *key, int tim
 	in[1] = -1;
 	while (got + 1 < sizeof(out)) {
 		struct pollfd pf = {.fd = op[0], .events = POLLIN};
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - (int64_t)bc_mono_ms();
 		if (left <= 0) {
 			bc_err_set(err, BC_ETIMEOUT, "registry: no answer in %d s", timeout_s);
 			goto out;

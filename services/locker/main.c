@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lib/clock.h"
 #include "../../lib/log.h"
 #include "locker.h"
 
@@ -62,7 +63,7 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 			if (l->leases[i].id == req->lease && l->leases[i].app_id == req->app_id)
 				ls = &l->leases[i];
 		if (ls != NULL) {
-			ls->expires = bc_now_ms() + l->ttl_ms;
+			ls->expires = bc_mono_ms() + l->ttl_ms;
 			rep->type = BC_MSG_LOCK_GRANTED;
 			rep->body.lock_granted.lease = ls->id;
 			rep->body.lock_granted.expires_ms = l->ttl_ms;
@@ -105,7 +106,7 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 		/* random ids: a lease of a previous run is never taken for a live one */
 		do {
 			if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-				id = (uint64_t)getpid() << 20 ^ bc_now_ms();
+				id = (uint64_t)getpid() << 20 ^ bc_mono_ms();
 			id &= INT64_MAX;
 		} while (id == 0);
 	}
@@ -118,7 +119,7 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 			bc_strv_free(&ls->services);
 		}
 		ls->services = svcs;
-		ls->expires = bc_now_ms() + l->ttl_ms;
+		ls->expires = bc_mono_ms() + l->ttl_ms;
 		rep->type = BC_MSG_LOCK_GRANTED;
 		rep->body.lock_granted.lease = id;
 		rep->body.lock_granted.expires_ms = l->ttl_ms;
@@ -182,7 +183,7 @@ status(struct locker *l, bc_msg *rep, bc_err *err)
 {
 	json_t *doc = json_pack("{s:[], s:o}", "leases", "locks", scan(l->lockdir));
 	json_t *leases = json_object_get(doc, "leases");
-	uint64_t now = bc_now_ms();
+	uint64_t now = bc_mono_ms();
 
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < LOCKER_MAX_LEASES; i++) {

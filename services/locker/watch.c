@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lib/fsutil.h"
+#include "../../lib/clock.h"
 #include "../../lib/log.h"
 #include "../../proto/ipc.h"
 #include "locker.h"
@@ -135,7 +137,7 @@ watcher(void *arg)
 
 	add_watch(l, l->lockdir, 0, 0, NULL);
 	for (;;) {
-		uint64_t now = bc_now_ms(), next = UINT64_MAX;
+		uint64_t now = bc_mono_ms(), next = UINT64_MAX;
 		int timeout;
 
 		pthread_mutex_lock(&l->mu);
@@ -174,17 +176,8 @@ watcher(void *arg)
 int
 locker_start_watch(struct locker *l, bc_err *err)
 {
-	char dir[600];
-
-	snprintf(dir, sizeof(dir), "%s", l->lockdir);
-	for (char *p = dir + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0755);
-			*p = '/';
-		}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return bc_err_sys(err, "create lock directory '%s'", dir);
+	if (bc_mkdirs(l->lockdir, 0755, err) < 0)
+		return bc_err_wrap(err, "lock directory");
 	if (pipe2(l->wake, O_CLOEXEC | O_NONBLOCK) < 0)
 		return bc_err_sys(err, "pipe");
 	if ((l->inotify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)

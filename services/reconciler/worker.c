@@ -12,20 +12,14 @@
 #include <unistd.h>
 
 #include "../../lib/client.h"
+#include "../../lib/clock.h"
 #include "../../lib/fsutil.h"
+#include "../../lib/lock.h"
 #include "../../lib/log.h"
 #include "../../lib/statedoc.h"
 #include "../../lib/target.h"
 #include "../../proto/ipc.h"
 #include "rec.h"
-
-static uint64_t
-wall_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 int
 rec_persist(struct rec *r, bc_err *err)
@@ -41,8 +35,9 @@ handover_complete(void *ud, const bc_app *app, const bc_service *svc)
 	struct rec *r = ud;
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/%lld/%s/handover-complete", r->lockdir,
-		 (long long)app->app_id, svc->name);
+	if (bc_lock_dir(path, sizeof(path) - 20, r->lockdir, app->app_id, svc->name) < 0)
+		return false;
+	strcat(path, "/handover-complete");
 	return access(path, F_OK) == 0;
 }
 
@@ -231,7 +226,7 @@ worker(void *arg)
 		bc_state target;
 		bc_converge c = {0};
 		bc_err err = {0};
-		struct timespec t0, t1;
+		uint64_t t0;
 		json_t *doc;
 		uint64_t gen;
 		bool rmv;
@@ -250,7 +245,7 @@ worker(void *arg)
 				break;
 			if (r->target != NULL && !r->settled) {
 				/* waiting on a timer (hand-over) or retrying after an error */
-				if (wall_ms() >= retry_at)
+				if (bc_wall_ms() >= retry_at)
 					break;
 				ts.tv_sec = (time_t)(retry_at / 1000);
 				ts.tv_nsec = (long)(retry_at % 1000) * 1000000;
@@ -275,7 +270,7 @@ worker(void *arg)
 		}
 		pthread_mutex_unlock(&r->mu);
 		rec_locks_refresh(r);
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		t0 = bc_mono_ms();
 
 		if (eng == NULL && (eng = bc_engine_new(r->workers, &env, &err)) == NULL) {
 			rc = -1;
@@ -284,7 +279,7 @@ worker(void *arg)
 			bc_target_opts o = {.lockdir = r->lockdir};
 			rc = bc_target_parse(doc, &o, &target, &err);
 			if (rc == 0) {
-				c = (bc_converge){.now_ms = wall_ms(),
+				c = (bc_converge){.now_ms = bc_wall_ms(),
 						  .remove_volumes = rmv,
 						  .scope = r->scope,
 						  .n_scope = r->n_scope,
@@ -312,9 +307,7 @@ worker(void *arg)
 					 (unsigned long long)gen, c.steps_done, c.rounds,
 					 c.settled ? ", settled" : "; waiting: ", c.waiting);
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		c.elapsed_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 +
-					  (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		c.elapsed_ms = bc_mono_ms() - t0;
 		text = eng ? state_doc(r, eng, &target, &c, rc, &err, gen) : NULL;
 		bc_converge_clear(&c);
 
@@ -326,7 +319,7 @@ worker(void *arg)
 			r->remove_volumes = false;
 		if (r->settled && r->generation == gen)
 			r->force = false; /* --force lasts until its target settles */
-		retry_at = wall_ms() + backoff_ms;
+		retry_at = bc_wall_ms() + backoff_ms;
 		if (text != NULL) {
 			free(r->state_doc);
 			r->state_doc = text;

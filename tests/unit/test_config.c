@@ -150,17 +150,6 @@ test_size_bound(void **state)
 	assert_int_equal(err.code, BC_ETOOBIG);
 }
 
-static void
-test_path_env(void **state)
-{
-	(void)state;
-	unsetenv("BC_CONFIG");
-	assert_string_equal(bc_config_path(), BC_CONFIG_PATH_DEFAULT);
-	setenv("BC_CONFIG", "/x/config.json", 1);
-	assert_string_equal(bc_config_path(), "/x/config.json");
-	unsetenv("BC_CONFIG");
-}
-
 int
 main(void)
 {
@@ -168,7 +157,7 @@ main(void)
 	    cmocka_unit_test(test_full),	 cmocka_unit_test(test_defaults_unmanaged),
 	    cmocka_unit_test(test_field_errors), cmocka_unit_test(test_secrets_never_in_errors),
 	    cmocka_unit_test(test_load_file),	 cmocka_unit_test(test_size_bound),
-	    cmocka_unit_test(test_path_env),
+	    
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -55,7 +55,7 @@ test_values(void **state)
 {
 	static const char *const t[] = {"BC_WORKERS", "8", "BC_SCOPE_APPS", "1,22,333",
 					"BC_DISK_RESERVE", "15%", "BC_STATEDIR", "/data/bc",
-					"BC_PULL_RETRIES", "0", NULL};
+					"BC_PULL_RETRIES", "0", "BC_CONFIG", "/x/config.json", NULL};
 	char *env[] = {"PATH=/bin", "BC_WORKERS=8", "BC_WORKER=3", "BC_SCOPE_APPS=1", "BCX=1",
 		       NULL};
 	bc_settings s;
@@ -70,6 +70,7 @@ test_values(void **state)
 	assert_int_equal(s.scope[2], 333);
 	assert_string_equal(s.disk_reserve, "15%");
 	assert_string_equal(s.statedir, "/data/bc");
+	assert_string_equal(s.config, "/x/config.json"); /* was lib/config's own */
 	/* a typo of a known name is told, the known ones are not */
 	assert_string_equal(unknown_seen, "BC_WORKER ");
 }
