@@ -307,3 +307,89 @@ bc_target_parse_text(const char *text, size_t len, const char *source, const bc_
 	json_decref(doc);
 	return rc;
 }
+
+/* The device's object: the only value of the document. */
+static json_t *
+device_of(const json_t *doc, const char **uuid)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)doc, k, v)
+	{
+		if (uuid)
+			*uuid = k;
+		return v;
+	}
+	return NULL;
+}
+
+json_t *
+bc_target_merge(const json_t *current, const json_t *doc, bc_err *err)
+{
+	json_t *merged, *dev, *apps, *app;
+	const char *uuid;
+
+	if (!json_is_object(device_of(doc, NULL))) {
+		bc_err_set(err, BC_EINVAL, "target: no device object");
+		return NULL;
+	}
+	merged = json_deep_copy(current && device_of(current, NULL) ? current : doc);
+	dev = device_of(merged, NULL);
+	if (!json_is_object(json_object_get(dev, "apps")))
+		json_object_set_new(dev, "apps", json_object());
+	apps = json_object_get(dev, "apps");
+	json_object_foreach(json_object_get(device_of(doc, NULL), "apps"), uuid, app)
+	    json_object_set_new(apps, uuid, json_deep_copy(app));
+	return merged;
+}
+
+const char *
+bc_target_find_app(const json_t *target, const char *want, char *names, size_t n)
+{
+	json_t *apps = json_object_get(device_of(target, NULL), "apps"), *app;
+	const char *uuid, *found = NULL;
+
+	if (names && n)
+		names[0] = '\0';
+	json_object_foreach(apps, uuid, app)
+	{
+		char id[32];
+		const char *name = json_string_value(json_object_get(app, "name"));
+		snprintf(id, sizeof(id), "%lld",
+			 (long long)json_integer_value(json_object_get(app, "id")));
+		if (found == NULL && (strcmp(uuid, want) == 0 || strcmp(id, want) == 0 ||
+				      (name && strcmp(name, want) == 0)))
+			found = uuid;
+		if (names && n) {
+			size_t used = strlen(names);
+			snprintf(names + used, n - used, "%s%s", used ? ", " : "",
+				 name ? name : uuid);
+		}
+	}
+	if (found == NULL && names && n && names[0] == '\0')
+		snprintf(names, n, "none");
+	return found;
+}
+
+bool
+bc_target_override_lock(const json_t *target)
+{
+	json_t *ov = json_object_get(json_object_get(device_of(target, NULL), "config"),
+				     "BALENA_SUPERVISOR_OVERRIDE_LOCK");
+	const char *v = json_string_value(ov);
+
+	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+size_t
+bc_target_count_apps(const json_t *doc)
+{
+	return json_object_size(json_object_get(device_of(doc, NULL), "apps"));
+}
+
+void
+bc_target_remove_app(json_t *target, const char *uuid)
+{
+	json_object_del(json_object_get(device_of(target, NULL), "apps"), uuid);
+}

@@ -28,27 +28,11 @@ validate(const struct rec *r, const json_t *doc, bc_err *err)
 	return 0;
 }
 
-static json_t *
-apps_of(json_t *doc, const char **device)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach(doc, k, v)
-	{
-		if (device)
-			*device = k;
-		return json_object_get(v, "apps");
-	}
-	return NULL;
-}
-
 static int
 apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 {
 	json_error_t je;
-	json_t *doc, *merged, *apps, *mapps, *app;
-	const char *uuid, *dev;
+	json_t *doc, *merged;
 	uint64_t gen;
 	size_t napps;
 
@@ -60,27 +44,22 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 		return -1;
 	}
 	pthread_mutex_lock(&r->mu);
-	merged = r->target ? json_deep_copy(r->target) : json_deep_copy(doc);
-	apps = apps_of(doc, NULL);
-	mapps = apps_of(merged, &dev);
-	if (mapps == NULL) {
-		mapps = json_object();
-		json_object_set_new(json_object_get(merged, dev), "apps", mapps);
-	}
-	json_object_foreach(apps, uuid, app) json_object_set(mapps, uuid, app);
-	napps = json_object_size(apps);
+	merged = bc_target_merge(r->target, doc, err);
 	/* the merge must hold together too (ids unique across apps, ...) */
-	if (validate(r, merged, err) < 0) {
+	if (merged == NULL || validate(r, merged, err) < 0) {
 		pthread_mutex_unlock(&r->mu);
 		json_decref(merged);
 		json_decref(doc);
 		return -1;
 	}
+	napps = bc_target_count_apps(doc);
 	json_decref(r->target);
 	r->target = merged;
 	gen = ++r->generation;
 	if (req->force)
 		r->force = true;
+	/* kept before it is acknowledged: a client that follows a restarted
+	 * reconciler counts on it */
 	if (rec_persist(r, err) < 0)
 		log_warnx("%s (the target is applied but will not survive a restart)", err->msg);
 	pthread_cond_broadcast(&r->cv);
@@ -96,32 +75,18 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 static int
 down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 {
-	json_t *apps, *app;
-	const char *uuid, *found = NULL;
-	char names[256] = "";
+	char names[256];
+	const char *found;
 	uint64_t gen;
 
 	pthread_mutex_lock(&r->mu);
-	apps = r->target ? apps_of(r->target, NULL) : NULL;
-	json_object_foreach(apps, uuid, app)
-	{
-		char id[32];
-		snprintf(id, sizeof(id), "%lld",
-			 (long long)json_integer_value(json_object_get(app, "id")));
-		if (strcmp(uuid, req->app) == 0 || strcmp(id, req->app) == 0 ||
-		    (json_string_value(json_object_get(app, "name")) &&
-		     strcmp(json_string_value(json_object_get(app, "name")), req->app) == 0))
-			found = uuid;
-		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
-			 names[0] ? ", " : "",
-			 json_string_value(json_object_get(app, "name")) ?: uuid);
-	}
+	found = r->target ? bc_target_find_app(r->target, req->app, names, sizeof(names)) : NULL;
 	if (found == NULL) {
 		pthread_mutex_unlock(&r->mu);
 		return bc_err_set(err, BC_ENOTFOUND, "no app '%s' in the target (apps: %s)",
-				  req->app, names[0] ? names : "none");
+				  req->app, r->target ? names : "none");
 	}
-	json_object_del(apps, found);
+	bc_target_remove_app(r->target, found);
 	if (req->volumes)
 		r->remove_volumes = true;
 	gen = ++r->generation;

@@ -258,16 +258,8 @@ worker(void *arg)
 		gen = r->step_gen = r->generation;
 		rmv = r->remove_volumes;
 		doc = json_deep_copy(r->target);
-		{
-			/* locks are overridden by up --force, or by the device config */
-			const char *dk;
-			json_t *dv, *ov = NULL;
-			json_object_foreach(doc, dk, dv) ov = json_object_get(
-			    json_object_get(dv, "config"), "BALENA_SUPERVISOR_OVERRIDE_LOCK");
-			r->force_now = r->force || (json_is_string(ov) &&
-						    (strcmp(json_string_value(ov), "1") == 0 ||
-						     strcmp(json_string_value(ov), "true") == 0));
-		}
+		/* locks are overridden by up --force, or by the device config */
+		r->force_now = r->force || bc_target_override_lock(doc);
 		pthread_mutex_unlock(&r->mu);
 		rec_locks_refresh(r);
 		t0 = bc_mono_ms();

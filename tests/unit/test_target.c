@@ -343,10 +343,65 @@ test_text_errors(void **state)
 	assert_int_equal(st.n_apps, 0);
 }
 
+/* The reconciler's target as documents: merge, lookup, removal, the
+ * override-lock flag. */
+static void
+test_merge_find_remove(void **state)
+{
+	json_t *cur = json_loads("{\"dev\": {\"name\": \"d\", \"config\": {}, \"apps\": {"
+				 "\"u1\": {\"id\": 1, \"name\": \"one\"},"
+				 "\"u2\": {\"id\": 2, \"name\": \"two\"}}}}",
+				 0, NULL);
+	json_t *doc = json_loads("{\"dev\": {\"config\": {\"BALENA_SUPERVISOR_OVERRIDE_LOCK\": "
+				 "\"1\"}, \"apps\": {\"u2\": {\"id\": 2, \"name\": \"deux\"},"
+				 "\"u3\": {\"id\": 3}}}}",
+				 0, NULL);
+	json_t *m, *first;
+	char names[128];
+	bc_err err = {0};
+	(void)state;
+	assert_non_null(cur);
+	assert_non_null(doc);
+	m = bc_target_merge(cur, doc, &err);
+	assert_non_null(m);
+	assert_int_equal(bc_target_count_apps(m), 3);
+	assert_int_equal(bc_target_count_apps(cur), 2); /* current untouched */
+	/* an app of doc replaces the app of its uuid */
+	assert_string_equal(bc_target_find_app(m, "deux", NULL, 0), "u2");
+	assert_null(bc_target_find_app(m, "two", NULL, 0));
+	assert_string_equal(bc_target_find_app(m, "3", NULL, 0), "u3");
+	assert_string_equal(bc_target_find_app(m, "u1", NULL, 0), "u1");
+	assert_null(bc_target_find_app(m, "nope", names, sizeof(names)));
+	assert_string_equal(names, "one, deux, u3");
+	/* the held device keeps its config: a new document brings apps */
+	assert_false(bc_target_override_lock(m));
+	assert_true(bc_target_override_lock(doc));
+	bc_target_remove_app(m, "u2");
+	assert_int_equal(bc_target_count_apps(m), 2);
+	assert_null(bc_target_find_app(m, "deux", names, sizeof(names)));
+	json_decref(m);
+	/* nothing held yet: the document itself */
+	first = bc_target_merge(NULL, doc, &err);
+	assert_true(json_equal(first, doc));
+	json_decref(first);
+	/* no device at all */
+	first = json_object();
+	assert_null(bc_target_merge(cur, first, &err));
+	assert_int_equal(err.code, BC_EINVAL);
+	json_decref(first);
+	bc_target_remove_app(cur, "u1");
+	bc_target_remove_app(cur, "u2");
+	assert_null(bc_target_find_app(cur, "x", names, sizeof(names)));
+	assert_string_equal(names, "none");
+	json_decref(cur);
+	json_decref(doc);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_merge_find_remove),
 	    cmocka_unit_test(test_fixture),	 cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),	 cmocka_unit_test(test_binds_allowed_by_label),
 	    cmocka_unit_test(test_compose_keys), cmocka_unit_test(test_text_errors),
