@@ -7,22 +7,14 @@
 #include <pthread.h>
 
 #include "../../lib/daemon.h"
+#include "../../lib/leases.h"
 #include "../../lib/lock.h"
-
-#define LOCKER_MAX_LEASES 64
 
 struct wentry;
 
-struct lease {
-	uint64_t id; /* 0: free */
-	int64_t app_id;
-	bc_strv services;
-	uint64_t expires; /* monotonic ms */
-};
-
 struct locker {
 	pthread_mutex_t mu;
-	struct lease leases[LOCKER_MAX_LEASES];
+	bc_leases leases; /* lib/leases.h */
 	bool stopping;
 	/* set once at start */
 	char lockdir[512];
@@ -41,6 +33,6 @@ int locker_start_watch(struct locker *l, bc_err *err);
 void locker_stop_watch(struct locker *l);
 void locker_wake(struct locker *l);
 /* Under mu: end a lease (its files go) and free its slot. */
-void locker_end_lease(struct locker *l, struct lease *ls);
+void locker_end_lease(struct locker *l, bc_lease *ls);
 
 #endif

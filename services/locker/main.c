@@ -50,8 +50,8 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 {
 	bc_strv svcs = {0};
 	const char *held = NULL;
-	struct lease *ls = NULL;
-	uint64_t id;
+	bc_lease *ls;
+	uint64_t id, r;
 	int rc;
 
 	if (req->app_id <= 0)
@@ -59,10 +59,7 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 	if (req->lease) {
 		/* a renewal: the lease keeps its services, it only lives longer */
 		pthread_mutex_lock(&l->mu);
-		for (size_t i = 0; i < LOCKER_MAX_LEASES && ls == NULL; i++)
-			if (l->leases[i].id == req->lease && l->leases[i].app_id == req->app_id)
-				ls = &l->leases[i];
-		if (ls != NULL) {
+		if ((ls = bc_leases_get(&l->leases, req->lease, req->app_id)) != NULL) {
 			ls->expires = bc_mono_ms() + l->ttl_ms;
 			rep->type = BC_MSG_LOCK_GRANTED;
 			rep->body.lock_granted.lease = ls->id;
@@ -80,46 +77,19 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 	}
 	if (services_of(req->services, &svcs, err) < 0)
 		return -1;
+	/* random ids: a lease of a previous run is never taken for a live one */
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint64_t)getpid() << 20 ^ bc_mono_ms();
+	id = bc_lease_id(r);
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; req->lease && i < LOCKER_MAX_LEASES && ls == NULL; i++)
-		if (l->leases[i].id == req->lease && l->leases[i].app_id == req->app_id)
-			ls = &l->leases[i];
-	if (req->lease && ls == NULL) {
+	if ((ls = bc_leases_slot(&l->leases)) == NULL) {
 		pthread_mutex_unlock(&l->mu);
 		bc_strv_free(&svcs);
-		return bc_err_set(err, BC_ENOTFOUND,
-				  "lease %llu is not live (expired, or the locker "
-				  "restarted): take the locks again",
-				  (unsigned long long)req->lease);
-	}
-	if (ls != NULL) {
-		id = ls->id;
-	} else {
-		for (size_t i = 0; i < LOCKER_MAX_LEASES && ls == NULL; i++)
-			if (l->leases[i].id == 0)
-				ls = &l->leases[i];
-		if (ls == NULL) {
-			pthread_mutex_unlock(&l->mu);
-			bc_strv_free(&svcs);
-			return bc_err_set(err, BC_ETOOBIG, "%d leases are live", LOCKER_MAX_LEASES);
-		}
-		/* random ids: a lease of a previous run is never taken for a live one */
-		do {
-			if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-				id = (uint64_t)getpid() << 20 ^ bc_mono_ms();
-			id &= INT64_MAX;
-		} while (id == 0);
+		return bc_err_set(err, BC_ETOOBIG, "%d leases are live", BC_LEASES_MAX);
 	}
 	rc = bc_lock_take(l->lockdir, req->app_id, &svcs, id, req->force, &held, err);
 	if (rc == 0) {
-		if (ls->id == 0) {
-			ls->id = id;
-			ls->app_id = req->app_id;
-		} else {
-			bc_strv_free(&ls->services);
-		}
-		ls->services = svcs;
-		ls->expires = bc_mono_ms() + l->ttl_ms;
+		bc_leases_set(ls, id, req->app_id, &svcs, bc_mono_ms() + l->ttl_ms);
 		rep->type = BC_MSG_LOCK_GRANTED;
 		rep->body.lock_granted.lease = id;
 		rep->body.lock_granted.expires_ms = l->ttl_ms;
@@ -128,10 +98,8 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 		rep->type = BC_MSG_LOCK_HELD;
 		rep->body.lock_held.app_id = req->app_id;
 		rep->body.lock_held.service = strdup(held);
-		bc_strv_free(&svcs);
-	} else {
-		bc_strv_free(&svcs);
 	}
+	bc_strv_free(&svcs);
 	pthread_mutex_unlock(&l->mu);
 	return rc < 0 ? -1 : BC_HANDLED;
 }
@@ -139,14 +107,12 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 static int
 release(struct locker *l, const bc_body_lock_release *req, bc_msg *rep, bc_err *err)
 {
-	bool found = false;
+	bc_lease *ls;
+	bool found;
 
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < LOCKER_MAX_LEASES; i++)
-		if (l->leases[i].id == req->lease) {
-			locker_end_lease(l, &l->leases[i]);
-			found = true;
-		}
+	if ((found = (ls = bc_leases_get(&l->leases, req->lease, 0)) != NULL))
+		locker_end_lease(l, ls);
 	pthread_mutex_unlock(&l->mu);
 	if (!found)
 		return bc_err_set(err, BC_ENOTFOUND, "no live lease %llu",
@@ -186,8 +152,8 @@ status(struct locker *l, bc_msg *rep, bc_err *err)
 	uint64_t now = bc_mono_ms();
 
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < LOCKER_MAX_LEASES; i++) {
-		const struct lease *ls = &l->leases[i];
+	for (size_t i = 0; i < BC_LEASES_MAX; i++) {
+		const bc_lease *ls = &l->leases.slot[i];
 		json_t *sv = json_array();
 		if (ls->id == 0) {
 			json_decref(sv);
@@ -250,9 +216,9 @@ stop(struct bc_daemon *d)
 	locker_stop_watch(l);
 	/* our locks go with us; the app's stay */
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < LOCKER_MAX_LEASES; i++)
-		if (l->leases[i].id)
-			locker_end_lease(l, &l->leases[i]);
+	for (size_t i = 0; i < BC_LEASES_MAX; i++)
+		if (l->leases.slot[i].id)
+			locker_end_lease(l, &l->leases.slot[i]);
 	pthread_mutex_unlock(&l->mu);
 }
 

@@ -112,14 +112,13 @@ on_events(struct locker *l)
 }
 
 void
-locker_end_lease(struct locker *l, struct lease *ls)
+locker_end_lease(struct locker *l, bc_lease *ls)
 {
 	bc_err err = {0};
 
 	if (bc_lock_release(l->lockdir, ls->app_id, &ls->services, ls->id, &err) < 0)
 		log_warnx("lease %llu: %s", (unsigned long long)ls->id, err.msg);
-	bc_strv_free(&ls->services);
-	memset(ls, 0, sizeof(*ls));
+	bc_leases_clear(ls);
 }
 
 void
@@ -145,17 +144,10 @@ watcher(void *arg)
 			pthread_mutex_unlock(&l->mu);
 			return NULL;
 		}
-		for (size_t i = 0; i < LOCKER_MAX_LEASES; i++) {
-			struct lease *ls = &l->leases[i];
-			if (ls->id == 0)
-				continue;
-			if (ls->expires <= now) {
-				log_warnx("lease %llu of app %lld was not renewed: released",
-					  (unsigned long long)ls->id, (long long)ls->app_id);
-				locker_end_lease(l, ls);
-			} else if (ls->expires < next) {
-				next = ls->expires;
-			}
+		for (bc_lease *ls; (ls = bc_leases_expired(&l->leases, now, &next)) != NULL;) {
+			log_warnx("lease %llu of app %lld was not renewed: released",
+				  (unsigned long long)ls->id, (long long)ls->app_id);
+			locker_end_lease(l, ls);
 		}
 		pthread_mutex_unlock(&l->mu);
 		/* asleep until a file changes, the leases change, or one ends */
