@@ -95,12 +95,9 @@ fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_e
 	json_array_foreach(l, i, e)
 	{
 		const char *ref = json_string_value(e);
-		bool busy = false;
-		bc_err rerr = {0};
 		/* an image a job is pulling right now is wanted too */
-		for (size_t k = 0; k < FETCHER_MAX_JOBS; k++)
-			busy = busy || (f->jobs[k].id && f->jobs[k].state <= JOB_PULLING &&
-					strcmp(f->jobs[k].image, ref) == 0);
+		bool busy = bc_jobs_in_flight(&f->jobs, ref);
+		bc_err rerr = {0};
 		if (ref == NULL || has(keep, ref) || busy) {
 			json_array_append(left, e);
 		} else if (bc_docker_image_remove(d, ref, false, &rerr) == 0 ||

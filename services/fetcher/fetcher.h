@@ -1,4 +1,4 @@
-/* The fetcher's own state: a table of jobs shared by the request loop
+/* The fetcher's own state: its job table (lib/jobs.h), shared by the request loop
  * (main.c) and the pulling workers (jobs.c) under one mutex. */
 #ifndef BC_FETCHER_H
 #define BC_FETCHER_H
@@ -7,31 +7,15 @@
 
 #include "../../lib/daemon.h"
 #include "../../lib/fetch.h"
+#include "../../lib/jobs.h"
 
-#define FETCHER_MAX_JOBS 128
 #define FETCHER_MAX_WORKERS 16
-
-enum job_state { JOB_QUEUED, JOB_PULLING, JOB_DONE, JOB_FAILED, JOB_CANCELLED };
-
-struct job {
-	uint64_t id;
-	char image[512];
-	char *auth; /* X-Registry-Auth given with the FETCH; a secret */
-	enum job_state state;
-	bool cancel;
-	unsigned attempts;
-	uint64_t current, total;
-	unsigned percent;
-	char image_id[128];
-	char error[512];
-};
 
 struct fetcher {
 	uint64_t instance; /* this run (lib/daemon.h): in every job message */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct job jobs[FETCHER_MAX_JOBS]; /* id 0 = free slot */
-	uint64_t next_id;
+	bc_jobs jobs; /* lib/jobs.h */
 	bool stopping;
 	bool guard_warned; /* the disk guard said once that it cannot see the disk */
 	/* set once at start */
@@ -47,10 +31,8 @@ struct fetcher {
 /* jobs.c */
 int fetcher_start_workers(struct fetcher *f, bc_err *err);
 void fetcher_stop_workers(struct fetcher *f);
-/* Under mu: the job of that id, or NULL. */
-struct job *fetcher_job(struct fetcher *f, uint64_t id);
 /* Under mu: publish a job's end on PUB. */
-void fetcher_publish_done(struct fetcher *f, const struct job *j);
+void fetcher_publish_done(struct fetcher *f, const bc_job *j);
 
 /* regsize.c: the size of image by its registry's manifest, through the
  * helper bc-regsize. user/key may be NULL (anonymous). */

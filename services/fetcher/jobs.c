@@ -14,17 +14,8 @@
 #include "../../proto/ipc.h"
 #include "fetcher.h"
 
-struct job *
-fetcher_job(struct fetcher *f, uint64_t id)
-{
-	for (size_t i = 0; i < FETCHER_MAX_JOBS; i++)
-		if (f->jobs[i].id == id && id != 0)
-			return &f->jobs[i];
-	return NULL;
-}
-
 void
-fetcher_publish_done(struct fetcher *f, const struct job *j)
+fetcher_publish_done(struct fetcher *f, const bc_job *j)
 {
 	bc_msg m = {.type = BC_MSG_FETCH_DONE};
 	bc_err err = {0};
@@ -32,9 +23,9 @@ fetcher_publish_done(struct fetcher *f, const struct job *j)
 	m.body.fetch_done.job = j->id;
 	m.body.fetch_done.instance = f->instance;
 	m.body.fetch_done.image = (char *)j->image;
-	m.body.fetch_done.ok = j->state == JOB_DONE;
-	m.body.fetch_done.id = j->state == JOB_DONE ? (char *)j->image_id : NULL;
-	m.body.fetch_done.error = j->state == JOB_DONE ? NULL : (char *)j->error;
+	m.body.fetch_done.ok = j->state == BC_JOB_DONE;
+	m.body.fetch_done.id = j->state == BC_JOB_DONE ? (char *)j->image_id : NULL;
+	m.body.fetch_done.error = j->state == BC_JOB_DONE ? NULL : (char *)j->error;
 	if (bc_send(f->pub, &m, &err) < 0)
 		log_warnx("publish: %s", err.msg);
 }
@@ -42,7 +33,7 @@ fetcher_publish_done(struct fetcher *f, const struct job *j)
 /* One pull in flight: what the progress callback needs. */
 struct pull {
 	struct fetcher *f;
-	struct job *j; /* fields other than progress are read under mu */
+	bc_job *j; /* fields other than progress are read under mu */
 	bc_progress prog;
 	uint64_t last_pub;
 	unsigned last_pct;
@@ -198,8 +189,8 @@ disk_guard(struct fetcher *f, bc_docker *d, uint64_t need, uint64_t *avail, uint
 
 /* Pull job j with retries. Returns the state it ends in; the reason or the
  * image id go to errbuf / idbuf (copied into the job under the lock). */
-static enum job_state
-run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, const struct creds *cr,
+static enum bc_job_state
+run(struct fetcher *f, bc_docker **d, bc_job *j, char *auth, const struct creds *cr,
     char *errbuf, char *idbuf)
 {
 	json_t *img;
@@ -214,7 +205,7 @@ run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, const struct cr
 			goto failed;
 		if (disk_guard(f, *d, need, &p.avail, &p.reserve, &err) < 0) {
 			snprintf(errbuf, 512, "%s", err.msg);
-			return JOB_FAILED; /* final: retrying will not make room */
+			return BC_JOB_FAILED; /* final: retrying will not make room */
 		}
 		if (need > 0)
 			p.avail = 0; /* checked already: no second guard while pulling */
@@ -227,16 +218,16 @@ run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, const struct cr
 					 "disk: pulling '%.300s' would leave less than the %llu "
 					 "MiB reserve",
 					 j->image, (unsigned long long)(p.reserve >> 20));
-				return JOB_FAILED;
+				return BC_JOB_FAILED;
 			}
 			if (cancel)
-				return JOB_CANCELLED;
+				return BC_JOB_CANCELLED;
 			if ((img = bc_docker_image_inspect(*d, j->image, &err)) == NULL)
 				goto failed;
 			snprintf(idbuf, 128, "%s",
 				 json_string_value(json_object_get(img, "Id")) ?: "");
 			json_decref(img);
-			return JOB_DONE;
+			return BC_JOB_DONE;
 		}
 	failed:
 		snprintf(errbuf, 512, "%s", err.msg);
@@ -268,11 +259,11 @@ run(struct fetcher *f, bc_docker **d, struct job *j, char *auth, const struct cr
 			cancel = j->cancel || f->stopping;
 			pthread_mutex_unlock(&f->mu);
 			if (cancel)
-				return JOB_CANCELLED;
+				return BC_JOB_CANCELLED;
 			continue;
 		}
 		pthread_mutex_unlock(&f->mu);
-		return cancel ? JOB_CANCELLED : JOB_FAILED;
+		return cancel ? BC_JOB_CANCELLED : BC_JOB_FAILED;
 	}
 }
 
@@ -284,23 +275,15 @@ worker(void *arg)
 
 	pthread_mutex_lock(&f->mu);
 	for (;;) {
-		struct job *j = NULL;
-		char *auth, errbuf[512] = "", idbuf[128] = "";
+		bc_job *j = NULL;
+		char *auth = NULL, errbuf[512] = "", idbuf[128] = "";
 		struct creds cr;
-		enum job_state st;
+		enum bc_job_state st;
 
-		while (!f->stopping) {
-			for (size_t i = 0; i < FETCHER_MAX_JOBS && j == NULL; i++)
-				if (f->jobs[i].id && f->jobs[i].state == JOB_QUEUED)
-					j = &f->jobs[i];
-			if (j != NULL)
-				break;
+		while (!f->stopping && (j = bc_jobs_start_next(&f->jobs, &auth)) == NULL)
 			pthread_cond_wait(&f->cv, &f->mu);
-		}
 		if (f->stopping)
 			break;
-		j->state = JOB_PULLING;
-		auth = j->auth ? strdup(j->auth) : NULL;
 		pthread_mutex_unlock(&f->mu);
 
 		creds_load(f, &cr);
@@ -315,23 +298,13 @@ worker(void *arg)
 		}
 
 		pthread_mutex_lock(&f->mu);
-		j->state = st;
-		if (st == JOB_CANCELLED)
-			snprintf(errbuf, sizeof(errbuf), "cancelled");
-		snprintf(j->error, sizeof(j->error), "%s", errbuf);
-		snprintf(j->image_id, sizeof(j->image_id), "%s", idbuf);
-		if (st == JOB_DONE) {
-			j->percent = 100;
+		bc_jobs_end(j, st, idbuf, st == BC_JOB_CANCELLED ? NULL : errbuf);
+		if (st == BC_JOB_DONE) {
 			fetcher_record_pull(f, j->image);
 			log_info("job %llu: pulled %s", (unsigned long long)j->id, j->image);
 		} else {
 			log_warnx("job %llu: %s: %s", (unsigned long long)j->id, j->image,
 				  j->error);
-		}
-		if (j->auth != NULL) {
-			explicit_bzero(j->auth, strlen(j->auth));
-			free(j->auth);
-			j->auth = NULL;
 		}
 		fetcher_publish_done(f, j);
 		pthread_cond_broadcast(&f->cv);

@@ -14,50 +14,24 @@
 #include "../../lib/log.h"
 #include "fetcher.h"
 
-static const char *const state_names[] = {"queued", "pulling", "done", "failed", "cancelled"};
 
 /* A free slot, else the oldest finished job's. Under mu. */
-static struct job *
-new_slot(struct fetcher *f)
-{
-	struct job *best = NULL;
-
-	for (size_t i = 0; i < FETCHER_MAX_JOBS; i++) {
-		struct job *j = &f->jobs[i];
-		if (j->id == 0)
-			return j;
-		if (j->state >= JOB_DONE && (best == NULL || j->id < best->id))
-			best = j;
-	}
-	return best;
-}
-
 static int
 fetch(struct fetcher *f, const bc_body_fetch *req, bc_msg *rep, bc_err *err)
 {
-	struct job *j = NULL;
+	bc_job *j;
 	char name[512], tag[256];
+	bool fresh;
 
 	if (bc_image_ref_split(req->image, name, sizeof(name), tag, sizeof(tag), err) < 0)
 		return -1;
 	pthread_mutex_lock(&f->mu);
-	for (size_t i = 0; i < FETCHER_MAX_JOBS && j == NULL; i++)
-		if (f->jobs[i].id && f->jobs[i].state <= JOB_PULLING &&
-		    strcmp(f->jobs[i].image, req->image) == 0)
-			j = &f->jobs[i]; /* the same image: one pull serves both */
-	if (j == NULL) {
-		if ((j = new_slot(f)) == NULL) {
-			pthread_mutex_unlock(&f->mu);
-			return bc_err_set(err, BC_ETOOBIG, "%d fetches are already in flight",
-					  FETCHER_MAX_JOBS);
-		}
-		memset(j, 0, sizeof(*j));
-		j->id = ++f->next_id;
-		snprintf(j->image, sizeof(j->image), "%s", req->image);
-		j->auth = req->auth ? strdup(req->auth) : NULL;
-		j->state = JOB_QUEUED;
-		pthread_cond_broadcast(&f->cv);
+	if ((j = bc_jobs_submit(&f->jobs, req->image, req->auth, &fresh)) == NULL) {
+		pthread_mutex_unlock(&f->mu);
+		return bc_err_set(err, BC_ETOOBIG, "%d fetches are already in flight", BC_JOBS_MAX);
 	}
+	if (fresh)
+		pthread_cond_broadcast(&f->cv);
 	rep->type = BC_MSG_FETCH_ACCEPTED;
 	rep->body.fetch_accepted.job = j->id;
 	rep->body.fetch_accepted.instance = f->instance;
@@ -69,21 +43,17 @@ fetch(struct fetcher *f, const bc_body_fetch *req, bc_msg *rep, bc_err *err)
 static int
 cancel(struct fetcher *f, const bc_body_fetch_cancel *req, bc_msg *rep, bc_err *err)
 {
-	struct job *j;
+	bc_job *j;
 
 	pthread_mutex_lock(&f->mu);
-	j = fetcher_job(f, req->job);
+	j = bc_jobs_get(&f->jobs, req->job);
 	if (j == NULL) {
 		pthread_mutex_unlock(&f->mu);
 		return bc_err_set(err, BC_ENOTFOUND, "no fetch job %llu",
 				  (unsigned long long)req->job);
 	}
-	j->cancel = true;
-	if (j->state == JOB_QUEUED) {
-		j->state = JOB_CANCELLED;
-		snprintf(j->error, sizeof(j->error), "cancelled");
+	if (bc_jobs_cancel(j)) /* queued: ended now */
 		fetcher_publish_done(f, j);
-	}
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	rep->type = BC_MSG_ACK;
@@ -97,14 +67,14 @@ status(struct fetcher *f, bc_msg *rep, bc_err *err)
 	json_t *arr = json_array();
 
 	pthread_mutex_lock(&f->mu);
-	for (size_t i = 0; i < FETCHER_MAX_JOBS; i++) {
-		const struct job *j = &f->jobs[i];
+	for (size_t i = 0; i < BC_JOBS_MAX; i++) {
+		const bc_job *j = &f->jobs.slot[i];
 		if (j->id == 0)
 			continue;
 		json_array_append_new(arr,
 				      json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:i, s:s?}", "job",
 						(json_int_t)j->id, "image", j->image, "state",
-						state_names[j->state], "percent", (int)j->percent,
+						bc_job_state_name(j->state), "percent", (int)j->percent,
 						"current", (json_int_t)j->current, "total",
 						(json_int_t)j->total, "attempts", (int)j->attempts,
 						"error", j->error[0] ? j->error : NULL));
