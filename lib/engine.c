@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "current.h"
+#include "lock.h"
 
 #define SUPERVISED "io.balena.supervised"
 
@@ -151,6 +153,8 @@ excluded(const bc_converge *c, int64_t app_id)
 struct wrap {
 	const bc_exec_env *env;
 	bc_converge *c;
+	bc_app_facts *facts; /* the engine's copy, kept up to date */
+	size_t n_facts;
 	int failed; /* steps that failed, other than an app's "locked" */
 	bc_err first;
 };
@@ -174,6 +178,12 @@ wrap_on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
 {
 	struct wrap *w = ud;
 
+	if (rc == 0 && s->app != NULL &&
+	    (s->action == BC_STEP_TAKE_LOCK || s->action == BC_STEP_RELEASE_LOCK)) {
+		for (size_t i = 0; i < w->n_facts; i++)
+			if (w->facts[i].app_id == s->app->app_id)
+				w->facts[i].locks_held = s->action == BC_STEP_TAKE_LOCK;
+	}
 	if (rc < 0 && s->app != NULL) {
 		bc_app_outcome *o = outcome(w->c, s->app->app_id);
 		bool locked = err != NULL && err->code == BC_ELOCKED;
@@ -212,12 +222,56 @@ join_waiting(char *out, size_t n, const char *what, const char *why)
 			 *what && *why ? ": " : "", why);
 }
 
+/* The engine's own copy of the lock facts: one per app of target and of
+ * the caller's, so that a lock taken in this converge is known next round. */
+static bc_app_facts *
+copy_facts(const bc_converge *c, const bc_state *target, size_t *n)
+{
+	bc_app_facts *f = calloc(c->n_facts + target->n_apps + 1, sizeof(*f));
+
+	*n = 0;
+	if (f == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->n_facts; i++)
+		f[(*n)++] = c->facts[i];
+	for (size_t i = 0; i < target->n_apps; i++) {
+		bool have = false;
+		for (size_t k = 0; k < *n && !have; k++)
+			have = f[k].app_id == target->apps[i].app_id;
+		if (!have)
+			f[(*n)++] = (bc_app_facts){.app_id = target->apps[i].app_id};
+	}
+	return f;
+}
+
+/* Which new containers of a hand-over said they are ready: the file
+ * handover-complete in their lock directory (/tmp/balena in them). */
+static void
+handover_signals(const char *lockdir, const bc_state *target, bc_strv *out)
+{
+	for (size_t a = 0; lockdir != NULL && a < target->n_apps; a++) {
+		const bc_app *app = &target->apps[a];
+		for (size_t i = 0; i < app->n_services; i++) {
+			const bc_service *s = &app->services[i];
+			char path[1024], key[160];
+			if (s->strategy != BC_STRAT_HAND_OVER ||
+			    bc_lock_dir(path, sizeof(path) - 20, lockdir, app->app_id, s->name) < 0)
+				continue;
+			strcat(path, "/handover-complete");
+			snprintf(key, sizeof(key), "%lld/%s", (long long)app->app_id, s->name);
+			if (access(path, F_OK) == 0)
+				bc_strv_add(out, key);
+		}
+	}
+}
+
 int
 bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err *err)
 {
 	int max = c->max_rounds > 0 ? c->max_rounds : 32;
 	struct wrap w = {.env = &e->env, .c = c};
 	bc_exec_env env = e->env;
+	int rc = -1;
 
 	bc_converge_clear(c);
 	c->rounds = 0;
@@ -231,6 +285,8 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 	for (size_t i = 0; i < target->n_apps; i++)
 		if (outcome(c, target->apps[i].app_id) == NULL)
 			return bc_err_sys(err, "converge");
+	if ((w.facts = copy_facts(c, target, &w.n_facts)) == NULL)
+		return bc_err_sys(err, "converge");
 	for (int round = 0; round < max; round++) {
 		bc_state cur;
 		json_t *images = NULL;
@@ -238,34 +294,38 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 		size_t nhave = 0, todo;
 		bc_plan plan;
 		bc_plan_ctx ctx;
+		bc_strv signalled = {0};
 
 		if (observe(e, &cur, &images, err) < 0)
-			return -1;
+			goto out;
 		apply_scope(&cur, c->scope, c->n_scope);
 		for (size_t i = 0; i < cur.n_apps; i++)
 			if (outcome(c, cur.apps[i].app_id) == NULL) {
 				bc_state_free(&cur);
 				json_decref(images);
-				return bc_err_sys(err, "converge");
+				bc_err_sys(err, "converge");
+				goto out;
 			}
 		if (bc_images_have(images, &have, &nhave, err) < 0) {
 			bc_state_free(&cur);
 			json_decref(images);
-			return -1;
+			goto out;
 		}
+		handover_signals(e->env.lockdir, target, &signalled);
 		ctx = (bc_plan_ctx){.images = have,
 				    .n_images = nhave,
 				    .now_ms = c->now_ms,
 				    .remove_volumes = c->remove_volumes,
-				    .handover_complete = c->handover_complete,
-				    .lock_held = c->lock_held,
-				    .app_lock = c->app_lock,
-				    .ud = c->ud};
+				    .use_locks = c->use_locks,
+				    .apps = w.facts,
+				    .n_apps = w.n_facts,
+				    .handover_done = &signalled};
 		if (bc_plan_build(&cur, target, &ctx, &plan, err) < 0) {
+			bc_strv_free(&signalled);
 			free(have);
 			json_decref(images);
 			bc_state_free(&cur);
-			return -1;
+			goto out;
 		}
 		drop_excluded(&plan, c);
 		todo = bc_plan_actionable(&plan);
@@ -294,6 +354,7 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 			c->steps_done += todo;
 		}
 		bc_plan_free(&plan);
+		bc_strv_free(&signalled);
 		free(have);
 		json_decref(images);
 		bc_state_free(&cur);
@@ -307,7 +368,7 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 					snprintf(c->apps[i].why, sizeof(c->apps[i].why), "%s",
 						 err ? err->msg : "did not converge");
 				}
-			return -1;
+			goto out;
 		}
 	}
 	/* the apps that held their lock: that is waiting, not failure */
@@ -318,7 +379,10 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 	if (w.failed > 0) {
 		if (err != NULL)
 			*err = w.first;
-		return -1;
+	} else {
+		rc = 0;
 	}
-	return 0;
+out:
+	free(w.facts);
+	return rc;
 }

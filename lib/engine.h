@@ -40,10 +40,13 @@ typedef struct bc_converge {
 	 * Apps outside it are invisible: never planned for, never removed. */
 	const int64_t *scope;
 	size_t n_scope;
-	/* hand-over signal and locks, passed to the planner; may be NULL */
-	bool (*handover_complete)(void *ud, const bc_app *app, const bc_service *svc);
-	bool (*lock_held)(void *ud, const bc_app *app);
-	const char *(*app_lock)(void *ud, const bc_app *app);
+	/* update locks: whether to take them, and what is known of each app's
+	 * at the start (copied; the engine follows its own TAKE/RELEASE steps
+	 * from there). The hand-over signals the engine reads itself, from
+	 * the lock directories (env->lockdir). */
+	bool use_locks;
+	const bc_app_facts *facts;
+	size_t n_facts;
 	/* Told of each round's plan before it runs (what is busy now); may be
 	 * NULL. Steps of apps that already failed or are locked are not in it. */
 	void (*on_plan)(void *ud, const bc_plan *plan);

@@ -52,10 +52,13 @@ image_id(const struct planner *p, const char *ref)
 	return NULL;
 }
 
-static bool
-downloading(const struct planner *p, const char *ref)
+static const bc_app_facts *
+facts(const struct planner *p, int64_t app_id)
 {
-	return p->ctx->downloading != NULL && bc_strv_has(p->ctx->downloading, ref);
+	for (size_t i = 0; i < p->ctx->n_apps; i++)
+		if (p->ctx->apps[i].app_id == app_id)
+			return &p->ctx->apps[i];
+	return NULL;
 }
 
 static bool
@@ -196,10 +199,6 @@ service_steps(struct planner *p, const bc_app *c, const bc_app *t, const bc_serv
 	 * one we would create, so look again next round. */
 	if (has_dead(c, svc->name))
 		return;
-	if (need_dl && downloading(p, svc->image)) {
-		noop(p, t, svc, "downloading '%s'", svc->image);
-		return;
-	}
 	if (cur == NULL) {
 		if (need_dl) {
 			fetch_step(p, t, svc);
@@ -275,8 +274,11 @@ extra_containers(struct planner *p, const bc_app *c, const bc_app *t, const bc_s
 			continue;
 		if (svc->strategy == BC_STRAT_HAND_OVER && keep != NULL && is_running(old) &&
 		    config_equal(p, keep, svc) && is_running(keep)) {
-			bool done = p->ctx->handover_complete != NULL &&
-				    p->ctx->handover_complete(p->ctx->ud, t, keep);
+			char key[160];
+			bool done;
+			snprintf(key, sizeof(key), "%lld/%s", (long long)t->app_id, keep->name);
+			done = p->ctx->handover_done != NULL &&
+			       bc_strv_has(p->ctx->handover_done, key);
 			/* Docker gives whole seconds: the new one may have been
 			 * born up to a second later; the timeout is a minimum */
 			uint64_t born = ((uint64_t)keep->created + 1) * 1000;
@@ -385,16 +387,18 @@ apply_locks(struct planner *p, const bc_app *app, size_t first)
 	bool any_destructive = false, any = false, held;
 	bc_step *s;
 
-	if (p->ctx->lock_held == NULL || p->failed)
+	const bc_app_facts *f = facts(p, app->app_id);
+
+	if (!p->ctx->use_locks || p->failed)
 		return;
-	held = p->ctx->lock_held(p->ctx->ud, app);
+	held = f != NULL && f->locks_held;
 	for (size_t i = first; i < p->out->n; i++) {
 		any = true;
 		if (destructive(p->out->steps[i].action))
 			any_destructive = true;
 	}
-	if (any && !held && p->ctx->app_lock != NULL) {
-		const char *svc = p->ctx->app_lock(p->ctx->ud, app);
+	if (any && !held && f != NULL) {
+		const char *svc = f->app_lock;
 		if (svc != NULL) {
 			/* the app said "not now": no kill, no new service */
 			p->out->n = first;

@@ -51,21 +51,29 @@ typedef struct bc_image_have {
 	const char *id;	 /* its sha256: id */
 } bc_image_have;
 
+/* What is known of an app's update locks when the plan is made. */
+typedef struct bc_app_facts {
+	int64_t app_id;
+	bool locks_held;      /* we hold the app's update locks */
+	const char *app_lock; /* the service whose lock the app itself holds
+				 now, or NULL; while it holds one, nothing of
+				 the app moves */
+} bc_app_facts;
+
+/* Everything the planner knows besides the two states, as data: it asks
+ * nothing and does no I/O (lib/engine.c gathers these before each round). */
 typedef struct bc_plan_ctx {
 	const bc_image_have *images; /* images present locally */
 	size_t n_images;
-	const bc_strv *downloading; /* refs being fetched now; may be NULL */
-	uint64_t now_ms;	    /* wall clock, for hand-over timeouts */
-	bool remove_volumes;	    /* a removed app's volumes go too (down -v) */
-	/* May be NULL: then hand-over completes only by timeout. */
-	bool (*handover_complete)(void *ud, const bc_app *app, const bc_service *svc);
-	/* May be NULL: then no locks are taken. Otherwise: do we hold the app's
-	 * update locks? */
-	bool (*lock_held)(void *ud, const bc_app *app);
-	/* May be NULL. Otherwise: the service whose update lock the app itself
-	 * holds now, or NULL. While it holds one, nothing of the app moves. */
-	const char *(*app_lock)(void *ud, const bc_app *app);
-	void *ud;
+	uint64_t now_ms;     /* wall clock, for hand-over timeouts */
+	bool remove_volumes; /* a removed app's volumes go too (down -v) */
+	bool use_locks;	     /* take apps' update locks (false: no locker) */
+	const bc_app_facts *apps; /* lock facts per app; an app not here has
+				     none held, none of its own */
+	size_t n_apps;
+	/* "<appId>/<service>" of the new containers that signalled their
+	 * hand-over complete; may be NULL (then only the timeout ends one) */
+	const bc_strv *handover_done;
 } bc_plan_ctx;
 
 int bc_plan_build(const bc_state *current, const bc_state *target, const bc_plan_ctx *ctx,

@@ -111,33 +111,42 @@ rec_locks_refresh(struct rec *r)
 	json_decref(leases);
 }
 
-bool
-rec_lock_held(void *ud, const bc_app *app)
+int
+rec_lock_facts(struct rec *r, json_t **keep, bc_app_facts **facts, size_t *n)
 {
-	struct rec *r = ud;
-	char key[32];
-	bool held;
+	json_t *snap;
+	const char *k;
+	json_t *v;
+	size_t cap;
 
-	key_of(key, sizeof(key), app->app_id);
+	/* copies: the facts must not change under the converge */
 	pthread_mutex_lock(&r->mu);
-	held = json_object_get(r->leases, key) != NULL;
+	snap = json_pack("{s:o, s:o}", "leases", json_deep_copy(r->leases), "app",
+			 json_deep_copy(r->app_locks));
 	pthread_mutex_unlock(&r->mu);
-	return held;
-}
-
-const char *
-rec_app_lock(void *ud, const bc_app *app)
-{
-	struct rec *r = ud;
-	char key[32];
-	const char *svc = NULL;
-
-	key_of(key, sizeof(key), app->app_id);
-	pthread_mutex_lock(&r->mu);
-	if (!r->force_now)
-		svc = json_string_value(json_object_get(r->app_locks, key));
-	pthread_mutex_unlock(&r->mu);
-	return svc; /* stays valid: app_locks is replaced only between converges */
+	cap = json_object_size(json_object_get(snap, "leases")) +
+	      json_object_size(json_object_get(snap, "app"));
+	*n = 0;
+	*keep = snap;
+	if ((*facts = calloc(cap + 1, sizeof(**facts))) == NULL || snap == NULL)
+		return -1;
+	json_object_foreach(json_object_get(snap, "leases"), k, v)
+	    (*facts)[(*n)++] = (bc_app_facts){.app_id = strtoll(k, NULL, 10), .locks_held = true};
+	json_object_foreach(json_object_get(snap, "app"), k, v)
+	{
+		int64_t id = strtoll(k, NULL, 10);
+		bc_app_facts *f = NULL;
+		if (r->force_now) /* up --force, or the device config */
+			break;
+		for (size_t i = 0; i < *n && f == NULL; i++)
+			if ((*facts)[i].app_id == id)
+				f = &(*facts)[i];
+		if (f == NULL)
+			f = &(*facts)[(*n)++];
+		f->app_id = id;
+		f->app_lock = json_string_value(v);
+	}
+	return 0;
 }
 
 /* Every service of the app: the target's and those with a lock directory

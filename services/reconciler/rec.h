@@ -44,8 +44,9 @@ struct rec {
 void rec_locks_refresh(struct rec *r);
 /* Leases a previous run kept (renewed at the next refresh). */
 void rec_load_leases(struct rec *r);
-bool rec_lock_held(void *ud, const bc_app *app);
-const char *rec_app_lock(void *ud, const bc_app *app);
+/* What the planner is to know of the apps' locks for one converge: *facts
+ * (the caller's, free()) point into *keep (the caller's, json_decref). */
+int rec_lock_facts(struct rec *r, json_t **keep, bc_app_facts **facts, size_t *n);
 int rec_lock(void *ud, const bc_app *app, bool take, bc_err *err);
 int rec_start_lock_events(struct rec *r, bc_err *err);
 

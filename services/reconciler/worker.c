@@ -27,20 +27,6 @@ rec_persist(struct rec *r, bc_err *err)
 	return bc_write_json_atomic(r->statefile, r->target, 0600, err);
 }
 
-/* Hand-over is complete when the new container touched
- * /tmp/balena/handover-complete, i.e. <lockdir>/<appId>/<service>/. */
-static bool
-handover_complete(void *ud, const bc_app *app, const bc_service *svc)
-{
-	struct rec *r = ud;
-	char path[1024];
-
-	if (bc_lock_dir(path, sizeof(path) - 20, r->lockdir, app->app_id, svc->name) < 0)
-		return false;
-	strcat(path, "/handover-complete");
-	return access(path, F_OK) == 0;
-}
-
 /* The state document (lib/statedoc.h) after a converge. */
 static char *
 state_doc(struct rec *r, bc_engine *eng, const bc_state *target, const bc_converge *c, int rc,
@@ -227,6 +213,9 @@ worker(void *arg)
 		bc_converge c = {0};
 		bc_err err = {0};
 		uint64_t t0;
+		json_t *lockjs = NULL;
+		bc_app_facts *facts = NULL;
+		size_t nfacts = 0;
 		json_t *doc;
 		uint64_t gen;
 		bool rmv;
@@ -262,6 +251,8 @@ worker(void *arg)
 		r->force_now = r->force || bc_target_override_lock(doc);
 		pthread_mutex_unlock(&r->mu);
 		rec_locks_refresh(r);
+		if (rec_lock_facts(r, &lockjs, &facts, &nfacts) < 0)
+			log_warnx("lock facts: out of memory");
 		t0 = bc_mono_ms();
 
 		if (eng == NULL && (eng = bc_engine_new(r->workers, &env, &err)) == NULL) {
@@ -275,9 +266,9 @@ worker(void *arg)
 						  .remove_volumes = rmv,
 						  .scope = r->scope,
 						  .n_scope = r->n_scope,
-						  .handover_complete = handover_complete,
-						  .lock_held = rec_lock_held,
-						  .app_lock = rec_app_lock,
+						  .use_locks = true,
+						  .facts = facts,
+						  .n_facts = nfacts,
 						  .on_plan = on_plan,
 						  .ud = r};
 				rc = bc_engine_converge(eng, &target, &c, &err);
@@ -302,6 +293,8 @@ worker(void *arg)
 		c.elapsed_ms = bc_mono_ms() - t0;
 		text = eng ? state_doc(r, eng, &target, &c, rc, &err, gen) : NULL;
 		bc_converge_clear(&c);
+		free(facts);
+		json_decref(lockjs);
 
 		pthread_mutex_lock(&r->mu);
 		json_object_clear(r->busy);

@@ -27,7 +27,6 @@ struct pcase {
 	struct sd cur[4], tgt[4];
 	const char *cur_vols, *tgt_vols, *cur_nets, *tgt_nets; /* "name=hash,..." */
 	const char *images; /* "ref=id,..." default img:1=sha:1 */
-	const char *downloading;
 	uint64_t now_ms;
 	bool handover_done, remove_volumes;
 	int locks;	      /* 0 none, 1 not held, 2 held */
@@ -123,34 +122,6 @@ build(bc_state *st, bool present, const struct sd *svcs, const char *vols, const
 	add_components(a, nets, false);
 }
 
-struct ctxdata {
-	bool handover_done;
-	int locks;
-	const char *app_lock;
-};
-
-static const char *
-cb_app_lock(void *ud, const bc_app *app)
-{
-	(void)app;
-	return ((struct ctxdata *)ud)->app_lock;
-}
-
-static bool
-cb_handover(void *ud, const bc_app *app, const bc_service *svc)
-{
-	(void)app;
-	(void)svc;
-	return ((struct ctxdata *)ud)->handover_done;
-}
-
-static bool
-cb_lock(void *ud, const bc_app *app)
-{
-	(void)app;
-	return ((struct ctxdata *)ud)->locks == 2;
-}
-
 static void
 describe(const bc_plan *p, char *out, size_t n)
 {
@@ -170,12 +141,15 @@ run_case(const struct pcase *c)
 	bc_image_have imgs[8];
 	char ibuf[256], *save = NULL, got[1024];
 	size_t ni = 0;
-	bc_strv dl = {0};
-	struct ctxdata cd = {c->handover_done, c->locks, c->app_lock};
+	bc_strv signalled = {0};
+	/* the table's app is app 1: its lock facts, as data */
+	bc_app_facts facts = {.app_id = 1, .locks_held = c->locks == 2, .app_lock = c->app_lock};
 	bc_plan_ctx ctx = {.now_ms = c->now_ms,
 			   .remove_volumes = c->remove_volumes,
-			   .ud = &cd,
-			   .handover_complete = cb_handover};
+			   .use_locks = c->locks != 0,
+			   .apps = &facts,
+			   .n_apps = 1,
+			   .handover_done = &signalled};
 	bc_plan plan;
 	bc_err err = {0};
 
@@ -188,11 +162,8 @@ run_case(const struct pcase *c)
 	}
 	ctx.images = imgs;
 	ctx.n_images = ni;
-	split_add(&dl, c->downloading);
-	ctx.downloading = &dl;
-	if (c->locks)
-		ctx.lock_held = cb_lock;
-	ctx.app_lock = cb_app_lock;
+	if (c->handover_done)
+		bc_strv_add(&signalled, "1/web");
 	build(&cur, c->cur_app, c->cur, c->cur_vols, c->cur_nets, true);
 	build(&tgt, c->tgt_app, c->tgt, c->tgt_vols, c->tgt_nets, false);
 	if (bc_plan_build(&cur, &tgt, &ctx, &plan, &err) < 0)
@@ -201,7 +172,7 @@ run_case(const struct pcase *c)
 	bc_plan_free(&plan);
 	bc_state_free(&cur);
 	bc_state_free(&tgt);
-	bc_strv_free(&dl);
+	bc_strv_free(&signalled);
 	if (strcmp(got, c->expect) != 0) {
 		print_error("case '%s':\n  want: %s\n  got:  %s\n", c->name, c->expect, got);
 		return 1;
@@ -224,8 +195,6 @@ static const struct pcase cases[] = {
     {"fresh deploy, image present", .tgt_app = 1, .tgt = {WEB()}, .expect = "CREATE web"},
     {"fresh deploy, image missing", .tgt_app = 1, .tgt = {WEB()}, .images = NOTHING,
      .expect = "FETCH web"},
-    {"fresh deploy, image downloading", .tgt_app = 1, .tgt = {WEB()}, .images = NOTHING,
-     .downloading = "img:1", .expect = "NOOP web"},
     {"settled: no steps", .cur_app = 1, .tgt_app = 1, .cur = {WEB()}, .tgt = {WEB()}, .expect = ""},
     {"new commit same config: rename only", .cur_app = 1, .tgt_app = 1, .cur = {WEB()},
      .tgt = {WEB(.commit = "c2", .release_id = 2, .image_id = 2)}, .expect = "UPDATE_METADATA web"},
