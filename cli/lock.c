@@ -33,25 +33,21 @@ call(bc_msg *req, bc_msg *rep, enum bc_msgtype want)
 static int
 status(void)
 {
+	static const char *const holder[] = {"nobody", "app", "us"};
 	bc_msg req = {.type = BC_MSG_LOCK_STATUS}, rep;
-	json_t *doc, *e;
-	size_t i;
+	const bc_body_lock_info *in = &rep.body.lock_info;
 
 	if (call(&req, &rep, BC_MSG_LOCK_INFO) < 0)
 		return 1;
-	doc = json_loads(rep.body.lock_info.json, 0, NULL);
-	bc_msg_clear(&rep);
 	printf("%-12s %-20s %s\n", "APP", "SERVICE", "LOCKED BY");
-	json_array_foreach(json_object_get(doc, "locks"), i, e) printf(
-	    "%-12lld %-20s %s\n", (long long)json_integer_value(json_object_get(e, "app_id")),
-	    json_string_value(json_object_get(e, "service")),
-	    json_string_value(json_object_get(e, "holder")));
-	json_array_foreach(json_object_get(doc, "leases"), i, e)
-	    printf("lease %lld: app %lld, %lld ms left\n",
-		   (long long)json_integer_value(json_object_get(e, "lease")),
-		   (long long)json_integer_value(json_object_get(e, "app_id")),
-		   (long long)json_integer_value(json_object_get(e, "expires_in_ms")));
-	json_decref(doc);
+	for (size_t i = 0; i < in->locks.n; i++)
+		printf("%-12lld %-20s %s\n", (long long)in->locks.v[i].app_id,
+		       in->locks.v[i].service, holder[in->locks.v[i].holder]);
+	for (size_t i = 0; i < in->leases.n; i++)
+		printf("lease %llu: app %lld, %llu ms left\n",
+		       (unsigned long long)in->leases.v[i].lease, (long long)in->leases.v[i].app_id,
+		       (unsigned long long)in->leases.v[i].expires_in_ms);
+	bc_msg_clear(&rep);
 	return 0;
 }
 
@@ -61,7 +57,6 @@ take(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"app", 1, NULL, 'a'}, {"force", 0, NULL, 'f'}, {NULL, 0, NULL, 0}};
 	bc_msg req = {.type = BC_MSG_LOCK_TAKE}, rep;
-	json_t *svcs = json_array();
 	long long app = 0;
 	int c, rc = 0;
 
@@ -72,26 +67,21 @@ take(int argc, char **argv)
 		else if (c == 'f')
 			req.body.lock_take.force = true;
 		else {
-			json_decref(svcs);
 			fputs(usage, stderr);
 			return 100;
 		}
 	}
 	if (app <= 0 || optind == argc) {
-		json_decref(svcs);
 		fputs(usage, stderr);
 		return 100;
 	}
 	for (int i = optind; i < argc; i++)
-		json_array_append_new(svcs, json_string(argv[i]));
+		bc_strs_add(&req.body.lock_take.services, argv[i]);
 	req.body.lock_take.app_id = app;
-	req.body.lock_take.services = json_dumps(svcs, JSON_COMPACT);
-	json_decref(svcs);
-	if (call(&req, &rep, BC_MSG_NONE) < 0) { /* GRANTED or HELD */
-		free(req.body.lock_take.services);
+	rc = call(&req, &rep, BC_MSG_NONE); /* GRANTED or HELD */
+	bc_strs_free(&req.body.lock_take.services);
+	if (rc < 0)
 		return 1;
-	}
-	free(req.body.lock_take.services);
 	if (rep.type == BC_MSG_LOCK_GRANTED) {
 		printf("lease %llu (expires in %llu ms unless renewed)\n",
 		       (unsigned long long)rep.body.lock_granted.lease,
@@ -120,7 +110,7 @@ cmd_lock(int argc, char **argv)
 			fputs(usage, stderr);
 			return 100;
 		}
-		if (call(&req, &rep, BC_MSG_ACK) < 0)
+		if (call(&req, &rep, BC_MSG_LOCK_RELEASED) < 0)
 			return 1;
 		bc_msg_clear(&rep);
 		printf("released\n");

@@ -114,27 +114,22 @@ static const char usage[] = "usage: balena-compose pull IMAGE...\n"
 static int
 status(void)
 {
+	static const char *const state[] = {"queued", "pulling", "done", "failed", "cancelled"};
 	bc_msg req = {.type = BC_MSG_FETCH_STATUS}, rep;
 	bc_err err = {0};
-	json_t *arr, *j;
-	size_t i;
 
 	if (bc_client_call(NULL, "fetcher", &req, &rep, BC_MSG_FETCH_JOBS, &err) < 0) {
 		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
 		return 1;
 	}
-	arr = json_loads(rep.body.fetch_jobs.json, 0, NULL);
-	bc_msg_clear(&rep);
 	printf("%-5s %-48s %-10s %4s %8s %s\n", "JOB", "IMAGE", "STATE", "%", "ATTEMPTS", "ERROR");
-	json_array_foreach(arr, i, j)
-	    printf("%-5lld %-48.48s %-10s %4lld %8lld %s\n",
-		   (long long)json_integer_value(json_object_get(j, "job")),
-		   json_string_value(json_object_get(j, "image")),
-		   json_string_value(json_object_get(j, "state")),
-		   (long long)json_integer_value(json_object_get(j, "percent")),
-		   (long long)json_integer_value(json_object_get(j, "attempts")),
-		   json_string_value(json_object_get(j, "error")) ?: "");
-	json_decref(arr);
+	for (size_t i = 0; i < rep.body.fetch_jobs.jobs.n; i++) {
+		const bc_fetch_job_rec *j = &rep.body.fetch_jobs.jobs.v[i];
+		printf("%-5llu %-48.48s %-10s %4llu %8llu %s\n", (unsigned long long)j->job, j->image,
+		       state[j->state], (unsigned long long)j->percent,
+		       (unsigned long long)j->attempts, j->error ? j->error : "");
+	}
+	bc_msg_clear(&rep);
 	return 0;
 }
 
@@ -150,7 +145,7 @@ cancel(const char *job)
 		fputs(usage, stderr);
 		return 100;
 	}
-	if (bc_client_call(NULL, "fetcher", &req, &rep, BC_MSG_ACK, &err) < 0) {
+	if (bc_client_call(NULL, "fetcher", &req, &rep, BC_MSG_FETCH_CANCELLED, &err) < 0) {
 		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
 		return 1;
 	}

@@ -259,8 +259,6 @@ job_status(const char *rundir, uint64_t job, uint64_t *inst, bool *ok, char *err
 	   size_t errlen)
 {
 	bc_msg req = {.type = BC_MSG_FETCH_STATUS}, rep;
-	json_t *arr, *e;
-	size_t i;
 	int rc = -1;
 
 	if (bc_call_in(rundir, "fetcher", &req, &rep, CALL_MS, NULL) < 0)
@@ -274,23 +272,19 @@ job_status(const char *rundir, uint64_t job, uint64_t *inst, bool *ok, char *err
 		bc_msg_clear(&rep);
 		return -2;
 	}
-	arr = json_loads(rep.body.fetch_jobs.json, 0, NULL);
-	bc_msg_clear(&rep);
-	json_array_foreach(arr, i, e)
-	{
-		const char *st = json_string_value(json_object_get(e, "state"));
-		if ((uint64_t)json_integer_value(json_object_get(e, "job")) != job || st == NULL)
+	for (size_t i = 0; i < rep.body.fetch_jobs.jobs.n; i++) {
+		const bc_fetch_job_rec *e = &rep.body.fetch_jobs.jobs.v[i];
+		if (e->job != job)
 			continue;
-		if (strcmp(st, "queued") == 0 || strcmp(st, "pulling") == 0) {
+		if (e->state == BC_FETCH_QUEUED || e->state == BC_FETCH_PULLING) {
 			rc = 1;
 		} else {
-			*ok = strcmp(st, "done") == 0;
-			snprintf(error, errlen, "%s",
-				 json_string_value(json_object_get(e, "error")) ?: "");
+			*ok = e->state == BC_FETCH_DONE;
+			snprintf(error, errlen, "%s", e->error ? e->error : "");
 			rc = 0;
 		}
 	}
-	json_decref(arr);
+	bc_msg_clear(&rep);
 	return rc;
 }
 

@@ -31,7 +31,8 @@ int bc_addr_in(char *out, size_t outlen, const char *rundir, const char *daemon,
  * crashed predecessor is replaced. On success *sock is the caller's to close. */
 int bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err);
 
-/* Encode m and send it on sock. The message is freed on success and failure. */
+/* Encode m and send it on sock. m stays the caller's: bc_send frees
+ * nothing of it (a caller that decoded or built it clears it). */
 int bc_send(nng_socket sock, const bc_msg *m, bc_err *err);
 
 /* Receive one message within the socket's receive timeout and decode it.

@@ -6,28 +6,47 @@
 
 /* --- field tables: the one definition of each body, used both ways ----- */
 
-enum fkind { F_STR, F_U64, F_I64, F_BOOL };
+enum fkind { F_STR, F_U64, F_I64, F_BOOL, F_ENUM, F_STRS, F_RECS };
 
 struct field {
 	const char *name;
 	enum fkind kind;
 	size_t off;
-	uint32_t max; /* strings: max bytes */
+	uint32_t max; /* F_STR: bytes; F_ENUM: the largest value; F_STRS, F_RECS: items */
 	bool required;
+	uint32_t item_max;	   /* F_STRS: bytes of each string */
+	const struct field *sub;   /* F_RECS: the record's fields */
+	size_t nsub;		   /* F_RECS */
+	size_t recsize;		   /* F_RECS: sizeof the record */
 };
 
-#define FSTR(T, f, mx, req)                                                                        \
-	{                                                                                          \
-#f, F_STR, offsetof(T, f), mx, req                                                 \
-	}
-#define FU64(T, f, req)                                                                            \
-	{                                                                                          \
-#f, F_U64, offsetof(T, f), 0, req                                                  \
-	}
-#define FI64(T, f, req)                                                                            \
-	{                                                                                          \
-#f, F_I64, offsetof(T, f), 0, req                                                  \
-	}
+/* Every list in a body is laid out as { T *v; size_t n; }. */
+struct anylist {
+	void *v;
+	size_t n;
+};
+
+#define FSTR(T, f, mx, req) {.name = #f, .kind = F_STR, .off = offsetof(T, f), .max = mx, .required = req}
+#define FU64(T, f, req) {.name = #f, .kind = F_U64, .off = offsetof(T, f), .required = req}
+#define FI64(T, f, req) {.name = #f, .kind = F_I64, .off = offsetof(T, f), .required = req}
+#define FENUM(T, f, maxv, req)                                                                     \
+	{.name = #f, .kind = F_ENUM, .off = offsetof(T, f), .max = maxv, .required = req}
+#define FSTRS(T, f, items, bytes, req)                                                             \
+	{.name = #f,                                                                               \
+	 .kind = F_STRS,                                                                           \
+	 .off = offsetof(T, f),                                                                    \
+	 .max = items,                                                                             \
+	 .required = req,                                                                          \
+	 .item_max = bytes}
+#define FRECS(T, f, items, R, req)                                                                 \
+	{.name = #f,                                                                               \
+	 .kind = F_RECS,                                                                           \
+	 .off = offsetof(T, f),                                                                    \
+	 .max = items,                                                                             \
+	 .required = req,                                                                          \
+	 .sub = R##_fields,                                                                        \
+	 .nsub = sizeof(R##_fields) / sizeof(R##_fields[0]),                                       \
+	 .recsize = sizeof(R)}
 
 static const struct field ping_fields[] = {
     FSTR(bc_body_ping, from, 64, false),
@@ -43,10 +62,7 @@ static const struct field error_fields[] = {
     FSTR(bc_body_error, message, 4096, true),
 };
 
-#define FBOOL(T, f, req)                                                                           \
-	{                                                                                          \
-#f, F_BOOL, offsetof(T, f), 0, req                                                 \
-	}
+#define FBOOL(T, f, req) {.name = #f, .kind = F_BOOL, .off = offsetof(T, f), .required = req}
 
 static const struct field apply_fields[] = {
     FSTR(bc_body_apply, target, BC_PROTO_MAX_DOC, true),
@@ -105,21 +121,34 @@ static const struct field fetch_cancel_fields[] = {
 static const struct field fetch_status_fields[] = {
     FSTR(bc_body_fetch_status, from, 64, false),
 };
+static const struct field bc_fetch_job_rec_fields[] = {
+    FU64(bc_fetch_job_rec, job, true),
+    FSTR(bc_fetch_job_rec, image, 512, true),
+    FENUM(bc_fetch_job_rec, state, BC_FETCH_CANCELLED, true),
+    FU64(bc_fetch_job_rec, percent, true),
+    FU64(bc_fetch_job_rec, current, true),
+    FU64(bc_fetch_job_rec, total, true),
+    FU64(bc_fetch_job_rec, attempts, true),
+    FSTR(bc_fetch_job_rec, error, 1024, false),
+};
 static const struct field fetch_jobs_fields[] = {
     FU64(bc_body_fetch_jobs, instance, true),
-    FSTR(bc_body_fetch_jobs, json, BC_PROTO_MAX_DOC, true),
+    FRECS(bc_body_fetch_jobs, jobs, 128, bc_fetch_job_rec, true),
+};
+static const struct field fetch_cancelled_fields[] = {
+    FU64(bc_body_fetch_cancelled, job, true),
 };
 
 static const struct field cleanup_fields[] = {
-    FSTR(bc_body_cleanup, keep, BC_PROTO_MAX_DOC, true),
+    FSTRS(bc_body_cleanup, keep, 4096, 512, true),
 };
 static const struct field cleanup_done_fields[] = {
-    FSTR(bc_body_cleanup_done, removed, BC_PROTO_MAX_DOC, true),
+    FSTRS(bc_body_cleanup_done, removed, 4096, 512, true),
 };
 
 static const struct field lock_take_fields[] = {
     FI64(bc_body_lock_take, app_id, true),
-    FSTR(bc_body_lock_take, services, 65536, true),
+    FSTRS(bc_body_lock_take, services, 256, 63, true),
     FBOOL(bc_body_lock_take, force, false),
     FU64(bc_body_lock_take, lease, false),
 };
@@ -137,13 +166,28 @@ static const struct field lock_release_fields[] = {
 static const struct field lock_status_fields[] = {
     FSTR(bc_body_lock_status, from, 64, false),
 };
+static const struct field bc_lease_rec_fields[] = {
+    FU64(bc_lease_rec, lease, true),
+    FI64(bc_lease_rec, app_id, true),
+    FSTRS(bc_lease_rec, services, 256, 63, true),
+    FU64(bc_lease_rec, expires_in_ms, true),
+};
+static const struct field bc_lock_rec_fields[] = {
+    FI64(bc_lock_rec, app_id, true),
+    FSTR(bc_lock_rec, service, 128, true),
+    FENUM(bc_lock_rec, holder, BC_HOLDER_US, true),
+};
 static const struct field lock_info_fields[] = {
-    FSTR(bc_body_lock_info, json, BC_PROTO_MAX_DOC, true),
+    FRECS(bc_body_lock_info, leases, 64, bc_lease_rec, true),
+    FRECS(bc_body_lock_info, locks, 8192, bc_lock_rec, true),
+};
+static const struct field lock_released_fields[] = {
+    FU64(bc_body_lock_released, lease, true),
 };
 static const struct field lock_event_fields[] = {
     FI64(bc_body_lock_event, app_id, true),
     FSTR(bc_body_lock_event, service, 128, true),
-    FSTR(bc_body_lock_event, holder, 16, true),
+    FENUM(bc_body_lock_event, holder, BC_HOLDER_US, true),
 };
 
 struct msgdesc {
@@ -194,6 +238,115 @@ pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
+/* Check a field table's values before any byte is packed; *present gets
+ * how many fields will be in the map. */
+static int
+check_fields(const char *what, const struct field *fs, size_t nf, const char *base,
+	     size_t *present, bc_err *err)
+{
+	*present = 0;
+	for (size_t i = 0; i < nf; i++) {
+		const struct field *f = &fs[i];
+		const char *p = base + f->off;
+		if (f->kind == F_STR) {
+			const char *str = *(char *const *)p;
+			if (str == NULL) {
+				if (f->required)
+					return bc_err_set(err, BC_EINVAL,
+							  "encode %s: field '%s' is required",
+							  what, f->name);
+				continue;
+			}
+			if (strlen(str) > f->max)
+				return bc_err_set(err, BC_ETOOBIG,
+						  "encode %s: field '%s' longer than %u bytes",
+						  what, f->name, f->max);
+		} else if (f->kind == F_ENUM) {
+			int v = *(const int *)p;
+			if (v < 0 || (uint32_t)v > f->max)
+				return bc_err_set(err, BC_EINVAL,
+						  "encode %s: field '%s' is out of range", what,
+						  f->name);
+		} else if (f->kind == F_STRS || f->kind == F_RECS) {
+			struct anylist l;
+			memcpy(&l, p, sizeof(l));
+			if (l.n > f->max)
+				return bc_err_set(err, BC_ETOOBIG,
+						  "encode %s: field '%s' has more than %u items",
+						  what, f->name, f->max);
+			for (size_t k = 0; k < l.n; k++) {
+				size_t sub;
+				if (f->kind == F_STRS) {
+					const char *str = ((char *const *)l.v)[k];
+					if (str == NULL || strlen(str) > f->item_max)
+						return bc_err_set(
+						    err, BC_EINVAL,
+						    "encode %s: field '%s': item %zu missing or "
+						    "longer than %u bytes",
+						    what, f->name, k, f->item_max);
+				} else if (check_fields(what, f->sub, f->nsub,
+							(const char *)l.v + k * f->recsize, &sub,
+							err) < 0) {
+					return -1;
+				}
+			}
+		}
+		(*present)++;
+	}
+	return 0;
+}
+
+static void
+pack_fields(msgpack_packer *pk, const struct field *fs, size_t nf, const char *base,
+	    size_t present)
+{
+	msgpack_pack_map(pk, present);
+	for (size_t i = 0; i < nf; i++) {
+		const struct field *f = &fs[i];
+		const char *p = base + f->off;
+		struct anylist l;
+		size_t sub;
+		if (f->kind == F_STR && *(char *const *)p == NULL)
+			continue;
+		pack_str(pk, f->name);
+		switch (f->kind) {
+		case F_STR:
+			pack_str(pk, *(char *const *)p);
+			break;
+		case F_U64:
+			msgpack_pack_uint64(pk, *(const uint64_t *)p);
+			break;
+		case F_I64:
+			msgpack_pack_int64(pk, *(const int64_t *)p);
+			break;
+		case F_BOOL:
+			if (*(const bool *)p)
+				msgpack_pack_true(pk);
+			else
+				msgpack_pack_false(pk);
+			break;
+		case F_ENUM:
+			msgpack_pack_uint64(pk, (uint64_t) * (const int *)p);
+			break;
+		case F_STRS:
+			memcpy(&l, p, sizeof(l));
+			msgpack_pack_array(pk, l.n);
+			for (size_t k = 0; k < l.n; k++)
+				pack_str(pk, ((char *const *)l.v)[k]);
+			break;
+		case F_RECS:
+			memcpy(&l, p, sizeof(l));
+			msgpack_pack_array(pk, l.n);
+			for (size_t k = 0; k < l.n; k++) {
+				const char *rec = (const char *)l.v + k * f->recsize;
+				check_fields("", f->sub, f->nsub, rec, &sub, NULL);
+				pack_fields(pk, f->sub, f->nsub, rec, sub);
+			}
+			break;
+		}
+	}
+}
+
 int
 bc_msg_encode(const bc_msg *m, bc_buf *out, bc_err *err)
 {
@@ -207,25 +360,8 @@ bc_msg_encode(const bc_msg *m, bc_buf *out, bc_err *err)
 	if (d == NULL)
 		return bc_err_set(err, BC_EINVAL, "encode: unknown message type %d", (int)m->type);
 	body = (const char *)m + d->body_off;
-	for (size_t i = 0; i < d->nfields; i++) {
-		const struct field *f = &d->fields[i];
-		if (f->kind == F_STR) {
-			const char *s = *(char *const *)(body + f->off);
-			if (s == NULL) {
-				if (f->required)
-					return bc_err_set(err, BC_EINVAL,
-							  "encode %s: field '%s' is required",
-							  d->name, f->name);
-				continue;
-			}
-			if (strlen(s) > f->max)
-				return bc_err_set(err, BC_ETOOBIG,
-						  "encode %s: field '%s' longer than %u bytes",
-						  d->name, f->name, f->max);
-		}
-		present++;
-	}
-
+	if (check_fields(d->name, d->fields, d->nfields, body, &present, err) < 0)
+		return -1;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, sbuf_write);
 	msgpack_pack_map(&pk, 4);
@@ -236,31 +372,7 @@ bc_msg_encode(const bc_msg *m, bc_buf *out, bc_err *err)
 	pack_str(&pk, "id");
 	msgpack_pack_uint64(&pk, m->id);
 	pack_str(&pk, "b");
-	msgpack_pack_map(&pk, present);
-	for (size_t i = 0; i < d->nfields; i++) {
-		const struct field *f = &d->fields[i];
-		const char *p = body + f->off;
-		if (f->kind == F_STR && *(char *const *)p == NULL)
-			continue;
-		pack_str(&pk, f->name);
-		switch (f->kind) {
-		case F_STR:
-			pack_str(&pk, *(char *const *)p);
-			break;
-		case F_U64:
-			msgpack_pack_uint64(&pk, *(const uint64_t *)p);
-			break;
-		case F_I64:
-			msgpack_pack_int64(&pk, *(const int64_t *)p);
-			break;
-		case F_BOOL:
-			if (*(const bool *)p)
-				msgpack_pack_true(&pk);
-			else
-				msgpack_pack_false(&pk);
-			break;
-		}
-	}
+	pack_fields(&pk, d->fields, d->nfields, body, present);
 	if (sb.size > BC_PROTO_MAX_MSG)
 		rc = bc_err_set(err, BC_ETOOBIG, "encode %s: %zu bytes exceeds the %zu byte limit",
 				d->name, sb.size, BC_PROTO_MAX_MSG);
@@ -420,58 +532,108 @@ get_i64(const msgpack_object *o, int64_t *v)
 	return -1;
 }
 
-static int
-decode_body(const struct msgdesc *d, const msgpack_object *b, bc_msg *m, bc_err *err)
+static int decode_fields(const char *what, const char *kind, const struct field *fs, size_t nf,
+			 const msgpack_object *b, char *base, bc_err *err);
+
+static char *
+copy_str(const char *what, const struct field *f, const msgpack_object *v, uint32_t max,
+	 bc_err *err)
 {
-	char *body = (char *)m + d->body_off;
+	char *s;
+
+	if (v->type != MSGPACK_OBJECT_STR) {
+		bc_err_set(err, BC_EPROTO, "%s: field '%s' has the wrong kind", what, f->name);
+		return NULL;
+	}
+	if (v->via.str.size > max) {
+		bc_err_set(err, BC_ETOOBIG, "%s: field '%s' longer than %u bytes", what, f->name,
+			   max);
+		return NULL;
+	}
+	if (memchr(v->via.str.ptr, '\0', v->via.str.size) != NULL) {
+		bc_err_set(err, BC_EPROTO, "%s: field '%s' contains a NUL byte", what, f->name);
+		return NULL;
+	}
+	if ((s = malloc(v->via.str.size + 1)) == NULL) {
+		bc_err_sys(err, "%s: field '%s'", what, f->name);
+		return NULL;
+	}
+	memcpy(s, v->via.str.ptr, v->via.str.size);
+	s[v->via.str.size] = '\0';
+	return s;
+}
+
+/* A list: its array is allocated and counted first (zeroed), then filled,
+ * so that a failure half-way leaves nothing that clearing cannot free. */
+static int
+decode_list(const char *what, const struct field *f, const msgpack_object *v, char *p,
+	    bc_err *err)
+{
+	struct anylist l = {0};
+	size_t item = f->kind == F_STRS ? sizeof(char *) : f->recsize;
+
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return bc_err_set(err, BC_EPROTO, "%s: field '%s' has the wrong kind", what,
+				  f->name);
+	if (v->via.array.size > f->max)
+		return bc_err_set(err, BC_ETOOBIG, "%s: field '%s' has more than %u items", what,
+				  f->name, f->max);
+	if (v->via.array.size > 0 && (l.v = calloc(v->via.array.size, item)) == NULL)
+		return bc_err_sys(err, "%s: field '%s'", what, f->name);
+	l.n = v->via.array.size;
+	memcpy(p, &l, sizeof(l));
+	for (uint32_t k = 0; k < v->via.array.size; k++) {
+		const msgpack_object *e = &v->via.array.ptr[k];
+		if (f->kind == F_STRS) {
+			char *str = copy_str(what, f, e, f->item_max, err);
+			if (str == NULL)
+				return -1;
+			((char **)l.v)[k] = str;
+		} else if (decode_fields(what, "a record", f->sub, f->nsub, e,
+					 (char *)l.v + k * item, err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+decode_fields(const char *what, const char *kind, const struct field *fs, size_t nf,
+	      const msgpack_object *b, char *base, bc_err *err)
+{
 	uint32_t seen = 0;
 
 	if (b->type != MSGPACK_OBJECT_MAP)
-		return bc_err_set(err, BC_EPROTO, "%s: body is not a map", d->name);
+		return bc_err_set(err, BC_EPROTO, "%s: %s is not a map", what, kind);
 	for (uint32_t i = 0; i < b->via.map.size; i++) {
 		const msgpack_object *k = &b->via.map.ptr[i].key;
 		const msgpack_object *v = &b->via.map.ptr[i].val;
 		const struct field *f = NULL;
 		size_t fi;
 		char *p;
+		uint64_t u;
 
-		for (fi = 0; fi < d->nfields; fi++)
-			if (key_is(k, d->fields[fi].name)) {
-				f = &d->fields[fi];
+		for (fi = 0; fi < nf; fi++)
+			if (key_is(k, fs[fi].name)) {
+				f = &fs[fi];
 				break;
 			}
 		if (f == NULL) {
 			if (k->type == MSGPACK_OBJECT_STR && k->via.str.size <= 64)
-				return bc_err_set(err, BC_EPROTO, "%s: unknown field '%.*s'",
-						  d->name, (int)k->via.str.size, k->via.str.ptr);
-			return bc_err_set(err, BC_EPROTO, "%s: unknown or non-string key", d->name);
+				return bc_err_set(err, BC_EPROTO, "%s: unknown field '%.*s'", what,
+						  (int)k->via.str.size, k->via.str.ptr);
+			return bc_err_set(err, BC_EPROTO, "%s: unknown or non-string key", what);
 		}
 		if (seen & (1u << fi))
-			return bc_err_set(err, BC_EPROTO, "%s: field '%s' appears twice", d->name,
+			return bc_err_set(err, BC_EPROTO, "%s: field '%s' appears twice", what,
 					  f->name);
 		seen |= 1u << fi;
-		p = body + f->off;
+		p = base + f->off;
 		switch (f->kind) {
-		case F_STR: {
-			char *s;
-			if (v->type != MSGPACK_OBJECT_STR)
-				goto kind;
-			if (v->via.str.size > f->max)
-				return bc_err_set(err, BC_ETOOBIG,
-						  "%s: field '%s' longer than %u bytes", d->name,
-						  f->name, f->max);
-			if (memchr(v->via.str.ptr, '\0', v->via.str.size) != NULL)
-				return bc_err_set(err, BC_EPROTO,
-						  "%s: field '%s' contains a NUL byte", d->name,
-						  f->name);
-			s = malloc(v->via.str.size + 1);
-			if (s == NULL)
-				return bc_err_sys(err, "%s: field '%s'", d->name, f->name);
-			memcpy(s, v->via.str.ptr, v->via.str.size);
-			s[v->via.str.size] = '\0';
-			*(char **)p = s;
+		case F_STR:
+			if ((*(char **)p = copy_str(what, f, v, f->max, err)) == NULL)
+				return -1;
 			break;
-		}
 		case F_U64:
 			if (get_u64(v, (uint64_t *)p) < 0)
 				goto kind;
@@ -485,16 +647,29 @@ decode_body(const struct msgdesc *d, const msgpack_object *b, bc_msg *m, bc_err 
 				goto kind;
 			*(bool *)p = v->via.boolean;
 			break;
+		case F_ENUM:
+			if (get_u64(v, &u) < 0)
+				goto kind;
+			if (u > f->max)
+				return bc_err_set(err, BC_EPROTO, "%s: field '%s' is out of range",
+						  what, f->name);
+			*(int *)p = (int)u;
+			break;
+		case F_STRS:
+		case F_RECS:
+			if (decode_list(what, f, v, p, err) < 0)
+				return -1;
+			break;
 		}
 		continue;
 	kind:
-		return bc_err_set(err, BC_EPROTO, "%s: field '%s' has the wrong kind", d->name,
+		return bc_err_set(err, BC_EPROTO, "%s: field '%s' has the wrong kind", what,
 				  f->name);
 	}
-	for (size_t fi = 0; fi < d->nfields; fi++)
-		if (d->fields[fi].required && !(seen & (1u << fi)))
+	for (size_t fi = 0; fi < nf; fi++)
+		if (fs[fi].required && !(seen & (1u << fi)))
 			return bc_err_set(err, BC_EPROTO, "%s: required field '%s' is missing",
-					  d->name, d->fields[fi].name);
+					  what, fs[fi].name);
 	return 0;
 }
 
@@ -551,7 +726,8 @@ decode_env(const msgpack_object *o, bc_msg *m, bc_err *err)
 		return bc_err_set(err, BC_EPROTO, "unknown message type %llu",
 				  (unsigned long long)t);
 	m->type = d->type;
-	return decode_body(d, body, m, err);
+	return decode_fields(d->name, "body", d->fields, d->nfields, body, (char *)m + d->body_off,
+			     err);
 }
 
 int
@@ -587,18 +763,69 @@ bc_msg_decode(const void *data, size_t len, bc_msg *m, bc_err *err)
 	return rc;
 }
 
+static void
+clear_fields(const struct field *fs, size_t nf, char *base)
+{
+	for (size_t i = 0; i < nf; i++) {
+		const struct field *f = &fs[i];
+		char *p = base + f->off;
+		struct anylist l;
+		if (f->kind == F_STR) {
+			free(*(char **)p);
+		} else if (f->kind == F_STRS || f->kind == F_RECS) {
+			memcpy(&l, p, sizeof(l));
+			for (size_t k = 0; l.v != NULL && k < l.n; k++) {
+				if (f->kind == F_STRS)
+					free(((char **)l.v)[k]);
+				else
+					clear_fields(f->sub, f->nsub, (char *)l.v + k * f->recsize);
+			}
+			free(l.v);
+		}
+	}
+}
+
 void
 bc_msg_clear(bc_msg *m)
 {
 	const struct msgdesc *d = desc_of((uint64_t)m->type);
 
-	if (d != NULL) {
-		char *body = (char *)m + d->body_off;
-		for (size_t i = 0; i < d->nfields; i++)
-			if (d->fields[i].kind == F_STR)
-				free(*(char **)(body + d->fields[i].off));
-	}
+	if (d != NULL)
+		clear_fields(d->fields, d->nfields, (char *)m + d->body_off);
 	memset(m, 0, sizeof(*m));
+}
+
+int
+bc_strs_add(bc_strs *l, const char *str)
+{
+	char **v = realloc(l->v, (l->n + 1) * sizeof(*v)), *c;
+
+	if (v == NULL)
+		return -1;
+	l->v = v;
+	if ((c = strdup(str)) == NULL)
+		return -1;
+	l->v[l->n++] = c;
+	return 0;
+}
+
+bool
+bc_strs_has(const bc_strs *l, const char *str)
+{
+	for (size_t i = 0; str != NULL && i < l->n; i++)
+		if (strcmp(l->v[i], str) == 0)
+			return true;
+	return false;
+}
+
+void
+bc_strs_free(bc_strs *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
 }
 
 int

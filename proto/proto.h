@@ -48,7 +48,9 @@
 	X(LOCK_RELEASE, 23, lock_release)                                                          \
 	X(LOCK_STATUS, 24, lock_status)                                                            \
 	X(LOCK_INFO, 25, lock_info)                                                                \
-	X(LOCK_EVENT, 26, lock_event)
+	X(LOCK_EVENT, 26, lock_event)                                                              \
+	X(LOCK_RELEASED, 27, lock_released)                                                        \
+	X(FETCH_CANCELLED, 28, fetch_cancelled)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -57,7 +59,66 @@ enum bc_msgtype {
 #undef X
 };
 
-/* Bodies. Strings are NUL-terminated copies owned by the bc_msg. */
+/* Bodies. Strings are NUL-terminated copies owned by the bc_msg; so are
+ * string lists and record lists (and what their records hold). A sender
+ * may point them at its own memory: bc_send never frees (proto/ipc.h). */
+
+/* A list of strings. */
+typedef struct bc_strs {
+	char **v;
+	size_t n;
+} bc_strs;
+
+/* Who holds a service's update lock. */
+enum bc_lock_holder { BC_HOLDER_NOBODY = 0, BC_HOLDER_APP = 1, BC_HOLDER_US = 2 };
+
+/* How a fetch job stands. */
+enum bc_fetch_state {
+	BC_FETCH_QUEUED = 0,
+	BC_FETCH_PULLING = 1,
+	BC_FETCH_DONE = 2,
+	BC_FETCH_FAILED = 3,
+	BC_FETCH_CANCELLED = 4,
+};
+
+/* One fetch job, in FETCH_JOBS. */
+typedef struct bc_fetch_job_rec {
+	uint64_t job;	    /* required */
+	char *image;	    /* required */
+	int state;	    /* required: an enum bc_fetch_state */
+	uint64_t percent;   /* required */
+	uint64_t current;   /* required */
+	uint64_t total;	    /* required */
+	uint64_t attempts;  /* required */
+	char *error;	    /* optional */
+} bc_fetch_job_rec;
+typedef struct bc_fetch_job_list {
+	bc_fetch_job_rec *v;
+	size_t n;
+} bc_fetch_job_list;
+
+/* One live lease of the locker, in LOCK_INFO. */
+typedef struct bc_lease_rec {
+	uint64_t lease;		/* required */
+	int64_t app_id;		/* required */
+	bc_strs services;	/* required */
+	uint64_t expires_in_ms; /* required */
+} bc_lease_rec;
+typedef struct bc_lease_list {
+	bc_lease_rec *v;
+	size_t n;
+} bc_lease_list;
+
+/* One service's lock directory, in LOCK_INFO. */
+typedef struct bc_lock_rec {
+	int64_t app_id; /* required */
+	char *service;	/* required */
+	int holder;	/* required: an enum bc_lock_holder */
+} bc_lock_rec;
+typedef struct bc_lock_list {
+	bc_lock_rec *v;
+	size_t n;
+} bc_lock_list;
 typedef struct bc_body_ping {
 	char *from; /* optional: who is asking, for the daemon's log */
 } bc_body_ping;
@@ -166,25 +227,30 @@ typedef struct bc_body_fetch_status {
 } bc_body_fetch_status;
 
 typedef struct bc_body_fetch_jobs {
-	uint64_t instance; /* required */
-	char *json;	   /* required: [{job, image, state, percent, current, total, error}] */
+	uint64_t instance;	/* required */
+	bc_fetch_job_list jobs; /* required: at most 128 */
 } bc_body_fetch_jobs;
+
+/* fetcher: the job was cancelled (a queued one ended, a pulling one stops) */
+typedef struct bc_body_fetch_cancelled {
+	uint64_t job; /* required */
+} bc_body_fetch_cancelled;
 
 /* fetcher: remove the images it pulled that are not in keep */
 typedef struct bc_body_cleanup {
-	char *keep; /* required: JSON array of image references still wanted */
+	bc_strs keep; /* required: image references still wanted (at most 4096) */
 } bc_body_cleanup;
 
 typedef struct bc_body_cleanup_done {
-	char *removed; /* required: JSON array of the references removed */
+	bc_strs removed; /* required: the references removed */
 } bc_body_cleanup_done;
 
 /* locker: take the update locks of an app's services (all or nothing).
  * With a live lease, the same lease is renewed. */
 typedef struct bc_body_lock_take {
-	int64_t app_id; /* required */
-	char *services; /* required: JSON array of service names */
-	bool force;	/* remove the app's own lockfiles first */
+	int64_t app_id;	 /* required */
+	bc_strs services; /* required: service names (at most 256; empty in a renewal) */
+	bool force;	 /* remove the app's own lockfiles first */
 	uint64_t lease; /* optional: renew this lease */
 } bc_body_lock_take;
 
@@ -207,14 +273,20 @@ typedef struct bc_body_lock_status {
 } bc_body_lock_status;
 
 typedef struct bc_body_lock_info {
-	char *json; /* required: {"leases": [...], "locks": [{app_id, service, holder}]} */
+	bc_lease_list leases; /* required: at most 64 */
+	bc_lock_list locks;   /* required: every service's lock directory */
 } bc_body_lock_info;
+
+/* locker: the lease ended, its lockfiles are gone */
+typedef struct bc_body_lock_released {
+	uint64_t lease; /* required */
+} bc_body_lock_released;
 
 /* locker PUB: a service's lockfiles changed */
 typedef struct bc_body_lock_event {
 	int64_t app_id; /* required */
 	char *service;	/* required */
-	char *holder;	/* required: "app", "us" or "nobody" */
+	int holder;	/* required: an enum bc_lock_holder */
 } bc_body_lock_event;
 
 typedef struct bc_msg {
@@ -226,6 +298,13 @@ typedef struct bc_msg {
 #undef X
 	} body;
 } bc_msg;
+
+/* Append a copy of str to l (owned by l). 0, or -1 when out of memory. */
+int bc_strs_add(bc_strs *l, const char *str);
+/* Is str in l? */
+bool bc_strs_has(const bc_strs *l, const char *str);
+/* Free what l owns and zero it. */
+void bc_strs_free(bc_strs *l);
 
 /* Encode m into out (appended). Returns 0, or -1 with err filled. */
 int bc_msg_encode(const bc_msg *m, bc_buf *out, bc_err *err);

@@ -74,35 +74,27 @@ fetcher_record_pull(struct fetcher *f, const char *ref)
 int
 fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_err *err)
 {
-	json_t *keep, *l, *left, *removed, *e;
+	json_t *l, *left, *e;
 	bc_docker *d;
 	size_t i;
 
-	keep = json_loads(req->keep, 0, NULL);
-	if (!json_is_array(keep)) {
-		json_decref(keep);
-		return bc_err_set(err, BC_EINVAL,
-				  "cleanup: keep must be a JSON array of references");
-	}
-	if ((d = bc_docker_new(NULL, err)) == NULL) {
-		json_decref(keep);
+	if ((d = bc_docker_new(NULL, err)) == NULL)
 		return -1;
-	}
+	rep->type = BC_MSG_CLEANUP_DONE;
 	pthread_mutex_lock(&f->mu);
 	l = load(f);
 	left = json_array();
-	removed = json_array();
 	json_array_foreach(l, i, e)
 	{
 		const char *ref = json_string_value(e);
 		/* an image a job is pulling right now is wanted too */
 		bool busy = bc_jobs_in_flight(&f->jobs, ref);
 		bc_err rerr = {0};
-		if (ref == NULL || has(keep, ref) || busy) {
+		if (ref == NULL || bc_strs_has(&req->keep, ref) || busy) {
 			json_array_append(left, e);
 		} else if (bc_docker_image_remove(d, ref, false, &rerr) == 0 ||
 			   rerr.code == BC_ENOTFOUND) {
-			json_array_append(removed, e);
+			bc_strs_add(&rep->body.cleanup_done.removed, ref);
 			log_info("cleanup: removed %s", ref);
 		} else {
 			json_array_append(left, e); /* in use: next time */
@@ -112,11 +104,7 @@ fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_e
 	save(f, left);
 	pthread_mutex_unlock(&f->mu);
 	bc_docker_free(d);
-	rep->type = BC_MSG_CLEANUP_DONE;
-	rep->body.cleanup_done.removed = json_dumps(removed, JSON_COMPACT);
-	json_decref(removed);
 	json_decref(left);
 	json_decref(l);
-	json_decref(keep);
 	return BC_HANDLED;
 }

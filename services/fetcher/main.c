@@ -16,6 +16,12 @@
 
 
 /* A free slot, else the oldest finished job's. Under mu. */
+/* lib/jobs' states are the wire's (proto/proto.h) */
+_Static_assert(BC_JOB_QUEUED == (int)BC_FETCH_QUEUED && BC_JOB_PULLING == (int)BC_FETCH_PULLING &&
+		   BC_JOB_DONE == (int)BC_FETCH_DONE && BC_JOB_FAILED == (int)BC_FETCH_FAILED &&
+		   BC_JOB_CANCELLED == (int)BC_FETCH_CANCELLED,
+	       "job states");
+
 static int
 fetch(struct fetcher *f, const bc_body_fetch *req, bc_msg *rep, bc_err *err)
 {
@@ -56,36 +62,41 @@ cancel(struct fetcher *f, const bc_body_fetch_cancel *req, bc_msg *rep, bc_err *
 		fetcher_publish_done(f, j);
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
-	rep->type = BC_MSG_ACK;
-	rep->body.ack.generation = req->job;
+	rep->type = BC_MSG_FETCH_CANCELLED;
+	rep->body.fetch_cancelled.job = req->job;
 	return BC_HANDLED;
 }
 
 static int
 status(struct fetcher *f, bc_msg *rep, bc_err *err)
 {
-	json_t *arr = json_array();
+	bc_fetch_job_list *l = &rep->body.fetch_jobs.jobs;
 
+	rep->type = BC_MSG_FETCH_JOBS;
+	rep->body.fetch_jobs.instance = f->instance;
+	if ((l->v = calloc(BC_JOBS_MAX, sizeof(*l->v))) == NULL)
+		return bc_err_sys(err, "status");
 	pthread_mutex_lock(&f->mu);
 	for (size_t i = 0; i < BC_JOBS_MAX; i++) {
 		const bc_job *j = &f->jobs.slot[i];
+		bc_fetch_job_rec *r = &l->v[l->n];
 		if (j->id == 0)
 			continue;
-		json_array_append_new(arr,
-				      json_pack("{s:I, s:s, s:s, s:i, s:I, s:I, s:i, s:s?}", "job",
-						(json_int_t)j->id, "image", j->image, "state",
-						bc_job_state_name(j->state), "percent", (int)j->percent,
-						"current", (json_int_t)j->current, "total",
-						(json_int_t)j->total, "attempts", (int)j->attempts,
-						"error", j->error[0] ? j->error : NULL));
+		*r = (bc_fetch_job_rec){.job = j->id,
+					.image = strdup(j->image),
+					.state = (int)j->state,
+					.percent = j->percent,
+					.current = j->current,
+					.total = j->total,
+					.attempts = j->attempts,
+					.error = j->error[0] ? strdup(j->error) : NULL};
+		l->n++;
+		if (r->image == NULL) {
+			pthread_mutex_unlock(&f->mu);
+			return bc_err_sys(err, "status");
+		}
 	}
 	pthread_mutex_unlock(&f->mu);
-	rep->type = BC_MSG_FETCH_JOBS;
-	rep->body.fetch_jobs.instance = f->instance;
-	rep->body.fetch_jobs.json = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	if (rep->body.fetch_jobs.json == NULL)
-		return bc_err_sys(err, "status");
 	return BC_HANDLED;
 }
 

@@ -21,27 +21,18 @@
 #include "locker.h"
 
 static int
-services_of(const char *js, bc_strv *out, bc_err *err)
+services_of(const bc_strs *in, bc_strv *out, bc_err *err)
 {
-	json_t *a = json_loads(js, 0, NULL), *e;
-	size_t i;
-
-	if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 256) {
-		json_decref(a);
-		return bc_err_set(err, BC_EINVAL, "services must be a JSON array of 1..256 names");
-	}
-	json_array_foreach(a, i, e)
-	{
-		const char *s = json_string_value(e);
-		if (s == NULL || *s == '\0' || strchr(s, '/') || s[0] == '.' || strlen(s) > 63) {
-			json_decref(a);
+	if (in->n == 0)
+		return bc_err_set(err, BC_EINVAL, "services: 1..256 names are needed");
+	for (size_t i = 0; i < in->n; i++) {
+		const char *s = in->v[i];
+		if (*s == '\0' || strchr(s, '/') || s[0] == '.') {
 			bc_strv_free(out);
-			return bc_err_set(err, BC_EINVAL, "'%s' is not a service name",
-					  s ? s : "?");
+			return bc_err_set(err, BC_EINVAL, "'%s' is not a service name", s);
 		}
 		bc_strv_add(out, s);
 	}
-	json_decref(a);
 	return 0;
 }
 
@@ -75,7 +66,7 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 			    (unsigned long long)req->lease);
 		return BC_HANDLED;
 	}
-	if (services_of(req->services, &svcs, err) < 0)
+	if (services_of(&req->services, &svcs, err) < 0)
 		return -1;
 	/* random ids: a lease of a previous run is never taken for a live one */
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
@@ -117,60 +108,52 @@ release(struct locker *l, const bc_body_lock_release *req, bc_msg *rep, bc_err *
 	if (!found)
 		return bc_err_set(err, BC_ENOTFOUND, "no live lease %llu",
 				  (unsigned long long)req->lease);
-	rep->type = BC_MSG_ACK;
-	rep->body.ack.generation = req->lease;
+	rep->type = BC_MSG_LOCK_RELEASED;
+	rep->body.lock_released.lease = req->lease;
 	return BC_HANDLED;
 }
 
 static void
 scan_one(void *ud, int64_t app_id, const char *service, const char *dir)
 {
-	int who = bc_lock_holder(dir, NULL);
+	bc_lock_list *l = ud;
+	bc_lock_rec *v = realloc(l->v, (l->n + 1) * sizeof(*v));
 
-	json_array_append_new(ud, json_pack("{s:I, s:s, s:s}", "app_id", (json_int_t)app_id,
-					    "service", service, "holder",
-					    who == 1   ? "app"
-					    : who == 2 ? "us"
-						       : "nobody"));
-}
-
-/* Every service directory under the lock dir, with who holds it. */
-static json_t *
-scan(const char *lockdir)
-{
-	json_t *out = json_array();
-
-	bc_lock_each(lockdir, scan_one, out, NULL);
-	return out;
+	if (v == NULL)
+		return;
+	l->v = v;
+	/* bc_lock_holder's numbers are the wire's enum bc_lock_holder */
+	v[l->n] = (bc_lock_rec){
+	    .app_id = app_id, .service = strdup(service), .holder = bc_lock_holder(dir, NULL)};
+	if (v[l->n].service != NULL)
+		l->n++;
 }
 
 static int
 status(struct locker *l, bc_msg *rep, bc_err *err)
 {
-	json_t *doc = json_pack("{s:[], s:o}", "leases", "locks", scan(l->lockdir));
-	json_t *leases = json_object_get(doc, "leases");
+	bc_lease_list *out = &rep->body.lock_info.leases;
 	uint64_t now = bc_mono_ms();
 
+	rep->type = BC_MSG_LOCK_INFO;
+	bc_lock_each(l->lockdir, scan_one, &rep->body.lock_info.locks, NULL);
+	if ((out->v = calloc(BC_LEASES_MAX, sizeof(*out->v))) == NULL)
+		return bc_err_sys(err, "status");
 	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < BC_LEASES_MAX; i++) {
 		const bc_lease *ls = &l->leases.slot[i];
-		json_t *sv = json_array();
-		if (ls->id == 0) {
-			json_decref(sv);
+		bc_lease_rec *r = &out->v[out->n];
+		if (ls->id == 0)
 			continue;
-		}
+		r->lease = ls->id;
+		r->app_id = ls->app_id;
+		r->expires_in_ms = ls->expires > now ? ls->expires - now : 0;
 		for (size_t k = 0; k < ls->services.n; k++)
-			json_array_append_new(sv, json_string(ls->services.v[k]));
-		json_array_append_new(
-		    leases, json_pack("{s:I, s:I, s:o, s:I}", "lease", (json_int_t)ls->id, "app_id",
-				      (json_int_t)ls->app_id, "services", sv, "expires_in_ms",
-				      (json_int_t)(ls->expires > now ? ls->expires - now : 0)));
+			bc_strs_add(&r->services, ls->services.v[k]);
+		out->n++;
 	}
 	pthread_mutex_unlock(&l->mu);
-	rep->type = BC_MSG_LOCK_INFO;
-	rep->body.lock_info.json = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	return rep->body.lock_info.json ? BC_HANDLED : bc_err_sys(err, "status");
+	return BC_HANDLED;
 }
 
 static int

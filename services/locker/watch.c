@@ -38,7 +38,7 @@ publish(struct locker *l, int64_t app, const char *service, const char *dir)
 
 	m.body.lock_event.app_id = app;
 	m.body.lock_event.service = (char *)service;
-	m.body.lock_event.holder = who == 1 ? "app" : who == 2 ? "us" : "nobody";
+	m.body.lock_event.holder = who; /* bc_lock_holder's numbers are the wire's */
 	bc_send(l->pub, &m, NULL);
 }
 

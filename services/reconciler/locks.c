@@ -62,25 +62,20 @@ void
 rec_locks_refresh(struct rec *r)
 {
 	bc_msg req = {.type = BC_MSG_LOCK_STATUS}, rep = {.type = BC_MSG_NONE};
-	json_t *info, *locks = json_object(), *e, *leases;
+	json_t *locks = json_object(), *e, *leases;
 	const char *k;
 	void *tmp;
-	size_t i;
 
 	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, NULL) == 0 &&
 	    rep.type == BC_MSG_LOCK_INFO) {
-		info = json_loads(rep.body.lock_info.json, 0, NULL);
-		json_array_foreach(json_object_get(info, "locks"), i, e)
-		{
-			int64_t app = json_integer_value(json_object_get(e, "app_id"));
-			const char *h = json_string_value(json_object_get(e, "holder"));
+		for (size_t i = 0; i < rep.body.lock_info.locks.n; i++) {
+			const bc_lock_rec *l = &rep.body.lock_info.locks.v[i];
 			char key[32];
-			key_of(key, sizeof(key), app);
-			if (h && strcmp(h, "app") == 0 && in_scope(r, app) &&
+			key_of(key, sizeof(key), l->app_id);
+			if (l->holder == BC_HOLDER_APP && in_scope(r, l->app_id) &&
 			    json_object_get(locks, key) == NULL)
-				json_object_set(locks, key, json_object_get(e, "service"));
+				json_object_set_new(locks, key, json_string(l->service));
 		}
-		json_decref(info);
 	}
 	if (rep.type != BC_MSG_NONE)
 		bc_msg_clear(&rep);
@@ -95,7 +90,7 @@ rec_locks_refresh(struct rec *r)
 		bc_msg t = {.type = BC_MSG_LOCK_TAKE}, tr = {.type = BC_MSG_NONE};
 		bool live;
 		t.body.lock_take.app_id = strtoll(k, NULL, 10);
-		t.body.lock_take.services = "[]"; /* a renewal keeps the lease's own */
+		/* a renewal (no services): the lease keeps its own */
 		t.body.lock_take.lease = (uint64_t)json_integer_value(e);
 		live = bc_call("locker", &t, &tr, LOCK_CALL_MS, NULL) == 0 &&
 		       tr.type == BC_MSG_LOCK_GRANTED;
@@ -150,37 +145,25 @@ rec_lock_facts(struct rec *r, json_t **keep, bc_app_facts **facts, size_t *n)
 }
 
 /* Every service of the app: the target's and those with a lock directory
- * (services on their way out). */
-static char *
-services_json(struct rec *r, const bc_app *app)
+ * (services on their way out), into out. */
+static void
+services_of(struct rec *r, const bc_app *app, bc_strs *out)
 {
-	json_t *a = json_array();
-	char dir[1024], *out;
+	char dir[1024];
 	DIR *d;
 	struct dirent *e;
 
 	for (size_t i = 0; i < app->n_services; i++)
-		json_array_append_new(a, json_string(app->services[i].name));
+		bc_strs_add(out, app->services[i].name);
 	snprintf(dir, sizeof(dir), "%s/%lld", r->lockdir, (long long)app->app_id);
 	if ((d = opendir(dir)) != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			bool have = false;
-			size_t i;
-			json_t *v;
-			if (e->d_name[0] == '.')
-				continue;
-			json_array_foreach(a, i, v) have =
-			    have || strcmp(json_string_value(v), e->d_name) == 0;
-			if (!have)
-				json_array_append_new(a, json_string(e->d_name));
-		}
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.' && !bc_strs_has(out, e->d_name))
+				bc_strs_add(out, e->d_name);
 		closedir(d);
 	}
-	if (json_array_size(a) == 0)
-		json_array_append_new(a, json_string("_"));
-	out = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	return out;
+	if (out->n == 0)
+		bc_strs_add(out, "_");
 }
 
 int
@@ -203,7 +186,7 @@ rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 	}
 	pthread_mutex_unlock(&r->mu);
 	if (take)
-		req.body.lock_take.services = services_json(r, app);
+		services_of(r, app, &req.body.lock_take.services);
 	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, err) < 0) {
 		rc = bc_err_wrap(err, "update locks of app %lld", (long long)app->app_id);
 	} else if (rep.type == BC_MSG_LOCK_GRANTED) {
@@ -227,7 +210,7 @@ rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 		pthread_mutex_unlock(&r->mu);
 	}
 	if (take)
-		free(req.body.lock_take.services);
+		bc_strs_free(&req.body.lock_take.services);
 	if (rep.type != BC_MSG_NONE)
 		bc_msg_clear(&rep);
 	return rc;

@@ -121,27 +121,23 @@ fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 static void
 cleanup_images(const bc_state *target)
 {
-	json_t *keep = json_array();
 	bc_msg req = {.type = BC_MSG_CLEANUP}, rep = {.type = BC_MSG_NONE};
 	bc_err err = {0};
 
 	for (size_t a = 0; a < target->n_apps; a++)
 		for (size_t s = 0; s < target->apps[a].n_services; s++)
-			json_array_append_new(keep, json_string(target->apps[a].services[s].image));
-	req.body.cleanup.keep = json_dumps(keep, JSON_COMPACT);
-	json_decref(keep);
-	if (req.body.cleanup.keep == NULL)
-		return;
+			if (!bc_strs_has(&req.body.cleanup.keep, target->apps[a].services[s].image))
+				bc_strs_add(&req.body.cleanup.keep, target->apps[a].services[s].image);
 	if (bc_call("fetcher", &req, &rep, 120 * 1000, &err) < 0)
 		log_warnx("image cleanup: %s", err.msg);
-	else if (rep.type == BC_MSG_CLEANUP_DONE &&
-		 strcmp(rep.body.cleanup_done.removed, "[]") != 0)
-		log_info("image cleanup removed %s", rep.body.cleanup_done.removed);
+	else if (rep.type == BC_MSG_CLEANUP_DONE)
+		for (size_t i = 0; i < rep.body.cleanup_done.removed.n; i++)
+			log_info("image cleanup removed %s", rep.body.cleanup_done.removed.v[i]);
 	else if (rep.type == BC_MSG_ERROR)
 		log_warnx("image cleanup: %s", rep.body.error.message);
 	if (rep.type != BC_MSG_NONE)
 		bc_msg_clear(&rep);
-	free(req.body.cleanup.keep);
+	bc_strs_free(&req.body.cleanup.keep);
 }
 
 /* Each step as it ends, on PUB (the executor calls this one at a time). */

@@ -49,7 +49,10 @@ main(int argc, char **argv)
 			       m.body.fetch_done.error ? m.body.fetch_done.error : "");
 		else if (m.type == BC_MSG_LOCK_EVENT)
 			printf("LOCK_EVENT %lld %s %s\n", (long long)m.body.lock_event.app_id,
-			       m.body.lock_event.service, m.body.lock_event.holder);
+			       m.body.lock_event.service,
+			       m.body.lock_event.holder == BC_HOLDER_APP  ? "app"
+			       : m.body.lock_event.holder == BC_HOLDER_US ? "us"
+									  : "nobody");
 		else if (m.type == BC_MSG_STATE)
 			printf("STATE %llu %s\n", (unsigned long long)m.body.state.generation,
 			       m.body.state.settled ? "settled" : "unsettled");

@@ -359,10 +359,141 @@ test_type_names(void **state)
 	assert_string_equal(bc_msgtype_name((enum bc_msgtype)12345), "?");
 }
 
+/* Typed lists: strings and records, nested, both ways. */
+static void
+test_roundtrip_lists(void **state)
+{
+	bc_msg in = {.type = BC_MSG_LOCK_INFO, .id = 3}, out;
+	bc_lease_rec lease = {.lease = 77, .app_id = 5, .expires_in_ms = 900};
+	bc_lock_rec locks[2] = {{.app_id = 5, .service = "web", .holder = BC_HOLDER_APP},
+				{.app_id = 5, .service = "db", .holder = BC_HOLDER_NOBODY}};
+	bc_msg jin = {.type = BC_MSG_FETCH_JOBS, .id = 4}, jout;
+	bc_fetch_job_rec job = {.job = 9, .image = "reg/a:1", .state = BC_FETCH_FAILED,
+				.percent = 40, .attempts = 3, .error = "404"};
+	(void)state;
+	bc_strs_add(&lease.services, "web");
+	bc_strs_add(&lease.services, "db");
+	in.body.lock_info.leases = (bc_lease_list){&lease, 1};
+	in.body.lock_info.locks = (bc_lock_list){locks, 2};
+	roundtrip(&in, &out);
+	assert_int_equal(out.body.lock_info.leases.n, 1);
+	assert_int_equal(out.body.lock_info.leases.v[0].lease, 77);
+	assert_int_equal(out.body.lock_info.leases.v[0].services.n, 2);
+	assert_string_equal(out.body.lock_info.leases.v[0].services.v[1], "db");
+	assert_int_equal(out.body.lock_info.locks.n, 2);
+	assert_string_equal(out.body.lock_info.locks.v[0].service, "web");
+	assert_int_equal(out.body.lock_info.locks.v[0].holder, BC_HOLDER_APP);
+	assert_int_equal(out.body.lock_info.locks.v[1].holder, BC_HOLDER_NOBODY);
+	bc_msg_clear(&out);
+	bc_strs_free(&lease.services);
+
+	jin.body.fetch_jobs.instance = 1;
+	jin.body.fetch_jobs.jobs = (bc_fetch_job_list){&job, 1};
+	roundtrip(&jin, &jout);
+	assert_int_equal(jout.body.fetch_jobs.jobs.v[0].state, BC_FETCH_FAILED);
+	assert_string_equal(jout.body.fetch_jobs.jobs.v[0].error, "404");
+	bc_msg_clear(&jout);
+
+	/* an empty list is a list */
+	jin.body.fetch_jobs.jobs = (bc_fetch_job_list){NULL, 0};
+	roundtrip(&jin, &jout);
+	assert_int_equal(jout.body.fetch_jobs.jobs.n, 0);
+	bc_msg_clear(&jout);
+}
+
+static void
+test_lists_strict(void **state)
+{
+	struct pk k;
+	bc_msg in = {.type = BC_MSG_LOCK_EVENT, .id = 1};
+	bc_buf b = {0};
+	bc_err err = {0};
+	(void)state;
+
+	/* an enum out of range is refused both ways */
+	in.body.lock_event.app_id = 1;
+	in.body.lock_event.service = "s";
+	in.body.lock_event.holder = 3;
+	assert_int_equal(bc_msg_encode(&in, &b, &err), -1);
+	pk_env(&k, 1, BC_MSG_LOCK_EVENT, 8, 3);
+	pk_str(&k, "app_id");
+	msgpack_pack_int64(&k.p, 1);
+	pk_str(&k, "service");
+	pk_str(&k, "s");
+	pk_str(&k, "holder");
+	msgpack_pack_uint64(&k.p, 7);
+	pk_fail(&k, "'holder' is out of range", 8);
+
+	/* a string list with a non-string, and one with a string too long */
+	pk_env(&k, 1, BC_MSG_CLEANUP, 9, 1);
+	pk_str(&k, "keep");
+	msgpack_pack_array(&k.p, 2);
+	pk_str(&k, "a");
+	msgpack_pack_uint64(&k.p, 1);
+	pk_fail(&k, "'keep' has the wrong kind", 9);
+	{
+		char big[600];
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		pk_env(&k, 1, BC_MSG_CLEANUP, 10, 1);
+		pk_str(&k, "keep");
+		msgpack_pack_array(&k.p, 1);
+		pk_str(&k, big);
+		pk_fail(&k, "'keep' longer than 512 bytes", 10);
+	}
+	/* more items than the field allows */
+	pk_env(&k, 1, BC_MSG_LOCK_TAKE, 11, 2);
+	pk_str(&k, "app_id");
+	msgpack_pack_int64(&k.p, 1);
+	pk_str(&k, "services");
+	msgpack_pack_array(&k.p, 257);
+	for (int i = 0; i < 257; i++)
+		pk_str(&k, "s");
+	pk_fail(&k, "'services' has more than 256 items", 11);
+
+	/* a record with an unknown field, after a good one (freed, no leak) */
+	pk_env(&k, 1, BC_MSG_FETCH_JOBS, 12, 2);
+	pk_str(&k, "instance");
+	msgpack_pack_uint64(&k.p, 1);
+	pk_str(&k, "jobs");
+	msgpack_pack_array(&k.p, 2);
+	msgpack_pack_map(&k.p, 7);
+	pk_str(&k, "job");
+	msgpack_pack_uint64(&k.p, 1);
+	pk_str(&k, "image");
+	pk_str(&k, "i");
+	pk_str(&k, "state");
+	msgpack_pack_uint64(&k.p, 0);
+	pk_str(&k, "percent");
+	msgpack_pack_uint64(&k.p, 0);
+	pk_str(&k, "current");
+	msgpack_pack_uint64(&k.p, 0);
+	pk_str(&k, "total");
+	msgpack_pack_uint64(&k.p, 0);
+	pk_str(&k, "attempts");
+	msgpack_pack_uint64(&k.p, 0);
+	msgpack_pack_map(&k.p, 1);
+	pk_str(&k, "bogus");
+	msgpack_pack_uint64(&k.p, 0);
+	pk_fail(&k, "unknown field 'bogus'", 12);
+
+	/* a record that is not a map */
+	pk_env(&k, 1, BC_MSG_FETCH_JOBS, 13, 2);
+	pk_str(&k, "instance");
+	msgpack_pack_uint64(&k.p, 1);
+	pk_str(&k, "jobs");
+	msgpack_pack_array(&k.p, 1);
+	pk_str(&k, "job");
+	pk_fail(&k, "a record is not a map", 13);
+}
+
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_roundtrip_lists),
+	    cmocka_unit_test(test_lists_strict),
 	    cmocka_unit_test(test_roundtrip_pong),
 	    cmocka_unit_test(test_roundtrip_ping_optional_absent),
 	    cmocka_unit_test(test_roundtrip_error_negative_code),
