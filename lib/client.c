@@ -68,7 +68,6 @@ bc_client_state_of(const char *rundir, uint64_t *gen, uint64_t *instance, bool *
 		   json_t **doc, bc_err *err)
 {
 	bc_msg req = {.type = BC_MSG_GET_STATE}, rep;
-	json_error_t je;
 
 	if (bc_client_call(rundir, "reconciler", &req, &rep, BC_MSG_STATE, err) < 0)
 		return -1;
@@ -76,10 +75,10 @@ bc_client_state_of(const char *rundir, uint64_t *gen, uint64_t *instance, bool *
 	if (instance != NULL)
 		*instance = rep.body.state.instance;
 	*settled = rep.body.state.settled;
-	*doc = json_loads(rep.body.state.json, 0, &je);
+	*doc = bc_statedoc_from_msg(&rep.body.state);
 	bc_msg_clear(&rep);
 	if (*doc == NULL)
-		return bc_err_set(err, BC_EPROTO, "bad state document: %s", je.text);
+		return bc_err_sys(err, "state document");
 	return 0;
 }
 

@@ -200,3 +200,168 @@ bc_statedoc_app(const json_t *doc, int64_t app_id)
 	json_t *a = bc_statedoc_find(doc, app_id);
 	return a ? json_incref(a) : idle_app();
 }
+
+/* --- the typed form (STATE) ------------------------------------------------- */
+
+static const char *const status_names[] = {"Idle",    "Downloading", "Updating",
+					   "Waiting", "Waiting for update lock", "Failed"};
+
+static char *
+dup_or_null(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s ? strdup(s) : NULL;
+}
+
+static int
+named_to_msg(const json_t *map, bc_named_list *out)
+{
+	const char *k;
+	json_t *v;
+
+	out->n = 0;
+	if (json_object_size(map) > 0 &&
+	    (out->v = calloc(json_object_size(map), sizeof(*out->v))) == NULL)
+		return -1;
+	json_object_foreach((json_t *)map, k, v)
+	{
+		bc_named_rec *r = &out->v[out->n++];
+		r->name = strdup(k);
+		r->status = strdup(json_string_value(json_object_get(v, "status")) ?: "unknown");
+		if (r->name == NULL || r->status == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+app_to_msg(const json_t *a, bc_app_rec *r)
+{
+	const char *st = json_string_value(json_object_get(a, "status")), *k;
+	json_t *svcs = json_object_get(a, "services"), *v;
+
+	r->id = json_integer_value(json_object_get(a, "id"));
+	r->uuid = dup_or_null(json_object_get(a, "uuid"));
+	r->name = dup_or_null(json_object_get(a, "name"));
+	r->commit = dup_or_null(json_object_get(a, "commit"));
+	r->error = dup_or_null(json_object_get(a, "error"));
+	r->waiting = dup_or_null(json_object_get(a, "waiting"));
+	r->status = -1;
+	for (int i = 0; st && i <= BC_APP_FAILING; i++)
+		if (strcmp(st, status_names[i]) == 0)
+			r->status = i;
+	if (r->status < 0)
+		return -1;
+	if (json_object_size(svcs) > 0 &&
+	    (r->services.v = calloc(json_object_size(svcs), sizeof(bc_svc_rec))) == NULL)
+		return -1;
+	json_object_foreach(svcs, k, v)
+	{
+		bc_svc_rec *s = &r->services.v[r->services.n++];
+		json_t *dl = json_object_get(v, "download");
+		s->name = strdup(k);
+		s->status = strdup(json_string_value(json_object_get(v, "status")) ?: "unknown");
+		s->image = dup_or_null(json_object_get(v, "image"));
+		s->release = json_integer_value(json_object_get(v, "release"));
+		s->commit = dup_or_null(json_object_get(v, "commit"));
+		s->container = dup_or_null(json_object_get(v, "container"));
+		s->id = dup_or_null(json_object_get(v, "id"));
+		if (dl != NULL) {
+			s->dl_image = strdup(json_string_value(json_object_get(dl, "image")) ?: "");
+			s->dl_percent = (uint64_t)json_integer_value(json_object_get(dl, "percent"));
+			s->dl_current = (uint64_t)json_integer_value(json_object_get(dl, "current"));
+			s->dl_total = (uint64_t)json_integer_value(json_object_get(dl, "total"));
+		}
+		if (s->name == NULL || s->status == NULL)
+			return -1;
+	}
+	return named_to_msg(json_object_get(a, "networks"), &r->networks) < 0 ||
+		       named_to_msg(json_object_get(a, "volumes"), &r->volumes) < 0
+		   ? -1
+		   : 0;
+}
+
+int
+bc_statedoc_to_msg(const json_t *doc, bc_body_state *out, bc_err *err)
+{
+	json_t *apps = json_object_get(doc, "apps"), *a;
+	size_t i;
+
+	out->generation = (uint64_t)json_integer_value(json_object_get(doc, "generation"));
+	out->settled = json_is_true(json_object_get(doc, "settled"));
+	out->error = dup_or_null(json_object_get(doc, "error"));
+	out->waiting = dup_or_null(json_object_get(doc, "waiting"));
+	out->rounds = (uint64_t)json_integer_value(json_object_get(doc, "rounds"));
+	out->steps = (uint64_t)json_integer_value(json_object_get(doc, "steps"));
+	out->converge_ms = (uint64_t)json_integer_value(json_object_get(doc, "converge_ms"));
+	out->apps.n = 0;
+	if (json_array_size(apps) > 0 &&
+	    (out->apps.v = calloc(json_array_size(apps), sizeof(*out->apps.v))) == NULL)
+		return bc_err_sys(err, "state");
+	json_array_foreach(apps, i, a)
+	{
+		if (app_to_msg(a, &out->apps.v[out->apps.n++]) < 0)
+			return bc_err_set(err, BC_EINVAL, "state: app %lld has no valid status",
+					  (long long)json_integer_value(json_object_get(a, "id")));
+	}
+	return 0;
+}
+
+static void
+named_from_msg(json_t *map, const bc_named_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		json_object_set_new(map, l->v[i].name, json_pack("{s:s}", "status", l->v[i].status));
+}
+
+json_t *
+bc_statedoc_from_msg(const bc_body_state *st)
+{
+	json_t *doc = json_pack("{s:I, s:b, s:s?, s:s, s:I, s:I, s:I, s:[]}", "generation",
+				(json_int_t)st->generation, "settled", st->settled, "error",
+				st->error, "waiting", st->waiting ? st->waiting : "", "rounds",
+				(json_int_t)st->rounds, "steps", (json_int_t)st->steps,
+				"converge_ms", (json_int_t)st->converge_ms, "apps");
+	json_t *apps = json_object_get(doc, "apps");
+
+	for (size_t i = 0; doc != NULL && i < st->apps.n; i++) {
+		const bc_app_rec *r = &st->apps.v[i];
+		json_t *a = json_pack("{s:I}", "id", (json_int_t)r->id), *svcs = json_object();
+		if (r->uuid)
+			json_object_set_new(a, "uuid", json_string(r->uuid));
+		if (r->name)
+			json_object_set_new(a, "name", json_string(r->name));
+		if (r->commit)
+			json_object_set_new(a, "commit", json_string(r->commit));
+		json_object_set_new(a, "status", json_string(status_names[r->status]));
+		if (r->error)
+			json_object_set_new(a, "error", json_string(r->error));
+		if (r->waiting)
+			json_object_set_new(a, "waiting", json_string(r->waiting));
+		for (size_t k = 0; k < r->services.n; k++) {
+			const bc_svc_rec *s = &r->services.v[k];
+			json_t *o = json_pack("{s:s, s:s?, s:I, s:s?}", "status", s->status, "image",
+					      s->image, "release", (json_int_t)s->release,
+					      "commit", s->commit);
+			if (s->container)
+				json_object_set_new(o, "container", json_string(s->container));
+			if (s->id)
+				json_object_set_new(o, "id", json_string(s->id));
+			if (s->dl_image != NULL)
+				json_object_set_new(
+				    o, "download",
+				    json_pack("{s:s, s:I, s:I, s:I}", "image", s->dl_image, "percent",
+					      (json_int_t)s->dl_percent, "current",
+					      (json_int_t)s->dl_current, "total",
+					      (json_int_t)s->dl_total));
+			json_object_set_new(svcs, s->name, o);
+		}
+		json_object_set_new(a, "services", svcs);
+		json_object_set_new(a, "networks", json_object());
+		json_object_set_new(a, "volumes", json_object());
+		named_from_msg(json_object_get(a, "networks"), &r->networks);
+		named_from_msg(json_object_get(a, "volumes"), &r->volumes);
+		json_array_append_new(apps, a);
+	}
+	return doc;
+}

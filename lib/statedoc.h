@@ -33,6 +33,7 @@
 
 #include <jansson.h>
 
+#include "../proto/proto.h"
 #include "engine.h"
 #include "model.h"
 
@@ -59,6 +60,13 @@ json_t *bc_statedoc_find(const json_t *doc, int64_t app_id);
 /* app_id's document out of doc (a new reference), or the Idle document when
  * doc has no such app. NULL only when out of memory. */
 json_t *bc_statedoc_app(const json_t *doc, int64_t app_id);
+
+/* The document as a STATE body (typed, proto/proto.h) and back. to_msg
+ * fills out with owned copies (bc_msg_clear of the message frees them);
+ * -1 with err when doc does not have the shape above or exceeds a bound.
+ * from_msg returns a new document (the caller's), NULL when out of memory. */
+int bc_statedoc_to_msg(const json_t *doc, bc_body_state *out, bc_err *err);
+json_t *bc_statedoc_from_msg(const bc_body_state *st);
 
 /* The key of downloads and busy for an app (and a service): "<appId>" or
  * "<appId>/<service>" into out. */

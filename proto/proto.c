@@ -79,11 +79,36 @@ static const struct field ack_fields[] = {
 static const struct field get_state_fields[] = {
     FSTR(bc_body_get_state, from, 64, false),
 };
+static const struct field bc_svc_rec_fields[] = {
+    FSTR(bc_svc_rec, name, 128, true),	      FSTR(bc_svc_rec, status, 32, true),
+    FSTR(bc_svc_rec, image, 512, false),      FI64(bc_svc_rec, release, true),
+    FSTR(bc_svc_rec, commit, 128, false),     FSTR(bc_svc_rec, container, 512, false),
+    FSTR(bc_svc_rec, id, 64, false),	      FSTR(bc_svc_rec, dl_image, 512, false),
+    FU64(bc_svc_rec, dl_percent, false),      FU64(bc_svc_rec, dl_current, false),
+    FU64(bc_svc_rec, dl_total, false),
+};
+static const struct field bc_named_rec_fields[] = {
+    FSTR(bc_named_rec, name, 256, true),
+    FSTR(bc_named_rec, status, 32, true),
+};
+static const struct field bc_app_rec_fields[] = {
+    FI64(bc_app_rec, id, true),
+    FSTR(bc_app_rec, uuid, 128, false),
+    FSTR(bc_app_rec, name, 256, false),
+    FSTR(bc_app_rec, commit, 128, false),
+    FENUM(bc_app_rec, status, BC_APP_FAILING, true),
+    FSTR(bc_app_rec, error, 1024, false),
+    FSTR(bc_app_rec, waiting, 1024, false),
+    FRECS(bc_app_rec, services, 256, bc_svc_rec, true),
+    FRECS(bc_app_rec, networks, 64, bc_named_rec, true),
+    FRECS(bc_app_rec, volumes, 64, bc_named_rec, true),
+};
 static const struct field state_fields[] = {
-    FU64(bc_body_state, generation, true),
-    FU64(bc_body_state, instance, true),
-    FBOOL(bc_body_state, settled, true),
-    FSTR(bc_body_state, json, BC_PROTO_MAX_DOC, true),
+    FU64(bc_body_state, generation, true), FU64(bc_body_state, instance, true),
+    FBOOL(bc_body_state, settled, true),   FSTR(bc_body_state, error, 1024, false),
+    FSTR(bc_body_state, waiting, 1024, false), FU64(bc_body_state, rounds, true),
+    FU64(bc_body_state, steps, true),	       FU64(bc_body_state, converge_ms, true),
+    FRECS(bc_body_state, apps, 256, bc_app_rec, true),
 };
 static const struct field fetch_fields[] = {
     FSTR(bc_body_fetch, image, 512, true),

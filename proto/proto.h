@@ -162,11 +162,71 @@ typedef struct bc_body_get_state {
 	char *from; /* optional */
 } bc_body_get_state;
 
+/* The state document (lib/statedoc.h gives its JSON form, for people and
+ * the Composer API), typed. */
+enum bc_app_status {
+	BC_APP_IDLE = 0,
+	BC_APP_DOWNLOADING = 1,
+	BC_APP_UPDATING = 2,
+	BC_APP_WAITING_ON = 3, /* "Waiting" */
+	BC_APP_LOCK_WAIT = 4,  /* "Waiting for update lock" */
+	BC_APP_FAILING = 5,    /* "Failed" */
+};
+
+typedef struct bc_svc_rec {
+	char *name;	      /* required */
+	char *status;	      /* required: Docker's state, or downloading / pending */
+	char *image;	      /* optional */
+	int64_t release;      /* required */
+	char *commit;	      /* optional */
+	char *container;      /* optional */
+	char *id;	      /* optional: 12 hex digits */
+	char *dl_image;	      /* optional: the image coming, while it comes */
+	uint64_t dl_percent;  /* with dl_image */
+	uint64_t dl_current;  /* with dl_image */
+	uint64_t dl_total;    /* with dl_image */
+} bc_svc_rec;
+typedef struct bc_svc_list {
+	bc_svc_rec *v;
+	size_t n;
+} bc_svc_list;
+
+typedef struct bc_named_rec {
+	char *name;   /* required */
+	char *status; /* required: created / pending */
+} bc_named_rec;
+typedef struct bc_named_list {
+	bc_named_rec *v;
+	size_t n;
+} bc_named_list;
+
+typedef struct bc_app_rec {
+	int64_t id;		/* required */
+	char *uuid;		/* optional */
+	char *name;		/* optional */
+	char *commit;		/* optional */
+	int status;		/* required: an enum bc_app_status */
+	char *error;		/* optional: with BC_APP_FAILING */
+	char *waiting;		/* optional */
+	bc_svc_list services;	/* required */
+	bc_named_list networks; /* required */
+	bc_named_list volumes;	/* required */
+} bc_app_rec;
+typedef struct bc_app_list {
+	bc_app_rec *v;
+	size_t n;
+} bc_app_list;
+
 typedef struct bc_body_state {
-	uint64_t generation; /* required: target generation the state is for */
-	uint64_t instance;   /* required: the reconciler run (see bc_body_ack) */
-	bool settled;	     /* required */
-	char *json;	     /* required: the state document */
+	uint64_t generation;  /* required: target generation the state is for */
+	uint64_t instance;    /* required: the reconciler run (see bc_body_ack) */
+	bool settled;	      /* required */
+	char *error;	      /* optional: the last converge failed: why */
+	char *waiting;	      /* optional */
+	uint64_t rounds;      /* required */
+	uint64_t steps;	      /* required */
+	uint64_t converge_ms; /* required */
+	bc_app_list apps;     /* required: at most 256 */
 } bc_body_state;
 
 /* fetcher: get an image onto the device */

@@ -103,24 +103,13 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 static int
 get_state(struct rec *r, bc_msg *rep, bc_err *err)
 {
-	json_t *doc;
+	int rc;
 
-	pthread_mutex_lock(&r->mu);
 	rep->type = BC_MSG_STATE;
-	rep->body.state.generation = r->done_gen;
-	rep->body.state.instance = r->instance;
-	rep->body.state.settled = r->settled;
-	/* the last converge's document, with the downloads as they are now */
-	doc = json_loads(r->state_doc ? r->state_doc : "{}", 0, NULL);
-	if (doc == NULL)
-		doc = json_object();
-	bc_statedoc_overlay(doc, r->downloads, r->busy);
-	rep->body.state.json = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	pthread_mutex_lock(&r->mu);
+	rc = rec_state_body(r, &rep->body.state, err);
 	pthread_mutex_unlock(&r->mu);
-	if (rep->body.state.json == NULL)
-		return bc_err_sys(err, "state");
-	return BC_HANDLED;
+	return rc < 0 ? -1 : BC_HANDLED;
 }
 
 static int

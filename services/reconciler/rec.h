@@ -53,6 +53,9 @@ int rec_start_lock_events(struct rec *r, bc_err *err);
 /* worker.c */
 int rec_start_threads(struct rec *r, bc_err *err);
 void rec_stop_threads(struct rec *r);
+/* The STATE body of now (the last converge's document, what is busy and
+ * coming). Called with mu held; st's strings are then st's own. */
+int rec_state_body(struct rec *r, bc_body_state *st, bc_err *err);
 /* Write r->target to r->statefile atomically. Called with mu held. */
 int rec_persist(struct rec *r, bc_err *err);
 

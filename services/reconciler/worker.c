@@ -49,18 +49,33 @@ state_doc(struct rec *r, bc_engine *eng, const bc_state *target, const bc_conver
 	return text;
 }
 
+int
+rec_state_body(struct rec *r, bc_body_state *st, bc_err *err)
+{
+	json_t *doc = json_loads(r->state_doc ? r->state_doc : "{}", 0, NULL);
+	int rc;
+
+	if (doc == NULL)
+		doc = json_object();
+	/* the last converge's document, with what is busy and coming now */
+	bc_statedoc_overlay(doc, r->downloads, r->busy);
+	rc = bc_statedoc_to_msg(doc, st, err);
+	json_decref(doc);
+	st->generation = r->done_gen;
+	st->instance = r->instance;
+	st->settled = r->settled;
+	return rc;
+}
+
 static void
-publish(struct rec *r, uint64_t gen, bool settled, const char *doc)
+publish(struct rec *r)
 {
 	bc_msg m = {.type = BC_MSG_STATE};
 	bc_err err = {0};
 
-	m.body.state.generation = gen;
-	m.body.state.instance = r->instance;
-	m.body.state.settled = settled;
-	m.body.state.json = (char *)doc;
-	if (bc_send(r->pub, &m, &err) < 0)
+	if (rec_state_body(r, &m.body.state, &err) < 0 || bc_send(r->pub, &m, &err) < 0)
 		log_warnx("publish state: %s", err.msg);
+	bc_msg_clear(&m);
 }
 
 /* Images come through the fetcher daemon; while one comes, its progress is
@@ -313,7 +328,7 @@ worker(void *arg)
 			r->state_doc = json_dumps(e, JSON_COMPACT);
 			json_decref(e);
 		}
-		publish(r, gen, r->settled, r->state_doc ? r->state_doc : "{}");
+		publish(r);
 		pthread_mutex_unlock(&r->mu);
 		/* after the settled state is out: whoever waits on it need not
 		 * wait for the image cleanup too */

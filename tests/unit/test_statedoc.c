@@ -192,6 +192,48 @@ test_overlay_busy_and_downloads(void **state)
 	bc_state_free(&cur);
 }
 
+/* The document through a STATE message and back is the same document. */
+static void
+test_through_the_wire(void **state)
+{
+	bc_state tgt = {0}, cur = {0};
+	bc_app_outcome o[2] = {{.app_id = 1, .phase = BC_APP_SETTLED},
+			       {.app_id = 2, .phase = BC_APP_FAILED, .why = "no image"}};
+	bc_converge cv = {.apps = o, .n_apps = 2, .rounds = 2, .steps_done = 5};
+	bc_statedoc_in in = {.generation = 4, .current = &cur, .target = &tgt, .c = &cv};
+	bc_msg m = {.type = BC_MSG_STATE}, back;
+	bc_buf b = {0};
+	bc_err err = {0};
+	json_t *doc, *dl, *again;
+	(void)state;
+
+	svc(app(&tgt, 1, "one", "c2"), "db", 2, NULL);
+	svc(app(&cur, 1, NULL, NULL), "web", 1, "running");
+	bc_app_add_volume(&tgt.apps[0])->name = strdup("data");
+	svc(app(&tgt, 2, "two", "c9"), "x", 2, NULL);
+	doc = bc_statedoc_build(&in);
+	dl = json_pack("{s:{s:s, s:i, s:i, s:i}}", "1/db", "image", "reg/db:2", "percent", 40,
+		       "current", 4, "total", 10);
+	bc_statedoc_overlay(doc, dl, NULL);
+	assert_int_equal(bc_statedoc_to_msg(doc, &m.body.state, &err), 0);
+	m.body.state.generation = 4;
+	assert_int_equal(bc_msg_encode(&m, &b, &err), 0);
+	assert_int_equal(bc_msg_decode(b.data, b.len, &back, &err), 0);
+	again = bc_statedoc_from_msg(&back.body.state);
+	if (!json_equal(doc, again)) {
+		char *x = json_dumps(doc, JSON_SORT_KEYS), *y = json_dumps(again, JSON_SORT_KEYS);
+		fail_msg("before: %s\nafter:  %s", x, y);
+	}
+	json_decref(again);
+	json_decref(dl);
+	json_decref(doc);
+	bc_msg_clear(&back);
+	bc_msg_clear(&m);
+	bc_buf_free(&b);
+	bc_state_free(&tgt);
+	bc_state_free(&cur);
+}
+
 int
 main(void)
 {
@@ -200,6 +242,7 @@ main(void)
 	    cmocka_unit_test(test_running_app_maps_services),
 	    cmocka_unit_test(test_outcomes_per_app),
 	    cmocka_unit_test(test_overlay_busy_and_downloads),
+	    cmocka_unit_test(test_through_the_wire),
 	};
 	return cmocka_run_group_tests_name("statedoc", tests, NULL, NULL);
 }
