@@ -5,7 +5,7 @@ BUILD   ?= build
 SAN     ?=
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=gnu11 -D_GNU_SOURCE $(WARN) -MMD -MP
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -I. $(WARN) -MMD -MP
 ifeq ($(SAN),1)
 override CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 override LDFLAGS += -fsanitize=address,undefined
@@ -19,7 +19,7 @@ override LDFLAGS += -Wl,--as-needed
 LDLIBS   = $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd) -lnng -lm
 
 DAEMONS := fetcher reconciler locker logger gateway
-LIBSRC  := $(wildcard lib/*.c) $(wildcard proto/*.c)
+LIBSRC  := $(wildcard lib/*/*.c) $(wildcard proto/*.c)
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/obj/%.o)
 LIBA    := $(BUILD)/libbc.a
 BINS    := $(DAEMONS:%=$(BUILD)/bin/bc-%) $(BUILD)/bin/balena-compose $(BUILD)/bin/bc-regsize
@@ -96,7 +96,7 @@ integ: all $(INTEGS)
 	tests/harness/run-integ.sh $(BUILD)
 
 # libFuzzer targets: every decoder of outside input.
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined
 build/fuzz/%: tests/fuzz/%.c $(LIBSRC)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIBSRC) $(LDLIBS)
@@ -145,11 +145,11 @@ install: all
 	tools/s6rc2scandir.sh s6-rc.d $(DESTDIR)$(PREFIX)/share/balena-compose/scandir \
 	  $(PREFIX)/libexec/balena-compose
 
-SOURCES := $(wildcard proto/*.[ch] lib/*.[ch] cli/*.c services/*/*.c services/*/*/*.c tests/*/*.c include/*.h)
+SOURCES := $(wildcard proto/*.[ch] lib/*/*.[ch] cli/*.c services/*/*.c services/*/*/*.c tests/*/*.c include/*.h)
 format:
 	clang-format -i $(SOURCES)
 
 clean:
 	rm -rf build
 
--include $(LIBOBJ:.o=.d) $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj/*/*/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj/*/*/*/*.d)

@@ -4,9 +4,9 @@
 
 #include <jansson.h>
 
-#include "../lib/client.h"
-#include "../lib/model.h"
-#include "../proto/ipc.h"
+#include "lib/ipc/client.h"
+#include "lib/model/model.h"
+#include "proto/ipc.h"
 
 /* The reconciler's state: *doc is the caller's. */
 int cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/client.h"
+#include "lib/ipc/client.h"
 #include "cli.h"
 
 static const char usage[] =

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/client.h"
-#include "../lib/compose.h"
-#include "../lib/target.h"
+#include "lib/ipc/client.h"
+#include "lib/model/compose.h"
+#include "lib/model/target.h"
 #include "cli.h"
 
 #define MAX_IMAGES 256

@@ -6,10 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/buf.h"
-#include "../lib/client.h"
-#include "../lib/compose.h"
-#include "../lib/target.h"
+#include "lib/base/buf.h"
+#include "lib/ipc/client.h"
+#include "lib/model/compose.h"
+#include "lib/model/target.h"
 #include "cli.h"
 
 int

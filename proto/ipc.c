@@ -1,4 +1,4 @@
-#include "ipc.h"
+#include "proto/ipc.h"
 
 #include <errno.h>
 #include <nng/protocol/pubsub0/pub.h>

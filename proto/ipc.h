@@ -5,7 +5,7 @@
 
 #include <nng/nng.h>
 
-#include "proto.h"
+#include "proto/proto.h"
 
 #define BC_RUNDIR_DEFAULT "/run/balena-compose"
 

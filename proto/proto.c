@@ -1,4 +1,4 @@
-#include "proto.h"
+#include "proto/proto.h"
 
 #include <msgpack.h>
 #include <stdlib.h>

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../lib/buf.h"
-#include "../lib/err.h"
+#include "lib/base/buf.h"
+#include "lib/base/err.h"
 
 #define BC_PROTO_VERSION 1
 #define BC_PROTO_MAX_MSG ((size_t)1 << 20)
@@ -162,7 +162,7 @@ typedef struct bc_body_get_state {
 	char *from; /* optional */
 } bc_body_get_state;
 
-/* The state document (lib/statedoc.h gives its JSON form, for people and
+/* The state document (lib/plan/statedoc.h gives its JSON form, for people and
  * the Composer API), typed. */
 enum bc_app_status {
 	BC_APP_IDLE = 0,

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/docker.h"
-#include "../../lib/fsutil.h"
-#include "../../lib/log.h"
+#include "lib/docker/docker.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/log.h"
 #include "fetcher.h"
 
 static void

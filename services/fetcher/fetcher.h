@@ -1,21 +1,21 @@
-/* The fetcher's own state: its job table (lib/jobs.h), shared by the request loop
+/* The fetcher's own state: its job table (lib/fetch/jobs.h), shared by the request loop
  * (main.c) and the pulling workers (jobs.c) under one mutex. */
 #ifndef BC_FETCHER_H
 #define BC_FETCHER_H
 
 #include <pthread.h>
 
-#include "../../lib/daemon.h"
-#include "../../lib/fetch.h"
-#include "../../lib/jobs.h"
+#include "lib/ipc/daemon.h"
+#include "lib/fetch/fetch.h"
+#include "lib/fetch/jobs.h"
 
 #define FETCHER_MAX_WORKERS 16
 
 struct fetcher {
-	uint64_t instance; /* this run (lib/daemon.h): in every job message */
+	uint64_t instance; /* this run (lib/ipc/daemon.h): in every job message */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bc_jobs jobs; /* lib/jobs.h */
+	bc_jobs jobs; /* lib/fetch/jobs.h */
 	bool stopping;
 	bool guard_warned; /* the disk guard said once that it cannot see the disk */
 	/* set once at start */

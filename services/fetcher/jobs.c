@@ -7,11 +7,11 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "../../lib/clock.h"
-#include "../../lib/config.h"
-#include "../../lib/docker.h"
-#include "../../lib/log.h"
-#include "../../proto/ipc.h"
+#include "lib/base/clock.h"
+#include "lib/model/config.h"
+#include "lib/docker/docker.h"
+#include "lib/base/log.h"
+#include "proto/ipc.h"
 #include "fetcher.h"
 
 void

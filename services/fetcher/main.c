@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/docker.h"
-#include "../../lib/log.h"
+#include "lib/docker/docker.h"
+#include "lib/base/log.h"
 #include "fetcher.h"
 
 

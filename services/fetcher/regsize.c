@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/clock.h"
+#include "lib/base/clock.h"
 #include "fetcher.h"
 
 extern char **environ;

@@ -1,6 +1,6 @@
 /* gateway daemon. Minimal until its issue lands: binds its sockets, answers the
  * common messages (PING), exits cleanly on SIGTERM. */
-#include "../../lib/daemon.h"
+#include "lib/ipc/daemon.h"
 
 int
 main(int argc, char **argv)

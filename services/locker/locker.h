@@ -6,15 +6,15 @@
 
 #include <pthread.h>
 
-#include "../../lib/daemon.h"
-#include "../../lib/leases.h"
-#include "../../lib/lock.h"
+#include "lib/ipc/daemon.h"
+#include "lib/locks/leases.h"
+#include "lib/locks/lock.h"
 
 struct wentry;
 
 struct locker {
 	pthread_mutex_t mu;
-	bc_leases leases; /* lib/leases.h */
+	bc_leases leases; /* lib/locks/leases.h */
 	bool stopping;
 	/* set once at start */
 	char lockdir[512];

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../lib/clock.h"
-#include "../../lib/log.h"
+#include "lib/base/clock.h"
+#include "lib/base/log.h"
 #include "locker.h"
 
 static int

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../lib/fsutil.h"
-#include "../../lib/clock.h"
-#include "../../lib/log.h"
-#include "../../proto/ipc.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/clock.h"
+#include "lib/base/log.h"
+#include "proto/ipc.h"
 #include "locker.h"
 
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE)

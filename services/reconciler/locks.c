@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/fsutil.h"
-#include "../../lib/log.h"
-#include "../../proto/ipc.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/log.h"
+#include "proto/ipc.h"
 #include "rec.h"
 
 #include <nng/protocol/pubsub0/sub.h>

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../lib/log.h"
-#include "../../lib/statedoc.h"
-#include "../../lib/target.h"
+#include "lib/base/log.h"
+#include "lib/plan/statedoc.h"
+#include "lib/model/target.h"
 #include "rec.h"
 
 /* Validate a whole document as a target. */

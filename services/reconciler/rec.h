@@ -6,8 +6,8 @@
 
 #include <pthread.h>
 
-#include "../../lib/daemon.h"
-#include "../../lib/engine.h"
+#include "lib/ipc/daemon.h"
+#include "lib/plan/engine.h"
 
 struct rec {
 	pthread_mutex_t mu;
@@ -36,7 +36,7 @@ struct rec {
 	size_t n_scope;
 	size_t workers;
 	nng_socket pub;
-	uint64_t instance;    /* this run (lib/daemon.h): in ACK and STATE */
+	uint64_t instance;    /* this run (lib/ipc/daemon.h): in ACK and STATE */
 	pthread_t worker, events;
 };
 

@@ -11,14 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/client.h"
-#include "../../lib/clock.h"
-#include "../../lib/fsutil.h"
-#include "../../lib/lock.h"
-#include "../../lib/log.h"
-#include "../../lib/statedoc.h"
-#include "../../lib/target.h"
-#include "../../proto/ipc.h"
+#include "lib/ipc/client.h"
+#include "lib/base/clock.h"
+#include "lib/base/fsutil.h"
+#include "lib/locks/lock.h"
+#include "lib/base/log.h"
+#include "lib/plan/statedoc.h"
+#include "lib/model/target.h"
+#include "proto/ipc.h"
 #include "rec.h"
 
 int
@@ -27,7 +27,7 @@ rec_persist(struct rec *r, bc_err *err)
 	return bc_write_json_atomic(r->statefile, r->target, 0600, err);
 }
 
-/* The state document (lib/statedoc.h) after a converge. */
+/* The state document (lib/plan/statedoc.h) after a converge. */
 static char *
 state_doc(struct rec *r, bc_engine *eng, const bc_state *target, const bc_converge *c, int rc,
 	  const bc_err *err, uint64_t gen)

@@ -2,8 +2,8 @@
  * are read (dir NULL) and variables come from a fixed table. */
 #include <string.h>
 
-#include "../../lib/compose.h"
-#include "../../lib/target.h"
+#include "lib/model/compose.h"
+#include "lib/model/target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* libFuzzer: config.json parsing. */
-#include "../../lib/config.h"
+#include "lib/model/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,7 +2,7 @@
  * position taken from the input. */
 #include <stdlib.h>
 
-#include "../../lib/dstream.h"
+#include "lib/docker/dstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

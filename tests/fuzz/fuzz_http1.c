@@ -3,7 +3,7 @@
  * connection's end. Body bytes must never exceed what came in. */
 #include <stdlib.h>
 
-#include "../../lib/http1.h"
+#include "lib/docker/http1.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* libFuzzer: newline-delimited JSON (Docker events and pull progress). */
 #include <stdlib.h>
 
-#include "../../lib/dstream.h"
+#include "lib/docker/dstream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

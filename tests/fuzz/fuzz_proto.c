@@ -2,7 +2,7 @@
  * decode to the same type and id. */
 #include <stdlib.h>
 
-#include "../../proto/proto.h"
+#include "proto/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* libFuzzer: a v3 target document through lib/target and lib/spec. */
-#include "../../lib/target.h"
+#include "lib/model/target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

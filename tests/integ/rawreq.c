@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../proto/ipc.h"
+#include "proto/ipc.h"
 
 #include <nng/protocol/reqrep0/req.h>
 

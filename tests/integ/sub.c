@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../proto/ipc.h"
+#include "proto/ipc.h"
 
 #include <nng/protocol/pubsub0/sub.h>
 

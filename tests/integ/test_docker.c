@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/docker.h"
+#include "lib/docker/docker.h"
 
 #define LABEL "io.balena-compose.test"
 #define TRAPLOOP "trap exit TERM; while :; do sleep 1; done"

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/engine.h"
-#include "../../lib/target.h"
+#include "lib/plan/engine.h"
+#include "lib/model/target.h"
 
 #define TEST_LABEL "io.balena-compose.test"
 #define LOOP "trap exit TERM; while :; do sleep 1; done"

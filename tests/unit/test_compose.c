@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../lib/compose.h"
-#include "../../lib/target.h"
+#include "lib/model/compose.h"
+#include "lib/model/target.h"
 
 static char dir[64];
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/config.h"
+#include "lib/model/config.h"
 
 #define SECRET "s3cr3t-device-key-4f9a"
 

@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../lib/docker.h"
+#include "lib/docker/docker.h"
 
 struct engine {
 	int fd;

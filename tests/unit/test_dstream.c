@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../lib/dstream.h"
+#include "lib/docker/dstream.h"
 
 struct frames {
 	char text[4][64];

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/fetch.h"
+#include "lib/fetch/fetch.h"
 
 static void
 feed(bc_progress *p, const char *js)

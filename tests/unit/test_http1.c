@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/http1.h"
+#include "lib/docker/http1.h"
 
 struct got {
 	char body[4096];

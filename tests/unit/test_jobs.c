@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/jobs.h"
+#include "lib/fetch/jobs.h"
 
 static void
 test_coalesce_order_end(void **state)

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../lib/leases.h"
+#include "lib/locks/leases.h"
 
 static bc_strv
 names(const char *a, const char *b)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../lib/lock.h"
+#include "lib/locks/lock.h"
 
 static char base[64];
 

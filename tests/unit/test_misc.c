@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/docker.h"
+#include "lib/docker/docker.h"
 
 static void
 split_ok(const char *ref, const char *name, const char *tag)

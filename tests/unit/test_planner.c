@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/planner.h"
+#include "lib/plan/planner.h"
 
 struct sd { /* a service, current or target; unset fields take defaults */
 	const char *name, *image, *hash, *commit, *status, *rid, *cid;

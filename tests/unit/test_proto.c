@@ -8,7 +8,7 @@
 #include <msgpack.h>
 #include <string.h>
 
-#include "../../proto/proto.h"
+#include "proto/proto.h"
 
 static void
 roundtrip(bc_msg *in, bc_msg *out)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../lib/settings.h"
+#include "lib/ipc/settings.h"
 
 static const char *const *table; /* NAME, VALUE, ..., NULL */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/statedoc.h"
+#include "lib/plan/statedoc.h"
 
 static bc_app *
 app(bc_state *s, int64_t id, const char *name, const char *commit)

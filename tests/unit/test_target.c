@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/spec.h"
-#include "../../lib/target.h"
+#include "lib/model/spec.h"
+#include "lib/model/target.h"
 
 #define FIXTURE "tests/fixtures/target-v3-example.json"
 #define APPUUID "a1b2c3d4e5f60718293a4b5c6d7e8f90"

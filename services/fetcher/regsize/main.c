@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../lib/fetch.h"
+#include "lib/fetch/fetch.h"
 
 static void
 chomp(char *s)

@@ -1,0 +1,239 @@
+/* The size of an image from its registry manifest (lib/fetch.h), so the
+ * disk guard can refuse a pull before any byte of it arrives. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "lib/base/buf.h"
+#include "lib/docker/docker.h"
+#include "lib/fetch/fetch.h"
+
+#define ACCEPT                                                                                     \
+	"Accept: application/vnd.docker.distribution.manifest.v2+json, "                           \
+	"application/vnd.docker.distribution.manifest.list.v2+json, "                              \
+	"application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
+
+struct http {
+	CURL *curl;
+	bc_buf body;
+	char www_auth[1024]; /* the WWW-Authenticate of a 401 */
+	const char *user, *password;
+	char bearer[4096]; /* a token once we have one (a secret) */
+	long timeout_s;
+};
+
+static size_t
+on_body(char *p, size_t sz, size_t n, void *u)
+{
+	struct http *h = u;
+	return bc_buf_add(&h->body, p, sz * n, NULL) < 0 ? 0 : sz * n;
+}
+
+static size_t
+on_header(char *p, size_t sz, size_t n, void *u)
+{
+	struct http *h = u;
+	size_t len = sz * n;
+
+	if (len > 18 && strncasecmp(p, "WWW-Authenticate:", 17) == 0)
+		snprintf(h->www_auth, sizeof(h->www_auth), "%.*s", (int)(len - 17), p + 17);
+	return len;
+}
+
+/* GET url; *status gets the HTTP status. basic: send user/password. */
+static int
+get(struct http *h, const char *url, bool basic, long *status, bc_err *err)
+{
+	struct curl_slist *hdr = curl_slist_append(NULL, ACCEPT);
+	char authz[4200];
+	CURLcode cc;
+
+	bc_buf_reset(&h->body);
+	h->www_auth[0] = '\0';
+	curl_easy_reset(h->curl);
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, h->timeout_s);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	if (h->bearer[0]) {
+		snprintf(authz, sizeof(authz), "Authorization: Bearer %s", h->bearer);
+		hdr = curl_slist_append(hdr, authz);
+		explicit_bzero(authz, sizeof(authz));
+	} else if (basic && h->user && h->password) {
+		curl_easy_setopt(h->curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(h->curl, CURLOPT_USERNAME, h->user);
+		curl_easy_setopt(h->curl, CURLOPT_PASSWORD, h->password);
+	}
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdr);
+	cc = curl_easy_perform(h->curl);
+	curl_slist_free_all(hdr);
+	if (cc != CURLE_OK)
+		return bc_err_set(err, BC_ESYS, "registry %s: %s", url, curl_easy_strerror(cc));
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+/* key="value" out of a WWW-Authenticate header. */
+static bool
+auth_param(const char *hdr, const char *key, char *out, size_t n)
+{
+	char pat[32];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "%s=\"", key);
+	if ((p = strstr(hdr, pat)) == NULL || (e = strchr(p + strlen(pat), '"')) == NULL)
+		return false;
+	p += strlen(pat);
+	if ((size_t)(e - p) >= n)
+		return false;
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+	return true;
+}
+
+/* A Bearer challenge: get a token from its realm. */
+static int
+fetch_token(struct http *h, bc_err *err)
+{
+	char realm[512], service[256] = "", scope[512] = "", url[1400];
+	char *es, *sc;
+	long status;
+	json_t *j;
+	const char *tok;
+
+	if (!auth_param(h->www_auth, "realm", realm, sizeof(realm)))
+		return bc_err_set(err, BC_EHTTP, "registry: unreadable Bearer challenge");
+	auth_param(h->www_auth, "service", service, sizeof(service));
+	auth_param(h->www_auth, "scope", scope, sizeof(scope));
+	es = curl_easy_escape(h->curl, service, 0);
+	sc = curl_easy_escape(h->curl, scope, 0);
+	snprintf(url, sizeof(url), "%s?service=%s&scope=%s", realm, es ? es : "", sc ? sc : "");
+	curl_free(es);
+	curl_free(sc);
+	if (get(h, url, true, &status, err) < 0)
+		return -1;
+	if (status != 200)
+		return bc_err_set(err, BC_EHTTP, "registry token from %s: %ld", realm, status);
+	j = json_loadb(bc_buf_cstr(&h->body), h->body.len, 0, NULL);
+	tok = json_string_value(json_object_get(j, "token"));
+	if (tok == NULL)
+		tok = json_string_value(json_object_get(j, "access_token"));
+	if (tok == NULL || strlen(tok) >= sizeof(h->bearer)) {
+		json_decref(j);
+		return bc_err_set(err, BC_EHTTP, "registry token from %s: none in the answer",
+				  realm);
+	}
+	snprintf(h->bearer, sizeof(h->bearer), "%s", tok);
+	json_decref(j);
+	return 0;
+}
+
+/* GET a manifest, answering one auth challenge. *out is the caller's. */
+static int
+manifest(struct http *h, const char *url, json_t **out, bc_err *err)
+{
+	long status;
+	json_error_t je;
+
+	if (get(h, url, false, &status, err) < 0)
+		return -1;
+	if (status == 401) {
+		if (strncasecmp(h->www_auth + strspn(h->www_auth, " "), "bearer", 6) == 0) {
+			if (fetch_token(h, err) < 0 || get(h, url, false, &status, err) < 0)
+				return -1;
+		} else if (get(h, url, true, &status, err) < 0) {
+			return -1;
+		}
+	}
+	if (status != 200)
+		return bc_err_set(err, status == 404 ? BC_ENOTFOUND : BC_EHTTP,
+				  "registry %s: %ld%s", url, status,
+				  status == 401 ? " (unauthorized)" : "");
+	if ((*out = json_loadb(bc_buf_cstr(&h->body), h->body.len, 0, &je)) == NULL)
+		return bc_err_set(err, BC_EPROTO, "registry %s: bad manifest: %s", url, je.text);
+	return 0;
+}
+
+static const char *
+host_arch(void)
+{
+	struct utsname u;
+	static const struct {
+		const char *k, *d;
+	} map[] = {{"x86_64", "amd64"},
+		   {"aarch64", "arm64"},
+		   {"armv7l", "arm"},
+		   {"armv6l", "arm"},
+		   {"i686", "386"}};
+
+	if (uname(&u) == 0)
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (strcmp(u.machine, map[i].k) == 0)
+				return map[i].d;
+	return "amd64";
+}
+
+int
+bc_registry_image_size(const char *ref, const char *user, const char *password, long timeout_s,
+		       uint64_t *bytes, bc_err *err)
+{
+	char reg[256], name[512], tag[256], url[1400];
+	const char *repo, *scheme;
+	struct http h = {
+	    .user = user, .password = password, .timeout_s = timeout_s, .body = {.max = 4 << 20}};
+	json_t *m = NULL, *e;
+	size_t i;
+	uint64_t sum = 0;
+	int rc = -1;
+
+	if (!bc_image_registry(ref, reg, sizeof(reg)))
+		return bc_err_set(err, BC_EINVAL, "'%s' names no registry", ref);
+	if (bc_image_ref_split(ref, name, sizeof(name), tag, sizeof(tag), err) < 0)
+		return -1;
+	repo = name + strlen(reg) + 1;
+	scheme =
+	    strncmp(reg, "127.", 4) == 0 || strncmp(reg, "localhost", 9) == 0 ? "http" : "https";
+	snprintf(url, sizeof(url), "%s://%s/v2/%s/manifests/%s", scheme, reg, repo, tag);
+	if ((h.curl = curl_easy_init()) == NULL)
+		return bc_err_set(err, BC_ESYS, "registry: curl_easy_init failed");
+	if (manifest(&h, url, &m, err) < 0)
+		goto out;
+	if (json_is_array(json_object_get(m, "manifests"))) {
+		/* a list: this machine's platform */
+		const char *arch = host_arch(), *digest = NULL;
+		json_array_foreach(json_object_get(m, "manifests"), i, e)
+		{
+			json_t *pl = json_object_get(e, "platform");
+			const char *a = json_string_value(json_object_get(pl, "architecture"));
+			const char *os = json_string_value(json_object_get(pl, "os"));
+			if (a && os && strcmp(a, arch) == 0 && strcmp(os, "linux") == 0)
+				digest = json_string_value(json_object_get(e, "digest"));
+		}
+		if (digest == NULL) {
+			bc_err_set(err, BC_ENOTFOUND, "registry: '%s' has no linux/%s image", ref,
+				   arch);
+			goto out;
+		}
+		snprintf(url, sizeof(url), "%s://%s/v2/%s/manifests/%s", scheme, reg, repo, digest);
+		json_decref(m);
+		m = NULL;
+		if (manifest(&h, url, &m, err) < 0)
+			goto out;
+	}
+	sum = (uint64_t)json_integer_value(json_object_get(json_object_get(m, "config"), "size"));
+	json_array_foreach(json_object_get(m, "layers"), i, e) sum +=
+	    (uint64_t)json_integer_value(json_object_get(e, "size"));
+	*bytes = sum;
+	rc = 0;
+out:
+	json_decref(m);
+	explicit_bzero(h.bearer, sizeof(h.bearer));
+	bc_buf_free(&h.body);
+	curl_easy_cleanup(h.curl);
+	return rc;
+}

@@ -1,0 +1,432 @@
+#include "lib/ipc/client.h"
+#include "lib/base/clock.h"
+#include "lib/plan/statedoc.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/ipc.h"
+
+#include <nng/protocol/pubsub0/sub.h>
+
+#define CALL_MS 10000
+/* how long a wait outlasts a reconciler that does not answer */
+#define UNREACHABLE_MS 30000
+
+int
+bc_client_call(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep,
+	       enum bc_msgtype want, bc_err *err)
+{
+	if (bc_call_in(rundir, daemon, req, rep, CALL_MS, err) < 0)
+		return -1;
+	if (rep->type == BC_MSG_ERROR) {
+		bc_err_set(err, (enum bc_errcode)rep->body.error.code, "%s",
+			   rep->body.error.message);
+		bc_msg_clear(rep);
+		return -1;
+	}
+	if (want != BC_MSG_NONE && rep->type != want) {
+		bc_err_set(err, BC_EPROTO, "%s answered %s", daemon, bc_msgtype_name(rep->type));
+		bc_msg_clear(rep);
+		return -1;
+	}
+	return 0;
+}
+
+int
+bc_client_apply(const char *rundir, const char *doc, bool force, bc_ack *ack, bc_err *err)
+{
+	bc_msg req = {.type = BC_MSG_APPLY}, rep;
+
+	req.body.apply.target = (char *)doc;
+	req.body.apply.force = force;
+	if (bc_client_call(rundir, "reconciler", &req, &rep, BC_MSG_ACK, err) < 0)
+		return -1;
+	*ack = (bc_ack){rep.body.ack.generation, rep.body.ack.instance};
+	bc_msg_clear(&rep);
+	return 0;
+}
+
+int
+bc_client_down(const char *rundir, const char *app, bool volumes, bc_ack *ack, bc_err *err)
+{
+	bc_msg req = {.type = BC_MSG_DOWN}, rep;
+
+	req.body.down.app = (char *)app;
+	req.body.down.volumes = volumes;
+	if (bc_client_call(rundir, "reconciler", &req, &rep, BC_MSG_ACK, err) < 0)
+		return -1;
+	*ack = (bc_ack){rep.body.ack.generation, rep.body.ack.instance};
+	bc_msg_clear(&rep);
+	return 0;
+}
+
+int
+bc_client_state_of(const char *rundir, uint64_t *gen, uint64_t *instance, bool *settled,
+		   json_t **doc, bc_err *err)
+{
+	bc_msg req = {.type = BC_MSG_GET_STATE}, rep;
+
+	if (bc_client_call(rundir, "reconciler", &req, &rep, BC_MSG_STATE, err) < 0)
+		return -1;
+	*gen = rep.body.state.generation;
+	if (instance != NULL)
+		*instance = rep.body.state.instance;
+	*settled = rep.body.state.settled;
+	*doc = bc_statedoc_from_msg(&rep.body.state);
+	bc_msg_clear(&rep);
+	if (*doc == NULL)
+		return bc_err_sys(err, "state document");
+	return 0;
+}
+
+int
+bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **doc, bc_err *err)
+{
+	return bc_client_state_of(rundir, gen, NULL, settled, doc, err);
+}
+
+static long
+elapsed_ms(uint64_t start)
+{
+	return (long)(bc_mono_ms() - start);
+}
+
+/* A SUB socket on a daemon's PUB, subscribed to everything. */
+static int
+open_sub(const char *rundir, const char *daemon, nng_socket *s, bc_err *err)
+{
+	char addr[160];
+
+	if (bc_addr_in(addr, sizeof(addr), rundir, daemon, BC_SOCK_PUB, err) < 0)
+		return -1;
+	if (nng_sub0_open(s) != 0)
+		return bc_err_set(err, BC_ESYS, "subscribe to %s", daemon);
+	if (nng_socket_set(*s, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0 ||
+	    nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG) != 0 ||
+	    nng_dial(*s, addr, NULL, 0) != 0) {
+		nng_close(*s);
+		return bc_err_set(err, BC_ESYS, "subscribe to %s at %s", daemon, addr);
+	}
+	return 0;
+}
+
+/* How the change stands in doc (a state at or past its generation): 1 done,
+ * 0 not yet (*waiting: on what, if known), -1 failed (err). */
+static int
+judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone, bool restarted,
+      const char **waiting, bc_err *err)
+{
+	const char *e = json_string_value(json_object_get(doc, "error"));
+	int done = 1;
+
+	*waiting = NULL;
+	if (n == 0) {
+		*waiting = json_string_value(json_object_get(doc, "waiting"));
+		if (settled)
+			return 1;
+		if (e != NULL)
+			return bc_err_set(err, BC_EINVAL, "%s", e);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *a = bc_statedoc_find(doc, apps[i]);
+		const char *st = json_string_value(json_object_get(a, "status"));
+		const char *ae = json_string_value(json_object_get(a, "error"));
+		const char *w = json_string_value(json_object_get(a, "waiting"));
+		if (a == NULL) {
+			if (gone)
+				continue;
+			/* every app of the target is in the document */
+			return bc_err_set(err, BC_ENOTFOUND,
+					  restarted ? "app %lld is not in the target of the "
+						      "restarted reconciler (it could not be kept)"
+						    : "app %lld left the target (another change "
+						      "removed it)",
+					  (long long)apps[i]);
+		}
+		if (st != NULL && strcmp(st, "Failed") == 0)
+			return bc_err_set(err, BC_EINVAL, "%s", ae ? ae : "failed");
+		if (gone || st == NULL || strcmp(st, "Idle") != 0) {
+			done = 0;
+			if (*waiting == NULL && w != NULL && *w)
+				*waiting = w;
+		}
+	}
+	return done;
+}
+
+int
+bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps,
+	       bool gone, int timeout_ms, void (*progress)(void *ud, const char *waiting),
+	       void *ud, bc_err *err)
+{
+	uint64_t start = bc_mono_ms();
+	char last[512] = "";
+	bc_ack want = *ack;
+	bool restarted = false;
+	long unreachable_since = -1;
+	nng_socket sub;
+	int have_sub, rc = -1;
+
+	/* subscribe first, then ask: a round that ends in between is not lost */
+	have_sub = open_sub(rundir, "reconciler", &sub, NULL) == 0; /* else: poll */
+	for (;;) {
+		uint64_t g, inst;
+		bool settled;
+		json_t *doc;
+		const char *w = NULL;
+		long left;
+		bc_err cerr = {0};
+		int st = 0;
+
+		if (bc_client_state_of(rundir, &g, &inst, &settled, &doc, &cerr) < 0) {
+			/* a reconciler restarting: its socket comes back within
+			 * seconds (s6); anything else, or a long silence, ends
+			 * the wait (the change itself is kept and goes on) */
+			if (cerr.code != BC_ESYS && cerr.code != BC_ETIMEOUT) {
+				*err = cerr;
+				goto out;
+			}
+			if (unreachable_since >= 0 &&
+			    elapsed_ms(start) - unreachable_since > UNREACHABLE_MS) {
+				*err = cerr;
+				bc_err_wrap(err, "the reconciler is not answering (the change "
+						 "is kept and goes on when it is back)");
+				goto out;
+			}
+			if (unreachable_since < 0)
+				unreachable_since = elapsed_ms(start);
+			doc = NULL;
+		} else if (inst != want.instance) {
+			/* a new run of the reconciler: it resumed the target kept
+			 * on disk (ours included) from generation 1 */
+			want = (bc_ack){.generation = 1, .instance = inst};
+			restarted = true;
+			unreachable_since = -1;
+			snprintf(last, sizeof(last),
+				 "the reconciler restarted; following its new run");
+			if (progress != NULL)
+				progress(ud, last);
+		} else {
+			unreachable_since = -1;
+		}
+		if (doc != NULL && g >= want.generation) {
+			st = judge(doc, settled, apps, n_apps, gone, restarted, &w, err);
+			if (st != 0) {
+				json_decref(doc);
+				rc = st > 0 ? 0 : -1;
+				goto out;
+			}
+			if (w && *w && strcmp(w, last) != 0) {
+				snprintf(last, sizeof(last), "%s", w);
+				if (progress != NULL)
+					progress(ud, last);
+			}
+		}
+		json_decref(doc);
+		left = timeout_ms - elapsed_ms(start);
+		if (left <= 0) {
+			bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s",
+				   timeout_ms / 1000, last[0] ? "; still " : "", last);
+			goto out;
+		}
+		if (have_sub) {
+			/* the next round's end, or at most a second (a lost message
+			 * only costs that) */
+			nng_msg *m;
+			nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, left < 1000 ? (int)left : 1000);
+			if (nng_recvmsg(sub, &m, 0) == 0)
+				nng_msg_free(m);
+		} else {
+			usleep(100 * 1000);
+		}
+	}
+out:
+	if (have_sub)
+		nng_close(sub);
+	return rc;
+}
+
+/* Ask the fetcher how a job stands: 1 still going (or the fetcher cannot
+ * be asked now), 0 ended (ok/error set), -1 the fetcher does not know it,
+ * -2 another run of the fetcher answered (*inst: which). */
+static int
+job_status(const char *rundir, uint64_t job, uint64_t *inst, bool *ok, char *error,
+	   size_t errlen)
+{
+	bc_msg req = {.type = BC_MSG_FETCH_STATUS}, rep;
+	int rc = -1;
+
+	if (bc_call_in(rundir, "fetcher", &req, &rep, CALL_MS, NULL) < 0)
+		return 1; /* cannot tell: keep waiting (a restart takes seconds) */
+	if (rep.type != BC_MSG_FETCH_JOBS) {
+		bc_msg_clear(&rep);
+		return 1;
+	}
+	if (rep.body.fetch_jobs.instance != *inst) {
+		*inst = rep.body.fetch_jobs.instance;
+		bc_msg_clear(&rep);
+		return -2;
+	}
+	for (size_t i = 0; i < rep.body.fetch_jobs.jobs.n; i++) {
+		const bc_fetch_job_rec *e = &rep.body.fetch_jobs.jobs.v[i];
+		if (e->job != job)
+			continue;
+		if (e->state == BC_FETCH_QUEUED || e->state == BC_FETCH_PULLING) {
+			rc = 1;
+		} else {
+			*ok = e->state == BC_FETCH_DONE;
+			snprintf(error, errlen, "%s", e->error ? e->error : "");
+			rc = 0;
+		}
+	}
+	bc_msg_clear(&rep);
+	return rc;
+}
+
+struct fetchset {
+	const char *rundir;
+	const char *const *images;
+	size_t n, left;
+	const char *auth;
+	uint64_t *jobs;
+	bool *ended;
+	uint64_t instance; /* the fetcher run that holds jobs */
+	int failed;
+	void (*done)(void *ud, size_t i, bool ok, const char *error);
+	void *ud;
+};
+
+static void
+end_one(struct fetchset *f, size_t i, bool ok, const char *error)
+{
+	if (f->done != NULL)
+		f->done(f->ud, i, ok, error);
+	f->failed += !ok;
+	f->ended[i] = true;
+	f->left--;
+}
+
+/* Ask the fetcher for every image not ended yet (again, after a restart). */
+static int
+submit(struct fetchset *f, bc_err *err)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		bc_msg req = {.type = BC_MSG_FETCH}, rep;
+		if (f->ended[i])
+			continue;
+		req.body.fetch.image = (char *)f->images[i];
+		req.body.fetch.auth = (char *)f->auth;
+		if (bc_call_in(f->rundir, "fetcher", &req, &rep, CALL_MS, err) < 0)
+			return -1;
+		if (rep.type == BC_MSG_ERROR) {
+			end_one(f, i, false, rep.body.error.message);
+		} else if (rep.type == BC_MSG_FETCH_ACCEPTED) {
+			f->jobs[i] = rep.body.fetch_accepted.job;
+			f->instance = rep.body.fetch_accepted.instance;
+		} else {
+			bc_err_set(err, BC_EPROTO, "fetcher answered %s",
+				   bc_msgtype_name(rep.type));
+			bc_msg_clear(&rep);
+			return -1;
+		}
+		bc_msg_clear(&rep);
+	}
+	return 0;
+}
+
+int
+bc_client_fetch(const char *rundir, const char *const *images, size_t n, const char *auth,
+		void (*progress)(void *ud, size_t i, unsigned percent, uint64_t current,
+				 uint64_t total),
+		void (*done)(void *ud, size_t i, bool ok, const char *error), void *ud,
+		int timeout_ms, bc_err *err)
+{
+	struct fetchset f = {.rundir = rundir,
+			     .images = images,
+			     .n = n,
+			     .left = n,
+			     .auth = auth,
+			     .jobs = calloc(n + 1, sizeof(uint64_t)),
+			     .ended = calloc(n + 1, sizeof(bool)),
+			     .done = done,
+			     .ud = ud};
+	uint64_t start = bc_mono_ms();
+	nng_socket sub;
+	int rc = -1;
+
+	if (f.jobs == NULL || f.ended == NULL) {
+		free(f.jobs);
+		free(f.ended);
+		return bc_err_sys(err, "fetch");
+	}
+	/* subscribe before asking, so no end goes unseen */
+	if (open_sub(rundir, "fetcher", &sub, err) < 0) {
+		free(f.jobs);
+		free(f.ended);
+		return -1;
+	}
+	if (submit(&f, err) < 0)
+		goto out;
+	/* quiet for a second: make sure the jobs still exist, in this run */
+	nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 1000);
+	while (f.left > 0) {
+		bc_msg m;
+		if (elapsed_ms(start) >= timeout_ms) {
+			bc_err_set(err, BC_ETIMEOUT, "fetch: %zu image(s) not there after %d s",
+				   f.left, timeout_ms / 1000);
+			goto out;
+		}
+		if (bc_recv(sub, &m, NULL, NULL) < 0) {
+			for (size_t i = 0; i < n; i++) {
+				bool ok = false;
+				char e[512] = "";
+				int st;
+				if (f.ended[i])
+					continue;
+				st = job_status(rundir, f.jobs[i], &f.instance, &ok, e, sizeof(e));
+				if (st == -2) {
+					/* a new run of the fetcher: our jobs went with
+					 * the old one; ask again (layers already
+					 * there are not fetched twice) */
+					if (submit(&f, err) < 0)
+						goto out;
+					break;
+				}
+				if (st == 1)
+					continue;
+				if (st < 0)
+					snprintf(e, sizeof(e), "the fetcher lost job %llu",
+						 (unsigned long long)f.jobs[i]);
+				end_one(&f, i, ok, e);
+			}
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t job = m.type == BC_MSG_FETCH_PROGRESS ? m.body.fetch_progress.job
+				       : m.type == BC_MSG_FETCH_DONE	? m.body.fetch_done.job
+									: 0;
+			uint64_t inst = m.type == BC_MSG_FETCH_PROGRESS
+					    ? m.body.fetch_progress.instance
+					    : m.body.fetch_done.instance;
+			if (f.ended[i] || job == 0 || job != f.jobs[i] || inst != f.instance)
+				continue;
+			if (m.type == BC_MSG_FETCH_PROGRESS && progress != NULL)
+				progress(ud, i, (unsigned)m.body.fetch_progress.percent,
+					 m.body.fetch_progress.current,
+					 m.body.fetch_progress.total);
+			if (m.type == BC_MSG_FETCH_DONE)
+				end_one(&f, i, m.body.fetch_done.ok, m.body.fetch_done.error);
+		}
+		bc_msg_clear(&m);
+	}
+	rc = f.failed;
+out:
+	nng_close(sub);
+	free(f.jobs);
+	free(f.ended);
+	return rc;
+}

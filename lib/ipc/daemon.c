@@ -1,0 +1,222 @@
+#include "lib/ipc/daemon.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto/ipc.h"
+#include "lib/base/clock.h"
+#include "lib/base/log.h"
+
+/* The messages every daemon answers the same way. */
+static int
+common_dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
+{
+	switch (req->type) {
+	case BC_MSG_PING:
+		rep->type = BC_MSG_PONG;
+		rep->body.pong.daemon = strdup(d->ops->name);
+		if (rep->body.pong.daemon == NULL)
+			return bc_err_sys(err, "pong");
+		rep->body.pong.pid = (uint64_t)getpid();
+		rep->body.pong.uptime_ms = bc_mono_ms() - d->started_ms;
+		rep->body.pong.instance = d->instance;
+		return BC_HANDLED;
+	default:
+		return BC_NOT_MINE;
+	}
+}
+
+/* Only our own uid (or root) may talk to us. The socket mode already says
+ * so; this holds even if someone loosens the directory. */
+static int
+peer_allowed(nng_pipe p)
+{
+	uint64_t uid;
+
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
+		return 0;
+	return uid == 0 || uid == (uint64_t)geteuid();
+}
+
+static void
+reply_error(struct bc_daemon *d, uint64_t id, const bc_err *e)
+{
+	bc_msg rep;
+	bc_err err = {0};
+
+	if (bc_msg_make_error(&rep, id, e->code, e->msg, &err) < 0 ||
+	    bc_send(d->rep, &rep, &err) < 0)
+		log_warnx("%s", err.msg);
+	bc_msg_clear(&rep);
+}
+
+static void
+serve_one(struct bc_daemon *d, nng_msg *nm)
+{
+	bc_msg req, rep;
+	bc_err err = {0};
+	int rc;
+
+	if (!peer_allowed(nng_msg_get_pipe(nm))) {
+		log_warnx("dropped a request from a foreign uid");
+		nng_msg_free(nm);
+		return;
+	}
+	rc = bc_msg_decode(nng_msg_body(nm), nng_msg_len(nm), &req, &err);
+	nng_msg_free(nm);
+	if (rc < 0) {
+		/* An untrusted client broke the protocol: answer, never die. */
+		log_warnx("bad request: %s", err.msg);
+		reply_error(d, req.id, &err);
+		return;
+	}
+	memset(&rep, 0, sizeof(rep));
+	rc = common_dispatch(d, &req, &rep, &err);
+	if (rc == BC_NOT_MINE && d->ops->dispatch != NULL)
+		rc = d->ops->dispatch(d, &req, &rep, &err);
+	if (rc == BC_NOT_MINE)
+		bc_err_set(&err, BC_EPROTO, "%s does not handle %s messages", d->ops->name,
+			   bc_msgtype_name(req.type));
+	if (rc == BC_HANDLED) {
+		rep.id = req.id;
+		if (bc_send(d->rep, &rep, &err) < 0)
+			log_warnx("reply to %s: %s", bc_msgtype_name(req.type), err.msg);
+	} else {
+		reply_error(d, req.id, &err);
+	}
+	bc_msg_clear(&rep);
+	bc_msg_clear(&req);
+}
+
+static void
+drain(struct bc_daemon *d)
+{
+	nng_msg *nm;
+	int rv;
+
+	while ((rv = nng_recvmsg(d->rep, &nm, NNG_FLAG_NONBLOCK)) == 0)
+		serve_one(d, nm);
+	if (rv != NNG_EAGAIN)
+		fatalx("receive: %s", nng_strerror(rv));
+}
+
+static int
+parse_args(int argc, char **argv, int *notify_fd)
+{
+	int c;
+	char *end;
+
+	*notify_fd = -1;
+	while ((c = getopt(argc, argv, "d:h")) != -1) {
+		switch (c) {
+		case 'd':
+			errno = 0;
+			*notify_fd = (int)strtol(optarg, &end, 10);
+			if (errno || *end || *notify_fd < 3)
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return optind == argc ? 0 : -1;
+}
+
+extern char **environ;
+
+static const char *
+getenv_lookup(const char *name)
+{
+	return getenv(name);
+}
+
+static void
+unknown_setting(const char *name)
+{
+	log_warnx("%s is not a setting of ours (a typo?); ignored", name);
+}
+
+int
+bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
+{
+	struct bc_daemon d = {.ops = ops};
+	struct pollfd pfd[2];
+	struct signalfd_siginfo si;
+	sigset_t mask;
+	bc_err err = {0};
+	int notify_fd, recv_fd, rv;
+
+	bc_log_init(ops->name);
+	if (parse_args(argc, argv, &notify_fd) < 0) {
+		fprintf(stderr, "usage: %s [-d notification-fd]\n", argv[0]);
+		return 100;
+	}
+	if (bc_settings_load(&d.settings, getenv_lookup, environ, unknown_setting, &err) < 0) {
+		fprintf(stderr, "bc-%s: %s\n", ops->name, err.msg);
+		return 100;
+	}
+	d.started_ms = bc_mono_ms();
+	/* this run's identity: clients that wait on us notice a restart */
+	if (getrandom(&d.instance, sizeof(d.instance), GRND_NONBLOCK) != sizeof(d.instance) ||
+	    d.instance == 0)
+		d.instance = ((uint64_t)getpid() << 32) ^ bc_mono_ms() ^ (uint64_t)time(NULL);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	/* Block before nng starts its threads so they inherit the mask. */
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+	pfd[0].fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (pfd[0].fd < 0)
+		fatal("signalfd");
+
+	if (bc_rundir_prepare(&err) < 0 || bc_listen(&d.rep, ops->name, BC_SOCK_REP, &err) < 0 ||
+	    bc_listen(&d.pub, ops->name, BC_SOCK_PUB, &err) < 0)
+		fatalx("%s", err.msg);
+	if (ops->start != NULL && ops->start(&d, &err) < 0)
+		fatalx("%s", err.msg);
+	if ((rv = nng_socket_get_int(d.rep, NNG_OPT_RECVFD, &recv_fd)) != 0)
+		fatalx("receive fd: %s", nng_strerror(rv));
+	pfd[1].fd = recv_fd;
+	pfd[0].events = pfd[1].events = POLLIN;
+
+	if (notify_fd >= 0) {
+		if (write(notify_fd, "\n", 1) != 1)
+			log_warn("readiness notification on fd %d", notify_fd);
+		close(notify_fd);
+	}
+	log_info("ready (pid %d, run directory %s)", (int)getpid(), bc_rundir());
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents & POLLIN) {
+			if (read(pfd[0].fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+			    si.ssi_signo != SIGHUP)
+				break;
+		}
+		if (pfd[1].revents & POLLIN)
+			drain(&d);
+	}
+	log_info("stopping on signal %u", si.ssi_signo);
+	if (ops->stop != NULL)
+		ops->stop(&d);
+	nng_close(d.rep);
+	nng_close(d.pub);
+	close(pfd[0].fd);
+	return 0;
+}

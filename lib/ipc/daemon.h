@@ -1,0 +1,48 @@
+/* The skeleton every daemon shares: arguments, readiness, sockets, signals
+ * and the request loop. A daemon supplies its name and a dispatch hook.
+ *
+ * Usage: <daemon> [-d FD]
+ *   -d FD   write a newline to FD once the sockets are bound, then close it
+ *           (s6 readiness: the number in the service's notification-fd).
+ * Exit codes: 0 after SIGTERM/SIGINT, 100 usage or a bad setting (the s6
+ * finish script makes that "do not restart"), 111 system error. */
+#ifndef BC_DAEMON_H
+#define BC_DAEMON_H
+
+#include <nng/nng.h>
+
+#include "proto/proto.h"
+#include "lib/ipc/settings.h"
+
+enum bc_dispatch { BC_NOT_MINE = 0, BC_HANDLED = 1 };
+
+struct bc_daemon;
+
+/* Handle req; fill rep (a reply is always sent for BC_HANDLED; rep->id is
+ * set by the caller). Return BC_HANDLED, BC_NOT_MINE, or -1 with err set
+ * (the client gets an ERROR reply carrying err's message). */
+typedef int (*bc_dispatch_fn)(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err);
+
+struct bc_daemon_ops {
+	const char *name;	 /* "fetcher", ...: names the sockets and logs */
+	bc_dispatch_fn dispatch; /* may be NULL: only the common messages */
+	void *ctx;		 /* the daemon's own state, for dispatch */
+	/* Optional: after the sockets are bound, before readiness (start threads
+	 * here; a failure is fatal), and after the loop ends. */
+	int (*start)(struct bc_daemon *d, bc_err *err);
+	void (*stop)(struct bc_daemon *d);
+};
+
+struct bc_daemon {
+	const struct bc_daemon_ops *ops;
+	nng_socket rep; /* requests in */
+	nng_socket pub; /* events out */
+	uint64_t started_ms;
+	uint64_t instance; /* random, non-zero, new in every run (PONG, ACK, ...) */
+	bc_settings settings; /* every BC_* setting, checked before start() */
+};
+
+int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);
+
+
+#endif

@@ -1,0 +1,141 @@
+#include "lib/ipc/settings.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/ipc.h"
+#include "lib/model/config.h"
+#include "lib/fetch/fetch.h"
+
+static const char *const names[] = {
+    "BC_RUNDIR",       "BC_STATEDIR",	  "BC_LOGDIR",	 "BC_LOCKDIR",
+    "BC_CONFIG",       "BC_WORKERS",	  "BC_FETCH_CONCURRENCY", "BC_PULL_RETRIES",
+    "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", NULL};
+
+static const char *
+value(const char *(*lookup)(const char *), const char *name)
+{
+	const char *v = lookup(name);
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static int
+path(const char *(*lookup)(const char *), const char *name, const char *dflt, char *out,
+     size_t n, bc_err *err)
+{
+	const char *v = value(lookup, name);
+
+	if (v == NULL)
+		v = dflt;
+	if (v[0] != '/')
+		return bc_err_set(err, BC_EINVAL, "%s='%.100s': an absolute path is needed", name,
+				  v);
+	if (strlen(v) >= n)
+		return bc_err_set(err, BC_EINVAL, "%s='%.100s...': at most %zu characters", name,
+				  v, n - 1);
+	strcpy(out, v);
+	return 0;
+}
+
+static int
+number(const char *(*lookup)(const char *), const char *name, uint64_t lo, uint64_t hi,
+       uint64_t dflt, uint64_t *out, bc_err *err)
+{
+	const char *v = value(lookup, name);
+	char *end;
+	unsigned long long x;
+
+	*out = dflt;
+	if (v == NULL)
+		return 0;
+	if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 19)
+		goto bad;
+	x = strtoull(v, &end, 10);
+	if (x < lo || x > hi)
+		goto bad;
+	*out = x;
+	return 0;
+bad:
+	return bc_err_set(err, BC_EINVAL, "%s='%.100s': allowed is a whole number %llu..%llu", name,
+			  v, (unsigned long long)lo, (unsigned long long)hi);
+}
+
+static int
+scope(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
+{
+	const char *v = value(lookup, "BC_SCOPE_APPS"), *p = v;
+
+	s->n_scope = 0;
+	if (v == NULL)
+		return 0;
+	while (*p) {
+		size_t len = strspn(p, "0123456789");
+		if (len == 0 || len > 18 || (p[len] != ',' && p[len] != '\0') ||
+		    (p[len] == ',' && p[len + 1] == '\0'))
+			return bc_err_set(err, BC_EINVAL,
+					  "BC_SCOPE_APPS='%.100s': allowed is a comma-separated "
+					  "list of app ids (1,2,3)",
+					  v);
+		if (s->n_scope == BC_SETTINGS_MAX_SCOPE)
+			return bc_err_set(err, BC_EINVAL, "BC_SCOPE_APPS: at most %d app ids",
+					  BC_SETTINGS_MAX_SCOPE);
+		s->scope[s->n_scope++] = strtoll(p, NULL, 10);
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+int
+bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char **envp,
+		 void (*unknown)(const char *name), bc_err *err)
+{
+	uint64_t w, fc, pr, ttl, reserve;
+	const char *dr;
+
+	memset(s, 0, sizeof(*s));
+	if (path(lookup, "BC_RUNDIR", BC_RUNDIR_DEFAULT, s->rundir, sizeof(s->rundir), err) <
+		0 ||
+	    path(lookup, "BC_STATEDIR", "/var/lib/balena-compose", s->statedir,
+		 sizeof(s->statedir), err) < 0 ||
+	    path(lookup, "BC_LOGDIR", "/var/log/balena-compose", s->logdir, sizeof(s->logdir),
+		 err) < 0 ||
+	    path(lookup, "BC_LOCKDIR", "/tmp/balena-supervisor/services", s->lockdir,
+		 sizeof(s->lockdir), err) < 0 ||
+	    path(lookup, "BC_CONFIG", BC_CONFIG_PATH_DEFAULT, s->config, sizeof(s->config), err) <
+		0 ||
+	    number(lookup, "BC_WORKERS", 1, 8, 4, &w, err) < 0 ||
+	    number(lookup, "BC_FETCH_CONCURRENCY", 1, 16, 3, &fc, err) < 0 ||
+	    number(lookup, "BC_PULL_RETRIES", 0, 100, 5, &pr, err) < 0 ||
+	    number(lookup, "BC_LOCK_TTL_MS", 100, 86400000, 60000, &ttl, err) < 0 ||
+	    scope(lookup, s, err) < 0)
+		return -1;
+	s->workers = (unsigned)w;
+	s->fetch_concurrency = (unsigned)fc;
+	s->pull_retries = (unsigned)pr;
+	s->lock_ttl_ms = ttl;
+	if ((dr = value(lookup, "BC_DISK_RESERVE")) != NULL) {
+		if (strlen(dr) >= sizeof(s->disk_reserve) ||
+		    bc_disk_reserve(dr, 1000, &reserve, NULL) < 0)
+			return bc_err_set(err, BC_EINVAL,
+					  "BC_DISK_RESERVE='%.60s': allowed is N%% (0..100) or a "
+					  "size (512M, 2G, 1048576)",
+					  dr);
+		strcpy(s->disk_reserve, dr);
+	}
+	for (char **e = envp; e != NULL && *e != NULL && unknown != NULL; e++) {
+		bool known = false;
+		size_t len = strcspn(*e, "=");
+		if (strncmp(*e, "BC_", 3) != 0)
+			continue;
+		for (size_t i = 0; names[i] != NULL && !known; i++)
+			known = strlen(names[i]) == len && strncmp(*e, names[i], len) == 0;
+		if (!known) {
+			char name[64];
+			snprintf(name, sizeof(name), "%.*s", (int)(len < 63 ? len : 63), *e);
+			unknown(name);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* Every BC_* setting of the daemons, read and checked in one place, once, at
+ * start. A bad value is refused with its name and what is allowed; the
+ * daemon then exits 100 and its s6 finish script turns that into "do not
+ * restart" (a typo must not restart a daemon forever). An unknown BC_*
+ * variable is a warning (a typo of a known one does nothing otherwise).
+ *
+ *   BC_RUNDIR             sockets                 /run/balena-compose
+ *   BC_STATEDIR           kept state              /var/lib/balena-compose
+ *   BC_LOGDIR             s6-log output (scripts) /var/log/balena-compose
+ *   BC_LOCKDIR            update lock dirs        /tmp/balena-supervisor/services
+ *   BC_CONFIG             config.json             /mnt/boot/config.json
+ *   BC_WORKERS            Docker workers          1..8, 4
+ *   BC_FETCH_CONCURRENCY  pulls at once           1..16, 3
+ *   BC_PULL_RETRIES       retries of a pull       0..100, 5
+ *   BC_LOCK_TTL_MS        lease without renewal   100..86400000, 60000
+ *   BC_DISK_RESERVE       free space a pull keeps N% (0..100) or a size (512M, 2G, ...)
+ *   BC_SCOPE_APPS         app ids to touch        comma-separated ids, at most 256
+ */
+#ifndef BC_SETTINGS_H
+#define BC_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/base/err.h"
+
+#define BC_SETTINGS_MAX_SCOPE 256
+
+typedef struct bc_settings {
+	char rundir[256], statedir[256], logdir[256], lockdir[256], config[256];
+	unsigned workers;
+	unsigned fetch_concurrency;
+	unsigned pull_retries;
+	uint64_t lock_ttl_ms;
+	char disk_reserve[64]; /* "" when not set: the smaller of 10 % and 512 MiB */
+	int64_t scope[BC_SETTINGS_MAX_SCOPE];
+	size_t n_scope; /* 0: every supervised app */
+} bc_settings;
+
+/* Fill s from lookup (getenv, or a table in tests). Returns 0, or -1 with
+ * err naming the first bad variable, its value and what is allowed.
+ * unknown, if not NULL, is told each BC_* name in environ that is not a
+ * setting (envp: the environment to scan, may be NULL). */
+int bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char **envp,
+		     void (*unknown)(const char *name), bc_err *err);
+
+#endif

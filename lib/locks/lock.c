@@ -1,0 +1,223 @@
+#include "lib/locks/lock.h"
+
+#include "lib/base/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const names[] = {"updates.lock", "resin-updates.lock"};
+
+int
+bc_lock_dir(char *out, size_t n, const char *lockdir, int64_t app_id, const char *service)
+{
+	int r = snprintf(out, n, "%s/%lld/%s", lockdir, (long long)app_id, service);
+	return r < 0 || (size_t)r >= n ? -1 : 0;
+}
+
+/* Is the file at path one of ours? *lease gets its lease. */
+static bool
+ours(const char *path, uint64_t *lease)
+{
+	char buf[512];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	json_t *j;
+	bool r = false;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	j = json_loads(buf, 0, NULL);
+	if (j != NULL && json_is_string(json_object_get(j, "owner")) &&
+	    strcmp(json_string_value(json_object_get(j, "owner")), BC_LOCK_OWNER) == 0 &&
+	    json_is_integer(json_object_get(j, "lease"))) {
+		*lease = (uint64_t)json_integer_value(json_object_get(j, "lease"));
+		r = true;
+	}
+	json_decref(j);
+	return r;
+}
+
+int
+bc_lock_holder(const char *dir, uint64_t *lease)
+{
+	char path[1100];
+	int who = 0;
+
+	for (int i = 0; i < 2; i++) {
+		uint64_t l;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (access(path, F_OK) != 0)
+			continue;
+		if (!ours(path, &l))
+			return 1; /* any file of the app's: the app holds it */
+		who = 2;
+		if (lease)
+			*lease = l;
+	}
+	return who;
+}
+
+static const char *
+boot_id(char *out, size_t n)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, out, n - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	out[r > 0 ? (size_t)r : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+int
+bc_lock_take(const char *lockdir, int64_t app_id, const bc_strv *services, uint64_t lease,
+	     bool force, const char **held, bc_err *err)
+{
+	char dir[1024], path[1100], boot[64], *rec;
+	json_t *owner;
+	size_t made_n = 0;
+	char(*made)[1100] = calloc(services->n * 2 + 1, sizeof(*made));
+	int rc = 0;
+
+	if (made == NULL)
+		return bc_err_sys(err, "lock");
+	owner = json_pack("{s:s, s:I, s:i, s:s, s:I}", "owner", BC_LOCK_OWNER, "lease",
+			  (json_int_t)lease, "pid", (int)getpid(), "boot",
+			  boot_id(boot, sizeof(boot)), "time", (json_int_t)time(NULL));
+	rec = json_dumps(owner, JSON_COMPACT);
+	json_decref(owner);
+	for (size_t s = 0; s < services->n && rc == 0; s++) {
+		if (bc_lock_dir(dir, sizeof(dir), lockdir, app_id, services->v[s]) < 0) {
+			rc = bc_err_set(err, BC_ETOOBIG, "lock directory for '%s': path too long",
+					services->v[s]);
+			break;
+		}
+		if (bc_mkdirs(dir, 0755, err) < 0) {
+			rc = bc_err_wrap(err, "lock directory for '%s'", services->v[s]);
+			break;
+		}
+		for (int i = 0; i < 2 && rc == 0; i++) {
+			uint64_t l;
+			int fd;
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			if (force && access(path, F_OK) == 0 && !(ours(path, &l) && l == lease))
+				unlink(path); /* override: the app's lock goes */
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+			if (fd >= 0) {
+				bool w = write(fd, rec, strlen(rec)) == (ssize_t)strlen(rec);
+				close(fd);
+				strcpy(made[made_n++], path);
+				if (!w)
+					rc = bc_err_sys(err, "write '%s'", path);
+			} else if (errno == EEXIST) {
+				if (ours(path, &l) && l == lease)
+					continue; /* already ours under this lease */
+				if (held)
+					*held = services->v[s];
+				rc = 1;
+			} else {
+				rc = bc_err_sys(err, "create '%s'", path);
+			}
+		}
+	}
+	if (rc != 0) /* all or nothing */
+		for (size_t i = 0; i < made_n; i++)
+			unlink(made[i]);
+	free(made);
+	free(rec);
+	return rc;
+}
+
+int
+bc_lock_release(const char *lockdir, int64_t app_id, const bc_strv *services, uint64_t lease,
+		bc_err *err)
+{
+	char dir[1024], path[1100];
+
+	for (size_t s = 0; s < services->n; s++) {
+		if (bc_lock_dir(dir, sizeof(dir), lockdir, app_id, services->v[s]) < 0)
+			return bc_err_set(err, BC_ETOOBIG, "lock directory too long");
+		for (int i = 0; i < 2; i++) {
+			uint64_t l;
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			if (ours(path, &l) && (lease == 0 || l == lease) && unlink(path) < 0 &&
+			    errno != ENOENT)
+				return bc_err_sys(err, "remove '%s'", path);
+		}
+	}
+	return 0;
+}
+
+int
+bc_lock_each(const char *lockdir,
+	     void (*fn)(void *ud, int64_t app_id, const char *service, const char *dir), void *ud,
+	     bc_err *err)
+{
+	DIR *top = opendir(lockdir), *app;
+	struct dirent *a, *s;
+	char p1[1024], p2[1300];
+
+	if (top == NULL)
+		return errno == ENOENT ? 0 : bc_err_sys(err, "open '%s'", lockdir);
+	while ((a = readdir(top)) != NULL) {
+		if (a->d_name[0] == '.')
+			continue;
+		snprintf(p1, sizeof(p1), "%s/%s", lockdir, a->d_name);
+		if ((app = opendir(p1)) == NULL)
+			continue;
+		while ((s = readdir(app)) != NULL) {
+			if (s->d_name[0] == '.')
+				continue;
+			snprintf(p2, sizeof(p2), "%s/%s", p1, s->d_name);
+			fn(ud, strtoll(a->d_name, NULL, 10), s->d_name, p2);
+		}
+		closedir(app);
+	}
+	closedir(top);
+	return 0;
+}
+
+struct sweep {
+	bool (*keep)(void *ud, uint64_t lease);
+	void *ud;
+	int removed;
+};
+
+static void
+sweep_one(void *ud, int64_t app_id, const char *service, const char *dir)
+{
+	struct sweep *sw = ud;
+	char path[1400];
+
+	(void)app_id, (void)service;
+	for (int i = 0; i < 2; i++) {
+		uint64_t l;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (ours(path, &l) && !(sw->keep && sw->keep(sw->ud, l)) && unlink(path) == 0)
+			sw->removed++;
+	}
+}
+
+int
+bc_lock_sweep(const char *lockdir, bool (*keep)(void *ud, uint64_t lease), void *ud, bc_err *err)
+{
+	struct sweep sw = {keep, ud, 0};
+
+	if (bc_lock_each(lockdir, sweep_one, &sw, err) < 0)
+		return -1;
+	return sw.removed;
+}

@@ -1,0 +1,769 @@
+#include "lib/model/compose.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "lib/base/buf.h"
+#include "lib/model/spec.h"
+
+struct cx {
+	const char *source;
+	const char *dir;
+	const bc_compose_opts *opts;
+	json_t *dotenv; /* .env: name -> value */
+	yaml_document_t *doc;
+	size_t nodes;
+	bc_err *err;
+	char locbuf[1100];
+};
+
+/* "file:line" for errors, or just "file" where there are no lines (a
+ * compose structure that came as JSON). The text lives in c. */
+static const char *
+loc(struct cx *c, int line)
+{
+	if (line > 0)
+		snprintf(c->locbuf, sizeof(c->locbuf), "%s:%d", c->source, line);
+	else
+		snprintf(c->locbuf, sizeof(c->locbuf), "%s", c->source);
+	return c->locbuf;
+}
+
+/* --- interpolation ------------------------------------------------------------ */
+
+static const char *
+lookup(struct cx *c, const char *name)
+{
+	const char *v =
+	    c->opts && c->opts->lookup ? c->opts->lookup(c->opts->ud, name) : getenv(name);
+	if (v == NULL && c->dotenv != NULL)
+		v = json_string_value(json_object_get(c->dotenv, name));
+	return v;
+}
+
+static int
+interpolate(struct cx *c, const char *in, int line, bc_buf *out)
+{
+	const char *p = in;
+
+	bc_buf_reset(out);
+	while (*p) {
+		char name[256], op[3] = "", arg[1024] = "";
+		const char *val, *end;
+		size_t n;
+
+		if (*p != '$') {
+			if (bc_buf_add(out, p++, 1, c->err) < 0)
+				return -1;
+			continue;
+		}
+		if (p[1] == '$') { /* $$ is a literal $ */
+			if (bc_buf_add(out, "$", 1, c->err) < 0)
+				return -1;
+			p += 2;
+			continue;
+		}
+		if (p[1] == '{') {
+			end = strchr(p + 2, '}');
+			if (end == NULL)
+				return bc_err_set(c->err, BC_EINVAL,
+						  "%s: unterminated ${ in '%.64s'", loc(c, line),
+						  in);
+			n = strspn(
+			    p + 2,
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+			if (n == 0 || n >= sizeof(name))
+				return bc_err_set(c->err, BC_EINVAL, "%s: bad variable in '%.64s'",
+						  loc(c, line), in);
+			memcpy(name, p + 2, n);
+			name[n] = '\0';
+			{
+				const char *o = p + 2 + n;
+				size_t ol = (o[0] == ':' && o < end) ? 2 : (o < end ? 1 : 0);
+				if (ol && strchr("-?", o[ol - 1]) == NULL)
+					return bc_err_set(c->err, BC_EINVAL,
+							  "%s: bad substitution in '%.64s'",
+							  loc(c, line), in);
+				memcpy(op, o, ol);
+				op[ol] = '\0';
+				snprintf(arg, sizeof(arg), "%.*s", (int)(end - (o + ol)), o + ol);
+			}
+			p = end + 1;
+		} else {
+			n = strspn(
+			    p + 1,
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+			if (n == 0 || n >= sizeof(name)) { /* a lone $ */
+				if (bc_buf_add(out, p++, 1, c->err) < 0)
+					return -1;
+				continue;
+			}
+			memcpy(name, p + 1, n);
+			name[n] = '\0';
+			p += 1 + n;
+		}
+		val = lookup(c, name);
+		if (op[0] != '\0') {
+			bool colon = op[0] == ':', missing = val == NULL || (colon && *val == '\0');
+			char kind = op[strlen(op) - 1];
+			if (missing && kind == '-')
+				val = arg;
+			else if (missing && kind == '?')
+				return bc_err_set(c->err, BC_EINVAL, "%s: variable %s: %s",
+						  loc(c, line), name,
+						  arg[0] ? arg : "required but not set");
+		}
+		if (val != NULL && bc_buf_add(out, val, strlen(val), c->err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- YAML to JSON ------------------------------------------------------------------- */
+
+static json_t *convert(struct cx *c, yaml_node_t *node, int depth, bool is_key);
+
+static int
+line_of(const yaml_node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+static json_t *
+scalar(struct cx *c, yaml_node_t *n, bool is_key)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	size_t len = n->data.scalar.length;
+	bc_buf b = {.max = 65536};
+	json_t *out;
+	char *end;
+
+	if (memchr(s, '\0', len) != NULL) {
+		bc_err_set(c->err, BC_EINVAL, "%s: NUL in a value", loc(c, line_of(n)));
+		return NULL;
+	}
+	if (!is_key && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+		    strcmp(s, "Null") == 0)
+			return json_null();
+		if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0)
+			return json_true();
+		if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0)
+			return json_false();
+		if (isdigit((unsigned char)s[0]) ||
+		    ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))) {
+			long long v;
+			double d;
+			errno = 0;
+			v = strtoll(s, &end, 10);
+			if (*end == '\0' && errno == 0)
+				return json_integer(v);
+			d = strtod(s, &end);
+			if (*end == '\0' && errno == 0 && strchr(s, ':') == NULL)
+				return json_real(d);
+		}
+	}
+	if (is_key)
+		return json_stringn(s, len);
+	if (interpolate(c, s, line_of(n), &b) < 0) {
+		bc_buf_free(&b);
+		return NULL;
+	}
+	out = json_stringn(bc_buf_cstr(&b), b.len);
+	bc_buf_free(&b);
+	if (out == NULL)
+		bc_err_set(c->err, BC_EINVAL, "%s: value is not valid UTF-8", loc(c, line_of(n)));
+	return out;
+}
+
+static int
+merge_into(struct cx *c, json_t *obj, json_t *from, int line)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(from))
+		return bc_err_set(c->err, BC_EINVAL, "%s: '<<' must merge a mapping", loc(c, line));
+	json_object_foreach(from, k, v) if (json_object_get(obj, k) == NULL)
+	    json_object_set(obj, k, v);
+	return 0;
+}
+
+static json_t *
+mapping(struct cx *c, yaml_node_t *n, int depth)
+{
+	json_t *obj = json_object(), *merges = json_array();
+	yaml_node_pair_t *pair;
+
+	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, pair->value);
+		json_t *k, *v;
+
+		if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE) {
+			bc_err_set(c->err, BC_EINVAL, "%s: mapping keys must be plain strings",
+				   loc(c, kn ? line_of(kn) : line_of(n)));
+			goto fail;
+		}
+		if ((k = convert(c, kn, depth + 1, true)) == NULL)
+			goto fail;
+		if ((v = convert(c, vn, depth + 1, false)) == NULL) {
+			json_decref(k);
+			goto fail;
+		}
+		if (strcmp(json_string_value(k), "<<") == 0) {
+			json_array_append_new(merges, v);
+		} else if (json_object_get(obj, json_string_value(k)) != NULL) {
+			bc_err_set(c->err, BC_EINVAL, "%s: key '%s' appears twice",
+				   loc(c, line_of(kn)), json_string_value(k));
+			json_decref(k);
+			json_decref(v);
+			goto fail;
+		} else {
+			json_object_set_new(obj, json_string_value(k), v);
+		}
+		json_decref(k);
+	}
+	/* merge keys fill in what the mapping does not say itself */
+	for (size_t i = 0; i < json_array_size(merges); i++) {
+		json_t *m = json_array_get(merges, i);
+		if (json_is_array(m)) {
+			size_t k;
+			json_t *e;
+			json_array_foreach(m, k,
+					   e) if (merge_into(c, obj, e, line_of(n)) < 0) goto fail;
+		} else if (merge_into(c, obj, m, line_of(n)) < 0) {
+			goto fail;
+		}
+	}
+	json_decref(merges);
+	return obj;
+fail:
+	json_decref(merges);
+	json_decref(obj);
+	return NULL;
+}
+
+static json_t *
+convert(struct cx *c, yaml_node_t *n, int depth, bool is_key)
+{
+	/* aliases share nodes: count every visit, so expansion is bounded */
+	if (++c->nodes > BC_COMPOSE_MAX_NODES) {
+		bc_err_set(c->err, BC_ETOOBIG, "%s: more than %d YAML nodes (alias expansion?)",
+			   c->source, BC_COMPOSE_MAX_NODES);
+		return NULL;
+	}
+	if (depth > BC_COMPOSE_MAX_DEPTH) {
+		bc_err_set(c->err, BC_ETOOBIG, "%s: nested deeper than %d", loc(c, line_of(n)),
+			   BC_COMPOSE_MAX_DEPTH);
+		return NULL;
+	}
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return scalar(c, n, is_key);
+	case YAML_SEQUENCE_NODE: {
+		json_t *arr = json_array();
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
+			json_t *v =
+			    convert(c, yaml_document_get_node(c->doc, *it), depth + 1, false);
+			if (v == NULL) {
+				json_decref(arr);
+				return NULL;
+			}
+			json_array_append_new(arr, v);
+		}
+		return arr;
+	}
+	case YAML_MAPPING_NODE:
+		return mapping(c, n, depth);
+	default:
+		bc_err_set(c->err, BC_EINVAL, "%s: empty node", loc(c, line_of(n)));
+		return NULL;
+	}
+}
+
+/* The line of key `key` inside the mapping at node n (0 if not found). */
+static int
+key_line(struct cx *c, yaml_node_t *n, const char *key)
+{
+	if (c->doc == NULL || n == NULL || n->type != YAML_MAPPING_NODE)
+		return 0;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		if (kn && kn->type == YAML_SCALAR_NODE &&
+		    strcmp((char *)kn->data.scalar.value, key) == 0)
+			return line_of(kn);
+	}
+	return 0;
+}
+
+static yaml_node_t *
+child(struct cx *c, yaml_node_t *n, const char *key)
+{
+	if (c->doc == NULL || n == NULL || n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		if (kn && kn->type == YAML_SCALAR_NODE &&
+		    strcmp((char *)kn->data.scalar.value, key) == 0)
+			return yaml_document_get_node(c->doc, p->value);
+	}
+	return NULL;
+}
+
+/* --- files ------------------------------------------------------------------------- */
+
+/* KEY=VALUE lines ('#' comments, optional "export ", optional quotes). */
+static int
+read_env_file(struct cx *c, const char *path, json_t *into, bool optional)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int ln = 0;
+
+	if (f == NULL) {
+		if (optional && errno == ENOENT)
+			return 0;
+		return bc_err_sys(c->err, "%s: env_file '%s'", c->source, path);
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *eq, *v;
+		size_t n;
+		ln++;
+		if (ln > 10000) {
+			fclose(f);
+			return bc_err_set(c->err, BC_ETOOBIG, "%s: more than 10000 lines", path);
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (strncmp(p, "export ", 7) == 0)
+			p += 7;
+		if ((eq = strchr(p, '=')) == NULL || eq == p) {
+			fclose(f);
+			return bc_err_set(c->err, BC_EINVAL, "%s:%d: expected NAME=VALUE", path,
+					  ln);
+		}
+		*eq = '\0';
+		v = eq + 1;
+		n = strlen(v);
+		if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+			v[n - 1] = '\0';
+			v++;
+		}
+		json_object_set_new(into, p, json_string(v));
+	}
+	fclose(f);
+	return 0;
+}
+
+/* --- from compose to v3 ----------------------------------------------------------------- */
+
+static uint64_t
+fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int
+bad_key(struct cx *c, yaml_node_t *map, const char *what, const char *key)
+{
+	return bc_err_set(c->err, BC_EINVAL, "%s: %s: key '%s' is not supported",
+			  loc(c, key_line(c, map, key)), what, key);
+}
+
+/* environment (map or list) into a map; null values come from the shell */
+static int
+env_map(struct cx *c, json_t *v, json_t *into, yaml_node_t *svc, const char *name)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+	char what[128];
+
+	snprintf(what, sizeof(what), "service '%s'", name);
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+		{
+			if (json_is_null(e)) {
+				const char *sv = lookup(c, k);
+				if (sv != NULL)
+					json_object_set_new(into, k, json_string(sv));
+			} else if (json_is_string(e)) {
+				json_object_set(into, k, e);
+			} else if (json_is_number(e) || json_is_boolean(e)) {
+				char *t = json_dumps(e, JSON_ENCODE_ANY);
+				json_object_set_new(into, k, json_string(t));
+				free(t);
+			} else {
+				return bc_err_set(c->err, BC_EINVAL,
+						  "%s: %s: environment '%s' must be a scalar",
+						  loc(c, key_line(c, svc, "environment")), what, k);
+			}
+		}
+		return 0;
+	}
+	if (!json_is_array(v))
+		return bc_err_set(c->err, BC_EINVAL, "%s: %s: environment must be a map or a list",
+				  loc(c, key_line(c, svc, "environment")), what);
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e), *eq;
+		char key[256];
+		if (s == NULL)
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: %s: environment entries must be strings",
+					  loc(c, key_line(c, svc, "environment")), what);
+		eq = strchr(s, '=');
+		snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - s : (long)strlen(s)), s);
+		if (eq != NULL)
+			json_object_set_new(into, key, json_string(eq + 1));
+		else if (lookup(c, key) != NULL)
+			json_object_set_new(into, key, json_string(lookup(c, key)));
+	}
+	return 0;
+}
+
+static json_t *
+service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
+{
+	json_t *out = NULL, *comp = json_object(), *env = json_object(), *labels = NULL, *v;
+	const char *k, *image = json_string_value(json_object_get(s, "image"));
+	char what[128], path[1024];
+	int64_t sid = 1 + (int64_t)(fnv(name) % 999999);
+
+	snprintf(what, sizeof(what), "service '%s'", name);
+	if (!json_is_object(s)) {
+		bc_err_set(c->err, BC_EINVAL, "%s: %s must be a mapping",
+			   loc(c, node ? line_of(node) : 0), what);
+		goto out;
+	}
+	if (image == NULL) {
+		bc_err_set(c->err, BC_EINVAL,
+			   "%s: %s: 'image' is required (build is not supported on the device)",
+			   loc(c, node ? line_of(node) : 0), what);
+		goto out;
+	}
+	json_object_foreach(s, k, v)
+	{
+		if (strncmp(k, "x-", 2) == 0 || strcmp(k, "image") == 0 ||
+		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0)
+			continue;
+		if (strcmp(k, "labels") == 0) {
+			labels = v;
+			continue;
+		}
+		if (!bc_spec_service_key(k)) {
+			bad_key(c, node, what, k);
+			goto out;
+		}
+		json_object_set(comp, k, v);
+	}
+	/* env_file first, environment wins */
+	if ((v = json_object_get(s, "env_file")) != NULL) {
+		json_t *files = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
+		size_t i;
+		json_t *f;
+		int bad = !json_is_array(files);
+		json_array_foreach(files, i, f) if (!bad && json_is_string(f))
+		{
+			const char *fp = json_string_value(f);
+			if (c->dir == NULL) {
+				bc_err_set(c->err, BC_EINVAL,
+					   "%s: %s: env_file needs a file on disk", c->source,
+					   what);
+				bad = 2;
+				break;
+			}
+			snprintf(path, sizeof(path), "%s%s%s", fp[0] == '/' ? "" : c->dir,
+				 fp[0] == '/' ? "" : "/", fp);
+			if (read_env_file(c, path, env, false) < 0) {
+				bad = 2;
+				break;
+			}
+		}
+		json_decref(files);
+		if (bad == 1)
+			bc_err_set(c->err, BC_EINVAL,
+				   "%s: %s: env_file must be a path or a list of paths",
+				   loc(c, key_line(c, node, "env_file")), what);
+		if (bad)
+			goto out;
+	}
+	if ((v = json_object_get(s, "environment")) != NULL && env_map(c, v, env, node, name) < 0)
+		goto out;
+	if (labels != NULL && !json_is_object(labels)) {
+		/* list form: to a map, as the v3 target carries it */
+		json_t *m = json_object(), *e;
+		size_t i;
+		json_array_foreach(labels, i, e)
+		{
+			const char *ls = json_string_value(e), *eq = ls ? strchr(ls, '=') : NULL;
+			char key[256];
+			if (ls == NULL) {
+				json_decref(m);
+				bc_err_set(c->err, BC_EINVAL,
+					   "%s: %s: labels must be a map or a list of strings",
+					   loc(c, key_line(c, node, "labels")), what);
+				goto out;
+			}
+			snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - ls : (long)strlen(ls)),
+				 ls);
+			json_object_set_new(m, key, json_string(eq ? eq + 1 : ""));
+		}
+		labels = m;
+	} else {
+		labels = labels ? json_deep_copy(labels) : json_object();
+	}
+	/* label values are strings in a target */
+	json_object_foreach(labels, k, v) if (!json_is_string(v))
+	{
+		char *t = json_dumps(v, JSON_ENCODE_ANY);
+		json_object_set_new(labels, k, json_string(t));
+		free(t);
+	}
+	out = json_pack("{s:I, s:I, s:s, s:O, s:o, s:O}", "id", (json_int_t)sid, "image_id",
+			(json_int_t)sid, "image", image, "environment", env, "labels", labels,
+			"composition", comp);
+out:
+	json_decref(comp);
+	json_decref(env);
+	return out;
+}
+
+/* volumes: / networks: at the top: name -> null or a mapping of known keys */
+static json_t *
+components(struct cx *c, json_t *m, yaml_node_t *node, bool vols)
+{
+	const char *name, *k;
+	json_t *v, *out = json_object(), *e;
+	char what[128];
+
+	if (m == NULL)
+		return out;
+	if (!json_is_object(m)) {
+		bc_err_set(c->err, BC_EINVAL, "%s: '%s' must be a mapping",
+			   loc(c, node ? line_of(node) : 0), vols ? "volumes" : "networks");
+		json_decref(out);
+		return NULL;
+	}
+	json_object_foreach(m, name, v)
+	{
+		snprintf(what, sizeof(what), "%s '%s'", vols ? "volume" : "network", name);
+		if (!json_is_null(v) && !json_is_object(v)) {
+			bc_err_set(c->err, BC_EINVAL, "%s: %s must be a mapping",
+				   loc(c, key_line(c, node, name)), what);
+			json_decref(out);
+			return NULL;
+		}
+		json_object_foreach(v, k,
+				    e) if (strncmp(k, "x-", 2) != 0 &&
+					   !(vols ? bc_spec_volume_key(k) : bc_spec_network_key(k)))
+		{
+			bad_key(c, child(c, node, name), what, k);
+			json_decref(out);
+			return NULL;
+		}
+		json_object_set_new(out, name, json_is_null(v) ? json_object() : json_deep_copy(v));
+		{
+			void *tmp;
+			json_object_foreach_safe(json_object_get(out, name), tmp, k,
+						 e) if (strncmp(k, "x-", 2) == 0)
+			    json_object_del(json_object_get(out, name), k);
+		}
+	}
+	return out;
+}
+
+static int
+project_name(struct cx *c, json_t *tree, char *out, size_t n)
+{
+	const char *p = c->opts && c->opts->project
+			    ? c->opts->project
+			    : json_string_value(json_object_get(tree, "name"));
+	char dirbuf[PATH_MAX];
+	size_t j = 0;
+
+	if (p == NULL && c->dir != NULL) {
+		/* the directory's own name, as docker compose takes it: "." or
+		 * "sub/.." name no directory until made absolute */
+		if (realpath(c->dir, dirbuf) == NULL)
+			snprintf(dirbuf, sizeof(dirbuf), "%s", c->dir);
+		p = basename(dirbuf);
+	}
+	/* normalised as docker compose does: lowercase, only [a-z0-9_-], not
+	 * starting with '_' or '-' */
+	for (; p && *p && j + 1 < n; p++) {
+		char ch = (char)tolower((unsigned char)*p);
+		if (isalnum((unsigned char)ch) || ((ch == '-' || ch == '_') && j > 0))
+			out[j++] = ch;
+	}
+	out[j] = '\0';
+	if (j == 0)
+		return bc_err_set(c->err, BC_EINVAL, "%s: no project name (give one with -p)",
+				  c->source);
+	return 0;
+}
+
+/* The compose structure (tree) into a v3 document. root is its YAML node
+ * when it came from YAML (for line numbers), else NULL. */
+static json_t *
+to_target(struct cx *c, json_t *tree, yaml_node_t *root)
+{
+	yaml_node_t *svcs_node;
+	json_t *out = NULL, *services, *vols = NULL, *nets = NULL, *v;
+	const char *k;
+	char project[64], uuid[64];
+	int64_t app_id;
+
+	if (!json_is_object(tree)) {
+		bc_err_set(c->err, BC_EINVAL, "%s: the top level must be a mapping", loc(c, 1));
+		return NULL;
+	}
+	json_object_foreach(tree, k, v) if (strncmp(k, "x-", 2) != 0 && strcmp(k, "version") &&
+					    strcmp(k, "name") && strcmp(k, "services") &&
+					    strcmp(k, "volumes") && strcmp(k, "networks"))
+	{
+		bad_key(c, root, "top level", k);
+		return NULL;
+	}
+	svcs_node = child(c, root, "services");
+	if (!json_is_object(json_object_get(tree, "services")) ||
+	    json_object_size(json_object_get(tree, "services")) == 0) {
+		bc_err_set(c->err, BC_EINVAL, "%s: 'services' must map at least one service",
+			   loc(c, key_line(c, root, "services")));
+		return NULL;
+	}
+	if (project_name(c, tree, project, sizeof(project)) < 0)
+		return NULL;
+	services = json_object();
+	json_object_foreach(json_object_get(tree, "services"), k, v)
+	{
+		json_t *s = service(c, k, v, child(c, svcs_node, k));
+		if (s == NULL) {
+			json_decref(services);
+			return NULL;
+		}
+		json_object_set_new(services, k, s);
+	}
+	if ((vols = components(c, json_object_get(tree, "volumes"), child(c, root, "volumes"),
+			       true)) == NULL ||
+	    (nets = components(c, json_object_get(tree, "networks"), child(c, root, "networks"),
+			       false)) == NULL) {
+		json_decref(services);
+		goto out;
+	}
+	app_id = c->opts && c->opts->app_id > 0 ? c->opts->app_id
+						: 1000000000 + (int64_t)(fnv(project) % 1000000000);
+	if (c->opts && c->opts->app_id > 0)
+		snprintf(uuid, sizeof(uuid), "app%lld", (long long)app_id);
+	else
+		snprintf(uuid, sizeof(uuid), "local%016llx", (unsigned long long)fnv(project));
+	out = json_pack("{s:{s:s, s:{s:{s:I, s:s, s:s, s:{s:{s:I, s:o, s:O, s:O}}}}}}",
+			c->opts && c->opts->device ? c->opts->device : "local", "name", "local",
+			"apps", uuid, "id", (json_int_t)app_id, "name", project, "class", "fleet",
+			"releases", c->opts && c->opts->commit ? c->opts->commit : "local", "id",
+			(json_int_t)(c->opts && c->opts->release_id > 0 ? c->opts->release_id : 1),
+			"services", services, "volumes", vols, "networks", nets);
+out:
+	json_decref(vols);
+	json_decref(nets);
+	return out;
+}
+
+json_t *
+bc_compose_to_target(const json_t *compose, const char *source, const bc_compose_opts *opts,
+		     bc_err *err)
+{
+	struct cx c = {.source = source, .opts = opts, .err = err};
+	return to_target(&c, (json_t *)compose, NULL);
+}
+
+json_t *
+bc_compose_parse(const char *text, size_t len, const char *source, const char *dir,
+		 const bc_compose_opts *opts, bc_err *err)
+{
+	struct cx c = {.source = source, .dir = dir, .opts = opts, .err = err};
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	json_t *tree = NULL, *out = NULL;
+	char path[1024];
+
+	if (len > BC_COMPOSE_MAX_BYTES) {
+		bc_err_set(err, BC_ETOOBIG, "%s: larger than %zu bytes", source,
+			   BC_COMPOSE_MAX_BYTES);
+		return NULL;
+	}
+	if (dir != NULL) {
+		c.dotenv = json_object();
+		snprintf(path, sizeof(path), "%s/.env", dir);
+		if (read_env_file(&c, path, c.dotenv, true) < 0) {
+			json_decref(c.dotenv);
+			return NULL;
+		}
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		bc_err_set(err, BC_EINVAL, "%s:%zu: %s", source, parser.problem_mark.line + 1,
+			   parser.problem ? parser.problem : "not valid YAML");
+		yaml_parser_delete(&parser);
+		json_decref(c.dotenv);
+		return NULL;
+	}
+	c.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		bc_err_set(err, BC_EINVAL, "%s: the file is empty", source);
+	else if ((tree = convert(&c, root, 0, false)) != NULL)
+		out = to_target(&c, tree, root);
+	json_decref(tree);
+	json_decref(c.dotenv);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return out;
+}
+
+json_t *
+bc_compose_load(const char *path, const bc_compose_opts *opts, bc_err *err)
+{
+	bc_buf b = {.max = BC_COMPOSE_MAX_BYTES};
+	char chunk[8192], dirbuf[1024];
+	size_t n;
+	json_t *out;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		bc_err_sys(err, "open '%s'", path);
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (bc_buf_add(&b, chunk, n, err) < 0) {
+			fclose(f);
+			bc_buf_free(&b);
+			bc_err_wrap(err, "%s", path);
+			return NULL;
+		}
+	fclose(f);
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	out = bc_compose_parse(bc_buf_cstr(&b), b.len, path, dirname(dirbuf), opts, err);
+	bc_buf_free(&b);
+	return out;
+}

@@ -1,0 +1,420 @@
+#include "lib/model/spec_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/locks/lock.h"
+#include "lib/model/values.h"
+
+/* --- what the supervisor adds to every service ------------------------------- */
+
+/* io.balena.features.* labels that mount parts of the host. */
+static const struct {
+	const char *label;
+	const char *binds[3];
+	const char *env, *env_val;
+} features[] = {
+    {"io.balena.features.balena-socket",
+     {"/var/run/docker.sock:/var/run/balena.sock", "/var/run/docker.sock:/var/run/docker.sock"},
+     "DOCKER_HOST",
+     "unix:///var/run/balena.sock"},
+    {"io.balena.features.dbus",
+     {"/run/dbus:/host/run/dbus"},
+     "DBUS_SYSTEM_BUS_ADDRESS",
+     "unix:path=/host/run/dbus/system_bus_socket"},
+    {"io.balena.features.sysfs", {"/sys:/sys"}, NULL, NULL},
+    {"io.balena.features.procfs", {"/proc:/proc"}, NULL, NULL},
+    {"io.balena.features.kernel-modules", {"/lib/modules:/lib/modules"}, NULL, NULL},
+    {"io.balena.features.firmware", {"/lib/firmware:/lib/firmware"}, NULL, NULL},
+    {"io.balena.features.journal-logs",
+     {"/var/log/journal:/var/log/journal:ro", "/run/log/journal:/run/log/journal:ro",
+      "/etc/machine-id:/etc/machine-id:ro"},
+     NULL,
+     NULL},
+};
+
+static bool
+truthy(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s && (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "on") == 0);
+}
+
+/* io.resin.* labels are read as io.balena.* */
+static void
+normalise_labels(json_t *labels)
+{
+	const char *name;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(labels, tmp, name, v)
+	{
+		if (strncmp(name, "io.resin.", 9) == 0) {
+			char nn[512];
+			snprintf(nn, sizeof(nn), "io.balena.%s", name + 9);
+			if (json_object_get(labels, nn) == NULL)
+				json_object_set(labels, nn, v);
+			json_object_del(labels, name);
+		}
+	}
+}
+
+static int
+strategy_from_labels(struct sb *b)
+{
+	static const struct {
+		const char *n;
+		enum bc_strategy s;
+	} strat[] = {{"download-then-kill", BC_STRAT_DOWNLOAD_THEN_KILL},
+		     {"kill-then-download", BC_STRAT_KILL_THEN_DOWNLOAD},
+		     {"delete-then-download", BC_STRAT_DELETE_THEN_DOWNLOAD},
+		     {"hand-over", BC_STRAT_HAND_OVER}};
+	json_t *v = json_object_get(b->labels, "io.balena.update.strategy");
+	json_t *t = json_object_get(b->labels, "io.balena.update.handover-timeout");
+	size_t i;
+
+	b->svc->strategy = BC_STRAT_DOWNLOAD_THEN_KILL;
+	b->svc->handover_timeout_ms = 60000;
+	if (v != NULL) {
+		for (i = 0; i < sizeof(strat) / sizeof(strat[0]); i++)
+			if (strcmp(json_string_value(v), strat[i].n) == 0)
+				break;
+		if (i == sizeof(strat) / sizeof(strat[0]))
+			return spec_fail(
+			    b, "labels",
+			    "io.balena.update.strategy '%s' is not download-then-kill, "
+			    "kill-then-download, delete-then-download or hand-over",
+			    json_string_value(v));
+		b->svc->strategy = strat[i].s;
+	}
+	if (t != NULL) {
+		char *end;
+		long long ms = strtoll(json_string_value(t), &end, 10);
+		if (*end || ms <= 0 || end == json_string_value(t))
+			return spec_fail(b, "labels",
+					 "io.balena.update.handover-timeout '%s' is not a "
+					 "number of milliseconds",
+					 json_string_value(t));
+		b->svc->handover_timeout_ms = (uint64_t)ms;
+	}
+	return 0;
+}
+
+static void
+setenv_default(json_t *env, const char *k, const char *v)
+{
+	if (v != NULL && json_object_get(env, k) == NULL)
+		json_object_set_new(env, k, json_string(v));
+}
+
+static void
+inject(struct sb *b)
+{
+	const bc_spec_ctx *c = b->ctx;
+	char id[32], bind[1024];
+
+	snprintf(id, sizeof(id), "%lld", (long long)c->app_id);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *pre = pass ? "RESIN" : "BALENA";
+		char k[64];
+#define ENV(suffix, val)                                                                           \
+	(snprintf(k, sizeof(k), "%s%s", pre, suffix), setenv_default(b->env, k, val))
+		ENV("", "1");
+		ENV("_APP_ID", id);
+		ENV("_APP_NAME", c->app_name);
+		ENV("_SERVICE_NAME", b->svc->name);
+		ENV("_DEVICE_UUID", c->device_uuid);
+		ENV("_DEVICE_TYPE", c->device_type);
+#undef ENV
+	}
+	setenv_default(b->env, "BALENA_APP_UUID", c->app_uuid);
+	setenv_default(b->env, "BALENA_DEVICE_NAME_AT_INIT", c->device_name);
+	setenv_default(b->env, "BALENA_APP_LOCK_PATH", "/tmp/balena/updates.lock");
+	setenv_default(b->env, "RESIN_APP_LOCK_PATH", "/tmp/resin/resin-updates.lock");
+	if (c->lockdir != NULL) {
+		const char *dst[] = {"/tmp/balena", "/tmp/resin"};
+		char dir[sizeof(bind) - 16];
+		if (bc_lock_dir(dir, sizeof(dir), c->lockdir, c->app_id, b->svc->name) == 0)
+			for (int i = 0; i < 2; i++) {
+				snprintf(bind, sizeof(bind), "%s:%s", dir, dst[i]);
+				json_array_append_new(b->binds, json_string(bind));
+			}
+	}
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		if (!truthy(json_object_get(b->labels, features[i].label)))
+			continue;
+		for (int j = 0; j < 3 && features[i].binds[j]; j++)
+			json_array_append_new(b->binds, json_string(features[i].binds[j]));
+		if (features[i].env)
+			setenv_default(b->env, features[i].env, features[i].env_val);
+	}
+	json_object_set_new(b->labels, "io.balena.supervised", json_string("true"));
+	json_object_set_new(b->labels, "io.balena.app-id", json_string(id));
+	json_object_set_new(b->labels, "io.balena.app-uuid", json_string(c->app_uuid));
+	json_object_set_new(b->labels, "io.balena.service-name", json_string(b->svc->name));
+	snprintf(id, sizeof(id), "%lld", (long long)b->svc->service_id);
+	json_object_set_new(b->labels, "io.balena.service-id", json_string(id));
+}
+
+/* Networks: the first becomes NetworkMode with its endpoint at create; the
+ * others are joined after create (API 1.41 takes one endpoint). */
+static int
+wire_networks(struct sb *b)
+{
+	const char *name;
+	json_t *ep;
+	int first = 1;
+	char dn[600];
+
+	if (b->network_mode != NULL) {
+		if (json_object_size(b->nets) > 0)
+			return spec_fail(b, "network_mode", "%s",
+					 "cannot be combined with networks");
+		json_object_set_new(b->host, "NetworkMode", json_string(b->network_mode));
+		return 0;
+	}
+	if (json_object_size(b->nets) == 0 && spec_add_network(b, "default", NULL) < 0)
+		return -1;
+	b->svc->connect = json_object();
+	json_object_foreach(b->nets, name, ep)
+	{
+		bc_network_docker_name(dn, sizeof(dn), b->ctx->app_uuid, name);
+		if (first) {
+			json_object_set_new(b->host, "NetworkMode", json_string(dn));
+			json_object_set_new(b->body, "NetworkingConfig",
+					    json_pack("{s:{s:O}}", "EndpointsConfig", dn, ep));
+			first = 0;
+		} else {
+			json_object_set(b->svc->connect, dn, ep);
+		}
+	}
+	return 0;
+}
+
+static json_t *
+env_array(json_t *env)
+{
+	json_t *arr = json_array(), *v;
+	const char **names;
+	const char *name;
+	size_t n = 0, i = 0;
+
+	names = calloc(json_object_size(env) + 1, sizeof(*names));
+	json_object_foreach(env, name, v) names[n++] = name;
+	/* sorted, so the hash does not depend on the order of the input */
+	for (size_t a = 1; a < n; a++)
+		for (size_t c = a; c > 0 && strcmp(names[c - 1], names[c]) > 0; c--) {
+			const char *t = names[c];
+			names[c] = names[c - 1];
+			names[c - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		char *kv;
+		if (asprintf(&kv, "%s=%s", names[i],
+			     json_string_value(json_object_get(env, names[i]))) >= 0) {
+			json_array_append_new(arr, json_string(kv));
+			free(kv);
+		}
+	}
+	free(names);
+	return arr;
+}
+
+void
+bc_json_hash(const json_t *j, const json_t *extra, char out[17])
+{
+	uint64_t h = 1469598103934665603ULL;
+	const json_t *parts[2] = {j, extra};
+
+	for (int p = 0; p < 2; p++) {
+		char *s = parts[p] ? json_dumps(parts[p], JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+		for (const char *c = s ? s : ""; *c; c++) {
+			h ^= (unsigned char)*c;
+			h *= 1099511628211ULL;
+		}
+		h ^= 0xff; /* separator */
+		h *= 1099511628211ULL;
+		free(s);
+	}
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+int
+bc_spec_service(bc_service *svc, const json_t *composition, const json_t *environment,
+		const json_t *labels, const bc_spec_ctx *ctx, bc_err *err)
+{
+	struct sb b = {.ctx = ctx, .svc = svc, .err = err};
+	const char *name;
+	json_t *v;
+	char hash[17];
+	int rc = -1;
+
+	if (composition != NULL && !json_is_object(composition))
+		return bc_err_set(err, BC_EINVAL, "%s service '%s': composition must be a map",
+				  ctx->where, svc->name);
+	b.body = json_pack("{s:b, s:i, s:{}, s:{}, s:{s:[], s:{}, s:{s:s,s:i}}}", "Tty", 1,
+			   "StopTimeout", 10, "ExposedPorts", "Volumes", "HostConfig", "Binds",
+			   "Tmpfs", "RestartPolicy", "Name", "always", "MaximumRetryCount", 0);
+	b.host = json_object_get(b.body, "HostConfig");
+	b.binds = json_object_get(b.host, "Binds");
+	b.env = json_object();
+	b.labels = json_object();
+	b.nets = json_object();
+
+	/* every key must be known */
+	json_object_foreach((json_t *)composition, name, v)
+	{
+		size_t i;
+		for (i = 0; i < bc_spec_nkeys; i++)
+			if (strcmp(bc_spec_keys[i].name, name) == 0)
+				break;
+		if (i == bc_spec_nkeys) {
+			bc_err_set(err, BC_EINVAL,
+				   "%s service '%s': composition key '%s' is not supported",
+				   ctx->where, svc->name, name);
+			goto out;
+		}
+	}
+	/* labels first (composition, then the service's own, which win) */
+	if ((v = json_object_get(composition, "labels")) != NULL &&
+	    bc_spec_keys[0].fn(&b, &bc_spec_keys[0], v) < 0)
+		goto out;
+	if (labels != NULL && bc_spec_keys[0].fn(&b, &bc_spec_keys[0], (json_t *)labels) < 0)
+		goto out;
+	normalise_labels(b.labels);
+	b.allow_binds = truthy(json_object_get(b.labels, BC_LABEL_BINDS));
+	if (strategy_from_labels(&b) < 0)
+		goto out;
+	for (size_t i = 1; i < bc_spec_nkeys; i++)
+		if ((v = json_object_get(composition, bc_spec_keys[i].name)) != NULL &&
+		    bc_spec_keys[i].fn(&b, &bc_spec_keys[i], v) < 0)
+			goto out;
+	if (environment != NULL &&
+	    spec_pairs_into(&b, "environment", (json_t *)environment, b.env, '=') < 0)
+		goto out;
+	inject(&b);
+	if (wire_networks(&b) < 0)
+		goto out;
+	json_object_set_new(b.body, "Env", env_array(b.env));
+	json_object_set(b.body, "Labels", b.labels);
+	bc_json_hash(b.body, svc->connect, hash);
+	json_object_set_new(b.labels, BC_LABEL_HASH, json_string(hash));
+	svc->config_hash = strdup(hash);
+	svc->spec = json_incref(b.body);
+	rc = 0;
+out:
+	json_decref(b.body);
+	json_decref(b.env);
+	json_decref(b.labels);
+	json_decref(b.nets);
+	return rc;
+}
+
+/* --- volumes and networks -------------------------------------------------------- */
+
+static int
+only_keys(const json_t *cfg, const char *const *ok, const char *what, const char *name,
+	  const bc_spec_ctx *ctx, bc_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (cfg != NULL && !json_is_object(cfg) && !json_is_null(cfg))
+		return bc_err_set(err, BC_EINVAL, "%s %s '%s': must be a map", ctx->where, what,
+				  name);
+	json_object_foreach((json_t *)cfg, k, v)
+	{
+		size_t i;
+		for (i = 0; ok[i]; i++)
+			if (strcmp(ok[i], k) == 0)
+				break;
+		if (ok[i] == NULL)
+			return bc_err_set(err, BC_EINVAL, "%s %s '%s': key '%s' is not supported",
+					  ctx->where, what, name, k);
+	}
+	return 0;
+}
+
+static json_t *
+component_labels(const json_t *cfg, const bc_spec_ctx *ctx)
+{
+	json_t *l = json_object(), *v;
+	const char *k;
+	char id[32];
+
+	json_object_foreach(json_object_get(cfg, "labels"), k, v) if (json_is_string(v))
+	    json_object_set(l, k, v);
+	normalise_labels(l);
+	snprintf(id, sizeof(id), "%lld", (long long)ctx->app_id);
+	json_object_set_new(l, "io.balena.supervised", json_string("true"));
+	json_object_set_new(l, "io.balena.app-id", json_string(id));
+	json_object_set_new(l, "io.balena.app-uuid", json_string(ctx->app_uuid));
+	return l;
+}
+
+static void
+seal(json_t *body, char **hash_out)
+{
+	char hash[17];
+	bc_json_hash(body, NULL, hash);
+	json_object_set_new(json_object_get(body, "Labels"), BC_LABEL_HASH, json_string(hash));
+	*hash_out = strdup(hash);
+}
+
+int
+bc_spec_volume(bc_volume *vol, const json_t *cfg, const bc_spec_ctx *ctx, bc_err *err)
+{
+	const char *drv = json_string_value(json_object_get(cfg, "driver"));
+	json_t *opts = json_object_get(cfg, "driver_opts");
+	char dn[600];
+
+	if (only_keys(cfg, bc_spec_volume_keys, "volume", vol->name, ctx, err) < 0)
+		return -1;
+	bc_volume_docker_name(dn, sizeof(dn), ctx->app_id, vol->name);
+	vol->spec = json_pack("{s:s, s:s, s:o, s:o}", "Name", dn, "Driver", drv ? drv : "local",
+			      "DriverOpts", json_is_object(opts) ? json_copy(opts) : json_object(),
+			      "Labels", component_labels(cfg, ctx));
+	seal(vol->spec, &vol->config_hash);
+	return 0;
+}
+
+int
+bc_spec_network(bc_network *net, const json_t *cfg, const bc_spec_ctx *ctx, bc_err *err)
+{
+	const char *drv = json_string_value(json_object_get(cfg, "driver"));
+	json_t *ipam = json_object_get(cfg, "ipam"), *ic = json_array(), *e;
+	char dn[600];
+	size_t i;
+
+	if (only_keys(cfg, bc_spec_network_keys, "network", net->name, ctx, err) < 0) {
+		json_decref(ic);
+		return -1;
+	}
+	json_array_foreach(json_object_get(ipam, "config"), i, e)
+	{
+		json_t *c = json_object();
+		static const char *const m[][2] = {
+		    {"subnet", "Subnet"}, {"gateway", "Gateway"}, {"ip_range", "IPRange"}};
+		for (int k = 0; k < 3; k++)
+			if (json_is_string(json_object_get(e, m[k][0])))
+				json_object_set(c, m[k][1], json_object_get(e, m[k][0]));
+		json_array_append_new(ic, c);
+	}
+	bc_network_docker_name(dn, sizeof(dn), ctx->app_uuid, net->name);
+	net->spec =
+	    json_pack("{s:s, s:s, s:b, s:{s:s, s:o}, s:b, s:b, s:o}", "Name", dn, "Driver",
+		      drv ? drv : "bridge", "CheckDuplicate", 1, "IPAM", "Driver",
+		      json_string_value(json_object_get(ipam, "driver"))
+			  ? json_string_value(json_object_get(ipam, "driver"))
+			  : "default",
+		      "Config", ic, "EnableIPv6", json_is_true(json_object_get(cfg, "enable_ipv6")),
+		      "Internal", json_is_true(json_object_get(cfg, "internal")), "Labels",
+		      component_labels(cfg, ctx));
+	if (json_is_object(json_object_get(cfg, "driver_opts")))
+		json_object_set(net->spec, "Options", json_object_get(cfg, "driver_opts"));
+	seal(net->spec, &net->config_hash);
+	return 0;
+}

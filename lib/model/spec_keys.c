@@ -1,0 +1,732 @@
+/* The compose keys a service may use, each with its handler into the Docker
+ * create body; the volume and network keys. See lib/spec.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/model/spec_int.h"
+#include "lib/model/values.h"
+
+int
+spec_fail(struct sb *b, const char *key, const char *fmt, const char *arg)
+{
+	char what[256];
+	snprintf(what, sizeof(what), fmt, arg);
+	return bc_err_set(b->err, BC_EINVAL, "%s service '%s': '%s': %s", b->ctx->where,
+			  b->svc->name, key, what);
+}
+
+/* Wrap an error from a value parser with where it happened. */
+int
+spec_wrap(struct sb *b, const char *key)
+{
+	return bc_err_wrap(b->err, "%s service '%s': '%s'", b->ctx->where, b->svc->name, key);
+}
+
+static json_t *
+dest(struct sb *b, bool host)
+{
+	return host ? b->host : b->body;
+}
+
+static int
+k_ignore(struct sb *b, const struct key *k, json_t *v)
+{
+	(void)b, (void)k, (void)v;
+	return 0;
+}
+
+static int
+k_bool(struct sb *b, const struct key *k, json_t *v)
+{
+	if (!json_is_boolean(v))
+		return spec_fail(b, k->name, "%s", "must be true or false");
+	json_object_set(dest(b, k->host), k->field, v);
+	return 0;
+}
+
+static int
+k_str(struct sb *b, const struct key *k, json_t *v)
+{
+	if (!json_is_string(v))
+		return spec_fail(b, k->name, "%s", "must be a string");
+	json_object_set(dest(b, k->host), k->field, v);
+	return 0;
+}
+
+static int
+k_int(struct sb *b, const struct key *k, json_t *v)
+{
+	if (!json_is_integer(v))
+		return spec_fail(b, k->name, "%s", "must be an integer");
+	json_object_set(dest(b, k->host), k->field, v);
+	return 0;
+}
+
+static int
+k_bytes(struct sb *b, const struct key *k, json_t *v)
+{
+	int64_t n;
+	if (bc_parse_bytes(v, &n, b->err) < 0)
+		return spec_wrap(b, k->name);
+	json_object_set_new(dest(b, k->host), k->field, json_integer(n));
+	return 0;
+}
+
+/* A list of strings; a single string is a list of one where allowed. */
+static json_t *
+strlist(struct sb *b, const char *key, json_t *v, bool one_ok)
+{
+	size_t i;
+	json_t *e;
+
+	if (one_ok && json_is_string(v))
+		return json_pack("[O]", v);
+	if (!json_is_array(v)) {
+		spec_fail(b, key, "%s",
+			  one_ok ? "must be a string or a list of strings"
+				 : "must be a list of strings");
+		return NULL;
+	}
+	json_array_foreach(v, i, e) if (!json_is_string(e))
+	{
+		spec_fail(b, key, "%s", "must be a list of strings");
+		return NULL;
+	}
+	return json_copy(v);
+}
+
+static int
+k_strlist(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *l = strlist(b, k->name, v, strncmp(k->name, "dns", 3) == 0);
+	if (l == NULL)
+		return -1;
+	json_object_set_new(dest(b, k->host), k->field, l);
+	return 0;
+}
+
+/* "K=V" list or map of scalars into obj; sep is '=' (or ':' for hosts). */
+int
+spec_pairs_into(struct sb *b, const char *key, json_t *v, json_t *obj, char sep)
+{
+	size_t i;
+	const char *name;
+	json_t *e;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, name, e)
+		{
+			char num[64];
+			if (json_is_string(e))
+				json_object_set(obj, name, e);
+			else if (json_is_integer(e) || json_is_real(e) || json_is_boolean(e)) {
+				if (json_is_integer(e))
+					snprintf(num, sizeof(num), "%lld",
+						 (long long)json_integer_value(e));
+				else if (json_is_real(e))
+					snprintf(num, sizeof(num), "%g", json_real_value(e));
+				else
+					snprintf(num, sizeof(num), "%s",
+						 json_is_true(e) ? "true" : "false");
+				json_object_set_new(obj, name, json_string(num));
+			} else if (!json_is_null(e)) {
+				return spec_fail(b, key, "value of '%s' must be a string or number",
+						 name);
+			}
+		}
+		return 0;
+	}
+	if (!json_is_array(v))
+		return spec_fail(b, key, "%s", "must be a map or a list of 'name=value'");
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e), *eq;
+		if (s == NULL)
+			return spec_fail(b, key, "%s", "list entries must be strings");
+		eq = strchr(s, sep);
+		if (eq == NULL) {
+			if (sep == '=')
+				continue; /* "NAME" alone: from a shell we do not have */
+			return spec_fail(b, key, "'%s' has no separator", s);
+		}
+		{
+			char k2[256];
+			size_t n = (size_t)(eq - s);
+			if (n == 0 || n >= sizeof(k2))
+				return spec_fail(b, key, "'%s' has an empty or overlong name", s);
+			memcpy(k2, s, n);
+			k2[n] = '\0';
+			json_object_set_new(obj, k2, json_string(eq + 1));
+		}
+	}
+	return 0;
+}
+
+static int
+k_env(struct sb *b, const struct key *k, json_t *v)
+{
+	return spec_pairs_into(b, k->name, v, b->env, '=');
+}
+
+static int
+k_labels(struct sb *b, const struct key *k, json_t *v)
+{
+	return spec_pairs_into(b, k->name, v, b->labels, '=');
+}
+
+static int
+k_sysctls(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *o = json_object();
+	json_object_set_new(b->host, "Sysctls", o);
+	return spec_pairs_into(b, k->name, v, o, '=');
+}
+
+static int
+k_extra_hosts(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *o = json_object(), *arr = json_array(), *e;
+	const char *name;
+	int rc = spec_pairs_into(b, k->name, v, o, ':');
+
+	json_object_foreach(o, name, e)
+	{
+		char line[512];
+		snprintf(line, sizeof(line), "%s:%s", name, json_string_value(e));
+		json_array_append_new(arr, json_string(line));
+	}
+	json_decref(o);
+	json_object_set_new(b->host, "ExtraHosts", arr);
+	return rc;
+}
+
+/* --- the special ones ---------------------------------------------------------- */
+
+static int
+k_cmd(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *arr;
+
+	if (json_is_string(v)) {
+		if ((arr = bc_shell_split(json_string_value(v), b->err)) == NULL)
+			return spec_wrap(b, k->name);
+	} else if ((arr = strlist(b, k->name, v, false)) == NULL) {
+		return -1;
+	}
+	json_object_set_new(b->body, k->field, arr);
+	return 0;
+}
+
+static int
+k_ports(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *exposed = json_object_get(b->body, "ExposedPorts");
+	json_t *bind;
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v))
+		return spec_fail(b, k->name, "%s", "must be a list");
+	bind = json_object();
+	json_object_set_new(b->host, "PortBindings", bind);
+	json_array_foreach(v, i, e)
+	{
+		if (json_is_object(e)) {
+			json_t *t = json_object_get(e, "target"),
+			       *pub = json_object_get(e, "published");
+			const char *proto = json_string_value(json_object_get(e, "protocol"));
+			const char *ip = json_string_value(json_object_get(e, "host_ip"));
+			char s[128];
+			if (!json_is_integer(t))
+				return spec_fail(b, k->name, "%s",
+						 "long form needs an integer 'target'");
+			if (pub != NULL && !json_is_integer(pub) && !json_is_string(pub))
+				return spec_fail(b, k->name, "%s", "'published' must be a port");
+			if (pub == NULL)
+				snprintf(s, sizeof(s), "%lld/%s", (long long)json_integer_value(t),
+					 proto ? proto : "tcp");
+			else if (json_is_integer(pub))
+				snprintf(s, sizeof(s), "%s%s%lld:%lld/%s", ip ? ip : "",
+					 ip ? ":" : "", (long long)json_integer_value(pub),
+					 (long long)json_integer_value(t), proto ? proto : "tcp");
+			else
+				snprintf(s, sizeof(s), "%s%s%s:%lld/%s", ip ? ip : "",
+					 ip ? ":" : "", json_string_value(pub),
+					 (long long)json_integer_value(t), proto ? proto : "tcp");
+			json_t *js = json_string(s);
+			int rc = bc_parse_port(js, exposed, bind, b->err);
+			json_decref(js);
+			if (rc < 0)
+				return spec_wrap(b, k->name);
+		} else if (bc_parse_port(e, exposed, bind, b->err) < 0) {
+			return spec_wrap(b, k->name);
+		}
+	}
+	return 0;
+}
+
+static int
+k_expose(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *exposed = json_object_get(b->body, "ExposedPorts"), *scratch = json_object();
+	size_t i;
+	json_t *e;
+	int rc = 0;
+
+	if (!json_is_array(v))
+		rc = spec_fail(b, k->name, "%s", "must be a list");
+	json_array_foreach(v, i, e) if (rc == 0 && bc_parse_port(e, exposed, scratch, b->err) < 0)
+	    rc = spec_wrap(b, k->name);
+	json_decref(scratch);
+	return rc;
+}
+
+static int
+k_tmpfs(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *l = strlist(b, k->name, v, true), *o, *e;
+	size_t i;
+
+	if (l == NULL)
+		return -1;
+	o = json_object_get(b->host, "Tmpfs");
+	json_array_foreach(l, i, e)
+	{
+		const char *s = json_string_value(e), *colon = strchr(s, ':');
+		char path[256];
+		size_t n = colon ? (size_t)(colon - s) : strlen(s);
+		if (s[0] != '/' || n >= sizeof(path)) {
+			json_decref(l);
+			return spec_fail(b, k->name, "'%s' must be an absolute path", s);
+		}
+		memcpy(path, s, n);
+		path[n] = '\0';
+		json_object_set_new(o, path, json_string(colon ? colon + 1 : ""));
+	}
+	json_decref(l);
+	return 0;
+}
+
+static int
+k_devices(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *l = strlist(b, k->name, v, false), *out = json_array(), *e;
+	size_t i;
+
+	json_object_set_new(b->host, "Devices", out);
+	if (l == NULL)
+		return -1;
+	json_array_foreach(l, i, e)
+	{
+		json_t *d = bc_parse_device(json_string_value(e), b->err);
+		if (d == NULL) {
+			json_decref(l);
+			return spec_wrap(b, k->name);
+		}
+		json_array_append_new(out, d);
+	}
+	json_decref(l);
+	return 0;
+}
+
+static int
+k_restart(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *p;
+	if (!json_is_string(v))
+		return spec_fail(b, k->name, "%s", "must be a string");
+	if ((p = bc_parse_restart(json_string_value(v), b->err)) == NULL)
+		return spec_wrap(b, k->name);
+	json_object_set_new(b->host, "RestartPolicy", p);
+	return 0;
+}
+
+static int
+k_grace(struct sb *b, const struct key *k, json_t *v)
+{
+	int64_t ns;
+	if (bc_parse_duration(v, &ns, b->err) < 0)
+		return spec_wrap(b, k->name);
+	json_object_set_new(b->body, "StopTimeout", json_integer((ns + 999999999) / 1000000000));
+	return 0;
+}
+
+static int
+k_cpus(struct sb *b, const struct key *k, json_t *v)
+{
+	double c = json_is_number(v) ? json_number_value(v)
+				     : (json_is_string(v) ? atof(json_string_value(v)) : -1);
+	if (!(c > 0 && c < 4096))
+		return spec_fail(b, k->name, "%s", "must be a positive number of CPUs");
+	json_object_set_new(b->host, "NanoCpus", json_integer((json_int_t)llround(c * 1e9)));
+	return 0;
+}
+
+static int
+k_ulimits(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *out = json_array(), *e;
+	const char *name;
+
+	json_object_set_new(b->host, "Ulimits", out);
+	if (!json_is_object(v))
+		return spec_fail(b, k->name, "%s", "must be a map");
+	json_object_foreach(v, name, e)
+	{
+		json_t *soft = e, *hard = e;
+		if (json_is_object(e)) {
+			soft = json_object_get(e, "soft");
+			hard = json_object_get(e, "hard");
+		}
+		if (!json_is_integer(soft) || !json_is_integer(hard))
+			return spec_fail(b, k->name, "'%s' needs integer soft and hard limits",
+					 name);
+		json_array_append_new(
+		    out, json_pack("{s:s,s:O,s:O}", "Name", name, "Soft", soft, "Hard", hard));
+	}
+	return 0;
+}
+
+static int
+duration_field(struct sb *b, json_t *hc, json_t *src, const char *from, const char *to)
+{
+	json_t *v = json_object_get(src, from);
+	int64_t ns;
+
+	if (v == NULL)
+		return 0;
+	if (bc_parse_duration(v, &ns, b->err) < 0)
+		return spec_wrap(b, "healthcheck");
+	json_object_set_new(hc, to, json_integer(ns));
+	return 0;
+}
+
+static int
+k_health(struct sb *b, const struct key *k, json_t *v)
+{
+	static const char *const known[] = {"test",    "interval",     "timeout",
+					    "retries", "start_period", "disable"};
+	json_t *hc = json_object(), *test, *e;
+	const char *name;
+
+	json_object_set_new(b->body, "Healthcheck", hc);
+	if (!json_is_object(v))
+		return spec_fail(b, k->name, "%s", "must be a map");
+	json_object_foreach(v, name, e)
+	{
+		size_t i;
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(name, known[i]) == 0)
+				break;
+		if (i == sizeof(known) / sizeof(known[0]))
+			return spec_fail(b, k->name, "key '%s' is not supported", name);
+	}
+	if (json_is_true(json_object_get(v, "disable"))) {
+		json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+		return 0;
+	}
+	test = json_object_get(v, "test");
+	if (json_is_string(test)) {
+		json_object_set_new(hc, "Test", json_pack("[s,O]", "CMD-SHELL", test));
+	} else if (json_is_array(test) && json_array_size(test) > 0) {
+		const char *t0 = json_string_value(json_array_get(test, 0));
+		json_t *l = strlist(b, "healthcheck.test", test, false);
+		if (l == NULL)
+			return -1;
+		json_object_set_new(hc, "Test", l);
+		if (strcmp(t0, "NONE") && strcmp(t0, "CMD") && strcmp(t0, "CMD-SHELL"))
+			return spec_fail(b, k->name, "%s",
+					 "test must start with NONE, CMD or CMD-SHELL");
+	} else if (test != NULL) {
+		return spec_fail(b, k->name, "%s", "test must be a string or a list");
+	}
+	if (json_object_get(v, "retries") != NULL) {
+		if (!json_is_integer(json_object_get(v, "retries")))
+			return spec_fail(b, k->name, "%s", "retries must be an integer");
+		json_object_set(hc, "Retries", json_object_get(v, "retries"));
+	}
+	return duration_field(b, hc, v, "interval", "Interval") ||
+	       duration_field(b, hc, v, "timeout", "Timeout") ||
+	       duration_field(b, hc, v, "start_period", "StartPeriod");
+}
+
+static int
+k_depends(struct sb *b, const struct key *k, json_t *v)
+{
+	const char *name;
+	size_t i;
+	json_t *e;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, name, e) bc_strv_add(&b->svc->depends_on, name);
+		return 0;
+	}
+	if (!json_is_array(v))
+		return spec_fail(b, k->name, "%s", "must be a list or a map of service names");
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e))
+			return spec_fail(b, k->name, "%s", "must list service names");
+		bc_strv_add(&b->svc->depends_on, json_string_value(e));
+	}
+	return 0;
+}
+
+static int
+k_network_mode(struct sb *b, const struct key *k, json_t *v)
+{
+	const char *m = json_string_value(v);
+
+	if (m == NULL)
+		return spec_fail(b, k->name, "%s", "must be a string");
+	if (strcmp(m, "host") && strcmp(m, "bridge") && strcmp(m, "none") &&
+	    strncmp(m, "service:", 8) != 0)
+		return spec_fail(b, k->name, "'%s' is not host, bridge, none or service:<name>", m);
+	if (strncmp(m, "service:", 8) == 0)
+		bc_strv_add(&b->svc->depends_on, m + 8);
+	b->network_mode = m;
+	return 0;
+}
+
+int
+spec_add_network(struct sb *b, const char *name, json_t *cfg)
+{
+	json_t *ep, *aliases, *e;
+	size_t i;
+
+	if (bc_app_network(b->ctx->app, name) == NULL)
+		return spec_fail(b, "networks", "network '%s' is not declared by the release",
+				 name);
+	ep = json_object();
+	aliases = json_array();
+	json_array_append_new(aliases, json_string(b->svc->name));
+	if (cfg != NULL && !json_is_null(cfg)) {
+		json_t *al = json_object_get(cfg, "aliases");
+		const char *ip = json_string_value(json_object_get(cfg, "ipv4_address"));
+		if (!json_is_object(cfg) || (al != NULL && !json_is_array(al))) {
+			json_decref(ep);
+			json_decref(aliases);
+			return spec_fail(b, "networks", "'%s' must map to aliases / ipv4_address",
+					 name);
+		}
+		json_array_foreach(al, i, e) if (json_is_string(e)) json_array_append(aliases, e);
+		if (ip != NULL)
+			json_object_set_new(ep, "IPAMConfig",
+					    json_pack("{s:s}", "IPv4Address", ip));
+	}
+	json_object_set_new(ep, "Aliases", aliases);
+	json_object_set_new(b->nets, name, ep);
+	return bc_strv_add(&b->svc->networks, name);
+}
+
+static int
+k_networks(struct sb *b, const struct key *k, json_t *v)
+{
+	const char *name;
+	size_t i;
+	json_t *e;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, name, e) if (spec_add_network(b, name, e) < 0) return -1;
+		return 0;
+	}
+	if (!json_is_array(v))
+		return spec_fail(b, k->name, "%s", "must be a list or a map");
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e))
+			return spec_fail(b, k->name, "%s", "must list network names");
+		if (spec_add_network(b, json_string_value(e), NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One volume entry: "name:/path[:ro]", "/host:/path[:ro]" (binds need the
+ * feature label), "/path" (anonymous), or the long form. */
+static int
+volume_entry(struct sb *b, json_t *e)
+{
+	char src[512] = "", dst[512] = "", bind[1200];
+	bool ro = false;
+	const char *type = "volume";
+
+	if (json_is_object(e)) {
+		const char *t = json_string_value(json_object_get(e, "type"));
+		const char *s = json_string_value(json_object_get(e, "source"));
+		const char *d = json_string_value(json_object_get(e, "target"));
+		if (t != NULL)
+			type = t;
+		if (d == NULL)
+			return spec_fail(b, "volumes", "%s", "long form needs 'target'");
+		snprintf(src, sizeof(src), "%s", s ? s : "");
+		snprintf(dst, sizeof(dst), "%s", d);
+		ro = json_is_true(json_object_get(e, "read_only"));
+		if (strcmp(type, "tmpfs") == 0) {
+			json_object_set_new(json_object_get(b->host, "Tmpfs"), dst,
+					    json_string(""));
+			return 0;
+		}
+		if (strcmp(type, "volume") && strcmp(type, "bind"))
+			return spec_fail(b, "volumes", "type '%s' is not volume, bind or tmpfs",
+					 type);
+	} else if (json_is_string(e)) {
+		const char *s = json_string_value(e), *c1 = strchr(s, ':'), *c2;
+		if (c1 == NULL) {
+			snprintf(dst, sizeof(dst), "%s", s);
+		} else {
+			snprintf(src, sizeof(src), "%.*s", (int)(c1 - s), s);
+			c2 = strchr(c1 + 1, ':');
+			snprintf(dst, sizeof(dst), "%.*s",
+				 (int)(c2 ? c2 - c1 - 1 : (long)strlen(c1 + 1)), c1 + 1);
+			if (c2 != NULL) {
+				if (strcmp(c2 + 1, "ro") == 0)
+					ro = true;
+				else if (strcmp(c2 + 1, "rw") != 0)
+					return spec_fail(b, "volumes",
+							 "mode in '%s' must be ro or rw", s);
+			}
+		}
+		if (src[0] == '/' || src[0] == '.' || src[0] == '~')
+			type = "bind";
+	} else {
+		return spec_fail(b, "volumes", "%s", "entries must be strings or maps");
+	}
+	if (dst[0] != '/')
+		return spec_fail(b, "volumes", "target '%s' must be an absolute path", dst);
+	if (src[0] == '\0') { /* anonymous volume */
+		json_object_set_new(json_object_get(b->body, "Volumes"), dst, json_object());
+		return 0;
+	}
+	if (strcmp(type, "bind") == 0) {
+		if (!b->allow_binds)
+			return spec_fail(
+			    b, "volumes",
+			    "host path '%s' refused: bind mounts need the label " BC_LABEL_BINDS
+			    "=1",
+			    src);
+		if (src[0] != '/')
+			return spec_fail(b, "volumes", "host path '%s' must be absolute", src);
+		snprintf(bind, sizeof(bind), "%s:%s%s", src, dst, ro ? ":ro" : "");
+	} else {
+		char vname[600];
+		if (bc_app_volume(b->ctx->app, src) == NULL)
+			return spec_fail(b, "volumes", "volume '%s' is not declared by the release",
+					 src);
+		bc_volume_docker_name(vname, sizeof(vname), b->ctx->app_id, src);
+		snprintf(bind, sizeof(bind), "%s:%s%s", vname, dst, ro ? ":ro" : "");
+		if (!bc_strv_has(&b->svc->volumes, src))
+			bc_strv_add(&b->svc->volumes, src);
+	}
+	json_array_append_new(b->binds, json_string(bind));
+	return 0;
+}
+
+static int
+k_volumes(struct sb *b, const struct key *k, json_t *v)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v))
+		return spec_fail(b, k->name, "%s", "must be a list");
+	json_array_foreach(v, i, e) if (volume_entry(b, e) < 0) return -1;
+	return 0;
+}
+
+static int
+k_refuse(struct sb *b, const struct key *k, json_t *v)
+{
+	(void)v;
+	return spec_fail(b, k->name, "%s",
+			 strcmp(k->name, "build") == 0
+			     ? "is not supported on the device: build and push the image first"
+			     : "is not supported: containers are named after the release");
+}
+
+const struct key bc_spec_keys[] = {
+    {"labels", k_labels, 0, NULL}, /* first: feature labels steer the rest */
+    {"image", k_ignore, 0, NULL},
+    {"command", k_cmd, 0, "Cmd"},
+    {"entrypoint", k_cmd, 0, "Entrypoint"},
+    {"environment", k_env, 0, NULL},
+    {"ports", k_ports, 1, NULL},
+    {"expose", k_expose, 0, NULL},
+    {"volumes", k_volumes, 1, NULL},
+    {"tmpfs", k_tmpfs, 1, NULL},
+    {"networks", k_networks, 0, NULL},
+    {"network_mode", k_network_mode, 1, NULL},
+    {"restart", k_restart, 1, NULL},
+    {"privileged", k_bool, 1, "Privileged"},
+    {"init", k_bool, 1, "Init"},
+    {"read_only", k_bool, 1, "ReadonlyRootfs"},
+    {"tty", k_bool, 0, "Tty"},
+    {"stdin_open", k_bool, 0, "OpenStdin"},
+    {"cap_add", k_strlist, 1, "CapAdd"},
+    {"cap_drop", k_strlist, 1, "CapDrop"},
+    {"group_add", k_strlist, 1, "GroupAdd"},
+    {"security_opt", k_strlist, 1, "SecurityOpt"},
+    {"dns", k_strlist, 1, "Dns"},
+    {"dns_search", k_strlist, 1, "DnsSearch"},
+    {"dns_opt", k_strlist, 1, "DnsOptions"},
+    {"devices", k_devices, 1, NULL},
+    {"healthcheck", k_health, 0, NULL},
+    {"depends_on", k_depends, 0, NULL},
+    {"stop_grace_period", k_grace, 0, NULL},
+    {"stop_signal", k_str, 0, "StopSignal"},
+    {"user", k_str, 0, "User"},
+    {"working_dir", k_str, 0, "WorkingDir"},
+    {"hostname", k_str, 0, "Hostname"},
+    {"domainname", k_str, 0, "Domainname"},
+    {"pid", k_str, 1, "PidMode"},
+    {"ipc", k_str, 1, "IpcMode"},
+    {"sysctls", k_sysctls, 1, NULL},
+    {"ulimits", k_ulimits, 1, NULL},
+    {"mem_limit", k_bytes, 1, "Memory"},
+    {"mem_reservation", k_bytes, 1, "MemoryReservation"},
+    {"shm_size", k_bytes, 1, "ShmSize"},
+    {"cpus", k_cpus, 1, NULL},
+    {"cpu_shares", k_int, 1, "CpuShares"},
+    {"oom_score_adj", k_int, 1, "OomScoreAdj"},
+    {"extra_hosts", k_extra_hosts, 1, NULL},
+    {"build", k_refuse, 0, NULL},
+    {"container_name", k_refuse, 0, NULL},
+};
+
+const size_t bc_spec_nkeys = sizeof(bc_spec_keys) / sizeof(bc_spec_keys[0]);
+
+const char *const bc_spec_volume_keys[] = {"driver", "driver_opts", "labels", NULL};
+const char *const bc_spec_network_keys[] = {"driver",	   "driver_opts", "labels", "ipam",
+					    "enable_ipv6", "internal",	  NULL};
+
+bool
+bc_spec_service_key(const char *key)
+{
+	for (size_t i = 0; i < bc_spec_nkeys; i++)
+		if (strcmp(bc_spec_keys[i].name, key) == 0)
+			return bc_spec_keys[i].fn != k_refuse;
+	return false;
+}
+
+static bool
+in_list(const char *const *l, const char *key)
+{
+	for (; *l; l++)
+		if (strcmp(*l, key) == 0)
+			return true;
+	return false;
+}
+
+bool
+bc_spec_volume_key(const char *key)
+{
+	return in_list(bc_spec_volume_keys, key);
+}
+
+bool
+bc_spec_network_key(const char *key)
+{
+	return in_list(bc_spec_network_keys, key);
+}

@@ -1,0 +1,395 @@
+#include "lib/model/target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/model/spec.h"
+
+/* A name we put into Docker object names and paths. */
+static bool
+good_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	return n > 0 && n <= max &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+		   n &&
+	       s[0] != '.' && s[0] != '-';
+}
+
+static int
+get_id(const json_t *o, const char *key, int64_t *out, const char *where, bc_err *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return bc_err_set(err, BC_EINVAL, "%s: '%s' must be a non-negative integer", where,
+				  key);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int
+string_map(const json_t *m, const char *what, const char *where, bc_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (m == NULL)
+		return 0;
+	if (!json_is_object(m))
+		return bc_err_set(err, BC_EINVAL, "%s: '%s' must be a map of strings", where, what);
+	json_object_foreach((json_t *)m, k, v) if (!json_is_string(v)) return bc_err_set(
+	    err, BC_EINVAL, "%s: '%s' value of '%s' must be a string", where, what, k);
+	return 0;
+}
+
+static int
+parse_service(bc_app *app, const char *name, const json_t *sj, const bc_spec_ctx *ctx,
+	      const char *where, bc_err *err)
+{
+	char w[512];
+	bc_service *svc;
+	json_t *run;
+	const char *image;
+
+	snprintf(w, sizeof(w), "%s service '%s'", where, name);
+	if (!good_name(name, 63))
+		return bc_err_set(err, BC_EINVAL, "%s: not a valid service name", w);
+	if (!json_is_object(sj))
+		return bc_err_set(err, BC_EINVAL, "%s: must be a map", w);
+	if ((svc = bc_app_add_service(app)) == NULL || (svc->name = strdup(name)) == NULL)
+		return bc_err_sys(err, "%s", w);
+	if (get_id(sj, "id", &svc->service_id, w, err) < 0 ||
+	    get_id(sj, "image_id", &svc->image_id, w, err) < 0)
+		return -1;
+	image = json_string_value(json_object_get(sj, "image"));
+	if (image == NULL || *image == '\0' || strlen(image) > 512 || strchr(image, ' '))
+		return bc_err_set(err, BC_EINVAL, "%s: 'image' must be an image reference", w);
+	/* Docker lists every tag explicitly: "name" is "name:latest" */
+	{
+		const char *slash = strrchr(image, '/'), *colon = strrchr(image, ':');
+		bool tagged = strchr(image, '@') != NULL || (colon && (!slash || colon > slash));
+		if (asprintf(&svc->image, "%s%s", image, tagged ? "" : ":latest") < 0)
+			return bc_err_sys(err, "%s", w);
+	}
+	run = json_object_get(sj, "running");
+	if (run != NULL && !json_is_boolean(run))
+		return bc_err_set(err, BC_EINVAL, "%s: 'running' must be true or false", w);
+	svc->running = run == NULL || json_is_true(run);
+	svc->release_id = app->release_id;
+	svc->commit = app->commit ? strdup(app->commit) : NULL;
+	if (string_map(json_object_get(sj, "environment"), "environment", w, err) < 0 ||
+	    string_map(json_object_get(sj, "labels"), "labels", w, err) < 0)
+		return -1;
+	return bc_spec_service(svc, json_object_get(sj, "composition"),
+			       json_object_get(sj, "environment"), json_object_get(sj, "labels"),
+			       ctx, err);
+}
+
+/* Components (volumes, networks) of the release, by name. */
+static int
+parse_components(bc_app *app, const json_t *m, bool vols, const bc_spec_ctx *ctx, bc_err *err)
+{
+	const char *name;
+	json_t *cfg;
+
+	if (m != NULL && !json_is_object(m))
+		return bc_err_set(err, BC_EINVAL, "%s: '%s' must be a map", ctx->where,
+				  vols ? "volumes" : "networks");
+	if (!vols && bc_app_network(app, "default") == NULL) {
+		/* every app has a default network */
+		bc_network *n = bc_app_add_network(app);
+		if (n == NULL || (n->name = strdup("default")) == NULL)
+			return bc_err_sys(err, "%s", ctx->where);
+	}
+	json_object_foreach((json_t *)m, name, cfg)
+	{
+		if (!vols && strcmp(name, "default") == 0)
+			continue;
+		if (!good_name(name, 63))
+			return bc_err_set(err, BC_EINVAL, "%s: '%s' is not a valid %s name",
+					  ctx->where, name, vols ? "volume" : "network");
+		if (vols) {
+			bc_volume *v = bc_app_add_volume(app);
+			if (v == NULL || (v->name = strdup(name)) == NULL)
+				return bc_err_sys(err, "%s", ctx->where);
+		} else {
+			bc_network *n = bc_app_add_network(app);
+			if (n == NULL || (n->name = strdup(name)) == NULL)
+				return bc_err_sys(err, "%s", ctx->where);
+		}
+	}
+	/* specs after all names exist (services look them up) */
+	for (size_t i = 0; vols && i < app->n_volumes; i++)
+		if (bc_spec_volume(&app->volumes[i], json_object_get(m, app->volumes[i].name), ctx,
+				   err) < 0)
+			return -1;
+	for (size_t i = 0; !vols && i < app->n_networks; i++)
+		if (bc_spec_network(&app->networks[i], json_object_get(m, app->networks[i].name),
+				    ctx, err) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+check_depends(const bc_app *app, const char *where, bc_err *err)
+{
+	for (size_t i = 0; i < app->n_services; i++) {
+		const bc_service *s = &app->services[i];
+		for (size_t d = 0; d < s->depends_on.n; d++) {
+			const char *dep = s->depends_on.v[d];
+			if (bc_app_service(app, dep) == NULL)
+				return bc_err_set(
+				    err, BC_EINVAL,
+				    "%s service '%s': depends_on '%s' is not a service of "
+				    "the release",
+				    where, s->name, dep);
+			if (strcmp(dep, s->name) == 0)
+				return bc_err_set(err, BC_EINVAL,
+						  "%s service '%s': depends on itself", where,
+						  s->name);
+		}
+	}
+	/* cycles: settle services whose dependencies are all settled; what
+	 * never settles is on a cycle */
+	{
+		bool *done = calloc(app->n_services + 1, sizeof(bool));
+		size_t left = app->n_services;
+		bool moved = true;
+		if (done == NULL)
+			return bc_err_sys(err, "%s", where);
+		while (left > 0 && moved) {
+			moved = false;
+			for (size_t i = 0; i < app->n_services; i++) {
+				const bc_service *s = &app->services[i];
+				bool ready = !done[i];
+				for (size_t d = 0; ready && d < s->depends_on.n; d++)
+					ready = done[bc_app_service(app, s->depends_on.v[d]) -
+						     app->services];
+				if (ready) {
+					done[i] = true;
+					left--;
+					moved = true;
+				}
+			}
+		}
+		for (size_t i = 0; left > 0 && i < app->n_services; i++)
+			if (!done[i]) {
+				bc_err_set(err, BC_EINVAL,
+					   "%s: depends_on forms a cycle through '%s'", where,
+					   app->services[i].name);
+				break;
+			}
+		free(done);
+		return left > 0 ? -1 : 0;
+	}
+}
+
+static int
+parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_uuid,
+	  const char *device_name, const bc_target_opts *opts, bc_err *err)
+{
+	char where[256];
+	const char *cls, *name, *commit = NULL;
+	json_t *rels, *rel = NULL, *svcs, *sj;
+	bc_app *app;
+	bc_spec_ctx ctx;
+
+	snprintf(where, sizeof(where), "app '%.64s'", uuid);
+	if (!good_name(uuid, 64))
+		return bc_err_set(err, BC_EINVAL, "%s: not a valid app uuid", where);
+	if (!json_is_object(aj))
+		return bc_err_set(err, BC_EINVAL, "%s: must be a map", where);
+	if (json_is_true(json_object_get(aj, "is_host")))
+		return 0; /* the host OS app: not ours to run */
+	cls = json_string_value(json_object_get(aj, "class"));
+	if (cls != NULL && strcmp(cls, "fleet") && strcmp(cls, "app") && strcmp(cls, "block"))
+		return bc_err_set(err, BC_EINVAL, "%s: 'class' must be fleet, app or block", where);
+	name = json_string_value(json_object_get(aj, "name"));
+	if (name == NULL)
+		return bc_err_set(err, BC_EINVAL, "%s: 'name' must be a string", where);
+	if ((app = bc_state_add_app(st)) == NULL)
+		return bc_err_sys(err, "%s", where);
+	app->uuid = strdup(uuid);
+	app->name = strdup(name);
+	if (get_id(aj, "id", &app->app_id, where, err) < 0)
+		return -1;
+	for (size_t i = 0; i + 1 < st->n_apps; i++)
+		if (st->apps[i].app_id == app->app_id)
+			return bc_err_set(err, BC_EINVAL, "%s: id %lld is used by another app",
+					  where, (long long)app->app_id);
+	rels = json_object_get(aj, "releases");
+	if (rels != NULL && !json_is_object(rels))
+		return bc_err_set(err, BC_EINVAL, "%s: 'releases' must be a map", where);
+	/* only the first release counts */
+	json_object_foreach(rels, commit, rel) break;
+	if (rel == NULL)
+		return 0; /* no release: the app is installed with nothing running */
+	snprintf(where, sizeof(where), "app '%.64s' release '%.40s'", name, commit);
+	if (!good_name(commit, 64) || !json_is_object(rel))
+		return bc_err_set(err, BC_EINVAL, "%s: not a valid release", where);
+	app->commit = strdup(commit);
+	if (get_id(rel, "id", &app->release_id, where, err) < 0)
+		return -1;
+	ctx = (bc_spec_ctx){.app_id = app->app_id,
+			    .app_uuid = app->uuid,
+			    .app_name = app->name,
+			    .device_uuid = device_uuid,
+			    .device_name = device_name,
+			    .device_type = opts ? opts->device_type : NULL,
+			    .lockdir = opts ? opts->lockdir : NULL,
+			    .app = app,
+			    .where = where};
+	if (parse_components(app, json_object_get(rel, "volumes"), true, &ctx, err) < 0)
+		return -1;
+	if (parse_components(app, json_object_get(rel, "networks"), false, &ctx, err) < 0)
+		return -1;
+	svcs = json_object_get(rel, "services");
+	if (svcs != NULL && !json_is_object(svcs))
+		return bc_err_set(err, BC_EINVAL, "%s: 'services' must be a map", where);
+	json_object_foreach(svcs, name,
+			    sj) if (parse_service(app, name, sj, &ctx, where, err) < 0) return -1;
+	return check_depends(app, where, err);
+}
+
+int
+bc_target_parse(const json_t *doc, const bc_target_opts *opts, bc_state *out, bc_err *err)
+{
+	const char *device_uuid, *uuid;
+	json_t *dev, *apps, *aj;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(doc) || json_object_size(doc) != 1)
+		return bc_err_set(err, BC_EINVAL,
+				  "target: must be a map with exactly one device uuid key");
+	json_object_foreach((json_t *)doc, device_uuid, dev) break;
+	if (!json_is_object(dev))
+		return bc_err_set(err, BC_EINVAL, "target device '%.64s': must be a map",
+				  device_uuid);
+	apps = json_object_get(dev, "apps");
+	if (apps != NULL && !json_is_object(apps))
+		return bc_err_set(err, BC_EINVAL, "target device: 'apps' must be a map");
+	if (json_object_get(dev, "config") != NULL &&
+	    string_map(json_object_get(dev, "config"), "config", "target device", err) < 0)
+		return -1;
+	json_object_foreach(apps, uuid, aj)
+	{
+		if (parse_app(out, uuid, aj, device_uuid,
+			      json_string_value(json_object_get(dev, "name")), opts, err) < 0) {
+			bc_err_wrap(err, "target rejected");
+			bc_state_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+bc_target_parse_text(const char *text, size_t len, const char *source, const bc_target_opts *opts,
+		     bc_state *out, bc_err *err)
+{
+	json_error_t je;
+	json_t *doc;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (len > BC_TARGET_MAX_BYTES)
+		return bc_err_set(err, BC_ETOOBIG, "%s: larger than %zu bytes", source,
+				  BC_TARGET_MAX_BYTES);
+	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (doc == NULL)
+		return bc_err_set(err, BC_EINVAL, "%s:%d:%d: %s", source, je.line, je.column,
+				  je.text);
+	rc = bc_target_parse(doc, opts, out, err);
+	if (rc < 0)
+		bc_err_wrap(err, "%s", source);
+	json_decref(doc);
+	return rc;
+}
+
+/* The device's object: the only value of the document. */
+static json_t *
+device_of(const json_t *doc, const char **uuid)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)doc, k, v)
+	{
+		if (uuid)
+			*uuid = k;
+		return v;
+	}
+	return NULL;
+}
+
+json_t *
+bc_target_merge(const json_t *current, const json_t *doc, bc_err *err)
+{
+	json_t *merged, *dev, *apps, *app;
+	const char *uuid;
+
+	if (!json_is_object(device_of(doc, NULL))) {
+		bc_err_set(err, BC_EINVAL, "target: no device object");
+		return NULL;
+	}
+	merged = json_deep_copy(current && device_of(current, NULL) ? current : doc);
+	dev = device_of(merged, NULL);
+	if (!json_is_object(json_object_get(dev, "apps")))
+		json_object_set_new(dev, "apps", json_object());
+	apps = json_object_get(dev, "apps");
+	json_object_foreach(json_object_get(device_of(doc, NULL), "apps"), uuid, app)
+	    json_object_set_new(apps, uuid, json_deep_copy(app));
+	return merged;
+}
+
+const char *
+bc_target_find_app(const json_t *target, const char *want, char *names, size_t n)
+{
+	json_t *apps = json_object_get(device_of(target, NULL), "apps"), *app;
+	const char *uuid, *found = NULL;
+
+	if (names && n)
+		names[0] = '\0';
+	json_object_foreach(apps, uuid, app)
+	{
+		char id[32];
+		const char *name = json_string_value(json_object_get(app, "name"));
+		snprintf(id, sizeof(id), "%lld",
+			 (long long)json_integer_value(json_object_get(app, "id")));
+		if (found == NULL && (strcmp(uuid, want) == 0 || strcmp(id, want) == 0 ||
+				      (name && strcmp(name, want) == 0)))
+			found = uuid;
+		if (names && n) {
+			size_t used = strlen(names);
+			snprintf(names + used, n - used, "%s%s", used ? ", " : "",
+				 name ? name : uuid);
+		}
+	}
+	if (found == NULL && names && n && names[0] == '\0')
+		snprintf(names, n, "none");
+	return found;
+}
+
+bool
+bc_target_override_lock(const json_t *target)
+{
+	json_t *ov = json_object_get(json_object_get(device_of(target, NULL), "config"),
+				     "BALENA_SUPERVISOR_OVERRIDE_LOCK");
+	const char *v = json_string_value(ov);
+
+	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+size_t
+bc_target_count_apps(const json_t *doc)
+{
+	return json_object_size(json_object_get(device_of(doc, NULL), "apps"));
+}
+
+void
+bc_target_remove_app(json_t *target, const char *uuid)
+{
+	json_object_del(json_object_get(device_of(target, NULL), "apps"), uuid);
+}

@@ -1,0 +1,34 @@
+/* Parsers for compose value syntaxes. Pure; each fails with a message that
+ * names the offending value (the caller adds where it was). */
+#ifndef BC_VALUES_H
+#define BC_VALUES_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "lib/base/err.h"
+
+/* Go-style duration ("1h2m3.5s", "500ms", "10us") or a bare number of
+ * seconds -> nanoseconds. */
+int bc_parse_duration(const json_t *v, int64_t *ns, bc_err *err);
+
+/* Byte size: integer, or a number with b/k/m/g (optionally followed by b),
+ * any case -> bytes. */
+int bc_parse_bytes(const json_t *v, int64_t *bytes, bc_err *err);
+
+/* Split a command line as a POSIX shell would split words: whitespace,
+ * '...' literal, "..." with \" \\ \$ \` escapes, backslash outside quotes.
+ * No expansion. Returns a new JSON array of strings (caller owns). */
+json_t *bc_shell_split(const char *s, bc_err *err);
+
+/* One compose port ("8080:80", "127.0.0.1:8080:80/udp", "80", "8000-8001:80-81",
+ * or an integer) added to ExposedPorts and PortBindings (both objects). */
+int bc_parse_port(const json_t *v, json_t *exposed, json_t *bindings, bc_err *err);
+
+/* "host[:container[:perms]]" -> {PathOnHost, PathInContainer, CgroupPermissions}. */
+json_t *bc_parse_device(const char *s, bc_err *err);
+
+/* restart: no | always | unless-stopped | on-failure[:N] -> RestartPolicy. */
+json_t *bc_parse_restart(const char *s, bc_err *err);
+
+#endif

@@ -1,0 +1,388 @@
+#include "lib/plan/engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/plan/current.h"
+#include "lib/locks/lock.h"
+
+#define SUPERVISED "io.balena.supervised"
+
+struct bc_engine {
+	bc_docker *handles[BC_ENGINE_MAX_WORKERS];
+	size_t n;
+	bc_exec_env env;
+};
+
+bc_engine *
+bc_engine_new(size_t nworkers, const bc_exec_env *env, bc_err *err)
+{
+	bc_engine *e;
+
+	if (nworkers < 1 || nworkers > BC_ENGINE_MAX_WORKERS) {
+		bc_err_set(err, BC_EINVAL, "engine: %zu workers (1..%d)", nworkers,
+			   BC_ENGINE_MAX_WORKERS);
+		return NULL;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		bc_err_sys(err, "engine");
+		return NULL;
+	}
+	e->env = *env;
+	for (e->n = 0; e->n < nworkers; e->n++)
+		if ((e->handles[e->n] = bc_docker_new(NULL, err)) == NULL) {
+			bc_engine_free(e);
+			return NULL;
+		}
+	return e;
+}
+
+void
+bc_engine_free(bc_engine *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		bc_docker_free(e->handles[i]);
+	free(e);
+}
+
+bc_docker *
+bc_engine_docker(bc_engine *e)
+{
+	return e->handles[0];
+}
+
+static int
+observe(bc_engine *e, bc_state *cur, json_t **images, bc_err *err)
+{
+	bc_docker *d = e->handles[0];
+	json_t *c = NULL, *v = NULL, *n = NULL;
+	int rc = -1;
+
+	memset(cur, 0, sizeof(*cur));
+	if ((c = bc_docker_container_list(d, SUPERVISED, true, err)) == NULL ||
+	    (v = bc_docker_volume_list(d, SUPERVISED, err)) == NULL ||
+	    (n = bc_docker_network_list(d, SUPERVISED, err)) == NULL ||
+	    (images != NULL && (*images = bc_docker_image_list(d, NULL, err)) == NULL))
+		goto out;
+	rc = bc_current_from_docker(c, v, n, cur, err);
+out:
+	json_decref(c);
+	json_decref(v);
+	json_decref(n);
+	return rc;
+}
+
+
+/* Drop the apps outside the scope from a current state. */
+static void
+apply_scope(bc_state *cur, const int64_t *scope, size_t n)
+{
+	size_t keep = 0;
+
+	if (scope == NULL)
+		return;
+	for (size_t i = 0; i < cur->n_apps; i++) {
+		bool in = false;
+		for (size_t k = 0; k < n && !in; k++)
+			in = scope[k] == cur->apps[i].app_id;
+		if (in) {
+			cur->apps[keep++] = cur->apps[i];
+		} else {
+			bc_state one = {.apps = &cur->apps[i], .n_apps = 1};
+			bc_state_free_apps(&one);
+		}
+	}
+	cur->n_apps = keep;
+}
+
+int
+bc_engine_observe(bc_engine *e, const int64_t *scope, size_t n_scope, bc_state *current,
+		  bc_err *err)
+{
+	if (observe(e, current, NULL, err) < 0)
+		return -1;
+	apply_scope(current, scope, n_scope);
+	return 0;
+}
+
+void
+bc_converge_clear(bc_converge *c)
+{
+	free(c->apps);
+	c->apps = NULL;
+	c->n_apps = 0;
+}
+
+const bc_app_outcome *
+bc_converge_app(const bc_converge *c, int64_t app_id)
+{
+	for (size_t i = 0; i < c->n_apps; i++)
+		if (c->apps[i].app_id == app_id)
+			return &c->apps[i];
+	return NULL;
+}
+
+static bc_app_outcome *
+outcome(bc_converge *c, int64_t app_id)
+{
+	bc_app_outcome *o = (bc_app_outcome *)bc_converge_app(c, app_id), *grown;
+
+	if (o != NULL)
+		return o;
+	if ((grown = realloc(c->apps, (c->n_apps + 1) * sizeof(*grown))) == NULL)
+		return NULL;
+	c->apps = grown;
+	o = &c->apps[c->n_apps++];
+	*o = (bc_app_outcome){.app_id = app_id, .phase = BC_APP_SETTLED};
+	return o;
+}
+
+static bool
+excluded(const bc_converge *c, int64_t app_id)
+{
+	const bc_app_outcome *o = bc_converge_app(c, app_id);
+	return o != NULL && (o->phase == BC_APP_FAILED || o->phase == BC_APP_LOCKED);
+}
+
+/* The executor's hooks, wrapped: each step's end is recorded against its
+ * app before the caller hears of it. */
+struct wrap {
+	const bc_exec_env *env;
+	bc_converge *c;
+	bc_app_facts *facts; /* the engine's copy, kept up to date */
+	size_t n_facts;
+	int failed; /* steps that failed, other than an app's "locked" */
+	bc_err first;
+};
+
+static int
+wrap_fetch(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
+{
+	struct wrap *w = ud;
+	return w->env->fetch(w->env->ud, d, s, err);
+}
+
+static int
+wrap_lock(void *ud, const bc_app *app, bool take, bc_err *err)
+{
+	struct wrap *w = ud;
+	return w->env->lock(w->env->ud, app, take, err);
+}
+
+static void
+wrap_on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
+{
+	struct wrap *w = ud;
+
+	if (rc == 0 && s->app != NULL &&
+	    (s->action == BC_STEP_TAKE_LOCK || s->action == BC_STEP_RELEASE_LOCK)) {
+		for (size_t i = 0; i < w->n_facts; i++)
+			if (w->facts[i].app_id == s->app->app_id)
+				w->facts[i].locks_held = s->action == BC_STEP_TAKE_LOCK;
+	}
+	if (rc < 0 && s->app != NULL) {
+		bc_app_outcome *o = outcome(w->c, s->app->app_id);
+		bool locked = err != NULL && err->code == BC_ELOCKED;
+		if (o != NULL && o->phase != BC_APP_FAILED) {
+			o->phase = locked ? BC_APP_LOCKED : BC_APP_FAILED;
+			snprintf(o->why, sizeof(o->why), "%s", err ? err->msg : "failed");
+		}
+		if (!locked && w->failed++ == 0 && err != NULL)
+			w->first = *err;
+	} else if (rc < 0 && w->failed++ == 0 && err != NULL) {
+		w->first = *err;
+	}
+	if (w->env->on_step != NULL)
+		w->env->on_step(w->env->ud, s, rc, err);
+}
+
+/* Leave out the steps of apps that failed or are locked in this converge. */
+static void
+drop_excluded(bc_plan *plan, const bc_converge *c)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->steps[i].app == NULL || !excluded(c, plan->steps[i].app->app_id))
+			plan->steps[keep++] = plan->steps[i];
+	plan->n = keep;
+}
+
+static void
+join_waiting(char *out, size_t n, const char *what, const char *why)
+{
+	size_t used = strlen(out);
+
+	if (used + 1 < n)
+		snprintf(out + used, n - used, "%s%s%s%s", used ? "; " : "", what,
+			 *what && *why ? ": " : "", why);
+}
+
+/* The engine's own copy of the lock facts: one per app of target and of
+ * the caller's, so that a lock taken in this converge is known next round. */
+static bc_app_facts *
+copy_facts(const bc_converge *c, const bc_state *target, size_t *n)
+{
+	bc_app_facts *f = calloc(c->n_facts + target->n_apps + 1, sizeof(*f));
+
+	*n = 0;
+	if (f == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->n_facts; i++)
+		f[(*n)++] = c->facts[i];
+	for (size_t i = 0; i < target->n_apps; i++) {
+		bool have = false;
+		for (size_t k = 0; k < *n && !have; k++)
+			have = f[k].app_id == target->apps[i].app_id;
+		if (!have)
+			f[(*n)++] = (bc_app_facts){.app_id = target->apps[i].app_id};
+	}
+	return f;
+}
+
+/* Which new containers of a hand-over said they are ready: the file
+ * handover-complete in their lock directory (/tmp/balena in them). */
+static void
+handover_signals(const char *lockdir, const bc_state *target, bc_strv *out)
+{
+	for (size_t a = 0; lockdir != NULL && a < target->n_apps; a++) {
+		const bc_app *app = &target->apps[a];
+		for (size_t i = 0; i < app->n_services; i++) {
+			const bc_service *s = &app->services[i];
+			char path[1024], key[160];
+			if (s->strategy != BC_STRAT_HAND_OVER ||
+			    bc_lock_dir(path, sizeof(path) - 20, lockdir, app->app_id, s->name) < 0)
+				continue;
+			strcat(path, "/handover-complete");
+			snprintf(key, sizeof(key), "%lld/%s", (long long)app->app_id, s->name);
+			if (access(path, F_OK) == 0)
+				bc_strv_add(out, key);
+		}
+	}
+}
+
+int
+bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err *err)
+{
+	int max = c->max_rounds > 0 ? c->max_rounds : 32;
+	struct wrap w = {.env = &e->env, .c = c};
+	bc_exec_env env = e->env;
+	int rc = -1;
+
+	bc_converge_clear(c);
+	c->rounds = 0;
+	c->steps_done = 0;
+	c->settled = false;
+	c->waiting[0] = '\0';
+	env.ud = &w;
+	env.fetch = e->env.fetch ? wrap_fetch : NULL;
+	env.lock = e->env.lock ? wrap_lock : NULL;
+	env.on_step = wrap_on_step;
+	for (size_t i = 0; i < target->n_apps; i++)
+		if (outcome(c, target->apps[i].app_id) == NULL)
+			return bc_err_sys(err, "converge");
+	if ((w.facts = copy_facts(c, target, &w.n_facts)) == NULL)
+		return bc_err_sys(err, "converge");
+	for (int round = 0; round < max; round++) {
+		bc_state cur;
+		json_t *images = NULL;
+		bc_image_have *have = NULL;
+		size_t nhave = 0, todo;
+		bc_plan plan;
+		bc_plan_ctx ctx;
+		bc_strv signalled = {0};
+
+		if (observe(e, &cur, &images, err) < 0)
+			goto out;
+		apply_scope(&cur, c->scope, c->n_scope);
+		for (size_t i = 0; i < cur.n_apps; i++)
+			if (outcome(c, cur.apps[i].app_id) == NULL) {
+				bc_state_free(&cur);
+				json_decref(images);
+				bc_err_sys(err, "converge");
+				goto out;
+			}
+		if (bc_images_have(images, &have, &nhave, err) < 0) {
+			bc_state_free(&cur);
+			json_decref(images);
+			goto out;
+		}
+		handover_signals(e->env.lockdir, target, &signalled);
+		ctx = (bc_plan_ctx){.images = have,
+				    .n_images = nhave,
+				    .now_ms = c->now_ms,
+				    .remove_volumes = c->remove_volumes,
+				    .use_locks = c->use_locks,
+				    .apps = w.facts,
+				    .n_apps = w.n_facts,
+				    .handover_done = &signalled};
+		if (bc_plan_build(&cur, target, &ctx, &plan, err) < 0) {
+			bc_strv_free(&signalled);
+			free(have);
+			json_decref(images);
+			bc_state_free(&cur);
+			goto out;
+		}
+		drop_excluded(&plan, c);
+		todo = bc_plan_actionable(&plan);
+		if (todo == 0) {
+			/* only waiting is left: say on what, per app and in all */
+			for (size_t i = 0; i < plan.n; i++) {
+				char one[200];
+				bc_app_outcome *o =
+				    plan.steps[i].app ? outcome(c, plan.steps[i].app->app_id) : NULL;
+				bc_step_describe(&plan.steps[i], one, sizeof(one));
+				join_waiting(c->waiting, sizeof(c->waiting), one,
+					     plan.steps[i].reason);
+				if (o != NULL) {
+					if (o->phase != BC_APP_WAITING)
+						o->why[0] = '\0';
+					o->phase = BC_APP_WAITING;
+					join_waiting(o->why, sizeof(o->why), one,
+						     plan.steps[i].reason);
+				}
+			}
+		} else {
+			if (c->on_plan != NULL)
+				c->on_plan(c->ud, &plan);
+			bc_exec_round(e->handles, e->n, &plan, &cur, &env, NULL);
+			c->rounds++;
+			c->steps_done += todo;
+		}
+		bc_plan_free(&plan);
+		bc_strv_free(&signalled);
+		free(have);
+		json_decref(images);
+		bc_state_free(&cur);
+		if (todo == 0)
+			break;
+		if (round + 1 == max) {
+			bc_err_set(err, BC_ETIMEOUT, "did not converge in %d rounds", max);
+			for (size_t i = 0; i < c->n_apps; i++)
+				if (c->apps[i].phase == BC_APP_SETTLED) {
+					c->apps[i].phase = BC_APP_FAILED;
+					snprintf(c->apps[i].why, sizeof(c->apps[i].why), "%s",
+						 err ? err->msg : "did not converge");
+				}
+			goto out;
+		}
+	}
+	/* the apps that held their lock: that is waiting, not failure */
+	for (size_t i = 0; i < c->n_apps; i++)
+		if (c->apps[i].phase == BC_APP_LOCKED)
+			join_waiting(c->waiting, sizeof(c->waiting), "", c->apps[i].why);
+	c->settled = c->waiting[0] == '\0' && w.failed == 0;
+	if (w.failed > 0) {
+		if (err != NULL)
+			*err = w.first;
+	} else {
+		rc = 0;
+	}
+out:
+	free(w.facts);
+	return rc;
+}

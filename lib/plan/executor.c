@@ -1,0 +1,209 @@
+#include "lib/plan/executor.h"
+#include "lib/base/fsutil.h"
+#include "lib/locks/lock.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/model/spec.h"
+
+/* network_mode service:<name> -> container:<id of that service's container> */
+static int
+resolve_network_mode(json_t *body, const bc_app *cur, const char *svcname, bc_err *err)
+{
+	json_t *host = json_object_get(body, "HostConfig");
+	const char *mode = json_string_value(json_object_get(host, "NetworkMode"));
+	const bc_service *dep = NULL;
+	char buf[128];
+
+	if (mode == NULL || strncmp(mode, "service:", 8) != 0)
+		return 0;
+	for (size_t i = 0; cur != NULL && i < cur->n_services; i++)
+		if (strcmp(cur->services[i].name, mode + 8) == 0 && cur->services[i].running)
+			dep = &cur->services[i];
+	if (dep == NULL)
+		return bc_err_set(err, BC_EINVAL, "service '%s': network_mode %s is not running",
+				  svcname, mode);
+	snprintf(buf, sizeof(buf), "container:%s", dep->container_id);
+	json_object_set_new(host, "NetworkMode", json_string(buf));
+	return 0;
+}
+
+static int
+create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_env *env, bc_err *err)
+{
+	const bc_service *t = s->target;
+	char name[512], id[65], dir[1024];
+	const char *net;
+	json_t *body, *ep;
+	int rc = -1;
+
+	if (bc_container_name(name, sizeof(name), t) < 0)
+		return bc_err_set(err, BC_ETOOBIG, "service '%s': container name too long",
+				  t->name);
+	if (env->lockdir != NULL) {
+		if (bc_lock_dir(dir, sizeof(dir), env->lockdir, s->app->app_id, t->name) < 0)
+			return bc_err_set(err, BC_ETOOBIG, "service '%s': lock path too long",
+					  t->name);
+		if (bc_mkdirs(dir, 0755, err) < 0)
+			return -1;
+		/* a hand-over starts unsignalled: an old signal would end it at once */
+		if (s->action == BC_STEP_HANDOVER) {
+			char sig[1100];
+			snprintf(sig, sizeof(sig), "%s/handover-complete", dir);
+			unlink(sig);
+		}
+	}
+	body = json_deep_copy(t->spec);
+	json_object_set_new(body, "Image", json_string(t->image));
+	if (resolve_network_mode(body, bc_state_app(current, s->app->app_id), t->name, err) < 0)
+		goto out;
+	if (bc_docker_container_create(d, name, body, id, err) < 0)
+		goto out;
+	json_object_foreach(t->connect, net,
+			    ep) if (bc_docker_network_connect(d, net, id, ep, err) < 0)
+	{
+		bc_docker_container_remove(d, id, true, false, NULL);
+		goto out;
+	}
+	rc = t->running ? bc_docker_container_start(d, id, err) : 0;
+out:
+	json_decref(body);
+	return rc;
+}
+
+int
+bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_env *env,
+	     bc_err *err)
+{
+	char name[600];
+
+	switch (s->action) {
+	case BC_STEP_FETCH:
+		if (env->fetch != NULL)
+			return env->fetch(env->ud, d, s, err);
+		return bc_docker_image_pull(d, s->image, NULL, NULL, NULL, err);
+	case BC_STEP_KILL:
+		if (bc_docker_container_stop(d, s->current->container_id, -1, err) < 0 ||
+		    bc_docker_container_remove(d, s->current->container_id, true, false, err) < 0)
+			return -1;
+		/* by the reference it was created from: an id shared by several
+		 * tags cannot be removed without force, a reference is untagged */
+		if (s->remove_image && s->current->image != NULL)
+			bc_docker_image_remove(d, s->current->image, false, NULL);
+		return 0;
+	case BC_STEP_STOP:
+		return bc_docker_container_stop(d, s->current->container_id, -1, err);
+	case BC_STEP_REMOVE:
+		return bc_docker_container_remove(d, s->current->container_id, true, false, err);
+	case BC_STEP_CREATE:
+	case BC_STEP_HANDOVER:
+		return create(d, s, current, env, err);
+	case BC_STEP_START:
+		return bc_docker_container_start(d, s->current->container_id, err);
+	case BC_STEP_UPDATE_METADATA:
+		if (bc_container_name(name, sizeof(name), s->target) < 0)
+			return bc_err_set(err, BC_ETOOBIG, "container name too long");
+		return bc_docker_container_rename(d, s->current->container_id, name, err);
+	case BC_STEP_CREATE_NETWORK: {
+		char id[65];
+		return bc_docker_network_create(d, s->network->spec, id, err);
+	}
+	case BC_STEP_REMOVE_NETWORK:
+		bc_network_docker_name(name, sizeof(name), s->app->uuid, s->network->name);
+		return bc_docker_network_remove(d, name, err);
+	case BC_STEP_CREATE_VOLUME:
+		return bc_docker_volume_create(d, s->volume->spec, err);
+	case BC_STEP_REMOVE_VOLUME:
+		bc_volume_docker_name(name, sizeof(name), s->app->app_id, s->volume->name);
+		return bc_docker_volume_remove(d, name, false, err);
+	case BC_STEP_TAKE_LOCK:
+	case BC_STEP_RELEASE_LOCK:
+		if (env->lock == NULL)
+			return 0;
+		return env->lock(env->ud, s->app, s->action == BC_STEP_TAKE_LOCK, err);
+	case BC_STEP_NOOP:
+		return 0;
+	}
+	return bc_err_set(err, BC_EINVAL, "unknown step %d", (int)s->action);
+}
+
+struct pool {
+	const bc_plan *plan;
+	const bc_state *current;
+	const bc_exec_env *env;
+	pthread_mutex_t mu;
+	size_t next;
+	int failed;
+	bc_err first;
+};
+
+struct worker {
+	struct pool *pool;
+	bc_docker *d;
+};
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct pool *p = w->pool;
+
+	for (;;) {
+		const bc_step *s = NULL;
+		bc_err err = {0};
+		int rc;
+
+		pthread_mutex_lock(&p->mu);
+		while (p->next < p->plan->n && p->plan->steps[p->next].action == BC_STEP_NOOP)
+			p->next++;
+		if (p->next < p->plan->n)
+			s = &p->plan->steps[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		if (s == NULL)
+			return NULL;
+		rc = bc_exec_step(w->d, s, p->current, p->env, &err);
+		pthread_mutex_lock(&p->mu);
+		if (rc < 0 && p->failed++ == 0)
+			p->first = err;
+		if (p->env->on_step != NULL)
+			p->env->on_step(p->env->ud, s, rc, &err);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+int
+bc_exec_round(bc_docker **handles, size_t nhandles, const bc_plan *plan, const bc_state *current,
+	      const bc_exec_env *env, bc_err *err)
+{
+	struct pool p = {.plan = plan, .current = current, .env = env};
+	struct worker w[16];
+	pthread_t th[16];
+	size_t n = bc_plan_actionable(plan), started = 0;
+
+	if (n > nhandles)
+		n = nhandles;
+	if (n > 16)
+		n = 16;
+	pthread_mutex_init(&p.mu, NULL);
+	for (size_t i = 0; i < n; i++) {
+		w[i] = (struct worker){&p, handles[i]};
+		/* the first runs on this thread */
+		if (i > 0 && pthread_create(&th[i], NULL, work, &w[i]) != 0)
+			break;
+		started++;
+	}
+	if (n > 0)
+		work(&w[0]);
+	for (size_t i = 1; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	if (p.failed > 0 && err != NULL)
+		*err = p.first;
+	return p.failed;
+}

@@ -1,0 +1,33 @@
+/* Runs one round of a plan against Docker. The steps of a round are
+ * independent by construction (lib/planner.h), so they run concurrently, one
+ * worker thread per step up to the number of Docker handles given. */
+#ifndef BC_EXECUTOR_H
+#define BC_EXECUTOR_H
+
+#include "lib/docker/docker.h"
+#include "lib/plan/planner.h"
+
+typedef struct bc_exec_env {
+	const char *lockdir; /* lock dirs are made here before a create; may be NULL */
+	/* Fetch s->image for s->target (may block for long). NULL: pull directly. */
+	int (*fetch)(void *ud, bc_docker *d, const bc_step *s, bc_err *err);
+	/* Take (take=true) or release an app's update locks. NULL: no locks. */
+	int (*lock)(void *ud, const bc_app *app, bool take, bc_err *err);
+	/* Told about each step when it ends (rc 0 or -1 with err); may be NULL.
+	 * Called from worker threads, one at a time. */
+	void (*on_step)(void *ud, const bc_step *s, int rc, const bc_err *err);
+	void *ud;
+} bc_exec_env;
+
+/* Run every actionable step of plan. current is the state the plan was
+ * made from (for network_mode service:<name>). Returns the number of steps
+ * that failed (their errors went to on_step); the first error also goes to
+ * err. */
+int bc_exec_round(bc_docker **handles, size_t nhandles, const bc_plan *plan,
+		  const bc_state *current, const bc_exec_env *env, bc_err *err);
+
+/* One step, on one handle (what each worker runs). */
+int bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_env *env,
+		 bc_err *err);
+
+#endif

@@ -1,0 +1,75 @@
+/* The state document: what the reconciler publishes in STATE and what the
+ * CLI (`state --json`, `ps --json`) and the Composer API read. Built here,
+ * from data only (no I/O), so its shape is written down once:
+ *
+ *   {"generation": N, "settled": bool, "error": "..."?, "waiting": "...",
+ *    "rounds": N, "steps": N, "converge_ms": N,
+ *    "apps": [APP, ...]}
+ *
+ * APP, one per app of the target and per app that still runs (the same
+ * document bc_composer_state returns):
+ *
+ *   {"id": N, "uuid": "..."?, "name": "..."?, "commit": "..."?,
+ *    "status": "Idle" | "Downloading" | "Updating" | "Waiting" |
+ *              "Waiting for update lock" | "Failed",
+ *    "error": "..."?   (status Failed: why),
+ *    "waiting": "..."? (status Waiting*: on what),
+ *    "services": {"<name>": SERVICE, ...},
+ *    "networks": {"<name>": {"status": "created" | "pending"}, ...},
+ *    "volumes":  {"<name>": {"status": "created" | "pending"}, ...}}
+ *
+ * SERVICE: {"status": Docker's state ("running", "exited", ...), or
+ *                     "downloading" / "pending" while it has no container,
+ *           "image": "...", "release": N, "commit": "..."?,
+ *           "container": "..."?, "id": "<12 hex>"?,
+ *           "download": {"image": "...", "percent": N, "current": N,
+ *                        "total": N}? (while its next image comes)}
+ *
+ * "Idle": nothing is happening to the app (it runs as its target says, or
+ * nothing of it exists). An app with no container and no target is
+ * {"status": "Idle", "services": {}, "networks": {}, "volumes": {}}. */
+#ifndef BC_STATEDOC_H
+#define BC_STATEDOC_H
+
+#include <jansson.h>
+
+#include "proto/proto.h"
+#include "lib/plan/engine.h"
+#include "lib/model/model.h"
+
+typedef struct bc_statedoc_in {
+	uint64_t generation;
+	const bc_state *current; /* as Docker has it, in scope; may be NULL */
+	const bc_state *target;	 /* may be NULL */
+	const bc_converge *c;	 /* the converge's totals and app outcomes */
+	const char *error;	 /* the converge failed as a whole: why; may be NULL */
+} bc_statedoc_in;
+
+/* A new document (the caller's), or NULL when out of memory. */
+json_t *bc_statedoc_build(const bc_statedoc_in *in);
+
+/* Lay what changes between converges over doc (in place): downloads maps
+ * "<appId>/<service>" to {"image", "percent", "current", "total"}; busy maps
+ * "<appId>" to the status of an app being converged now ("Downloading",
+ * "Updating"). Either may be NULL. */
+void bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy);
+
+/* app_id's document in doc, borrowed from it; NULL when doc has none. */
+json_t *bc_statedoc_find(const json_t *doc, int64_t app_id);
+
+/* app_id's document out of doc (a new reference), or the Idle document when
+ * doc has no such app. NULL only when out of memory. */
+json_t *bc_statedoc_app(const json_t *doc, int64_t app_id);
+
+/* The document as a STATE body (typed, proto/proto.h) and back. to_msg
+ * fills out with owned copies (bc_msg_clear of the message frees them);
+ * -1 with err when doc does not have the shape above or exceeds a bound.
+ * from_msg returns a new document (the caller's), NULL when out of memory. */
+int bc_statedoc_to_msg(const json_t *doc, bc_body_state *out, bc_err *err);
+json_t *bc_statedoc_from_msg(const bc_body_state *st);
+
+/* The key of downloads and busy for an app (and a service): "<appId>" or
+ * "<appId>/<service>" into out. */
+void bc_statedoc_key(char *out, size_t n, int64_t app_id, const char *service);
+
+#endif
