@@ -831,7 +831,7 @@ bc_strs_add(bc_strs *l, const char *str)
 	if ((c = strdup(str)) == NULL)
 		return -1;
 	l->v[l->n++] = c;
-	return 0;
+	return 0; /* l->v may have grown by a slot that stays unused: harmless */
 }
 
 bool

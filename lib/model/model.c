@@ -4,42 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-bc_strv_add(bc_strv *v, const char *s)
-{
-	char **nv = realloc(v->v, (v->n + 1) * sizeof(*nv));
-	char *c = strdup(s);
-
-	if (nv == NULL || c == NULL) {
-		free(c);
-		if (nv != NULL)
-			v->v = nv;
-		return -1;
-	}
-	v->v = nv;
-	v->v[v->n++] = c;
-	return 0;
-}
-
-bool
-bc_strv_has(const bc_strv *v, const char *s)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (strcmp(v->v[i], s) == 0)
-			return true;
-	return false;
-}
-
-void
-bc_strv_free(bc_strv *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		free(v->v[i]);
-	free(v->v);
-	v->v = NULL;
-	v->n = 0;
-}
-
 static void
 service_free(bc_service *s)
 {

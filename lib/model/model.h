@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/proto.h"
+
 enum bc_strategy {
 	BC_STRAT_DOWNLOAD_THEN_KILL = 0, /* the default */
 	BC_STRAT_KILL_THEN_DOWNLOAD,
@@ -21,10 +23,8 @@ enum bc_strategy {
 	BC_STRAT_HAND_OVER,
 };
 
-typedef struct bc_strv {
-	char **v;
-	size_t n;
-} bc_strv;
+/* A list of owned strings: the same list as the wire's (proto/proto.h). */
+typedef bc_strs bc_strv;
 
 typedef struct bc_service {
 	char *name;	    /* service name in the compose sense */
@@ -98,9 +98,21 @@ bc_service *bc_app_add_service(bc_app *a);
 bc_volume *bc_app_add_volume(bc_app *a);
 bc_network *bc_app_add_network(bc_app *a);
 
-int bc_strv_add(bc_strv *v, const char *s);
-bool bc_strv_has(const bc_strv *v, const char *s);
-void bc_strv_free(bc_strv *v);
+static inline int
+bc_strv_add(bc_strv *v, const char *s)
+{
+	return bc_strs_add(v, s);
+}
+static inline bool
+bc_strv_has(const bc_strv *v, const char *s)
+{
+	return bc_strs_has(v, s);
+}
+static inline void
+bc_strv_free(bc_strv *v)
+{
+	bc_strs_free(v);
+}
 
 /* Docker object names, into out. Return -1 if they do not fit. */
 int bc_container_name(char *out, size_t n, const bc_service *svc);
