@@ -94,9 +94,8 @@ elapsed_ms(uint64_t start)
 	return (long)(bc_mono_ms() - start);
 }
 
-/* A SUB socket on a daemon's PUB, subscribed to everything. */
-static int
-open_sub(const char *rundir, const char *daemon, nng_socket *s, bc_err *err)
+int
+bc_client_sub(const char *rundir, const char *daemon, bool wait, nng_socket *s, bc_err *err)
 {
 	char addr[160];
 
@@ -106,7 +105,7 @@ open_sub(const char *rundir, const char *daemon, nng_socket *s, bc_err *err)
 		return bc_err_set(err, BC_ESYS, "subscribe to %s", daemon);
 	if (nng_socket_set(*s, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0 ||
 	    nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG) != 0 ||
-	    nng_dial(*s, addr, NULL, 0) != 0) {
+	    nng_dial(*s, addr, NULL, wait ? NNG_FLAG_NONBLOCK : 0) != 0) {
 		nng_close(*s);
 		return bc_err_set(err, BC_ESYS, "subscribe to %s at %s", daemon, addr);
 	}
@@ -172,7 +171,7 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 	int have_sub, rc = -1;
 
 	/* subscribe first, then ask: a round that ends in between is not lost */
-	have_sub = open_sub(rundir, "reconciler", &sub, NULL) == 0; /* else: poll */
+	have_sub = bc_client_sub(rundir, "reconciler", false, &sub, NULL) == 0; /* else: poll */
 	for (;;) {
 		uint64_t g, inst;
 		bool settled;
@@ -364,7 +363,7 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 		return bc_err_sys(err, "fetch");
 	}
 	/* subscribe before asking, so no end goes unseen */
-	if (open_sub(rundir, "fetcher", &sub, err) < 0) {
+	if (bc_client_sub(rundir, "fetcher", false, &sub, err) < 0) {
 		free(f.jobs);
 		free(f.ended);
 		return -1;

@@ -7,10 +7,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
+
 #include "proto/proto.h"
 #include "lib/base/err.h"
 
 /* rundir: the daemons' socket directory, NULL for the default. */
+
+/* A SUB socket on a daemon's PUB, subscribed to everything (the caller's to
+ * close). wait: dial in the background, so that a daemon not up yet is
+ * reached when it comes (otherwise it must be there now). */
+int bc_client_sub(const char *rundir, const char *daemon, bool wait, nng_socket *s, bc_err *err);
 
 /* One request to a daemon: an ERROR reply becomes err (with its code), and
  * a reply of another type than want (BC_MSG_NONE: any) is a protocol error.

@@ -74,6 +74,8 @@ fetcher_record_pull(struct fetcher *f, const char *ref)
 int
 fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_err *err)
 {
+	bc_strs candidates = {0};
+	bc_strs *removed = &rep->body.cleanup_done.removed;
 	json_t *l, *left, *e;
 	bc_docker *d;
 	size_t i;
@@ -81,29 +83,39 @@ fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_e
 	if ((d = bc_docker_new(NULL, err)) == NULL)
 		return -1;
 	rep->type = BC_MSG_CLEANUP_DONE;
+	/* what may go, decided under the lock; Docker is asked without it,
+	 * so replies and progress are not held up behind image removals */
 	pthread_mutex_lock(&f->mu);
 	l = load(f);
-	left = json_array();
 	json_array_foreach(l, i, e)
 	{
 		const char *ref = json_string_value(e);
 		/* an image a job is pulling right now is wanted too */
-		bool busy = bc_jobs_in_flight(&f->jobs, ref);
+		if (ref != NULL && !bc_strs_has(&req->keep, ref) && !bc_jobs_in_flight(&f->jobs, ref))
+			bc_strs_add(&candidates, ref);
+	}
+	pthread_mutex_unlock(&f->mu);
+	json_decref(l);
+	for (i = 0; i < candidates.n; i++) {
+		const char *ref = candidates.v[i];
 		bc_err rerr = {0};
-		if (ref == NULL || bc_strs_has(&req->keep, ref) || busy) {
-			json_array_append(left, e);
-		} else if (bc_docker_image_remove(d, ref, false, &rerr) == 0 ||
-			   rerr.code == BC_ENOTFOUND) {
-			bc_strs_add(&rep->body.cleanup_done.removed, ref);
+		if (bc_docker_image_remove(d, ref, false, &rerr) == 0 || rerr.code == BC_ENOTFOUND) {
+			bc_strs_add(removed, ref);
 			log_info("cleanup: removed %s", ref);
 		} else {
-			json_array_append(left, e); /* in use: next time */
-			log_info("cleanup: kept %s: %s", ref, rerr.msg);
+			log_info("cleanup: kept %s: %s", ref, rerr.msg); /* in use: next time */
 		}
 	}
+	bc_docker_free(d);
+	bc_strs_free(&candidates);
+	/* the list as it is now (a pull may have ended meanwhile), less what went */
+	pthread_mutex_lock(&f->mu);
+	l = load(f);
+	left = json_array();
+	json_array_foreach(l, i, e) if (!bc_strs_has(removed, json_string_value(e)))
+	    json_array_append(left, e);
 	save(f, left);
 	pthread_mutex_unlock(&f->mu);
-	bc_docker_free(d);
 	json_decref(left);
 	json_decref(l);
 	return BC_HANDLED;

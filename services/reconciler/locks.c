@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/base/fsutil.h"
+#include "lib/ipc/client.h"
 #include "lib/base/log.h"
 #include "proto/ipc.h"
 #include "rec.h"
@@ -223,18 +224,28 @@ static void *
 lock_events(void *arg)
 {
 	struct rec *r = arg;
-	char addr[160];
 	nng_socket s;
+	bc_err err = {0};
+	unsigned failures = 0;
 
-	if (bc_addr(addr, sizeof(addr), "locker", BC_SOCK_PUB, NULL) < 0 || nng_sub0_open(&s) != 0)
+	if (bc_client_sub(NULL, "locker", true, &s, &err) < 0) {
+		/* without the wake, the once-a-second look still finds a lock
+		 * gone: slower, never stuck */
+		log_warnx("lock events: %s", err.msg);
 		return NULL;
-	nng_socket_set(s, NNG_OPT_SUB_SUBSCRIBE, "", 0);
-	nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG);
-	nng_dial(s, addr, NULL, NNG_FLAG_NONBLOCK);
+	}
 	for (;;) {
 		bc_msg m;
-		if (bc_recv(s, &m, NULL, NULL) < 0)
+		if (bc_recv(s, &m, NULL, &err) < 0) {
+			/* a message the locker should not have sent is logged and
+			 * skipped; a broken socket is waited on, not spun on */
+			if (failures++ < 3 || failures % 100 == 0)
+				log_warnx("lock events: %s", err.msg);
+			if (err.code != BC_EPROTO)
+				sleep(1);
 			continue;
+		}
+		failures = 0;
 		if (m.type == BC_MSG_LOCK_EVENT) {
 			pthread_mutex_lock(&r->mu);
 			r->wake = true;
