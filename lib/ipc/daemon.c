@@ -132,6 +132,54 @@ parse_args(int argc, char **argv, int *notify_fd)
 
 extern char **environ;
 
+int
+bc_daemon_watch_fd(struct bc_daemon *d, int fd, short events, void (*cb)(void *ud, short revents),
+		   void *ud, bc_err *err)
+{
+	if (d->n_watches == BC_DAEMON_MAX_WATCHES)
+		return bc_err_set(err, BC_ETOOBIG, "%d fds are watched already",
+				  BC_DAEMON_MAX_WATCHES);
+	d->watches[d->n_watches++] = (struct bc_daemon_watch){fd, events, cb, ud};
+	return 0;
+}
+
+int
+bc_daemon_timer(struct bc_daemon *d, uint64_t (*due)(void *ud), void (*fire)(void *ud), void *ud,
+		bc_err *err)
+{
+	if (d->n_timers == BC_DAEMON_MAX_WATCHES)
+		return bc_err_set(err, BC_ETOOBIG, "%d timers are set already",
+				  BC_DAEMON_MAX_WATCHES);
+	d->timers[d->n_timers++] = (struct bc_daemon_timer){due, fire, ud};
+	return 0;
+}
+
+/* How long the loop may sleep: until the earliest timer (-1: no timer). */
+static int
+loop_timeout(struct bc_daemon *d)
+{
+	uint64_t now = bc_mono_ms(), next = UINT64_MAX;
+
+	for (size_t i = 0; i < d->n_timers; i++) {
+		uint64_t t = d->timers[i].due(d->timers[i].ud);
+		if (t <= now)
+			return 0;
+		if (t < next)
+			next = t;
+	}
+	return next == UINT64_MAX ? -1 : (next - now > 60000 ? 60000 : (int)(next - now));
+}
+
+static void
+run_timers(struct bc_daemon *d)
+{
+	uint64_t now = bc_mono_ms();
+
+	for (size_t i = 0; i < d->n_timers; i++)
+		if (d->timers[i].due(d->timers[i].ud) <= now)
+			d->timers[i].fire(d->timers[i].ud);
+}
+
 static const char *
 getenv_lookup(const char *name)
 {
@@ -147,13 +195,14 @@ unknown_setting(const char *name)
 int
 bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 {
-	struct bc_daemon d = {.ops = ops};
-	struct pollfd pfd[2];
+	static struct bc_daemon d;
+	struct pollfd pfd[2 + BC_DAEMON_MAX_WATCHES];
 	struct signalfd_siginfo si;
 	sigset_t mask;
 	bc_err err = {0};
 	int notify_fd, recv_fd, rv;
 
+	d.ops = ops;
 	bc_log_init(ops->name);
 	if (parse_args(argc, argv, &notify_fd) < 0) {
 		fprintf(stderr, "usage: %s [-d notification-fd]\n", argv[0]);
@@ -190,6 +239,8 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		fatalx("receive fd: %s", nng_strerror(rv));
 	pfd[1].fd = recv_fd;
 	pfd[0].events = pfd[1].events = POLLIN;
+	for (size_t i = 0; i < d.n_watches; i++)
+		pfd[2 + i] = (struct pollfd){.fd = d.watches[i].fd, .events = d.watches[i].events};
 
 	if (notify_fd >= 0) {
 		if (write(notify_fd, "\n", 1) != 1)
@@ -199,7 +250,7 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	log_info("ready (pid %d, run directory %s)", (int)getpid(), bc_rundir());
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 2 + d.n_watches, loop_timeout(&d)) < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -211,6 +262,10 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		}
 		if (pfd[1].revents & POLLIN)
 			drain(&d);
+		for (size_t i = 0; i < d.n_watches; i++)
+			if (pfd[2 + i].revents != 0)
+				d.watches[i].cb(d.watches[i].ud, pfd[2 + i].revents);
+		run_timers(&d);
 	}
 	log_info("stopping on signal %u", si.ssi_signo);
 	if (ops->stop != NULL)

@@ -33,6 +33,25 @@ struct bc_daemon_ops {
 	void (*stop)(struct bc_daemon *d);
 };
 
+#define BC_DAEMON_MAX_WATCHES 8
+
+/* An fd the daemon's loop polls for it: cb runs on the loop's thread. */
+struct bc_daemon_watch {
+	int fd;
+	short events;
+	void (*cb)(void *ud, short revents);
+	void *ud;
+};
+
+/* A timer of the loop: due(ud) says when it next wants to run (monotonic
+ * ms, UINT64_MAX: not now), asked before every wait; fire(ud) runs on the
+ * loop's thread once that time has come. */
+struct bc_daemon_timer {
+	uint64_t (*due)(void *ud);
+	void (*fire)(void *ud);
+	void *ud;
+};
+
 struct bc_daemon {
 	const struct bc_daemon_ops *ops;
 	nng_socket rep; /* requests in */
@@ -40,7 +59,22 @@ struct bc_daemon {
 	uint64_t started_ms;
 	uint64_t instance; /* random, non-zero, new in every run (PONG, ACK, ...) */
 	bc_settings settings; /* every BC_* setting, checked before start() */
+	/* what start() registered with the loop (bc_daemon_watch_fd/_timer) */
+	struct bc_daemon_watch watches[BC_DAEMON_MAX_WATCHES];
+	size_t n_watches;
+	struct bc_daemon_timer timers[BC_DAEMON_MAX_WATCHES];
+	size_t n_timers;
 };
+
+/* The daemon's one loop polls, besides its signals and requests, what a
+ * daemon registers here (from start(), on the loop's thread): an fd and
+ * what to do when it is ready; a timer. Work that blocks does not belong
+ * here: it goes to a worker that reports back through an fd. Returns 0,
+ * or -1 with err when BC_DAEMON_MAX_WATCHES are registered. */
+int bc_daemon_watch_fd(struct bc_daemon *d, int fd, short events,
+		       void (*cb)(void *ud, short revents), void *ud, bc_err *err);
+int bc_daemon_timer(struct bc_daemon *d, uint64_t (*due)(void *ud), void (*fire)(void *ud),
+		    void *ud, bc_err *err);
 
 int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);
 

@@ -49,15 +49,12 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 		return bc_err_set(err, BC_EINVAL, "app_id must be positive");
 	if (req->lease) {
 		/* a renewal: the lease keeps its services, it only lives longer */
-		pthread_mutex_lock(&l->mu);
 		if ((ls = bc_leases_get(&l->leases, req->lease, req->app_id)) != NULL) {
 			ls->expires = bc_mono_ms() + l->ttl_ms;
 			rep->type = BC_MSG_LOCK_GRANTED;
 			rep->body.lock_granted.lease = ls->id;
 			rep->body.lock_granted.expires_ms = l->ttl_ms;
-			locker_wake(l);
 		}
-		pthread_mutex_unlock(&l->mu);
 		if (ls == NULL)
 			return bc_err_set(
 			    err, BC_ENOTFOUND,
@@ -72,9 +69,7 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (uint64_t)getpid() << 20 ^ bc_mono_ms();
 	id = bc_lease_id(r);
-	pthread_mutex_lock(&l->mu);
 	if ((ls = bc_leases_slot(&l->leases)) == NULL) {
-		pthread_mutex_unlock(&l->mu);
 		bc_strv_free(&svcs);
 		return bc_err_set(err, BC_ETOOBIG, "%d leases are live", BC_LEASES_MAX);
 	}
@@ -84,14 +79,12 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 		rep->type = BC_MSG_LOCK_GRANTED;
 		rep->body.lock_granted.lease = id;
 		rep->body.lock_granted.expires_ms = l->ttl_ms;
-		locker_wake(l);
 	} else if (rc == 1) {
 		rep->type = BC_MSG_LOCK_HELD;
 		rep->body.lock_held.app_id = req->app_id;
 		rep->body.lock_held.service = strdup(held);
 	}
 	bc_strv_free(&svcs);
-	pthread_mutex_unlock(&l->mu);
 	return rc < 0 ? -1 : BC_HANDLED;
 }
 
@@ -101,10 +94,8 @@ release(struct locker *l, const bc_body_lock_release *req, bc_msg *rep, bc_err *
 	bc_lease *ls;
 	bool found;
 
-	pthread_mutex_lock(&l->mu);
 	if ((found = (ls = bc_leases_get(&l->leases, req->lease, 0)) != NULL))
 		locker_end_lease(l, ls);
-	pthread_mutex_unlock(&l->mu);
 	if (!found)
 		return bc_err_set(err, BC_ENOTFOUND, "no live lease %llu",
 				  (unsigned long long)req->lease);
@@ -139,7 +130,6 @@ status(struct locker *l, bc_msg *rep, bc_err *err)
 	bc_lock_each(l->lockdir, scan_one, &rep->body.lock_info.locks, NULL);
 	if ((out->v = calloc(BC_LEASES_MAX, sizeof(*out->v))) == NULL)
 		return bc_err_sys(err, "status");
-	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < BC_LEASES_MAX; i++) {
 		const bc_lease *ls = &l->leases.slot[i];
 		bc_lease_rec *r = &out->v[out->n];
@@ -152,7 +142,6 @@ status(struct locker *l, bc_msg *rep, bc_err *err)
 			bc_strs_add(&r->services, ls->services.v[k]);
 		out->n++;
 	}
-	pthread_mutex_unlock(&l->mu);
 	return BC_HANDLED;
 }
 
@@ -179,7 +168,6 @@ start(struct bc_daemon *d, bc_err *err)
 	struct locker *l = d->ops->ctx;
 	int removed;
 
-	pthread_mutex_init(&l->mu, NULL);
 	l->pub = d->pub;
 	snprintf(l->lockdir, sizeof(l->lockdir), "%s", d->settings.lockdir);
 	l->ttl_ms = d->settings.lock_ttl_ms;
@@ -188,7 +176,7 @@ start(struct bc_daemon *d, bc_err *err)
 		return -1;
 	if (removed > 0)
 		log_info("removed %d orphaned lockfile(s) of a previous run", removed);
-	return locker_start_watch(l, err);
+	return locker_start_watch(l, d, err);
 }
 
 static void
@@ -198,11 +186,9 @@ stop(struct bc_daemon *d)
 
 	locker_stop_watch(l);
 	/* our locks go with us; the app's stay */
-	pthread_mutex_lock(&l->mu);
 	for (size_t i = 0; i < BC_LEASES_MAX; i++)
 		if (l->leases.slot[i].id)
 			locker_end_lease(l, &l->leases.slot[i]);
-	pthread_mutex_unlock(&l->mu);
 }
 
 int

@@ -1,6 +1,6 @@
-/* The locker's watcher: inotify on every lock directory (publishing a
- * LOCK_EVENT the moment an app's lockfile comes or goes, no polling) and
- * the end of leases not renewed in time. */
+/* The locker's watches, on the daemon's loop: inotify on every lock
+ * directory (publishing a LOCK_EVENT the moment an app's lockfile comes or
+ * goes, no polling) and the end of leases not renewed in time. */
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -21,7 +21,7 @@
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE)
 
 /* What each watch descriptor looks at: depth 0 the lock dir, 1 an app's
- * dir, 2 a service's. Only the watcher thread touches this. */
+ * dir, 2 a service's. */
 struct wentry {
 	int wd;
 	int depth;
@@ -121,72 +121,57 @@ locker_end_lease(struct locker *l, bc_lease *ls)
 	bc_leases_clear(ls);
 }
 
-void
-locker_wake(struct locker *l)
+/* inotify said something changed under the lock directory */
+static void
+on_inotify(void *ud, short revents)
 {
-	if (write(l->wake[1], "x", 1) < 0 && errno != EAGAIN)
-		log_warn("wake the watcher");
+	(void)revents;
+	on_events(ud);
 }
 
-static void *
-watcher(void *arg)
+/* The loop's timer: the earliest end of a live lease. */
+static uint64_t
+lease_due(void *ud)
 {
-	struct locker *l = arg;
-	struct pollfd pfd[2] = {{l->inotify, POLLIN, 0}, {l->wake[0], POLLIN, 0}};
+	struct locker *l = ud;
+	uint64_t next;
+	bc_lease *due = bc_leases_expired(&l->leases, bc_mono_ms(), &next);
 
-	add_watch(l, l->lockdir, 0, 0, NULL);
-	for (;;) {
-		uint64_t now = bc_mono_ms(), next = UINT64_MAX;
-		int timeout;
+	return due != NULL ? 0 : next;
+}
 
-		pthread_mutex_lock(&l->mu);
-		if (l->stopping) {
-			pthread_mutex_unlock(&l->mu);
-			return NULL;
-		}
-		for (bc_lease *ls; (ls = bc_leases_expired(&l->leases, now, &next)) != NULL;) {
-			log_warnx("lease %llu of app %lld was not renewed: released",
-				  (unsigned long long)ls->id, (long long)ls->app_id);
-			locker_end_lease(l, ls);
-		}
-		pthread_mutex_unlock(&l->mu);
-		/* asleep until a file changes, the leases change, or one ends */
-		timeout = next == UINT64_MAX ? -1 : (int)(next - now);
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
-			break;
-		if (pfd[0].revents & POLLIN)
-			on_events(l);
-		if (pfd[1].revents & POLLIN) {
-			char drain[64];
-			while (read(l->wake[0], drain, sizeof(drain)) > 0)
-				;
-		}
+static void
+expire(void *ud)
+{
+	struct locker *l = ud;
+
+	for (bc_lease *ls; (ls = bc_leases_expired(&l->leases, bc_mono_ms(), NULL)) != NULL;) {
+		log_warnx("lease %llu of app %lld was not renewed: released",
+			  (unsigned long long)ls->id, (long long)ls->app_id);
+		locker_end_lease(l, ls);
 	}
-	return NULL;
 }
 
 int
-locker_start_watch(struct locker *l, bc_err *err)
+locker_start_watch(struct locker *l, struct bc_daemon *d, bc_err *err)
 {
 	if (bc_mkdirs(l->lockdir, 0755, err) < 0)
 		return bc_err_wrap(err, "lock directory");
-	if (pipe2(l->wake, O_CLOEXEC | O_NONBLOCK) < 0)
-		return bc_err_sys(err, "pipe");
 	if ((l->inotify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
 		return bc_err_sys(err, "inotify");
-	if (pthread_create(&l->th, NULL, watcher, l) != 0)
-		return bc_err_set(err, BC_ESYS, "start the watcher thread");
+	add_watch(l, l->lockdir, 0, 0, NULL);
+	/* no thread of our own: the daemon's loop polls inotify and keeps the
+	 * lease timer */
+	if (bc_daemon_watch_fd(d, l->inotify, POLLIN, on_inotify, l, err) < 0 ||
+	    bc_daemon_timer(d, lease_due, expire, l, err) < 0)
+		return -1;
 	return 0;
 }
 
 void
 locker_stop_watch(struct locker *l)
 {
-	pthread_mutex_lock(&l->mu);
-	l->stopping = true;
-	pthread_mutex_unlock(&l->mu);
-	locker_wake(l);
-	pthread_join(l->th, NULL);
+	close(l->inotify);
 	free(l->watches);
 	l->watches = NULL;
 }
