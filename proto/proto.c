@@ -99,16 +99,16 @@ static const struct field bc_app_rec_fields[] = {
     FENUM(bc_app_rec, status, BC_APP_FAILING, true),
     FSTR(bc_app_rec, error, 1024, false),
     FSTR(bc_app_rec, waiting, 1024, false),
-    FRECS(bc_app_rec, services, 256, bc_svc_rec, true),
-    FRECS(bc_app_rec, networks, 64, bc_named_rec, true),
-    FRECS(bc_app_rec, volumes, 64, bc_named_rec, true),
+    FRECS(bc_app_rec, services, BC_STATE_MAX_SERVICES, bc_svc_rec, true),
+    FRECS(bc_app_rec, networks, BC_STATE_MAX_NAMED, bc_named_rec, true),
+    FRECS(bc_app_rec, volumes, BC_STATE_MAX_NAMED, bc_named_rec, true),
 };
 static const struct field state_fields[] = {
     FU64(bc_body_state, generation, true), FU64(bc_body_state, instance, true),
     FBOOL(bc_body_state, settled, true),   FSTR(bc_body_state, error, 1024, false),
     FSTR(bc_body_state, waiting, 1024, false), FU64(bc_body_state, rounds, true),
     FU64(bc_body_state, steps, true),	       FU64(bc_body_state, converge_ms, true),
-    FRECS(bc_body_state, apps, 256, bc_app_rec, true),
+    FRECS(bc_body_state, apps, BC_STATE_MAX_APPS, bc_app_rec, true),
 };
 static const struct field fetch_fields[] = {
     FSTR(bc_body_fetch, image, 512, true),

@@ -163,7 +163,10 @@ typedef struct bc_body_get_state {
 } bc_body_get_state;
 
 /* The state document (lib/plan/statedoc.h gives its JSON form, for people and
- * the Composer API), typed. */
+ * the Composer API), typed. Bounds: a state beyond them is cut to them. */
+#define BC_STATE_MAX_APPS 256
+#define BC_STATE_MAX_SERVICES 256 /* per app */
+#define BC_STATE_MAX_NAMED 256	  /* networks, volumes per app */
 enum bc_app_status {
 	BC_APP_IDLE = 0,
 	BC_APP_DOWNLOADING = 1,

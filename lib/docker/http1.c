@@ -59,8 +59,7 @@ header(bc_http1_parser *p, char *l, bc_err *err)
 		p->have_length = true;
 		p->left = n;
 	} else if (strcasecmp(l, "Transfer-Encoding") == 0) {
-		size_t n = strlen(v);
-		if (n < 7 || strcasecmp(v + n - 7, "chunked") != 0)
+		if (strcasecmp(v, "chunked") != 0)
 			return bad(err, "a Transfer-Encoding other than chunked");
 		p->chunked = true;
 	} else if (strcasecmp(l, "Connection") == 0) {
@@ -80,6 +79,10 @@ head_done(bc_http1_parser *p, bc_err *err)
 	p->line[p->n - 4] = '\0'; /* drop the blank line */
 	if (memchr(p->line, '\0', p->n - 4) != NULL)
 		return bad(err, "a NUL byte in the headers");
+	for (size_t i = 0; i < p->n - 4; i++) /* every line ends in CRLF, nothing else */
+		if ((p->line[i] == '\n' && (i == 0 || p->line[i - 1] != '\r')) ||
+		    (p->line[i] == '\r' && p->line[i + 1] != '\n'))
+			return bad(err, "a bare CR or LF in the headers");
 	if ((strncmp(l, "HTTP/1.1 ", 9) != 0 && strncmp(l, "HTTP/1.0 ", 9) != 0) ||
 	    strspn(l + 9, "0123456789") != 3 || (l[12] != ' ' && l[12] != '\r' && l[12] != '\0'))
 		return bad(err, "no HTTP/1.x status line");
@@ -110,6 +113,8 @@ head_done(bc_http1_parser *p, bc_err *err)
 	if (p->head || status == 204 || status == 304) {
 		p->state = S_DONE;
 	} else if (p->chunked) {
+		if (p->have_length) /* both: chunked wins, and the connection ends */
+			p->close = true;
 		p->have_length = false;
 		p->state = S_CHUNK_SIZE;
 	} else if (p->have_length) {
@@ -288,14 +293,26 @@ static int
 conn_open(bc_http1_conn *c, int timeout_ms, bc_err *err)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), soerr = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), soerr = 0, r;
 	socklen_t sl = sizeof(soerr);
 
 	if (fd < 0)
 		return bc_err_sys(err, "socket");
 	memcpy(a.sun_path, c->sock, strlen(c->sock) + 1);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		if (errno != EINPROGRESS && errno != EAGAIN) {
+	/* EAGAIN on a unix socket: the engine's backlog is full; try again */
+	for (int64_t until = (int64_t)bc_mono_ms() + (timeout_ms > 0 ? timeout_ms : 10000);;) {
+		r = connect(fd, (struct sockaddr *)&a, sizeof(a));
+		if (r == 0 || errno != EAGAIN)
+			break;
+		if ((int64_t)bc_mono_ms() >= until) {
+			close(fd);
+			return bc_err_set(err, BC_ETIMEOUT, "connect to %s: the engine is busy",
+					  c->sock);
+		}
+		usleep(5000);
+	}
+	if (r < 0) {
+		if (errno != EINPROGRESS) {
 			bc_err_sys(err, "connect to %s", c->sock);
 			close(fd);
 			return -1;
@@ -331,6 +348,19 @@ send_all(int fd, const char *b, size_t n, int64_t deadline, bc_err *err)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* Has the peer closed (or reset) an idle connection? */
+static bool
+closed_by_peer(int fd)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	char c;
+
+	if (poll(&pf, 1, 0) <= 0)
+		return false;
+	return (pf.revents & (POLLHUP | POLLERR)) != 0 ||
+	       recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
 struct rx {
@@ -373,6 +403,12 @@ exchange(bc_http1_conn *c, const bc_http1_req *rq, const char *req, size_t reqle
 	if (p == NULL)
 		return bc_err_sys(err, "http");
 	bc_http1_parser_init(p, strcmp(rq->method, "HEAD") == 0);
+	if (reused && closed_by_peer(c->fd)) {
+		/* the engine closed our kept connection while it was idle: a new
+		 * one, before anything is sent on the old */
+		bc_http1_conn_close(c);
+		reused = false;
+	}
 	if (!reused && conn_open(c, rq->connect_timeout_ms, err) < 0)
 		goto out;
 	if (send_all(c->fd, req, reqlen, deadline, err) < 0) {
@@ -439,9 +475,13 @@ bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
 		return bc_err_set(err, BC_EINVAL, "http: a method or path with a space or newline");
 	len = asprintf(&req, "%s %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: balena-compose\r\n%s",
 		       rq->method, rq->path, rq->headers ? rq->headers : "");
+	if (len < 0)
+		req = NULL;
 	if (len >= 0 && body) {
 		char *more = NULL;
 		int l2 = asprintf(&more, "%sContent-Length: %zu\r\n\r\n", req, rq->body_len);
+		if (l2 < 0)
+			more = NULL; /* asprintf leaves it undefined then */
 		explicit_bzero(req, (size_t)len);
 		free(req);
 		req = more;
@@ -449,6 +489,7 @@ bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
 		if (len >= 0 && rq->body_len > 0) {
 			more = realloc(req, (size_t)len + rq->body_len);
 			if (more == NULL) {
+				explicit_bzero(req, (size_t)len); /* it may hold X-Registry-Auth */
 				len = -1;
 			} else {
 				req = more;
@@ -459,6 +500,8 @@ bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
 	} else if (len >= 0) {
 		char *more = NULL;
 		int l2 = asprintf(&more, "%s\r\n", req);
+		if (l2 < 0)
+			more = NULL;
 		explicit_bzero(req, (size_t)len);
 		free(req);
 		req = more;
@@ -471,7 +514,10 @@ bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool stale;
 		rc = exchange(c, rq, req, (size_t)len, deadline, &stale, err);
-		if (rc >= 0 || !stale)
+		/* sent and then cut before any answer: only a request that may
+		 * be repeated is (a POST may already have been carried out) */
+		if (rc >= 0 || !stale ||
+		    (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0))
 			break;
 		bc_err_clear(err); /* the engine had closed our kept connection */
 	}

@@ -292,8 +292,8 @@ struct fetchset {
 	size_t n, left;
 	const char *auth;
 	uint64_t *jobs;
+	uint64_t *insts; /* the fetcher run that holds each job (0: not asked yet) */
 	bool *ended;
-	uint64_t instance; /* the fetcher run that holds jobs */
 	int failed;
 	void (*done)(void *ud, size_t i, bool ok, const char *error);
 	void *ud;
@@ -310,12 +310,14 @@ end_one(struct fetchset *f, size_t i, bool ok, const char *error)
 }
 
 /* Ask the fetcher for every image not ended yet (again, after a restart). */
+/* Ask the fetcher for every image not ended whose job is not held by the
+ * run `now` (all of them at first: now 0). */
 static int
-submit(struct fetchset *f, bc_err *err)
+submit(struct fetchset *f, uint64_t now, bc_err *err)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		bc_msg req = {.type = BC_MSG_FETCH}, rep;
-		if (f->ended[i])
+		if (f->ended[i] || (now != 0 && f->insts[i] == now))
 			continue;
 		req.body.fetch.image = (char *)f->images[i];
 		req.body.fetch.auth = (char *)f->auth;
@@ -325,7 +327,7 @@ submit(struct fetchset *f, bc_err *err)
 			end_one(f, i, false, rep.body.error.message);
 		} else if (rep.type == BC_MSG_FETCH_ACCEPTED) {
 			f->jobs[i] = rep.body.fetch_accepted.job;
-			f->instance = rep.body.fetch_accepted.instance;
+			f->insts[i] = rep.body.fetch_accepted.instance;
 		} else {
 			bc_err_set(err, BC_EPROTO, "fetcher answered %s",
 				   bc_msgtype_name(rep.type));
@@ -350,49 +352,62 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 			     .left = n,
 			     .auth = auth,
 			     .jobs = calloc(n + 1, sizeof(uint64_t)),
+			     .insts = calloc(n + 1, sizeof(uint64_t)),
 			     .ended = calloc(n + 1, sizeof(bool)),
 			     .done = done,
 			     .ud = ud};
 	uint64_t start = bc_mono_ms();
+	long last_check = 0;
 	nng_socket sub;
 	int rc = -1;
 
-	if (f.jobs == NULL || f.ended == NULL) {
+	if (f.jobs == NULL || f.insts == NULL || f.ended == NULL) {
 		free(f.jobs);
+		free(f.insts);
 		free(f.ended);
 		return bc_err_sys(err, "fetch");
 	}
 	/* subscribe before asking, so no end goes unseen */
 	if (bc_client_sub(rundir, "fetcher", false, &sub, err) < 0) {
 		free(f.jobs);
+		free(f.insts);
 		free(f.ended);
 		return -1;
 	}
-	if (submit(&f, err) < 0)
+	if (submit(&f, 0, err) < 0)
 		goto out;
-	/* quiet for a second: make sure the jobs still exist, in this run */
 	nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 1000);
 	while (f.left > 0) {
 		bc_msg m;
+		bool quiet;
 		if (elapsed_ms(start) >= timeout_ms) {
 			bc_err_set(err, BC_ETIMEOUT, "fetch: %zu image(s) not there after %d s",
 				   f.left, timeout_ms / 1000);
 			goto out;
 		}
-		if (bc_recv(sub, &m, NULL, NULL) < 0) {
+		quiet = bc_recv(sub, &m, NULL, NULL) < 0;
+		/* every second, or when all is quiet: do our jobs still exist, in
+		 * the run that took them? (other jobs' progress must not hide a
+		 * restart) */
+		if (quiet || elapsed_ms(start) - last_check >= 1000) {
+			last_check = elapsed_ms(start);
 			for (size_t i = 0; i < n; i++) {
 				bool ok = false;
 				char e[512] = "";
+				uint64_t inst = f.insts[i];
 				int st;
 				if (f.ended[i])
 					continue;
-				st = job_status(rundir, f.jobs[i], &f.instance, &ok, e, sizeof(e));
+				st = job_status(rundir, f.jobs[i], &inst, &ok, e, sizeof(e));
 				if (st == -2) {
-					/* a new run of the fetcher: our jobs went with
-					 * the old one; ask again (layers already
-					 * there are not fetched twice) */
-					if (submit(&f, err) < 0)
+					/* a new run of the fetcher: the jobs of the
+					 * old one went with it; ask again (layers
+					 * already there are not fetched twice) */
+					if (submit(&f, inst, err) < 0) {
+						if (!quiet)
+							bc_msg_clear(&m);
 						goto out;
+					}
 					break;
 				}
 				if (st == 1)
@@ -402,8 +417,9 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 						 (unsigned long long)f.jobs[i]);
 				end_one(&f, i, ok, e);
 			}
-			continue;
 		}
+		if (quiet)
+			continue;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t job = m.type == BC_MSG_FETCH_PROGRESS ? m.body.fetch_progress.job
 				       : m.type == BC_MSG_FETCH_DONE	? m.body.fetch_done.job
@@ -411,7 +427,7 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 			uint64_t inst = m.type == BC_MSG_FETCH_PROGRESS
 					    ? m.body.fetch_progress.instance
 					    : m.body.fetch_done.instance;
-			if (f.ended[i] || job == 0 || job != f.jobs[i] || inst != f.instance)
+			if (f.ended[i] || job == 0 || job != f.jobs[i] || inst != f.insts[i])
 				continue;
 			if (m.type == BC_MSG_FETCH_PROGRESS && progress != NULL)
 				progress(ud, i, (unsigned)m.body.fetch_progress.percent,
@@ -426,6 +442,7 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 out:
 	nng_close(sub);
 	free(f.jobs);
+	free(f.insts);
 	free(f.ended);
 	return rc;
 }

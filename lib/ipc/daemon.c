@@ -87,8 +87,11 @@ serve_one(struct bc_daemon *d, nng_msg *nm)
 			   bc_msgtype_name(req.type));
 	if (rc == BC_HANDLED) {
 		rep.id = req.id;
-		if (bc_send(d->rep, &rep, &err) < 0)
+		if (bc_send(d->rep, &rep, &err) < 0) {
+			/* never leave a client waiting: say why instead */
 			log_warnx("reply to %s: %s", bc_msgtype_name(req.type), err.msg);
+			reply_error(d, req.id, &err);
+		}
 	} else {
 		reply_error(d, req.id, &err);
 	}
@@ -239,8 +242,6 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		fatalx("receive fd: %s", nng_strerror(rv));
 	pfd[1].fd = recv_fd;
 	pfd[0].events = pfd[1].events = POLLIN;
-	for (size_t i = 0; i < d.n_watches; i++)
-		pfd[2 + i] = (struct pollfd){.fd = d.watches[i].fd, .events = d.watches[i].events};
 
 	if (notify_fd >= 0) {
 		if (write(notify_fd, "\n", 1) != 1)
@@ -250,7 +251,11 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	log_info("ready (pid %d, run directory %s)", (int)getpid(), bc_rundir());
 
 	for (;;) {
-		if (poll(pfd, 2 + d.n_watches, loop_timeout(&d)) < 0) {
+		size_t nw = d.n_watches; /* a watch added meanwhile counts from here */
+		for (size_t i = 0; i < nw; i++)
+			pfd[2 + i] = (struct pollfd){.fd = d.watches[i].fd,
+						     .events = d.watches[i].events};
+		if (poll(pfd, 2 + nw, loop_timeout(&d)) < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
@@ -262,7 +267,7 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		}
 		if (pfd[1].revents & POLLIN)
 			drain(&d);
-		for (size_t i = 0; i < d.n_watches; i++)
+		for (size_t i = 0; i < nw; i++)
 			if (pfd[2 + i].revents != 0)
 				d.watches[i].cb(d.watches[i].ud, pfd[2 + i].revents);
 		run_timers(&d);

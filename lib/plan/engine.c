@@ -70,6 +70,10 @@ observe(bc_engine *e, bc_state *cur, json_t **images, bc_err *err)
 		goto out;
 	rc = bc_current_from_docker(c, v, n, cur, err);
 out:
+	if (rc < 0 && images != NULL) {
+		json_decref(*images);
+		*images = NULL;
+	}
 	json_decref(c);
 	json_decref(v);
 	json_decref(n);

@@ -225,7 +225,10 @@ named_to_msg(const json_t *map, bc_named_list *out)
 		return -1;
 	json_object_foreach((json_t *)map, k, v)
 	{
-		bc_named_rec *r = &out->v[out->n++];
+		bc_named_rec *r;
+		if (out->n == BC_STATE_MAX_NAMED)
+			break; /* the message's bound: the rest is not shown */
+		r = &out->v[out->n++];
 		r->name = strdup(k);
 		r->status = strdup(json_string_value(json_object_get(v, "status")) ?: "unknown");
 		if (r->name == NULL || r->status == NULL)
@@ -257,7 +260,10 @@ app_to_msg(const json_t *a, bc_app_rec *r)
 		return -1;
 	json_object_foreach(svcs, k, v)
 	{
-		bc_svc_rec *s = &r->services.v[r->services.n++];
+		bc_svc_rec *s;
+		if (r->services.n == BC_STATE_MAX_SERVICES)
+			break;
+		s = &r->services.v[r->services.n++];
 		json_t *dl = json_object_get(v, "download");
 		s->name = strdup(k);
 		s->status = strdup(json_string_value(json_object_get(v, "status")) ?: "unknown");
@@ -300,6 +306,8 @@ bc_statedoc_to_msg(const json_t *doc, bc_body_state *out, bc_err *err)
 		return bc_err_sys(err, "state");
 	json_array_foreach(apps, i, a)
 	{
+		if (out->apps.n == BC_STATE_MAX_APPS)
+			break;
 		if (app_to_msg(a, &out->apps.v[out->apps.n++]) < 0)
 			return bc_err_set(err, BC_EINVAL, "state: app %lld has no valid status",
 					  (long long)json_integer_value(json_object_get(a, "id")));

@@ -62,7 +62,8 @@ json_t *bc_statedoc_find(const json_t *doc, int64_t app_id);
 json_t *bc_statedoc_app(const json_t *doc, int64_t app_id);
 
 /* The document as a STATE body (typed, proto/proto.h) and back. to_msg
- * fills out with owned copies (bc_msg_clear of the message frees them);
+ * fills out with owned copies (bc_msg_clear of the message frees them),
+ * cut to the message's bounds (BC_STATE_MAX_*);
  * -1 with err when doc does not have the shape above or exceeds a bound.
  * from_msg returns a new document (the caller's), NULL when out of memory. */
 int bc_statedoc_to_msg(const json_t *doc, bc_body_state *out, bc_err *err);

@@ -81,10 +81,13 @@ fetcher_image_size(const char *image, const char *user, const char *key, int tim
 			bc_err_set(err, BC_ETIMEOUT, "registry: no answer in %d s", timeout_s);
 			goto out;
 		}
-		if (poll(&pf, 1, (int)left) < 0 && errno != EINTR) {
+		int pr = poll(&pf, 1, (int)left);
+		if (pr < 0 && errno != EINTR) {
 			bc_err_sys(err, "poll");
 			goto out;
 		}
+		if (pr <= 0)
+			continue; /* the deadline is checked above */
 		n = read(op[0], out + got, sizeof(out) - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;

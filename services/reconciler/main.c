@@ -175,6 +175,12 @@ start(struct bc_daemon *d, bc_err *err)
 	if (mkdir(set->statedir, 0700) < 0 && errno != EEXIST)
 		return bc_err_sys(err, "create state directory '%s'", set->statedir);
 	load_target(r);
+	if (r->target == NULL) {
+		/* nothing to run: that is settled, at generation 1 (a client that
+		 * follows a restart sees at once that its target was not kept) */
+		r->generation = r->done_gen = 1;
+		r->settled = true;
+	}
 	rec_load_leases(r);
 	return rec_start_threads(r, err);
 }

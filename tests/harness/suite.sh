@@ -24,7 +24,9 @@ suite_wait_ready() {
 	local i
 	# s6-svscan may not have spawned the service's s6-supervise yet
 	for i in $(seq 50); do
-		[ -p "$SUITE_SCAN/$1/supervise/control" ] && break
+		# the control fifo comes before the status file: wait for both
+		[ -p "$SUITE_SCAN/$1/supervise/control" ] && [ -f "$SUITE_SCAN/$1/supervise/status" ] &&
+			break
 		sleep 0.1
 	done
 	timeout 10 s6-svwait -U "$SUITE_SCAN/$1" || {

@@ -234,6 +234,31 @@ test_through_the_wire(void **state)
 	bc_state_free(&cur);
 }
 
+/* A state beyond the message's bounds is cut to them: it is still sent. */
+static void
+test_bounded_for_the_wire(void **state)
+{
+	json_t *doc = json_pack("{s:I, s:b, s:s, s:[{s:I, s:s, s:{}, s:{}, s:{}}]}", "generation",
+				(json_int_t)1, "settled", 1, "waiting", "", "apps", "id",
+				(json_int_t)1, "status", "Idle", "services", "networks", "volumes");
+	json_t *vols = json_object_get(json_array_get(json_object_get(doc, "apps"), 0), "volumes");
+	bc_msg m = {.type = BC_MSG_STATE};
+	bc_buf b = {0};
+	bc_err err = {0};
+	(void)state;
+	for (int i = 0; i < BC_STATE_MAX_NAMED + 50; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "v%d", i);
+		json_object_set_new(vols, name, json_pack("{s:s}", "status", "created"));
+	}
+	assert_int_equal(bc_statedoc_to_msg(doc, &m.body.state, &err), 0);
+	assert_int_equal(m.body.state.apps.v[0].volumes.n, BC_STATE_MAX_NAMED);
+	assert_int_equal(bc_msg_encode(&m, &b, &err), 0);
+	bc_buf_free(&b);
+	bc_msg_clear(&m);
+	json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -243,6 +268,7 @@ main(void)
 	    cmocka_unit_test(test_outcomes_per_app),
 	    cmocka_unit_test(test_overlay_busy_and_downloads),
 	    cmocka_unit_test(test_through_the_wire),
+	    cmocka_unit_test(test_bounded_for_the_wire),
 	};
 	return cmocka_run_group_tests_name("statedoc", tests, NULL, NULL);
 }
