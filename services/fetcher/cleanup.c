@@ -60,10 +60,8 @@ has(const json_t *l, const char *ref)
 void
 fetcher_record_pull(struct fetcher *f, const char *ref)
 {
-	json_t *l;
+	json_t *l = load(f);
 
-	(void)f;
-	l = load(f);
 	if (!has(l, ref)) {
 		json_array_append_new(l, json_string(ref));
 		save(f, l);

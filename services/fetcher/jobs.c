@@ -162,7 +162,6 @@ disk_guard(struct fetcher *f, bc_docker *d, uint64_t need, uint64_t *avail, uint
 		/* We run beside the engine, not on its filesystem (in a
 		 * container, or the engine has another data-root): its disk
 		 * cannot be measured here, so no pull is refused for it. */
-		*avail = 0;
 		pthread_mutex_lock(&f->mu);
 		if (!f->guard_warned)
 			log_warnx("disk guard off: the engine's data root cannot be seen here "

@@ -14,9 +14,7 @@
 #include "lib/base/log.h"
 #include "fetcher.h"
 
-
-/* A free slot, else the oldest finished job's. Under mu. */
-/* lib/jobs' states are the wire's (proto/proto.h) */
+/* lib/fetch/jobs' states are the wire's (proto/proto.h) */
 _Static_assert(BC_JOB_QUEUED == (int)BC_FETCH_QUEUED && BC_JOB_PULLING == (int)BC_FETCH_PULLING &&
 		   BC_JOB_DONE == (int)BC_FETCH_DONE && BC_JOB_FAILED == (int)BC_FETCH_FAILED &&
 		   BC_JOB_CANCELLED == (int)BC_FETCH_CANCELLED,

@@ -91,14 +91,12 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 static int
 release(struct locker *l, const bc_body_lock_release *req, bc_msg *rep, bc_err *err)
 {
-	bc_lease *ls;
-	bool found;
+	bc_lease *ls = bc_leases_get(&l->leases, req->lease, 0);
 
-	if ((found = (ls = bc_leases_get(&l->leases, req->lease, 0)) != NULL))
-		locker_end_lease(l, ls);
-	if (!found)
+	if (ls == NULL)
 		return bc_err_set(err, BC_ENOTFOUND, "no live lease %llu",
 				  (unsigned long long)req->lease);
+	locker_end_lease(l, ls);
 	rep->type = BC_MSG_LOCK_RELEASED;
 	rep->body.lock_released.lease = req->lease;
 	return BC_HANDLED;

@@ -14,8 +14,6 @@
 #include "proto/ipc.h"
 #include "rec.h"
 
-#include <nng/protocol/pubsub0/sub.h>
-
 #define LOCK_CALL_MS 10000
 
 static void

@@ -21,7 +21,7 @@ struct rec {
 	bool wake;            /* Docker changed under us: look again */
 	bool remove_volumes;  /* DOWN -v: removed apps lose their volumes */
 	bool stopping;
-	char *state_doc;      /* the last state document (JSON text) */
+	json_t *state_doc;    /* the last converge's state document (lib/plan/statedoc.h) */
 	json_t *downloads;    /* "<app>/<service>" -> {image, percent, current, total} */
 	json_t *busy;         /* "<app>" -> its status while a converge works on it */
 	json_t *leases;       /* app id -> our lease (locks.c) */

@@ -27,36 +27,35 @@ rec_persist(struct rec *r, bc_err *err)
 	return bc_write_json_atomic(r->statefile, r->target, 0600, err);
 }
 
-/* The state document (lib/plan/statedoc.h) after a converge. */
-static char *
+/* The state document (lib/plan/statedoc.h) after a converge; without an
+ * engine (Docker away) it still says why. */
+static json_t *
 state_doc(struct rec *r, bc_engine *eng, const bc_state *target, const bc_converge *c, int rc,
 	  const bc_err *err, uint64_t gen)
 {
 	bc_state cur;
 	bc_err oerr = {0};
-	bool have_cur = bc_engine_observe(eng, r->scope, r->n_scope, &cur, &oerr) == 0;
+	bool have_cur = eng && bc_engine_observe(eng, r->scope, r->n_scope, &cur, &oerr) == 0;
 	bc_statedoc_in in = {.generation = gen,
 			     .current = have_cur ? &cur : NULL,
 			     .target = target,
 			     .c = c,
 			     .error = rc < 0 ? err->msg : NULL};
 	json_t *doc = bc_statedoc_build(&in);
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 
-	json_decref(doc);
 	if (have_cur)
 		bc_state_free(&cur);
-	return text;
+	return doc;
 }
 
 int
 rec_state_body(struct rec *r, bc_body_state *st, bc_err *err)
 {
-	json_t *doc = json_loads(r->state_doc ? r->state_doc : "{}", 0, NULL);
+	json_t *doc = r->state_doc ? json_deep_copy(r->state_doc) : json_object();
 	int rc;
 
 	if (doc == NULL)
-		doc = json_object();
+		return bc_err_sys(err, "state");
 	/* the last converge's document, with what is busy and coming now */
 	bc_statedoc_overlay(doc, r->downloads, r->busy);
 	rc = bc_statedoc_to_msg(doc, st, err);
@@ -231,7 +230,7 @@ worker(void *arg)
 		uint64_t gen;
 		bool rmv;
 		int rc;
-		char *text;
+		json_t *sdoc; /* the state document of this converge */
 
 		pthread_mutex_lock(&r->mu);
 		for (;;) {
@@ -302,7 +301,7 @@ worker(void *arg)
 					 c.settled ? ", settled" : "; waiting: ", c.waiting);
 		}
 		c.elapsed_ms = bc_mono_ms() - t0;
-		text = eng ? state_doc(r, eng, &target, &c, rc, &err, gen) : NULL;
+		sdoc = state_doc(r, eng, &target, &c, rc, &err, gen);
 		bc_converge_clear(&c);
 		free(facts);
 		json_decref(lockjs);
@@ -316,17 +315,9 @@ worker(void *arg)
 		if (r->settled && r->generation == gen)
 			r->force = false; /* --force lasts until its target settles */
 		retry_at = bc_wall_ms() + backoff_ms;
-		if (text != NULL) {
-			free(r->state_doc);
-			r->state_doc = text;
-		} else if (rc < 0) {
-			/* no engine: still say why */
-			json_t *e =
-			    json_pack("{s:I, s:b, s:s, s:[]}", "generation", (json_int_t)gen,
-				      "settled", 0, "error", err.msg, "apps");
-			free(r->state_doc);
-			r->state_doc = json_dumps(e, JSON_COMPACT);
-			json_decref(e);
+		if (sdoc != NULL) { /* else (out of memory) the last one stays */
+			json_decref(r->state_doc);
+			r->state_doc = sdoc;
 		}
 		publish(r);
 		pthread_mutex_unlock(&r->mu);
