@@ -95,7 +95,8 @@ bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *e
 	if (bc_addr(addr, sizeof(addr), daemon, kind, err) < 0 ||
 	    path_of(path, sizeof(path), daemon, kind, err) < 0)
 		return -1;
-	rv = kind == BC_SOCK_REP ? nng_rep0_open(sock) : nng_pub0_open(sock);
+	/* REP is raw: a daemon may answer a request later (lib/ipc/daemon.h) */
+	rv = kind == BC_SOCK_REP ? nng_rep0_open_raw(sock) : nng_pub0_open(sock);
 	if (rv != 0)
 		return nng_fail(err, rv, "open socket for", daemon);
 	/* A predecessor killed with -9 leaves its socket file; we own the

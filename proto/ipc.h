@@ -26,7 +26,8 @@ int bc_addr(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind,
 int bc_addr_in(char *out, size_t outlen, const char *rundir, const char *daemon,
 	       enum bc_sockkind kind, bc_err *err);
 
-/* Open a socket of the kind and listen on the daemon's address with mode
+/* Open a socket of the kind (REP raw: replies carry the request's header
+ * and may come later) and listen on the daemon's address with mode
  * 0600 and a receive limit of BC_PROTO_MAX_MSG. A stale socket file left by a
  * crashed predecessor is replaced. On success *sock is the caller's to close. */
 int bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err);

@@ -731,6 +731,93 @@ bc_docker_events(bc_docker *d, const char *query, bc_json_fn fn, void *ud, bc_er
 	return rc;
 }
 
+struct bc_docker_stream {
+	bc_http1_stream h;
+	struct xfer x;
+	bc_err err; /* the xfer's */
+};
+
+bc_docker_stream *
+bc_docker_events_open(const char *sock, const char *query, bc_json_fn fn, void *ud, bc_err *err)
+{
+	bc_docker_stream *s = calloc(1, sizeof(*s));
+	const char *host = getenv("DOCKER_HOST");
+	char *path;
+	bc_http1_req rq = {.method = "GET", .connect_timeout_ms = 2000, .on_status = on_status,
+			   .on_body = on_body};
+	int rc;
+
+	if (s == NULL) {
+		bc_err_sys(err, "docker events");
+		return NULL;
+	}
+	if (sock == NULL && host != NULL && *host != '\0') {
+		if (strncmp(host, "unix://", 7) != 0) {
+			bc_err_set(err, BC_EINVAL,
+				   "DOCKER_HOST '%.100s': only unix:// is supported", host);
+			free(s);
+			return NULL;
+		}
+		sock = host + 7;
+	}
+	s->x = (struct xfer){.mode = X_JSONL, .jfn = fn, .ud = ud, .err = &s->err};
+	/* unversioned: the engine's own version (the fields we read, Type and
+	 * Action, are in every version we support) */
+	if ((path = pathf(err, "/events%s%s", query ? "?" : "", query ? query : "")) == NULL) {
+		free(s);
+		return NULL;
+	}
+	rq.path = path;
+	rq.ud = &s->x;
+	rc = bc_http1_stream_open(&s->h, sock ? sock : BC_DOCKER_SOCK_DEFAULT, &rq, err);
+	free(path);
+	if (rc < 0) {
+		bc_err_wrap(err, "docker events");
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+bc_docker_stream_fd(const bc_docker_stream *s)
+{
+	return s->h.conn.fd;
+}
+
+int
+bc_docker_stream_read(bc_docker_stream *s, bc_err *err)
+{
+	int r = bc_http1_stream_read(&s->h, &s->err);
+
+	if (r == 2 && s->x.cb_rc == 1)
+		return 1; /* the callback stopped it */
+	if (s->x.cb_rc < 0 || r < 0) {
+		if (err)
+			*err = s->err;
+		return bc_err_wrap(err, "docker events");
+	}
+	if (r == 1 && s->x.status >= 300) {
+		http_error(&s->x, "GET", "/events");
+		if (err)
+			*err = s->err;
+		return -1;
+	}
+	if (r == 1 && bc_jsonl_finish(&s->x.jl, s->x.jfn, s->x.ud, err) < 0)
+		return -1;
+	return r == 1 ? 1 : 0;
+}
+
+void
+bc_docker_stream_free(bc_docker_stream *s)
+{
+	if (s == NULL)
+		return;
+	bc_http1_stream_close(&s->h);
+	xfer_free(&s->x);
+	free(s);
+}
+
 int
 bc_docker_logs(bc_docker *d, const char *id, const char *query, bool tty, bc_frame_fn fn, void *ud,
 	       bc_err *err)

@@ -95,6 +95,20 @@ int bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_aut
  * non-zero (then they return 0), or an error. query is appended after '?'
  * as given (already URL-encoded) and may be NULL. */
 int bc_docker_events(bc_docker *d, const char *query, bc_json_fn fn, void *ud, bc_err *err);
+
+/* The same stream read by the caller's loop: open connects and sends (on a
+ * unix socket: at once; sock NULL: $DOCKER_HOST or the default), then each
+ * time the fd is readable bc_docker_stream_read hands what came to fn (on
+ * the caller's thread) without blocking. Returns 0 while the stream goes
+ * on, 1 when it ended (the engine closed it, or fn returned non-zero), -1
+ * with err (an error status, a malformed stream). The caller frees with
+ * bc_docker_stream_free (a stream that ended is not reopened: open anew). */
+typedef struct bc_docker_stream bc_docker_stream;
+bc_docker_stream *bc_docker_events_open(const char *sock, const char *query, bc_json_fn fn,
+					void *ud, bc_err *err);
+int bc_docker_stream_fd(const bc_docker_stream *s);
+int bc_docker_stream_read(bc_docker_stream *s, bc_err *err);
+void bc_docker_stream_free(bc_docker_stream *s);
 /* tty: the container was created with Tty (its logs are raw, not framed;
  * each chunk then arrives as stream 1). */
 int bc_docker_logs(bc_docker *d, const char *id, const char *query, bool tty, bc_frame_fn fn,

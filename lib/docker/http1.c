@@ -462,17 +462,19 @@ out:
 	return rc;
 }
 
-int
-bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
+/* The request's bytes (a secret may be in them: wipe before free). */
+static char *
+build_request(const bc_http1_req *rq, size_t *outlen, bc_err *err)
 {
-	int64_t deadline = rq->timeout_ms > 0 ? (int64_t)bc_mono_ms() + rq->timeout_ms : -1;
 	bool body = rq->body != NULL || strcmp(rq->method, "POST") == 0 ||
 		    strcmp(rq->method, "PUT") == 0;
 	char *req = NULL;
-	int len, rc = -1;
+	int len;
 
-	if (strpbrk(rq->method, " \r\n") != NULL || strpbrk(rq->path, " \r\n") != NULL)
-		return bc_err_set(err, BC_EINVAL, "http: a method or path with a space or newline");
+	if (strpbrk(rq->method, " \r\n") != NULL || strpbrk(rq->path, " \r\n") != NULL) {
+		bc_err_set(err, BC_EINVAL, "http: a method or path with a space or newline");
+		return NULL;
+	}
 	len = asprintf(&req, "%s %s HTTP/1.1\r\nHost: docker\r\nUser-Agent: balena-compose\r\n%s",
 		       rq->method, rq->path, rq->headers ? rq->headers : "");
 	if (len < 0)
@@ -509,11 +511,26 @@ bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
 	}
 	if (len < 0 || req == NULL) {
 		free(req);
-		return bc_err_sys(err, "http request");
+		bc_err_sys(err, "http request");
+		return NULL;
 	}
+	*outlen = (size_t)len;
+	return req;
+}
+
+int
+bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
+{
+	int64_t deadline = rq->timeout_ms > 0 ? (int64_t)bc_mono_ms() + rq->timeout_ms : -1;
+	size_t len;
+	char *req = build_request(rq, &len, err);
+	int rc = -1;
+
+	if (req == NULL)
+		return -1;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool stale;
-		rc = exchange(c, rq, req, (size_t)len, deadline, &stale, err);
+		rc = exchange(c, rq, req, len, deadline, &stale, err);
 		/* sent and then cut before any answer: only a request that may
 		 * be repeated is (a POST may already have been carried out) */
 		if (rc >= 0 || !stale ||
@@ -521,7 +538,97 @@ bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err)
 			break;
 		bc_err_clear(err); /* the engine had closed our kept connection */
 	}
-	explicit_bzero(req, (size_t)len); /* it may hold X-Registry-Auth */
+	explicit_bzero(req, len); /* it may hold X-Registry-Auth */
 	free(req);
 	return rc;
+}
+
+int
+bc_http1_stream_open(bc_http1_stream *s, const char *sock, const bc_http1_req *rq, bc_err *err)
+{
+	int64_t deadline =
+	    (int64_t)bc_mono_ms() + (rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : 10000);
+	size_t len;
+	char *req;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	s->conn.fd = -1;
+	if ((s->p = malloc(sizeof(*s->p))) == NULL)
+		return bc_err_sys(err, "http stream");
+	bc_http1_parser_init(s->p, false);
+	s->on_status = rq->on_status;
+	s->on_body = rq->on_body;
+	s->ud = rq->ud;
+	if (bc_http1_conn_init(&s->conn, sock, err) < 0 ||
+	    (req = build_request(rq, &len, err)) == NULL)
+		goto out;
+	if (conn_open(&s->conn, rq->connect_timeout_ms, err) == 0 &&
+	    send_all(s->conn.fd, req, len, deadline, err) == 0)
+		rc = 0;
+	explicit_bzero(req, len);
+	free(req);
+out:
+	if (rc < 0)
+		bc_http1_stream_close(s);
+	return rc;
+}
+
+static int
+stream_bytes(void *ud, const char *d, size_t n)
+{
+	bc_http1_stream *s = ud;
+
+	if (!s->told && s->p->status != 0) {
+		s->told = true;
+		if (s->on_status != NULL)
+			s->on_status(s->ud, s->p->status);
+	}
+	if (d == NULL) /* only the status, at the end */
+		return 0;
+	return s->on_body ? s->on_body(s->ud, d, n) : 0;
+}
+
+int
+bc_http1_stream_read(bc_http1_stream *s, bc_err *err)
+{
+	char buf[16384];
+
+	if (s->conn.fd < 0)
+		return bc_err_set(err, BC_EINVAL, "http stream: not open");
+	for (int i = 0; i < 64; i++) { /* then let the loop see the others */
+		ssize_t r = recv(s->conn.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		size_t used;
+		int f;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r < 0)
+			return bc_err_sys(err, "http stream: receive");
+		if (r == 0) {
+			if (bc_http1_eof(s->p, err) < 0)
+				return -1;
+			stream_bytes(s, NULL, 0);
+			return 1;
+		}
+		f = bc_http1_feed(s->p, buf, (size_t)r, &used, stream_bytes, s, err);
+		if (f < 0)
+			return -1;
+		if (f == 1) {
+			stream_bytes(s, NULL, 0);
+			return 1;
+		}
+		if (f == 2)
+			return 2;
+	}
+	return 0;
+}
+
+void
+bc_http1_stream_close(bc_http1_stream *s)
+{
+	bc_http1_conn_close(&s->conn);
+	free(s->p);
+	s->p = NULL;
 }

@@ -79,4 +79,27 @@ typedef struct bc_http1_req {
  * again once, transparently. */
 int bc_http1_request(bc_http1_conn *c, const bc_http1_req *rq, bc_err *err);
 
+/* A response read by the caller's loop, for streams that never end (Docker's
+ * events): open connects and sends (short: a unix socket), then read takes
+ * whatever has come, without blocking, whenever the fd is readable. */
+typedef struct bc_http1_stream {
+	bc_http1_conn conn; /* conn.fd: what to poll */
+	bc_http1_parser *p; /* owned */
+	bool told;	    /* on_status was called */
+	void (*on_status)(void *ud, long status);
+	bc_http1_body_fn on_body;
+	void *ud;
+} bc_http1_stream;
+
+/* rq's callbacks and ud are kept (its timeout_ms is ignored: a stream has
+ * none). Returns 0, or -1 with err (s is then closed). */
+int bc_http1_stream_open(bc_http1_stream *s, const char *sock, const bc_http1_req *rq,
+			 bc_err *err);
+/* Returns 0 when more may come (nothing is waiting now), 1 when the
+ * response is complete (the peer ended it), 2 when on_body asked to stop,
+ * -1 on error (err). on_status/on_body run in here. */
+int bc_http1_stream_read(bc_http1_stream *s, bc_err *err);
+/* Close the connection; s may be opened again. */
+void bc_http1_stream_close(bc_http1_stream *s);
+
 #endif

@@ -46,16 +46,83 @@ peer_allowed(nng_pipe p)
 	return uid == 0 || uid == (uint64_t)geteuid();
 }
 
+/* A request's way back: the REP socket is raw, so the backtrace nng put in
+ * the request's header goes on the reply's, and a reply may come later. */
+struct bc_pending {
+	uint64_t id;
+	size_t hlen;
+	unsigned char header[];
+};
+
+uint64_t
+bc_pending_id(const bc_pending *p)
+{
+	return p->id;
+}
+
+bc_pending *
+bc_daemon_defer(struct bc_daemon *d)
+{
+	bc_pending *p = d->current;
+
+	d->current = NULL;
+	return p;
+}
+
+static int
+send_raw(struct bc_daemon *d, const bc_pending *p, const bc_msg *m, bc_err *err)
+{
+	bc_buf b = {0};
+	nng_msg *nm;
+	int rv;
+
+	if (bc_msg_encode(m, &b, err) < 0)
+		return -1;
+	if ((rv = nng_msg_alloc(&nm, 0)) != 0 ||
+	    (rv = nng_msg_header_append(nm, p->header, p->hlen)) != 0 ||
+	    (rv = nng_msg_append(nm, b.data, b.len)) != 0) {
+		bc_buf_free(&b);
+		return bc_err_set(err, BC_ESYS, "reply: %s", nng_strerror(rv));
+	}
+	bc_buf_free(&b);
+	if ((rv = nng_sendmsg(d->rep, nm, 0)) != 0) {
+		nng_msg_free(nm);
+		return bc_err_set(err, BC_ESYS, "reply: %s", nng_strerror(rv));
+	}
+	return 0;
+}
+
 static void
-reply_error(struct bc_daemon *d, uint64_t id, const bc_err *e)
+reply_error(struct bc_daemon *d, const bc_pending *p, const bc_err *e)
 {
 	bc_msg rep;
 	bc_err err = {0};
 
-	if (bc_msg_make_error(&rep, id, e->code, e->msg, &err) < 0 ||
-	    bc_send(d->rep, &rep, &err) < 0)
+	if (bc_msg_make_error(&rep, p->id, e->code, e->msg, &err) < 0 ||
+	    send_raw(d, p, &rep, &err) < 0)
 		log_warnx("%s", err.msg);
 	bc_msg_clear(&rep);
+}
+
+void
+bc_daemon_reply(struct bc_daemon *d, bc_pending *p, const bc_msg *rep, const bc_err *e)
+{
+	bc_err err = {0};
+
+	if (p == NULL)
+		return;
+	if (e != NULL) {
+		reply_error(d, p, e);
+	} else {
+		bc_msg m = *rep; /* a shallow copy: only its id is ours to set */
+		m.id = p->id;
+		if (send_raw(d, p, &m, &err) < 0) {
+			/* never leave a client waiting: say why instead */
+			log_warnx("reply to %llu: %s", (unsigned long long)p->id, err.msg);
+			reply_error(d, p, &err);
+		}
+	}
+	free(p);
 }
 
 static void
@@ -63,6 +130,7 @@ serve_one(struct bc_daemon *d, nng_msg *nm)
 {
 	bc_msg req, rep;
 	bc_err err = {0};
+	bc_pending *p;
 	int rc;
 
 	if (!peer_allowed(nng_msg_get_pipe(nm))) {
@@ -70,31 +138,42 @@ serve_one(struct bc_daemon *d, nng_msg *nm)
 		nng_msg_free(nm);
 		return;
 	}
+	if ((p = malloc(sizeof(*p) + nng_msg_header_len(nm))) == NULL) {
+		log_warn("request");
+		nng_msg_free(nm);
+		return;
+	}
+	p->hlen = nng_msg_header_len(nm);
+	memcpy(p->header, nng_msg_header(nm), p->hlen);
 	rc = bc_msg_decode(nng_msg_body(nm), nng_msg_len(nm), &req, &err);
 	nng_msg_free(nm);
+	p->id = req.id;
 	if (rc < 0) {
 		/* An untrusted client broke the protocol: answer, never die. */
 		log_warnx("bad request: %s", err.msg);
-		reply_error(d, req.id, &err);
+		bc_daemon_reply(d, p, NULL, &err);
 		return;
 	}
 	memset(&rep, 0, sizeof(rep));
+	d->current = p;
 	rc = common_dispatch(d, &req, &rep, &err);
 	if (rc == BC_NOT_MINE && d->ops->dispatch != NULL)
 		rc = d->ops->dispatch(d, &req, &rep, &err);
+	p = d->current; /* NULL if the dispatch deferred it */
+	d->current = NULL;
 	if (rc == BC_NOT_MINE)
 		bc_err_set(&err, BC_EPROTO, "%s does not handle %s messages", d->ops->name,
 			   bc_msgtype_name(req.type));
-	if (rc == BC_HANDLED) {
-		rep.id = req.id;
-		if (bc_send(d->rep, &rep, &err) < 0) {
-			/* never leave a client waiting: say why instead */
-			log_warnx("reply to %s: %s", bc_msgtype_name(req.type), err.msg);
-			reply_error(d, req.id, &err);
-		}
-	} else {
-		reply_error(d, req.id, &err);
+	if (rc == BC_DEFERRED && p != NULL) {
+		/* said deferred without taking it: a bug of ours, not the client's */
+		bc_err_set(&err, BC_ESYS, "%s: no reply to %s", d->ops->name,
+			   bc_msgtype_name(req.type));
+		rc = -1;
 	}
+	if (rc == BC_HANDLED)
+		bc_daemon_reply(d, p, &rep, NULL);
+	else if (rc != BC_DEFERRED)
+		bc_daemon_reply(d, p, NULL, &err);
 	bc_msg_clear(&rep);
 	bc_msg_clear(&req);
 }
@@ -139,10 +218,42 @@ int
 bc_daemon_watch_fd(struct bc_daemon *d, int fd, short events, void (*cb)(void *ud, short revents),
 		   void *ud, bc_err *err)
 {
-	if (d->n_watches == BC_DAEMON_MAX_WATCHES)
-		return bc_err_set(err, BC_ETOOBIG, "%d fds are watched already",
-				  BC_DAEMON_MAX_WATCHES);
-	d->watches[d->n_watches++] = (struct bc_daemon_watch){fd, events, cb, ud};
+	for (size_t i = 0; i < BC_DAEMON_MAX_WATCHES; i++)
+		if (d->watches[i].fd < 0) {
+			d->watches[i] =
+			    (struct bc_daemon_watch){fd, events, cb, ud, ++d->watch_seq};
+			return 0;
+		}
+	return bc_err_set(err, BC_ETOOBIG, "%d fds are watched already", BC_DAEMON_MAX_WATCHES);
+}
+
+void
+bc_daemon_unwatch_fd(struct bc_daemon *d, int fd)
+{
+	for (size_t i = 0; i < BC_DAEMON_MAX_WATCHES; i++)
+		if (d->watches[i].fd == fd && fd >= 0)
+			d->watches[i] = (struct bc_daemon_watch){.fd = -1};
+}
+
+static void
+pool_ready(void *ud, short revents)
+{
+	(void)revents;
+	bc_pool_dispatch(ud);
+}
+
+int
+bc_daemon_start_pool(struct bc_daemon *d, size_t nthreads, size_t max_jobs, bc_err *err)
+{
+	if (d->pool != NULL)
+		return bc_err_set(err, BC_EINVAL, "the worker pool is started already");
+	if ((d->pool = bc_pool_new(nthreads, max_jobs, err)) == NULL)
+		return -1;
+	if (bc_daemon_watch_fd(d, bc_pool_fd(d->pool), POLLIN, pool_ready, d->pool, err) < 0) {
+		bc_pool_free(d->pool);
+		d->pool = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -155,6 +266,17 @@ bc_daemon_timer(struct bc_daemon *d, uint64_t (*due)(void *ud), void (*fire)(voi
 				  BC_DAEMON_MAX_WATCHES);
 	d->timers[d->n_timers++] = (struct bc_daemon_timer){due, fire, ud};
 	return 0;
+}
+
+/* A callback before may have removed (or replaced) the watch: only the
+ * same registration is told. */
+static bool
+still_watched(const struct bc_daemon *d, const struct bc_daemon_watch *w)
+{
+	for (size_t i = 0; i < BC_DAEMON_MAX_WATCHES; i++)
+		if (d->watches[i].seq == w->seq && d->watches[i].fd == w->fd)
+			return true;
+	return false;
 }
 
 /* How long the loop may sleep: until the earliest timer (-1: no timer). */
@@ -200,12 +322,15 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 {
 	static struct bc_daemon d;
 	struct pollfd pfd[2 + BC_DAEMON_MAX_WATCHES];
+	struct bc_daemon_watch polled[BC_DAEMON_MAX_WATCHES];
 	struct signalfd_siginfo si;
 	sigset_t mask;
 	bc_err err = {0};
 	int notify_fd, recv_fd, rv;
 
 	d.ops = ops;
+	for (size_t i = 0; i < BC_DAEMON_MAX_WATCHES; i++)
+		d.watches[i].fd = -1;
 	bc_log_init(ops->name);
 	if (parse_args(argc, argv, &notify_fd) < 0) {
 		fprintf(stderr, "usage: %s [-d notification-fd]\n", argv[0]);
@@ -251,10 +376,13 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	log_info("ready (pid %d, run directory %s)", (int)getpid(), bc_rundir());
 
 	for (;;) {
-		size_t nw = d.n_watches; /* a watch added meanwhile counts from here */
-		for (size_t i = 0; i < nw; i++)
-			pfd[2 + i] = (struct pollfd){.fd = d.watches[i].fd,
-						     .events = d.watches[i].events};
+		size_t nw = 0;
+		for (size_t i = 0; i < BC_DAEMON_MAX_WATCHES; i++)
+			if (d.watches[i].fd >= 0) {
+				polled[nw] = d.watches[i];
+				pfd[2 + nw++] = (struct pollfd){.fd = d.watches[i].fd,
+								.events = d.watches[i].events};
+			}
 		if (poll(pfd, 2 + nw, loop_timeout(&d)) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -268,13 +396,14 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		if (pfd[1].revents & POLLIN)
 			drain(&d);
 		for (size_t i = 0; i < nw; i++)
-			if (pfd[2 + i].revents != 0)
-				d.watches[i].cb(d.watches[i].ud, pfd[2 + i].revents);
+			if (pfd[2 + i].revents != 0 && still_watched(&d, &polled[i]))
+				polled[i].cb(polled[i].ud, pfd[2 + i].revents);
 		run_timers(&d);
 	}
 	log_info("stopping on signal %u", si.ssi_signo);
 	if (ops->stop != NULL)
 		ops->stop(&d);
+	bc_pool_free(d.pool);
 	nng_close(d.rep);
 	nng_close(d.pub);
 	close(pfd[0].fd);

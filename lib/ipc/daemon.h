@@ -12,15 +12,20 @@
 #include <nng/nng.h>
 
 #include "proto/proto.h"
+#include "lib/base/pool.h"
 #include "lib/ipc/settings.h"
 
-enum bc_dispatch { BC_NOT_MINE = 0, BC_HANDLED = 1 };
+enum bc_dispatch { BC_NOT_MINE = 0, BC_HANDLED = 1, BC_DEFERRED = 2 };
 
 struct bc_daemon;
 
-/* Handle req; fill rep (a reply is always sent for BC_HANDLED; rep->id is
- * set by the caller). Return BC_HANDLED, BC_NOT_MINE, or -1 with err set
- * (the client gets an ERROR reply carrying err's message). */
+/* A request whose reply comes later (bc_daemon_defer). */
+typedef struct bc_pending bc_pending;
+
+/* Handle req on the loop's thread; fill rep (a reply is always sent for
+ * BC_HANDLED; rep->id is set by the caller). Return BC_HANDLED, BC_NOT_MINE,
+ * BC_DEFERRED (the reply comes later: see bc_daemon_defer), or -1 with err
+ * set (the client gets an ERROR reply carrying err's message). */
 typedef int (*bc_dispatch_fn)(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err);
 
 struct bc_daemon_ops {
@@ -33,14 +38,15 @@ struct bc_daemon_ops {
 	void (*stop)(struct bc_daemon *d);
 };
 
-#define BC_DAEMON_MAX_WATCHES 8
+#define BC_DAEMON_MAX_WATCHES 16
 
 /* An fd the daemon's loop polls for it: cb runs on the loop's thread. */
 struct bc_daemon_watch {
-	int fd;
+	int fd; /* -1: a free slot */
 	short events;
 	void (*cb)(void *ud, short revents);
 	void *ud;
+	uint64_t seq; /* which registration: a slot reused meanwhile is not told */
 };
 
 /* A timer of the loop: due(ud) says when it next wants to run (monotonic
@@ -59,22 +65,42 @@ struct bc_daemon {
 	uint64_t started_ms;
 	uint64_t instance; /* random, non-zero, new in every run (PONG, ACK, ...) */
 	bc_settings settings; /* every BC_* setting, checked before start() */
-	/* what start() registered with the loop (bc_daemon_watch_fd/_timer) */
+	/* what the daemon registered with the loop (bc_daemon_watch_fd/_timer) */
 	struct bc_daemon_watch watches[BC_DAEMON_MAX_WATCHES];
-	size_t n_watches;
+	uint64_t watch_seq;
 	struct bc_daemon_timer timers[BC_DAEMON_MAX_WATCHES];
 	size_t n_timers;
+	bc_pool *pool;	     /* bc_daemon_start_pool; NULL until then */
+	bc_pending *current; /* the request being dispatched (bc_daemon_defer) */
 };
 
 /* The daemon's one loop polls, besides its signals and requests, what a
- * daemon registers here (from start(), on the loop's thread): an fd and
- * what to do when it is ready; a timer. Work that blocks does not belong
- * here: it goes to a worker that reports back through an fd. Returns 0,
- * or -1 with err when BC_DAEMON_MAX_WATCHES are registered. */
+ * daemon registers here (on the loop's thread, from start() or later): an
+ * fd and what to do when it is ready; a timer. Work that blocks does not
+ * belong here: it goes to the pool, which reports back through the loop.
+ * Returns 0, or -1 with err when BC_DAEMON_MAX_WATCHES are registered. */
 int bc_daemon_watch_fd(struct bc_daemon *d, int fd, short events,
 		       void (*cb)(void *ud, short revents), void *ud, bc_err *err);
+/* The loop no longer polls fd (the caller still owns and closes it). */
+void bc_daemon_unwatch_fd(struct bc_daemon *d, int fd);
 int bc_daemon_timer(struct bc_daemon *d, uint64_t (*due)(void *ud), void (*fire)(void *ud),
 		    void *ud, bc_err *err);
+
+/* The daemon's worker pool (lib/base/pool.h), polled by the loop: from
+ * start(). The skeleton frees it after stop(), once its jobs have ended.
+ * Returns 0 or -1 with err. */
+int bc_daemon_start_pool(struct bc_daemon *d, size_t nthreads, size_t max_jobs, bc_err *err);
+
+/* From dispatch: the request being handled is answered later. Returns its
+ * token (the caller's until bc_daemon_reply), or NULL when out of memory
+ * (then answer now). The dispatch then returns BC_DEFERRED. */
+bc_pending *bc_daemon_defer(struct bc_daemon *d);
+/* The request's id, for a reply built later. */
+uint64_t bc_pending_id(const bc_pending *p);
+/* Send rep (rep->id is set here) for p, on the loop's thread, and free p.
+ * rep stays the caller's. With err != NULL, an ERROR reply carrying it is
+ * sent instead of rep. */
+void bc_daemon_reply(struct bc_daemon *d, bc_pending *p, const bc_msg *rep, const bc_err *err);
 
 int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);
 

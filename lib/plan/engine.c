@@ -16,6 +16,12 @@ struct bc_engine {
 	bc_exec_env env;
 };
 
+void
+bc_engine_set_env(bc_engine *e, const bc_exec_env *env)
+{
+	e->env = *env;
+}
+
 bc_engine *
 bc_engine_new(size_t nworkers, const bc_exec_env *env, bc_err *err)
 {

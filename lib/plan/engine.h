@@ -16,6 +16,9 @@ typedef struct bc_engine bc_engine;
  * caller frees with bc_engine_free. */
 bc_engine *bc_engine_new(size_t nworkers, const bc_exec_env *env, bc_err *err);
 void bc_engine_free(bc_engine *e);
+/* The hooks for the converges from now on (copied): a daemon that gives
+ * each converge its own ud. */
+void bc_engine_set_env(bc_engine *e, const bc_exec_env *env);
 
 /* How one app stands after a converge. */
 enum bc_app_phase {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,77 +134,84 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 	return bc_err_set(err, BC_EINVAL, "unknown step %d", (int)s->action);
 }
 
-struct pool {
+/* One round: its steps are items of a pool map; each item borrows a free
+ * Docker handle (a bit of `free`), so no two steps share one. */
+struct round {
 	const bc_plan *plan;
 	const bc_state *current;
 	const bc_exec_env *env;
-	pthread_mutex_t mu;
-	size_t next;
-	int failed;
+	bc_docker **handles;
+	const size_t *idx; /* the actionable steps' indexes */
+	atomic_uint free;  /* bit i: handle i is free */
+	atomic_int failed;
+	pthread_mutex_t mu; /* the first error only */
 	bc_err first;
 };
 
-struct worker {
-	struct pool *pool;
-	bc_docker *d;
-};
-
-static void *
-work(void *arg)
+static size_t
+borrow(struct round *r)
 {
-	struct worker *w = arg;
-	struct pool *p = w->pool;
-
 	for (;;) {
-		const bc_step *s = NULL;
-		bc_err err = {0};
-		int rc;
-
-		pthread_mutex_lock(&p->mu);
-		while (p->next < p->plan->n && p->plan->steps[p->next].action == BC_STEP_NOOP)
-			p->next++;
-		if (p->next < p->plan->n)
-			s = &p->plan->steps[p->next++];
-		pthread_mutex_unlock(&p->mu);
-		if (s == NULL)
-			return NULL;
-		rc = bc_exec_step(w->d, s, p->current, p->env, &err);
-		pthread_mutex_lock(&p->mu);
-		if (rc < 0 && p->failed++ == 0)
-			p->first = err;
-		if (p->env->on_step != NULL)
-			p->env->on_step(p->env->ud, s, rc, &err);
-		pthread_mutex_unlock(&p->mu);
+		unsigned f = atomic_load(&r->free);
+		unsigned bit;
+		if (f == 0)
+			continue; /* cannot happen: never wider than the handles */
+		bit = f & -f;
+		if (atomic_compare_exchange_weak(&r->free, &f, f & ~bit))
+			return (size_t)__builtin_ctz(bit);
 	}
+}
+
+static void
+run_item(void *ud, size_t i)
+{
+	struct round *r = ud;
+	const bc_step *s = &r->plan->steps[r->idx[i]];
+	size_t h = borrow(r);
+	bc_err err = {0};
+	int rc = bc_exec_step(r->handles[h], s, r->current, r->env, &err);
+
+	atomic_fetch_or(&r->free, 1u << h);
+	if (rc < 0 && atomic_fetch_add(&r->failed, 1) == 0) {
+		pthread_mutex_lock(&r->mu);
+		r->first = err;
+		pthread_mutex_unlock(&r->mu);
+	}
+	if (r->env->on_step != NULL)
+		r->env->on_step(r->env->ud, s, rc, &err);
 }
 
 int
 bc_exec_round(bc_docker **handles, size_t nhandles, const bc_plan *plan, const bc_state *current,
 	      const bc_exec_env *env, bc_err *err)
 {
-	struct pool p = {.plan = plan, .current = current, .env = env};
-	struct worker w[16];
-	pthread_t th[16];
-	size_t n = bc_plan_actionable(plan), started = 0;
+	struct round r = {.plan = plan, .current = current, .env = env, .handles = handles};
+	size_t *idx = calloc(plan->n + 1, sizeof(*idx)), n = 0;
+	int failed;
 
-	if (n > nhandles)
-		n = nhandles;
-	if (n > 16)
-		n = 16;
-	pthread_mutex_init(&p.mu, NULL);
-	for (size_t i = 0; i < n; i++) {
-		w[i] = (struct worker){&p, handles[i]};
-		/* the first runs on this thread */
-		if (i > 0 && pthread_create(&th[i], NULL, work, &w[i]) != 0)
-			break;
-		started++;
+	if (nhandles == 0)
+		return bc_err_set(err, BC_EINVAL, "a round needs a Docker handle"), 1;
+	if (idx == NULL)
+		return bc_err_sys(err, "round"), 1;
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->steps[i].action != BC_STEP_NOOP)
+			idx[n++] = i;
+	if (nhandles > 16)
+		nhandles = 16;
+	r.idx = idx;
+	atomic_init(&r.free, (1u << nhandles) - 1);
+	atomic_init(&r.failed, 0);
+	pthread_mutex_init(&r.mu, NULL);
+	if (env->pool != NULL) {
+		bc_pool_map(env->pool, n, nhandles, run_item, &r);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			run_item(&r, i);
 	}
-	if (n > 0)
-		work(&w[0]);
-	for (size_t i = 1; i < started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&p.mu);
-	if (p.failed > 0 && err != NULL)
-		*err = p.first;
-	return p.failed;
+	pthread_mutex_destroy(&r.mu);
+	free(idx);
+	failed = atomic_load(&r.failed);
+	if (failed > 0 && err != NULL)
+		*err = r.first;
+	return failed;
 }

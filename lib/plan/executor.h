@@ -1,9 +1,11 @@
 /* Runs one round of a plan against Docker. The steps of a round are
- * independent by construction (lib/planner.h), so they run concurrently, one
- * worker thread per step up to the number of Docker handles given. */
+ * independent by construction (lib/planner.h), so they run concurrently on
+ * the daemon's worker pool (lib/base/pool.h), as many at once as there are
+ * Docker handles. */
 #ifndef BC_EXECUTOR_H
 #define BC_EXECUTOR_H
 
+#include "lib/base/pool.h"
 #include "lib/docker/docker.h"
 #include "lib/plan/planner.h"
 
@@ -14,9 +16,12 @@ typedef struct bc_exec_env {
 	/* Take (take=true) or release an app's update locks. NULL: no locks. */
 	int (*lock)(void *ud, const bc_app *app, bool take, bc_err *err);
 	/* Told about each step when it ends (rc 0 or -1 with err); may be NULL.
-	 * Called from worker threads, one at a time. */
+	 * Called on the thread that ran the step: several may call at once. */
 	void (*on_step)(void *ud, const bc_step *s, int rc, const bc_err *err);
 	void *ud;
+	/* Where the steps of a round run side by side (bc_pool_map from a job
+	 * of this pool). NULL: one after the other on the calling thread. */
+	bc_pool *pool;
 } bc_exec_env;
 
 /* Run every actionable step of plan. current is the state the plan was

@@ -1,7 +1,9 @@
 /* The reconciler and update locks: the locker holds the files, we hold
  * leases. Before anything destructive the planner asks for a TAKE_LOCK
- * (lib/planner.c); while an app holds its own lock nothing of it moves;
- * a LOCK_EVENT from the locker wakes us the moment an app lets go. */
+ * (lib/plan/planner.c); while an app holds its own lock nothing of it
+ * moves; a LOCK_EVENT from the locker wakes us (events.c) the moment an
+ * app lets go. The calls to the locker are made by the round, on the
+ * pool; the loop keeps the leases' file. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +37,7 @@ in_scope(const struct rec *r, int64_t app)
 
 /* Our leases are kept on disk: a reconciler killed while it held an app's
  * locks renews them when it comes back, instead of waiting for them to
- * expire. Called with mu held. */
-static void
-save_leases(struct rec *r)
-{
-	bc_err err = {0};
-
-	if (bc_write_json_atomic(r->leasefile, r->leases, 0600, &err) < 0)
-		log_warnx("keep our lock leases: %s", err.msg);
-}
-
+ * expire. The loop keeps the file; a round posts its changes there. */
 void
 rec_load_leases(struct rec *r)
 {
@@ -58,12 +51,62 @@ rec_load_leases(struct rec *r)
 }
 
 void
-rec_locks_refresh(struct rec *r)
+rec_lease_set(struct rec *r, const char *app_key, uint64_t lease)
+{
+	bc_err err = {0};
+
+	if (lease != 0)
+		json_object_set_new(r->leases, app_key, json_integer((json_int_t)lease));
+	else
+		json_object_del(r->leases, app_key);
+	if (bc_write_json_atomic(r->leasefile, r->leases, 0600, &err) < 0)
+		log_warnx("keep our lock leases: %s", err.msg);
+}
+
+struct lease_change {
+	struct rec *r;
+	char key[32];
+	uint64_t lease;
+};
+
+static void
+lease_changed(void *ud)
+{
+	struct lease_change *c = ud;
+	rec_lease_set(c->r, c->key, c->lease);
+	free(c);
+}
+
+/* The round's copy changes now; the loop's (and the file) right after. */
+static void
+round_lease(struct round *rd, const char *key, uint64_t lease)
+{
+	struct lease_change *c = calloc(1, sizeof(*c));
+
+	pthread_mutex_lock(&rd->mu);
+	if (lease != 0)
+		json_object_set_new(rd->leases, key, json_integer((json_int_t)lease));
+	else
+		json_object_del(rd->leases, key);
+	pthread_mutex_unlock(&rd->mu);
+	if (c == NULL) {
+		log_warnx("keep our lock leases: out of memory");
+		return;
+	}
+	*c = (struct lease_change){.r = rd->r, .lease = lease};
+	snprintf(c->key, sizeof(c->key), "%s", key);
+	if (bc_pool_post(rd->r->pool, lease_changed, c) < 0) {
+		log_warnx("keep our lock leases: out of memory");
+		free(c);
+	}
+}
+
+void
+rec_locks_refresh(struct round *rd)
 {
 	bc_msg req = {.type = BC_MSG_LOCK_STATUS}, rep = {.type = BC_MSG_NONE};
-	json_t *locks = json_object(), *e, *leases;
+	json_t *leases = json_deep_copy(rd->leases), *e;
 	const char *k;
-	void *tmp;
 
 	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, NULL) == 0 &&
 	    rep.type == BC_MSG_LOCK_INFO) {
@@ -71,20 +114,15 @@ rec_locks_refresh(struct rec *r)
 			const bc_lock_rec *l = &rep.body.lock_info.locks.v[i];
 			char key[32];
 			key_of(key, sizeof(key), l->app_id);
-			if (l->holder == BC_HOLDER_APP && in_scope(r, l->app_id) &&
-			    json_object_get(locks, key) == NULL)
-				json_object_set_new(locks, key, json_string(l->service));
+			if (l->holder == BC_HOLDER_APP && in_scope(rd->r, l->app_id) &&
+			    json_object_get(rd->app_locks, key) == NULL)
+				json_object_set_new(rd->app_locks, key, json_string(l->service));
 		}
 	}
 	if (rep.type != BC_MSG_NONE)
 		bc_msg_clear(&rep);
-	pthread_mutex_lock(&r->mu);
-	json_decref(r->app_locks);
-	r->app_locks = locks;
-	leases = json_deep_copy(r->leases);
-	pthread_mutex_unlock(&r->mu);
 	/* renew ours; one the locker no longer knows is dropped (taken again) */
-	json_object_foreach_safe(leases, tmp, k, e)
+	json_object_foreach(leases, k, e)
 	{
 		bc_msg t = {.type = BC_MSG_LOCK_TAKE}, tr = {.type = BC_MSG_NONE};
 		bool live;
@@ -95,18 +133,14 @@ rec_locks_refresh(struct rec *r)
 		       tr.type == BC_MSG_LOCK_GRANTED;
 		if (tr.type != BC_MSG_NONE)
 			bc_msg_clear(&tr);
-		if (!live) {
-			pthread_mutex_lock(&r->mu);
-			json_object_del(r->leases, k);
-			save_leases(r);
-			pthread_mutex_unlock(&r->mu);
-		}
+		if (!live)
+			round_lease(rd, k, 0);
 	}
 	json_decref(leases);
 }
 
 int
-rec_lock_facts(struct rec *r, json_t **keep, bc_app_facts **facts, size_t *n)
+rec_lock_facts(struct round *rd, json_t **keep, bc_app_facts **facts, size_t *n)
 {
 	json_t *snap;
 	const char *k;
@@ -114,10 +148,8 @@ rec_lock_facts(struct rec *r, json_t **keep, bc_app_facts **facts, size_t *n)
 	size_t cap;
 
 	/* copies: the facts must not change under the converge */
-	pthread_mutex_lock(&r->mu);
-	snap = json_pack("{s:o, s:o}", "leases", json_deep_copy(r->leases), "app",
-			 json_deep_copy(r->app_locks));
-	pthread_mutex_unlock(&r->mu);
+	snap = json_pack("{s:o, s:o}", "leases", json_deep_copy(rd->leases), "app",
+			 json_deep_copy(rd->app_locks));
 	cap = json_object_size(json_object_get(snap, "leases")) +
 	      json_object_size(json_object_get(snap, "app"));
 	*n = 0;
@@ -130,7 +162,7 @@ rec_lock_facts(struct rec *r, json_t **keep, bc_app_facts **facts, size_t *n)
 	{
 		int64_t id = strtoll(k, NULL, 10);
 		bc_app_facts *f = NULL;
-		if (r->force_now) /* up --force, or the device config */
+		if (rd->force_now) /* up --force, or the device config */
 			break;
 		for (size_t i = 0; i < *n && f == NULL; i++)
 			if ((*facts)[i].app_id == id)
@@ -168,32 +200,27 @@ services_of(struct rec *r, const bc_app *app, bc_strs *out)
 int
 rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 {
-	struct rec *r = ud;
+	struct round *rd = ud;
 	bc_msg req = {.type = take ? BC_MSG_LOCK_TAKE : BC_MSG_LOCK_RELEASE},
 	       rep = {.type = BC_MSG_NONE};
 	char key[32];
 	int rc = 0;
 
 	key_of(key, sizeof(key), app->app_id);
-	pthread_mutex_lock(&r->mu);
 	if (take) {
 		req.body.lock_take.app_id = app->app_id;
-		req.body.lock_take.force = r->force_now;
+		req.body.lock_take.force = rd->force_now;
+		services_of(rd->r, app, &req.body.lock_take.services);
 	} else {
+		pthread_mutex_lock(&rd->mu);
 		req.body.lock_release.lease =
-		    (uint64_t)json_integer_value(json_object_get(r->leases, key));
+		    (uint64_t)json_integer_value(json_object_get(rd->leases, key));
+		pthread_mutex_unlock(&rd->mu);
 	}
-	pthread_mutex_unlock(&r->mu);
-	if (take)
-		services_of(r, app, &req.body.lock_take.services);
 	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, err) < 0) {
 		rc = bc_err_wrap(err, "update locks of app %lld", (long long)app->app_id);
 	} else if (rep.type == BC_MSG_LOCK_GRANTED) {
-		pthread_mutex_lock(&r->mu);
-		json_object_set_new(r->leases, key,
-				    json_integer((json_int_t)rep.body.lock_granted.lease));
-		save_leases(r);
-		pthread_mutex_unlock(&r->mu);
+		round_lease(rd, key, rep.body.lock_granted.lease);
 	} else if (rep.type == BC_MSG_LOCK_HELD) {
 		rc = bc_err_set(err, BC_ELOCKED, "locked by the app (service '%s')",
 				rep.body.lock_held.service);
@@ -203,65 +230,11 @@ rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 		rc = bc_err_set(err, BC_ESYS, "update locks of app %lld: %s",
 				(long long)app->app_id, rep.body.error.message);
 	} else if (!take) {
-		pthread_mutex_lock(&r->mu); /* released, or the lease was gone anyway */
-		json_object_del(r->leases, key);
-		save_leases(r);
-		pthread_mutex_unlock(&r->mu);
+		round_lease(rd, key, 0); /* released, or the lease was gone anyway */
 	}
 	if (take)
 		bc_strs_free(&req.body.lock_take.services);
 	if (rep.type != BC_MSG_NONE)
 		bc_msg_clear(&rep);
 	return rc;
-}
-
-/* The locker's LOCK_EVENTs wake the worker: an app that lets go of its lock
- * gets its update at once. The dial retries by itself when the locker is
- * not (yet) there. */
-static void *
-lock_events(void *arg)
-{
-	struct rec *r = arg;
-	nng_socket s;
-	bc_err err = {0};
-	unsigned failures = 0;
-
-	if (bc_client_sub(NULL, "locker", true, &s, &err) < 0) {
-		/* without the wake, the once-a-second look still finds a lock
-		 * gone: slower, never stuck */
-		log_warnx("lock events: %s", err.msg);
-		return NULL;
-	}
-	for (;;) {
-		bc_msg m;
-		if (bc_recv(s, &m, NULL, &err) < 0) {
-			/* a message the locker should not have sent is logged and
-			 * skipped; a broken socket is waited on, not spun on */
-			if (failures++ < 3 || failures % 100 == 0)
-				log_warnx("lock events: %s", err.msg);
-			if (err.code != BC_EPROTO)
-				sleep(1);
-			continue;
-		}
-		failures = 0;
-		if (m.type == BC_MSG_LOCK_EVENT) {
-			pthread_mutex_lock(&r->mu);
-			r->wake = true;
-			pthread_cond_broadcast(&r->cv);
-			pthread_mutex_unlock(&r->mu);
-		}
-		bc_msg_clear(&m);
-	}
-	return NULL;
-}
-
-int
-rec_start_lock_events(struct rec *r, bc_err *err)
-{
-	pthread_t th;
-
-	if (pthread_create(&th, NULL, lock_events, r) != 0)
-		return bc_err_set(err, BC_ESYS, "start the lock events thread");
-	pthread_detach(th);
-	return 0;
 }

@@ -2,7 +2,8 @@
  *
  * APPLY merges the apps of a v3 document into the target (validated whole
  * first: a bad target changes nothing), DOWN removes an app, GET_STATE
- * answers with the last state document. The work happens in worker.c. */
+ * answers with the last state document. All on the loop; the converging
+ * happens in rounds on the worker pool (round.c). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +44,9 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 		json_decref(doc);
 		return -1;
 	}
-	pthread_mutex_lock(&r->mu);
 	merged = bc_target_merge(r->target, doc, err);
 	/* the merge must hold together too (ids unique across apps, ...) */
 	if (merged == NULL || validate(r, merged, err) < 0) {
-		pthread_mutex_unlock(&r->mu);
 		json_decref(merged);
 		json_decref(doc);
 		return -1;
@@ -62,8 +61,6 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	 * reconciler counts on it */
 	if (rec_persist(r, err) < 0)
 		log_warnx("%s (the target is applied but will not survive a restart)", err->msg);
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
 	json_decref(doc);
 	log_info("target generation %llu: %zu app(s) applied", (unsigned long long)gen, napps);
 	rep->type = BC_MSG_ACK;
@@ -79,21 +76,16 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	const char *found;
 	uint64_t gen;
 
-	pthread_mutex_lock(&r->mu);
 	found = r->target ? bc_target_find_app(r->target, req->app, names, sizeof(names)) : NULL;
-	if (found == NULL) {
-		pthread_mutex_unlock(&r->mu);
+	if (found == NULL)
 		return bc_err_set(err, BC_ENOTFOUND, "no app '%s' in the target (apps: %s)",
 				  req->app, r->target ? names : "none");
-	}
 	bc_target_remove_app(r->target, found);
 	if (req->volumes)
 		r->remove_volumes = true;
 	gen = ++r->generation;
 	if (rec_persist(r, err) < 0)
 		log_warnx("%s", err->msg);
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
 	rep->type = BC_MSG_ACK;
 	rep->body.ack.generation = gen;
 	rep->body.ack.instance = r->instance;
@@ -106,9 +98,7 @@ get_state(struct rec *r, bc_msg *rep, bc_err *err)
 	int rc;
 
 	rep->type = BC_MSG_STATE;
-	pthread_mutex_lock(&r->mu);
 	rc = rec_state_body(r, &rep->body.state, err);
-	pthread_mutex_unlock(&r->mu);
 	return rc < 0 ? -1 : BC_HANDLED;
 }
 
@@ -158,14 +148,11 @@ start(struct bc_daemon *d, bc_err *err)
 	struct rec *r = d->ops->ctx;
 	const bc_settings *set = &d->settings;
 
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
-	r->pub = d->pub;
+	r->d = d;
 	r->instance = d->instance;
 	r->downloads = json_object();
 	r->busy = json_object();
 	r->leases = json_object();
-	r->app_locks = json_object();
 	r->workers = set->workers;
 	r->scope = set->n_scope ? set->scope : NULL;
 	r->n_scope = set->n_scope;
@@ -182,13 +169,24 @@ start(struct bc_daemon *d, bc_err *err)
 		r->settled = true;
 	}
 	rec_load_leases(r);
-	return rec_start_threads(r, err);
+	/* a round, and beside it the steps it runs at once (bc_pool_map) */
+	if (bc_daemon_start_pool(d, r->workers + 1, 4, err) < 0)
+		return -1;
+	r->pool = d->pool;
+	if (rec_rounds_start(r, err) < 0)
+		return -1;
+	return rec_events_start(r, err);
 }
 
+/* The round out finishes (every step is safe to stop after, and the next
+ * start plans from what Docker then says); the skeleton waits for it. */
 static void
 stop(struct bc_daemon *d)
 {
-	rec_stop_threads(d->ops->ctx);
+	struct rec *r = d->ops->ctx;
+
+	r->stopping = true;
+	rec_events_stop(r);
 }
 
 int

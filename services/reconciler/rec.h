@@ -1,62 +1,90 @@
-/* The reconciler's own state, shared by its request loop (main.c) and its
- * worker threads (worker.c) under one mutex. Nothing outside this daemon
- * sees it. */
+/* The reconciler's own state. Its loop (lib/ipc/daemon.h) owns everything
+ * here: requests (main.c), Docker's and the locker's events (events.c) and
+ * the results that rounds post back are all handled on it. A converge
+ * round (round.c) runs as one job of the worker pool, on a copy of what it
+ * needs, and reports back through the loop (bc_pool_post); one round at a
+ * time. No mutex of the daemon's own. Nothing outside this daemon sees it. */
 #ifndef BC_REC_H
 #define BC_REC_H
 
 #include <pthread.h>
 
+#include "lib/docker/docker.h"
 #include "lib/ipc/daemon.h"
 #include "lib/plan/engine.h"
 
 struct rec {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	/* under mu */
-	json_t *target;       /* the v3 document to run; NULL until the first APPLY */
-	uint64_t generation;  /* bumped by every APPLY and DOWN */
-	uint64_t done_gen;    /* the generation the last converge was for */
-	uint64_t step_gen;    /* the generation being converged (worker only) */
-	bool settled;         /* the last converge left nothing to do */
-	bool wake;            /* Docker changed under us: look again */
-	bool remove_volumes;  /* DOWN -v: removed apps lose their volumes */
+	struct bc_daemon *d;
+	bc_pool *pool;
+	/* the loop's */
+	json_t *target;	     /* the v3 document to run; NULL until the first APPLY */
+	uint64_t generation; /* bumped by every APPLY and DOWN */
+	uint64_t done_gen;   /* the generation the last converge was for */
+	bool settled;	     /* the last converge left nothing to do */
+	bool wake;	     /* Docker or a lock changed under us: look again */
+	bool remove_volumes; /* DOWN -v: removed apps lose their volumes */
+	bool force;	     /* APPLY --force: override app locks until settled */
+	bool running;	     /* a round is out on the pool */
 	bool stopping;
-	json_t *state_doc;    /* the last converge's state document (lib/plan/statedoc.h) */
-	json_t *downloads;    /* "<app>/<service>" -> {image, percent, current, total} */
-	json_t *busy;         /* "<app>" -> its status while a converge works on it */
-	json_t *leases;       /* app id -> our lease (locks.c) */
-	json_t *app_locks;    /* app id -> a service whose lock the app holds */
-	bool force;           /* APPLY --force: override app locks until settled */
-	bool force_now;       /* this converge overrides (force or the config) */
+	uint64_t retry_at;   /* monotonic ms: not settled, look again then */
+	uint64_t backoff_ms; /* after a failed converge */
+	json_t *state_doc;   /* the last converge's state document (lib/plan/statedoc.h) */
+	json_t *downloads;   /* "<app>/<service>" -> {image, percent, current, total} */
+	json_t *busy;	     /* "<app>" -> its status while a converge works on it */
+	json_t *leases;	     /* app id -> our lease, as kept in leasefile (locks.c) */
+	/* the round's while one runs (one at a time; handed over by the pool) */
+	bc_engine *eng;
+	/* Docker's events and the locker's (events.c) */
+	bc_docker_stream *events;
+	uint64_t events_retry_at; /* monotonic ms; 0: open */
+	unsigned events_failures;
+	nng_socket lock_sub;
+	int lock_fd; /* -1: not watched */
 	/* set once at start */
-	char statefile[512];  /* where the target is kept across restarts */
-	char leasefile[512];  /* and our lock leases (locks.c) */
+	char statefile[512]; /* where the target is kept across restarts */
+	char leasefile[512]; /* and our lock leases (locks.c) */
 	char lockdir[512];
 	const int64_t *scope; /* BC_SCOPE_APPS, or NULL: every supervised app */
 	size_t n_scope;
 	size_t workers;
-	nng_socket pub;
-	uint64_t instance;    /* this run (lib/ipc/daemon.h): in ACK and STATE */
-	pthread_t worker, events;
+	uint64_t instance; /* this run (lib/ipc/daemon.h): in ACK and STATE */
 };
 
-/* locks.c */
-void rec_locks_refresh(struct rec *r);
-/* Leases a previous run kept (renewed at the next refresh). */
+/* One converge, out on the pool: what it was given and what it found. */
+struct round {
+	struct rec *r; /* only its constant parts and the round's are read */
+	json_t *doc;   /* the target (a copy) */
+	uint64_t gen;
+	bool remove_volumes, force_now;
+	json_t *leases; /* a copy of r->leases, changed as locks are taken */
+	json_t *app_locks; /* app id -> a service whose lock the app holds */
+	pthread_mutex_t mu; /* leases: steps of one round run side by side */
+};
+
+/* locks.c: on the round's thread, except rec_load_leases and
+ * rec_lease_set (the loop). */
 void rec_load_leases(struct rec *r);
+/* Renew the round's leases, learn which apps hold their own lock. */
+void rec_locks_refresh(struct round *rd);
 /* What the planner is to know of the apps' locks for one converge: *facts
  * (the caller's, free()) point into *keep (the caller's, json_decref). */
-int rec_lock_facts(struct rec *r, json_t **keep, bc_app_facts **facts, size_t *n);
+int rec_lock_facts(struct round *rd, json_t **keep, bc_app_facts **facts, size_t *n);
+/* The executor's lock hook (bc_exec_env.lock); ud is the round. */
 int rec_lock(void *ud, const bc_app *app, bool take, bc_err *err);
-int rec_start_lock_events(struct rec *r, bc_err *err);
+/* On the loop: our lease of an app is now lease (0: none); kept on disk. */
+void rec_lease_set(struct rec *r, const char *app_key, uint64_t lease);
 
-/* worker.c */
-int rec_start_threads(struct rec *r, bc_err *err);
-void rec_stop_threads(struct rec *r);
+/* events.c: the loop follows Docker's events and the locker's; each sets
+ * r->wake. A stream that breaks is logged and opened again. */
+int rec_events_start(struct rec *r, bc_err *err);
+void rec_events_stop(struct rec *r);
+
+/* round.c */
+int rec_rounds_start(struct rec *r, bc_err *err);
 /* The STATE body of now (the last converge's document, what is busy and
- * coming). Called with mu held; st's strings are then st's own. */
+ * coming); st's strings are then st's own. */
 int rec_state_body(struct rec *r, bc_body_state *st, bc_err *err);
-/* Write r->target to r->statefile atomically. Called with mu held. */
+/* Write r->target to r->statefile atomically. */
 int rec_persist(struct rec *r, bc_err *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +418,57 @@ test_events_see_start(void **state)
 	bc_docker_free(d);
 }
 
+/* The same stream read the way a daemon's loop reads it: poll the fd, read
+ * what came, never block; nothing waiting reads as 0 at once. */
+static int
+on_event_go_on(void *ud, json_t *ev)
+{
+	on_event(ud, ev);
+	return 0;
+}
+
+static void
+test_events_on_a_loop(void **state)
+{
+	bc_docker *d = client();
+	char name[64], id[65], *filter;
+	struct evwait w = {0};
+	bc_err err = {0};
+	bc_docker_stream *s;
+	double t0;
+	int rc = 0;
+	(void)state;
+
+	filter = bc_docker_label_filter(LABEL, &err);
+	s = bc_docker_events_open(NULL, filter, on_event_go_on, &w, &err);
+	free(filter);
+	if (s == NULL)
+		fail_msg("events: %s", err.msg);
+	t0 = now_s();
+	assert_int_equal(bc_docker_stream_read(s, &err), 0); /* nothing yet: at once */
+	assert_true(now_s() - t0 < 0.5);
+	name_of(name, sizeof(name), "evloop");
+	make_container(d, name, TRAPLOOP, NULL, 0, id);
+	w.id = id;
+	assert_int_equal(bc_docker_container_start(d, id, &err), 0);
+	for (int i = 0; i < 100 && !w.seen_start && rc == 0; i++) {
+		struct pollfd pf = {.fd = bc_docker_stream_fd(s), .events = POLLIN};
+		if (poll(&pf, 1, 100) > 0)
+			rc = bc_docker_stream_read(s, &err);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(w.seen_create);
+	assert_true(w.seen_start);
+	bc_docker_stream_free(s);
+	assert_int_equal(bc_docker_container_remove(d, id, true, true, &err), 0);
+	bc_docker_free(d);
+
+	/* no engine there: a clear error, at once */
+	assert_null(bc_docker_events_open("/nonexistent/docker.sock", NULL, on_event_go_on, &w,
+					  &err));
+	assert_non_null(strstr(err.msg, "/nonexistent/docker.sock"));
+}
+
 static void
 test_image_ops(void **state)
 {
@@ -514,6 +566,7 @@ main(void)
 	    cmocka_unit_test(test_logs_tty_raw),
 	    cmocka_unit_test(test_logs_follow_stops),
 	    cmocka_unit_test(test_events_see_start),
+	    cmocka_unit_test(test_events_on_a_loop),
 	    cmocka_unit_test(test_image_ops),
 	    cmocka_unit_test(test_pull_from_registry),
 	};

@@ -449,12 +449,18 @@ test_volume_outlives_updates_and_app(void **state)
 	}
 }
 
+static bc_pool *pool;
+
 static int
 setup(void **state)
 {
-	bc_exec_env env = {0};
 	bc_err err = {0};
+	bc_exec_env env = {0};
 	(void)state;
+	/* the steps of a round run side by side, as in the reconciler */
+	if ((pool = bc_pool_new(4, 8, &err)) == NULL)
+		fail_msg("pool: %s", err.msg);
+	env.pool = pool;
 	eng = bc_engine_new(4, &env, &err);
 	if (eng == NULL)
 		fail_msg("engine: %s", err.msg);
@@ -466,6 +472,7 @@ teardown(void **state)
 {
 	(void)state;
 	bc_engine_free(eng);
+	bc_pool_free(pool);
 	return 0;
 }
 

@@ -1,0 +1,451 @@
+/* Converge rounds: whenever the target changes, or Docker or a lock
+ * changes under it (r->wake), or a round left something to wait for, the
+ * loop sends one round out to the pool. The round observes, plans and
+ * executes (lib/plan/engine.h) on a copy of the target, and posts back
+ * what it sees as it goes (downloads, busy apps, steps, leases) and the
+ * state document it ends with. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/ipc/client.h"
+#include "lib/base/clock.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/log.h"
+#include "lib/plan/statedoc.h"
+#include "lib/model/target.h"
+#include "proto/ipc.h"
+#include "rec.h"
+
+int
+rec_persist(struct rec *r, bc_err *err)
+{
+	return bc_write_json_atomic(r->statefile, r->target, 0600, err);
+}
+
+/* The state document (lib/plan/statedoc.h) after a converge; without an
+ * engine (Docker away) it still says why. */
+static json_t *
+state_doc(struct rec *r, bc_engine *eng, const bc_state *target, const bc_converge *c, int rc,
+	  const bc_err *err, uint64_t gen)
+{
+	bc_state cur;
+	bc_err oerr = {0};
+	bool have_cur = eng && bc_engine_observe(eng, r->scope, r->n_scope, &cur, &oerr) == 0;
+	bc_statedoc_in in = {.generation = gen,
+			     .current = have_cur ? &cur : NULL,
+			     .target = target,
+			     .c = c,
+			     .error = rc < 0 ? err->msg : NULL};
+	json_t *doc = bc_statedoc_build(&in);
+
+	if (have_cur)
+		bc_state_free(&cur);
+	return doc;
+}
+
+int
+rec_state_body(struct rec *r, bc_body_state *st, bc_err *err)
+{
+	json_t *doc = r->state_doc ? json_deep_copy(r->state_doc) : json_object();
+	int rc;
+
+	if (doc == NULL)
+		return bc_err_sys(err, "state");
+	/* the last converge's document, with what is busy and coming now */
+	bc_statedoc_overlay(doc, r->downloads, r->busy);
+	rc = bc_statedoc_to_msg(doc, st, err);
+	json_decref(doc);
+	st->generation = r->done_gen;
+	st->instance = r->instance;
+	st->settled = r->settled;
+	return rc;
+}
+
+static void
+publish(struct rec *r)
+{
+	bc_msg m = {.type = BC_MSG_STATE};
+	bc_err err = {0};
+
+	if (rec_state_body(r, &m.body.state, &err) < 0 || bc_send(r->d->pub, &m, &err) < 0)
+		log_warnx("publish state: %s", err.msg);
+	bc_msg_clear(&m);
+}
+
+/* --- what a round posts back (run on the loop) ------------------------- */
+
+struct post_json {
+	struct rec *r;
+	char key[192];
+	json_t *v; /* NULL: delete key */
+	bool busy; /* into r->busy (v: the whole new object), else r->downloads */
+};
+
+static void
+posted_json(void *ud)
+{
+	struct post_json *p = ud;
+
+	if (p->busy) {
+		json_decref(p->r->busy);
+		p->r->busy = p->v;
+	} else if (p->v != NULL) {
+		json_object_set_new(p->r->downloads, p->key, p->v);
+	} else {
+		json_object_del(p->r->downloads, p->key);
+	}
+	free(p);
+}
+
+static void
+post_json(struct rec *r, const char *key, json_t *v, bool busy)
+{
+	struct post_json *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || (v == NULL && busy)) {
+		json_decref(v);
+		free(p);
+		return; /* the state shows less for a moment: not worth failing for */
+	}
+	*p = (struct post_json){.r = r, .v = v, .busy = busy};
+	if (key != NULL)
+		snprintf(p->key, sizeof(p->key), "%s", key);
+	if (bc_pool_post(r->pool, posted_json, p) < 0) {
+		json_decref(v);
+		free(p);
+	}
+}
+
+/* Images come through the fetcher daemon; while one comes, its progress is
+ * in the state (downloads: service -> image, percent, bytes). */
+struct fetching {
+	struct rec *r;
+	const bc_step *s;
+	char error[512];
+};
+
+static void
+fetch_progress(void *ud, size_t i, unsigned percent, uint64_t current, uint64_t total)
+{
+	struct fetching *fx = ud;
+	char key[192];
+	(void)i;
+	bc_statedoc_key(key, sizeof(key), fx->s->app->app_id, fx->s->target->name);
+	post_json(fx->r, key,
+		  json_pack("{s:s, s:i, s:I, s:I}", "image", fx->s->image, "percent", (int)percent,
+			    "current", (json_int_t)current, "total", (json_int_t)total),
+		  false);
+}
+
+static void
+fetch_done(void *ud, size_t i, bool ok, const char *error)
+{
+	struct fetching *fx = ud;
+	(void)i;
+	if (!ok)
+		snprintf(fx->error, sizeof(fx->error), "%s", error ? error : "failed");
+}
+
+static int
+fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
+{
+	struct round *rd = ud;
+	struct fetching fx = {.r = rd->r, .s = s};
+	char key[192];
+	int failed;
+
+	(void)d;
+	failed = bc_client_fetch(NULL, &s->image, 1, NULL, fetch_progress, fetch_done, &fx,
+				 60 * 60 * 1000, err);
+	bc_statedoc_key(key, sizeof(key), s->app->app_id, s->target->name);
+	post_json(rd->r, key, NULL, false);
+	if (failed < 0)
+		return bc_err_wrap(err, "fetch '%s'", s->image);
+	if (failed > 0)
+		return bc_err_set(err, BC_EHTTP, "fetch '%s': %s", s->image, fx.error);
+	return 0;
+}
+
+/* After an update settles: the fetcher removes the images it pulled that no
+ * service of the target uses any more. */
+static void
+cleanup_images(const bc_state *target)
+{
+	bc_msg req = {.type = BC_MSG_CLEANUP}, rep = {.type = BC_MSG_NONE};
+	bc_err err = {0};
+
+	for (size_t a = 0; a < target->n_apps; a++)
+		for (size_t s = 0; s < target->apps[a].n_services; s++)
+			if (!bc_strs_has(&req.body.cleanup.keep, target->apps[a].services[s].image))
+				bc_strs_add(&req.body.cleanup.keep, target->apps[a].services[s].image);
+	if (bc_call("fetcher", &req, &rep, 120 * 1000, &err) < 0)
+		log_warnx("image cleanup: %s", err.msg);
+	else if (rep.type == BC_MSG_CLEANUP_DONE)
+		for (size_t i = 0; i < rep.body.cleanup_done.removed.n; i++)
+			log_info("image cleanup removed %s", rep.body.cleanup_done.removed.v[i]);
+	else if (rep.type == BC_MSG_ERROR)
+		log_warnx("image cleanup: %s", rep.body.error.message);
+	if (rep.type != BC_MSG_NONE)
+		bc_msg_clear(&rep);
+	bc_strs_free(&req.body.cleanup.keep);
+}
+
+/* Each step as it ends goes out on PUB, from the loop. */
+struct post_step {
+	struct rec *r;
+	bc_msg m;
+};
+
+static void
+posted_step(void *ud)
+{
+	struct post_step *p = ud;
+	bc_err err = {0};
+
+	if (bc_send(p->r->d->pub, &p->m, &err) < 0)
+		log_warnx("publish step: %s", err.msg);
+	bc_msg_clear(&p->m);
+	free(p);
+}
+
+static void
+on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
+{
+	struct round *rd = ud;
+	struct post_step *p = calloc(1, sizeof(*p));
+	const char *what = s->current	? s->current->name
+			   : s->target	? s->target->name
+			   : s->volume	? s->volume->name
+			   : s->network ? s->network->name
+					: NULL;
+
+	if (rc < 0)
+		log_warnx("%s %s: %s", bc_action_name(s->action), what ? what : "", err->msg);
+	if (p == NULL)
+		return;
+	p->r = rd->r;
+	p->m.type = BC_MSG_STEP;
+	p->m.body.step.generation = rd->gen;
+	p->m.body.step.action = strdup(bc_action_name(s->action));
+	p->m.body.step.app_id = s->app ? s->app->app_id : 0;
+	p->m.body.step.service = what ? strdup(what) : NULL;
+	p->m.body.step.ok = rc == 0;
+	p->m.body.step.error = rc < 0 ? strdup(err->msg) : NULL;
+	if (bc_pool_post(rd->r->pool, posted_step, p) < 0) {
+		bc_msg_clear(&p->m);
+		free(p);
+	}
+}
+
+/* A round is about to run: its apps are busy ("Downloading" while one of
+ * its images comes, else "Updating") until the converge ends. */
+static void
+on_plan(void *ud, const bc_plan *plan)
+{
+	struct round *rd = ud;
+	json_t *busy = json_object();
+
+	for (size_t i = 0; i < plan->n; i++) {
+		const bc_step *s = &plan->steps[i];
+		char key[32];
+		const char *have;
+		if (s->app == NULL || s->action == BC_STEP_NOOP)
+			continue;
+		bc_statedoc_key(key, sizeof(key), s->app->app_id, NULL);
+		have = json_string_value(json_object_get(busy, key));
+		if (s->action == BC_STEP_FETCH || have == NULL)
+			json_object_set_new(busy, key,
+					    json_string(s->action == BC_STEP_FETCH ? "Downloading"
+										   : "Updating"));
+		else if (strcmp(have, "Downloading") != 0)
+			json_object_set_new(busy, key, json_string("Updating"));
+	}
+	post_json(rd->r, NULL, busy, true);
+}
+
+/* What a round ends with, posted before its cleanup: whoever waits on the
+ * settled state need not wait for the image cleanup too. */
+struct result {
+	struct rec *r;
+	uint64_t gen;
+	int rc;
+	bool settled, remove_volumes;
+	json_t *sdoc;
+};
+
+static void
+posted_result(void *ud)
+{
+	struct result *res = ud;
+	struct rec *r = res->r;
+
+	json_object_clear(r->busy);
+	r->done_gen = res->gen;
+	r->settled = res->rc == 0 && res->settled;
+	if (r->settled && res->remove_volumes && r->generation == res->gen)
+		r->remove_volumes = false;
+	if (r->settled && r->generation == res->gen)
+		r->force = false; /* --force lasts until its target settles */
+	r->backoff_ms = res->rc < 0 ? (r->backoff_ms ? (r->backoff_ms * 2 > 60000 ? 60000
+										   : r->backoff_ms * 2)
+						       : 1000)
+				    : (r->settled ? 0 : 1000);
+	r->retry_at = bc_mono_ms() + r->backoff_ms;
+	if (res->sdoc != NULL) { /* else (out of memory) the last one stays */
+		json_decref(r->state_doc);
+		r->state_doc = res->sdoc;
+	}
+	publish(r);
+	free(res);
+}
+
+static void
+round_work(void *ud)
+{
+	struct round *rd = ud;
+	struct rec *r = rd->r;
+	bc_exec_env env = {.lockdir = r->lockdir,
+			   .fetch = fetch_via_fetcher,
+			   .lock = rec_lock,
+			   .on_step = on_step,
+			   .ud = rd,
+			   .pool = r->pool};
+	bc_state target = {0};
+	bc_converge c = {0};
+	bc_err err = {0};
+	json_t *lockjs = NULL;
+	bc_app_facts *facts = NULL;
+	size_t nfacts = 0;
+	struct result *res = calloc(1, sizeof(*res));
+	uint64_t t0;
+	int rc;
+
+	rec_locks_refresh(rd);
+	if (rec_lock_facts(rd, &lockjs, &facts, &nfacts) < 0)
+		log_warnx("lock facts: out of memory");
+	t0 = bc_mono_ms();
+	if (r->eng != NULL)
+		bc_engine_set_env(r->eng, &env);
+	if (r->eng == NULL && (r->eng = bc_engine_new(r->workers, &env, &err)) == NULL) {
+		rc = -1;
+	} else {
+		bc_target_opts o = {.lockdir = r->lockdir};
+		rc = bc_target_parse(rd->doc, &o, &target, &err);
+		if (rc == 0) {
+			c = (bc_converge){.now_ms = bc_wall_ms(),
+					  .remove_volumes = rd->remove_volumes,
+					  .scope = r->scope,
+					  .n_scope = r->n_scope,
+					  .use_locks = true,
+					  .facts = facts,
+					  .n_facts = nfacts,
+					  .on_plan = on_plan,
+					  .ud = rd};
+			rc = bc_engine_converge(r->eng, &target, &c, &err);
+		}
+	}
+	if (rc < 0) {
+		log_warnx("converge: %s", err.msg);
+		if (err.code == BC_ESYS && r->eng != NULL) { /* the engine went away */
+			bc_engine_free(r->eng);
+			r->eng = NULL;
+		}
+	} else if (c.rounds > 0) {
+		log_info("generation %llu: %zu step(s) in %d round(s)%s%s",
+			 (unsigned long long)rd->gen, c.steps_done, c.rounds,
+			 c.settled ? ", settled" : "; waiting: ", c.waiting);
+	}
+	c.elapsed_ms = bc_mono_ms() - t0;
+	if (res != NULL) {
+		*res = (struct result){.r = r,
+				       .gen = rd->gen,
+				       .rc = rc,
+				       .settled = c.settled,
+				       .remove_volumes = rd->remove_volumes,
+				       .sdoc = state_doc(r, r->eng, &target, &c, rc, &err, rd->gen)};
+		if (bc_pool_post(r->pool, posted_result, res) < 0) {
+			json_decref(res->sdoc);
+			free(res);
+		}
+	}
+	if (rc == 0 && c.settled && c.steps_done > 0)
+		cleanup_images(&target);
+	bc_converge_clear(&c);
+	free(facts);
+	json_decref(lockjs);
+	bc_state_free(&target);
+}
+
+static void
+round_done(void *ud, bool ran)
+{
+	struct round *rd = ud;
+
+	(void)ran; /* not run: the daemon stops; the next run starts anew */
+	rd->r->running = false;
+	json_decref(rd->doc);
+	json_decref(rd->leases);
+	json_decref(rd->app_locks);
+	pthread_mutex_destroy(&rd->mu);
+	free(rd);
+}
+
+/* On the loop: send a round out with copies of what it needs. */
+static void
+round_start(struct rec *r)
+{
+	struct round *rd = calloc(1, sizeof(*rd));
+	bc_err err = {0};
+
+	if (rd == NULL) {
+		log_warnx("converge: out of memory");
+		r->retry_at = bc_mono_ms() + 1000;
+		return;
+	}
+	rd->r = r;
+	rd->gen = r->generation;
+	rd->remove_volumes = r->remove_volumes;
+	rd->doc = json_deep_copy(r->target);
+	rd->leases = json_deep_copy(r->leases);
+	rd->app_locks = json_object();
+	/* locks are overridden by up --force, or by the device config */
+	rd->force_now = r->force || bc_target_override_lock(rd->doc);
+	pthread_mutex_init(&rd->mu, NULL);
+	r->wake = false;
+	r->running = true;
+	if (rd->doc == NULL || rd->leases == NULL || rd->app_locks == NULL ||
+	    bc_pool_submit(r->pool, round_work, round_done, rd, &err) < 0) {
+		log_warnx("converge: %s", err.msg[0] ? err.msg : "out of memory");
+		round_done(rd, false);
+		r->retry_at = bc_mono_ms() + 1000;
+	}
+}
+
+/* When the next round is due (the loop asks before every wait). */
+static uint64_t
+round_due(void *ud)
+{
+	struct rec *r = ud;
+
+	if (r->running || r->stopping || r->target == NULL)
+		return UINT64_MAX;
+	if (r->generation != r->done_gen || r->wake)
+		return 0;
+	if (!r->settled) /* waiting on a timer (hand-over) or retrying an error */
+		return r->retry_at;
+	return UINT64_MAX;
+}
+
+static void
+round_fire(void *ud)
+{
+	round_start(ud);
+}
+
+int
+rec_rounds_start(struct rec *r, bc_err *err)
+{
+	return bc_daemon_timer(r->d, round_due, round_fire, r, err);
+}
