@@ -3,8 +3,6 @@
  * by reference and without force, so Docker refuses an image a container
  * uses (it is kept and tried again next time); update locks do not hold it
  * back, as they only guard containers. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +19,9 @@ list_path(const struct fetcher *f, char *out, size_t n)
 	snprintf(out, n, "%s/fetcher-pulled.json", f->statedir);
 }
 
-static json_t *
-load(const struct fetcher *f)
+/* The list is the loop's: loaded once, kept on disk at each change. */
+void
+fetcher_pulled_load(struct fetcher *f)
 {
 	char path[600];
 	json_t *l;
@@ -33,17 +32,17 @@ load(const struct fetcher *f)
 		json_decref(l);
 		l = json_array();
 	}
-	return l;
+	f->pulled = l;
 }
 
 static void
-save(const struct fetcher *f, json_t *l)
+save(const struct fetcher *f)
 {
 	char path[600];
 	bc_err err = {0};
 
 	list_path(f, path, sizeof(path));
-	if (bc_write_json_atomic(path, l, 0600, &err) < 0)
+	if (bc_write_json_atomic(path, f->pulled, 0600, &err) < 0)
 		log_warnx("keep the list of pulled images: %s", err.msg);
 }
 
@@ -56,65 +55,104 @@ has(const json_t *l, const char *ref)
 	return false;
 }
 
-/* Under mu (the list is the fetcher's alone). */
 void
 fetcher_record_pull(struct fetcher *f, const char *ref)
 {
-	json_t *l = load(f);
-
-	if (!has(l, ref)) {
-		json_array_append_new(l, json_string(ref));
-		save(f, l);
+	if (!has(f->pulled, ref)) {
+		json_array_append_new(f->pulled, json_string(ref));
+		save(f);
 	}
-	json_decref(l);
 }
 
-int
-fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_err *err)
-{
-	bc_strs candidates = {0};
-	bc_strs *removed = &rep->body.cleanup_done.removed;
-	json_t *l, *left, *e;
-	bc_docker *d;
-	size_t i;
+/* One CLEANUP: what may go (decided on the loop), removed on the pool. */
+struct cleanup {
+	struct fetcher *f;
+	bc_pending *reply;
+	bc_strs candidates;
+	bc_strs removed;
+	bc_err err;
+	int rc;
+};
 
-	if ((d = bc_docker_new(NULL, err)) == NULL)
-		return -1;
-	rep->type = BC_MSG_CLEANUP_DONE;
-	/* what may go, decided under the lock; Docker is asked without it,
-	 * so replies and progress are not held up behind image removals */
-	pthread_mutex_lock(&f->mu);
-	l = load(f);
-	json_array_foreach(l, i, e)
-	{
-		const char *ref = json_string_value(e);
-		/* an image a job is pulling right now is wanted too */
-		if (ref != NULL && !bc_strs_has(&req->keep, ref) && !bc_jobs_in_flight(&f->jobs, ref))
-			bc_strs_add(&candidates, ref);
+static void
+cleanup_work(void *ud)
+{
+	struct cleanup *c = ud;
+	bc_docker *d = bc_docker_new(NULL, &c->err);
+
+	if (d == NULL) {
+		c->rc = -1;
+		return;
 	}
-	pthread_mutex_unlock(&f->mu);
-	json_decref(l);
-	for (i = 0; i < candidates.n; i++) {
-		const char *ref = candidates.v[i];
+	for (size_t i = 0; i < c->candidates.n; i++) {
+		const char *ref = c->candidates.v[i];
 		bc_err rerr = {0};
 		if (bc_docker_image_remove(d, ref, false, &rerr) == 0 || rerr.code == BC_ENOTFOUND) {
-			bc_strs_add(removed, ref);
+			bc_strs_add(&c->removed, ref);
 			log_info("cleanup: removed %s", ref);
 		} else {
 			log_info("cleanup: kept %s: %s", ref, rerr.msg); /* in use: next time */
 		}
 	}
 	bc_docker_free(d);
-	bc_strs_free(&candidates);
-	/* the list as it is now (a pull may have ended meanwhile), less what went */
-	pthread_mutex_lock(&f->mu);
-	l = load(f);
-	left = json_array();
-	json_array_foreach(l, i, e) if (!bc_strs_has(removed, json_string_value(e)))
-	    json_array_append(left, e);
-	save(f, left);
-	pthread_mutex_unlock(&f->mu);
-	json_decref(left);
-	json_decref(l);
-	return BC_HANDLED;
+}
+
+static void
+cleanup_done(void *ud, bool ran)
+{
+	struct cleanup *c = ud;
+	struct fetcher *f = c->f;
+	bc_msg rep = {.type = BC_MSG_CLEANUP_DONE};
+
+	if (!ran) {
+		bc_err_set(&c->err, BC_ESYS, "the fetcher is stopping");
+		c->rc = -1;
+	}
+	if (c->rc == 0) {
+		/* the list as it is now (a pull may have ended meanwhile), less
+		 * what went */
+		json_t *left = json_array(), *e;
+		size_t i;
+		json_array_foreach(f->pulled, i, e) if (!bc_strs_has(&c->removed,
+								     json_string_value(e)))
+		    json_array_append(left, e);
+		json_decref(f->pulled);
+		f->pulled = left;
+		save(f);
+		rep.body.cleanup_done.removed = c->removed;
+		c->removed = (bc_strs){0};
+	}
+	bc_daemon_reply(f->d, c->reply, &rep, c->rc == 0 ? NULL : &c->err);
+	bc_strs_free(&rep.body.cleanup_done.removed);
+	bc_strs_free(&c->candidates);
+	bc_strs_free(&c->removed);
+	free(c);
+}
+
+int
+fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_err *err)
+{
+	struct cleanup *c = calloc(1, sizeof(*c));
+	json_t *e;
+	size_t i;
+
+	(void)rep;
+	if (c == NULL)
+		return bc_err_sys(err, "cleanup");
+	c->f = f;
+	json_array_foreach(f->pulled, i, e)
+	{
+		const char *ref = json_string_value(e);
+		/* an image a job is pulling right now is wanted too */
+		if (ref != NULL && !bc_strs_has(&req->keep, ref) && !bc_jobs_in_flight(&f->jobs, ref))
+			bc_strs_add(&c->candidates, ref);
+	}
+	if (bc_pool_submit(f->pool, cleanup_work, cleanup_done, c, err) < 0) {
+		bc_strs_free(&c->candidates);
+		free(c);
+		return -1;
+	}
+	/* the reply goes when the removals end (cleanup_done) */
+	c->reply = bc_daemon_defer(f->d);
+	return BC_DEFERRED;
 }

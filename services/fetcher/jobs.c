@@ -1,11 +1,14 @@
-/* The fetcher's workers: each takes a queued job and pulls it through the
- * Docker API, publishing progress, retrying what is worth a retry, and
- * refusing a pull that would eat into the disk reserve. */
+/* The fetcher's pulls: the loop starts queued jobs as far as
+ * BC_FETCH_CONCURRENCY allows; each attempt runs on the pool, pulling
+ * through the Docker API, posting progress back, refusing a pull that
+ * would eat into the disk reserve. A failure worth a retry waits on the
+ * loop's timer (a cancel ends the wait at once). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <stdatomic.h>
 
 #include "lib/base/clock.h"
 #include "lib/model/config.h"
@@ -20,61 +23,102 @@ fetcher_publish_done(struct fetcher *f, const bc_job *j)
 	bc_msg m = {.type = BC_MSG_FETCH_DONE};
 	bc_err err = {0};
 
+	if (j->id == 0)
+		return;
 	m.body.fetch_done.job = j->id;
 	m.body.fetch_done.instance = f->instance;
 	m.body.fetch_done.image = (char *)j->image;
 	m.body.fetch_done.ok = j->state == BC_JOB_DONE;
 	m.body.fetch_done.id = j->state == BC_JOB_DONE ? (char *)j->image_id : NULL;
 	m.body.fetch_done.error = j->state == BC_JOB_DONE ? NULL : (char *)j->error;
-	if (bc_send(f->pub, &m, &err) < 0)
+	if (bc_send(f->d->pub, &m, &err) < 0)
 		log_warnx("publish: %s", err.msg);
 }
 
-/* One pull in flight: what the progress callback needs. */
+/* One pull: the job's image and credentials, handed to one attempt at a
+ * time on the pool. The loop owns it between attempts; cancel is the one
+ * field both touch. */
 struct pull {
 	struct fetcher *f;
-	bc_job *j; /* fields other than progress are read under mu */
+	uint64_t id;	 /* the job's */
+	char image[512]; /* a copy: the attempt never reads the job table */
+	char *auth;	 /* X-Registry-Auth: a secret, wiped when the pull ends */
+	atomic_bool cancel;
+	unsigned attempt;
+	uint64_t retry_at; /* monotonic ms: the next attempt (0: none waiting) */
+	/* the attempt's */
+	bc_docker *d;
 	bc_progress prog;
 	uint64_t last_pub;
 	unsigned last_pct;
 	uint64_t avail, reserve; /* the disk guard while bytes arrive */
 	bool disk_full;
+	/* what the attempt ended with */
+	enum bc_job_state st; /* BC_JOB_PULLING: failed, worth a retry */
+	char error[512];
+	char image_id[128];
 };
+
+struct progress {
+	struct fetcher *f;
+	uint64_t id;
+	uint64_t current, total;
+	unsigned percent;
+	bool publish;
+};
+
+/* On the loop: a pull's progress into its job, and out on PUB. */
+static void
+posted_progress(void *ud)
+{
+	struct progress *p = ud;
+	bc_job *j = bc_jobs_get(&p->f->jobs, p->id);
+
+	if (j != NULL && j->state == BC_JOB_PULLING) {
+		j->current = p->current;
+		j->total = p->total;
+		j->percent = p->percent;
+		if (p->publish) {
+			bc_msg m = {.type = BC_MSG_FETCH_PROGRESS};
+			m.body.fetch_progress.job = j->id;
+			m.body.fetch_progress.instance = p->f->instance;
+			m.body.fetch_progress.image = j->image;
+			m.body.fetch_progress.percent = p->percent;
+			m.body.fetch_progress.current = p->current;
+			m.body.fetch_progress.total = p->total;
+			bc_send(p->f->d->pub, &m, NULL);
+		}
+	}
+	free(p);
+}
 
 static int
 on_progress(void *ud, json_t *obj)
 {
 	struct pull *p = ud;
+	struct progress *pr;
 	uint64_t cur, tot, now = bc_mono_ms();
 	unsigned pct;
-	bool stop;
+	bool publish;
 
 	bc_progress_feed(&p->prog, obj);
 	bc_progress_sum(&p->prog, &cur, &tot, &pct);
-	pthread_mutex_lock(&p->f->mu);
-	p->j->current = cur;
-	p->j->total = tot;
-	p->j->percent = pct;
-	stop = p->j->cancel || p->f->stopping;
-	pthread_mutex_unlock(&p->f->mu);
 	/* no size from the registry: the totals Docker reports guard the disk */
 	if (p->avail && tot > 0 && (tot > p->avail || p->avail - tot < p->reserve)) {
 		p->disk_full = true;
 		return 1;
 	}
-	if (pct != p->last_pct && (now - p->last_pub >= 250 || pct == 100)) {
-		bc_msg m = {.type = BC_MSG_FETCH_PROGRESS};
-		m.body.fetch_progress.job = p->j->id;
-		m.body.fetch_progress.instance = p->f->instance;
-		m.body.fetch_progress.image = p->j->image;
-		m.body.fetch_progress.percent = pct;
-		m.body.fetch_progress.current = cur;
-		m.body.fetch_progress.total = tot;
-		bc_send(p->f->pub, &m, NULL);
+	publish = pct != p->last_pct && (now - p->last_pub >= 250 || pct == 100);
+	if (publish || now - p->last_pub >= 250) {
+		if ((pr = calloc(1, sizeof(*pr))) != NULL) {
+			*pr = (struct progress){p->f, p->id, cur, tot, pct, publish};
+			if (bc_pool_post(p->f->pool, posted_progress, pr) < 0)
+				free(pr);
+		}
 		p->last_pub = now;
 		p->last_pct = pct;
 	}
-	return stop ? 1 : 0;
+	return atomic_load(&p->cancel) ? 1 : 0;
 }
 
 /* The device's registry credentials as the supervisor uses them:
@@ -162,13 +206,10 @@ disk_guard(struct fetcher *f, bc_docker *d, uint64_t need, uint64_t *avail, uint
 		/* We run beside the engine, not on its filesystem (in a
 		 * container, or the engine has another data-root): its disk
 		 * cannot be measured here, so no pull is refused for it. */
-		pthread_mutex_lock(&f->mu);
-		if (!f->guard_warned)
+		if (!atomic_exchange(&f->guard_warned, true))
 			log_warnx("disk guard off: the engine's data root cannot be seen here "
 				  "(%s)",
 				  serr.msg);
-		f->guard_warned = true;
-		pthread_mutex_unlock(&f->mu);
 		rc = 0;
 	} else if (bc_disk_reserve(f->reserve, size, reserve, err) == 0) {
 		if (need > 0 && (need > *avail || *avail - need < *reserve))
@@ -186,119 +227,102 @@ disk_guard(struct fetcher *f, bc_docker *d, uint64_t need, uint64_t *avail, uint
 	return rc;
 }
 
-/* Pull job j with retries. Returns the state it ends in; the reason or the
- * image id go to errbuf / idbuf (copied into the job under the lock). */
-static enum bc_job_state
-run(struct fetcher *f, bc_docker **d, bc_job *j, char *auth, const struct creds *cr,
-    char *errbuf, char *idbuf)
+/* One attempt of a pull, on the pool. Ends with p->st: done, failed,
+ * cancelled, or still pulling (a retry is worth it: the loop decides). */
+static void
+attempt(void *ud)
 {
+	struct pull *p = ud;
+	struct fetcher *f = p->f;
+	struct creds cr;
+	char *auth;
+	bc_err err = {0};
+	uint64_t need;
 	json_t *img;
 
-	for (unsigned attempt = 0;; attempt++) {
-		struct pull p = {.f = f, .j = j};
-		bc_err err = {0};
-		uint64_t need = estimate(j->image, cr);
-		bool cancel;
-
-		if (*d == NULL && (*d = bc_docker_new(NULL, &err)) == NULL)
-			goto failed;
-		if (disk_guard(f, *d, need, &p.avail, &p.reserve, &err) < 0) {
-			snprintf(errbuf, 512, "%s", err.msg);
-			return BC_JOB_FAILED; /* final: retrying will not make room */
-		}
-		if (need > 0)
-			p.avail = 0; /* checked already: no second guard while pulling */
-		if (bc_docker_image_pull(*d, j->image, auth, on_progress, &p, &err) == 0) {
-			pthread_mutex_lock(&f->mu);
-			cancel = j->cancel || f->stopping;
-			pthread_mutex_unlock(&f->mu);
-			if (p.disk_full) {
-				snprintf(errbuf, 512,
-					 "disk: pulling '%.300s' would leave less than the %llu "
-					 "MiB reserve",
-					 j->image, (unsigned long long)(p.reserve >> 20));
-				return BC_JOB_FAILED;
-			}
-			if (cancel)
-				return BC_JOB_CANCELLED;
-			if ((img = bc_docker_image_inspect(*d, j->image, &err)) == NULL)
-				goto failed;
-			snprintf(idbuf, 128, "%s",
-				 json_string_value(json_object_get(img, "Id")) ?: "");
-			json_decref(img);
-			return BC_JOB_DONE;
-		}
-	failed:
-		snprintf(errbuf, 512, "%s", err.msg);
-		if (err.code == BC_ESYS && *d != NULL) { /* the engine went away */
-			bc_docker_free(*d);
-			*d = NULL;
-		}
-		pthread_mutex_lock(&f->mu);
-		cancel = j->cancel || f->stopping;
-		j->attempts = attempt + 1;
-		if (!cancel && attempt < f->retries && bc_pull_retryable(err.msg)) {
-			uint32_t r = 0;
-			struct timespec ts;
-			uint64_t wait = bc_backoff_ms(
-			    attempt, 1000, 30000, getrandom(&r, sizeof(r), 0) == sizeof(r) ? r : 7);
-			log_warnx("pull '%s' (attempt %u): %s; retrying in %llu ms", j->image,
-				  attempt + 1, err.msg, (unsigned long long)wait);
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += (time_t)(wait / 1000);
-			ts.tv_nsec += (long)(wait % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			/* a cancel or a stop wakes us early */
-			while (!j->cancel && !f->stopping &&
-			       pthread_cond_timedwait(&f->cv, &f->mu, &ts) == 0)
-				;
-			cancel = j->cancel || f->stopping;
-			pthread_mutex_unlock(&f->mu);
-			if (cancel)
-				return BC_JOB_CANCELLED;
-			continue;
-		}
-		pthread_mutex_unlock(&f->mu);
-		return cancel ? BC_JOB_CANCELLED : BC_JOB_FAILED;
+	creds_load(f, &cr);
+	auth = p->auth ? p->auth : auth_for(p->image, &cr);
+	need = estimate(p->image, &cr);
+	memset(&p->prog, 0, sizeof(p->prog));
+	p->disk_full = false;
+	p->st = BC_JOB_FAILED;
+	if (p->d == NULL && (p->d = bc_docker_new(NULL, &err)) == NULL)
+		goto failed;
+	if (disk_guard(f, p->d, need, &p->avail, &p->reserve, &err) < 0) {
+		snprintf(p->error, sizeof(p->error), "%s", err.msg);
+		goto out; /* final: retrying will not make room */
 	}
+	if (need > 0)
+		p->avail = 0; /* checked already: no second guard while pulling */
+	if (bc_docker_image_pull(p->d, p->image, auth, on_progress, p, &err) == 0) {
+		if (p->disk_full) {
+			snprintf(p->error, sizeof(p->error),
+				 "disk: pulling '%.300s' would leave less than the %llu MiB reserve",
+				 p->image, (unsigned long long)(p->reserve >> 20));
+			goto out;
+		}
+		if (atomic_load(&p->cancel)) {
+			p->st = BC_JOB_CANCELLED;
+			goto out;
+		}
+		if ((img = bc_docker_image_inspect(p->d, p->image, &err)) == NULL)
+			goto failed;
+		snprintf(p->image_id, sizeof(p->image_id), "%s",
+			 json_string_value(json_object_get(img, "Id")) ?: "");
+		json_decref(img);
+		p->st = BC_JOB_DONE;
+		goto out;
+	}
+failed:
+	snprintf(p->error, sizeof(p->error), "%s", err.msg);
+	if (err.code == BC_ESYS && p->d != NULL) { /* the engine went away */
+		bc_docker_free(p->d);
+		p->d = NULL;
+	}
+	if (atomic_load(&p->cancel))
+		p->st = BC_JOB_CANCELLED;
+	else if (p->attempt < f->retries && bc_pull_retryable(err.msg))
+		p->st = BC_JOB_PULLING;
+out:
+	if (auth != p->auth && auth != NULL) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	creds_clear(&cr);
 }
 
-static void *
-worker(void *arg)
+static void
+pull_free(struct pull *p)
 {
-	struct fetcher *f = arg;
-	bc_docker *d = NULL;
+	if (p->auth != NULL) {
+		explicit_bzero(p->auth, strlen(p->auth));
+		free(p->auth);
+	}
+	bc_docker_free(p->d);
+	free(p);
+}
 
-	pthread_mutex_lock(&f->mu);
-	for (;;) {
-		bc_job *j = NULL;
-		char *auth = NULL, errbuf[512] = "", idbuf[128] = "";
-		struct creds cr;
-		enum bc_job_state st;
+static size_t
+slot_of(const struct fetcher *f, uint64_t id)
+{
+	for (size_t i = 0; i < BC_JOBS_MAX; i++)
+		if (f->jobs.slot[i].id == id)
+			return i;
+	return BC_JOBS_MAX;
+}
 
-		while (!f->stopping && (j = bc_jobs_start_next(&f->jobs, &auth)) == NULL)
-			pthread_cond_wait(&f->cv, &f->mu);
-		if (f->stopping)
-			break;
-		pthread_mutex_unlock(&f->mu);
+/* On the loop: the pull ends as p->st says; its slot goes to the next. */
+static void
+finish(struct pull *p)
+{
+	struct fetcher *f = p->f;
+	size_t i = slot_of(f, p->id);
+	bc_job *j = i < BC_JOBS_MAX ? &f->jobs.slot[i] : NULL;
 
-		creds_load(f, &cr);
-		if (auth == NULL)
-			auth = auth_for(j->image, &cr);
-		log_info("job %llu: pulling %s", (unsigned long long)j->id, j->image);
-		st = run(f, &d, j, auth, &cr, errbuf, idbuf);
-		creds_clear(&cr);
-		if (auth != NULL) {
-			explicit_bzero(auth, strlen(auth));
-			free(auth);
-		}
-
-		pthread_mutex_lock(&f->mu);
-		bc_jobs_end(j, st, idbuf, st == BC_JOB_CANCELLED ? NULL : errbuf);
-		if (st == BC_JOB_DONE) {
+	if (j != NULL) {
+		j->attempts = p->attempt + 1;
+		bc_jobs_end(j, p->st, p->image_id, p->st == BC_JOB_CANCELLED ? NULL : p->error);
+		if (p->st == BC_JOB_DONE) {
 			fetcher_record_pull(f, j->image);
 			log_info("job %llu: pulled %s", (unsigned long long)j->id, j->image);
 		} else {
@@ -306,31 +330,141 @@ worker(void *arg)
 				  j->error);
 		}
 		fetcher_publish_done(f, j);
-		pthread_cond_broadcast(&f->cv);
+		f->pulls[i] = NULL;
 	}
-	pthread_mutex_unlock(&f->mu);
-	bc_docker_free(d);
-	return NULL;
+	f->pulling--;
+	pull_free(p);
+	fetcher_kick(f);
 }
 
-int
-fetcher_start_workers(struct fetcher *f, bc_err *err)
+/* On the loop: an attempt ended. A retry keeps the pull's slot while it
+ * waits. */
+static void
+attempt_done(void *ud, bool ran)
 {
-	for (size_t i = 0; i < f->workers; i++)
-		if (pthread_create(&f->th[i], NULL, worker, f) != 0)
-			return bc_err_set(err, BC_ESYS, "start fetch worker %zu", i);
-	return 0;
+	struct pull *p = ud;
+	struct fetcher *f = p->f;
+	bool cancel = atomic_load(&p->cancel) || f->stopping || !ran;
+
+	if (p->st == BC_JOB_PULLING && !cancel) {
+		uint32_t r = 0;
+		uint64_t wait = bc_backoff_ms(p->attempt, 1000, 30000,
+					      getrandom(&r, sizeof(r), 0) == sizeof(r) ? r : 7);
+		log_warnx("pull '%s' (attempt %u): %s; retrying in %llu ms", p->image,
+			  p->attempt + 1, p->error, (unsigned long long)wait);
+		p->attempt++;
+		p->retry_at = bc_mono_ms() + wait;
+		return; /* the loop's timer starts the next attempt */
+	}
+	if (!ran || (p->st == BC_JOB_PULLING && cancel))
+		p->st = BC_JOB_CANCELLED;
+	finish(p);
+}
+
+static void
+submit(struct fetcher *f, struct pull *p)
+{
+	bc_err err = {0};
+
+	p->retry_at = 0;
+	if (bc_pool_submit(f->pool, attempt, attempt_done, p, &err) < 0) {
+		/* cannot happen while pulls <= workers; end it rather than lose it */
+		snprintf(p->error, sizeof(p->error), "%s", err.msg);
+		p->st = BC_JOB_FAILED;
+		finish(p);
+	}
 }
 
 void
-fetcher_stop_workers(struct fetcher *f)
+fetcher_kick(struct fetcher *f)
 {
-	pthread_mutex_lock(&f->mu);
+	while (!f->stopping && f->pulling < f->workers) {
+		char *auth = NULL;
+		bc_job *j = bc_jobs_start_next(&f->jobs, &auth);
+		struct pull *p;
+		size_t i;
+		if (j == NULL)
+			return;
+		i = (size_t)(j - f->jobs.slot);
+		if ((p = calloc(1, sizeof(*p))) == NULL) {
+			if (auth != NULL) {
+				explicit_bzero(auth, strlen(auth));
+				free(auth);
+			}
+			bc_jobs_end(j, BC_JOB_FAILED, NULL, "out of memory");
+			fetcher_publish_done(f, j);
+			continue;
+		}
+		p->f = f;
+		p->id = j->id;
+		p->auth = auth;
+		snprintf(p->image, sizeof(p->image), "%s", j->image);
+		f->pulls[i] = p;
+		f->pulling++;
+		log_info("job %llu: pulling %s", (unsigned long long)j->id, j->image);
+		submit(f, p);
+	}
+}
+
+/* The loop's timer: attempts whose retry is due. */
+static uint64_t
+retry_due(void *ud)
+{
+	struct fetcher *f = ud;
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < BC_JOBS_MAX; i++)
+		if (f->pulls[i] != NULL && f->pulls[i]->retry_at != 0 && f->pulls[i]->retry_at < next)
+			next = f->pulls[i]->retry_at;
+	return next;
+}
+
+static void
+retry_fire(void *ud)
+{
+	struct fetcher *f = ud;
+	uint64_t now = bc_mono_ms();
+
+	for (size_t i = 0; i < BC_JOBS_MAX; i++) {
+		struct pull *p = f->pulls[i];
+		if (p != NULL && p->retry_at != 0 && p->retry_at <= now)
+			submit(f, p);
+	}
+}
+
+void
+fetcher_cancel_pull(struct fetcher *f, const bc_job *j)
+{
+	size_t i = (size_t)(j - f->jobs.slot);
+	struct pull *p = i < BC_JOBS_MAX ? f->pulls[i] : NULL;
+
+	if (p == NULL)
+		return;
+	atomic_store(&p->cancel, true);
+	if (p->retry_at != 0) { /* waiting for a retry: it ends now */
+		p->st = BC_JOB_CANCELLED;
+		finish(p);
+	}
+}
+
+void
+fetcher_stop_pulls(struct fetcher *f)
+{
 	f->stopping = true;
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-	/* a pull in flight stops at its next progress message; the process
-	 * exits after this, so the workers are not waited for */
-	for (size_t i = 0; i < f->workers; i++)
-		pthread_detach(f->th[i]);
+	for (size_t i = 0; i < BC_JOBS_MAX; i++) {
+		struct pull *p = f->pulls[i];
+		if (p == NULL)
+			continue;
+		atomic_store(&p->cancel, true);
+		if (p->retry_at != 0) {
+			p->st = BC_JOB_CANCELLED;
+			finish(p);
+		}
+	}
+}
+
+int
+fetcher_jobs_start(struct fetcher *f, bc_err *err)
+{
+	return bc_daemon_timer(f->d, retry_due, retry_fire, f, err);
 }

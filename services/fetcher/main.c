@@ -1,10 +1,11 @@
 /* fetcher daemon: gets images onto the device.
  *
  * FETCH is answered at once with a job (FETCH_ACCEPTED); a FETCH for an
- * image that is already queued or pulling joins that job. Workers (at most
- * BC_FETCH_CONCURRENCY at once, default 3) pull through the Docker API;
- * FETCH_PROGRESS and FETCH_DONE go out on PUB. FETCH_CANCEL ends a job,
- * FETCH_STATUS lists them. Credentials are secrets: they go only into the
+ * image that is already queued or pulling joins that job. Pulls (at most
+ * BC_FETCH_CONCURRENCY at once, default 3) run on the worker pool through
+ * the Docker API (jobs.c); FETCH_PROGRESS and FETCH_DONE go out on PUB.
+ * FETCH_CANCEL ends a job, FETCH_STATUS lists them. Everything here runs
+ * on the loop. Credentials are secrets: they go only into the
  * X-Registry-Auth header, never into a log, an error or a status. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,18 +30,15 @@ fetch(struct fetcher *f, const bc_body_fetch *req, bc_msg *rep, bc_err *err)
 
 	if (bc_image_ref_split(req->image, name, sizeof(name), tag, sizeof(tag), err) < 0)
 		return -1;
-	pthread_mutex_lock(&f->mu);
-	if ((j = bc_jobs_submit(&f->jobs, req->image, req->auth, &fresh)) == NULL) {
-		pthread_mutex_unlock(&f->mu);
+	if ((j = bc_jobs_submit(&f->jobs, req->image, req->auth, &fresh)) == NULL)
 		return bc_err_set(err, BC_ETOOBIG, "%d fetches are already in flight", BC_JOBS_MAX);
-	}
-	if (fresh)
-		pthread_cond_broadcast(&f->cv);
 	rep->type = BC_MSG_FETCH_ACCEPTED;
 	rep->body.fetch_accepted.job = j->id;
 	rep->body.fetch_accepted.instance = f->instance;
-	rep->body.fetch_accepted.image = strdup(j->image);
-	pthread_mutex_unlock(&f->mu);
+	if ((rep->body.fetch_accepted.image = strdup(j->image)) == NULL)
+		return bc_err_sys(err, "fetch");
+	if (fresh)
+		fetcher_kick(f);
 	return BC_HANDLED;
 }
 
@@ -49,17 +47,14 @@ cancel(struct fetcher *f, const bc_body_fetch_cancel *req, bc_msg *rep, bc_err *
 {
 	bc_job *j;
 
-	pthread_mutex_lock(&f->mu);
 	j = bc_jobs_get(&f->jobs, req->job);
-	if (j == NULL) {
-		pthread_mutex_unlock(&f->mu);
+	if (j == NULL)
 		return bc_err_set(err, BC_ENOTFOUND, "no fetch job %llu",
 				  (unsigned long long)req->job);
-	}
 	if (bc_jobs_cancel(j)) /* queued: ended now */
 		fetcher_publish_done(f, j);
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
+	else
+		fetcher_cancel_pull(f, j);
 	rep->type = BC_MSG_FETCH_CANCELLED;
 	rep->body.fetch_cancelled.job = req->job;
 	return BC_HANDLED;
@@ -74,7 +69,6 @@ status(struct fetcher *f, bc_msg *rep, bc_err *err)
 	rep->body.fetch_jobs.instance = f->instance;
 	if ((l->v = calloc(BC_JOBS_MAX, sizeof(*l->v))) == NULL)
 		return bc_err_sys(err, "status");
-	pthread_mutex_lock(&f->mu);
 	for (size_t i = 0; i < BC_JOBS_MAX; i++) {
 		const bc_job *j = &f->jobs.slot[i];
 		bc_fetch_job_rec *r = &l->v[l->n];
@@ -89,12 +83,9 @@ status(struct fetcher *f, bc_msg *rep, bc_err *err)
 					.attempts = j->attempts,
 					.error = j->error[0] ? strdup(j->error) : NULL};
 		l->n++;
-		if (r->image == NULL) {
-			pthread_mutex_unlock(&f->mu);
+		if (r->image == NULL)
 			return bc_err_sys(err, "status");
-		}
 	}
-	pthread_mutex_unlock(&f->mu);
 	return BC_HANDLED;
 }
 
@@ -123,22 +114,27 @@ start(struct bc_daemon *d, bc_err *err)
 	struct fetcher *f = d->ops->ctx;
 	const bc_settings *set = &d->settings;
 
-	pthread_mutex_init(&f->mu, NULL);
-	pthread_cond_init(&f->cv, NULL);
+	f->d = d;
 	f->workers = set->fetch_concurrency;
 	f->retries = set->pull_retries;
 	f->reserve = set->disk_reserve[0] ? set->disk_reserve : NULL;
 	f->statedir = set->statedir;
 	f->config = set->config;
-	f->pub = d->pub;
 	f->instance = d->instance;
-	return fetcher_start_workers(f, err);
+	fetcher_pulled_load(f);
+	/* the pulls, and a thread beside them for a cleanup */
+	if (bc_daemon_start_pool(d, f->workers + 1, f->workers + 4, err) < 0)
+		return -1;
+	f->pool = d->pool;
+	return fetcher_jobs_start(f, err);
 }
 
+/* A pull in flight stops at its next progress message; the skeleton waits
+ * for the pool. */
 static void
 stop(struct bc_daemon *d)
 {
-	fetcher_stop_workers(d->ops->ctx);
+	fetcher_stop_pulls(d->ops->ctx);
 }
 
 int
