@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -305,6 +308,46 @@ run_timers(struct bc_daemon *d)
 			d->timers[i].fire(d->timers[i].ud);
 }
 
+/* One instance per daemon and run directory: a second one would unlink the
+ * live socket and take over (a second locker swept the first one's live
+ * lockfiles). The flock lasts as long as the process; its fd is never
+ * closed. The file says the holder's pid. */
+static int
+hold_instance_lock(const char *name, bc_err *err)
+{
+	char path[512], other[32] = "";
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.lock", bc_rundir(), name) >= sizeof(path))
+		return bc_err_set(err, BC_ETOOBIG, "run directory path too long");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return bc_err_sys(err, "open '%s'", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(fd);
+		return bc_err_set(err, BC_EINVAL, "'%s' is not a regular file of ours", path);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		n = pread(fd, other, sizeof(other) - 1, 0);
+		other[n > 0 ? n : 0] = '\0';
+		other[strcspn(other, "\n")] = '\0';
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return bc_err_set(err, BC_EINVAL,
+					  "another bc-%s runs on %s (pid %s): not starting a second",
+					  name, bc_rundir(), other[0] ? other : "unknown");
+		errno = e;
+		return bc_err_sys(err, "lock '%s'", path);
+	}
+	n = snprintf(other, sizeof(other), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, other, (size_t)n, 0) != n)
+		log_warn("write '%s'", path);
+	return fd; /* held until exit */
+}
+
 static const char *
 getenv_lookup(const char *name)
 {
@@ -358,7 +401,13 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	if (pfd[0].fd < 0)
 		fatal("signalfd");
 
-	if (bc_rundir_prepare(&err) < 0 || bc_listen(&d.rep, ops->name, BC_SOCK_REP, &err) < 0 ||
+	if (bc_rundir_prepare(&err) < 0)
+		fatalx("%s", err.msg);
+	if (hold_instance_lock(ops->name, &err) < 0) {
+		log_warnx("%s", err.msg);
+		return 111;
+	}
+	if (bc_listen(&d.rep, ops->name, BC_SOCK_REP, &err) < 0 ||
 	    bc_listen(&d.pub, ops->name, BC_SOCK_PUB, &err) < 0)
 		fatalx("%s", err.msg);
 	if (ops->start != NULL && ops->start(&d, &err) < 0)

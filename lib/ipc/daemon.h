@@ -5,7 +5,9 @@
  *   -d FD   write a newline to FD once the sockets are bound, then close it
  *           (s6 readiness: the number in the service's notification-fd).
  * Exit codes: 0 after SIGTERM/SIGINT, 100 usage or a bad setting (the s6
- * finish script makes that "do not restart"), 111 system error. */
+ * finish script makes that "do not restart"), 111 system error, or another
+ * instance of the daemon holds $BC_RUNDIR/<name>.lock (an flock held for
+ * the process's life: a second instance never takes over the sockets). */
 #ifndef BC_DAEMON_H
 #define BC_DAEMON_H
 

@@ -22,18 +22,47 @@ bc_lock_dir(char *out, size_t n, const char *lockdir, int64_t app_id, const char
 	return r < 0 || (size_t)r >= n ? -1 : 0;
 }
 
+/* A lock directory is the app's to write: whatever is at a lock's name may
+ * be a FIFO (an open would hang), a device node (an open by root reaches a
+ * host device), a symlink (to anything), a directory. So nothing there is
+ * followed, and nothing is opened for reading unless it is a regular file:
+ * it is first opened O_PATH (no open of the object itself), checked, and
+ * only then opened again through that very fd, non-blocking. */
+
+/* Is anything at path (a dangling symlink counts)? */
+static bool
+present(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
 /* Is the file at path one of ours? *lease gets its lease. */
 static bool
 ours(const char *path, uint64_t *lease)
 {
-	char buf[512];
+	char buf[512], proc[64];
+	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), fd;
 	json_t *j;
 	bool r = false;
 
+	if (pfd < 0)
+		return false;
+	if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size >= (off_t)sizeof(buf)) {
+		close(pfd);
+		return false;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	close(pfd);
 	if (fd < 0)
 		return false;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return false;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
@@ -50,6 +79,65 @@ ours(const char *path, uint64_t *lease)
 	return r;
 }
 
+#define RM_MAX_DEPTH 16
+#define RM_MAX_ENTRIES 10000
+
+/* Remove name in dirfd whatever it is, as the supervisor does with an
+ * app's lock under --force: a file, FIFO, device node or symlink is
+ * unlinked (never followed), a directory removed with what is in it, walked
+ * by fd with O_NOFOLLOW so that a symlink swapped in meanwhile leads
+ * nowhere. Bounded: an app cannot make us walk for ever. */
+static int
+rm_at(int at, const char *name, int depth, size_t *budget)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(at, name, 0) < 0 && errno != ENOENT ? -1 : 0;
+	if (depth >= RM_MAX_DEPTH)
+		return -1;
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((*budget)-- == 0) {
+			errno = E2BIG;
+			rc = -1;
+			break;
+		}
+		rc = rm_at(dirfd(d), e->d_name, depth + 1, budget);
+	}
+	closedir(d);
+	if (rc == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+static int
+remove_any(const char *dir, const char *name, bc_err *err)
+{
+	size_t budget = RM_MAX_ENTRIES;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (dfd < 0)
+		return bc_err_sys(err, "open '%s'", dir);
+	rc = rm_at(dfd, name, 0, &budget);
+	if (rc < 0)
+		bc_err_sys(err, "remove the app's '%s/%s'", dir, name);
+	close(dfd);
+	return rc;
+}
+
 int
 bc_lock_holder(const char *dir, uint64_t *lease)
 {
@@ -59,10 +147,10 @@ bc_lock_holder(const char *dir, uint64_t *lease)
 	for (int i = 0; i < 2; i++) {
 		uint64_t l;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (access(path, F_OK) != 0)
+		if (!present(path))
 			continue;
 		if (!ours(path, &l))
-			return 1; /* any file of the app's: the app holds it */
+			return 1; /* anything else there is the app's: it holds it */
 		who = 2;
 		if (lease)
 			*lease = l;
@@ -114,8 +202,11 @@ bc_lock_take(const char *lockdir, int64_t app_id, const bc_strv *services, uint6
 			uint64_t l;
 			int fd;
 			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-			if (force && access(path, F_OK) == 0 && !(ours(path, &l) && l == lease))
-				unlink(path); /* override: the app's lock goes */
+			if (force && present(path) && !(ours(path, &l) && l == lease) &&
+			    remove_any(dir, names[i], err) < 0) { /* override: the app's lock goes */
+				rc = -1;
+				break;
+			}
 			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 			if (fd >= 0) {
 				bool w = write(fd, rec, strlen(rec)) == (ssize_t)strlen(rec);

@@ -104,6 +104,15 @@ s6-svc -dx "$SUITE_SCAN/badlogger" 2>/dev/null
 rm -rf "$SUITE_SCAN/badlogger"
 s6-svscanctl -an "$SUITE_SCAN"
 
+# a second instance refuses to start, and the first keeps its sockets
+pid1=$(suite_pid locker)
+msg=$("$BIN/bc-locker" 2>&1)
+rc=$?
+check "second locker -> exit 111 naming the first's pid ($msg)" \
+	bash -c "[ $rc -eq 111 ] && [[ '$msg' == *'pid $pid1'* ]]"
+check "the first locker still answers on its socket" "$BIN/balena-compose" ping locker
+check "and is the same process" test "$(suite_pid locker)" = "$pid1"
+
 # usage and refusals, outside s6
 "$BIN/bc-locker" -x 2>/dev/null
 check "bad option -> exit 100" test $? -eq 100

@@ -61,6 +61,33 @@ out=$(bc lock take --app $APP --force web)
 check "--force: granted over the app's lock" bash -c "[[ '$out' == lease* ]]"
 bc lock release "$(echo "$out" | awk '{print $2}')" >/dev/null
 
+# what an app may leave at its lock's name, from inside its container: a
+# FIFO (with a writer that would tell if we ever opened it), a device node,
+# symlinks (to a host secret, dangling) and a directory. None is opened or
+# followed, each counts as the app's lock, --force removes it.
+app() { docker exec "bctest-$$-app" sh -c "$1"; }
+for kind in fifo device symlink dangling directory; do
+	app 'rm -rf /tmp/balena/updates.lock /tmp/balena/opened'
+	case $kind in
+	fifo) app 'mkfifo /tmp/balena/updates.lock; (echo x >/tmp/balena/updates.lock && touch /tmp/balena/opened) >/dev/null 2>&1 &' ;;
+	device) app 'mknod /tmp/balena/updates.lock c 1 3' ;;
+	symlink) app 'ln -s /etc/shadow /tmp/balena/updates.lock' ;;
+	dangling) app 'ln -s /nonexistent/lock /tmp/balena/updates.lock' ;;
+	directory) app 'mkdir -p /tmp/balena/updates.lock/sub && ln -s / /tmp/balena/updates.lock/sub/root && mkfifo /tmp/balena/updates.lock/f' ;;
+	esac
+	out=$(timeout 5 "$BIN/balena-compose" lock status 2>&1)
+	check "$kind as the lock: status answers, the app holds it" bash -c "echo '$out' | grep -qE '^$APP +web +app'"
+	msg=$(timeout 5 "$BIN/balena-compose" lock take --app $APP web 2>&1)
+	check "$kind as the lock: take refused, exit 1" expect $? 1 "$msg" "service 'web'"
+	out=$(timeout 5 "$BIN/balena-compose" lock take --app $APP --force web 2>&1)
+	check "$kind as the lock: --force removes it and takes the lock ($out)" \
+		bash -c "[[ '$out' == lease* ]] && grep -q '\"owner\":\"balena-compose\"' '$D/web/updates.lock'"
+	bc lock release "$(echo "$out" | awk '{print $2}')" >/dev/null 2>&1
+	[ $kind = fifo ] && check "the FIFO was never opened" test ! -e "$D/web/opened"
+done
+check "the host's /etc/shadow and / are untouched" test -s /etc/shadow -a -d /etc
+check "the locker answered throughout, the same process" "$BIN/balena-compose" ping locker
+
 # kill -9 mid-update: our lock must not outlive us; the app's must stay
 bc lock take --app $APP db >/dev/null
 mkdir -p "$D/api"
