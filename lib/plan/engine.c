@@ -183,6 +183,13 @@ wrap_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 	return w->env->lock(w->env->ud, app, take, err);
 }
 
+static int
+wrap_guard(void *ud, const bc_app *app, bc_err *err)
+{
+	struct wrap *w = ud;
+	return w->env->guard(w->env->ud, app, err);
+}
+
 static void
 wrap_on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
 {
@@ -291,6 +298,7 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 	env.ud = &w;
 	env.fetch = e->env.fetch ? wrap_fetch : NULL;
 	env.lock = e->env.lock ? wrap_lock : NULL;
+	env.guard = e->env.guard ? wrap_guard : NULL;
 	env.on_step = wrap_on_step;
 	for (size_t i = 0; i < target->n_apps; i++)
 		if (outcome(c, target->apps[i].app_id) == NULL)

@@ -85,6 +85,20 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 	char name[600];
 
 	switch (s->action) {
+	case BC_STEP_KILL:
+	case BC_STEP_STOP:
+	case BC_STEP_REMOVE:
+	case BC_STEP_CREATE:
+	case BC_STEP_HANDOVER:
+	case BC_STEP_START:
+	case BC_STEP_UPDATE_METADATA:
+		if (env->guard != NULL && s->app != NULL && env->guard(env->ud, s->app, err) < 0)
+			return -1;
+		break;
+	default:
+		break;
+	}
+	switch (s->action) {
 	case BC_STEP_FETCH:
 		if (env->fetch != NULL)
 			return env->fetch(env->ud, d, s, err);
@@ -144,7 +158,7 @@ struct round {
 	const size_t *idx; /* the actionable steps' indexes */
 	atomic_uint free;  /* bit i: handle i is free */
 	atomic_int failed;
-	pthread_mutex_t mu; /* the first error only */
+	pthread_mutex_t mu; /* the first error and on_step: one at a time */
 	bc_err first;
 };
 
@@ -172,13 +186,14 @@ run_item(void *ud, size_t i)
 	int rc = bc_exec_step(r->handles[h], s, r->current, r->env, &err);
 
 	atomic_fetch_or(&r->free, 1u << h);
-	if (rc < 0 && atomic_fetch_add(&r->failed, 1) == 0) {
-		pthread_mutex_lock(&r->mu);
+	/* one at a time: the engine's bookkeeping and the caller's are
+	 * memory only (no I/O under this lock) */
+	pthread_mutex_lock(&r->mu);
+	if (rc < 0 && atomic_fetch_add(&r->failed, 1) == 0)
 		r->first = err;
-		pthread_mutex_unlock(&r->mu);
-	}
 	if (r->env->on_step != NULL)
 		r->env->on_step(r->env->ud, s, rc, &err);
+	pthread_mutex_unlock(&r->mu);
 }
 
 int

@@ -15,8 +15,13 @@ typedef struct bc_exec_env {
 	int (*fetch)(void *ud, bc_docker *d, const bc_step *s, bc_err *err);
 	/* Take (take=true) or release an app's update locks. NULL: no locks. */
 	int (*lock)(void *ud, const bc_app *app, bool take, bc_err *err);
+	/* Asked right before each step that stops, removes or replaces a
+	 * container of an app: -1 (err) refuses the step (the app's update
+	 * lock lease ran out meanwhile). NULL: every step goes. */
+	int (*guard)(void *ud, const bc_app *app, bc_err *err);
 	/* Told about each step when it ends (rc 0 or -1 with err); may be NULL.
-	 * Called on the thread that ran the step: several may call at once. */
+	 * Called on the thread that ran the step, one call at a time, under
+	 * the round's lock: memory work only (post, record), no I/O. */
 	void (*on_step)(void *ud, const bc_step *s, int rc, const bc_err *err);
 	void *ud;
 	/* Where the steps of a round run side by side (bc_pool_map from a job

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/base/clock.h"
 #include "lib/base/fsutil.h"
 #include "lib/ipc/client.h"
 #include "lib/base/log.h"
@@ -237,4 +238,118 @@ rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 	if (rep.type != BC_MSG_NONE)
 		bc_msg_clear(&rep);
 	return rc;
+}
+
+int
+rec_guard(void *ud, const bc_app *app, bc_err *err)
+{
+	struct round *rd = ud;
+	char key[32];
+	json_int_t have, lost;
+
+	key_of(key, sizeof(key), app->app_id);
+	pthread_mutex_lock(&rd->mu);
+	have = json_integer_value(json_object_get(rd->leases, key));
+	lost = json_integer_value(json_object_get(rd->lost, key));
+	pthread_mutex_unlock(&rd->mu);
+	if (have != 0 && have == lost)
+		return bc_err_set(err, BC_ESYS,
+				  "app %lld: our update lock lease ran out mid-update; stopping "
+				  "before this step (the lock is taken again first)",
+				  (long long)app->app_id);
+	return 0;
+}
+
+/* One renewal of every lease, on the pool. */
+struct renewal {
+	struct rec *r;
+	json_t *leases; /* a copy of r->leases */
+	json_t *lost;	/* what the locker no longer knows */
+};
+
+static void
+renew_work(void *ud)
+{
+	struct renewal *rn = ud;
+	const char *k;
+	json_t *e;
+
+	json_object_foreach(rn->leases, k, e)
+	{
+		bc_msg t = {.type = BC_MSG_LOCK_TAKE}, tr = {.type = BC_MSG_NONE};
+		bc_err err = {0};
+		t.body.lock_take.app_id = strtoll(k, NULL, 10);
+		t.body.lock_take.lease = (uint64_t)json_integer_value(e);
+		if (bc_call("locker", &t, &tr, LOCK_CALL_MS, &err) < 0) {
+			/* the locker away: it removes nothing meanwhile either */
+			log_warnx("renew the lease of app %s: %s", k, err.msg);
+		} else if (tr.type != BC_MSG_LOCK_GRANTED) {
+			json_object_set(rn->lost, k, e);
+		}
+		if (tr.type != BC_MSG_NONE)
+			bc_msg_clear(&tr);
+	}
+}
+
+static void
+renew_done(void *ud, bool ran)
+{
+	struct renewal *rn = ud;
+	struct rec *r = rn->r;
+	const char *k;
+	json_t *e;
+
+	r->renewing = false;
+	r->renew_at = bc_mono_ms() + r->lock_ttl_ms / 3;
+	json_object_foreach(rn->lost, k, e)
+	{
+		if (!ran || json_integer_value(json_object_get(r->leases, k)) !=
+				json_integer_value(e))
+			continue; /* released or taken anew meanwhile */
+		log_warnx("app %s: our update lock lease ran out", k);
+		rec_lease_set(r, k, 0);
+		if (r->round != NULL) { /* the round stops before its next step of it */
+			pthread_mutex_lock(&r->round->mu);
+			json_object_set(r->round->lost, k, e);
+			pthread_mutex_unlock(&r->round->mu);
+		}
+	}
+	json_decref(rn->leases);
+	json_decref(rn->lost);
+	free(rn);
+}
+
+static uint64_t
+renew_due(void *ud)
+{
+	struct rec *r = ud;
+	return r->renewing || json_object_size(r->leases) == 0 ? UINT64_MAX : r->renew_at;
+}
+
+static void
+renew_fire(void *ud)
+{
+	struct rec *r = ud;
+	struct renewal *rn = calloc(1, sizeof(*rn));
+	bc_err err = {0};
+
+	r->renew_at = bc_mono_ms() + r->lock_ttl_ms / 3;
+	if (rn == NULL)
+		return;
+	*rn = (struct renewal){.r = r, .leases = json_deep_copy(r->leases), .lost = json_object()};
+	if (rn->leases == NULL || rn->lost == NULL ||
+	    bc_pool_submit(r->pool, renew_work, renew_done, rn, &err) < 0) {
+		log_warnx("renew our leases: %s", err.msg[0] ? err.msg : "out of memory");
+		json_decref(rn->leases);
+		json_decref(rn->lost);
+		free(rn);
+		return;
+	}
+	r->renewing = true;
+}
+
+int
+rec_renewals_start(struct rec *r, bc_err *err)
+{
+	return bc_daemon_timer(r->d, renew_due, renew_fire, r, err);
 }

@@ -154,6 +154,7 @@ start(struct bc_daemon *d, bc_err *err)
 	r->busy = json_object();
 	r->leases = json_object();
 	r->workers = set->workers;
+	r->lock_ttl_ms = set->lock_ttl_ms;
 	r->scope = set->n_scope ? set->scope : NULL;
 	r->n_scope = set->n_scope;
 	snprintf(r->lockdir, sizeof(r->lockdir), "%s", set->lockdir);
@@ -173,7 +174,7 @@ start(struct bc_daemon *d, bc_err *err)
 	if (bc_daemon_start_pool(d, r->workers + 1, 4, err) < 0)
 		return -1;
 	r->pool = d->pool;
-	if (rec_rounds_start(r, err) < 0)
+	if (rec_rounds_start(r, err) < 0 || rec_renewals_start(r, err) < 0)
 		return -1;
 	return rec_events_start(r, err);
 }

@@ -32,6 +32,9 @@ struct rec {
 	json_t *downloads;   /* "<app>/<service>" -> {image, percent, current, total} */
 	json_t *busy;	     /* "<app>" -> its status while a converge works on it */
 	json_t *leases;	     /* app id -> our lease, as kept in leasefile (locks.c) */
+	struct round *round; /* the one out on the pool, or NULL */
+	uint64_t renew_at;   /* monotonic ms: renew our leases (locks.c) */
+	bool renewing;	     /* a renewal is out on the pool */
 	/* the round's while one runs (one at a time; handed over by the pool) */
 	bc_engine *eng;
 	/* Docker's events and the locker's (events.c) */
@@ -47,6 +50,7 @@ struct rec {
 	const int64_t *scope; /* BC_SCOPE_APPS, or NULL: every supervised app */
 	size_t n_scope;
 	size_t workers;
+	uint64_t lock_ttl_ms; /* BC_LOCK_TTL_MS: leases are renewed every third of it */
 	uint64_t instance; /* this run (lib/ipc/daemon.h): in ACK and STATE */
 };
 
@@ -58,7 +62,8 @@ struct round {
 	bool remove_volumes, force_now;
 	json_t *leases; /* a copy of r->leases, changed as locks are taken */
 	json_t *app_locks; /* app id -> a service whose lock the app holds */
-	pthread_mutex_t mu; /* leases: steps of one round run side by side */
+	json_t *lost;	    /* app id -> our lease that ran out meanwhile (the loop sets it) */
+	pthread_mutex_t mu; /* leases and lost: memory only, never held across I/O */
 };
 
 /* locks.c: on the round's thread, except rec_load_leases and
@@ -73,6 +78,12 @@ int rec_lock_facts(struct round *rd, json_t **keep, bc_app_facts **facts, size_t
 int rec_lock(void *ud, const bc_app *app, bool take, bc_err *err);
 /* On the loop: our lease of an app is now lease (0: none); kept on disk. */
 void rec_lease_set(struct rec *r, const char *app_key, uint64_t lease);
+/* The executor's guard (bc_exec_env.guard): refuses a destructive step of
+ * an app whose lease ran out while the round ran. ud is the round. */
+int rec_guard(void *ud, const bc_app *app, bc_err *err);
+/* On the loop: renew our leases every third of the TTL, rounds or not (a
+ * round can run far longer than a lease: a pull, a slow stop). */
+int rec_renewals_start(struct rec *r, bc_err *err);
 
 /* events.c: the loop follows Docker's events and the locker's; each sets
  * r->wake. A stream that breaks is logged and opened again. */

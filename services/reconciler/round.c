@@ -309,6 +309,7 @@ round_work(void *ud)
 	bc_exec_env env = {.lockdir = r->lockdir,
 			   .fetch = fetch_via_fetcher,
 			   .lock = rec_lock,
+			   .guard = rec_guard,
 			   .on_step = on_step,
 			   .ud = rd,
 			   .pool = r->pool};
@@ -385,7 +386,9 @@ round_done(void *ud, bool ran)
 
 	(void)ran; /* not run: the daemon stops; the next run starts anew */
 	rd->r->running = false;
+	rd->r->round = NULL;
 	json_decref(rd->doc);
+	json_decref(rd->lost);
 	json_decref(rd->leases);
 	json_decref(rd->app_locks);
 	pthread_mutex_destroy(&rd->mu);
@@ -410,12 +413,14 @@ round_start(struct rec *r)
 	rd->doc = json_deep_copy(r->target);
 	rd->leases = json_deep_copy(r->leases);
 	rd->app_locks = json_object();
+	rd->lost = json_object();
 	/* locks are overridden by up --force, or by the device config */
 	rd->force_now = r->force || bc_target_override_lock(rd->doc);
 	pthread_mutex_init(&rd->mu, NULL);
 	r->wake = false;
 	r->running = true;
-	if (rd->doc == NULL || rd->leases == NULL || rd->app_locks == NULL ||
+	r->round = rd;
+	if (rd->doc == NULL || rd->leases == NULL || rd->app_locks == NULL || rd->lost == NULL ||
 	    bc_pool_submit(r->pool, round_work, round_done, rd, &err) < 0) {
 		log_warnx("converge: %s", err.msg[0] ? err.msg : "out of memory");
 		round_done(rd, false);

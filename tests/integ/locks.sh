@@ -112,4 +112,35 @@ suite_wait_ready locker
 check "locker restarted: the app's lockfile is still there" docker exec "$(cid)" test -f /tmp/balena/updates.lock
 docker exec "$(cid)" rm /tmp/balena/updates.lock
 
+# A lease outlives a step longer than its TTL: renewed on the loop's timer,
+# not once a round. TTL 1.5 s; the old container takes 4 s to stop.
+suite_stop
+export BC_LOCK_TTL_MS=1500
+suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+slow() {
+	target "$1" | sed 's/"c1": {"id": 1/"c9": {"id": 9/; s/"trap exit TERM;/"trap \\"sleep 4; exit 0\\" TERM;/'
+}
+slow 1 >"$T/slow1.json"
+slow 2 >"$T/slow2.json"
+bc up -t "$T/slow1.json" --timeout 60 >/dev/null
+old=$(cid)
+check "slow-stopping release runs" test -n "$old"
+bc up -t "$T/slow2.json" --timeout 60 >"$T/upslow" 2>&1 &
+upslow=$!
+seen=0 gap=0
+for _ in $(seq 150); do
+	docker inspect "$old" >/dev/null 2>&1 || break
+	if grep -qs '"owner":"balena-compose"' "$BC_LOCKDIR/$APP/s/updates.lock"; then
+		seen=$((seen + 1))
+	elif [ $seen -gt 0 ]; then
+		gap=$((gap + 1))
+	fi
+	sleep 0.1
+done
+wait $upslow
+check "a 4 s stop under a 1.5 s TTL: our lockfile stayed (seen $seen samples, missing $gap)" \
+	test $seen -ge 20 -a $gap -eq 0
+check "and the update finished" bash -c "docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' \$(docker ps -q --filter label=io.balena.app-id=$APP) | grep -q GREETING=2"
+check "no lease of ours ran out (reconciler log)" bash -c "! grep -q 'lease ran out' '$BC_LOGDIR/reconciler/current'"
+
 finish
