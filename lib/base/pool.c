@@ -78,26 +78,23 @@ tq_pop(struct tq *q)
 	return t;
 }
 
-/* Remove the queued helpers of b; how many were removed. Under mu. */
-static size_t
+/* Remove the queued helpers of b. Under mu. */
+static void
 tq_drop_helpers(struct tq *q, const struct batch *b)
 {
 	struct task **pp = &q->head, *prev = NULL;
-	size_t n = 0;
 
 	while (*pp != NULL) {
 		struct task *t = *pp;
 		if (t->batch == b) {
 			*pp = t->next;
 			free(t);
-			n++;
 			continue;
 		}
 		prev = t;
 		pp = &t->next;
 	}
 	q->tail = prev;
-	return n;
 }
 
 static void
@@ -196,12 +193,6 @@ int
 bc_pool_fd(const bc_pool *p)
 {
 	return p->efd;
-}
-
-size_t
-bc_pool_threads(const bc_pool *p)
-{
-	return p->nthreads;
 }
 
 int

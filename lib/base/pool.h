@@ -32,8 +32,6 @@ bc_pool *bc_pool_new(size_t nthreads, size_t max_jobs, bc_err *err);
 /* Readable when something waits for bc_pool_dispatch. Owned by the pool. */
 int bc_pool_fd(const bc_pool *p);
 
-size_t bc_pool_threads(const bc_pool *p);
-
 /* Run work(ud) on a worker thread, then done(ud, true) on the loop's
  * thread (bc_pool_dispatch). A job never started because the pool is
  * being freed gets done(ud, false). done is where ud is freed. Returns 0,

@@ -318,25 +318,34 @@ ver_num(const char *v)
 	return (long)maj * 1000 + min;
 }
 
+/* The engine's socket: sock, else $DOCKER_HOST (unix:// only), else the
+ * default. NULL with err for another scheme. */
+static const char *
+engine_sock(const char *sock, bc_err *err)
+{
+	const char *host = getenv("DOCKER_HOST");
+
+	if (sock != NULL)
+		return sock;
+	if (host == NULL || *host == '\0')
+		return BC_DOCKER_SOCK_DEFAULT;
+	if (strncmp(host, "unix://", 7) != 0) {
+		bc_err_set(err, BC_EINVAL, "DOCKER_HOST '%.100s': only unix:// is supported", host);
+		return NULL;
+	}
+	return host + 7;
+}
+
 bc_docker *
 bc_docker_new(const char *sock, bc_err *err)
 {
-	const char *host = getenv("DOCKER_HOST");
 	bc_docker *d;
 	json_t *v = NULL;
 	const char *sv;
 	long have;
 
-	if (sock == NULL && host != NULL && *host != '\0') {
-		if (strncmp(host, "unix://", 7) != 0) {
-			bc_err_set(err, BC_EINVAL,
-				   "DOCKER_HOST '%.100s': only unix:// is supported", host);
-			return NULL;
-		}
-		sock = host + 7;
-	}
-	if (sock == NULL)
-		sock = BC_DOCKER_SOCK_DEFAULT;
+	if ((sock = engine_sock(sock, err)) == NULL)
+		return NULL;
 	if (strlen(sock) >= sizeof(d->sock)) {
 		bc_err_set(err, BC_EINVAL, "docker socket path '%.100s' too long", sock);
 		return NULL;
@@ -740,25 +749,17 @@ struct bc_docker_stream {
 bc_docker_stream *
 bc_docker_events_open(const char *sock, const char *query, bc_json_fn fn, void *ud, bc_err *err)
 {
-	bc_docker_stream *s = calloc(1, sizeof(*s));
-	const char *host = getenv("DOCKER_HOST");
+	bc_docker_stream *s;
 	char *path;
 	bc_http1_req rq = {.method = "GET", .connect_timeout_ms = 2000, .on_status = on_status,
 			   .on_body = on_body};
 	int rc;
 
-	if (s == NULL) {
+	if ((sock = engine_sock(sock, err)) == NULL)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		bc_err_sys(err, "docker events");
 		return NULL;
-	}
-	if (sock == NULL && host != NULL && *host != '\0') {
-		if (strncmp(host, "unix://", 7) != 0) {
-			bc_err_set(err, BC_EINVAL,
-				   "DOCKER_HOST '%.100s': only unix:// is supported", host);
-			free(s);
-			return NULL;
-		}
-		sock = host + 7;
 	}
 	s->x = (struct xfer){.mode = X_JSONL, .jfn = fn, .ud = ud, .err = &s->err};
 	/* unversioned: the engine's own version (the fields we read, Type and
@@ -769,7 +770,7 @@ bc_docker_events_open(const char *sock, const char *query, bc_json_fn fn, void *
 	}
 	rq.path = path;
 	rq.ud = &s->x;
-	rc = bc_http1_stream_open(&s->h, sock ? sock : BC_DOCKER_SOCK_DEFAULT, &rq, err);
+	rc = bc_http1_stream_open(&s->h, sock, &rq, err);
 	free(path);
 	if (rc < 0) {
 		bc_err_wrap(err, "docker events");

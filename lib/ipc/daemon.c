@@ -57,12 +57,6 @@ struct bc_pending {
 	unsigned char header[];
 };
 
-uint64_t
-bc_pending_id(const bc_pending *p)
-{
-	return p->id;
-}
-
 bc_pending *
 bc_daemon_defer(struct bc_daemon *d)
 {
@@ -81,10 +75,14 @@ send_raw(struct bc_daemon *d, const bc_pending *p, const bc_msg *m, bc_err *err)
 
 	if (bc_msg_encode(m, &b, err) < 0)
 		return -1;
-	if ((rv = nng_msg_alloc(&nm, 0)) != 0 ||
-	    (rv = nng_msg_header_append(nm, p->header, p->hlen)) != 0 ||
+	if ((rv = nng_msg_alloc(&nm, 0)) != 0) {
+		bc_buf_free(&b);
+		return bc_err_set(err, BC_ESYS, "reply: %s", nng_strerror(rv));
+	}
+	if ((rv = nng_msg_header_append(nm, p->header, p->hlen)) != 0 ||
 	    (rv = nng_msg_append(nm, b.data, b.len)) != 0) {
 		bc_buf_free(&b);
+		nng_msg_free(nm);
 		return bc_err_set(err, BC_ESYS, "reply: %s", nng_strerror(rv));
 	}
 	bc_buf_free(&b);

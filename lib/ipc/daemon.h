@@ -97,8 +97,6 @@ int bc_daemon_start_pool(struct bc_daemon *d, size_t nthreads, size_t max_jobs, 
  * token (the caller's until bc_daemon_reply), or NULL when out of memory
  * (then answer now). The dispatch then returns BC_DEFERRED. */
 bc_pending *bc_daemon_defer(struct bc_daemon *d);
-/* The request's id, for a reply built later. */
-uint64_t bc_pending_id(const bc_pending *p);
 /* Send rep (rep->id is set here) for p, on the loop's thread, and free p.
  * rep stays the caller's. With err != NULL, an ERROR reply carrying it is
  * sent instead of rep. */

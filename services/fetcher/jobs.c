@@ -451,16 +451,8 @@ void
 fetcher_stop_pulls(struct fetcher *f)
 {
 	f->stopping = true;
-	for (size_t i = 0; i < BC_JOBS_MAX; i++) {
-		struct pull *p = f->pulls[i];
-		if (p == NULL)
-			continue;
-		atomic_store(&p->cancel, true);
-		if (p->retry_at != 0) {
-			p->st = BC_JOB_CANCELLED;
-			finish(p);
-		}
-	}
+	for (size_t i = 0; i < BC_JOBS_MAX; i++)
+		fetcher_cancel_pull(f, &f->jobs.slot[i]);
 }
 
 int

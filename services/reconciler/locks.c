@@ -102,11 +102,40 @@ round_lease(struct round *rd, const char *key, uint64_t lease)
 	}
 }
 
+/* Renew each lease (app id -> lease) with the locker; those it refused go
+ * into lost, and with unreachable_is_lost those it could not be asked
+ * about too. Blocks: a pool job's. */
+static void
+renew(const json_t *leases, json_t *lost, bool unreachable_is_lost)
+{
+	const char *k;
+	json_t *e;
+
+	json_object_foreach((json_t *)leases, k, e)
+	{
+		bc_msg t = {.type = BC_MSG_LOCK_TAKE}, tr = {.type = BC_MSG_NONE};
+		bc_err err = {0};
+		t.body.lock_take.app_id = strtoll(k, NULL, 10);
+		/* a renewal (no services): the lease keeps its own */
+		t.body.lock_take.lease = (uint64_t)json_integer_value(e);
+		if (bc_call("locker", &t, &tr, LOCK_CALL_MS, &err) < 0) {
+			if (unreachable_is_lost)
+				json_object_set(lost, k, e);
+			else
+				log_warnx("renew the lease of app %s: %s", k, err.msg);
+		} else if (tr.type != BC_MSG_LOCK_GRANTED) {
+			json_object_set(lost, k, e);
+		}
+		if (tr.type != BC_MSG_NONE)
+			bc_msg_clear(&tr);
+	}
+}
+
 void
 rec_locks_refresh(struct round *rd)
 {
 	bc_msg req = {.type = BC_MSG_LOCK_STATUS}, rep = {.type = BC_MSG_NONE};
-	json_t *leases = json_deep_copy(rd->leases), *e;
+	json_t *leases = json_deep_copy(rd->leases), *lost = json_object(), *e;
 	const char *k;
 
 	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, NULL) == 0 &&
@@ -122,22 +151,12 @@ rec_locks_refresh(struct round *rd)
 	}
 	if (rep.type != BC_MSG_NONE)
 		bc_msg_clear(&rep);
-	/* renew ours; one the locker no longer knows is dropped (taken again) */
-	json_object_foreach(leases, k, e)
-	{
-		bc_msg t = {.type = BC_MSG_LOCK_TAKE}, tr = {.type = BC_MSG_NONE};
-		bool live;
-		t.body.lock_take.app_id = strtoll(k, NULL, 10);
-		/* a renewal (no services): the lease keeps its own */
-		t.body.lock_take.lease = (uint64_t)json_integer_value(e);
-		live = bc_call("locker", &t, &tr, LOCK_CALL_MS, NULL) == 0 &&
-		       tr.type == BC_MSG_LOCK_GRANTED;
-		if (tr.type != BC_MSG_NONE)
-			bc_msg_clear(&tr);
-		if (!live)
-			round_lease(rd, k, 0);
-	}
+	/* renew ours; one not renewed is dropped (the planner takes it again) */
+	renew(leases, lost, true);
+	json_object_foreach(lost, k, e)
+	    round_lease(rd, k, 0);
 	json_decref(leases);
+	json_decref(lost);
 }
 
 int
@@ -271,24 +290,8 @@ static void
 renew_work(void *ud)
 {
 	struct renewal *rn = ud;
-	const char *k;
-	json_t *e;
-
-	json_object_foreach(rn->leases, k, e)
-	{
-		bc_msg t = {.type = BC_MSG_LOCK_TAKE}, tr = {.type = BC_MSG_NONE};
-		bc_err err = {0};
-		t.body.lock_take.app_id = strtoll(k, NULL, 10);
-		t.body.lock_take.lease = (uint64_t)json_integer_value(e);
-		if (bc_call("locker", &t, &tr, LOCK_CALL_MS, &err) < 0) {
-			/* the locker away: it removes nothing meanwhile either */
-			log_warnx("renew the lease of app %s: %s", k, err.msg);
-		} else if (tr.type != BC_MSG_LOCK_GRANTED) {
-			json_object_set(rn->lost, k, e);
-		}
-		if (tr.type != BC_MSG_NONE)
-			bc_msg_clear(&tr);
-	}
+	/* the locker away: it removes nothing meanwhile either */
+	renew(rn->leases, rn->lost, false);
 }
 
 static void
