@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,4 +59,126 @@ bc_mkdirs(const char *path, int mode, bc_err *err)
 	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
 		return bc_err_sys(err, "create '%s'", buf);
 	return 0;
+}
+
+#define SECURE_HOPS 8
+
+static bool
+trusted_uid(uid_t u)
+{
+	return u == 0 || u == geteuid();
+}
+
+/* One walk of path from "/"; *next gets a path to walk again when a
+ * trusted symlink is met (its target with the rest appended). */
+static int
+secure_walk(const char *path, int mode, char *next, size_t nnext, bc_err *err)
+{
+	char buf[PATH_MAX], sofar[PATH_MAX] = "";
+	char *save = NULL, *c;
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), rc = -1;
+	struct stat st;
+
+	next[0] = '\0';
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return bc_err_set(err, BC_ETOOBIG, "path '%.64s...' too long", path);
+	if (fd < 0)
+		return bc_err_sys(err, "open '/'");
+	for (c = strtok_r(buf, "/", &save); c != NULL; c = strtok_r(NULL, "/", &save)) {
+		bool last;
+		int nfd;
+
+		if (strcmp(c, ".") == 0)
+			continue;
+		if (strcmp(c, "..") == 0) {
+			bc_err_set(err, BC_EINVAL, "'%s': '..' is not allowed in it", path);
+			goto out;
+		}
+		snprintf(sofar + strlen(sofar), sizeof(sofar) - strlen(sofar), "/%s", c);
+		last = save == NULL || *save == '\0' || strspn(save, "/") == strlen(save);
+		nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && mode >= 0) {
+			if (mkdirat(fd, c, (mode_t)mode) < 0 && errno != EEXIST) {
+				bc_err_sys(err, "create '%s'", sofar);
+				goto out;
+			}
+			nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (nfd < 0 && (errno == ENOTDIR || errno == ELOOP) &&
+		    fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX], dir[PATH_MAX];
+			ssize_t n;
+
+			if (!trusted_uid(st.st_uid)) {
+				bc_err_set(err, BC_EINVAL,
+					   "'%s' is a symlink of uid %u (not root): refusing to "
+					   "follow it",
+					   sofar, (unsigned)st.st_uid);
+				goto out;
+			}
+			n = readlinkat(fd, c, target, sizeof(target) - 1);
+			if (n <= 0) {
+				bc_err_sys(err, "read the symlink '%s'", sofar);
+				goto out;
+			}
+			target[n] = '\0';
+			snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(sofar) - strlen(c) - 1), sofar);
+			if ((size_t)snprintf(next, nnext, "%s%s%s%s%s", target[0] == '/' ? "" : dir,
+					     target[0] == '/' ? "" : "/", target,
+					     last ? "" : "/", last ? "" : save) >= nnext) {
+				bc_err_set(err, BC_ETOOBIG, "'%s': its symlinks lead too far", path);
+				goto out;
+			}
+			rc = 0;
+			goto out;
+		}
+		if (nfd < 0) {
+			bc_err_sys(err, "open '%s'", sofar);
+			goto out;
+		}
+		close(fd);
+		fd = nfd;
+		if (fstat(fd, &st) < 0) {
+			bc_err_sys(err, "stat '%s'", sofar);
+			goto out;
+		}
+		if (!trusted_uid(st.st_uid)) {
+			bc_err_set(err, BC_EINVAL,
+				   "'%s' is owned by uid %u, not root: another user could change "
+				   "what is in it",
+				   sofar, (unsigned)st.st_uid);
+			goto out;
+		}
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (last || !(st.st_mode & S_ISVTX))) {
+			bc_err_set(err, BC_EINVAL,
+				   "'%s' is writable by %s (mode %04o): another user could change "
+				   "what is in it",
+				   sofar, (st.st_mode & S_IWOTH) ? "everyone" : "its group",
+				   (unsigned)(st.st_mode & 07777));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+int
+bc_dir_secure(const char *path, int mode, bc_err *err)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	if (path[0] != '/')
+		return bc_err_set(err, BC_EINVAL, "'%s': an absolute path is needed", path);
+	snprintf(a, sizeof(a), "%s", path);
+	for (int hop = 0; hop <= SECURE_HOPS; hop++) {
+		if (secure_walk(a, mode, b, sizeof(b), err) < 0)
+			return hop > 0 ? bc_err_wrap(err, "'%s', through its symlinks", path) : -1;
+		if (b[0] == '\0')
+			return 0;
+		memcpy(a, b, sizeof(a));
+	}
+	return bc_err_set(err, BC_EINVAL, "'%s': more than %d symlinks on the way", path,
+			  SECURE_HOPS);
 }

@@ -17,4 +17,15 @@ int bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err 
  * with err naming the directory that could not be made. */
 int bc_mkdirs(const char *path, int mode, bc_err *err);
 
+/* Make path (and its missing parents, with mode; mode -1: make nothing)
+ * and check that nobody but root (or our effective uid) can change where it
+ * leads or what is in it: walked from "/" one component at a time (openat,
+ * O_NOFOLLOW), each must be a directory owned by root or us and writable by
+ * nobody else; an ancestor may be writable by others if it is sticky (/tmp:
+ * they cannot rename or remove what is ours in it), the path itself may not.
+ * A symlink on the way is followed only if root or we own it, and its
+ * target is walked the same way (at most 8). Returns 0, or -1 with err
+ * naming the component and what is wrong with it. */
+int bc_dir_secure(const char *path, int mode, bc_err *err);
+
 #endif

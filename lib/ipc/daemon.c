@@ -1,5 +1,8 @@
 #include "lib/ipc/daemon.h"
 
+#include "lib/base/fsutil.h"
+#include "lib/locks/lock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -359,6 +362,22 @@ unknown_setting(const char *name)
 }
 
 int
+bc_daemon_lock_root(struct bc_daemon *d, bc_err *err)
+{
+	char guard[512];
+	const char *how;
+
+	snprintf(guard, sizeof(guard), "%s/lockroot.lock", bc_rundir());
+	if (bc_lock_root_prepare(d->settings.lockdir, guard, &how, err) < 0) {
+		bc_err_wrap(err, "BC_LOCKDIR='%s'", d->settings.lockdir);
+		err->code = BC_EINVAL;
+		return -1;
+	}
+	log_info("lock root %s: %s", d->settings.lockdir, how);
+	return 0;
+}
+
+int
 bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 {
 	static struct bc_daemon d;
@@ -405,11 +424,17 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		log_warnx("%s", err.msg);
 		return 111;
 	}
+	if (bc_dir_secure(d.settings.statedir, 0700, &err) < 0) {
+		log_warnx("BC_STATEDIR='%s': %s", d.settings.statedir, err.msg);
+		return 100;
+	}
 	if (bc_listen(&d.rep, ops->name, BC_SOCK_REP, &err) < 0 ||
 	    bc_listen(&d.pub, ops->name, BC_SOCK_PUB, &err) < 0)
 		fatalx("%s", err.msg);
-	if (ops->start != NULL && ops->start(&d, &err) < 0)
-		fatalx("%s", err.msg);
+	if (ops->start != NULL && ops->start(&d, &err) < 0) {
+		log_warnx("%s", err.msg);
+		return err.code == BC_EINVAL ? 100 : 111; /* a setting or file to fix first */
+	}
 	if ((rv = nng_socket_get_int(d.rep, NNG_OPT_RECVFD, &recv_fd)) != 0)
 		fatalx("receive fd: %s", nng_strerror(rv));
 	pfd[1].fd = recv_fd;

@@ -4,7 +4,10 @@
  * Usage: <daemon> [-d FD]
  *   -d FD   write a newline to FD once the sockets are bound, then close it
  *           (s6 readiness: the number in the service's notification-fd).
- * Exit codes: 0 after SIGTERM/SIGINT, 100 usage or a bad setting (the s6
+ * Before start(), $BC_STATEDIR is made (0700) and checked with
+ * bc_dir_secure: a directory another user could redirect is refused.
+ * Exit codes: 0 after SIGTERM/SIGINT, 100 usage, a bad setting or a start()
+ * that failed with BC_EINVAL (the s6
  * finish script makes that "do not restart"), 111 system error, or another
  * instance of the daemon holds $BC_RUNDIR/<name>.lock (an flock held for
  * the process's life: a second instance never takes over the sockets). */
@@ -104,5 +107,11 @@ void bc_daemon_reply(struct bc_daemon *d, bc_pending *p, const bc_msg *rep, cons
 
 int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);
 
+
+/* From start() of a daemon that makes lock directories: bc_lock_root_prepare
+ * on $BC_LOCKDIR (guarded by $BC_RUNDIR/lockroot.lock), what it found is
+ * logged. A root another user could redirect fails with BC_EINVAL, naming
+ * BC_LOCKDIR (the daemon then exits 100). */
+int bc_daemon_lock_root(struct bc_daemon *d, bc_err *err);
 
 #endif

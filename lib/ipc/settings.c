@@ -101,7 +101,7 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 		 sizeof(s->statedir), err) < 0 ||
 	    path(lookup, "BC_LOGDIR", "/var/log/balena-compose", s->logdir, sizeof(s->logdir),
 		 err) < 0 ||
-	    path(lookup, "BC_LOCKDIR", "/tmp/balena-supervisor/services", s->lockdir,
+	    path(lookup, "BC_LOCKDIR", "/run/balena-compose/locks", s->lockdir,
 		 sizeof(s->lockdir), err) < 0 ||
 	    path(lookup, "BC_CONFIG", BC_CONFIG_PATH_DEFAULT, s->config, sizeof(s->config), err) <
 		0 ||

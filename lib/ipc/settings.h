@@ -7,7 +7,7 @@
  *   BC_RUNDIR             sockets                 /run/balena-compose
  *   BC_STATEDIR           kept state              /var/lib/balena-compose
  *   BC_LOGDIR             s6-log output (scripts) /var/log/balena-compose
- *   BC_LOCKDIR            update lock dirs        /tmp/balena-supervisor/services
+ *   BC_LOCKDIR            update lock dirs        /run/balena-compose/locks
  *   BC_CONFIG             config.json             /mnt/boot/config.json
  *   BC_WORKERS            Docker workers          1..8, 4
  *   BC_FETCH_CONCURRENCY  pulls at once           1..16, 3

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,65 @@ bc_lock_dir(char *out, size_t n, const char *lockdir, int64_t app_id, const char
 {
 	int r = snprintf(out, n, "%s/%lld/%s", lockdir, (long long)app_id, service);
 	return r < 0 || (size_t)r >= n ? -1 : 0;
+}
+
+static bool
+empty_dir(int dfd)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	bool empty = true;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+int
+bc_lock_root_prepare(const char *lockdir, const char *guard, const char **how, bc_err *err)
+{
+	struct stat self, up;
+	int g, dfd = -1, rc = -1;
+
+	*how = "";
+	if (bc_dir_secure(lockdir, 0755, err) < 0)
+		return -1;
+	if ((g = open(guard, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return bc_err_sys(err, "open '%s'", guard);
+	if (flock(g, LOCK_EX) < 0) {
+		bc_err_sys(err, "lock '%s'", guard);
+		goto out;
+	}
+	dfd = open(lockdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &self) < 0 || fstatat(dfd, "..", &up, 0) < 0) {
+		bc_err_sys(err, "open '%s'", lockdir);
+		goto out;
+	}
+	if (self.st_dev != up.st_dev) {
+		*how = "its own mount (kept as it is)";
+	} else if (!empty_dir(dfd)) {
+		/* a mount now would hide the lock dirs of running containers */
+		*how = "not a mount of its own and not empty: left as it is until the next boot";
+	} else if (mount("balena-compose-locks", lockdir, "tmpfs", MS_NODEV | MS_NOSUID | MS_NOEXEC,
+			 BC_LOCK_ROOT_MOUNT_OPTS) < 0) {
+		*how = errno == EPERM ? "not a mount of its own: mounting one is not allowed here"
+				      : "not a mount of its own: mounting one failed";
+	} else {
+		*how = "a tmpfs mounted for it (" BC_LOCK_ROOT_MOUNT_OPTS ",nodev,nosuid,noexec)";
+	}
+	rc = bc_dir_secure(lockdir, -1, err); /* what is there now: the mount's root too */
+out:
+	if (dfd >= 0)
+		close(dfd);
+	close(g); /* drops the flock */
+	return rc;
 }
 
 /* A lock directory is the app's to write: whatever is at a lock's name may

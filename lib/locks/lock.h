@@ -18,6 +18,23 @@
 
 #define BC_LOCK_OWNER "balena-compose"
 
+/* The lock root's own small filesystem: an app cannot fill the host's disk
+ * or its inodes through its lock directory, nor leave a device node or a
+ * setuid program there for anyone. */
+#define BC_LOCK_ROOT_MOUNT_OPTS "size=8m,nr_inodes=16384,mode=0755"
+
+/* Make the lock root safe before any lock directory is made in it. Both
+ * the locker and the reconciler call this at start; guard is a file (in
+ * the run directory) whose flock serialises them. The root is made and
+ * checked (bc_dir_secure: no other user can redirect it); then, if it is
+ * not a mount of its own yet and is empty, a tmpfs is mounted on it
+ * (BC_LOCK_ROOT_MOUNT_OPTS, nodev, nosuid, noexec). A root that is not
+ * empty is left as it is: a mount would hide the lock directories running
+ * containers have. Not being allowed to mount is not an error. *how says
+ * what was found or done (a static string, for the log). Returns 0, or -1
+ * with err naming the path and what is wrong. */
+int bc_lock_root_prepare(const char *lockdir, const char *guard, const char **how, bc_err *err);
+
 /* "<lockdir>/<appId>/<service>" into out. */
 int bc_lock_dir(char *out, size_t n, const char *lockdir, int64_t app_id, const char *service);
 

@@ -169,6 +169,8 @@ start(struct bc_daemon *d, bc_err *err)
 	l->pub = d->pub;
 	snprintf(l->lockdir, sizeof(l->lockdir), "%s", d->settings.lockdir);
 	l->ttl_ms = d->settings.lock_ttl_ms;
+	if (bc_daemon_lock_root(d, err) < 0)
+		return -1;
 	/* no lease is live yet: every lockfile of ours is an orphan */
 	if ((removed = bc_lock_sweep(l->lockdir, NULL, NULL, err)) < 0)
 		return -1;

@@ -160,8 +160,8 @@ start(struct bc_daemon *d, bc_err *err)
 	snprintf(r->lockdir, sizeof(r->lockdir), "%s", set->lockdir);
 	snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", set->statedir);
 	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", set->statedir);
-	if (mkdir(set->statedir, 0700) < 0 && errno != EEXIST)
-		return bc_err_sys(err, "create state directory '%s'", set->statedir);
+	if (bc_daemon_lock_root(d, err) < 0)
+		return -1;
 	load_target(r);
 	if (r->target == NULL) {
 		/* nothing to run: that is settled, at generation 1 (a client that

@@ -1,7 +1,7 @@
 # Run the five daemons under a real s6-svscan, from a copy of the scan
 # directory generated out of s6-rc.d/. Source it; then
 #   suite_start BUILD_DIR WORK_DIR   (sets BC_RUNDIR, BC_LOGDIR, SUITE_SCAN)
-#   suite_stop
+#   suite_stop [keep]                (keep: the lock root's mount, for a restart)
 # suite_start returns once every daemon is up and ready (s6-svwait -U).
 
 SUITE_DAEMONS="gateway reconciler fetcher locker logger"
@@ -10,6 +10,8 @@ SUITE_SVSCAN=
 suite_start() {
 	local build=$1 work=$2 d
 	export BC_RUNDIR=$work/run BC_LOGDIR=$work/log
+	# never the host's own lock root and state (a suite may set its own)
+	export BC_LOCKDIR=${BC_LOCKDIR:-$work/locks} BC_STATEDIR=${BC_STATEDIR:-$work/state}
 	SUITE_SCAN=$work/scan
 	cp -R "$build/scandir" "$SUITE_SCAN"
 	setsid s6-svscan "$SUITE_SCAN" >"$work/svscan.log" 2>&1 &
@@ -42,4 +44,8 @@ suite_stop() {
 	s6-svscanctl -t "$SUITE_SCAN" 2>/dev/null
 	wait "$SUITE_SVSCAN" 2>/dev/null
 	SUITE_SVSCAN=
+	# the daemons mount a small tmpfs on the lock root where they may;
+	# 'suite_stop keep' (a restart) leaves it: running containers use it
+	[ "${1:-}" = keep ] && return 0
+	if mountpoint -q "$BC_LOCKDIR" 2>/dev/null; then umount -l "$BC_LOCKDIR"; fi
 }

@@ -120,6 +120,30 @@ mkdir -m 0755 "$T/looserun"
 msg=$(BC_RUNDIR=$T/looserun "$BIN/bc-locker" 2>&1)
 rc=$?
 check "loose run directory -> exit 111 ($msg)" bash -c "[ $rc -eq 111 ] && [[ '$msg' == *'mode 0700'* ]]"
+
+# A local unprivileged user cannot redirect the lock root or the state
+# directory: in a sticky world-writable place (as /tmp), 'nobody' makes the
+# lock root's parent a symlink to a root-only directory before we start.
+# The daemons refuse (exit 100, naming the setting and the symlink) and
+# write nothing where it leads; before the fix the locker made its
+# directories there and the reconciler its lock dirs.
+chmod 711 "$T"
+mkdir -m 1777 "$T/pub" && mkdir -m 0700 "$T/rootonly"
+runuser -u nobody -- ln -s "$T/rootonly" "$T/pub/balena-supervisor"
+mkdir -m 0700 "$T/run2"
+for d in locker reconciler; do
+	msg=$(BC_RUNDIR=$T/run2 BC_LOCKDIR=$T/pub/balena-supervisor/services timeout 10 "$BIN/bc-$d" 2>&1)
+	rc=$?
+	check "$d: lock root through another user's symlink -> exit 100 ($msg)" \
+		bash -c "[ $rc -eq 100 ] && [[ '$msg' == *BC_LOCKDIR=*'symlink of uid 65534'* ]]"
+done
+check "nothing was made where the symlink led" test -z "$(ls -A "$T/rootonly")"
+runuser -u nobody -- mkdir "$T/pub/state"
+msg=$(BC_RUNDIR=$T/run2 BC_STATEDIR=$T/pub/state/x timeout 10 "$BIN/bc-fetcher" 2>&1)
+rc=$?
+check "a state directory in another user's directory -> exit 100 ($msg)" \
+	bash -c "[ $rc -eq 100 ] && [[ '$msg' == *BC_STATEDIR=*'owned by uid 65534'* ]]"
+check "and nothing made in it" test ! -e "$T/pub/state/x"
 "$BIN/balena-compose" ping nosuchdaemon 2>/dev/null
 check "ping of an unknown daemon name -> exit 100" test $? -eq 100
 "$BIN/balena-compose" frobnicate 2>/dev/null

@@ -88,6 +88,24 @@ done
 check "the host's /etc/shadow and / are untouched" test -s /etc/shadow -a -d /etc
 check "the locker answered throughout, the same process" "$BIN/balena-compose" ping locker
 
+# the lock root is a small filesystem of its own: an app filling its lock
+# directory fills 8 MiB, not the host's disk, and cannot leave a device or
+# a setuid program usable there
+opts=$(findmnt -no FSTYPE,OPTIONS --mountpoint "$BC_LOCKDIR")
+check "the lock root is a tmpfs, nodev,nosuid,noexec ($opts)" \
+	bash -c "[[ '$opts' == tmpfs*nosuid*nodev*noexec* ]]"
+check "the daemon that came first says so in its log" \
+	grep -q "lock root $BC_LOCKDIR: a tmpfs mounted" "$BC_LOGDIR/locker/current" "$BC_LOGDIR/reconciler/current"
+msg=$(app 'dd if=/dev/zero of=/tmp/balena/fill bs=1M count=64 2>&1')
+rc=$?
+sz=$(stat -c %s "$D/web/fill")
+check "an app writing 64 MiB into its lock dir fails at 8 MiB ($sz bytes: $msg)" \
+	bash -c "[ $rc -ne 0 ] && [ $sz -le $((8 << 20)) ] && [[ '$msg' == *'No space left'* ]]"
+app 'rm -f /tmp/balena/fill'
+out=$(bc lock take --app $APP web)
+check "space freed: the lock is taken again" bash -c "[[ '$out' == lease* ]]"
+bc lock release "$(echo "$out" | awk '{print $2}')" >/dev/null
+
 # kill -9 mid-update: our lock must not outlive us; the app's must stay
 bc lock take --app $APP db >/dev/null
 mkdir -p "$D/api"

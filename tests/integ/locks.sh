@@ -114,7 +114,7 @@ docker exec "$(cid)" rm /tmp/balena/updates.lock
 
 # A lease outlives a step longer than its TTL: renewed on the loop's timer,
 # not once a round. TTL 1.5 s; the old container takes 4 s to stop.
-suite_stop
+suite_stop keep
 export BC_LOCK_TTL_MS=1500
 suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
 slow() {

@@ -8,11 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <linux/magic.h>
+#include <errno.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lib/locks/lock.h"
+#include "lib/base/fsutil.h"
 
 static char base[64];
 
@@ -203,6 +209,122 @@ test_hostile_entries(void **state)
 	bc_strv_free(&web);
 }
 
+/* Item 3 of the trust issue: a lock root (or state directory) another
+ * user could redirect is refused, naming the component. */
+static void
+test_secure_dir(void **state)
+{
+	char p[256], q[256];
+	bc_err err = {0};
+	struct stat st;
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s/sec/a/b", base);
+	assert_int_equal(bc_dir_secure(p, 0755, &err), 0); /* made */
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	snprintf(p, sizeof(p), "%s/sec/nope", base);
+	assert_int_equal(bc_dir_secure(p, -1, &err), -1); /* -1: make nothing */
+	assert_int_equal(access(p, F_OK), -1);
+
+	/* writable by others: refused, unless a sticky ancestor (/tmp's kind) */
+	snprintf(p, sizeof(p), "%s/sec/w", base);
+	mkdir(p, 0755);
+	chmod(p, 0777);
+	snprintf(q, sizeof(q), "%s/sec/w/x", base);
+	assert_int_equal(bc_dir_secure(q, 0755, &err), -1);
+	assert_non_null(strstr(err.msg, "writable by everyone"));
+	assert_non_null(strstr(err.msg, "/sec/w'"));
+	assert_int_equal(access(q, F_OK), -1); /* nothing made below it */
+	chmod(p, 01777);
+	assert_int_equal(bc_dir_secure(q, 0755, &err), 0);
+	assert_int_equal(bc_dir_secure(p, 0755, &err), -1); /* the path itself: never */
+	chmod(p, 0775);
+	assert_int_equal(bc_dir_secure(q, 0755, &err), -1);
+	assert_non_null(strstr(err.msg, "writable by its group"));
+
+	/* a root-owned symlink (as /var/run) is followed and its target checked */
+	snprintf(p, sizeof(p), "%s/sec/link", base);
+	snprintf(q, sizeof(q), "%s/sec/a", base);
+	assert_int_equal(symlink(q, p), 0);
+	snprintf(q, sizeof(q), "%s/sec/link/b/c", base);
+	assert_int_equal(bc_dir_secure(q, 0755, &err), 0);
+	snprintf(q, sizeof(q), "%s/sec/a/b/c", base);
+	assert_int_equal(access(q, F_OK), 0);
+	snprintf(q, sizeof(q), "%s/sec/w/x", base); /* to a group-writable place */
+	unlink(p);
+	assert_int_equal(symlink(q, p), 0);
+	snprintf(q, sizeof(q), "%s/sec/link", base);
+	assert_int_equal(bc_dir_secure(q, 0755, &err), -1);
+	assert_non_null(strstr(err.msg, "through its symlinks"));
+
+	if (geteuid() != 0)
+		return; /* the rest needs another user's files */
+	/* another user's directory, and another user's symlink (the attack:
+	 * a local user pre-creates the lock root in /tmp as a symlink to a
+	 * root-only place) */
+	snprintf(p, sizeof(p), "%s/sec/u", base);
+	mkdir(p, 0755);
+	assert_int_equal(chown(p, 65534, 65534), 0);
+	snprintf(q, sizeof(q), "%s/sec/u/locks", base);
+	assert_int_equal(bc_dir_secure(q, 0755, &err), -1);
+	assert_non_null(strstr(err.msg, "owned by uid 65534"));
+	assert_int_equal(access(q, F_OK), -1);
+	snprintf(p, sizeof(p), "%s/sec/evil", base);
+	snprintf(q, sizeof(q), "%s/sec/a", base);
+	assert_int_equal(symlink(q, p), 0);
+	assert_int_equal(lchown(p, 65534, 65534), 0);
+	snprintf(q, sizeof(q), "%s/sec/evil/b/d", base);
+	assert_int_equal(bc_dir_secure(q, 0755, &err), -1);
+	assert_non_null(strstr(err.msg, "symlink of uid 65534"));
+	snprintf(q, sizeof(q), "%s/sec/a/b/d", base);
+	assert_int_equal(access(q, F_OK), -1); /* nothing written where it led */
+}
+
+/* The lock root gets a small tmpfs of its own (nodev, nosuid, noexec)
+ * where mounting is allowed, once; a root in use is never covered. */
+static void
+test_root_mount(void **state)
+{
+	char root[256], guard[256], f[300];
+	const char *how = NULL;
+	bc_err err = {0};
+	struct statfs sf;
+	struct stat a, b;
+	(void)state;
+
+	snprintf(root, sizeof(root), "%s/root/locks", base);
+	snprintf(guard, sizeof(guard), "%s/root.guard", base);
+	assert_int_equal(bc_lock_root_prepare(root, guard, &how, &err), 0);
+	assert_non_null(how);
+	if (strstr(how, "tmpfs mounted") == NULL) {
+		/* not allowed here: said so, and the root is still usable */
+		assert_non_null(strstr(how, "not a mount of its own"));
+		return;
+	}
+	assert_int_equal(statfs(root, &sf), 0);
+	assert_int_equal(sf.f_type, TMPFS_MAGIC);
+	assert_true(sf.f_flags & ST_NODEV);
+	assert_true(sf.f_flags & ST_NOSUID);
+	assert_true(sf.f_flags & ST_NOEXEC);
+	assert_true((uint64_t)sf.f_blocks * (uint64_t)sf.f_bsize <= 8u << 20);
+	/* again (the other daemon, a restart): kept, not stacked */
+	assert_int_equal(bc_lock_root_prepare(root, guard, &how, &err), 0);
+	assert_non_null(strstr(how, "its own mount"));
+	snprintf(f, sizeof(f), "%s/7", root);
+	mkdir(f, 0755);
+	assert_int_equal(umount2(root, MNT_DETACH), 0);
+	/* a root that is not empty (containers may have its dirs): left alone */
+	snprintf(f, sizeof(f), "%s/7", root);
+	assert_int_equal(mkdir(f, 0755), 0);
+	assert_int_equal(bc_lock_root_prepare(root, guard, &how, &err), 0);
+	assert_non_null(strstr(how, "not empty"));
+	assert_int_equal(stat(root, &a), 0);
+	snprintf(f, sizeof(f), "%s/root", base);
+	assert_int_equal(stat(f, &b), 0);
+	assert_true(a.st_dev == b.st_dev); /* no mount on it */
+}
+
 static int
 setup(void **state)
 {
@@ -228,6 +350,8 @@ main(void)
 	    cmocka_unit_test(test_app_holds),
 	    cmocka_unit_test(test_sweep_orphans),
 	    cmocka_unit_test(test_hostile_entries),
+	    cmocka_unit_test(test_secure_dir),
+	    cmocka_unit_test(test_root_mount),
 	};
 	return cmocka_run_group_tests_name("lock", tests, setup, teardown);
 }

@@ -40,7 +40,7 @@ test_defaults(void **state)
 	assert_int_equal(bc_settings_load(&s, lookup, NULL, NULL, &err), 0);
 	assert_string_equal(s.rundir, "/run/balena-compose");
 	assert_string_equal(s.statedir, "/var/lib/balena-compose");
-	assert_string_equal(s.lockdir, "/tmp/balena-supervisor/services");
+	assert_string_equal(s.lockdir, "/run/balena-compose/locks");
 	assert_string_equal(s.config, "/mnt/boot/config.json");
 	assert_int_equal(s.workers, 4);
 	assert_int_equal(s.fetch_concurrency, 3);
