@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/statvfs.h>
 
 #include "lib/model/values.h"
@@ -156,6 +157,89 @@ bc_image_registry(const char *ref, char *out, size_t n)
 	memcpy(out, ref, len);
 	out[len] = '\0';
 	return true;
+}
+
+/* One decimal byte of an IPv4 address: 0..255, no leading zero. */
+static bool
+octet(const char **p, const char *end)
+{
+	unsigned v = 0;
+	const char *s = *p;
+
+	while (*p < end && **p >= '0' && **p <= '9' && *p - s < 3)
+		v = v * 10 + (unsigned)(*(*p)++ - '0');
+	return *p > s && v <= 255 && !(s[0] == '0' && *p - s > 1);
+}
+
+bool
+bc_host_is_loopback(const char *host, size_t len)
+{
+	const char *p = host, *end = host + len, *colon;
+
+	if (len > 6 && strncmp(host, "[::1]", 5) == 0)
+		colon = host + 5;
+	else if (len == 5 && strncmp(host, "[::1]", 5) == 0)
+		colon = end;
+	else {
+		colon = memchr(host, ':', len);
+		if (colon == NULL)
+			colon = end;
+		if ((size_t)(colon - host) == 9 && strncasecmp(host, "localhost", 9) == 0) {
+			/* exactly localhost */
+		} else {
+			if (!(colon - p > 4 && strncmp(p, "127.", 4) == 0))
+				return false;
+			p += 4;
+			for (int i = 0; i < 3; i++)
+				if (!octet(&p, colon) || (i < 2 && (p >= colon || *p++ != '.')))
+					return false;
+			if (p != colon)
+				return false;
+		}
+	}
+	if (colon == end)
+		return true;
+	if (*colon != ':' || colon + 1 == end || end - colon > 6)
+		return false;
+	for (p = colon + 1; p < end; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+int
+bc_registry_url_check(const char *url, bool *plain, bc_err *err)
+{
+	const char *auth, *end;
+	size_t n;
+
+	if (strncasecmp(url, "https://", 8) == 0) {
+		auth = url + 8;
+		*plain = false;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		auth = url + 7;
+		*plain = true;
+	} else {
+		return bc_err_set(err, BC_EPROTO, "'%.200s': refused, a registry is spoken to over "
+						  "https only",
+				  url);
+	}
+	n = strcspn(auth, "/?#");
+	end = auth + n;
+	if (n == 0 || memchr(auth, '@', n) != NULL || memchr(auth, '\\', n) != NULL)
+		return bc_err_set(err, BC_EPROTO, "'%.200s': refused, not a plain host[:port]", url);
+	if (*plain && !bc_host_is_loopback(auth, (size_t)(end - auth)))
+		return bc_err_set(err, BC_EPROTO,
+				  "'%.200s': refused, plain http only to a loopback address "
+				  "(localhost, 127.x.x.x, [::1])",
+				  url);
+	return 0;
+}
+
+bool
+bc_registry_same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && *a != '\0' && strcasecmp(a, b) == 0;
 }
 
 static char *

@@ -47,14 +47,29 @@ uint64_t bc_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint
  * or false for a Docker Hub name ("a/b", "busybox"). */
 bool bc_image_registry(const char *ref, char *out, size_t n);
 
+/* Is host[:port] (len bytes) exactly a loopback address: "localhost",
+ * 127.a.b.c (four decimal bytes) or "[::1]", each with an optional port?
+ * "localhost.example.com" and "127.evil.com" are not. */
+bool bc_host_is_loopback(const char *host, size_t len);
+
+/* May the agent send a request (with the device's credentials) to url? Only
+ * https, or plain http to a loopback address; no userinfo in the host.
+ * *plain says which. Returns 0, or -1 with err naming the url. */
+int bc_registry_url_check(const char *url, bool *plain, bc_err *err);
+
+/* Is registry a (host[:port] of an image) the device's registry b (config.json
+ * registryEndpoint)? The device's credentials go only there. */
+bool bc_registry_same(const char *a, const char *b);
+
 /* The X-Registry-Auth value (base64 of {username, password, serveraddress}).
  * The result is a secret: the caller frees it after explicit_bzero. */
 char *bc_registry_auth(const char *user, const char *password, const char *server);
 
 /* The compressed size of an image (its config and layers) from the
  * registry's manifest, following a manifest list to this machine's
- * platform. user/password may be NULL. Plain http for loopback registries,
- * https otherwise. */
+ * platform. user/password may be NULL. Plain http for loopback registries
+ * (bc_host_is_loopback), https otherwise; a token realm is held to
+ * bc_registry_url_check too, and curl itself to that one scheme. */
 int bc_registry_image_size(const char *ref, const char *user, const char *password, long timeout_s,
 			   uint64_t *bytes, bc_err *err);
 

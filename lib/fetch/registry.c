@@ -46,14 +46,22 @@ on_header(char *p, size_t sz, size_t n, void *u)
 static int
 get(struct http *h, const char *url, bool basic, long *status, bc_err *err)
 {
-	struct curl_slist *hdr = curl_slist_append(NULL, ACCEPT);
+	struct curl_slist *hdr;
 	char authz[4200];
 	CURLcode cc;
+	bool plain;
 
+	if (bc_registry_url_check(url, &plain, err) < 0)
+		return -1;
+	hdr = curl_slist_append(NULL, ACCEPT);
 	bc_buf_reset(&h->body);
 	h->www_auth[0] = '\0';
 	curl_easy_reset(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	/* curl speaks only the scheme checked above, and follows no redirect */
+	curl_easy_setopt(h->curl, CURLOPT_PROTOCOLS_STR, plain ? "http" : "https");
+	curl_easy_setopt(h->curl, CURLOPT_REDIR_PROTOCOLS_STR, plain ? "http" : "https");
+	curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, h->timeout_s);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -108,6 +116,8 @@ fetch_token(struct http *h, bc_err *err)
 
 	if (!auth_param(h->www_auth, "realm", realm, sizeof(realm)))
 		return bc_err_set(err, BC_EHTTP, "registry: unreadable Bearer challenge");
+	if (bc_registry_url_check(realm, &(bool){false}, err) < 0)
+		return bc_err_wrap(err, "registry token realm");
 	auth_param(h->www_auth, "service", service, sizeof(service));
 	auth_param(h->www_auth, "scope", scope, sizeof(scope));
 	es = curl_easy_escape(h->curl, service, 0);
@@ -196,8 +206,7 @@ bc_registry_image_size(const char *ref, const char *user, const char *password, 
 	if (bc_image_ref_split(ref, name, sizeof(name), tag, sizeof(tag), err) < 0)
 		return -1;
 	repo = name + strlen(reg) + 1;
-	scheme =
-	    strncmp(reg, "127.", 4) == 0 || strncmp(reg, "localhost", 9) == 0 ? "http" : "https";
+	scheme = bc_host_is_loopback(reg, strlen(reg)) ? "http" : "https";
 	snprintf(url, sizeof(url), "%s://%s/v2/%s/manifests/%s", scheme, reg, repo, tag);
 	if ((h.curl = curl_easy_init()) == NULL)
 		return bc_err_set(err, BC_ESYS, "registry: curl_easy_init failed");

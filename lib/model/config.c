@@ -33,13 +33,28 @@ struct ckey {
 		n, C_BOOL, offsetof(bc_config, f), 0, 0, 0                                         \
 	}
 
+/* A registry's host[:port], as an image reference names it. */
+static bool
+host_port(const char *s, size_t n)
+{
+	size_t h = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+
+	if (h == 0 && n > 2 && s[0] == '[') /* [v6] */
+		h = strspn(s + 1, "0123456789abcdefABCDEF:") + 2;
+	if (h == 0 || h > n || (s[0] == '[' && s[h - 1] != ']'))
+		return false;
+	if (h == n)
+		return true;
+	return s[h] == ':' && n - h >= 2 && n - h <= 6 && strspn(s + h + 1, "0123456789") == n - h - 1;
+}
+
 static const struct ckey keys[] = {
     S("uuid", uuid, C_STR, 64),
     S("deviceApiKey", device_api_key, C_SECRET, 512),
     S("apiKey", api_key, C_SECRET, 512),
     S("apiEndpoint", api_endpoint, C_URL, 2048),
     S("deltaEndpoint", delta_endpoint, C_URL, 2048),
-    S("registryEndpoint", registry_endpoint, C_STR, 2048),
+    S("registryEndpoint", registry_endpoint, C_STR, 255),
     S("deviceType", device_type, C_STR, 128),
     S("hostname", hostname, C_STR, 253),
     N("applicationId", application_id, 0, INT64_MAX),
@@ -154,6 +169,11 @@ set_key(const struct ckey *k, json_t *v, bc_config *c, const char *src, bc_err *
 			return bc_err_set(err, BC_EINVAL,
 					  "%s: field '%s' must be an http:// or https:// URL", src,
 					  k->name);
+		if (k->off == offsetof(bc_config, registry_endpoint) && !host_port(s, n))
+			return bc_err_set(err, BC_EINVAL,
+					  "%s: field 'registryEndpoint' must be a host or host:port "
+					  "(registry2.balena-cloud.com), without scheme or path",
+					  src);
 		if (k->off == offsetof(bc_config, uuid) && strspn(s, "0123456789abcdef") != n)
 			return bc_err_set(err, BC_EINVAL,
 					  "%s: field 'uuid' must be lower-case hexadecimal", src);

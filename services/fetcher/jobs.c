@@ -122,13 +122,26 @@ on_progress(void *ud, json_t *obj)
 }
 
 /* The device's registry credentials as the supervisor uses them:
- * d_<uuid> / deviceApiKey from config.json, read once per job. A secret:
- * creds_clear wipes it. */
+ * d_<uuid> / deviceApiKey from config.json, read once per job, for the
+ * device's registry only (config.json's registryEndpoint): an image from
+ * any other registry is pulled without them. A secret: creds_clear wipes
+ * it. */
 struct creds {
 	bool have;
 	char user[128];
 	char key[512];
+	char registry[256]; /* registryEndpoint: the one registry they are for */
 };
+
+/* Are the credentials for image's registry? */
+static bool
+creds_for(const struct creds *cr, const char *image)
+{
+	char reg[256];
+
+	return cr->have && bc_image_registry(image, reg, sizeof(reg)) &&
+	       bc_registry_same(reg, cr->registry);
+}
 
 static void
 creds_load(const struct fetcher *f, struct creds *cr)
@@ -138,9 +151,10 @@ creds_load(const struct fetcher *f, struct creds *cr)
 	memset(cr, 0, sizeof(*cr));
 	if (bc_config_load(f->config, &c, NULL) < 0)
 		return;
-	if (c.uuid && c.device_api_key) {
+	if (c.uuid && c.device_api_key && c.registry_endpoint) {
 		snprintf(cr->user, sizeof(cr->user), "d_%s", c.uuid);
 		snprintf(cr->key, sizeof(cr->key), "%s", c.device_api_key);
+		snprintf(cr->registry, sizeof(cr->registry), "%s", c.registry_endpoint);
 		cr->have = true;
 	}
 	bc_config_free(&c);
@@ -157,11 +171,9 @@ creds_clear(struct creds *cr)
 static char *
 auth_for(const char *image, const struct creds *cr)
 {
-	char reg[256];
-
-	if (!cr->have || !bc_image_registry(image, reg, sizeof(reg)))
+	if (!creds_for(cr, image))
 		return NULL;
-	return bc_registry_auth(cr->user, cr->key, reg);
+	return bc_registry_auth(cr->user, cr->key, cr->registry);
 }
 
 /* How many bytes the image needs, from its registry (0: unknown). */
@@ -174,8 +186,8 @@ estimate(const char *image, const struct creds *cr)
 
 	if (!bc_image_registry(image, reg, sizeof(reg)))
 		return 0;
-	if (fetcher_image_size(image, cr->have ? cr->user : NULL, cr->have ? cr->key : NULL, 20,
-			       &bytes, &err) < 0) {
+	if (fetcher_image_size(image, creds_for(cr, image) ? cr->user : NULL,
+			       creds_for(cr, image) ? cr->key : NULL, 20, &bytes, &err) < 0) {
 		log_info("'%s': size unknown (%s); the pull's own totals guard the disk", image,
 			 err.msg);
 		return 0;

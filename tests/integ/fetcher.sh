@@ -36,11 +36,26 @@ registry() {
 	echo "registry $1 did not start" >&2
 	return 1
 }
+# conf KEY [REGISTRY]: config.json with the device's key for its registry
+conf() {
+	echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$1\", \"registryEndpoint\": \"${2:-$AUTHREG}\"}" >"$T/config.json"
+}
+fakes=()
+# fake NAME PORT MODE [REALM]: tests/harness/fakereg.py, logging to $T/NAME.log
+fake() {
+	: >"$T/$1.log"
+	setsid python3 "$here/../harness/fakereg.py" "$2" "$T/$1.log" "$3" ${4:+"$4"} >/dev/null 2>&1 &
+	fakes+=($!)
+	for _ in $(seq 40); do (: </dev/tcp/127.0.0.1/"$2") 2>/dev/null && return 0; sleep 0.1; done
+	echo "fake $1 did not start" >&2
+	return 1
+}
 stop_registry() { kill -9 "$(cat "$T/$1/pid")" 2>/dev/null; wait "$(cat "$T/$1/pid")" 2>/dev/null; }
 cleanup() {
 	bc down -v -p "fx$APP" >/dev/null 2>&1
 	suite_stop
 	for r in auth flaky; do stop_registry $r; done
+	[ ${#fakes[@]} -eq 0 ] || kill "${fakes[@]}" 2>/dev/null
 	docker rmi -f "$AUTHREG/bctest/secret:1" "$BIG" bctest/big:1 >/dev/null 2>&1
 	rm -rf "$T"
 }
@@ -69,7 +84,7 @@ docker push -q $BIG >/dev/null || bad "push the big image"
 # the registry keeps the only copy: every pull below really moves 64 MiB
 docker rmi $BIG bctest/big:1 >/dev/null
 
-echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\"}" >"$T/config.json"
+conf "$KEY"
 export BC_CONFIG=$T/config.json BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
 suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -91,6 +106,30 @@ out=$(bc pull $AUTHREG/bctest/secret:1 2>&1)
 check "auth registry with d_<uuid>/deviceApiKey: pulled ($out)" test $? -eq 0
 check "the key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LOGDIR'"
 
+# the device's key goes to its own registry only (config.json's
+# registryEndpoint): an image of another registry that asks for
+# credentials gets none, neither through Docker nor through our manifest
+# client (before: both sent d_<uuid>/deviceApiKey to it)
+fake other 5011 basic || exit 1
+msg=$(bc pull 127.0.0.1:5011/bctest/x:1 2>&1)
+check "another registry's image: pull refused by it ($msg)" test $? -ne 0
+check "it was asked ($(wc -l <"$T/other.log") requests)" test -s "$T/other.log"
+check "and never got an Authorization header" bash -c "! grep -v 'auth=none' '$T/other.log'"
+check "the key appears nowhere it could have gone" bash -c "! grep -rq -- '$KEY' '$T/other.log' '$BC_LOGDIR'"
+# a token realm the device's own registry names is held to https (plain
+# http to loopback only): an ftp:// realm is refused before any connection
+fake ftp 5013 listen || exit 1
+sleep 0.2 && : >"$T/ftp.log" # fake's own probe of the port
+fake tokreg 5012 bearer "ftp://127.0.0.1:5013/token" || exit 1
+msg=$(printf 'd_%s\n%s\n' "$UUID" "$KEY" | "$BIN/bc-regsize" 127.0.0.1:5012/bctest/x:1 5 2>&1)
+rc=$?
+check "ftp:// token realm: refused, exit 1 ($msg)" bash -c "[ $rc -eq 1 ] && [[ '$msg' == *'token realm'*'https only'* ]]"
+check "nothing connected to the ftp realm" test ! -s "$T/ftp.log"
+fake tokreg2 5014 bearer "http://localhost.evil.test:5013/token" || exit 1
+msg=$(printf 'd_%s\n%s\n' "$UUID" "$KEY" | "$BIN/bc-regsize" 127.0.0.1:5014/bctest/x:1 5 2>&1)
+check "plain-http token realm on a name that is not loopback: refused ($msg)" \
+	bash -c "[[ '$msg' == *'token realm'*'plain http only to a loopback'* ]]"
+
 # a wrong key: a clear error, and the running release stays
 docker rmi $AUTHREG/bctest/secret:1 >/dev/null
 cat >"$T/t1.json" <<EOT
@@ -103,7 +142,7 @@ sed "s|\"image\": \"$BCTEST_IMAGE\"|\"image\": \"$AUTHREG/bctest/secret:1\"|; s/
 bc up -t "$T/t1.json" >/dev/null
 check "release 1 runs" test -n "$(docker ps -q --filter label=io.balena.app-id=$APP)"
 old=$(docker ps -q --filter label=io.balena.app-id=$APP)
-echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"wrong-$KEY\"}" >"$T/config.json"
+conf "wrong-$KEY"
 msg=$(bc pull $AUTHREG/bctest/secret:1 2>&1)
 rc=$?
 check "wrong key: pull exits 1 naming the refusal ($msg)" bash -c \
@@ -112,7 +151,7 @@ msg=$(bc up -t "$T/t2.json" --timeout 20 2>&1)
 rc=$?
 check "wrong key: up fails with the fetch error ($msg)" bash -c "[ $rc -eq 1 ] && echo '$msg' | grep -q fetch"
 check "wrong key: the old release keeps running" test "$(docker ps -q --filter label=io.balena.app-id=$APP)" = "$old"
-echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\"}" >"$T/config.json"
+conf "$KEY"
 check "right key again: the update goes through" bc up -t "$T/t2.json" --timeout 60
 # same content as release 1: a rename, as it should be
 check "and release 2 runs" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_r2$'"

@@ -97,6 +97,12 @@ test_field_errors(void **state)
 	expect_err("{\"uuid\":\"ABC\"}", "'uuid' must be lower-case hexadecimal");
 	expect_err("{\"uuid\":12}", "'uuid' must be a string");
 	expect_err("{\"apiEndpoint\":\"ftp://x\"}", "'apiEndpoint' must be an http");
+	expect_err("{\"registryEndpoint\":\"https://reg.example\"}",
+		   "'registryEndpoint' must be a host or host:port");
+	expect_err("{\"registryEndpoint\":\"reg.example/v2\"}", "'registryEndpoint'");
+	expect_err("{\"registryEndpoint\":\"user@reg.example\"}", "'registryEndpoint'");
+	expect_err("{\"registryEndpoint\":\"reg.example:\"}", "'registryEndpoint'");
+	expect_err("{\"registryEndpoint\":\"reg.example:1234567\"}", "'registryEndpoint'");
 	expect_err("[]", "top level must be a JSON object");
 	expect_err("{\"uuid\":\"ab\",\"uuid\":\"cd\"}", "config.json:1:");
 }

@@ -93,6 +93,48 @@ test_registry_names(void **state)
 	assert_false(bc_image_registry("bctest/busybox:v1", r, sizeof(r)));
 }
 
+/* Item 4 of the trust issue: plain http (and so the device's key in
+ * clear) only to exact loopback addresses; a token realm of any other
+ * scheme is refused before anything is sent. */
+static void
+test_loopback_and_schemes(void **state)
+{
+	static const char *yes[] = {"localhost",  "localhost:5000", "LOCALHOST", "127.0.0.1",
+				    "127.0.0.1:5000", "127.255.10.1", "[::1]", "[::1]:5000"};
+	static const char *no[] = {"localhost.evil.com", "localhost.evil.com:5000",
+				   "127.evil.com", "127.0.0.1.evil.com", "127.0.0.1:50a",
+				   "127.0.0.256", "127.0.0", "127.0.0.01", "128.0.0.1",
+				   "evil-localhost", "[::2]", "[::1]x", "localhost:", "::1",
+				   "10.0.0.1", "127.0.0.1:1234567", ""};
+	bool plain;
+	bc_err err = {0};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(bc_host_is_loopback(yes[i], strlen(yes[i])));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		if (bc_host_is_loopback(no[i], strlen(no[i])))
+			fail_msg("'%s' taken for loopback", no[i]);
+	}
+	assert_int_equal(bc_registry_url_check("https://api.example.com/auth?x=1", &plain, &err), 0);
+	assert_false(plain);
+	assert_int_equal(bc_registry_url_check("http://127.0.0.1:5000/token", &plain, &err), 0);
+	assert_true(plain);
+	assert_int_equal(bc_registry_url_check("ftp://127.0.0.1/token", &plain, &err), -1);
+	assert_non_null(strstr(err.msg, "https only"));
+	assert_int_equal(bc_registry_url_check("http://localhost.evil.com/token", &plain, &err), -1);
+	assert_non_null(strstr(err.msg, "plain http only to a loopback"));
+	assert_int_equal(bc_registry_url_check("http://127.0.0.1@evil.com/", &plain, &err), -1);
+	assert_int_equal(bc_registry_url_check("https://user:pw@evil.com/", &plain, &err), -1);
+	assert_int_equal(bc_registry_url_check("file:///etc/shadow", &plain, &err), -1);
+	assert_int_equal(bc_registry_url_check("//evil.com/", &plain, &err), -1);
+	/* the device's registry only */
+	assert_true(bc_registry_same("Registry2.balena-cloud.com", "registry2.balena-cloud.com"));
+	assert_false(bc_registry_same("registry2.balena-cloud.com.evil", "registry2.balena-cloud.com"));
+	assert_false(bc_registry_same("127.0.0.1:5001", "127.0.0.1:5000"));
+	assert_false(bc_registry_same("127.0.0.1:5000", NULL));
+}
+
 static void
 test_auth_header(void **state)
 {
@@ -129,6 +171,7 @@ main(void)
 	    cmocka_unit_test(test_progress),	cmocka_unit_test(test_retryable),
 	    cmocka_unit_test(test_backoff),	cmocka_unit_test(test_registry_names),
 	    cmocka_unit_test(test_auth_header), cmocka_unit_test(test_reserve),
+	    cmocka_unit_test(test_loopback_and_schemes),
 	};
 	return cmocka_run_group_tests_name("fetch", tests, NULL, NULL);
 }
