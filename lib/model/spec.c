@@ -373,6 +373,16 @@ bc_spec_volume(bc_volume *vol, const json_t *cfg, const bc_spec_ctx *ctx, bc_err
 
 	if (only_keys(cfg, bc_spec_volume_keys, "volume", vol->name, ctx, err) < 0)
 		return -1;
+	if (opts != NULL) {
+		const char *k;
+		json_t *v;
+		if (!json_is_object(opts))
+			return bc_err_set(err, BC_EINVAL, "%s volume '%s': driver_opts must be a map",
+					  ctx->where, vol->name);
+		json_object_foreach(opts, k, v) if (!json_is_string(v)) return bc_err_set(
+		    err, BC_EINVAL, "%s volume '%s': driver_opts '%s' must be a string", ctx->where,
+		    vol->name, k);
+	}
 	bc_volume_docker_name(dn, sizeof(dn), ctx->app_id, vol->name);
 	vol->spec = json_pack("{s:s, s:s, s:o, s:o}", "Name", dn, "Driver", drv ? drv : "local",
 			      "DriverOpts", json_is_object(opts) ? json_copy(opts) : json_object(),

@@ -490,6 +490,33 @@ k_network_mode(struct sb *b, const struct key *k, json_t *v)
 	return 0;
 }
 
+/* pid and ipc: the host's, none of its own, or another service's of the
+ * same app. "container:<id>" is refused: it would join any container on
+ * the device, another app's included (its processes, its environment). */
+static int
+k_share(struct sb *b, const struct key *k, json_t *v)
+{
+	static const char *const pid[] = {"host", NULL};
+	static const char *const ipc[] = {"host", "none", "private", "shareable", NULL};
+	const char *const *ok = strcmp(k->name, "pid") == 0 ? pid : ipc;
+	const char *m = json_string_value(v);
+
+	if (m == NULL)
+		return spec_fail(b, k->name, "%s", "must be a string");
+	for (size_t i = 0; ok[i] != NULL; i++)
+		if (strcmp(m, ok[i]) == 0)
+			return k_str(b, k, v);
+	if (strncmp(m, "service:", 8) == 0 && m[8] != '\0') {
+		bc_strv_add(&b->svc->depends_on, m + 8); /* checked: a service of this app */
+		return k_str(b, k, v);
+	}
+	return spec_fail(b, k->name,
+			 ok == pid ? "'%s' is not host or service:<name> (a service of this app)"
+				   : "'%s' is not host, none, private, shareable or service:<name> (a "
+				     "service of this app)",
+			 m);
+}
+
 int
 spec_add_network(struct sb *b, const char *name, json_t *cfg)
 {
@@ -542,6 +569,35 @@ k_networks(struct sb *b, const struct key *k, json_t *v)
 			return -1;
 	}
 	return 0;
+}
+
+/* Does a volume of the local driver mount something of the host when a
+ * container uses it: driver_opts with a device (a host path with
+ * type=none,o=bind, or a block device with type=ext4, ...) other than a
+ * tmpfs, or o=bind/rbind? That is a bind mount by another name, and needs
+ * the same label. why gets what it mounts. */
+static bool
+host_mount(const json_t *vspec, char *why, size_t n)
+{
+	const char *drv = json_string_value(json_object_get(vspec, "Driver"));
+	const json_t *o = json_object_get(vspec, "DriverOpts");
+	const char *type = json_string_value(json_object_get(o, "type"));
+	const char *dev = json_string_value(json_object_get(o, "device"));
+	const char *opt = json_string_value(json_object_get(o, "o"));
+	bool bind = false;
+
+	if (drv != NULL && strcmp(drv, "local") != 0)
+		return false; /* a plugin: what the device's owner installed */
+	for (const char *p = opt; p != NULL && *p; p += strcspn(p, ","), p += *p == ',') {
+		size_t len = strcspn(p, ",");
+		bind |= (len == 4 && strncmp(p, "bind", 4) == 0) ||
+			(len == 5 && strncmp(p, "rbind", 5) == 0);
+	}
+	if (!bind && (dev == NULL || (type != NULL && strcmp(type, "tmpfs") == 0)))
+		return false;
+	snprintf(why, n, "device '%.200s', type '%.40s', o '%.100s'", dev ? dev : "",
+		 type ? type : "", opt ? opt : "");
+	return true;
 }
 
 /* One volume entry: "name:/path[:ro]", "/host:/path[:ro]" (binds need the
@@ -611,10 +667,17 @@ volume_entry(struct sb *b, json_t *e)
 			return spec_fail(b, "volumes", "host path '%s' must be absolute", src);
 		snprintf(bind, sizeof(bind), "%s:%s%s", src, dst, ro ? ":ro" : "");
 	} else {
-		char vname[600];
-		if (bc_app_volume(b->ctx->app, src) == NULL)
+		char vname[600], why[400];
+		const bc_volume *vol = bc_app_volume(b->ctx->app, src);
+		if (vol == NULL)
 			return spec_fail(b, "volumes", "volume '%s' is not declared by the release",
 					 src);
+		if (!b->allow_binds && host_mount(vol->spec, why, sizeof(why))) {
+			return bc_err_set(b->err, BC_EINVAL,
+					  "%s service '%s': 'volumes': volume '%s' mounts the host's %s: "
+					  "refused, bind mounts need the label " BC_LABEL_BINDS "=1",
+					  b->ctx->where, b->svc->name, src, why);
+		}
 		bc_volume_docker_name(vname, sizeof(vname), b->ctx->app_id, src);
 		snprintf(bind, sizeof(bind), "%s:%s%s", vname, dst, ro ? ":ro" : "");
 		if (!bc_strv_has(&b->svc->volumes, src))
@@ -680,8 +743,8 @@ const struct key bc_spec_keys[] = {
     {"working_dir", k_str, 0, "WorkingDir"},
     {"hostname", k_str, 0, "Hostname"},
     {"domainname", k_str, 0, "Domainname"},
-    {"pid", k_str, 1, "PidMode"},
-    {"ipc", k_str, 1, "IpcMode"},
+    {"pid", k_share, 1, "PidMode"},
+    {"ipc", k_share, 1, "IpcMode"},
     {"sysctls", k_sysctls, 1, NULL},
     {"ulimits", k_ulimits, 1, NULL},
     {"mem_limit", k_bytes, 1, "Memory"},

@@ -13,25 +13,33 @@
 
 #include "lib/model/spec.h"
 
-/* network_mode service:<name> -> container:<id of that service's container> */
+/* network_mode, pid and ipc "service:<name>" -> "container:<id of that
+ * service's running container>" (of the same app: the parser allows no
+ * other container). */
 static int
-resolve_network_mode(json_t *body, const bc_app *cur, const char *svcname, bc_err *err)
+resolve_service_modes(json_t *body, const bc_app *cur, const char *svcname, bc_err *err)
 {
+	static const char *const fields[][2] = {
+	    {"NetworkMode", "network_mode"}, {"PidMode", "pid"}, {"IpcMode", "ipc"}};
 	json_t *host = json_object_get(body, "HostConfig");
-	const char *mode = json_string_value(json_object_get(host, "NetworkMode"));
-	const bc_service *dep = NULL;
-	char buf[128];
 
-	if (mode == NULL || strncmp(mode, "service:", 8) != 0)
-		return 0;
-	for (size_t i = 0; cur != NULL && i < cur->n_services; i++)
-		if (strcmp(cur->services[i].name, mode + 8) == 0 && cur->services[i].running)
-			dep = &cur->services[i];
-	if (dep == NULL)
-		return bc_err_set(err, BC_EINVAL, "service '%s': network_mode %s is not running",
-				  svcname, mode);
-	snprintf(buf, sizeof(buf), "container:%s", dep->container_id);
-	json_object_set_new(host, "NetworkMode", json_string(buf));
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		const char *mode = json_string_value(json_object_get(host, fields[f][0]));
+		const bc_service *dep = NULL;
+		char buf[128];
+
+		if (mode == NULL || strncmp(mode, "service:", 8) != 0)
+			continue;
+		for (size_t i = 0; cur != NULL && i < cur->n_services; i++)
+			if (strcmp(cur->services[i].name, mode + 8) == 0 &&
+			    cur->services[i].running)
+				dep = &cur->services[i];
+		if (dep == NULL)
+			return bc_err_set(err, BC_EINVAL, "service '%s': %s %s is not running",
+					  svcname, fields[f][1], mode);
+		snprintf(buf, sizeof(buf), "container:%s", dep->container_id);
+		json_object_set_new(host, fields[f][0], json_string(buf));
+	}
 	return 0;
 }
 
@@ -62,7 +70,7 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 	}
 	body = json_deep_copy(t->spec);
 	json_object_set_new(body, "Image", json_string(t->image));
-	if (resolve_network_mode(body, bc_state_app(current, s->app->app_id), t->name, err) < 0)
+	if (resolve_service_modes(body, bc_state_app(current, s->app->app_id), t->name, err) < 0)
 		goto out;
 	if (bc_docker_container_create(d, name, body, id, err) < 0)
 		goto out;

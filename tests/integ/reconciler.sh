@@ -21,7 +21,12 @@ services:
   app:
     image: $BCTEST_IMAGE
     command: sh -c 'trap exit TERM; while :; do sleep 1; done'
-    environment: ["GREETING=\${GREETING:-hi}"]
+    environment: ["GREETING=\${GREETING:-hi}", "ONLY_APP=1"]
+    labels: {io.balena-compose.test: "1"}
+  peek:
+    image: $BCTEST_IMAGE
+    command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    pid: "service:app"
     labels: {io.balena-compose.test: "1"}
 networks:
   default: {labels: {io.balena-compose.test: "1"}}
@@ -96,6 +101,31 @@ check "bad target: exit 1 naming file, service and field ($msg)" \
 check "bad target: nothing running was touched" test "$(cid web)" = "$web2"
 msg=$(bc up -t "$T/nope.json" 2>&1)
 check "missing file: exit 1 naming it" expect $? 1 "$msg" nope.json
+
+# targets that would reach beyond their app without the bind-mount label:
+# a named volume that binds a host path, and pid/ipc joining a container
+# of another app (before: both were created as asked)
+bad_app() { # bad_app COMPOSITION [VOLUMES]
+	local vols=${2:-'{}'}
+	printf '{"bctestdev": {"apps": {"x": {"id": %s, "name": "x", "releases": {"c": {"id": 1, "services": {"s": {"id": 1, "image_id": 1, "image": "%s", "labels": {"io.balena-compose.test": "1"}, "composition": %s}}, "volumes": %s}}}}}}\n' \
+		"$APP5" "$BCTEST_IMAGE" "$1" "$vols"
+}
+bad_app '{"volumes": ["hostroot:/mnt"]}' \
+	'{"hostroot": {"labels": {"io.balena-compose.test": "1"}, "driver_opts": {"type": "none", "o": "bind", "device": "/"}}}' >"$T/bad2.json"
+msg=$(bc up -t "$T/bad2.json" 2>&1)
+rc=$?
+check "volume with bind-style driver_opts: exit 1 naming it and the label ($msg)" \
+	expect $rc 1 "$msg" bad2.json "volume 'hostroot' mounts the host's device '/'" bind-mounts=1
+check "and no such volume was made" test -z "$(docker volume ls -q --filter name=${APP5}_hostroot)"
+for k in pid ipc; do
+	bad_app "{\"$k\": \"container:$(cid web)\"}" >"$T/bad3.json"
+	msg=$(bc up -t "$T/bad3.json" 2>&1)
+	rc=$?
+	check "$k: container:<another app's container>: exit 1 naming '$k' ($msg)" \
+		expect $rc 1 "$msg" "'$k'" "container:"
+done
+check "nothing of that app was created" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP5)"
+check "and nothing running was touched" test "$(cid web)" = "$web2"
 
 # self-healing: a container removed behind our back comes back (events)
 docker rm -f "$(cid db)" >/dev/null
@@ -205,7 +235,10 @@ check "state of a removed app: absent" test "$(app_status $APP5)" = absent
 out=$(GREETING=hello bc up -f "$T/proj/docker-compose.yml" -p "proj$APP" 2>&1)
 check "up -f compose.yml: exit 0 ($APP3)" test $? -eq 0
 check "up -f: the service runs with the interpolated env" bash -c \
-	"docker inspect -f '{{.Config.Env}}' \$(docker ps -q --filter label=io.balena.app-id=$APP3) | grep -q GREETING=hello"
+	"docker inspect -f '{{.Config.Env}}' \$(docker ps -q --filter label=io.balena.app-id=$APP3 --filter label=io.balena.service-name=app) | grep -q GREETING=hello"
+peek=$(docker ps -q --filter label=io.balena.app-id=$APP3 --filter label=io.balena.service-name=peek)
+check "pid: service:app joins that service's processes (peek sees app's PID 1 environment)" \
+	bash -c "docker exec $peek cat /proc/1/environ | tr '\\0' '\\n' | grep -qx ONLY_APP=1"
 msg=$(bc up -f "$T/proj/docker-compose.yml" -p "proj$APP" -t x 2>&1)
 check "up with both -f and -t: usage, exit 100" test $? -eq 100
 bc down -p "proj$APP" >/dev/null

@@ -272,6 +272,89 @@ test_binds_allowed_by_label(void **state)
 	json_decref(d);
 }
 
+/* Item 6 of the trust issue: what a target could use to reach beyond its
+ * app without the bind-mount label. */
+static void
+add_volume(json_t *d, const char *name, json_t *driver_opts)
+{
+	json_t *rel = svc_json(d, NULL), *vols = json_object_get(rel, "volumes");
+	if (vols == NULL)
+		json_object_set_new(rel, "volumes", vols = json_object());
+	json_object_set_new(vols, name, json_pack("{s:o}", "driver_opts", driver_opts));
+}
+
+static void
+with_volume(json_t *driver_opts, bool label, const char *needle)
+{
+	json_t *d = fixture(), *s = svc_json(d, "sensor");
+	bc_state st;
+	bc_err err = {0};
+
+	add_volume(d, "hostish", driver_opts);
+	json_object_set_new(json_object_get(s, "composition"), "volumes",
+			    json_pack("[s]", "hostish:/mnt"));
+	if (label)
+		json_object_set_new(json_object_get(s, "labels"), BC_LABEL_BINDS, json_string("1"));
+	if (needle != NULL) {
+		expect_reject(d, needle);
+		return;
+	}
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	bc_state_free(&st);
+	json_decref(d);
+}
+
+static void
+test_escalation_gates(void **state)
+{
+	json_t *d;
+	bc_state st;
+	bc_err err = {0};
+	(void)state;
+
+	/* a named volume that is a bind mount by another name */
+	with_volume(json_pack("{s:s,s:s,s:s}", "type", "none", "o", "bind", "device", "/etc"), false,
+		    "volume 'hostish' mounts the host's device '/etc', type 'none', o 'bind': "
+		    "refused, bind mounts need the label " BC_LABEL_BINDS);
+	with_volume(json_pack("{s:s,s:s}", "o", "ro,rbind", "device", "/root"), false,
+		    "mounts the host's device '/root'");
+	with_volume(json_pack("{s:s,s:s}", "type", "ext4", "device", "/dev/sda1"), false,
+		    "mounts the host's device '/dev/sda1', type 'ext4'");
+	with_volume(json_pack("{s:s,s:s,s:s}", "type", "none", "o", "bind", "device", "/etc"), true,
+		    NULL); /* the label is the gate */
+	with_volume(json_pack("{s:s,s:s,s:s}", "type", "tmpfs", "device", "tmpfs", "o", "size=1m"),
+		    false, NULL);
+	with_volume(json_pack("{s:i}", "size", 5), false, "driver_opts 'size' must be a string");
+
+	/* pid and ipc: the host's, or a service of this app; never another container */
+	reject_composition("sensor", "pid", json_string("container:0123abcd"),
+			   "'pid': 'container:0123abcd' is not host or service:<name>");
+	reject_composition("sensor", "ipc", json_string("container:0123abcd"),
+			   "'ipc': 'container:0123abcd' is not host, none, private, shareable");
+	reject_composition("sensor", "pid", json_string("service:ghost"),
+			   "depends_on 'ghost' is not a service of the release");
+	reject_composition("sensor", "pid", json_string("service:"), "'pid'");
+	reject_composition("sensor", "pid", json_integer(1), "'pid': must be a string");
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "uploader"), "composition"), "pid",
+			    json_string("service:sensor"));
+	json_object_set_new(json_object_get(svc_json(d, "uploader"), "composition"), "ipc",
+			    json_string("shareable"));
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "pid",
+			    json_string("host"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(bc_app_service(&st.apps[0], "uploader")->spec, "HostConfig"),
+		"PidMode")),
+	    "service:sensor"); /* container:<id> at create, of this app's sensor */
+	assert_true(bc_strv_has(&bc_app_service(&st.apps[0], "uploader")->depends_on, "sensor"));
+	bc_state_free(&st);
+	json_decref(d);
+}
+
 static void
 test_compose_keys(void **state)
 {
@@ -404,6 +487,7 @@ main(void)
 	    cmocka_unit_test(test_merge_find_remove),
 	    cmocka_unit_test(test_fixture),	 cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),	 cmocka_unit_test(test_binds_allowed_by_label),
+	    cmocka_unit_test(test_escalation_gates),
 	    cmocka_unit_test(test_compose_keys), cmocka_unit_test(test_text_errors),
 	};
 	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
