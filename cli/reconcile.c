@@ -40,7 +40,7 @@ cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n, bool
 	if (bc_client_wait(NULL, ack, apps, n, gone, timeout_s * 1000, print_waiting, NULL, &err) <
 	    0) {
 		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
-		return 1;
+		return err.code == BC_EINVAL ? 2 : 1; /* 2: apps failed, the others ended */
 	}
 	return 0;
 }
@@ -255,7 +255,9 @@ cmd_up(int argc, char **argv)
 		ids[i] = st.apps[i].app_id;
 		names[i] = st.apps[i].uuid;
 	}
-	if (rc == 0 && (rc = cli_wait("up", &ack, ids, st.n_apps, false, timeout)) == 0) {
+	/* every app is shown, the ones that failed as well as the others */
+	if (rc == 0 && ((rc = cli_wait("up", &ack, ids, st.n_apps, false, timeout)) == 0 ||
+			rc == 2)) {
 		uint64_t gen;
 		bool settled;
 		json_t *sdoc;
@@ -265,6 +267,7 @@ cmd_up(int argc, char **argv)
 			cli_print_ps(sdoc, names, st.n_apps);
 			json_decref(sdoc);
 		}
+		rc = rc ? 1 : 0;
 	}
 	free(ids);
 	free(names);
@@ -353,7 +356,7 @@ cmd_down(int argc, char **argv)
 		fprintf(stderr, "balena-compose down: %s\n", err.msg);
 		return 1;
 	}
-	return cli_wait("down", &ack, &id, id ? 1 : 0, true, timeout);
+	return cli_wait("down", &ack, &id, id ? 1 : 0, true, timeout) ? 1 : 0;
 }
 
 /* ps and state: [-p APP]... [--json] */

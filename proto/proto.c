@@ -173,7 +173,7 @@ static const struct field cleanup_done_fields[] = {
 
 static const struct field lock_take_fields[] = {
     FI64(bc_body_lock_take, app_id, true),
-    FSTRS(bc_body_lock_take, services, 256, 63, true),
+    FSTRS(bc_body_lock_take, services, BC_LOCK_MAX_SERVICES, 63, true),
     FBOOL(bc_body_lock_take, force, false),
     FU64(bc_body_lock_take, lease, false),
 };
@@ -194,7 +194,7 @@ static const struct field lock_status_fields[] = {
 static const struct field bc_lease_rec_fields[] = {
     FU64(bc_lease_rec, lease, true),
     FI64(bc_lease_rec, app_id, true),
-    FSTRS(bc_lease_rec, services, 256, 63, true),
+    FSTRS(bc_lease_rec, services, BC_LOCK_MAX_SERVICES, 63, true),
     FU64(bc_lease_rec, expires_in_ms, true),
 };
 static const struct field bc_lock_rec_fields[] = {

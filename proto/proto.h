@@ -167,6 +167,9 @@ typedef struct bc_body_get_state {
 #define BC_STATE_MAX_APPS 256
 #define BC_STATE_MAX_SERVICES 256 /* per app */
 #define BC_STATE_MAX_NAMED 256	  /* networks, volumes per app */
+/* services in one lock request: a target's and those on their way out
+ * (lock directories of services gone from target and Docker are pruned) */
+#define BC_LOCK_MAX_SERVICES (4 * BC_STATE_MAX_SERVICES)
 enum bc_app_status {
 	BC_APP_IDLE = 0,
 	BC_APP_DOWNLOADING = 1,
@@ -312,7 +315,8 @@ typedef struct bc_body_cleanup_done {
  * With a live lease, the same lease is renewed. */
 typedef struct bc_body_lock_take {
 	int64_t app_id;	 /* required */
-	bc_strs services; /* required: service names (at most 256; empty in a renewal) */
+	bc_strs services; /* required: service names (at most BC_LOCK_MAX_SERVICES; empty
+			     in a renewal) */
 	bool force;	 /* remove the app's own lockfiles first */
 	uint64_t lease; /* optional: renew this lease */
 } bc_body_lock_take;

@@ -112,16 +112,35 @@ bc_client_sub(const char *rundir, const char *daemon, bool wait, nng_socket *s, 
 	return 0;
 }
 
+/* Append "app 'name': error" of a failed app to failed (n bytes). */
+static void
+add_failure(char *failed, size_t n, const json_t *a, int64_t id, const char *ae)
+{
+	const char *name = json_string_value(json_object_get(a, "name"));
+	size_t len = strlen(failed);
+
+	if (name != NULL)
+		snprintf(failed + len, n - len, "%sapp '%s': %s", len ? "; " : "", name,
+			 ae ? ae : "failed");
+	else
+		snprintf(failed + len, n - len, "%sapp %lld: %s", len ? "; " : "", (long long)id,
+			 ae ? ae : "failed");
+}
+
 /* How the change stands in doc (a state at or past its generation): 1 done,
- * 0 not yet (*waiting: on what, if known), -1 failed (err). */
+ * 0 not yet (*waiting: on what, if known), -1 failed (err). An app that
+ * failed is done too: the wait goes on until every app is Idle or Failed,
+ * so one app's failure neither ends the wait for the others nor hides
+ * theirs; failed gets each failed app's error (failed: n bytes). */
 static int
 judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone, bool restarted,
-      const char **waiting, bc_err *err)
+      const char **waiting, char *failed, size_t nfailed, bc_err *err)
 {
 	const char *e = json_string_value(json_object_get(doc, "error"));
 	int done = 1;
 
 	*waiting = NULL;
+	failed[0] = '\0';
 	if (n == 0) {
 		*waiting = json_string_value(json_object_get(doc, "waiting"));
 		if (settled)
@@ -146,14 +165,18 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone,
 						      "removed it)",
 					  (long long)apps[i]);
 		}
-		if (st != NULL && strcmp(st, "Failed") == 0)
-			return bc_err_set(err, BC_EINVAL, "%s", ae ? ae : "failed");
+		if (st != NULL && strcmp(st, "Failed") == 0) {
+			add_failure(failed, nfailed, a, apps[i], ae);
+			continue;
+		}
 		if (gone || st == NULL || strcmp(st, "Idle") != 0) {
 			done = 0;
 			if (*waiting == NULL && w != NULL && *w)
 				*waiting = w;
 		}
 	}
+	if (done && failed[0])
+		return bc_err_set(err, BC_EINVAL, "%s", failed);
 	return done;
 }
 
@@ -163,7 +186,7 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 	       void *ud, bc_err *err)
 {
 	uint64_t start = bc_mono_ms();
-	char last[512] = "";
+	char last[512] = "", failed[400] = "";
 	bc_ack want = *ack;
 	bool restarted = false;
 	long unreachable_since = -1;
@@ -213,7 +236,8 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 			unreachable_since = -1;
 		}
 		if (doc != NULL && g >= want.generation) {
-			st = judge(doc, settled, apps, n_apps, gone, restarted, &w, err);
+			st = judge(doc, settled, apps, n_apps, gone, restarted, &w, failed,
+				   sizeof(failed), err);
 			if (st != 0) {
 				json_decref(doc);
 				rc = st > 0 ? 0 : -1;
@@ -228,8 +252,9 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 		json_decref(doc);
 		left = timeout_ms - elapsed_ms(start);
 		if (left <= 0) {
-			bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s",
-				   timeout_ms / 1000, last[0] ? "; still " : "", last);
+			bc_err_set(err, BC_ETIMEOUT, "not settled after %d s%s%s%s%s",
+				   timeout_ms / 1000, last[0] ? "; still " : "", last,
+				   failed[0] ? "; failed: " : "", failed);
 			goto out;
 		}
 		if (have_sub) {

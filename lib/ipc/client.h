@@ -47,9 +47,12 @@ int bc_client_state_of(const char *rundir, uint64_t *gen, uint64_t *instance, bo
 
 /* Wait until the change ack made has taken effect: for apps (n_apps ids),
  * until each is Idle (gone: until each is gone), or, with n_apps 0, until
- * the whole target has settled. Another app's failure does not matter.
- * Returns 0, or -1 with err when an app failed (its error), timeout_ms
- * passed, or the reconciler cannot be reached.
+ * the whole target has settled. An app that failed has ended too: the
+ * wait goes on for the others, and then returns -1 with err naming each
+ * failed app and its error ("app 'a': ...; app 'b': ..."). Another app's
+ * failure (not waited on) does not matter. Returns 0, or -1 with err when
+ * an app failed, timeout_ms passed (err says what is still awaited and
+ * which apps failed meanwhile), or the reconciler cannot be reached.
  *
  * A reconciler that restarts meanwhile is followed: a target is kept on
  * disk before it is acknowledged, so the new run converges it, and the wait

@@ -373,3 +373,52 @@ bc_lock_sweep(const char *lockdir, bool (*keep)(void *ud, uint64_t lease), void 
 		return -1;
 	return sw.removed;
 }
+
+int
+bc_lock_prune(const char *lockdir, bool (*keep)(void *ud, int64_t app_id, const char *service),
+	      void *ud, bc_err *err)
+{
+	int top = open(lockdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), removed = 0;
+	DIR *t;
+	struct dirent *a;
+
+	if (top < 0)
+		return errno == ENOENT ? 0 : bc_err_sys(err, "open '%s'", lockdir);
+	if ((t = fdopendir(top)) == NULL) {
+		close(top);
+		return bc_err_sys(err, "open '%s'", lockdir);
+	}
+	while ((a = readdir(t)) != NULL) {
+		int64_t app_id;
+		int afd;
+		DIR *ad;
+		struct dirent *e;
+		bool left = false;
+
+		if (a->d_name[0] == '.' || strspn(a->d_name, "0123456789") != strlen(a->d_name) ||
+		    strlen(a->d_name) > 18)
+			continue;
+		app_id = strtoll(a->d_name, NULL, 10);
+		afd = openat(dirfd(t), a->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (afd < 0)
+			continue;
+		if ((ad = fdopendir(afd)) == NULL) {
+			close(afd);
+			continue;
+		}
+		while ((e = readdir(ad)) != NULL) {
+			size_t budget = RM_MAX_ENTRIES;
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if (keep(ud, app_id, e->d_name) || rm_at(dirfd(ad), e->d_name, 0, &budget) < 0)
+				left = true;
+			else
+				removed++;
+		}
+		closedir(ad);
+		if (!left && !keep(ud, app_id, NULL) && unlinkat(dirfd(t), a->d_name, AT_REMOVEDIR) == 0)
+			removed++;
+	}
+	closedir(t);
+	return removed;
+}

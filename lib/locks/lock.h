@@ -66,4 +66,14 @@ int bc_lock_each(const char *lockdir,
 int bc_lock_sweep(const char *lockdir, bool (*keep)(void *ud, uint64_t lease), void *ud,
 		  bc_err *err);
 
+/* Remove what keep() does not vouch for: each <lockdir>/<app>/<service>
+ * entry with keep(ud, app, service) false (whatever the app left in it:
+ * walked by fd, never followed, bounded), then each app directory left
+ * empty with keep(ud, app, NULL) false. For the lock directories of
+ * services gone from both the target and Docker: no container is left
+ * that could let go of a lock there, and an app's services would
+ * otherwise pile up for ever. Returns how many entries went, or -1. */
+int bc_lock_prune(const char *lockdir, bool (*keep)(void *ud, int64_t app_id, const char *service),
+		  void *ud, bc_err *err);
+
 #endif

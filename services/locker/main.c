@@ -24,7 +24,8 @@ static int
 services_of(const bc_strs *in, bc_strv *out, bc_err *err)
 {
 	if (in->n == 0)
-		return bc_err_set(err, BC_EINVAL, "services: 1..256 names are needed");
+		return bc_err_set(err, BC_EINVAL, "services: 1..%d names are needed",
+				  BC_LOCK_MAX_SERVICES);
 	for (size_t i = 0; i < in->n; i++) {
 		const char *s = in->v[i];
 		if (*s == '\0' || strchr(s, '/') || s[0] == '.') {

@@ -96,6 +96,11 @@ on_events(struct locker *l)
 		for (size_t i = 0; i < l->nwatches; i++)
 			if (l->watches[i].wd == ev->wd)
 				w = &l->watches[i];
+		if (w != NULL && (ev->mask & IN_IGNORED)) {
+			/* the directory went (a pruned lock dir): so does its entry */
+			*w = l->watches[--l->nwatches];
+			continue;
+		}
 		if (w == NULL || ev->len == 0)
 			continue;
 		if (w->depth < 2 && (ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR)) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/ipc/client.h"
+#include "lib/locks/lock.h"
 #include "lib/base/clock.h"
 #include "lib/base/fsutil.h"
 #include "lib/base/log.h"
@@ -24,25 +25,57 @@ rec_persist(struct rec *r, bc_err *err)
 	return bc_write_json_atomic(r->statefile, r->target, 0600, err);
 }
 
-/* The state document (lib/plan/statedoc.h) after a converge; without an
- * engine (Docker away) it still says why. */
+/* The state document (lib/plan/statedoc.h) after a converge (cur: what
+ * Docker has now, NULL if it could not be seen); without an engine (Docker
+ * away) it still says why. */
 static json_t *
-state_doc(struct rec *r, bc_engine *eng, const bc_state *target, const bc_converge *c, int rc,
+state_doc(const bc_state *cur, const bc_state *target, const bc_converge *c, int rc,
 	  const bc_err *err, uint64_t gen)
 {
-	bc_state cur;
-	bc_err oerr = {0};
-	bool have_cur = eng && bc_engine_observe(eng, r->scope, r->n_scope, &cur, &oerr) == 0;
 	bc_statedoc_in in = {.generation = gen,
-			     .current = have_cur ? &cur : NULL,
+			     .current = cur,
 			     .target = target,
 			     .c = c,
 			     .error = rc < 0 ? err->msg : NULL};
-	json_t *doc = bc_statedoc_build(&in);
+	return bc_statedoc_build(&in);
+}
 
-	if (have_cur)
-		bc_state_free(&cur);
-	return doc;
+/* Which lock directories stay: those of apps outside our scope, and of
+ * services the target wants or Docker still has. */
+struct keep {
+	const struct rec *r;
+	const bc_state *target, *cur;
+};
+
+static bool
+keep_lockdir(void *ud, int64_t app_id, const char *service)
+{
+	const struct keep *k = ud;
+	const bc_app *t = bc_state_app(k->target, app_id), *c = bc_state_app(k->cur, app_id);
+	bool in_scope = k->r->n_scope == 0;
+
+	for (size_t i = 0; i < k->r->n_scope && !in_scope; i++)
+		in_scope = k->r->scope[i] == app_id;
+	if (!in_scope)
+		return true;
+	if (service == NULL)
+		return t != NULL || c != NULL;
+	return (t != NULL && bc_app_service(t, service) != NULL) ||
+	       (c != NULL && bc_app_service(c, service) != NULL);
+}
+
+static void
+prune_lockdirs(struct rec *r, const bc_state *target, const bc_state *cur)
+{
+	struct keep k = {r, target, cur};
+	bc_err err = {0};
+	int n = bc_lock_prune(r->lockdir, keep_lockdir, &k, &err);
+
+	if (n < 0)
+		log_warnx("lock directories: %s", err.msg);
+	else if (n > 0)
+		log_info("removed %d lock director%s of services gone from the target and Docker",
+			 n, n == 1 ? "y" : "ies");
 }
 
 int
@@ -313,9 +346,10 @@ round_work(void *ud)
 			   .on_step = on_step,
 			   .ud = rd,
 			   .pool = r->pool};
-	bc_state target = {0};
+	bc_state target = {0}, cur = {0};
 	bc_converge c = {0};
-	bc_err err = {0};
+	bc_err err = {0}, err2 = {0};
+	bool have_cur, parsed = false;
 	json_t *lockjs = NULL;
 	bc_app_facts *facts = NULL;
 	size_t nfacts = 0;
@@ -334,6 +368,7 @@ round_work(void *ud)
 	} else {
 		bc_target_opts o = {.lockdir = r->lockdir};
 		rc = bc_target_parse(rd->doc, &o, &target, &err);
+		parsed = rc == 0;
 		if (rc == 0) {
 			c = (bc_converge){.now_ms = bc_wall_ms(),
 					  .remove_volumes = rd->remove_volumes,
@@ -359,13 +394,17 @@ round_work(void *ud)
 			 c.settled ? ", settled" : "; waiting: ", c.waiting);
 	}
 	c.elapsed_ms = bc_mono_ms() - t0;
+	have_cur = r->eng != NULL && bc_engine_observe(r->eng, r->scope, r->n_scope, &cur, &err2) == 0;
+	if (have_cur && parsed) /* a failed update too: dirs must not pile up */
+		prune_lockdirs(r, &target, &cur);
 	if (res != NULL) {
 		*res = (struct result){.r = r,
 				       .gen = rd->gen,
 				       .rc = rc,
 				       .settled = c.settled,
 				       .remove_volumes = rd->remove_volumes,
-				       .sdoc = state_doc(r, r->eng, &target, &c, rc, &err, rd->gen)};
+				       .sdoc = state_doc(have_cur ? &cur : NULL, &target, &c, rc,
+							 &err, rd->gen)};
 		if (bc_pool_post(r->pool, posted_result, res) < 0) {
 			json_decref(res->sdoc);
 			free(res);
@@ -373,6 +412,8 @@ round_work(void *ud)
 	}
 	if (rc == 0 && c.settled && c.steps_done > 0)
 		cleanup_images(&target);
+	if (have_cur)
+		bc_state_free(&cur);
 	bc_converge_clear(&c);
 	free(facts);
 	json_decref(lockjs);

@@ -70,8 +70,18 @@ docker rmi -f "$BCTEST_REMOTE_IMAGE" >/dev/null 2>&1
 "$BUILD/tests/sub" reconciler 40 20000 >"$T/events" &
 subpid=$!
 for _ in $(seq 50); do grep -q subscribed "$T/events" 2>/dev/null && break; sleep 0.1; done
+# lock dirs of 300 services of old releases, gone from target and Docker:
+# before, the locker's cap (256 services per take) kept the app from ever
+# updating; now they count no more and are pruned after the round
+for i in $(seq 300); do mkdir -p "$BC_LOCKDIR/$APP/gone$i"; done
+echo "left by the app" >"$BC_LOCKDIR/$APP/gone7/updates.lock"
 out=$(bc up -t "$T/t1.json" 2>&1)
 check "up: exit 0 (pulls web's image through the fetcher)" test $? -eq 0
+left=$(find "$BC_LOCKDIR/$APP" -mindepth 1 -maxdepth 1 -name 'gone*' | wc -l)
+check "300 gone services' lock dirs did not block the update, and were pruned ($left left)" \
+	test "$left" -eq 0
+check "the lock dirs of db and web stay" test -d "$BC_LOCKDIR/$APP/db" -a -d "$BC_LOCKDIR/$APP/web"
+check "the reconciler said so" grep -q "removed 300 lock directories" "$BC_LOGDIR/reconciler/current"
 sleep 0.2
 kill $subpid 2>/dev/null
 check "PUB: a STEP event per step (FETCH, CREATE db, CREATE web)" bash -c \
@@ -221,14 +231,31 @@ msg=$(bc up -t "$T/bad5.json" --timeout 60 2>&1)
 check "up of an app whose image is missing: exit 1 naming the image" \
 	expect $? 1 "$msg" "bctest/nosuch:1"
 check "state: that app is Failed" test "$(app_status $APP5)" = Failed
+# one up of both apps: the failing one does not end the wait for the other,
+# and up reports each (before: it returned at the first failure, showing
+# nothing of the app that was fine)
+python3 -c 'import json,sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+a["bctestdev"]["apps"].update(b["bctestdev"]["apps"]); json.dump(a, sys.stdout)' \
+	"$T/t2.json" "$T/bad5.json" >"$T/both.json"
+out=$(bc up -t "$T/both.json" --timeout 60 2>&1)
+rc=$?
+echo "$out" | sed 's/^/  up: /' | head -6
+check "up of a good and a failing app: exit 1 naming the failing app and its image" \
+	expect $rc 1 "$out" "app 'bad$APP5'" "bctest/nosuch:1"
+check "and it shows the good app's services running" \
+	bash -c "echo '$out' | grep -E '^rec$APP +web .* running' >/dev/null && echo '$out' | grep -qE '^rec$APP +db .* running'"
 msg=$(bc down -p "eight$APP4" --timeout 60 2>&1)
 check "down -p of another app meanwhile: exit 0 ($msg)" test $? -eq 0
 check "down -p: its containers are gone" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP4)"
 check "down -p: its network is gone" test -z "$(docker network ls -q --filter label=io.balena.app-id=$APP4)"
+check "down -p: its lock directories are gone" test ! -e "$BC_LOCKDIR/$APP4"
 st=$(app_status $APP5)
 check "the failing app is still there, not removed with the other ($st)" test "$st" != absent
+mkdir -p "$BC_LOCKDIR/$APP5/s" # as a lock take of it would have
 bc down -p "bad$APP5" --timeout 60 >/dev/null 2>&1
 check "down of the failing app itself: exit 0" test $? -eq 0
+check "a removed app's lock directory goes with it" test ! -e "$BC_LOCKDIR/$APP5"
 check "state of a removed app: absent" test "$(app_status $APP5)" = absent
 
 # local mode: a compose file

@@ -209,6 +209,56 @@ test_hostile_entries(void **state)
 	bc_strv_free(&web);
 }
 
+static bool
+keep_web(void *ud, int64_t app_id, const char *service)
+{
+	(void)ud;
+	if (app_id != 7)
+		return false; /* app 8 is gone */
+	return service == NULL || strcmp(service, "web") == 0;
+}
+
+/* Lock dirs of services gone from target and Docker are pruned, whatever
+ * the app left in them, and nothing they point to is touched. */
+static void
+test_prune(void **state)
+{
+	char p[512], outside[256];
+	bc_err err = {0};
+	FILE *f;
+	(void)state;
+
+	snprintf(outside, sizeof(outside), "%s/prune-outside", base);
+	f = fopen(outside, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/prune/7/web", base);
+	assert_int_equal(bc_mkdirs(p, 0755, &err), 0);
+	snprintf(p, sizeof(p), "%s/prune/7/old/deep/er", base);
+	assert_int_equal(bc_mkdirs(p, 0755, &err), 0);
+	snprintf(p, sizeof(p), "%s/prune/7/old/updates.lock", base);
+	assert_int_equal(symlink(outside, p), 0);
+	snprintf(p, sizeof(p), "%s/prune/7/old/deep/fifo", base);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	snprintf(p, sizeof(p), "%s/prune/8/s", base);
+	assert_int_equal(bc_mkdirs(p, 0755, &err), 0);
+	snprintf(p, sizeof(p), "%s/prune/notanapp", base);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/prune", base);
+	assert_int_equal(bc_lock_prune(p, keep_web, NULL, &err), 3); /* 7/old, 8/s, 8 */
+	snprintf(p, sizeof(p), "%s/prune/7/web", base);
+	assert_int_equal(access(p, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/prune/7/old", base);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s/prune/8", base);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s/prune/notanapp", base);
+	assert_int_equal(access(p, F_OK), 0); /* not ours to judge */
+	assert_int_equal(access(outside, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/prune-none", base);
+	assert_int_equal(bc_lock_prune(p, keep_web, NULL, &err), 0); /* no root yet */
+}
+
 /* Item 3 of the trust issue: a lock root (or state directory) another
  * user could redirect is refused, naming the component. */
 static void
@@ -351,6 +401,7 @@ main(void)
 	    cmocka_unit_test(test_sweep_orphans),
 	    cmocka_unit_test(test_hostile_entries),
 	    cmocka_unit_test(test_secure_dir),
+	    cmocka_unit_test(test_prune),
 	    cmocka_unit_test(test_root_mount),
 	};
 	return cmocka_run_group_tests_name("lock", tests, setup, teardown);

@@ -445,10 +445,10 @@ test_lists_strict(void **state)
 	pk_str(&k, "app_id");
 	msgpack_pack_int64(&k.p, 1);
 	pk_str(&k, "services");
-	msgpack_pack_array(&k.p, 257);
-	for (int i = 0; i < 257; i++)
+	msgpack_pack_array(&k.p, BC_LOCK_MAX_SERVICES + 1);
+	for (int i = 0; i < BC_LOCK_MAX_SERVICES + 1; i++)
 		pk_str(&k, "s");
-	pk_fail(&k, "'services' has more than 256 items", 11);
+	pk_fail(&k, "'services' has more than 1024 items", 11);
 
 	/* a record with an unknown field, after a good one (freed, no leak) */
 	pk_env(&k, 1, BC_MSG_FETCH_JOBS, 12, 2);
