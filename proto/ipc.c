@@ -85,6 +85,17 @@ nng_fail(bc_err *err, int rv, const char *what, const char *daemon)
 			  daemon, nng_strerror(rv));
 }
 
+static void
+same_uid_only(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	uint64_t uid;
+
+	(void)ev, (void)arg;
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0 ||
+	    (uid != 0 && uid != (uint64_t)geteuid()))
+		nng_pipe_close(p);
+}
+
 int
 bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err)
 {
@@ -105,7 +116,10 @@ bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *e
 		bc_err_sys(err, "remove stale socket '%s'", path);
 		goto fail;
 	}
-	if ((rv = nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG)) != 0 ||
+	/* a peer of another uid is cut off before its pipe is added, on REP
+	 * and on PUB (our events are ours), even if someone loosens the modes */
+	if ((rv = nng_pipe_notify(*sock, NNG_PIPE_EV_ADD_PRE, same_uid_only, NULL)) != 0 ||
+	    (rv = nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG)) != 0 ||
 	    (rv = nng_listener_create(&l, *sock, addr)) != 0 ||
 	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0 ||
 	    (rv = nng_listener_start(l, 0)) != 0) {

@@ -28,7 +28,9 @@ int bc_addr_in(char *out, size_t outlen, const char *rundir, const char *daemon,
 
 /* Open a socket of the kind (REP raw: replies carry the request's header
  * and may come later) and listen on the daemon's address with mode
- * 0600 and a receive limit of BC_PROTO_MAX_MSG. A stale socket file left by a
+ * 0600 and a receive limit of BC_PROTO_MAX_MSG; a peer of another uid than
+ * ours (root excepted) is cut off before its pipe is added, on REP and PUB
+ * alike. A stale socket file left by a
  * crashed predecessor is replaced. On success *sock is the caller's to close. */
 int bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err);
 

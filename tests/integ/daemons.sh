@@ -113,6 +113,28 @@ check "second locker -> exit 111 naming the first's pid ($msg)" \
 check "the first locker still answers on its socket" "$BIN/balena-compose" ping locker
 check "and is the same process" test "$(suite_pid locker)" = "$pid1"
 
+# another uid cannot subscribe to our events nor ask, even where someone
+# loosened the modes of the run directory and the sockets (before: the
+# PUB socket served anyone who could reach it)
+chmod 711 "$T" "$BC_RUNDIR"
+chmod 666 "$BC_RUNDIR/locker.pub" "$BC_RUNDIR/locker.rep"
+SUBBIN=$(cd "$BUILD/tests" && pwd)/sub
+"$SUBBIN" locker 5 3000 >"$T/root.events" 2>&1 &
+p1=$!
+runuser -u nobody -- "$SUBBIN" locker 5 3000 >"$T/nobody.events" 2>&1 &
+p2=$!
+sleep 0.5
+lease=$("$BIN/balena-compose" lock take --app 990999 web | awk '{print $2}')
+"$BIN/balena-compose" lock release "$lease" >/dev/null
+wait $p1 $p2
+check "our own uid's subscriber gets the locker's events" grep -q "LOCK_EVENT 990999 web" "$T/root.events"
+check "another uid's subscriber gets none ($(tr '\n' ' ' <"$T/nobody.events"))" \
+	bash -c "! grep -q LOCK_EVENT '$T/nobody.events'"
+out=$(runuser -u nobody -- timeout 10 "$BIN/balena-compose" ping locker 2>&1)
+check "another uid's request gets no answer ($out)" bash -c "! echo '$out' | grep -q ' UP '"
+chmod 700 "$BC_RUNDIR"
+chmod 600 "$BC_RUNDIR/locker.pub" "$BC_RUNDIR/locker.rep"
+
 # usage and refusals, outside s6
 "$BIN/bc-locker" -x 2>/dev/null
 check "bad option -> exit 100" test $? -eq 100
