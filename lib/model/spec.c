@@ -255,9 +255,13 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 	if (composition != NULL && !json_is_object(composition))
 		return bc_err_set(err, BC_EINVAL, "%s service '%s': composition must be a map",
 				  ctx->where, svc->name);
-	b.body = json_pack("{s:b, s:i, s:{}, s:{}, s:{s:[], s:{}, s:{s:s,s:i}}}", "Tty", 1,
-			   "StopTimeout", 10, "ExposedPorts", "Volumes", "HostConfig", "Binds",
-			   "Tmpfs", "RestartPolicy", "Name", "always", "MaximumRetryCount", 0);
+	/* logs are bounded unless the composition's logging says otherwise:
+	 * json-file without max-size grows until /var/lib/docker is full */
+	b.body = json_pack("{s:b, s:i, s:{}, s:{}, s:{s:[], s:{}, s:{s:s,s:i}, s:{s:s, s:{s:s,s:s}}}}",
+			   "Tty", 1, "StopTimeout", 10, "ExposedPorts", "Volumes", "HostConfig",
+			   "Binds", "Tmpfs", "RestartPolicy", "Name", "always", "MaximumRetryCount",
+			   0, "LogConfig", "Type", "json-file", "Config", "max-size",
+			   BC_LOG_MAX_SIZE, "max-file", BC_LOG_MAX_FILE);
 	b.host = json_object_get(b.body, "HostConfig");
 	b.binds = json_object_get(b.host, "Binds");
 	b.env = json_object();

@@ -15,6 +15,10 @@
 
 #define BC_LABEL_HASH "io.balena-compose.config-hash"
 #define BC_LABEL_BINDS "io.balena-compose.features.bind-mounts"
+/* A service's logs unless its composition has `logging`: json-file, at
+ * most BC_LOG_MAX_FILE files of BC_LOG_MAX_SIZE. */
+#define BC_LOG_MAX_SIZE "10m"
+#define BC_LOG_MAX_FILE "3"
 
 typedef struct bc_spec_ctx {
 	int64_t app_id;

@@ -204,6 +204,35 @@ k_extra_hosts(struct sb *b, const struct key *k, json_t *v)
 
 /* --- the special ones ---------------------------------------------------------- */
 
+/* logging: {driver, options}: replaces the bounded json-file default */
+static int
+k_logging(struct sb *b, const struct key *k, json_t *v)
+{
+	const char *name, *drv;
+	json_t *e, *opts = json_object();
+	int rc;
+
+	if (!json_is_object(v)) {
+		json_decref(opts);
+		return spec_fail(b, k->name, "%s", "must be a map (driver, options)");
+	}
+	json_object_foreach(v, name, e) if (strcmp(name, "driver") && strcmp(name, "options"))
+	{
+		json_decref(opts);
+		return spec_fail(b, k->name, "key '%s' is not driver or options", name);
+	}
+	e = json_object_get(v, "driver");
+	if (e != NULL && (!json_is_string(e) || json_string_length(e) == 0)) {
+		json_decref(opts);
+		return spec_fail(b, k->name, "%s", "driver must be a non-empty string");
+	}
+	drv = e ? json_string_value(e) : "json-file";
+	e = json_object_get(v, "options");
+	rc = e ? spec_pairs_into(b, "logging.options", e, opts, '=') : 0;
+	json_object_set_new(b->host, "LogConfig", json_pack("{s:s, s:o}", "Type", drv, "Config", opts));
+	return rc;
+}
+
 static int
 k_cmd(struct sb *b, const struct key *k, json_t *v)
 {
@@ -743,6 +772,7 @@ const struct key bc_spec_keys[] = {
     {"working_dir", k_str, 0, "WorkingDir"},
     {"hostname", k_str, 0, "Hostname"},
     {"domainname", k_str, 0, "Domainname"},
+    {"logging", k_logging, 1, NULL},
     {"pid", k_share, 1, "PidMode"},
     {"ipc", k_share, 1, "IpcMode"},
     {"sysctls", k_sysctls, 1, NULL},

@@ -27,6 +27,7 @@ services:
     image: $BCTEST_IMAGE
     command: sh -c 'trap exit TERM; while :; do sleep 1; done'
     pid: "service:app"
+    logging: {driver: local, options: {max-size: 2m}}
     labels: {io.balena-compose.test: "1"}
 networks:
   default: {labels: {io.balena-compose.test: "1"}}
@@ -264,6 +265,11 @@ check "up -f compose.yml: exit 0 ($APP3)" test $? -eq 0
 check "up -f: the service runs with the interpolated env" bash -c \
 	"docker inspect -f '{{.Config.Env}}' \$(docker ps -q --filter label=io.balena.app-id=$APP3 --filter label=io.balena.service-name=app) | grep -q GREETING=hello"
 peek=$(docker ps -q --filter label=io.balena.app-id=$APP3 --filter label=io.balena.service-name=peek)
+appc=$(docker ps -q --filter label=io.balena.app-id=$APP3 --filter label=io.balena.service-name=app)
+lc=$(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}} {{index .HostConfig.LogConfig.Config "max-file"}}' "$appc")
+check "a service's logs are bounded by default ($lc)" test "$lc" = "json-file 10m 3"
+lc=$(docker inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config "max-size"}}' "$peek")
+check "logging in the composition replaces that ($lc)" test "$lc" = "local 2m"
 check "pid: service:app joins that service's processes (peek sees app's PID 1 environment)" \
 	bash -c "docker exec $peek cat /proc/1/environ | tr '\\0' '\\n' | grep -qx ONLY_APP=1"
 msg=$(bc up -f "$T/proj/docker-compose.yml" -p "proj$APP" -t x 2>&1)

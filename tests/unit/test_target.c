@@ -355,6 +355,43 @@ test_escalation_gates(void **state)
 	json_decref(d);
 }
 
+/* Item 8: container logs are bounded unless the composition says how */
+static void
+test_logging(void **state)
+{
+	json_t *d = fixture(), *lc;
+	bc_state st;
+	bc_err err = {0};
+	(void)state;
+
+	json_object_set_new(json_object_get(svc_json(d, "uploader"), "composition"), "logging",
+			    json_pack("{s:s,s:{s:s,s:i}}", "driver", "local", "options", "max-size",
+				      "1m", "max-file", 2));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	lc = json_object_get(
+	    json_object_get(bc_app_service(&st.apps[0], "sensor")->spec, "HostConfig"), "LogConfig");
+	assert_string_equal(json_string_value(json_object_get(lc, "Type")), "json-file");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(lc, "Config"), "max-size")),
+			    BC_LOG_MAX_SIZE);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file")),
+			    BC_LOG_MAX_FILE);
+	lc = json_object_get(
+	    json_object_get(bc_app_service(&st.apps[0], "uploader")->spec, "HostConfig"), "LogConfig");
+	assert_string_equal(json_string_value(json_object_get(lc, "Type")), "local");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file")),
+			    "2");
+	bc_state_free(&st);
+	json_decref(d);
+	reject_composition("sensor", "logging", json_string("json-file"), "'logging': must be a map");
+	reject_composition("sensor", "logging", json_pack("{s:s}", "drvier", "local"),
+			   "'logging': key 'drvier' is not driver or options");
+	reject_composition("sensor", "logging", json_pack("{s:i}", "driver", 1),
+			   "driver must be a non-empty string");
+	reject_composition("sensor", "logging", json_pack("{s:{s:[]}}", "options", "x"),
+			   "'logging.options': value of 'x' must be a string or number");
+}
+
 static void
 test_compose_keys(void **state)
 {
@@ -488,6 +525,7 @@ main(void)
 	    cmocka_unit_test(test_fixture),	 cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),	 cmocka_unit_test(test_binds_allowed_by_label),
 	    cmocka_unit_test(test_escalation_gates),
+	    cmocka_unit_test(test_logging),
 	    cmocka_unit_test(test_compose_keys), cmocka_unit_test(test_text_errors),
 	};
 	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
