@@ -11,6 +11,9 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <malloc.h>
+#include <jansson.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
@@ -377,6 +380,27 @@ bc_daemon_lock_root(struct bc_daemon *d, bc_err *err)
 	return 0;
 }
 
+/* jansson's memory is wiped when freed: a parsed config.json, a registry
+ * auth document, hold the device's key in buffers we never see. */
+static void
+wiping_free(void *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+/* For a daemon that holds the device's key: no core dump, no ptrace by
+ * another process of our uid, and jansson wipes what it frees. */
+static void
+guard_secrets(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn("prctl(PR_SET_DUMPABLE)");
+	json_set_alloc_funcs(malloc, wiping_free);
+}
+
 int
 bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 {
@@ -389,6 +413,8 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	int notify_fd, recv_fd, rv;
 
 	d.ops = ops;
+	if (ops->secrets)
+		guard_secrets();
 	for (size_t i = 0; i < BC_DAEMON_MAX_WATCHES; i++)
 		d.watches[i].fd = -1;
 	bc_log_init(ops->name);

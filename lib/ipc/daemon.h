@@ -15,6 +15,7 @@
 #define BC_DAEMON_H
 
 #include <nng/nng.h>
+#include <stdbool.h>
 
 #include "proto/proto.h"
 #include "lib/base/pool.h"
@@ -41,6 +42,10 @@ struct bc_daemon_ops {
 	 * here; a failure is fatal), and after the loop ends. */
 	int (*start)(struct bc_daemon *d, bc_err *err);
 	void (*stop)(struct bc_daemon *d);
+	/* The daemon holds the device's key: it is not dumpable (no core
+	 * file, no ptrace by our uid's other processes) and jansson wipes
+	 * every block it frees. */
+	bool secrets;
 };
 
 #define BC_DAEMON_MAX_WATCHES 16

@@ -252,46 +252,70 @@ fail:
 	return -1;
 }
 
+/* The file holds the device's key: it is read into one buffer of its size
+ * (no realloc leaving copies behind), wiped before it is freed. */
 int
 bc_config_load(const char *path, bc_config *c, bc_err *err)
 {
-	bc_buf b = {.max = BC_CONFIG_MAX_BYTES};
-	char chunk[8192];
-	ssize_t n;
-	int fd, rc;
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0, cap = 0;
+	int fd, rc = -1;
 
 	defaults(c);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return bc_err_sys(err, "open config '%s'", path);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			bc_err_sys(err, "read config '%s'", path);
-			goto fail;
-		}
-		if (bc_buf_add(&b, chunk, (size_t)n, err) < 0) {
-			bc_err_wrap(err, "%s", path);
-			goto fail;
-		}
+	if (fstat(fd, &st) < 0) {
+		bc_err_sys(err, "stat config '%s'", path);
+		goto out;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		bc_err_set(err, BC_EINVAL, "config '%s' is not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > BC_CONFIG_MAX_BYTES) {
+		bc_err_set(err, BC_ETOOBIG, "%s: larger than %u bytes", path,
+			   (unsigned)BC_CONFIG_MAX_BYTES);
+		goto out;
+	}
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap)) == NULL) {
+		bc_err_sys(err, "read config '%s'", path);
+		goto out;
+	}
+	while (got < cap - 1) {
+		ssize_t n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			bc_err_sys(err, "read config '%s'", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	rc = bc_config_parse(buf, got, path, c, err);
+out:
 	close(fd);
-	rc = bc_config_parse(bc_buf_cstr(&b), b.len, path, c, err);
-	bc_buf_free(&b);
+	if (buf != NULL) {
+		explicit_bzero(buf, cap);
+		free(buf);
+	}
 	return rc;
-fail:
-	close(fd);
-	bc_buf_free(&b);
-	return -1;
 }
-
 
 void
 bc_config_free(bc_config *c)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *v = *(char **)((char *)c + keys[i].off);
+		if (keys[i].kind == C_SECRET && v != NULL)
+			explicit_bzero(v, strlen(v)); /* the device's keys */
 		if (keys[i].kind == C_STR || keys[i].kind == C_SECRET || keys[i].kind == C_URL)
-			free(*(char **)((char *)c + keys[i].off));
+			free(v);
+	}
 	defaults(c);
 }

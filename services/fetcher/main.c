@@ -142,6 +142,11 @@ main(int argc, char **argv)
 {
 	static struct fetcher f;
 	static const struct bc_daemon_ops ops = {
-	    .name = "fetcher", .dispatch = dispatch, .ctx = &f, .start = start, .stop = stop};
+	    .name = "fetcher",
+	    .dispatch = dispatch,
+	    .ctx = &f,
+	    .start = start,
+	    .stop = stop,
+	    .secrets = true};
 	return bc_daemon_main(argc, argv, &ops);
 }

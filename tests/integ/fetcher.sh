@@ -105,6 +105,14 @@ check "the image is there" docker image inspect "$BIG" -f ok
 out=$(bc pull $AUTHREG/bctest/secret:1 2>&1)
 check "auth registry with d_<uuid>/deviceApiKey: pulled ($out)" test $? -eq 0
 check "the key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LOGDIR'"
+# nor in the fetcher's memory once the pull is done (every copy wiped:
+# config.json's buffer, jansson's, the auth header; before, several were
+# freed as they were)
+fpid=$(suite_pid fetcher)
+n=$(python3 "$here/../harness/memscan.py" "$fpid" "$KEY")
+check "the key is nowhere in the fetcher's memory after the pull ($n copies)" test "$n" = 0
+n=$(python3 "$here/../harness/memscan.py" "$fpid" "$BC_STATEDIR")
+check "(the scan does see the fetcher's memory: its state directory's name, $n times)" test "$n" -ge 1
 
 # the device's key goes to its own registry only (config.json's
 # registryEndpoint): an image of another registry that asks for
