@@ -41,6 +41,31 @@ bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err
 	return 0;
 }
 
+json_t *
+bc_read_json(const char *path, size_t flags, size_t max, json_error_t *je)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	json_t *j = NULL;
+
+	if (je != NULL)
+		snprintf(je->text, sizeof(je->text), "%s", "");
+	if (fd < 0) {
+		if (je != NULL)
+			snprintf(je->text, sizeof(je->text), "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		if (je != NULL)
+			snprintf(je->text, sizeof(je->text), "%s",
+				 S_ISREG(st.st_mode) ? "larger than allowed" : "not a regular file");
+	} else {
+		j = json_loadfd(fd, flags, je);
+	}
+	close(fd);
+	return j;
+}
+
 int
 bc_mkdirs(const char *path, int mode, bc_err *err)
 {

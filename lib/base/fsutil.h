@@ -13,6 +13,12 @@
  * Returns 0, or -1 with err naming the path (path is unchanged then). */
 int bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err);
 
+/* Read the JSON document in path (a state file): never through a symlink
+ * (O_NOFOLLOW), only a regular file of at most max bytes, read without
+ * blocking on what is not one. Returns it (the caller's), or NULL with
+ * je->text saying why (je may be NULL). */
+json_t *bc_read_json(const char *path, size_t flags, size_t max, json_error_t *je);
+
 /* mkdir -p: path and every missing parent, with mode. Returns 0, or -1
  * with err naming the directory that could not be made. */
 int bc_mkdirs(const char *path, int mode, bc_err *err);

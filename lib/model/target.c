@@ -215,6 +215,8 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 	app->name = strdup(name);
 	if (get_id(aj, "id", &app->app_id, where, err) < 0)
 		return -1;
+	if (app->app_id == 0) /* no lock directory, no label could name it */
+		return bc_err_set(err, BC_EINVAL, "%s: 'id' must be a positive integer", where);
 	for (size_t i = 0; i + 1 < st->n_apps; i++)
 		if (st->apps[i].app_id == app->app_id)
 			return bc_err_set(err, BC_EINVAL, "%s: id %lld is used by another app",

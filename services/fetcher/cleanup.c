@@ -27,7 +27,7 @@ fetcher_pulled_load(struct fetcher *f)
 	json_t *l;
 
 	list_path(f, path, sizeof(path));
-	l = json_load_file(path, 0, NULL);
+	l = bc_read_json(path, 0, 16 << 20, NULL);
 	if (!json_is_array(l)) {
 		json_decref(l);
 		l = json_array();

@@ -42,7 +42,7 @@ in_scope(const struct rec *r, int64_t app)
 void
 rec_load_leases(struct rec *r)
 {
-	json_t *l = json_load_file(r->leasefile, 0, NULL);
+	json_t *l = bc_read_json(r->leasefile, 0, 1 << 20, NULL);
 	const char *k;
 	json_t *v;
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/base/fsutil.h"
 #include "lib/base/log.h"
 #include "lib/plan/statedoc.h"
 #include "lib/model/target.h"
@@ -125,7 +126,7 @@ load_target(struct rec *r)
 {
 	json_error_t je;
 	bc_err err = {0};
-	json_t *doc = json_load_file(r->statefile, JSON_REJECT_DUPLICATES, &je);
+	json_t *doc = bc_read_json(r->statefile, JSON_REJECT_DUPLICATES, BC_PROTO_MAX_DOC, &je);
 
 	if (doc == NULL) {
 		if (access(r->statefile, F_OK) == 0)

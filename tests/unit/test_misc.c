@@ -7,8 +7,11 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/docker/docker.h"
+#include "lib/base/fsutil.h"
 
 static void
 split_ok(const char *ref, const char *name, const char *tag)
@@ -91,13 +94,46 @@ test_buf_bound(void **state)
 	bc_buf_free(&b);
 }
 
+/* State files are never read through a symlink nor blocked on */
+static void
+test_read_json(void **state)
+{
+	char dir[] = "/tmp/bc-rj-XXXXXX", f[64], l[64], p[64], cmd[96];
+	json_error_t je;
+	json_t *j;
+	FILE *fp;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(f, sizeof(f), "%s/state.json", dir);
+	snprintf(l, sizeof(l), "%s/link.json", dir);
+	snprintf(p, sizeof(p), "%s/fifo.json", dir);
+	fp = fopen(f, "w");
+	assert_non_null(fp);
+	fputs("{\"a\": 1}", fp);
+	fclose(fp);
+	assert_int_equal(symlink(f, l), 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	j = bc_read_json(f, 0, 100, &je);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
+	json_decref(j);
+	assert_null(bc_read_json(l, 0, 100, &je)); /* a symlink: not followed */
+	assert_null(bc_read_json(p, 0, 100, &je)); /* a FIFO: no hang */
+	assert_non_null(strstr(je.text, "not a regular file"));
+	assert_null(bc_read_json(f, 0, 4, &je)); /* bounded */
+	assert_non_null(strstr(je.text, "larger"));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ref_split),	 cmocka_unit_test(test_ref_split_bad),
 	    cmocka_unit_test(test_label_filter), cmocka_unit_test(test_err_wrap),
-	    cmocka_unit_test(test_buf_bound),
+	    cmocka_unit_test(test_buf_bound),	 cmocka_unit_test(test_read_json),
 	};
 	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);
 }

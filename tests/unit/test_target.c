@@ -240,6 +240,15 @@ test_rejections(void **state)
 
 	reject_composition("sensor", "build", json_string("."), "build and push the image first");
 
+	/* app id 0: the locker and lock directories cannot name it */
+	d = fixture();
+	json_object_set_new(
+	    json_object_get(json_object_get(json_object_get(d, "6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"),
+					    "apps"),
+			    APPUUID),
+	    "id", json_integer(0));
+	expect_reject(d, "'id' must be a positive integer");
+
 	d = fixture();
 	json_object_set_new(d, "second-device", json_object());
 	expect_reject(d, "exactly one device uuid");
