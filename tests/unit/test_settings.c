@@ -75,6 +75,29 @@ test_values(void **state)
 	assert_string_equal(unknown_seen, "BC_WORKER ");
 }
 
+/* BC_SCOPE_APPS: up to 256 ids (it kept 64 once, silently), then an error */
+static void
+test_scope_many(void **state)
+{
+	static char list[257 * 8];
+	const char *t[] = {"BC_SCOPE_APPS", list, NULL};
+	bc_settings s;
+	bc_err err = {0};
+	size_t len = 0;
+	(void)state;
+
+	for (int i = 1; i <= 256; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", i > 1 ? "," : "",
+					 1000 + i);
+	table = t;
+	assert_int_equal(bc_settings_load(&s, lookup, NULL, NULL, &err), 0);
+	assert_int_equal(s.n_scope, 256);
+	assert_int_equal(s.scope[255], 1256);
+	snprintf(list + len, sizeof(list) - len, ",2000");
+	assert_int_equal(bc_settings_load(&s, lookup, NULL, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "BC_SCOPE_APPS: at most 256 app ids"));
+}
+
 static void
 test_bad_values_named(void **state)
 {
@@ -131,7 +154,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_values), cmocka_unit_test(test_scope_many),
 	    cmocka_unit_test(test_bad_values_named),
 	    cmocka_unit_test(test_scope_bound),
 	};
