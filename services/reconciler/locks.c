@@ -271,11 +271,17 @@ rec_guard(void *ud, const bc_app *app, bc_err *err)
 	have = json_integer_value(json_object_get(rd->leases, key));
 	lost = json_integer_value(json_object_get(rd->lost, key));
 	pthread_mutex_unlock(&rd->mu);
-	if (have != 0 && have == lost)
-		return bc_err_set(err, BC_ESYS,
-				  "app %lld: our update lock lease ran out mid-update; stopping "
-				  "before this step (the lock is taken again first)",
-				  (long long)app->app_id);
+	/* not a failure of the app: it waits, as for a lock the app holds,
+	 * and the next round takes the lock again (or finds the app's) */
+	if (have != 0 && have == lost) {
+		bc_err_set(err, BC_ELOCKED,
+			   "app %lld: our update lock lease ran out mid-update; stopping before "
+			   "this step (the lock is taken again first)",
+			   (long long)app->app_id);
+		if (err != NULL)
+			err->code = BC_ELOCKED;
+		return -1;
+	}
 	return 0;
 }
 

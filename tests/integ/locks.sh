@@ -143,4 +143,54 @@ check "a 4 s stop under a 1.5 s TTL: our lockfile stayed (seen $seen samples, mi
 check "and the update finished" bash -c "docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' \$(docker ps -q --filter label=io.balena.app-id=$APP) | grep -q GREETING=2"
 check "no lease of ours ran out (reconciler log)" bash -c "! grep -q 'lease ran out' '$BC_LOGDIR/reconciler/current'"
 
+# A lease lost mid-update (the locker killed and restarted while the old
+# container takes 4 s to stop: the new locker knows no lease and removes
+# our lockfiles) stops the round before its next destructive step, and an
+# app that took its lock in the gap is respected: the new container of s
+# is not created while the app's other service w holds the lock (before:
+# the round went on with our lease gone and created it).
+guard() { # guard GREETING: slow s, and w that never changes
+	slow "$1" | python3 -c 'import json, sys, copy
+d = json.load(sys.stdin); app = list(d["bctestdev"]["apps"].values())[0]
+svcs = list(app["releases"].values())[0]["services"]
+w = copy.deepcopy(svcs["s"]); w["id"] = 2; w["environment"] = {}
+w["composition"] = {"command": ["sh", "-c", "trap exit TERM; while :; do sleep 1; done"]}
+svcs["w"] = w; json.dump(d, sys.stdout)'
+}
+wid() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=w"; }
+guard 3 >"$T/guard3.json"
+guard 4 >"$T/guard4.json"
+bc up -t "$T/guard3.json" --timeout 60 >/dev/null
+old=$(cid)
+check "s (4 s to stop) and w run" test -n "$old" -a -n "$(wid)"
+bc up -t "$T/guard4.json" --timeout 90 >"$T/upguard" 2>&1 &
+upguard=$!
+# our lock taken for the update: s has its SIGTERM now, and 4 s to go
+for _ in $(seq 100); do
+	grep -qs '"owner":"balena-compose"' "$BC_LOCKDIR/$APP/w/updates.lock" && break
+	sleep 0.05
+done
+sleep 0.5
+kill -9 "$(suite_pid locker)"
+for _ in $(seq 100); do
+	grep -qs '"owner":"balena-compose"' "$BC_LOCKDIR/$APP/w/updates.lock" || break
+	sleep 0.05
+done
+docker exec "$(wid)" sh -c 'set -C; echo app >/tmp/balena/updates.lock'
+check "the app took its lock in the gap (w's updates.lock)" docker exec "$(wid)" grep -q app /tmp/balena/updates.lock
+for _ in $(seq 100); do docker inspect "$old" >/dev/null 2>&1 || break; sleep 0.1; done
+sleep 2
+check "the round stopped before its next step: no new s while the app holds the lock" \
+	test -z "$(cid)"
+check "the reconciler said why" grep -q "lease ran out mid-update; stopping before this step" \
+	"$BC_LOGDIR/reconciler/current"
+check "w was left running" test -n "$(wid)"
+docker exec "$(wid)" rm /tmp/balena/updates.lock
+wait $upguard
+rc=$?
+sed 's/^/  up: /' "$T/upguard" | head -4
+s_env=$(docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' "$(cid)" 2>/dev/null)
+check "once the app let go, the update finished (up exit $rc)" bash -c \
+	"[ $rc -eq 0 ] && [[ '$s_env' == *GREETING=4* ]]"
+
 finish
