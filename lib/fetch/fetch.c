@@ -237,6 +237,24 @@ bc_registry_url_check(const char *url, bool *plain, bc_err *err)
 }
 
 bool
+bc_auth_param(const char *hdr, const char *key, char *out, size_t n)
+{
+	char pat[32];
+	const char *p, *e;
+
+	if ((size_t)snprintf(pat, sizeof(pat), "%s=\"", key) >= sizeof(pat))
+		return false;
+	if ((p = strstr(hdr, pat)) == NULL || (e = strchr(p + strlen(pat), '"')) == NULL)
+		return false;
+	p += strlen(pat);
+	if ((size_t)(e - p) >= n)
+		return false;
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+	return true;
+}
+
+bool
 bc_registry_same(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && *a != '\0' && strcasecmp(a, b) == 0;

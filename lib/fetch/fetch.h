@@ -57,6 +57,10 @@ bool bc_host_is_loopback(const char *host, size_t len);
  * *plain says which. Returns 0, or -1 with err naming the url. */
 int bc_registry_url_check(const char *url, bool *plain, bc_err *err);
 
+/* key="value" out of a registry's WWW-Authenticate header (realm,
+ * service, scope) into out (n bytes); false if absent or too long. */
+bool bc_auth_param(const char *hdr, const char *key, char *out, size_t n);
+
 /* Is registry a (host[:port] of an image) the device's registry b (config.json
  * registryEndpoint)? The device's credentials go only there. */
 bool bc_registry_same(const char *a, const char *b);

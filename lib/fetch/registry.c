@@ -86,24 +86,6 @@ get(struct http *h, const char *url, bool basic, long *status, bc_err *err)
 	return 0;
 }
 
-/* key="value" out of a WWW-Authenticate header. */
-static bool
-auth_param(const char *hdr, const char *key, char *out, size_t n)
-{
-	char pat[32];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "%s=\"", key);
-	if ((p = strstr(hdr, pat)) == NULL || (e = strchr(p + strlen(pat), '"')) == NULL)
-		return false;
-	p += strlen(pat);
-	if ((size_t)(e - p) >= n)
-		return false;
-	memcpy(out, p, (size_t)(e - p));
-	out[e - p] = '\0';
-	return true;
-}
-
 /* A Bearer challenge: get a token from its realm. */
 static int
 fetch_token(struct http *h, bc_err *err)
@@ -114,12 +96,12 @@ fetch_token(struct http *h, bc_err *err)
 	json_t *j;
 	const char *tok;
 
-	if (!auth_param(h->www_auth, "realm", realm, sizeof(realm)))
+	if (!bc_auth_param(h->www_auth, "realm", realm, sizeof(realm)))
 		return bc_err_set(err, BC_EHTTP, "registry: unreadable Bearer challenge");
 	if (bc_registry_url_check(realm, &(bool){false}, err) < 0)
 		return bc_err_wrap(err, "registry token realm");
-	auth_param(h->www_auth, "service", service, sizeof(service));
-	auth_param(h->www_auth, "scope", scope, sizeof(scope));
+	bc_auth_param(h->www_auth, "service", service, sizeof(service));
+	bc_auth_param(h->www_auth, "scope", scope, sizeof(scope));
 	es = curl_easy_escape(h->curl, service, 0);
 	sc = curl_easy_escape(h->curl, scope, 0);
 	snprintf(url, sizeof(url), "%s?service=%s&scope=%s", realm, es ? es : "", sc ? sc : "");
