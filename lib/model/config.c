@@ -311,11 +311,13 @@ void
 bc_config_free(bc_config *c)
 {
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char *v = *(char **)((char *)c + keys[i].off);
+		char *v;
+		if (keys[i].kind != C_STR && keys[i].kind != C_SECRET && keys[i].kind != C_URL)
+			continue;
+		v = *(char **)((char *)c + keys[i].off);
 		if (keys[i].kind == C_SECRET && v != NULL)
 			explicit_bzero(v, strlen(v)); /* the device's keys */
-		if (keys[i].kind == C_STR || keys[i].kind == C_SECRET || keys[i].kind == C_URL)
-			free(v);
+		free(v);
 	}
 	defaults(c);
 }
