@@ -110,9 +110,15 @@ check "the key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LOGDIR'"
 # freed as they were)
 fpid=$(suite_pid fetcher)
 n=$(python3 "$here/../harness/memscan.py" "$fpid" "$KEY")
-check "the key is nowhere in the fetcher's memory after the pull ($n copies)" test "$n" = 0
-n=$(python3 "$here/../harness/memscan.py" "$fpid" "$BC_STATEDIR")
-check "(the scan does see the fetcher's memory: its state directory's name, $n times)" test "$n" -ge 1
+if [[ "$n" == unreadable* ]]; then
+	skip "the key is nowhere in the fetcher's memory after the pull" \
+		"its memory is $n here (not dumpable, and no CAP_SYS_PTRACE)"
+else
+	check "the key is nowhere in the fetcher's memory after the pull ($n copies)" test "$n" = 0
+	n=$(python3 "$here/../harness/memscan.py" "$fpid" "$BC_STATEDIR")
+	check "(the scan does see the fetcher's memory: its state directory's name, $n times)" \
+		test "$n" -ge 1
+fi
 
 # the device's key goes to its own registry only (config.json's
 # registryEndpoint): an image of another registry that asks for

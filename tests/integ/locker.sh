@@ -92,19 +92,24 @@ check "the locker answered throughout, the same process" "$BIN/balena-compose" p
 # directory fills 8 MiB, not the host's disk, and cannot leave a device or
 # a setuid program usable there
 opts=$(findmnt -no FSTYPE,OPTIONS --mountpoint "$BC_LOCKDIR")
-check "the lock root is a tmpfs, nodev,nosuid,noexec ($opts)" \
-	bash -c "[[ '$opts' == tmpfs*nosuid*nodev*noexec* ]]"
-check "the daemon that came first says so in its log" \
-	grep -q "lock root $BC_LOCKDIR: a tmpfs mounted" "$BC_LOGDIR/locker/current" "$BC_LOGDIR/reconciler/current"
-msg=$(app 'dd if=/dev/zero of=/tmp/balena/fill bs=1M count=64 2>&1')
-rc=$?
-sz=$(stat -c %s "$D/web/fill")
-check "an app writing 64 MiB into its lock dir fails at 8 MiB ($sz bytes: $msg)" \
-	bash -c "[ $rc -ne 0 ] && [ $sz -le $((8 << 20)) ] && [[ '$msg' == *'No space left'* ]]"
-app 'rm -f /tmp/balena/fill'
-out=$(bc lock take --app $APP web)
-check "space freed: the lock is taken again" bash -c "[[ '$out' == lease* ]]"
-bc lock release "$(echo "$out" | awk '{print $2}')" >/dev/null
+if [ -z "$opts" ] && grep -qs "lock root $BC_LOCKDIR: not a mount of its own: mounting one is not allowed here" \
+	"$BC_LOGDIR/locker/current" "$BC_LOGDIR/reconciler/current"; then
+	skip "the lock root is a small tmpfs of its own" "mounting is not allowed here (the daemons said so)"
+else
+	check "the lock root is a tmpfs, nodev,nosuid,noexec ($opts)" \
+		bash -c "[[ '$opts' == tmpfs*nosuid*nodev*noexec* ]]"
+	check "the daemon that came first says so in its log" \
+		grep -q "lock root $BC_LOCKDIR: a tmpfs mounted" "$BC_LOGDIR/locker/current" "$BC_LOGDIR/reconciler/current"
+	msg=$(app 'dd if=/dev/zero of=/tmp/balena/fill bs=1M count=64 2>&1')
+	rc=$?
+	sz=$(stat -c %s "$D/web/fill")
+	check "an app writing 64 MiB into its lock dir fails at 8 MiB ($sz bytes: $msg)" \
+		bash -c "[ $rc -ne 0 ] && [ $sz -le $((8 << 20)) ] && [[ '$msg' == *'No space left'* ]]"
+	app 'rm -f /tmp/balena/fill'
+	out=$(bc lock take --app $APP web)
+	check "space freed: the lock is taken again" bash -c "[[ '$out' == lease* ]]"
+	bc lock release "$(echo "$out" | awk '{print $2}')" >/dev/null
+fi
 
 # kill -9 mid-update: our lock must not outlive us; the app's must stay
 bc lock take --app $APP db >/dev/null
