@@ -59,7 +59,7 @@ endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
 # the fetcher's helper for registry manifests (HTTPS): the only program
-# that links libcurl, so that no daemon does
+# that links libcurl, so that no daemon does (the gateway's HTTPS is nng's)
 $(BUILD)/bin/bc-regsize: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard services/fetcher/regsize/*.c)) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -72,6 +72,28 @@ cmd_ping(int argc, char **argv)
 	return failed;
 }
 
+static int
+cmd_update(int argc, char **argv)
+{
+	bc_msg req = {.type = BC_MSG_POLL}, rep;
+	bc_err err = {0};
+
+	if (argc > 1) {
+		printf("usage: balena-compose update\n\n"
+		       "Ask the cloud for this device's target now (the gateway polls at once\n"
+		       "instead of at its next interval). Exit status 1 in local mode or when\n"
+		       "the gateway does not answer.\n");
+		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : 100;
+	}
+	if (bc_client_call(NULL, "gateway", &req, &rep, BC_MSG_ACK, &err) < 0) {
+		fprintf(stderr, "balena-compose update: %s\n", err.msg);
+		return 1;
+	}
+	bc_msg_clear(&rep);
+	printf("polling the cloud now\n");
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -85,6 +107,7 @@ static const struct {
     {"pull", cmd_pull, "get images onto the device, with progress"},
     {"lock", cmd_lock, "update locks: status, take, release"},
     {"ping", cmd_ping, "check that the daemons are up"},
+    {"update", cmd_update, "ask the cloud for the target now"},
 };
 
 static void

@@ -67,6 +67,7 @@ static const struct field error_fields[] = {
 static const struct field apply_fields[] = {
     FSTR(bc_body_apply, target, BC_PROTO_MAX_DOC, true),
     FBOOL(bc_body_apply, force, false),
+    FBOOL(bc_body_apply, replace, false),
 };
 static const struct field down_fields[] = {
     FSTR(bc_body_down, app, 128, true),
@@ -75,6 +76,9 @@ static const struct field down_fields[] = {
 static const struct field ack_fields[] = {
     FU64(bc_body_ack, generation, true),
     FU64(bc_body_ack, instance, true),
+};
+static const struct field poll_fields[] = {
+    FSTR(bc_body_poll, from, 64, false),
 };
 static const struct field get_state_fields[] = {
     FSTR(bc_body_get_state, from, 64, false),

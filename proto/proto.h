@@ -50,7 +50,8 @@
 	X(LOCK_INFO, 25, lock_info)                                                                \
 	X(LOCK_EVENT, 26, lock_event)                                                              \
 	X(LOCK_RELEASED, 27, lock_released)                                                        \
-	X(FETCH_CANCELLED, 28, fetch_cancelled)
+	X(FETCH_CANCELLED, 28, fetch_cancelled)                                                    \
+	X(POLL, 29, poll)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -142,6 +143,7 @@ typedef struct bc_body_error {
 typedef struct bc_body_apply {
 	char *target; /* required: v3 JSON text */
 	bool force;   /* override the apps' update locks until it settles */
+	bool replace; /* the whole target (the cloud's): apps not in it go */
 } bc_body_apply;
 
 /* reconciler: remove an app from the target */
@@ -161,6 +163,12 @@ typedef struct bc_body_ack {
 typedef struct bc_body_get_state {
 	char *from; /* optional */
 } bc_body_get_state;
+
+/* gateway: ask the cloud for the target now (ACK: generation 0, the
+ * gateway's instance) */
+typedef struct bc_body_poll {
+	char *from; /* optional */
+} bc_body_poll;
 
 /* The state document (lib/plan/statedoc.h gives its JSON form, for people and
  * the Composer API), typed. Bounds: a state beyond them is cut to them. */

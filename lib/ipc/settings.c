@@ -12,7 +12,7 @@
 static const char *const names[] = {
     "BC_RUNDIR",       "BC_STATEDIR",	  "BC_LOGDIR",	 "BC_LOCKDIR",
     "BC_CONFIG",       "BC_WORKERS",	  "BC_FETCH_CONCURRENCY", "BC_PULL_RETRIES",
-    "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", NULL};
+    "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", "BC_CA_FILE", NULL};
 
 static const char *
 value(const char *(*lookup)(const char *), const char *name)
@@ -110,6 +110,10 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 	    number(lookup, "BC_PULL_RETRIES", 0, 100, 5, &pr, err) < 0 ||
 	    number(lookup, "BC_LOCK_TTL_MS", 100, 86400000, 60000, &ttl, err) < 0 ||
 	    scope(lookup, s, err) < 0)
+		return -1;
+	/* optional: without it, the system's CA certificates */
+	if (value(lookup, "BC_CA_FILE") != NULL &&
+	    path(lookup, "BC_CA_FILE", "", s->ca_file, sizeof(s->ca_file), err) < 0)
 		return -1;
 	s->workers = (unsigned)w;
 	s->fetch_concurrency = (unsigned)fc;

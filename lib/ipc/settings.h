@@ -15,6 +15,7 @@
  *   BC_LOCK_TTL_MS        lease without renewal   100..86400000, 60000
  *   BC_DISK_RESERVE       free space a pull keeps N% (0..100) or a size (512M, 2G, ...)
  *   BC_SCOPE_APPS         app ids to touch        comma-separated ids, at most 256
+ *   BC_CA_FILE            CAs the gateway trusts  a PEM file; default the system's
  */
 #ifndef BC_SETTINGS_H
 #define BC_SETTINGS_H
@@ -28,6 +29,7 @@
 
 typedef struct bc_settings {
 	char rundir[256], statedir[256], logdir[256], lockdir[256], config[256];
+	char ca_file[256]; /* "" when not set: the system's CAs */
 	unsigned workers;
 	unsigned fetch_concurrency;
 	unsigned pull_retries;

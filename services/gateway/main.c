@@ -1,10 +1,85 @@
-/* gateway daemon. Minimal until its issue lands: binds its sockets, answers the
- * common messages (PING), exits cleanly on SIGTERM. */
-#include "lib/ipc/daemon.h"
+/* gateway daemon: follows the cloud's target for this device and reports
+ * its state (gateway.h). Without an apiEndpoint in config.json (unmanaged)
+ * it answers PING and POLL and does nothing else: local mode. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/base/log.h"
+#include "gateway.h"
+
+static int
+dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
+{
+	struct gw *g = d->ops->ctx;
+
+	if (req->type != BC_MSG_POLL)
+		return BC_NOT_MINE;
+	if (!g->cloud)
+		return bc_err_set(err, BC_EINVAL,
+				  "local mode: config.json (%s) has no apiEndpoint, there is no "
+				  "cloud to ask",
+				  d->settings.config);
+	gw_poll_now(g);
+	rep->type = BC_MSG_ACK;
+	rep->body.ack.generation = 0;
+	rep->body.ack.instance = d->instance;
+	return BC_HANDLED;
+}
+
+static int
+start(struct bc_daemon *d, bc_err *err)
+{
+	struct gw *g = d->ops->ctx;
+	bc_err cerr = {0};
+
+	g->d = d;
+	snprintf(g->ca_file, sizeof(g->ca_file), "%s", d->settings.ca_file);
+	snprintf(g->statefile, sizeof(g->statefile), "%s/cloud-target.json", d->settings.statedir);
+	if (bc_config_load(d->settings.config, &g->cfg, &cerr) < 0) {
+		/* no config.json: a device in local mode */
+		log_info("local mode (%s)", cerr.msg);
+		return 0;
+	}
+	if (g->cfg.unmanaged || g->cfg.local_mode) {
+		log_info("local mode (%s)", g->cfg.unmanaged ? "no apiEndpoint in config.json"
+							  : "localMode in config.json");
+		return 0;
+	}
+	if (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL)
+		return bc_err_set(err, BC_EINVAL, "%s: a managed device needs uuid and deviceApiKey",
+				  d->settings.config);
+	g->cloud = true;
+	if (gw_http_start(g, err) < 0 || gw_poll_start(g, err) < 0 || gw_report_start(g, err) < 0)
+		return -1;
+	log_info("following %s for device %s", g->cfg.api_endpoint, g->cfg.uuid);
+	return 0;
+}
+
+static void
+stop(struct bc_daemon *d)
+{
+	struct gw *g = d->ops->ctx;
+
+	if (g->cloud) {
+		gw_report_stop(g);
+		gw_http_stop(g);
+	}
+	json_decref(g->target);
+	json_decref(g->rejected);
+	json_decref(g->state);
+	json_decref(g->reported);
+	bc_config_free(&g->cfg); /* wipes the key */
+}
 
 int
 main(int argc, char **argv)
 {
-	static const struct bc_daemon_ops ops = {.name = "gateway"};
+	static struct gw g;
+	static const struct bc_daemon_ops ops = {.name = "gateway",
+						 .dispatch = dispatch,
+						 .ctx = &g,
+						 .start = start,
+						 .stop = stop,
+						 .secrets = true};
 	return bc_daemon_main(argc, argv, &ops);
 }

@@ -45,7 +45,7 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 		json_decref(doc);
 		return -1;
 	}
-	merged = bc_target_merge(r->target, doc, err);
+	merged = req->replace ? json_incref(doc) : bc_target_merge(r->target, doc, err);
 	/* the merge must hold together too (ids unique across apps, ...) */
 	if (merged == NULL || validate(r, merged, err) < 0) {
 		json_decref(merged);

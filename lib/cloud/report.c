@@ -1,0 +1,156 @@
+#include "lib/cloud/report.h"
+
+#include <string.h>
+
+/* Docker's state of a container (or ours while it has none) as the
+ * supervisor names a service's status. */
+static const char *
+service_status(const char *s, const char *app_status)
+{
+	static const struct {
+		const char *ours, *theirs;
+	} map[] = {{"running", "Running"},	   {"created", "Installed"},
+		   {"restarting", "Running"},	   {"paused", "Running"},
+		   {"exited", "exited"},	   {"dead", "Dead"},
+		   {"removing", "Stopping"},	   {"downloading", "Downloading"}};
+
+	for (size_t i = 0; s != NULL && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(s, map[i].ours) == 0)
+			return map[i].theirs;
+	/* no container yet: its image is there or coming */
+	if (app_status != NULL && strcmp(app_status, "Downloading") == 0)
+		return "Downloading";
+	return app_status != NULL && strcmp(app_status, "Idle") == 0 ? "Downloaded" : "Installing";
+}
+
+static const char *
+update_status(const char *app_status)
+{
+	if (app_status == NULL)
+		return "applying changes";
+	if (strcmp(app_status, "Idle") == 0)
+		return "done";
+	if (strcmp(app_status, "Downloading") == 0)
+		return "downloading";
+	if (strcmp(app_status, "Failed") == 0)
+		return "aborted";
+	return "applying changes";
+}
+
+static json_t *
+app_report(const json_t *a)
+{
+	const char *st = json_string_value(json_object_get(a, "status"));
+	const char *commit = json_string_value(json_object_get(a, "commit"));
+	json_t *svcs = json_object(), *s, *rel, *out;
+	const char *name;
+
+	json_object_foreach(json_object_get(a, "services"), name, s)
+	{
+		json_t *dl = json_object_get(s, "download");
+		json_t *o = json_pack(
+		    "{s:s, s:s}", "image", json_string_value(json_object_get(s, "image")) ?: "",
+		    "status", service_status(json_string_value(json_object_get(s, "status")), st));
+		if (json_is_integer(json_object_get(dl, "percent")))
+			json_object_set(o, "download_progress", json_object_get(dl, "percent"));
+		json_object_set_new(svcs, name, o);
+	}
+	rel = json_pack("{s:s, s:o}", "update_status", update_status(st), "services", svcs);
+	out = json_object();
+	if (commit != NULL) {
+		json_object_set_new(out, "release_uuid", json_string(commit));
+		json_object_set_new(out, "releases", json_pack("{s:o}", commit, rel));
+	} else {
+		/* nothing of a release runs (an app being removed): no release */
+		json_decref(rel);
+		json_object_set_new(out, "releases", json_object());
+	}
+	return out;
+}
+
+json_t *
+bc_report_from_state(const json_t *state, const json_t *rejected)
+{
+	json_t *apps = json_object(), *a, *out;
+	const char *uuid, *commit;
+	size_t i;
+	int busy = 0;
+
+	json_array_foreach(json_object_get(state, "apps"), i, a)
+	{
+		const char *st = json_string_value(json_object_get(a, "status"));
+		uuid = json_string_value(json_object_get(a, "uuid"));
+		if (st != NULL && strcmp(st, "Idle") != 0 && strcmp(st, "Failed") != 0)
+			busy = 1;
+		if (uuid == NULL)
+			continue;
+		json_object_set_new(apps, uuid, app_report(a));
+	}
+	json_object_foreach((json_t *)rejected, uuid, a)
+	{
+		json_t *ar = json_object_get(apps, uuid), *rels;
+		if ((commit = json_string_value(a)) == NULL)
+			continue;
+		if (ar == NULL)
+			json_object_set_new(apps, uuid, ar = json_pack("{s:{}}", "releases"));
+		rels = json_object_get(ar, "releases");
+		json_object_set_new(rels, commit,
+				    json_pack("{s:s, s:{}}", "update_status", "rejected", "services"));
+	}
+	out = json_pack("{s:s, s:o}", "status", busy ? "Updating" : "Idle", "apps", apps);
+	return out;
+}
+
+json_t *
+bc_report_diff(const json_t *last, const json_t *now)
+{
+	json_t *out = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)now, k, v)
+	{
+		if (last == NULL || !json_equal(json_object_get(last, k), v))
+			json_object_set(out, k, v);
+	}
+	if (json_object_size(out) == 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Every app's update_status in a device part, one string. */
+static void
+statuses(const json_t *dev, char *out, size_t n)
+{
+	const char *uuid, *commit;
+	json_t *a, *r;
+	size_t used = 0;
+
+	out[0] = '\0';
+	json_object_foreach(json_object_get(dev, "apps"), uuid, a)
+	{
+		json_object_foreach(json_object_get(a, "releases"), commit, r)
+		{
+			int w = snprintf(out + used, n - used, "%s/%s=%s;", uuid, commit,
+					 json_string_value(json_object_get(r, "update_status")) ?: "");
+			if (w < 0 || (size_t)w >= n - used)
+				return;
+			used += (size_t)w;
+		}
+	}
+}
+
+int
+bc_report_status_changed(const json_t *last, const json_t *now)
+{
+	char a[4096], b[4096];
+
+	if (last == NULL)
+		return 1;
+	if (!json_equal(json_object_get(last, "status"), json_object_get(now, "status")))
+		return 1;
+	statuses(last, a, sizeof(a));
+	statuses(now, b, sizeof(b));
+	return strcmp(a, b) != 0;
+}

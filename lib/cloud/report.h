@@ -1,0 +1,38 @@
+/* The device's state report to the cloud (PATCH /device/v3/state), built
+ * from the reconciler's state document (lib/plan/statedoc.h), and the
+ * diff that makes a report carry only what changed. Pure: no I/O.
+ *
+ * The device part of a report (what goes under the device's uuid):
+ *
+ *   {"status": "Idle" | "Updating",
+ *    "apps": {"<app uuid>": {"release_uuid": "<commit>"?,
+ *             "releases": {"<commit>": {"update_status": S,
+ *                 "services": {"<name>": {"image": "...", "status": "Running" ...,
+ *                                         "download_progress": N?}}}}}}}
+ *
+ * S: "downloading", "applying changes", "done", "aborted" (the app failed),
+ * "rejected" (the cloud's target for it was refused). Service status, as
+ * the supervisor names them: Downloading, Downloaded, Installing,
+ * Installed, Running, exited, Dead, ... Apps without a uuid (local mode
+ * compose projects) are not reported. */
+#ifndef BC_CLOUD_REPORT_H
+#define BC_CLOUD_REPORT_H
+
+#include <jansson.h>
+
+/* The device part from a state document. rejected, if not NULL, maps an
+ * app uuid to the commit of a target release that was refused: reported
+ * with update_status "rejected". A new reference, or NULL (no memory). */
+json_t *bc_report_from_state(const json_t *state, const json_t *rejected);
+
+/* What to send: the top-level fields of now that differ from last (the
+ * last report the cloud accepted; NULL: none yet), "apps" whole when
+ * anything in it changed. NULL when nothing did (never an empty report).
+ * A new reference. */
+json_t *bc_report_diff(const json_t *last, const json_t *now);
+
+/* Did the device's or an app's status change between last and now (a
+ * report then goes at once, not at the next 10 s tick)? */
+int bc_report_status_changed(const json_t *last, const json_t *now);
+
+#endif

@@ -1,0 +1,107 @@
+/* The gateway: the one process that speaks to the cloud API for the
+ * device's target and state (../shared/CLOUD-API.md). One loop: HTTPS
+ * requests (nng's HTTP client and TLS, http.c) end on the loop through an
+ * eventfd; the target is polled (poll.c) and handed to the reconciler
+ * whole; the reconciler's state, as it publishes it, is reported
+ * (report.c). Everything here belongs to the loop's thread. */
+#ifndef BC_GATEWAY_H
+#define BC_GATEWAY_H
+
+#include <jansson.h>
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <nng/supplemental/tls/tls.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/base/buf.h"
+#include "lib/ipc/daemon.h"
+#include "lib/model/config.h"
+
+#define GW_REQUEST_TIMEOUT_MS 59000 /* the supervisor's apiRequestTimeout */
+#define GW_REPORT_EVERY_MS 10000    /* at most one report in 10 s */
+#define GW_BACKOFF_MIN_MS 15000	    /* errors: min(15 s x 2^n, poll interval) */
+#define GW_JITTER_MS 60000	    /* a poll comes up to 60 s late: spreads devices */
+
+struct gw;
+
+/* One request. Its fields after "ended" are set on the loop before done. */
+struct gw_req {
+	struct gw *g;
+	nng_url *url;
+	nng_http_client *client;
+	nng_http_req *req;
+	nng_http_res *res;
+	nng_aio *aio;
+	char *send;		 /* the body sent (ours), or NULL */
+	size_t max;		 /* the largest body accepted */
+	struct gw_req *next;	 /* on the ended list */
+	struct gw_req *inext;	 /* on the in-flight list */
+	void (*done)(struct gw *g, struct gw_req *rq);
+	/* ended: */
+	int rv;		  /* 0, or nng's error (gw_strerror) */
+	long status;	  /* HTTP status when rv is 0 */
+	const char *body; /* borrowed from res, len bytes (not terminated) */
+	size_t len;
+	char etag[256];
+	long retry_after_s;
+};
+
+struct gw {
+	struct bc_daemon *d;
+	bc_config cfg; /* holds the device's key: wiped at stop */
+	bool cloud;    /* an apiEndpoint: the cloud's target is followed */
+	char ca_file[256];
+	char statefile[512]; /* the last accepted cloud target and its ETag */
+	nng_tls_config *tls;
+	int efd;		/* nng's threads -> the loop: a request ended */
+	pthread_mutex_t mu;	/* guards ended, nothing else; never held over I/O */
+	struct gw_req *ended;	/* requests that ended, for the loop */
+	struct gw_req *inflight; /* the loop's own list */
+
+	/* the target */
+	uint64_t next_poll;
+	unsigned poll_errors;
+	bool polling;
+	char etag[256];	   /* of the last target we got (accepted or not) */
+	json_t *target;	   /* the last accepted cloud target, or NULL */
+	json_t *rejected;  /* app uuid -> commit of a refused release */
+	char last_poll[512]; /* when and how the last poll went, for status */
+	uint64_t kept_at;    /* the kept target is still to be applied: when */
+	unsigned kept_tries;
+
+	/* the report */
+	nng_socket rsub;
+	int rsub_fd;
+	json_t *state;	      /* the reconciler's last state document */
+	json_t *reported;     /* the device part the cloud last accepted */
+	uint64_t next_report; /* UINT64_MAX: nothing to send */
+	uint64_t last_sent;
+	unsigned report_errors;
+	bool reporting;
+};
+
+/* http.c */
+int gw_http_start(struct gw *g, bc_err *err);
+void gw_http_stop(struct gw *g);
+/* Send method url (body: JSON or NULL, taken over) with the device's key;
+ * rq->done is called on the loop when it ends (rq is freed on error here).
+ * Returns 0 or -1 with err. */
+int gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *url,
+		 const char *etag, char *body, bc_err *err);
+void gw_req_free(struct gw_req *rq);
+const char *gw_strerror(int rv);
+/* min(15 s x 2^n, cap) */
+uint64_t gw_backoff_ms(unsigned n, uint64_t cap);
+
+/* poll.c */
+int gw_poll_start(struct gw *g, bc_err *err);
+void gw_poll_now(struct gw *g);
+
+/* report.c */
+int gw_report_start(struct gw *g, bc_err *err);
+void gw_report_stop(struct gw *g);
+void gw_report_soon(struct gw *g);
+
+#endif

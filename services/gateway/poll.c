@@ -1,0 +1,281 @@
+/* The target: GET {apiEndpoint}/device/v3/{uuid}/state every
+ * appUpdatePollInterval plus up to 60 s, backing off on errors; a target is
+ * validated whole before the reconciler gets it (replacing its target), and
+ * kept on disk with its ETag once accepted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "lib/base/clock.h"
+#include "lib/base/fsutil.h"
+#include "lib/base/log.h"
+#include "lib/ipc/client.h"
+#include "lib/model/target.h"
+#include "proto/proto.h"
+#include "gateway.h"
+
+static uint64_t
+jitter(void)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)bc_mono_ms();
+	return r % GW_JITTER_MS;
+}
+
+static void
+say(struct gw *g, const char *fmt, const char *what)
+{
+	char when[32];
+	time_t t = time(NULL);
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	snprintf(g->last_poll, sizeof(g->last_poll), "%s ", when);
+	snprintf(g->last_poll + strlen(g->last_poll), sizeof(g->last_poll) - strlen(g->last_poll),
+		 fmt, what);
+}
+
+static void
+schedule(struct gw *g, bool ok)
+{
+	uint64_t interval = g->cfg.app_update_poll_interval_ms;
+
+	if (ok) {
+		g->poll_errors = 0;
+		g->next_poll = bc_mono_ms() + interval + jitter();
+	} else {
+		g->next_poll = bc_mono_ms() + gw_backoff_ms(g->poll_errors++, interval);
+	}
+}
+
+/* Hand doc to the reconciler as the whole target. */
+static int
+apply(struct gw *g, const json_t *doc, bc_err *err)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	bc_msg req = {.type = BC_MSG_APPLY}, rep;
+	int rc;
+
+	(void)g;
+	if (text == NULL)
+		return bc_err_set(err, BC_ESYS, "target: out of memory");
+	req.body.apply.target = text;
+	req.body.apply.replace = true;
+	/* the reconciler validates and keeps it before it answers: quick */
+	rc = bc_client_call(NULL, "reconciler", &req, &rep, BC_MSG_ACK, err);
+	free(text);
+	if (rc == 0)
+		bc_msg_clear(&rep);
+	return rc;
+}
+
+static void
+keep(struct gw *g)
+{
+	json_t *k = json_pack("{s:s, s:O}", "etag", g->etag, "target", g->target);
+	bc_err err = {0};
+
+	if (k == NULL || bc_write_json_atomic(g->statefile, k, 0600, &err) < 0)
+		log_warnx("keeping the cloud's target: %s", err.msg);
+	json_decref(k);
+}
+
+/* Which app uuid -> commit a target names (for a rejection's report). */
+static json_t *
+releases_of(const json_t *doc)
+{
+	json_t *out = json_object(), *dev, *apps, *a;
+	const char *du, *au, *commit;
+	json_t *rel;
+
+	json_object_foreach((json_t *)doc, du, dev)
+	{
+		apps = json_object_get(dev, "apps");
+		json_object_foreach(apps, au, a)
+		{
+			json_object_foreach(json_object_get(a, "releases"), commit, rel)
+			{
+				json_object_set_new(out, au, json_string(commit));
+				break;
+			}
+		}
+	}
+	return out;
+}
+
+static void
+got_target(struct gw *g, struct gw_req *rq)
+{
+	json_error_t je;
+	json_t *doc = NULL;
+	bc_state st;
+	bc_err err = {0};
+
+	snprintf(g->etag, sizeof(g->etag), "%s", rq->etag);
+	doc = rq->body ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &je) : NULL;
+	if (rq->body == NULL)
+		snprintf(je.text, sizeof(je.text), "%s", "an empty body"), je.line = je.column = 0;
+	if (doc == NULL) {
+		bc_err_set(&err, BC_EINVAL, "target:%d:%d: %s", je.line, je.column, je.text);
+	} else if (json_object_get(doc, g->cfg.uuid) == NULL || json_object_size(doc) != 1) {
+		bc_err_set(&err, BC_EINVAL, "target: not a document of this device (%s)",
+			   g->cfg.uuid);
+	} else if (bc_target_parse(doc, NULL, &st, &err) == 0) {
+		bc_state_free(&st);
+		if (apply(g, doc, &err) == 0) {
+			g->kept_at = 0; /* newer than what was kept */
+			json_decref(g->target);
+			g->target = doc;
+			json_object_clear(g->rejected);
+			keep(g);
+			log_info("applied the cloud's target (%s)", g->etag);
+			say(g, "applied a new target (%s)", g->etag);
+			gw_report_soon(g);
+			schedule(g, true);
+			return;
+		}
+		/* the reconciler away: try again soon, it keeps what it runs */
+		log_warnx("target: the reconciler did not take it: %s", err.msg);
+		g->etag[0] = '\0';
+		json_decref(doc);
+		say(g, "could not hand the target over: %s", err.msg);
+		schedule(g, false);
+		return;
+	}
+	/* rejected whole: nothing running is touched */
+	log_warnx("Could not move to new release: %s", err.msg);
+	say(g, "rejected the target: %s", err.msg);
+	if (doc != NULL) {
+		json_t *rels = releases_of(doc);
+		json_object_update(g->rejected, rels);
+		json_decref(rels);
+		json_decref(doc);
+	}
+	gw_report_soon(g);
+	schedule(g, true);
+}
+
+static void
+poll_done(struct gw *g, struct gw_req *rq)
+{
+	g->polling = false;
+	if (rq->rv != 0) {
+		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_strerror(rq->rv));
+		say(g, "unreachable: %s", gw_strerror(rq->rv));
+		schedule(g, false);
+	} else if (rq->status == 304) {
+		if (g->target == NULL) {
+			/* the cloud's answer for an unknown or frozen device */
+			log_warnx("target: 304 but no target kept: the cloud does not know us?");
+			say(g, "%s", "304 with no target kept (unknown device?)");
+			schedule(g, false);
+		} else {
+			say(g, "%s", "unchanged (304)");
+			schedule(g, true);
+		}
+	} else if (rq->status == 200) {
+		got_target(g, rq);
+	} else {
+		char why[32];
+		snprintf(why, sizeof(why), "HTTP %ld", rq->status);
+		log_warnx("target: %s", why);
+		say(g, "failed: %s", why);
+		schedule(g, false);
+	}
+	gw_req_free(rq);
+}
+
+static uint64_t
+poll_due(void *ud)
+{
+	struct gw *g = ud;
+	return g->cloud && !g->polling ? g->next_poll : UINT64_MAX;
+}
+
+static void
+poll_fire(void *ud)
+{
+	struct gw *g = ud;
+	struct gw_req *rq = calloc(1, sizeof(*rq));
+	char url[1200];
+	bc_err err = {0};
+
+	g->next_poll = UINT64_MAX;
+	if (rq == NULL) {
+		schedule(g, false);
+		return;
+	}
+	rq->max = BC_PROTO_MAX_DOC; /* it must fit the message to the reconciler */
+	rq->done = poll_done;
+	snprintf(url, sizeof(url), "%s/device/v3/%s/state", g->cfg.api_endpoint, g->cfg.uuid);
+	if (gw_http_send(g, rq, "GET", url, g->target != NULL ? g->etag : NULL, NULL, &err) < 0) {
+		log_warnx("target: %s", err.msg);
+		say(g, "could not ask: %s", err.msg);
+		schedule(g, false);
+		return;
+	}
+	g->polling = true;
+}
+
+void
+gw_poll_now(struct gw *g)
+{
+	if (!g->polling)
+		g->next_poll = bc_mono_ms();
+}
+
+static uint64_t
+kept_due(void *ud)
+{
+	struct gw *g = ud;
+	return g->kept_at != 0 ? g->kept_at : UINT64_MAX;
+}
+
+/* The kept cloud target, handed to the reconciler once after a start
+ * (unless a newer one came from the cloud first). */
+static void
+kept_fire(void *ud)
+{
+	struct gw *g = ud;
+	bc_err err = {0};
+
+	if (g->target == NULL) {
+		g->kept_at = 0;
+		return;
+	}
+	if (apply(g, g->target, &err) < 0) {
+		if (g->kept_tries++ % 30 == 0)
+			log_warnx("the kept cloud target: %s; trying again", err.msg);
+		g->kept_at = bc_mono_ms() + 1000;
+		return;
+	}
+	log_info("applied the kept cloud target (%s)", g->etag);
+	g->kept_at = 0;
+}
+
+int
+gw_poll_start(struct gw *g, bc_err *err)
+{
+	json_t *k = bc_read_json(g->statefile, JSON_REJECT_DUPLICATES, BC_PROTO_MAX_DOC, NULL);
+	bc_err aerr = {0};
+
+	g->rejected = json_object();
+	if (json_is_object(json_object_get(k, "target")) &&
+	    json_is_string(json_object_get(k, "etag"))) {
+		g->target = json_incref(json_object_get(k, "target"));
+		snprintf(g->etag, sizeof(g->etag), "%s",
+			 json_string_value(json_object_get(k, "etag")));
+		/* offline at boot: what the cloud said last is what runs (the
+		 * reconciler may not be up yet: kept_fire tries every second) */
+		g->kept_at = bc_mono_ms();
+	}
+	json_decref(k);
+	(void)aerr;
+	g->next_poll = bc_mono_ms(); /* the first poll at once */
+	if (bc_daemon_timer(g->d, kept_due, kept_fire, g, err) < 0)
+		return -1;
+	return bc_daemon_timer(g->d, poll_due, poll_fire, g, err);
+}

@@ -1,0 +1,167 @@
+/* The state report: PATCH {apiEndpoint}/device/v3/state with only what
+ * changed since the last report the cloud accepted (lib/cloud/report.h),
+ * at most one every 10 s (a status change goes at once), backing off on
+ * errors and honouring Retry-After. The state comes from the reconciler's
+ * STATE events. */
+#include <stdio.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/base/clock.h"
+#include "lib/base/log.h"
+#include "lib/cloud/report.h"
+#include "lib/ipc/client.h"
+#include "lib/plan/statedoc.h"
+#include "gateway.h"
+
+static void
+report_done(struct gw *g, struct gw_req *rq)
+{
+	g->reporting = false;
+	if (rq->rv == 0 && rq->status >= 200 && rq->status < 300) {
+		/* rq->send held the body; the device part it brought is kept */
+		json_t *body = json_loads(rq->send, 0, NULL);
+		json_t *diff = json_object_get(body, g->cfg.uuid);
+		if (g->reported == NULL)
+			g->reported = json_object();
+		json_object_update(g->reported, diff);
+		json_decref(body);
+		g->report_errors = 0;
+		g->last_sent = bc_mono_ms();
+		gw_report_soon(g); /* anything that changed meanwhile */
+	} else {
+		uint64_t wait = gw_backoff_ms(g->report_errors++, g->cfg.app_update_poll_interval_ms);
+		if (rq->rv == 0 && rq->retry_after_s > 0 && rq->retry_after_s < 86400)
+			wait = (uint64_t)rq->retry_after_s * 1000; /* seconds (RFC 9110) */
+		if (rq->rv != 0)
+			log_warnx("state report: %s", gw_strerror(rq->rv));
+		else
+			log_warnx("state report: HTTP %ld; again in %llu ms", rq->status,
+				  (unsigned long long)wait);
+		g->next_report = bc_mono_ms() + wait;
+	}
+	gw_req_free(rq);
+}
+
+static uint64_t
+report_due(void *ud)
+{
+	struct gw *g = ud;
+	return g->cloud && !g->reporting && g->state != NULL ? g->next_report : UINT64_MAX;
+}
+
+static void
+report_fire(void *ud)
+{
+	struct gw *g = ud;
+	json_t *now = bc_report_from_state(g->state, g->rejected), *diff, *body;
+	struct gw_req *rq;
+	char url[1200], *text;
+	bc_err err = {0};
+
+	g->next_report = UINT64_MAX;
+	diff = now ? bc_report_diff(g->reported, now) : NULL;
+	json_decref(now);
+	if (diff == NULL)
+		return; /* never an empty report */
+	body = json_pack("{s:o}", g->cfg.uuid, diff);
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (text == NULL || (rq = calloc(1, sizeof(*rq))) == NULL) {
+		free(text);
+		g->next_report = bc_mono_ms() + GW_REPORT_EVERY_MS;
+		return;
+	}
+	rq->max = 64 << 10;
+	rq->done = report_done;
+	snprintf(url, sizeof(url), "%s/device/v3/state", g->cfg.api_endpoint);
+	if (gw_http_send(g, rq, "PATCH", url, NULL, text, &err) < 0) {
+		log_warnx("state report: %s", err.msg);
+		g->next_report = bc_mono_ms() + GW_REPORT_EVERY_MS;
+		return;
+	}
+	g->reporting = true;
+}
+
+void
+gw_report_soon(struct gw *g)
+{
+	json_t *now;
+	uint64_t at;
+
+	if (!g->cloud || g->state == NULL)
+		return;
+	now = bc_report_from_state(g->state, g->rejected);
+	/* a status change at once; anything else at most every 10 s */
+	at = bc_report_status_changed(g->reported, now) ? bc_mono_ms()
+							: g->last_sent + GW_REPORT_EVERY_MS;
+	json_decref(now);
+	if (g->report_errors > 0)
+		return; /* a backoff is running: it sends what is new then */
+	if (at < g->next_report)
+		g->next_report = at;
+}
+
+static void
+state_ready(void *ud, short revents)
+{
+	struct gw *g = ud;
+	nng_msg *nm;
+
+	(void)revents;
+	while (nng_recvmsg(g->rsub, &nm, NNG_FLAG_NONBLOCK) == 0) {
+		bc_msg m;
+		bc_err err = {0};
+		if (bc_msg_decode(nng_msg_body(nm), nng_msg_len(nm), &m, &err) < 0) {
+			log_warnx("state events: %s", err.msg);
+		} else {
+			if (m.type == BC_MSG_STATE) {
+				json_t *doc = bc_statedoc_from_msg(&m.body.state);
+				if (doc != NULL) {
+					json_decref(g->state);
+					g->state = doc;
+					gw_report_soon(g);
+				}
+			}
+			bc_msg_clear(&m);
+		}
+		nng_msg_free(nm);
+	}
+}
+
+int
+gw_report_start(struct gw *g, bc_err *err)
+{
+	bc_err serr = {0};
+	uint64_t gen;
+	bool settled;
+	json_t *doc;
+
+	g->next_report = UINT64_MAX;
+	g->rsub_fd = -1;
+	if (bc_daemon_timer(g->d, report_due, report_fire, g, err) < 0)
+		return -1;
+	if (bc_client_sub(NULL, "reconciler", true, &g->rsub, &serr) < 0) {
+		log_warnx("state events: %s", serr.msg);
+		return 0;
+	}
+	if (nng_socket_get_int(g->rsub, NNG_OPT_RECVFD, &g->rsub_fd) != 0 ||
+	    bc_daemon_watch_fd(g->d, g->rsub_fd, POLLIN, state_ready, g, err) < 0)
+		return -1;
+	/* what runs now, for the first report (the reconciler may not be up:
+	 * its next STATE event brings it then) */
+	if (bc_client_state(NULL, &gen, &settled, &doc, &serr) == 0) {
+		g->state = doc;
+		gw_report_soon(g);
+	}
+	return 0;
+}
+
+void
+gw_report_stop(struct gw *g)
+{
+	if (g->rsub_fd >= 0)
+		bc_daemon_unwatch_fd(g->d, g->rsub_fd);
+	nng_close(g->rsub);
+}

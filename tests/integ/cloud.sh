@@ -1,0 +1,146 @@
+#!/bin/bash
+# The gateway against a local double of the balena cloud (tests/cloud/double.py,
+# HTTPS with a test CA), the suite under s6 on real Docker: the cloud's
+# target converges and is reported, a bad target is rejected with nothing
+# touched, the cloud away and back, a restart with the cloud away applies
+# the kept target, the key in no log. Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
+T=$(mktemp -d /tmp/bc-cloud.XXXXXX)
+APP=$((996000 + $$ % 900))
+UUID=$(printf 'c10d%028x' $$)
+APPUUID=$(printf 'a99%029x' $$)
+KEY=cloud-key-$$-$RANDOM
+API=127.0.0.1:5543
+CTL=127.0.0.1:5544
+bc() { "$BIN/balena-compose" "$@"; }
+cid() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=$1"; }
+double_pid=
+double_start() {
+	setsid python3 "$here/../cloud/double.py" 5543 5544 "$T/certs/server.pem" "$T/certs/server.key" "$T" \
+		>"$T/double.log" 2>&1 &
+	double_pid=$!
+	for _ in $(seq 50); do curl -s -o /dev/null "http://$CTL/requests" && return 0; sleep 0.1; done
+	echo "the cloud double did not start" >&2
+	return 1
+}
+double_stop() { [ -z "$double_pid" ] || { kill "$double_pid"; wait "$double_pid"; } 2>/dev/null; double_pid=; }
+ctl() { curl -sf -X "$1" "http://$CTL$2" ${3:+--data-binary "@$3"}; }
+cleanup() {
+	bc down -v -p "cl$APP" --timeout 30 >/dev/null 2>&1
+	suite_stop
+	double_stop
+	docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# target COMMIT GREETING -> the cloud's v3 document for this device
+target() {
+	cat <<EOT
+{"$UUID": {"name": "dev", "config": {}, "apps": {"$APPUUID": {"id": $APP, "name": "cl$APP", "class": "fleet",
+ "releases": {"$1": {"id": ${3:-1}, "services": {
+  "s": {"id": 1, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
+   "environment": {"GREETING": "$2"},
+   "composition": {"command": ["sh", "-c", "trap exit TERM; while :; do sleep 1; done"]}}},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+}
+# reported COMMIT STATUS: the double got a report saying s runs at COMMIT with STATUS
+reported() {
+	ctl GET "/reports/$UUID" | python3 -c 'import json, sys
+want_commit, want_status, app = sys.argv[1], sys.argv[2], sys.argv[3]
+seen = {}
+for r in json.load(sys.stdin):   # fold the diffs the way the cloud does
+    seen.update(r)
+a = seen.get("apps", {}).get(app, {})
+rel = a.get("releases", {}).get(want_commit, {})
+ok = a.get("release_uuid") == want_commit and rel.get("update_status") == "done" and \
+     rel.get("services", {}).get("s", {}).get("status") == want_status
+sys.exit(0 if ok else 1)' "$1" "$2" "$APPUUID"
+}
+wait_reported() { for _ in $(seq 150); do reported "$1" "$2" && return 0; sleep 0.2; done; return 1; }
+
+"$here/../cloud/mkcerts.sh" "$T/certs"
+double_start || exit 1
+ctl POST "/device/$UUID?key=$KEY" >/dev/null
+target c1 one 1 >"$T/t1.json"
+ctl PUT "/target/$UUID" "$T/t1.json" >/dev/null
+echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\", \"apiEndpoint\": \"https://$API\", \"appUpdatePollInterval\": 2000}" >"$T/config.json"
+export BC_CONFIG=$T/config.json BC_CA_FILE=$T/certs/ca.pem BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
+suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+
+# the cloud's target: polled at start, converged, reported Running at c1
+for _ in $(seq 150); do [ -n "$(cid s)" ] && break; sleep 0.2; done
+check "the cloud's target runs (s at c1)" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c1$'"
+check "the double got a report: s Running at c1, update done" wait_reported c1 Running
+check "the poll carried the key as a Bearer (auth=yes), over TLS to the test CA" \
+	bash -c "curl -sf http://$CTL/requests | grep -q 'GET /device/v3/$UUID/state auth=yes 200'"
+
+# a new release: `update` polls now; converged and reported
+target c2 two 2 >"$T/t2.json"
+ctl PUT "/target/$UUID" "$T/t2.json" >/dev/null
+out=$(bc update 2>&1)
+check "balena-compose update: exit 0 ($out)" test $? -eq 0
+check "then c2 is reported Running" wait_reported c2 Running
+check "and runs with its env" bash -c "docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' \$(docker ps -q --filter label=io.balena.app-id=$APP) | grep -q GREETING=two"
+bc update >/dev/null
+for _ in $(seq 50); do curl -sf "http://$CTL/requests" | grep -q 'state auth=yes 304' && break; sleep 0.1; done
+check "an unchanged target is a 304 (its ETag sent back in If-None-Match)" \
+	bash -c "curl -sf http://$CTL/requests | grep -q 'state auth=yes 304'"
+check "and nothing moved" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c2$'"
+
+# bad targets: rejected whole, the reason logged, nothing running touched
+s2=$(cid s)
+printf '{"%s": {"apps": {"%s": ' "$UUID" "$APPUUID" >"$T/bad1.json" # cut short
+ctl PUT "/target/$UUID" "$T/bad1.json" >/dev/null
+bc update >/dev/null
+for _ in $(seq 50); do grep -q "Could not move to new release: target:" "$BC_LOGDIR/gateway/current" && break; sleep 0.1; done
+check "malformed JSON: rejected, the reason logged" grep -q "Could not move to new release: target:1:" "$BC_LOGDIR/gateway/current"
+target c3 three 3 | sed 's/"image_id": 1/"image_id": "one"/' >"$T/bad2.json"
+ctl PUT "/target/$UUID" "$T/bad2.json" >/dev/null
+bc update >/dev/null
+rejected() {
+	ctl GET "/reports/$UUID" | python3 -c 'import json, sys
+seen = {}
+for r in json.load(sys.stdin):
+    seen.update(r)
+rel = seen.get("apps", {}).get(sys.argv[1], {}).get("releases", {}).get("c3", {})
+sys.exit(0 if rel.get("update_status") == "rejected" else 1)' "$APPUUID"
+}
+for _ in $(seq 100); do rejected && break; sleep 0.2; done
+check "wrong-typed target: reported rejected (release c3)" rejected
+check "with its reason in the log" grep -q "Could not move to new release: .*image_id" "$BC_LOGDIR/gateway/current"
+check "nothing running was touched" test "$(cid s)" = "$s2"
+
+# the cloud away for a while (500s, then resets): the device keeps running,
+# then catches up with the release that came meanwhile
+target c4 four 4 >"$T/t4.json"
+ctl POST "/fault?kind=500&count=3" >/dev/null
+ctl POST "/fault?kind=reset&count=2" >/dev/null
+ctl PUT "/target/$UUID" "$T/t4.json" >/dev/null
+bc update >/dev/null
+sleep 1
+check "the cloud failing: what runs keeps running" test "$(cid s)" = "$s2"
+check "then c4 is reported Running (backoff min(15 s x 2^n, 2 s))" wait_reported c4 Running
+check "the gateway logged the failures" grep -q "target: HTTP 500" "$BC_LOGDIR/gateway/current"
+
+# every daemon restarted with the cloud away: the kept target is applied
+suite_stop keep
+double_stop
+docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+rm -f "$BC_STATEDIR/target.json" # the reconciler's own copy: only the gateway's is left
+suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+for _ in $(seq 150); do [ -n "$(cid s)" ] && break; sleep 0.2; done
+check "restarted with the cloud away: the kept target runs again (c4)" \
+	bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c4$'"
+check "the gateway said where it came from" grep -q "applied the kept cloud target" "$BC_LOGDIR/gateway/current"
+
+check "the device's key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LOGDIR'"
+finish

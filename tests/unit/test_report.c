@@ -1,0 +1,143 @@
+/* lib/cloud/report: the state report built from a state document, and the
+ * diff that sends only what changed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "lib/cloud/report.h"
+
+static json_t *
+state(const char *app_status, const char *svc_status, int percent)
+{
+	json_t *s = json_pack("{s:s, s:s}", "status", svc_status, "image", "reg/img:1");
+	if (percent >= 0)
+		json_object_set_new(s, "download",
+				    json_pack("{s:s, s:i}", "image", "reg/img:2", "percent", percent));
+	return json_pack("{s:I, s:b, s:[{s:i, s:s, s:s, s:s, s:s, s:{s:o}}, {s:i, s:s, s:{}}]}",
+			 "generation", (json_int_t)3, "settled", 1, "apps", "id", 1, "uuid", "appuuid1", "name",
+			 "one", "commit", "c1", "status", app_status, "services", "web", s, "id",
+			 2, "status", "Idle", "services");
+}
+
+static const char *
+path_str(const json_t *dev, const char *svc_field)
+{
+	json_t *rel = json_object_get(
+	    json_object_get(json_object_get(json_object_get(dev, "apps"), "appuuid1"), "releases"),
+	    "c1");
+	if (strcmp(svc_field, "update_status") == 0)
+		return json_string_value(json_object_get(rel, "update_status"));
+	return json_string_value(
+	    json_object_get(json_object_get(json_object_get(rel, "services"), "web"), svc_field));
+}
+
+static void
+test_build(void **state_)
+{
+	json_t *st = state("Idle", "running", -1), *dev = bc_report_from_state(st, NULL);
+	(void)state_;
+
+	assert_string_equal(json_string_value(json_object_get(dev, "status")), "Idle");
+	assert_string_equal(path_str(dev, "status"), "Running");
+	assert_string_equal(path_str(dev, "image"), "reg/img:1");
+	assert_string_equal(path_str(dev, "update_status"), "done");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(json_object_get(dev, "apps"), "appuuid1"), "release_uuid")),
+			    "c1");
+	/* an app without a uuid (a local compose project) is not reported */
+	assert_int_equal(json_object_size(json_object_get(dev, "apps")), 1);
+	json_decref(dev);
+	json_decref(st);
+
+	st = state("Downloading", "running", 42);
+	dev = bc_report_from_state(st, NULL);
+	assert_string_equal(json_string_value(json_object_get(dev, "status")), "Updating");
+	assert_string_equal(path_str(dev, "update_status"), "downloading");
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(json_object_get(json_object_get(json_object_get(
+						 json_object_get(json_object_get(dev, "apps"),
+								 "appuuid1"),
+						 "releases"),
+					     "c1"),
+					 "services"),
+				     "web"),
+			     "download_progress")),
+			 42);
+	json_decref(dev);
+	json_decref(st);
+
+	st = state("Failed", "exited", -1);
+	dev = bc_report_from_state(st, NULL);
+	assert_string_equal(path_str(dev, "update_status"), "aborted");
+	assert_string_equal(path_str(dev, "status"), "exited");
+	json_decref(dev);
+	json_decref(st);
+}
+
+static const char *
+rel_status(const json_t *dev, const char *app, const char *commit)
+{
+	json_t *a = json_object_get(json_object_get(dev, "apps"), app);
+	json_t *r = json_object_get(json_object_get(a, "releases"), commit);
+	return json_string_value(json_object_get(r, "update_status"));
+}
+
+static void
+test_rejected(void **state_)
+{
+	json_t *st = state("Idle", "running", -1);
+	json_t *rej = json_pack("{s:s, s:s}", "appuuid1", "c9", "newapp", "r1");
+	json_t *dev = bc_report_from_state(st, rej);
+	(void)state_;
+
+	assert_string_equal(rel_status(dev, "appuuid1", "c9"), "rejected");
+	/* the running release is still there beside it */
+	assert_string_equal(rel_status(dev, "appuuid1", "c1"), "done");
+	assert_string_equal(rel_status(dev, "newapp", "r1"), "rejected");
+	json_decref(dev);
+	json_decref(rej);
+	json_decref(st);
+}
+
+static void
+test_diff(void **state_)
+{
+	json_t *a = state("Idle", "running", -1), *b = state("Downloading", "running", 10);
+	json_t *c = state("Downloading", "running", 20);
+	json_t *ra = bc_report_from_state(a, NULL), *rb = bc_report_from_state(b, NULL),
+	       *rc = bc_report_from_state(c, NULL), *d;
+	(void)state_;
+
+	d = bc_report_diff(NULL, ra); /* the first: everything */
+	assert_non_null(json_object_get(d, "status"));
+	assert_non_null(json_object_get(d, "apps"));
+	json_decref(d);
+	assert_null(bc_report_diff(ra, ra)); /* never an empty report */
+	d = bc_report_diff(rb, rc);	     /* progress only: apps whole, status not */
+	assert_null(json_object_get(d, "status"));
+	assert_non_null(json_object_get(json_object_get(d, "apps"), "appuuid1"));
+	json_decref(d);
+	assert_true(bc_report_status_changed(ra, rb)); /* Idle -> Updating: at once */
+	assert_false(bc_report_status_changed(rb, rc)); /* progress: at the next tick */
+	assert_true(bc_report_status_changed(NULL, ra));
+	json_decref(ra);
+	json_decref(rb);
+	json_decref(rc);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_build),
+	    cmocka_unit_test(test_rejected),
+	    cmocka_unit_test(test_diff),
+	};
+	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
+}
