@@ -6,7 +6,6 @@
 
 #include "cli.h"
 
-#define VERSION "0.1.0"
 
 static const char *const daemons[] = {"gateway", "reconciler", "fetcher", "locker", "logger"};
 #define NDAEMONS (sizeof(daemons) / sizeof(daemons[0]))
@@ -131,7 +130,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf("balena-compose %s\n", VERSION);
+		printf("balena-compose %s\n", BC_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

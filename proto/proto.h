@@ -19,6 +19,9 @@
 
 #define BC_PROTO_VERSION 1
 #define BC_PROTO_MAX_MSG ((size_t)1 << 20)
+
+/* the agent's version (the CLI's --version, the cloud's supervisor_version) */
+#define BC_VERSION "0.1.0"
 #define BC_PROTO_MAX_DEPTH 8
 
 /* X(NAME, wire number, body field in bc_msg) */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/fsutil.h"
 
 enum ckind { C_STR, C_SECRET, C_URL, C_NUM, C_BOOL };
 
@@ -236,12 +237,12 @@ bc_config_parse(const char *json, size_t len, const char *source, bc_config *c, 
 	}
 	json_decref(root);
 	c->unmanaged = c->api_endpoint == NULL;
-	if (!c->unmanaged && (c->uuid == NULL || c->device_api_key == NULL)) {
-		bc_err_set(
-		    err, BC_EINVAL,
-		    "%s: apiEndpoint is set, so fields 'uuid' and 'deviceApiKey' are required "
-		    "(provisioning with apiKey alone is not supported)",
-		    source);
+	/* managed: a device of its own, or the fleet's key to register one */
+	if (!c->unmanaged && c->api_key == NULL && (c->uuid == NULL || c->device_api_key == NULL)) {
+		bc_err_set(err, BC_EINVAL,
+			   "%s: apiEndpoint is set, so fields 'uuid' and 'deviceApiKey' are required "
+			   "(or 'apiKey', the fleet's provisioning key, to register the device)",
+			   source);
 		bc_config_free(c);
 		return -1;
 	}
@@ -320,4 +321,31 @@ bc_config_free(bc_config *c)
 		free(v);
 	}
 	defaults(c);
+}
+
+int
+bc_config_update(const char *path, const json_t *changes, bc_err *err)
+{
+	json_error_t je;
+	struct stat st;
+	json_t *doc = bc_read_json(path, JSON_REJECT_DUPLICATES, BC_CONFIG_MAX_BYTES, &je), *v;
+	const char *k;
+	int rc;
+
+	if (doc == NULL || !json_is_object(doc)) {
+		json_decref(doc);
+		return bc_err_set(err, BC_EINVAL, "%s: cannot be updated: %s", path,
+				  je.text[0] ? je.text : "not a JSON object");
+	}
+	json_object_foreach((json_t *)changes, k, v)
+	{
+		if (json_is_null(v))
+			json_object_del(doc, k);
+		else
+			json_object_set(doc, k, v);
+	}
+	rc = bc_write_json_atomic(path, doc, stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : 0600,
+				  err);
+	json_decref(doc); /* the daemon that holds the key wipes what jansson frees */
+	return rc;
 }

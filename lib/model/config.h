@@ -5,6 +5,7 @@
 #ifndef BC_CONFIG_H
 #define BC_CONFIG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,5 +51,11 @@ int bc_config_load(const char *path, bc_config *c, bc_err *err);
 
 
 void bc_config_free(bc_config *c);
+
+/* Change config.json in place, atomically (a sibling temporary file,
+ * fsync, rename): each key of changes is set to its value, or removed
+ * when the value is null; every other key (the OS's) stays as it was, and
+ * so does the file's mode. Returns 0, or -1 with err naming the file. */
+int bc_config_update(const char *path, const json_t *changes, bc_err *err);
 
 #endif

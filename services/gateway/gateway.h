@@ -39,6 +39,7 @@ struct gw_req {
 	struct gw_req *next;	 /* on the ended list */
 	struct gw_req *inext;	 /* on the in-flight list */
 	void (*done)(struct gw *g, struct gw_req *rq);
+	const char *bearer; /* another key than the device's (provisioning) */
 	/* ended: */
 	int rv;		  /* 0, or nng's error (gw_strerror) */
 	long status;	  /* HTTP status when rv is 0 */
@@ -52,6 +53,9 @@ struct gw {
 	struct bc_daemon *d;
 	bc_config cfg; /* holds the device's key: wiped at stop */
 	bool cloud;    /* an apiEndpoint: the cloud's target is followed */
+	bool provisioned; /* a registered device: poll and report */
+	uint64_t prov_at; /* the next provisioning step: when (0: none) */
+	unsigned prov_errors;
 	char ca_file[256];
 	char statefile[512]; /* the last accepted cloud target and its ETag */
 	nng_tls_config *tls;
@@ -98,6 +102,10 @@ uint64_t gw_backoff_ms(unsigned n, uint64_t cap);
 /* poll.c */
 int gw_poll_start(struct gw *g, bc_err *err);
 void gw_poll_now(struct gw *g);
+
+/* provision.c */
+bool gw_provision_needed(const bc_config *c);
+int gw_provision_start(struct gw *g, bc_err *err);
 
 /* report.c */
 int gw_report_start(struct gw *g, bc_err *err);

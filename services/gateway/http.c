@@ -179,7 +179,7 @@ gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *ur
 			goto fail;
 		}
 	}
-	snprintf(h, sizeof(h), "Bearer %s", g->cfg.device_api_key);
+	snprintf(h, sizeof(h), "Bearer %s", rq->bearer ? rq->bearer : g->cfg.device_api_key);
 	rv = nng_http_req_set_header(rq->req, "Authorization", h);
 	explicit_bzero(h, sizeof(h));
 	if (rv == 0 && etag != NULL && *etag)

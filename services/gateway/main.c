@@ -1,6 +1,7 @@
 /* gateway daemon: follows the cloud's target for this device and reports
  * its state (gateway.h). Without an apiEndpoint in config.json (unmanaged)
  * it answers PING and POLL and does nothing else: local mode. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,20 +37,30 @@ start(struct bc_daemon *d, bc_err *err)
 	snprintf(g->ca_file, sizeof(g->ca_file), "%s", d->settings.ca_file);
 	snprintf(g->statefile, sizeof(g->statefile), "%s/cloud-target.json", d->settings.statedir);
 	if (bc_config_load(d->settings.config, &g->cfg, &cerr) < 0) {
-		/* no config.json: a device in local mode */
-		log_info("local mode (%s)", cerr.msg);
-		return 0;
+		if (cerr.code == BC_ESYS && cerr.errno_ == ENOENT) {
+			/* no config.json: a device in local mode */
+			log_info("local mode (%s)", cerr.msg);
+			return 0;
+		}
+		/* a broken one is not a reason to leave the cloud silently */
+		*err = cerr;
+		err->code = BC_EINVAL;
+		return -1;
 	}
 	if (g->cfg.unmanaged || g->cfg.local_mode) {
 		log_info("local mode (%s)", g->cfg.unmanaged ? "no apiEndpoint in config.json"
 							  : "localMode in config.json");
 		return 0;
 	}
-	if (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL)
-		return bc_err_set(err, BC_EINVAL, "%s: a managed device needs uuid and deviceApiKey",
-				  d->settings.config);
 	g->cloud = true;
-	if (gw_http_start(g, err) < 0 || gw_poll_start(g, err) < 0 || gw_report_start(g, err) < 0)
+	g->provisioned = !gw_provision_needed(&g->cfg);
+	if (g->provisioned && (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL))
+		return bc_err_set(err, BC_EINVAL,
+				  "%s: a managed device needs uuid and deviceApiKey (or apiKey, the "
+				  "fleet's provisioning key, to register)",
+				  d->settings.config);
+	if (gw_http_start(g, err) < 0 || (!g->provisioned && gw_provision_start(g, err) < 0) ||
+	    gw_poll_start(g, err) < 0 || gw_report_start(g, err) < 0)
 		return -1;
 	log_info("following %s for device %s", g->cfg.api_endpoint, g->cfg.uuid);
 	return 0;

@@ -192,7 +192,7 @@ static uint64_t
 poll_due(void *ud)
 {
 	struct gw *g = ud;
-	return g->cloud && !g->polling ? g->next_poll : UINT64_MAX;
+	return g->cloud && g->provisioned && !g->polling ? g->next_poll : UINT64_MAX;
 }
 
 static void

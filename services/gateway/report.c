@@ -48,7 +48,8 @@ static uint64_t
 report_due(void *ud)
 {
 	struct gw *g = ud;
-	return g->cloud && !g->reporting && g->state != NULL ? g->next_report : UINT64_MAX;
+	return g->cloud && g->provisioned && !g->reporting && g->state != NULL ? g->next_report
+										  : UINT64_MAX;
 }
 
 static void

@@ -11,6 +11,7 @@ API (HTTPS on 127.0.0.1:API_PORT, the certificate CERT/KEY of a test CA):
   PATCH /device/v3/state           Bearer; {<uuid>: {...}}: recorded; 200,
                                    400 without a device key, 401 unknown key
   POST  /device/register           Bearer <provisioning key>; 201 or 409
+  GET   /v6/device?$filter=uuid eq '<uuid>'   Bearer <deviceApiKey>: {"d": [...]}
 
 Control (plain HTTP on 127.0.0.1:CONTROL_PORT, for the test only):
   PUT  /target/<uuid>              the body becomes the device's target
@@ -20,7 +21,8 @@ Control (plain HTTP on 127.0.0.1:CONTROL_PORT, for the test only):
   GET  /registered                 the register calls received
   POST /fault?kind=K&count=N       the next N API requests: 500, 401,
                                    hang (no answer for 30 s), reset (close
-                                   the connection), slow (1 byte a second)
+                                   the connection), slow (1 byte a second),
+                                   lost (do it, then close without answering)
   POST /provisioning?key=K         the provisioning key register accepts
 """
 import http.server
@@ -36,6 +38,7 @@ api_port, ctl_port, cert, key, state_dir = (int(sys.argv[1]), int(sys.argv[2]),
                                             sys.argv[3], sys.argv[4], sys.argv[5])
 lock = threading.Lock()
 devices = {}        # uuid -> deviceApiKey
+ids = {}            # uuid -> device id
 targets = {}        # uuid -> (etag number, body bytes)
 reports = {}        # uuid -> [report, ...]
 requests = []       # "METHOD path auth=yes|no status"
@@ -60,6 +63,15 @@ class Api(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def reply(self, status, body=b"", headers=None):
+        with lock:
+            lost = bool(faults) and faults[0] == "lost"
+            if lost:
+                faults.pop(0)
+        if lost:  # done, but the answer never arrives
+            log_request("%s %s lost %d" % (self.command, self.path.split("?")[0], status))
+            self.close_connection = True
+            self.connection.close()
+            return
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -77,8 +89,10 @@ class Api(http.server.BaseHTTPRequestHandler):
 
     def fault(self):
         with lock:
-            kind = faults.pop(0) if faults else None
-        if kind is None:
+            kind = faults[0] if faults else None
+            if kind is not None and kind != "lost":
+                faults.pop(0)
+        if kind is None or kind == "lost":
             return False
         if kind == "hang":
             time.sleep(30)
@@ -120,6 +134,16 @@ class Api(http.server.BaseHTTPRequestHandler):
             if self.headers.get("If-None-Match") == etag:
                 return self.reply(304, headers={"ETag": etag})
             return self.reply(200, t[1], {"ETag": etag, "Content-Type": "application/json"})
+        if parts[1:3] == ["v6", "device"]:
+            q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(self.path).query))
+            f = q.get("$filter", "")
+            uuid = f[len("uuid eq '"):-1] if f.startswith("uuid eq '") else None
+            with lock:
+                known = devices.get(uuid)
+                did = ids.get(uuid)
+            found = known is not None and self.bearer() == known
+            body = {"d": [{"id": did, "uuid": uuid}] if found else []}
+            return self.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
         self.reply(404)
 
     def do_PATCH(self):
@@ -157,10 +181,13 @@ class Api(http.server.BaseHTTPRequestHandler):
             return self.reply(400, b"bad json")
         with lock:
             registered.append(doc)
-            if doc.get("uuid") in devices:
-                return self.reply(409, b'"Unique key constraint violated"')
-            devices[doc["uuid"]] = doc.get("api_key")
-        self.reply(201, json.dumps({"id": len(registered), "uuid": doc.get("uuid"),
+            exists = doc.get("uuid") in devices
+            if not exists:
+                devices[doc["uuid"]] = doc.get("api_key")
+                ids[doc["uuid"]] = 1000 + len(devices)
+        if exists:
+            return self.reply(409, b'"Unique key constraint violated"')
+        self.reply(201, json.dumps({"id": ids[doc["uuid"]], "uuid": doc.get("uuid"),
                                     "device_type": doc.get("device_type")}).encode(),
                    {"Content-Type": "application/json"})
 
@@ -196,6 +223,7 @@ class Control(http.server.BaseHTTPRequestHandler):
         with lock:
             if len(parts) == 3 and parts[1] == "device":
                 devices[parts[2]] = q.get("key")
+                ids[parts[2]] = 1000 + len(devices)
             elif u.path == "/fault":
                 faults.extend([q["kind"]] * int(q.get("count", "1")))
             elif u.path == "/provisioning":

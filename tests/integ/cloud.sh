@@ -143,4 +143,34 @@ check "restarted with the cloud away: the kept target runs again (c4)" \
 check "the gateway said where it came from" grep -q "applied the kept cloud target" "$BC_LOGDIR/gateway/current"
 
 check "the device's key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LOGDIR'"
+
+# provisioning: a config.json with the fleet's key (apiKey) and no device.
+# The first register's answer is lost (the cloud made the device, we never
+# heard): the retry gets 409, and the lookup with our own key, written to
+# config.json before the first try, says the device is ours. Registered
+# exactly once; then the device follows its target.
+suite_stop keep
+double_start || exit 1
+PROV=prov-key-$$-$RANDOM
+ctl POST "/provisioning?key=$PROV" >/dev/null
+ctl POST "/fault?kind=lost&count=1" >/dev/null
+echo "{\"apiEndpoint\": \"https://$API\", \"apiKey\": \"$PROV\", \"applicationId\": $APP, \"deviceType\": \"generic-amd64\", \"appUpdatePollInterval\": 2000, \"osKeyOfTheOS\": 7}" >"$T/config.json"
+export BC_STATEDIR=$T/state2
+suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+for _ in $(seq 100); do grep -q deviceId "$T/config.json" && break; sleep 0.2; done
+conf() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$T/config.json" "$1"; }
+NEWUUID=$(conf uuid)
+check "provisioned: config.json has a uuid ($NEWUUID), a deviceApiKey, deviceId $(conf deviceId), registered_at" \
+	bash -c "[[ '$NEWUUID' =~ ^[0-9a-f]{32}$ ]] && [ -n '$(conf deviceApiKey)' ] && [ -n '$(conf deviceId)' ] && [ -n '$(conf registered_at)' ]"
+check "the provisioning key is gone from config.json, the OS's keys stay" \
+	bash -c "[ -z '$(conf apiKey)' ] && [ '$(conf osKeyOfTheOS)' = 7 ]"
+regs=$(curl -sf "http://$CTL/requests" | python3 -c 'import json, sys; print(" ".join(r.split()[-1] for r in json.load(sys.stdin) if "/device/register" in r))')
+check "registered exactly once: the lost 201, then a 409 and the lookup ($regs)" test "$regs" = "201 409"
+check "both tries with the same uuid" bash -c "curl -sf http://$CTL/registered | python3 -c 'import json, sys; r = json.load(sys.stdin); sys.exit(0 if len(r) == 2 and r[0][\"uuid\"] == r[1][\"uuid\"] == \"$NEWUUID\" else 1)'"
+UUID=$NEWUUID
+target c5 five 5 >"$T/t5.json"
+ctl PUT "/target/$UUID" "$T/t5.json" >/dev/null
+bc update >/dev/null
+check "the new device follows its target (c5 reported Running)" wait_reported c5 Running
+check "neither key appears in any log" bash -c "! grep -rqe '$PROV' -e '$(conf deviceApiKey)' '$BC_LOGDIR'"
 finish
