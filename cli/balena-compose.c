@@ -74,22 +74,23 @@ cmd_ping(int argc, char **argv)
 static int
 cmd_update(int argc, char **argv)
 {
-	bc_msg req = {.type = BC_MSG_POLL}, rep;
 	bc_err err = {0};
+	bc_ack ack;
 
 	if (argc > 1) {
 		printf("usage: balena-compose update\n\n"
 		       "Ask the cloud for this device's target now (the gateway polls at once\n"
-		       "instead of at its next interval). Exit status 1 in local mode or when\n"
+		       "instead of at its next interval) and say when it is in the reconciler's\n"
+		       "hands. Exit status 1 in local mode, when the cloud cannot be asked or\n"
 		       "the gateway does not answer.\n");
 		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : 100;
 	}
-	if (bc_client_call(NULL, "gateway", &req, &rep, BC_MSG_ACK, &err) < 0) {
+	if (bc_client_poll(NULL, &ack, &err) < 0) {
 		fprintf(stderr, "balena-compose update: %s\n", err.msg);
 		return 1;
 	}
-	bc_msg_clear(&rep);
-	printf("polling the cloud now\n");
+	printf("the cloud's target is the reconciler's generation %llu\n",
+	       (unsigned long long)ack.generation);
 	return 0;
 }
 

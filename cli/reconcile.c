@@ -167,25 +167,71 @@ cli_load_target(const char *cmd, const char *compose, const char *project, const
 static const char up_usage[] =
     "usage: balena-compose up -f docker-compose.yml [-p NAME] [--detach] [--timeout S]\n"
     "       balena-compose up -t TARGET.json [--detach] [--timeout S]\n"
+    "       balena-compose up -a APP [--timeout S]\n"
     "\n"
     "Run a compose file as an app (local mode), or merge the apps of a balena\n"
     "v3 target state document, and wait until they run (default: up to 600 s).\n"
     "  -f, --file FILE    a docker-compose.yml\n"
     "  -p, --project NAME the app's name (default: the file's name:, else its directory)\n"
     "  -t, --target FILE  a v3 target (- for standard input)\n"
+    "  -a, --app APP      a device that follows the cloud: ask the cloud now and\n"
+    "                     wait for that app of its target (a name or a uuid)\n"
     "  -d, --detach       return once the target is accepted\n"
     "      --force        update even services whose app holds its update lock\n"
     "      --timeout S    how long to wait for it to settle\n"
     "Exit status: 0 running as asked, 1 rejected or not settled, 100 usage.\n";
 
+/* up -a: the gateway polls now; then wait for the app as up does */
+static int
+up_cloud_app(const char *app, int timeout)
+{
+	bc_err err = {0};
+	bc_ack ack;
+	uint64_t gen;
+	bool settled;
+	json_t *doc, *a;
+	int64_t id = 0;
+	const char *name = app;
+	size_t i;
+	int rc;
+
+	if (bc_client_poll(NULL, &ack, &err) < 0) {
+		fprintf(stderr, "balena-compose up: the cloud: %s\n", err.msg);
+		return 1;
+	}
+	if (cli_state("up", &gen, &settled, &doc) < 0)
+		return 1;
+	json_array_foreach(json_object_get(doc, "apps"), i, a)
+	{
+		const char *n = json_string_value(json_object_get(a, "name"));
+		const char *u = json_string_value(json_object_get(a, "uuid"));
+		if ((n && strcmp(n, app) == 0) || (u && strcmp(u, app) == 0))
+			id = json_integer_value(json_object_get(a, "id"));
+	}
+	json_decref(doc);
+	if (id == 0) {
+		fprintf(stderr, "balena-compose up: no app '%s' in the cloud's target for this device\n",
+			app);
+		return 1;
+	}
+	if ((rc = cli_wait("up", &ack, &id, 1, false, timeout)) == 0 || rc == 2) {
+		if (cli_state("up", &gen, &settled, &doc) < 0)
+			return 1;
+		cli_print_ps(doc, &name, 1);
+		json_decref(doc);
+	}
+	return rc ? 1 : 0;
+}
+
 int
 cmd_up(int argc, char **argv)
 {
 	static const struct option opts[] = {{"target", 1, NULL, 't'},	{"file", 1, NULL, 'f'},
+					     {"app", 1, NULL, 'a'},
 					     {"project", 1, NULL, 'p'}, {"detach", 0, NULL, 'd'},
 					     {"force", 0, NULL, 'F'},	{"timeout", 1, NULL, 'T'},
 					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
-	const char *path = NULL, *compose = NULL, *project = NULL;
+	const char *path = NULL, *compose = NULL, *project = NULL, *app = NULL;
 	int detach = 0, timeout = 600, c, rc;
 	bool force = false;
 	bc_err err = {0};
@@ -197,8 +243,11 @@ cmd_up(int argc, char **argv)
 	const char **names;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:f:p:dh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:f:p:a:dh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			app = optarg;
+			break;
 		case 't':
 			path = optarg;
 			break;
@@ -224,6 +273,13 @@ cmd_up(int argc, char **argv)
 			fputs(up_usage, stderr);
 			return 100;
 		}
+	}
+	if (app != NULL) {
+		if (path || compose || project || detach || force || optind != argc || timeout <= 0) {
+			fputs(up_usage, stderr);
+			return 100;
+		}
+		return up_cloud_app(app, timeout);
 	}
 	if ((path == NULL) == (compose == NULL) || (project && !compose) || optind != argc ||
 	    timeout <= 0) {

@@ -36,6 +36,29 @@ bc_client_call(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep,
 }
 
 int
+bc_client_poll(const char *rundir, bc_ack *ack, bc_err *err)
+{
+	bc_msg req = {.type = BC_MSG_POLL}, rep;
+
+	/* answered when the poll has ended: up to the cloud's request timeout */
+	if (bc_call_in(rundir, "gateway", &req, &rep, 70000, err) < 0)
+		return -1;
+	if (rep.type == BC_MSG_ERROR) {
+		bc_err_set(err, (enum bc_errcode)rep.body.error.code, "%s", rep.body.error.message);
+		bc_msg_clear(&rep);
+		return -1;
+	}
+	if (rep.type != BC_MSG_ACK) {
+		bc_err_set(err, BC_EPROTO, "gateway answered %s", bc_msgtype_name(rep.type));
+		bc_msg_clear(&rep);
+		return -1;
+	}
+	*ack = (bc_ack){rep.body.ack.generation, rep.body.ack.instance};
+	bc_msg_clear(&rep);
+	return 0;
+}
+
+int
 bc_client_apply(const char *rundir, const char *doc, bool force, bc_ack *ack, bc_err *err)
 {
 	bc_msg req = {.type = BC_MSG_APPLY}, rep;

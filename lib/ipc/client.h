@@ -39,6 +39,12 @@ int bc_client_apply(const char *rundir, const char *doc, bool force, bc_ack *ack
 /* Remove an app (uuid, name or id) from the target. */
 int bc_client_down(const char *rundir, const char *app, bool volumes, bc_ack *ack, bc_err *err);
 
+/* Ask the gateway to poll the cloud now; once the poll has ended, *ack is
+ * the reconciler's generation that holds the cloud's target (wait on it
+ * with bc_client_wait). -1 with err: local mode, the cloud could not be
+ * asked (err says why), or the gateway did not answer. */
+int bc_client_poll(const char *rundir, bc_ack *ack, bc_err *err);
+
 /* The reconciler's state document (lib/statedoc.h; *doc is the caller's).
  * instance may be NULL. */
 int bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **doc, bc_err *err);

@@ -72,6 +72,8 @@ struct gw {
 	json_t *target;	   /* the last accepted cloud target, or NULL */
 	json_t *rejected;  /* app uuid -> commit of a refused release */
 	char last_poll[512]; /* when and how the last poll went, for status */
+	bc_pending *waiters[16]; /* POLL requests answered when the poll ends */
+	size_t n_waiters;
 	uint64_t kept_at;    /* the kept target is still to be applied: when */
 	unsigned kept_tries;
 
@@ -102,6 +104,9 @@ uint64_t gw_backoff_ms(unsigned n, uint64_t cap);
 /* poll.c */
 int gw_poll_start(struct gw *g, bc_err *err);
 void gw_poll_now(struct gw *g);
+/* A POLL from a client: answered when this poll ends (ACK: the
+ * reconciler's generation that holds the cloud's target), or an error. */
+int gw_poll_wait(struct gw *g, bc_err *err);
 
 /* provision.c */
 bool gw_provision_needed(const bc_config *c);

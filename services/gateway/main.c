@@ -20,11 +20,8 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 				  "local mode: config.json (%s) has no apiEndpoint, there is no "
 				  "cloud to ask",
 				  d->settings.config);
-	gw_poll_now(g);
-	rep->type = BC_MSG_ACK;
-	rep->body.ack.generation = 0;
-	rep->body.ack.instance = d->instance;
-	return BC_HANDLED;
+	(void)rep;
+	return gw_poll_wait(g, err);
 }
 
 static int

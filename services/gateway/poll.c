@@ -51,9 +51,10 @@ schedule(struct gw *g, bool ok)
 	}
 }
 
-/* Hand doc to the reconciler as the whole target. */
+/* Hand doc to the reconciler as the whole target; *ack (may be NULL) gets
+ * the generation that holds it. */
 static int
-apply(struct gw *g, const json_t *doc, bc_err *err)
+apply(struct gw *g, const json_t *doc, bc_body_ack *ack, bc_err *err)
 {
 	char *text = json_dumps(doc, JSON_COMPACT);
 	bc_msg req = {.type = BC_MSG_APPLY}, rep;
@@ -67,9 +68,58 @@ apply(struct gw *g, const json_t *doc, bc_err *err)
 	/* the reconciler validates and keeps it before it answers: quick */
 	rc = bc_client_call(NULL, "reconciler", &req, &rep, BC_MSG_ACK, err);
 	free(text);
-	if (rc == 0)
+	if (rc == 0) {
+		if (ack != NULL)
+			*ack = rep.body.ack;
 		bc_msg_clear(&rep);
+	}
 	return rc;
+}
+
+/* Answer the clients that asked for this poll: ack, or why not. */
+static void
+answer(struct gw *g, const bc_body_ack *ack, const char *why)
+{
+	bc_msg rep = {.type = BC_MSG_ACK};
+	bc_body_ack now = {0};
+	bc_err err = {0};
+
+	if (g->n_waiters == 0)
+		return;
+	if (why == NULL && ack == NULL) {
+		/* unchanged: the generation the reconciler is at */
+		bc_msg q = {.type = BC_MSG_GET_STATE}, r;
+		if (bc_client_call(NULL, "reconciler", &q, &r, BC_MSG_STATE, &err) < 0) {
+			why = err.msg;
+		} else {
+			now = (bc_body_ack){r.body.state.generation, r.body.state.instance};
+			ack = &now;
+			bc_msg_clear(&r);
+		}
+	}
+	if (why != NULL)
+		bc_err_set(&err, BC_EPROTO, "%s", why);
+	else
+		rep.body.ack = *ack;
+	for (size_t i = 0; i < g->n_waiters; i++)
+		bc_daemon_reply(g->d, g->waiters[i], &rep, why != NULL ? &err : NULL);
+	g->n_waiters = 0;
+}
+
+int
+gw_poll_wait(struct gw *g, bc_err *err)
+{
+	bc_pending *p;
+
+	if (!g->provisioned)
+		return bc_err_set(err, BC_EINVAL, "the device is not registered yet (provisioning)");
+	if (g->n_waiters == sizeof(g->waiters) / sizeof(g->waiters[0]))
+		return bc_err_set(err, BC_ETOOBIG, "too many clients wait on a poll");
+	if ((p = bc_daemon_defer(g->d)) == NULL)
+		return bc_err_set(err, BC_ESYS, "out of memory");
+	g->waiters[g->n_waiters++] = p;
+	gw_poll_now(g);
+	return BC_DEFERRED;
 }
 
 static void
@@ -124,8 +174,9 @@ got_target(struct gw *g, struct gw_req *rq)
 		bc_err_set(&err, BC_EINVAL, "target: not a document of this device (%s)",
 			   g->cfg.uuid);
 	} else if (bc_target_parse(doc, NULL, &st, &err) == 0) {
+		bc_body_ack ack;
 		bc_state_free(&st);
-		if (apply(g, doc, &err) == 0) {
+		if (apply(g, doc, &ack, &err) == 0) {
 			g->kept_at = 0; /* newer than what was kept */
 			json_decref(g->target);
 			g->target = doc;
@@ -135,6 +186,7 @@ got_target(struct gw *g, struct gw_req *rq)
 			say(g, "applied a new target (%s)", g->etag);
 			gw_report_soon(g);
 			schedule(g, true);
+			answer(g, &ack, NULL);
 			return;
 		}
 		/* the reconciler away: try again soon, it keeps what it runs */
@@ -143,6 +195,7 @@ got_target(struct gw *g, struct gw_req *rq)
 		json_decref(doc);
 		say(g, "could not hand the target over: %s", err.msg);
 		schedule(g, false);
+		answer(g, NULL, g->last_poll);
 		return;
 	}
 	/* rejected whole: nothing running is touched */
@@ -156,6 +209,7 @@ got_target(struct gw *g, struct gw_req *rq)
 	}
 	gw_report_soon(g);
 	schedule(g, true);
+	answer(g, NULL, g->last_poll);
 }
 
 static void
@@ -166,15 +220,18 @@ poll_done(struct gw *g, struct gw_req *rq)
 		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_strerror(rq->rv));
 		say(g, "unreachable: %s", gw_strerror(rq->rv));
 		schedule(g, false);
+		answer(g, NULL, g->last_poll);
 	} else if (rq->status == 304) {
 		if (g->target == NULL) {
 			/* the cloud's answer for an unknown or frozen device */
 			log_warnx("target: 304 but no target kept: the cloud does not know us?");
 			say(g, "%s", "304 with no target kept (unknown device?)");
 			schedule(g, false);
+			answer(g, NULL, g->last_poll);
 		} else {
 			say(g, "%s", "unchanged (304)");
 			schedule(g, true);
+			answer(g, NULL, NULL);
 		}
 	} else if (rq->status == 200) {
 		got_target(g, rq);
@@ -184,6 +241,7 @@ poll_done(struct gw *g, struct gw_req *rq)
 		log_warnx("target: %s", why);
 		say(g, "failed: %s", why);
 		schedule(g, false);
+		answer(g, NULL, g->last_poll);
 	}
 	gw_req_free(rq);
 }
@@ -215,6 +273,7 @@ poll_fire(void *ud)
 		log_warnx("target: %s", err.msg);
 		say(g, "could not ask: %s", err.msg);
 		schedule(g, false);
+		answer(g, NULL, g->last_poll);
 		return;
 	}
 	g->polling = true;
@@ -246,7 +305,7 @@ kept_fire(void *ud)
 		g->kept_at = 0;
 		return;
 	}
-	if (apply(g, g->target, &err) < 0) {
+	if (apply(g, g->target, NULL, &err) < 0) {
 		if (g->kept_tries++ % 30 == 0)
 			log_warnx("the kept cloud target: %s; trying again", err.msg);
 		g->kept_at = bc_mono_ms() + 1000;

@@ -14,6 +14,7 @@
 #include "lib/base/fsutil.h"
 #include "lib/base/log.h"
 #include "lib/plan/statedoc.h"
+#include "lib/model/config.h"
 #include "lib/model/target.h"
 #include "rec.h"
 
@@ -38,6 +39,14 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	uint64_t gen;
 	size_t napps;
 
+	if (r->cloud && !req->replace)
+		return bc_err_set(
+		    err, BC_EINVAL,
+		    "this device follows the cloud (apiEndpoint in %s): a local target would be "
+		    "replaced at the next poll. Use 'balena-compose up -a <app>' for the cloud's "
+		    "apps, or set \"localMode\": true in config.json and restart the agent to run "
+		    "local ones",
+		    r->config);
 	doc = json_loads(req->target, JSON_REJECT_DUPLICATES, &je);
 	if (doc == NULL)
 		return bc_err_set(err, BC_EINVAL, "target:%d:%d: %s", je.line, je.column, je.text);
@@ -159,6 +168,17 @@ start(struct bc_daemon *d, bc_err *err)
 	r->scope = set->n_scope ? set->scope : NULL;
 	r->n_scope = set->n_scope;
 	snprintf(r->lockdir, sizeof(r->lockdir), "%s", set->lockdir);
+	snprintf(r->config, sizeof(r->config), "%s", set->config);
+	{
+		/* the mode only: the gateway is the one that uses the key */
+		bc_config c;
+		bc_err cerr = {0};
+		if (bc_config_load(set->config, &c, &cerr) == 0) {
+			r->cloud = !c.unmanaged && !c.local_mode;
+			bc_config_free(&c);
+		}
+		log_info("%s mode (%s)", r->cloud ? "cloud" : "local", set->config);
+	}
 	snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", set->statedir);
 	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", set->statedir);
 	if (bc_daemon_lock_root(d, err) < 0)

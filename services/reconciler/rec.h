@@ -24,6 +24,8 @@ struct rec {
 	bool wake;	     /* Docker or a lock changed under us: look again */
 	bool remove_volumes; /* DOWN -v: removed apps lose their volumes */
 	bool force;	     /* APPLY --force: override app locks until settled */
+	bool cloud;	     /* config.json: the cloud's target rules (no local up) */
+	char config[256];
 	bool running;	     /* a round is out on the pool */
 	bool stopping;
 	uint64_t retry_at;   /* monotonic ms: not settled, look again then */

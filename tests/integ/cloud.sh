@@ -96,6 +96,23 @@ check "an unchanged target is a 304 (its ETag sent back in If-None-Match)" \
 	bash -c "curl -sf http://$CTL/requests | grep -q 'state auth=yes 304'"
 check "and nothing moved" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c2$'"
 
+# up -a: poll now and wait for that app of the cloud's target, by name or uuid
+out=$(bc up -a "cl$APP" --timeout 60 2>&1)
+rc=$?
+check "up -a by name: exit 0, the app's service running ($(echo "$out" | tail -1))" \
+	bash -c "[ $rc -eq 0 ] && echo '$out' | grep -qE '^cl$APP +s .* running'"
+out=$(bc up -a "$APPUUID" --timeout 60 2>&1)
+check "up -a by uuid: exit 0" test $? -eq 0
+out=$(bc up -a nosuchapp --timeout 10 2>&1)
+rc=$?
+check "up -a of an app the cloud does not give: exit 1 naming it ($out)" expect $rc 1 "$out" "no app 'nosuchapp'"
+# a device that follows the cloud refuses local targets, saying how to switch
+out=$(bc up -t "$T/t1.json" --timeout 10 2>&1)
+rc=$?
+check "up -t in cloud mode: refused, exit 1, saying how to switch ($out)" \
+	expect $rc 1 "$out" "follows the cloud" "localMode"
+check "and nothing moved" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c2$'"
+
 # bad targets: rejected whole, the reason logged, nothing running touched
 s2=$(cid s)
 printf '{"%s": {"apps": {"%s": ' "$UUID" "$APPUUID" >"$T/bad1.json" # cut short
@@ -125,7 +142,9 @@ target c4 four 4 >"$T/t4.json"
 ctl POST "/fault?kind=500&count=3" >/dev/null
 ctl POST "/fault?kind=reset&count=2" >/dev/null
 ctl PUT "/target/$UUID" "$T/t4.json" >/dev/null
-bc update >/dev/null
+out=$(bc update 2>&1)
+rc=$?
+check "update while the cloud fails: exit 1 with the reason ($out)" expect $rc 1 "$out" "HTTP 500"
 sleep 1
 check "the cloud failing: what runs keeps running" test "$(cid s)" = "$s2"
 check "then c4 is reported Running (backoff min(15 s x 2^n, 2 s))" wait_reported c4 Running
