@@ -94,6 +94,76 @@ cmd_update(int argc, char **argv)
 	return 0;
 }
 
+/* the commit the app's containers run: one, "mixed", or "-" */
+static const char *
+current_commit(const json_t *app)
+{
+	const char *k, *c = NULL;
+	json_t *s;
+
+	json_object_foreach(json_object_get(app, "services"), k, s)
+	{
+		const char *sc = json_string_value(json_object_get(s, "commit"));
+		if (sc == NULL || json_object_get(s, "container") == NULL)
+			continue;
+		if (c != NULL && strcmp(c, sc) != 0)
+			return "mixed";
+		c = sc;
+	}
+	return c ? c : "-";
+}
+
+static int
+cmd_status(int argc, char **argv)
+{
+	bc_msg req = {.type = BC_MSG_GW_STATUS}, rep;
+	bc_err err = {0};
+	uint64_t gen;
+	bool settled;
+	json_t *doc, *a;
+	size_t i;
+	int rc = 0;
+
+	if (argc > 1) {
+		printf("usage: balena-compose status\n\n"
+		       "How the device stands: its mode (cloud, local, provisioning), whether the\n"
+		       "cloud answers, the last poll and state report, and each app's status with\n"
+		       "the release it runs and the one its target wants.\n");
+		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : 100;
+	}
+	if (bc_client_call(NULL, "gateway", &req, &rep, BC_MSG_GW_INFO, &err) < 0) {
+		printf("mode:        unknown (gateway: %s)\n", err.msg);
+		rc = 1;
+	} else {
+		const bc_body_gw_info *g = &rep.body.gw_info;
+		printf("mode:        %s", g->mode);
+		if (g->endpoint)
+			printf(" (%s, device %s)", g->endpoint, g->uuid ? g->uuid : "-");
+		printf("\n");
+		if (strcmp(g->mode, "local") != 0) {
+			printf("cloud:       %s\n", g->reachable ? "reachable" : "not reachable");
+			printf("last poll:   %s\n", g->last_poll ? g->last_poll : "none yet");
+			printf("last report: %s\n", g->last_report ? g->last_report : "none yet");
+		}
+		bc_msg_clear(&rep);
+	}
+	if (cli_state("status", &gen, &settled, &doc) < 0)
+		return 1;
+	printf("%-20s %-24s %-34s %s\n", "APP", "STATUS", "CURRENT", "TARGET");
+	json_array_foreach(json_object_get(doc, "apps"), i, a)
+	{
+		const char *n = json_string_value(json_object_get(a, "name"));
+		const char *t = json_string_value(json_object_get(a, "commit"));
+		char id[32];
+		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(a, "id")));
+		printf("%-20s %-24s %-34s %s\n", n ? n : id,
+		       json_string_value(json_object_get(a, "status")) ?: "-", current_commit(a),
+		       t ? t : "(removed)");
+	}
+	json_decref(doc);
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -108,6 +178,7 @@ static const struct {
     {"lock", cmd_lock, "update locks: status, take, release"},
     {"ping", cmd_ping, "check that the daemons are up"},
     {"update", cmd_update, "ask the cloud for the target now"},
+    {"status", cmd_status, "mode, the cloud, and each app's release"},
 };
 
 static void

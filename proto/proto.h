@@ -54,7 +54,9 @@
 	X(LOCK_EVENT, 26, lock_event)                                                              \
 	X(LOCK_RELEASED, 27, lock_released)                                                        \
 	X(FETCH_CANCELLED, 28, fetch_cancelled)                                                    \
-	X(POLL, 29, poll)
+	X(POLL, 29, poll)                                                                          \
+	X(GW_STATUS, 30, gw_status)                                                                \
+	X(GW_INFO, 31, gw_info)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -172,6 +174,20 @@ typedef struct bc_body_get_state {
 typedef struct bc_body_poll {
 	char *from; /* optional */
 } bc_body_poll;
+
+/* gateway: how the device stands with the cloud (GW_INFO) */
+typedef struct bc_body_gw_status {
+	char *from; /* optional */
+} bc_body_gw_status;
+
+typedef struct bc_body_gw_info {
+	char *mode;	   /* required: "cloud", "local", "provisioning" */
+	char *endpoint;	   /* optional: the apiEndpoint */
+	char *uuid;	   /* optional: the device's */
+	char *last_poll;   /* optional: "<UTC time> <how it went>" */
+	char *last_report; /* optional: the same for the state report */
+	bool reachable;	   /* the last request to the cloud got an answer */
+} bc_body_gw_info;
 
 /* The state document (lib/plan/statedoc.h gives its JSON form, for people and
  * the Composer API), typed. Bounds: a state beyond them is cut to them. */

@@ -72,6 +72,8 @@ struct gw {
 	json_t *target;	   /* the last accepted cloud target, or NULL */
 	json_t *rejected;  /* app uuid -> commit of a refused release */
 	char last_poll[512]; /* when and how the last poll went, for status */
+	char last_report[512];
+	bool reachable; /* the last request to the cloud got an answer */
 	bc_pending *waiters[16]; /* POLL requests answered when the poll ends */
 	size_t n_waiters;
 	uint64_t kept_at;    /* the kept target is still to be applied: when */
@@ -87,6 +89,9 @@ struct gw {
 	unsigned report_errors;
 	bool reporting;
 };
+
+/* "<UTC time> <fmt with what>" into out (status lines) */
+void gw_say(char *out, size_t n, const char *fmt, const char *what);
 
 /* http.c */
 int gw_http_start(struct gw *g, bc_err *err);

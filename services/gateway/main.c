@@ -3,16 +3,40 @@
  * it answers PING and POLL and does nothing else: local mode. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/base/log.h"
 #include "gateway.h"
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL && *s ? strdup(s) : NULL;
+}
+
+static int
+status(struct gw *g, bc_msg *rep)
+{
+	bc_body_gw_info *i = &rep->body.gw_info;
+
+	rep->type = BC_MSG_GW_INFO;
+	i->mode = strdup(!g->cloud ? "local" : g->provisioned ? "cloud" : "provisioning");
+	i->endpoint = dup_or_null(g->cfg.api_endpoint);
+	i->uuid = dup_or_null(g->cfg.uuid);
+	i->last_poll = dup_or_null(g->last_poll);
+	i->last_report = dup_or_null(g->last_report);
+	i->reachable = g->reachable;
+	return BC_HANDLED;
+}
 
 static int
 dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 {
 	struct gw *g = d->ops->ctx;
 
+	if (req->type == BC_MSG_GW_STATUS)
+		return status(g, rep);
 	if (req->type != BC_MSG_POLL)
 		return BC_NOT_MINE;
 	if (!g->cloud)

@@ -26,16 +26,21 @@ jitter(void)
 	return r % GW_JITTER_MS;
 }
 
-static void
-say(struct gw *g, const char *fmt, const char *what)
+void
+gw_say(char *out, size_t n, const char *fmt, const char *what)
 {
 	char when[32];
 	time_t t = time(NULL);
 
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	snprintf(g->last_poll, sizeof(g->last_poll), "%s ", when);
-	snprintf(g->last_poll + strlen(g->last_poll), sizeof(g->last_poll) - strlen(g->last_poll),
-		 fmt, what);
+	snprintf(out, n, "%s ", when);
+	snprintf(out + strlen(out), n - strlen(out), fmt, what);
+}
+
+static void
+say(struct gw *g, const char *fmt, const char *what)
+{
+	gw_say(g->last_poll, sizeof(g->last_poll), fmt, what);
 }
 
 static void
@@ -216,6 +221,7 @@ static void
 poll_done(struct gw *g, struct gw_req *rq)
 {
 	g->polling = false;
+	g->reachable = rq->rv == 0;
 	if (rq->rv != 0) {
 		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_strerror(rq->rv));
 		say(g, "unreachable: %s", gw_strerror(rq->rv));

@@ -19,7 +19,9 @@ static void
 report_done(struct gw *g, struct gw_req *rq)
 {
 	g->reporting = false;
+	g->reachable = rq->rv == 0;
 	if (rq->rv == 0 && rq->status >= 200 && rq->status < 300) {
+		gw_say(g->last_report, sizeof(g->last_report), "%s", "accepted");
 		/* rq->send held the body; the device part it brought is kept */
 		json_t *body = json_loads(rq->send, 0, NULL);
 		json_t *diff = json_object_get(body, g->cfg.uuid);
@@ -34,6 +36,11 @@ report_done(struct gw *g, struct gw_req *rq)
 		uint64_t wait = gw_backoff_ms(g->report_errors++, g->cfg.app_update_poll_interval_ms);
 		if (rq->rv == 0 && rq->retry_after_s > 0 && rq->retry_after_s < 86400)
 			wait = (uint64_t)rq->retry_after_s * 1000; /* seconds (RFC 9110) */
+		if (rq->rv != 0)
+			gw_say(g->last_report, sizeof(g->last_report), "failed: %s",
+			       gw_strerror(rq->rv));
+		else
+			gw_say(g->last_report, sizeof(g->last_report), "%s", "refused by the cloud");
 		if (rq->rv != 0)
 			log_warnx("state report: %s", gw_strerror(rq->rv));
 		else

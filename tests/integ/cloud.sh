@@ -96,6 +96,10 @@ check "an unchanged target is a 304 (its ETag sent back in If-None-Match)" \
 	bash -c "curl -sf http://$CTL/requests | grep -q 'state auth=yes 304'"
 check "and nothing moved" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c2$'"
 
+out=$(bc status 2>&1)
+echo "$out" | sed 's/^/  status: /'
+check "status: cloud mode, reachable, the last poll and report, the app at c2 of c2" bash -c "echo '$out' | grep -q '^mode: *cloud (https://$API, device $UUID)' && echo '$out' | grep -q '^cloud: *reachable' && echo '$out' | grep -q '^last poll: .*Z' && echo '$out' | grep -q '^last report: .*accepted' && echo '$out' | grep -qE '^cl$APP +Idle +c2 +c2'"
+
 # up -a: poll now and wait for that app of the cloud's target, by name or uuid
 out=$(bc up -a "cl$APP" --timeout 60 2>&1)
 rc=$?

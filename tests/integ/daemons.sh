@@ -104,6 +104,12 @@ s6-svc -dx "$SUITE_SCAN/badlogger" 2>/dev/null
 rm -rf "$SUITE_SCAN/badlogger"
 s6-svscanctl -an "$SUITE_SCAN"
 
+out=$("$BIN/balena-compose" status 2>&1)
+check "status without a config.json: local mode ($(echo "$out" | head -1))" bash -c "echo '$out' | grep -q '^mode: *local$'"
+out=$("$BIN/balena-compose" update 2>&1)
+rc=$?
+check "update in local mode: exit 1 saying why ($out)" expect $rc 1 "$out" "local mode"
+
 # a second instance refuses to start, and the first keeps its sockets
 pid1=$(suite_pid locker)
 msg=$("$BIN/bc-locker" 2>&1)
