@@ -199,8 +199,19 @@ up_cloud_app(const char *app, int timeout)
 		fprintf(stderr, "balena-compose up: the cloud: %s\n", err.msg);
 		return 1;
 	}
-	if (cli_state("up", &gen, &settled, &doc) < 0)
-		return 1;
+	/* the reconciler's document shows the target once a round has run on
+	 * it: wait for that generation (a new run of it starts over at 1) */
+	for (int tries = 0;; tries++) {
+		uint64_t inst;
+		if (bc_client_state_of(NULL, &gen, &inst, &settled, &doc, &err) < 0) {
+			fprintf(stderr, "balena-compose up: %s\n", err.msg);
+			return 1;
+		}
+		if (gen >= ack.generation || inst != ack.instance || tries >= timeout * 10)
+			break;
+		json_decref(doc);
+		usleep(100 * 1000);
+	}
 	json_array_foreach(json_object_get(doc, "apps"), i, a)
 	{
 		const char *n = json_string_value(json_object_get(a, "name"));

@@ -75,6 +75,7 @@ struct gw {
 	char last_report[512];
 	bool reachable; /* the last request to the cloud got an answer */
 	bc_pending *waiters[16]; /* POLL requests answered when the poll ends */
+	bc_body_ack applied;	 /* the reconciler's generation of our last APPLY */
 	size_t n_waiters;
 	uint64_t kept_at;    /* the kept target is still to be applied: when */
 	unsigned kept_tries;

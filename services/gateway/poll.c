@@ -65,7 +65,6 @@ apply(struct gw *g, const json_t *doc, bc_body_ack *ack, bc_err *err)
 	bc_msg req = {.type = BC_MSG_APPLY}, rep;
 	int rc;
 
-	(void)g;
 	if (text == NULL)
 		return bc_err_set(err, BC_ESYS, "target: out of memory");
 	req.body.apply.target = text;
@@ -74,6 +73,7 @@ apply(struct gw *g, const json_t *doc, bc_body_ack *ack, bc_err *err)
 	rc = bc_client_call(NULL, "reconciler", &req, &rep, BC_MSG_ACK, err);
 	free(text);
 	if (rc == 0) {
+		g->applied = rep.body.ack;
 		if (ack != NULL)
 			*ack = rep.body.ack;
 		bc_msg_clear(&rep);
@@ -97,7 +97,11 @@ answer(struct gw *g, const bc_body_ack *ack, const char *why)
 		if (bc_client_call(NULL, "reconciler", &q, &r, BC_MSG_STATE, &err) < 0) {
 			why = err.msg;
 		} else {
+			/* our last APPLY's generation, unless the reconciler has
+			 * restarted since (it resumed the target from its disk) */
 			now = (bc_body_ack){r.body.state.generation, r.body.state.instance};
+			if (g->applied.instance == now.instance && g->applied.generation > now.generation)
+				now = g->applied;
 			ack = &now;
 			bc_msg_clear(&r);
 		}
