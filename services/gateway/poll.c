@@ -226,7 +226,14 @@ poll_done(struct gw *g, struct gw_req *rq)
 {
 	g->polling = false;
 	g->reachable = rq->rv == 0;
-	if (rq->rv != 0) {
+	if (rq->rv == NNG_EMSGSIZE) {
+		char why[96];
+		snprintf(why, sizeof(why), "a target larger than %zu bytes", rq->max);
+		log_warnx("Could not move to new release: target: too large (%s)", why);
+		say(g, "refused: too large (%s)", why);
+		schedule(g, false);
+		answer(g, NULL, g->last_poll);
+	} else if (rq->rv != 0) {
 		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_strerror(rq->rv));
 		say(g, "unreachable: %s", gw_strerror(rq->rv));
 		schedule(g, false);

@@ -140,6 +140,23 @@ check "wrong-typed target: reported rejected (release c3)" rejected
 check "with its reason in the log" grep -q "Could not move to new release: .*image_id" "$BC_LOGDIR/gateway/current"
 check "nothing running was touched" test "$(cid s)" = "$s2"
 
+# an oversized target (2 MiB) is refused before it is parsed; a 401 (a key
+# the cloud no longer knows) is an error said to the caller; neither moves
+# anything
+python3 -c 'import json, sys
+d = json.load(open(sys.argv[1])); app = list(list(d.values())[0]["apps"].values())[0]
+list(app["releases"].values())[0]["services"]["s"]["environment"]["BIG"] = "x" * (2 << 20)
+json.dump(d, open(sys.argv[2], "w"))' "$T/t1.json" "$T/big.json"
+ctl PUT "/target/$UUID" "$T/big.json" >/dev/null
+out=$(bc update 2>&1)
+rc=$?
+check "a 2 MiB target: update exits 1, too large ($(echo "$out" | cut -c1-120))" expect $rc 1 "$out" "too large"
+ctl POST "/fault?kind=401&count=1" >/dev/null
+out=$(bc update 2>&1)
+rc=$?
+check "a 401: update exits 1 saying so ($out)" expect $rc 1 "$out" "HTTP 401"
+check "nothing running was touched by either" test "$(cid s)" = "$s2"
+
 # the cloud away for a while (500s, then resets): the device keeps running,
 # then catches up with the release that came meanwhile
 target c4 four 4 >"$T/t4.json"
