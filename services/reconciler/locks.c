@@ -25,8 +25,8 @@ key_of(char *out, size_t n, int64_t app_id)
 	snprintf(out, n, "%lld", (long long)app_id);
 }
 
-static bool
-in_scope(const struct rec *r, int64_t app)
+bool
+rec_in_scope(const struct rec *r, int64_t app)
 {
 	if (r->scope == NULL)
 		return true;
@@ -144,7 +144,7 @@ rec_locks_refresh(struct round *rd)
 			const bc_lock_rec *l = &rep.body.lock_info.locks.v[i];
 			char key[32];
 			key_of(key, sizeof(key), l->app_id);
-			if (l->holder == BC_HOLDER_APP && in_scope(rd->r, l->app_id) &&
+			if (l->holder == BC_HOLDER_APP && rec_in_scope(rd->r, l->app_id) &&
 			    json_object_get(rd->app_locks, key) == NULL)
 				json_object_set_new(rd->app_locks, key, json_string(l->service));
 		}

@@ -100,4 +100,7 @@ int rec_state_body(struct rec *r, bc_body_state *st, bc_err *err);
 /* Write r->target to r->statefile atomically. */
 int rec_persist(struct rec *r, bc_err *err);
 
+/* Is app one the reconciler may touch (BC_SCOPE_APPS; none set: all)? */
+bool rec_in_scope(const struct rec *r, int64_t app);
+
 #endif

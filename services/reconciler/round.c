@@ -52,11 +52,8 @@ keep_lockdir(void *ud, int64_t app_id, const char *service)
 {
 	const struct keep *k = ud;
 	const bc_app *t = bc_state_app(k->target, app_id), *c = bc_state_app(k->cur, app_id);
-	bool in_scope = k->r->n_scope == 0;
 
-	for (size_t i = 0; i < k->r->n_scope && !in_scope; i++)
-		in_scope = k->r->scope[i] == app_id;
-	if (!in_scope)
+	if (!rec_in_scope(k->r, app_id))
 		return true;
 	if (service == NULL)
 		return t != NULL || c != NULL;
