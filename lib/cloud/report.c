@@ -1,5 +1,6 @@
 #include "lib/cloud/report.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* Docker's state of a container (or ours while it has none) as the
@@ -119,38 +120,34 @@ bc_report_diff(const json_t *last, const json_t *now)
 	return out;
 }
 
-/* Every app's update_status in a device part, one string. */
-static void
-statuses(const json_t *dev, char *out, size_t n)
+/* Has every release of a the same update_status in b (same app, same
+ * commit)? */
+static bool
+statuses_in(const json_t *a, const json_t *b)
 {
 	const char *uuid, *commit;
-	json_t *a, *r;
-	size_t used = 0;
+	json_t *app, *r;
 
-	out[0] = '\0';
-	json_object_foreach(json_object_get(dev, "apps"), uuid, a)
+	json_object_foreach(json_object_get(a, "apps"), uuid, app)
 	{
-		json_object_foreach(json_object_get(a, "releases"), commit, r)
+		json_t *other = json_object_get(json_object_get(b, "apps"), uuid);
+		json_object_foreach(json_object_get(app, "releases"), commit, r)
 		{
-			int w = snprintf(out + used, n - used, "%s/%s=%s;", uuid, commit,
-					 json_string_value(json_object_get(r, "update_status")) ?: "");
-			if (w < 0 || (size_t)w >= n - used)
-				return;
-			used += (size_t)w;
+			json_t *o = json_object_get(json_object_get(other, "releases"), commit);
+			if (o == NULL || !json_equal(json_object_get(r, "update_status"),
+						     json_object_get(o, "update_status")))
+				return false;
 		}
 	}
+	return true;
 }
 
 int
 bc_report_status_changed(const json_t *last, const json_t *now)
 {
-	char a[4096], b[4096];
-
 	if (last == NULL)
 		return 1;
 	if (!json_equal(json_object_get(last, "status"), json_object_get(now, "status")))
 		return 1;
-	statuses(last, a, sizeof(a));
-	statuses(now, b, sizeof(b));
-	return strcmp(a, b) != 0;
+	return !(statuses_in(last, now) && statuses_in(now, last));
 }

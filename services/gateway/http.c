@@ -128,32 +128,11 @@ gw_http_stop(struct gw *g)
 	pthread_mutex_destroy(&g->mu);
 }
 
-/* host of an http(s) URL, for the TLS server name */
-static void
-host_of(const char *url, char *out, size_t n)
-{
-	const char *h = strstr(url, "://"), *e;
-	size_t len;
-
-	h = h ? h + 3 : url;
-	if (*h == '[') {
-		e = strchr(h, ']');
-		h++;
-	} else {
-		e = h + strcspn(h, ":/?#");
-	}
-	len = e ? (size_t)(e - h) : strlen(h);
-	if (len >= n)
-		len = n - 1;
-	memcpy(out, h, len);
-	out[len] = '\0';
-}
-
 int
 gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *url,
 	     const char *etag, char *body, bc_err *err)
 {
-	char h[700], host[256];
+	char h[700];
 	bool plain;
 	int rv;
 
@@ -170,10 +149,9 @@ gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *ur
 		goto fail;
 	}
 	if (!plain) {
-		host_of(url, host, sizeof(host));
 		/* one config for every request; the name is checked against the
 		 * certificate (mbedTLS takes it per config: set it each time) */
-		if ((rv = nng_tls_config_server_name(g->tls, host)) != 0 ||
+		if ((rv = nng_tls_config_server_name(g->tls, rq->url->u_hostname)) != 0 ||
 		    (rv = nng_http_client_set_tls(rq->client, g->tls)) != 0) {
 			bc_err_set(err, BC_ESYS, "TLS for %s: %s", url, nng_strerror(rv));
 			goto fail;

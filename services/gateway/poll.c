@@ -115,6 +115,18 @@ answer(struct gw *g, const bc_body_ack *ack, const char *why)
 	g->n_waiters = 0;
 }
 
+/* A poll has ended: how (the status line), when the next one is due (ok:
+ * the interval, else the backoff), and the clients told: error, the why is
+ * the status line; else ack (NULL: the generation the reconciler is at). */
+static void
+finish_poll(struct gw *g, bool ok, bool error, const bc_body_ack *ack, const char *fmt,
+	    const char *what)
+{
+	say(g, fmt, what);
+	schedule(g, ok);
+	answer(g, ack, error ? g->last_poll : NULL);
+}
+
 int
 gw_poll_wait(struct gw *g, bc_err *err)
 {
@@ -192,24 +204,19 @@ got_target(struct gw *g, struct gw_req *rq)
 			json_object_clear(g->rejected);
 			keep(g);
 			log_info("applied the cloud's target (%s)", g->etag);
-			say(g, "applied a new target (%s)", g->etag);
 			gw_report_soon(g);
-			schedule(g, true);
-			answer(g, &ack, NULL);
+			finish_poll(g, true, false, &ack, "applied a new target (%s)", g->etag);
 			return;
 		}
 		/* the reconciler away: try again soon, it keeps what it runs */
 		log_warnx("target: the reconciler did not take it: %s", err.msg);
 		g->etag[0] = '\0';
 		json_decref(doc);
-		say(g, "could not hand the target over: %s", err.msg);
-		schedule(g, false);
-		answer(g, NULL, g->last_poll);
+		finish_poll(g, false, true, NULL, "could not hand the target over: %s", err.msg);
 		return;
 	}
 	/* rejected whole: nothing running is touched */
 	log_warnx("Could not move to new release: %s", err.msg);
-	say(g, "rejected the target: %s", err.msg);
 	if (doc != NULL) {
 		json_t *rels = releases_of(doc);
 		json_object_update(g->rejected, rels);
@@ -217,8 +224,7 @@ got_target(struct gw *g, struct gw_req *rq)
 		json_decref(doc);
 	}
 	gw_report_soon(g);
-	schedule(g, true);
-	answer(g, NULL, g->last_poll);
+	finish_poll(g, true, true, NULL, "rejected the target: %s", err.msg);
 }
 
 static void
@@ -230,25 +236,18 @@ poll_done(struct gw *g, struct gw_req *rq)
 		char why[96];
 		snprintf(why, sizeof(why), "a target larger than %zu bytes", rq->max);
 		log_warnx("Could not move to new release: target: too large (%s)", why);
-		say(g, "refused: too large (%s)", why);
-		schedule(g, false);
-		answer(g, NULL, g->last_poll);
+		finish_poll(g, false, true, NULL, "refused: too large (%s)", why);
 	} else if (rq->rv != 0) {
 		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_strerror(rq->rv));
-		say(g, "unreachable: %s", gw_strerror(rq->rv));
-		schedule(g, false);
-		answer(g, NULL, g->last_poll);
+		finish_poll(g, false, true, NULL, "unreachable: %s", gw_strerror(rq->rv));
 	} else if (rq->status == 304) {
 		if (g->target == NULL) {
 			/* the cloud's answer for an unknown or frozen device */
 			log_warnx("target: 304 but no target kept: the cloud does not know us?");
-			say(g, "%s", "304 with no target kept (unknown device?)");
-			schedule(g, false);
-			answer(g, NULL, g->last_poll);
+			finish_poll(g, false, true, NULL, "%s",
+				    "304 with no target kept (unknown device?)");
 		} else {
-			say(g, "%s", "unchanged (304)");
-			schedule(g, true);
-			answer(g, NULL, NULL);
+			finish_poll(g, true, false, NULL, "%s", "unchanged (304)");
 		}
 	} else if (rq->status == 200) {
 		got_target(g, rq);
@@ -256,9 +255,7 @@ poll_done(struct gw *g, struct gw_req *rq)
 		char why[32];
 		snprintf(why, sizeof(why), "HTTP %ld", rq->status);
 		log_warnx("target: %s", why);
-		say(g, "failed: %s", why);
-		schedule(g, false);
-		answer(g, NULL, g->last_poll);
+		finish_poll(g, false, true, NULL, "failed: %s", why);
 	}
 	gw_req_free(rq);
 }
@@ -288,9 +285,7 @@ poll_fire(void *ud)
 	snprintf(url, sizeof(url), "%s/device/v3/%s/state", g->cfg.api_endpoint, g->cfg.uuid);
 	if (gw_http_send(g, rq, "GET", url, g->target != NULL ? g->etag : NULL, NULL, &err) < 0) {
 		log_warnx("target: %s", err.msg);
-		say(g, "could not ask: %s", err.msg);
-		schedule(g, false);
-		answer(g, NULL, g->last_poll);
+		finish_poll(g, false, true, NULL, "could not ask: %s", err.msg);
 		return;
 	}
 	g->polling = true;
