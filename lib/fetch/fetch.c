@@ -1,5 +1,6 @@
 #include "lib/fetch/fetch.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,49 +160,34 @@ bc_image_registry(const char *ref, char *out, size_t n)
 	return true;
 }
 
-/* One decimal byte of an IPv4 address: 0..255, no leading zero. */
-static bool
-octet(const char **p, const char *end)
-{
-	unsigned v = 0;
-	const char *s = *p;
-
-	while (*p < end && **p >= '0' && **p <= '9' && *p - s < 3)
-		v = v * 10 + (unsigned)(*(*p)++ - '0');
-	return *p > s && v <= 255 && !(s[0] == '0' && *p - s > 1);
-}
-
 bool
 bc_host_is_loopback(const char *host, size_t len)
 {
-	const char *p = host, *end = host + len, *colon;
+	const char *end = host + len, *port;
+	unsigned char a[4];
+	char v4[16];
 
-	if (len > 6 && strncmp(host, "[::1]", 5) == 0)
-		colon = host + 5;
-	else if (len == 5 && strncmp(host, "[::1]", 5) == 0)
-		colon = end;
-	else {
-		colon = memchr(host, ':', len);
-		if (colon == NULL)
-			colon = end;
-		if ((size_t)(colon - host) == 9 && strncasecmp(host, "localhost", 9) == 0) {
-			/* exactly localhost */
-		} else {
-			if (!(colon - p > 4 && strncmp(p, "127.", 4) == 0))
+	if (len >= 5 && strncmp(host, "[::1]", 5) == 0) {
+		port = host + 5;
+	} else {
+		port = memchr(host, ':', len);
+		if (port == NULL)
+			port = end;
+		if (!((size_t)(port - host) == 9 && strncasecmp(host, "localhost", 9) == 0)) {
+			/* 127.a.b.c, four decimal bytes, as inet_pton reads them */
+			if ((size_t)(port - host) >= sizeof(v4))
 				return false;
-			p += 4;
-			for (int i = 0; i < 3; i++)
-				if (!octet(&p, colon) || (i < 2 && (p >= colon || *p++ != '.')))
-					return false;
-			if (p != colon)
+			memcpy(v4, host, (size_t)(port - host));
+			v4[port - host] = '\0';
+			if (inet_pton(AF_INET, v4, a) != 1 || a[0] != 127)
 				return false;
 		}
 	}
-	if (colon == end)
+	if (port == end)
 		return true;
-	if (*colon != ':' || colon + 1 == end || end - colon > 6)
+	if (*port != ':' || end - port < 2 || end - port > 6)
 		return false;
-	for (p = colon + 1; p < end; p++)
+	for (const char *p = port + 1; p < end; p++)
 		if (*p < '0' || *p > '9')
 			return false;
 	return true;
