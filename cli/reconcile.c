@@ -181,6 +181,26 @@ static const char up_usage[] =
     "      --timeout S    how long to wait for it to settle\n"
     "Exit status: 0 running as asked, 1 rejected or not settled, 100 usage.\n";
 
+/* Wait for these apps as up does, then show them all: the ones that
+ * failed as well as the others. The exit status: 0 all run, else 1. */
+static int
+wait_and_show(const bc_ack *ack, const int64_t *ids, const char *const *names, size_t n,
+	      int timeout)
+{
+	int rc = cli_wait("up", ack, ids, n, false, timeout);
+	uint64_t gen;
+	bool settled;
+	json_t *doc;
+
+	if (rc == 0 || rc == 2) {
+		if (cli_state("up", &gen, &settled, &doc) < 0)
+			return 1;
+		cli_print_ps(doc, names, n);
+		json_decref(doc);
+	}
+	return rc ? 1 : 0;
+}
+
 /* up -a: the gateway polls now; then wait for the app as up does */
 static int
 up_cloud_app(const char *app, int timeout)
@@ -193,7 +213,6 @@ up_cloud_app(const char *app, int timeout)
 	int64_t id = 0;
 	const char *name = app;
 	size_t i;
-	int rc;
 
 	if (bc_client_poll(NULL, &ack, &err) < 0) {
 		fprintf(stderr, "balena-compose up: the cloud: %s\n", err.msg);
@@ -225,13 +244,7 @@ up_cloud_app(const char *app, int timeout)
 			app);
 		return 1;
 	}
-	if ((rc = cli_wait("up", &ack, &id, 1, false, timeout)) == 0 || rc == 2) {
-		if (cli_state("up", &gen, &settled, &doc) < 0)
-			return 1;
-		cli_print_ps(doc, &name, 1);
-		json_decref(doc);
-	}
-	return rc ? 1 : 0;
+	return wait_and_show(&ack, &id, &name, 1, timeout);
 }
 
 int
@@ -322,20 +335,8 @@ cmd_up(int argc, char **argv)
 		ids[i] = st.apps[i].app_id;
 		names[i] = st.apps[i].uuid;
 	}
-	/* every app is shown, the ones that failed as well as the others */
-	if (rc == 0 && ((rc = cli_wait("up", &ack, ids, st.n_apps, false, timeout)) == 0 ||
-			rc == 2)) {
-		uint64_t gen;
-		bool settled;
-		json_t *sdoc;
-		if (cli_state("up", &gen, &settled, &sdoc) < 0) {
-			rc = 1;
-		} else {
-			cli_print_ps(sdoc, names, st.n_apps);
-			json_decref(sdoc);
-		}
-		rc = rc ? 1 : 0;
-	}
+	if (rc == 0)
+		rc = wait_and_show(&ack, ids, names, st.n_apps, timeout);
 	free(ids);
 	free(names);
 	bc_state_free(&st);
