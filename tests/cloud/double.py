@@ -47,6 +47,16 @@ faults = []         # kinds, consumed one per API request
 provisioning = {"key": None}
 
 
+def drop(conn):
+    # FIN now, whatever else holds the socket: a plain close() of the TLS
+    # socket could leave the client waiting for its request timeout
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    conn.close()
+
+
 def log_request(line):
     with lock:
         requests.append(line)
@@ -70,7 +80,7 @@ class Api(http.server.BaseHTTPRequestHandler):
         if lost:  # done, but the answer never arrives
             log_request("%s %s lost %d" % (self.command, self.path.split("?")[0], status))
             self.close_connection = True
-            self.connection.close()
+            drop(self.connection)
             return
         self.send_response(status)
         for k, v in (headers or {}).items():
@@ -100,7 +110,7 @@ class Api(http.server.BaseHTTPRequestHandler):
             return True
         if kind == "reset":
             self.close_connection = True
-            self.connection.close()
+            drop(self.connection)
             log_request("%s %s reset" % (self.command, self.path))
             return True
         if kind == "slow":

@@ -65,7 +65,11 @@ ok = a.get("release_uuid") == want_commit and rel.get("update_status") == "done"
      rel.get("services", {}).get("s", {}).get("status") == want_status
 sys.exit(0 if ok else 1)' "$1" "$2" "$APPUUID"
 }
-wait_reported() { for _ in $(seq 150); do reported "$1" "$2" && return 0; sleep 0.2; done; return 1; }
+wait_reported() {
+	for _ in $(seq 150); do reported "$1" "$2" && return 0; sleep 0.2; done
+	ctl GET "/reports/$UUID" >&2; echo >&2; tail -8 "$BC_LOGDIR/gateway/current" >&2
+	return 1
+}
 
 "$here/../cloud/mkcerts.sh" "$T/certs"
 double_start || exit 1
