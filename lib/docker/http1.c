@@ -34,7 +34,7 @@ bad(bc_err *err, const char *what)
 
 /* One header line (no CRLF), name: value. */
 static int
-header(bc_http1_parser *p, char *l, bc_err *err)
+header(bc_http1_parser *p, char *l, bool final, bc_err *err)
 {
 	char *colon = strchr(l, ':'), *v, *end;
 
@@ -66,6 +66,8 @@ header(bc_http1_parser *p, char *l, bc_err *err)
 		if (strcasestr(v, "close") != NULL)
 			p->close = true;
 	}
+	if (final && p->on_header != NULL)
+		p->on_header(p->hud, l, v);
 	return 0;
 }
 
@@ -99,7 +101,7 @@ head_done(bc_http1_parser *p, bc_err *err)
 			*next = '\0';
 		if (*line == ' ' || *line == '\t')
 			return bad(err, "a folded header line");
-		if (header(p, line, err) < 0)
+		if (header(p, line, status >= 200, err) < 0)
 			return -1;
 		eol = next;
 	}

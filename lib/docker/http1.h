@@ -31,6 +31,11 @@ typedef struct bc_http1_parser {
 	bool have_length;  /* Content-Length given */
 	bool close;	   /* Connection: close, or a close-delimited body */
 	uint64_t left;	   /* body or chunk bytes still to come */
+	/* Optional, set after init: each header of the final response as the
+	 * head is read (name and value trimmed, valid until it returns; a head
+	 * found malformed later fails all the same). */
+	void (*on_header)(void *ud, const char *name, const char *value);
+	void *hud;
 	char line[BC_HTTP1_MAX_HEAD];
 	size_t n; /* bytes in line */
 } bc_http1_parser;

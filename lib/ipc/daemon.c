@@ -436,6 +436,7 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	/* Block before nng starts its threads so they inherit the mask. */
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		fatal("sigprocmask");
@@ -487,9 +488,13 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 			fatal("poll");
 		}
 		if (pfd[0].revents & POLLIN) {
-			if (read(pfd[0].fd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
-			    si.ssi_signo != SIGHUP)
-				break;
+			if (read(pfd[0].fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGUSR1) {
+					if (ops->usr1 != NULL)
+						ops->usr1(&d);
+				} else if (si.ssi_signo != SIGHUP)
+					break;
+			}
 		}
 		if (pfd[1].revents & POLLIN)
 			drain(&d);

@@ -6,6 +6,7 @@
  *           (s6 readiness: the number in the service's notification-fd).
  * Before start(), $BC_STATEDIR is made (0700) and checked with
  * bc_dir_secure: a directory another user could redirect is refused.
+ * SIGHUP is ignored; SIGUSR1 goes to ops->usr1.
  * Exit codes: 0 after SIGTERM/SIGINT, 100 usage, a bad setting or a start()
  * that failed with BC_EINVAL (the s6
  * finish script makes that "do not restart"), 111 system error, or another
@@ -46,6 +47,9 @@ struct bc_daemon_ops {
 	 * file, no ptrace by our uid's other processes) and jansson wipes
 	 * every block it frees. */
 	bool secrets;
+	/* Optional: SIGUSR1 arrived (on the loop's thread). Without it the
+	 * signal is ignored: it never ends the daemon. */
+	void (*usr1)(struct bc_daemon *d);
 };
 
 #define BC_DAEMON_MAX_WATCHES 16

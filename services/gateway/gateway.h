@@ -12,10 +12,12 @@
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/base/buf.h"
+#include "lib/docker/http1.h"
 #include "lib/ipc/daemon.h"
 #include "lib/model/config.h"
 
@@ -26,14 +28,22 @@
 
 struct gw;
 
-/* One request. Its fields after "ended" are set on the loop before done. */
+/* One request: connect, send, read the answer through our own strict,
+ * bounded parser (lib/docker/http1.h, fuzzed): a body larger than max is
+ * refused as its head says so, not after it was read. */
 struct gw_req {
 	struct gw *g;
 	nng_url *url;
 	nng_http_client *client;
 	nng_http_req *req;
-	nng_http_res *res;
+	nng_http_conn *conn;
 	nng_aio *aio;
+	int phase;	   /* nng's threads only, one step at a time */
+	uint64_t deadline; /* monotonic ms: the whole request */
+	bool too_big;
+	bc_buf got;	   /* the body, at most max bytes */
+	bc_http1_parser parser;
+	char rbuf[16384];
 	char *send;		 /* the body sent (ours), or NULL */
 	size_t max;		 /* the largest body accepted */
 	struct gw_req *next;	 /* on the ended list */
@@ -41,9 +51,10 @@ struct gw_req {
 	void (*done)(struct gw *g, struct gw_req *rq);
 	const char *bearer; /* another key than the device's (provisioning) */
 	/* ended: */
-	int rv;		  /* 0, or nng's error (gw_strerror) */
+	int rv;		  /* 0, or nng's error (gw_req_error) */
+	char why[160];	  /* what was wrong with the answer, when rv says EPROTO */
 	long status;	  /* HTTP status when rv is 0 */
-	const char *body; /* borrowed from res, len bytes (not terminated) */
+	const char *body; /* borrowed from got, len bytes, or NULL when empty */
 	size_t len;
 	char etag[256];
 	long retry_after_s;
@@ -59,6 +70,8 @@ struct gw {
 	char ca_file[256];
 	char statefile[512]; /* the last accepted cloud target and its ETag */
 	nng_tls_config *tls;
+	uint64_t timeout_ms; /* of one request: min(config.json apiTimeout, 59 s) */
+	atomic_int stopping;  /* the loop is over: requests start nothing new */
 	int efd;		/* nng's threads -> the loop: a request ended */
 	pthread_mutex_t mu;	/* guards ended, nothing else; never held over I/O */
 	struct gw_req *ended;	/* requests that ended, for the loop */
@@ -77,6 +90,8 @@ struct gw {
 	bc_pending *waiters[16]; /* POLL requests answered when the poll ends */
 	bc_body_ack applied;	 /* the reconciler's generation of our last APPLY */
 	size_t n_waiters;
+	size_t n_asked;	 /* the first n_asked waiters: this poll is theirs */
+	bool poll_again; /* a poll now was asked for while one ran */
 	uint64_t kept_at;    /* the kept target is still to be applied: when */
 	unsigned kept_tries;
 
@@ -103,12 +118,15 @@ void gw_http_stop(struct gw *g);
 int gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *url,
 		 const char *etag, char *body, bc_err *err);
 void gw_req_free(struct gw_req *rq);
-const char *gw_strerror(int rv);
+/* Why rq failed (rv != 0), for logs and status lines. */
+const char *gw_req_error(const struct gw_req *rq);
 /* min(15 s x 2^n, cap) */
 uint64_t gw_backoff_ms(unsigned n, uint64_t cap);
 
 /* poll.c */
 int gw_poll_start(struct gw *g, bc_err *err);
+/* Poll now (`balena-compose update`, SIGUSR1); while a poll runs, once
+ * more as soon as it ends (it was sent before the ask). */
 void gw_poll_now(struct gw *g);
 /* A POLL from a client: answered when this poll ends (ACK: the
  * reconciler's generation that holds the cloud's target), or an error. */

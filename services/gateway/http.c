@@ -2,8 +2,10 @@
  * are in libnng, which every daemon maps already, so talking to the cloud
  * costs the gateway next to nothing in memory (libcurl and its TLS stack
  * cost about 6 MiB resident: bench/footprint). A request runs on nng's
- * threads; its end is handed to the loop through an eventfd, and rq->done
- * runs there. */
+ * threads: nng connects (TLS) and sends; the answer's bytes go through our
+ * own HTTP/1.1 parser (lib/docker/http1.h: strict, bounded, fuzzed), so an
+ * answer too large is refused by its head, before its body is read. Its
+ * end is handed to the loop through an eventfd, and rq->done runs there. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -23,20 +25,124 @@
 
 #define SYSTEM_CAS "/etc/ssl/certs/ca-certificates.crt"
 
-/* nng's thread: queue the request for the loop */
+/* nng's thread: the request is over (rv, and why when it is ours to say);
+ * queue it for the loop */
 static void
-finished(void *arg)
+finished(struct gw_req *rq, int rv, const char *why)
 {
-	struct gw_req *rq = arg;
 	struct gw *g = rq->g;
 	uint64_t one = 1;
 
+	rq->rv = rv;
+	if (why != NULL)
+		snprintf(rq->why, sizeof(rq->why), "%s", why);
+	if (rq->conn != NULL) {
+		nng_http_conn_close(rq->conn);
+		rq->conn = NULL;
+	}
 	pthread_mutex_lock(&g->mu);
 	rq->next = g->ended;
 	g->ended = rq;
 	pthread_mutex_unlock(&g->mu);
 	if (write(g->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("gateway eventfd");
+}
+
+/* What is left of the request's time for its next step, or false. */
+static bool
+time_left(struct gw_req *rq)
+{
+	uint64_t now = bc_mono_ms();
+
+	if (now >= rq->deadline)
+		return false;
+	nng_aio_set_timeout(rq->aio, (nng_duration)(rq->deadline - now));
+	return true;
+}
+
+static void
+on_header(void *ud, const char *name, const char *v)
+{
+	struct gw_req *rq = ud;
+
+	if (strcasecmp(name, "ETag") == 0)
+		snprintf(rq->etag, sizeof(rq->etag), "%s", v);
+	else if (strcasecmp(name, "Retry-After") == 0 && strspn(v, "0123456789") == strlen(v) &&
+		 strlen(v) > 0 && strlen(v) < 7)
+		rq->retry_after_s = strtol(v, NULL, 10);
+	else if (strcasecmp(name, "Content-Length") == 0 && strtoull(v, NULL, 10) > rq->max)
+		rq->too_big = true; /* the parser checked it is a number */
+}
+
+static int
+on_body(void *ud, const char *p, size_t n)
+{
+	struct gw_req *rq = ud;
+
+	if (bc_buf_add(&rq->got, p, n, NULL) < 0) {
+		rq->too_big = true;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+read_more(struct gw_req *rq)
+{
+	nng_iov iov = {.iov_buf = rq->rbuf, .iov_len = sizeof(rq->rbuf)};
+
+	nng_aio_set_iov(rq->aio, 1, &iov);
+	nng_http_conn_read(rq->conn, rq->aio);
+}
+
+enum { RQ_CONNECT, RQ_WRITE, RQ_READ };
+
+/* nng's thread: one step of the request ended; start the next */
+static void
+step(void *arg)
+{
+	struct gw_req *rq = arg;
+	int rv = nng_aio_result(rq->aio), r;
+	size_t used;
+	bc_err err = {0};
+
+	if (atomic_load(&rq->g->stopping))
+		return finished(rq, NNG_ECLOSED, NULL);
+	switch (rq->phase) {
+	case RQ_CONNECT:
+		if (rv != 0)
+			return finished(rq, rv, NULL);
+		rq->conn = nng_aio_get_output(rq->aio, 0);
+		rq->phase = RQ_WRITE;
+		if (!time_left(rq))
+			return finished(rq, NNG_ETIMEDOUT, NULL);
+		nng_http_conn_write_req(rq->conn, rq->req, rq->aio);
+		return;
+	case RQ_WRITE:
+		if (rv != 0)
+			return finished(rq, rv, NULL);
+		rq->phase = RQ_READ;
+		break;
+	default:
+		if (rv == NNG_ECLOSED || rv == NNG_ECONNSHUT) { /* the server closed */
+			if (bc_http1_eof(&rq->parser, &err) == 1)
+				return finished(rq, 0, NULL);
+			return finished(rq, NNG_ECONNSHUT, NULL);
+		}
+		if (rv != 0)
+			return finished(rq, rv, NULL);
+		r = bc_http1_feed(&rq->parser, rq->rbuf, nng_aio_count(rq->aio), &used, on_body, rq,
+				  &err);
+		if (rq->too_big)
+			return finished(rq, NNG_EMSGSIZE, NULL);
+		if (r < 0)
+			return finished(rq, NNG_EPROTO, err.msg);
+		if (r > 0)
+			return finished(rq, 0, NULL);
+	}
+	if (!time_left(rq))
+		return finished(rq, NNG_ETIMEDOUT, NULL);
+	read_more(rq);
 }
 
 static void
@@ -67,24 +173,10 @@ on_ended(void *ud, short revents)
 	while ((rq = list) != NULL) {
 		list = rq->next;
 		unlink_inflight(g, rq);
-		rq->rv = nng_aio_result(rq->aio);
 		if (rq->rv == 0) {
-			void *data;
-			size_t len;
-			const char *v;
-			rq->status = nng_http_res_get_status(rq->res);
-			nng_http_res_get_data(rq->res, &data, &len);
-			if (len > rq->max) {
-				rq->rv = NNG_EMSGSIZE;
-			} else {
-				rq->body = data;
-				rq->len = len;
-			}
-			if ((v = nng_http_res_get_header(rq->res, "ETag")) != NULL)
-				snprintf(rq->etag, sizeof(rq->etag), "%s", v);
-			if ((v = nng_http_res_get_header(rq->res, "Retry-After")) != NULL &&
-			    strspn(v, "0123456789") == strlen(v) && strlen(v) < 7)
-				rq->retry_after_s = strtol(v, NULL, 10);
+			rq->status = rq->parser.status;
+			rq->body = rq->got.len > 0 ? rq->got.data : NULL;
+			rq->len = rq->got.len;
 		}
 		rq->done(g, rq);
 	}
@@ -111,7 +203,8 @@ void
 gw_http_stop(struct gw *g)
 {
 	/* requests in flight are cancelled and waited for (their done is not
-	 * called: the loop is over) */
+	 * called: the loop is over); their steps start nothing new */
+	atomic_store(&g->stopping, 1);
 	for (struct gw_req *rq = g->inflight; rq != NULL; rq = rq->inext)
 		nng_aio_stop(rq->aio);
 	while (g->inflight != NULL) {
@@ -143,8 +236,7 @@ gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *ur
 	if ((rv = nng_url_parse(&rq->url, url)) != 0 ||
 	    (rv = nng_http_client_alloc(&rq->client, rq->url)) != 0 ||
 	    (rv = nng_http_req_alloc(&rq->req, rq->url)) != 0 ||
-	    (rv = nng_http_res_alloc(&rq->res)) != 0 ||
-	    (rv = nng_aio_alloc(&rq->aio, finished, rq)) != 0) {
+	    (rv = nng_aio_alloc(&rq->aio, step, rq)) != 0) {
 		bc_err_set(err, BC_ESYS, "request %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
@@ -173,10 +265,16 @@ gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *ur
 		bc_err_set(err, BC_ESYS, "request %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
-	nng_aio_set_timeout(rq->aio, GW_REQUEST_TIMEOUT_MS);
+	bc_http1_parser_init(&rq->parser, strcmp(method, "HEAD") == 0);
+	rq->parser.on_header = on_header;
+	rq->parser.hud = rq;
+	rq->got.max = rq->max;
+	rq->phase = RQ_CONNECT;
+	rq->deadline = bc_mono_ms() + g->timeout_ms;
+	nng_aio_set_timeout(rq->aio, (nng_duration)g->timeout_ms);
 	rq->inext = g->inflight;
 	g->inflight = rq;
-	nng_http_client_transact(rq->client, rq->req, rq->res, rq->aio);
+	nng_http_client_connect(rq->client, rq->aio);
 	return 0;
 fail:
 	gw_req_free(rq);
@@ -192,8 +290,9 @@ gw_req_free(struct gw_req *rq)
 		nng_aio_free(rq->aio);
 	if (rq->req != NULL)
 		nng_http_req_free(rq->req); /* its Authorization header: nng frees it */
-	if (rq->res != NULL)
-		nng_http_res_free(rq->res);
+	if (rq->conn != NULL)
+		nng_http_conn_close(rq->conn);
+	bc_buf_free(&rq->got);
 	if (rq->client != NULL)
 		nng_http_client_free(rq->client);
 	if (rq->url != NULL)
@@ -203,9 +302,11 @@ gw_req_free(struct gw_req *rq)
 }
 
 const char *
-gw_strerror(int rv)
+gw_req_error(const struct gw_req *rq)
 {
-	return nng_strerror(rv);
+	if (rq->rv == NNG_EPROTO && rq->why[0])
+		return rq->why;
+	return nng_strerror(rq->rv);
 }
 
 uint64_t

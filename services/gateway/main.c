@@ -74,6 +74,8 @@ start(struct bc_daemon *d, bc_err *err)
 		return 0;
 	}
 	g->cloud = true;
+	g->timeout_ms = g->cfg.api_timeout_ms < GW_REQUEST_TIMEOUT_MS ? g->cfg.api_timeout_ms
+								       : GW_REQUEST_TIMEOUT_MS;
 	g->provisioned = !gw_provision_needed(&g->cfg);
 	if (g->provisioned && (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL))
 		return bc_err_set(err, BC_EINVAL,
@@ -85,6 +87,20 @@ start(struct bc_daemon *d, bc_err *err)
 		return -1;
 	log_info("following %s for device %s", g->cfg.api_endpoint, g->cfg.uuid);
 	return 0;
+}
+
+/* SIGUSR1: poll now, as the supervisor does */
+static void
+usr1(struct bc_daemon *d)
+{
+	struct gw *g = d->ops->ctx;
+
+	if (!g->cloud || !g->provisioned) {
+		log_info("SIGUSR1: %s", g->cloud ? "not registered yet" : "local mode, no cloud to poll");
+		return;
+	}
+	log_info("SIGUSR1: polling the cloud now");
+	gw_poll_now(g);
 }
 
 static void
@@ -112,6 +128,7 @@ main(int argc, char **argv)
 						 .ctx = &g,
 						 .start = start,
 						 .stop = stop,
+						 .usr1 = usr1,
 						 .secrets = true};
 	return bc_daemon_main(argc, argv, &ops);
 }

@@ -89,7 +89,7 @@ answer(struct gw *g, const bc_body_ack *ack, const char *why)
 	bc_body_ack now = {0};
 	bc_err err = {0};
 
-	if (g->n_waiters == 0)
+	if (g->n_asked == 0)
 		return;
 	if (why == NULL && ack == NULL) {
 		/* unchanged: the generation the reconciler is at */
@@ -110,9 +110,12 @@ answer(struct gw *g, const bc_body_ack *ack, const char *why)
 		bc_err_set(&err, BC_EPROTO, "%s", why);
 	else
 		rep.body.ack = *ack;
-	for (size_t i = 0; i < g->n_waiters; i++)
+	for (size_t i = 0; i < g->n_asked; i++)
 		bc_daemon_reply(g->d, g->waiters[i], &rep, why != NULL ? &err : NULL);
-	g->n_waiters = 0;
+	/* who asked while it ran gets the next poll: this one was sent before */
+	memmove(g->waiters, g->waiters + g->n_asked, (g->n_waiters - g->n_asked) * sizeof(g->waiters[0]));
+	g->n_waiters -= g->n_asked;
+	g->n_asked = 0;
 }
 
 /* A poll has ended: how (the status line), when the next one is due (ok:
@@ -125,6 +128,12 @@ finish_poll(struct gw *g, bool ok, bool error, const bc_body_ack *ack, const cha
 	say(g, fmt, what);
 	schedule(g, ok);
 	answer(g, ack, error ? g->last_poll : NULL);
+	g->polling = false;
+	if (g->poll_again) {
+		/* asked for while this poll ran: the cloud may have changed since */
+		g->poll_again = false;
+		g->next_poll = bc_mono_ms();
+	}
 }
 
 int
@@ -238,8 +247,8 @@ poll_done(struct gw *g, struct gw_req *rq)
 		log_warnx("Could not move to new release: target: too large (%s)", why);
 		finish_poll(g, false, true, NULL, "refused: too large (%s)", why);
 	} else if (rq->rv != 0) {
-		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_strerror(rq->rv));
-		finish_poll(g, false, true, NULL, "unreachable: %s", gw_strerror(rq->rv));
+		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_req_error(rq));
+		finish_poll(g, false, true, NULL, "unreachable: %s", gw_req_error(rq));
 	} else if (rq->status == 304) {
 		if (g->target == NULL) {
 			/* the cloud's answer for an unknown or frozen device */
@@ -276,6 +285,7 @@ poll_fire(void *ud)
 	bc_err err = {0};
 
 	g->next_poll = UINT64_MAX;
+	g->n_asked = g->n_waiters; /* this poll is theirs */
 	if (rq == NULL) {
 		schedule(g, false);
 		return;
@@ -294,7 +304,9 @@ poll_fire(void *ud)
 void
 gw_poll_now(struct gw *g)
 {
-	if (!g->polling)
+	if (g->polling)
+		g->poll_again = true;
+	else
 		g->next_poll = bc_mono_ms();
 }
 

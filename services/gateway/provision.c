@@ -106,7 +106,7 @@ lookup_done(struct gw *g, struct gw_req *rq)
 	if (rq->rv != 0 || rq->status != 200) {
 		char why[96];
 		snprintf(why, sizeof(why), "device lookup: %s",
-			 rq->rv ? gw_strerror(rq->rv) : "an HTTP error");
+			 rq->rv ? gw_req_error(rq) : "an HTTP error");
 		retry(g, why);
 	} else if (id > 0) {
 		registered(g, id); /* our own earlier registration (a restart mid-way) */
@@ -144,7 +144,7 @@ register_done(struct gw *g, struct gw_req *rq)
 {
 	if (rq->rv != 0) {
 		char why[96];
-		snprintf(why, sizeof(why), "register: %s", gw_strerror(rq->rv));
+		snprintf(why, sizeof(why), "register: %s", gw_req_error(rq));
 		retry(g, why);
 	} else if (rq->status == 201) {
 		json_t *doc = rq->body ? json_loadb(rq->body, rq->len, 0, NULL) : NULL;

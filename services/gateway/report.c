@@ -38,11 +38,11 @@ report_done(struct gw *g, struct gw_req *rq)
 			wait = (uint64_t)rq->retry_after_s * 1000; /* seconds (RFC 9110) */
 		if (rq->rv != 0)
 			gw_say(g->last_report, sizeof(g->last_report), "failed: %s",
-			       gw_strerror(rq->rv));
+			       gw_req_error(rq));
 		else
 			gw_say(g->last_report, sizeof(g->last_report), "%s", "refused by the cloud");
 		if (rq->rv != 0)
-			log_warnx("state report: %s", gw_strerror(rq->rv));
+			log_warnx("state report: %s", gw_req_error(rq));
 		else
 			log_warnx("state report: HTTP %ld; again in %llu ms", rq->status,
 				  (unsigned long long)wait);

@@ -27,6 +27,7 @@ Control (plain HTTP on 127.0.0.1:CONTROL_PORT, for the test only):
 """
 import http.server
 import json
+import socket
 import socketserver
 import ssl
 import sys

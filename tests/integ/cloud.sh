@@ -217,4 +217,32 @@ ctl PUT "/target/$UUID" "$T/t5.json" >/dev/null
 bc update >/dev/null
 check "the new device follows its target (c5 reported Running)" wait_reported c5 Running
 check "neither key appears in any log" bash -c "! grep -rqe '$PROV' -e '$(conf deviceApiKey)' '$BC_LOGDIR'"
+
+# SIGUSR1 polls now, as `update` does; a cloud that hangs, or sends its
+# answer a byte a second, costs one request timeout (config.json apiTimeout,
+# here 3 s), and what runs is not touched. The poll interval is 10 min now,
+# so only the signal or `update` can bring a release.
+suite_stop keep
+python3 -c 'import json, sys
+c = json.load(open(sys.argv[1])); c.update(appUpdatePollInterval=600000, apiTimeout=3000)
+json.dump(c, open(sys.argv[1], "w"))' "$T/config.json"
+suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+# the first poll, at start, has ended well (the next is 10 min away)
+for _ in $(seq 200); do bc status 2>/dev/null | grep -qE '^last poll: .*(unchanged|applied)' && break; sleep 0.2; done
+target c6 six 6 >"$T/t6.json"
+ctl PUT "/target/$UUID" "$T/t6.json" >/dev/null
+kill -USR1 "$(suite_pid gateway)"
+check "SIGUSR1: the gateway polls now, c6 is reported Running" wait_reported c6 Running
+s6=$(cid s)
+ctl POST "/fault?kind=hang&count=1" >/dev/null
+out=$(bc update 2>&1)
+rc=$?
+check "a cloud that hangs: update exits 1 when the request times out ($out)" expect $rc 1 "$out" "Timed out"
+ctl POST "/fault?kind=slow&count=1" >/dev/null
+out=$(bc update 2>&1)
+rc=$?
+check "an answer a byte a second: timed out all the same ($out)" expect $rc 1 "$out" "Timed out"
+out=$(bc update 2>&1)
+check "then the cloud answers again: update exits 0 ($out)" test $? -eq 0
+check "nothing running was touched" test "$(cid s)" = "$s6"
 finish

@@ -200,6 +200,33 @@ test_bounded_head(void **state)
 	free(big);
 }
 
+static void
+saw(void *ud, const char *name, const char *value)
+{
+	char *out = ud;
+	size_t n = strlen(out);
+	snprintf(out + n, 256 - n, "[%s=%s]", name, value);
+}
+
+/* on_header sees the final response's headers, trimmed; not a 1xx's */
+static void
+test_header_callback(void **state)
+{
+	const char *r = "HTTP/1.1 100 Continue\r\nX-Early: no\r\n\r\n"
+			"HTTP/1.1 200 OK\r\nETag:  W/\"7\" \r\nRetry-After: 30\r\n"
+			"Content-Length: 0\r\n\r\n";
+	char out[256] = "";
+	bc_http1_parser p;
+	size_t used;
+	bc_err err = {0};
+	(void)state;
+	bc_http1_parser_init(&p, false);
+	p.on_header = saw;
+	p.hud = out;
+	assert_int_equal(bc_http1_feed(&p, r, strlen(r), &used, NULL, NULL, &err), 1);
+	assert_string_equal(out, "[ETag=W/\"7\"][Retry-After=30][Content-Length=0]");
+}
+
 int
 main(void)
 {
@@ -211,6 +238,7 @@ main(void)
 	    cmocka_unit_test(test_callback_stops),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_bounded_head),
+	    cmocka_unit_test(test_header_callback),
 	};
 	return cmocka_run_group_tests_name("http1", tests, NULL, NULL);
 }
