@@ -12,6 +12,14 @@ API (HTTPS on 127.0.0.1:API_PORT, the certificate CERT/KEY of a test CA):
                                    400 without a device key, 401 unknown key
   POST  /device/register           Bearer <provisioning key>; 201 or 409
   GET   /v6/device?$filter=uuid eq '<uuid>'   Bearer <deviceApiKey>: {"d": [...]}
+  POST  /device/v2/<uuid>/log-stream   Bearer; Content-Type application/x-ndjson
+                                   (else 415), gzip or not, chunked, kept open:
+                                   each line is recorded as it arrives; 201
+                                   only when the body ends; 401 unknown device
+  GET   /auth/v1/token?service=S&scope=...   Basic d_<uuid>:<deviceApiKey>:
+                                   {"token": T} (a delta token), else 401
+  GET   /api/v3/delta?src=A&dest=B       Bearer T: the answer set for (A, B)
+                                   with POST /delta, else 400
 
 Control (plain HTTP on 127.0.0.1:CONTROL_PORT, for the test only):
   PUT  /target/<uuid>              the body becomes the device's target
@@ -24,6 +32,11 @@ Control (plain HTTP on 127.0.0.1:CONTROL_PORT, for the test only):
                                    the connection), slow (1 byte a second),
                                    lost (do it, then close without answering)
   POST /provisioning?key=K         the provisioning key register accepts
+  GET  /logs/<uuid>                every log line received, as a JSON list
+  GET  /logstreams/<uuid>          {"opened": N, "ended": N, "cut": N}
+  POST /delta                      {"src", "dest", "status", "body"?, "location"?}:
+                                   how /api/v3/delta answers for (src, dest)
+  GET  /tokens                     the tokens handed out
 """
 import http.server
 import json
@@ -34,6 +47,8 @@ import sys
 import threading
 import time
 import urllib.parse
+import base64
+import zlib
 
 api_port, ctl_port, cert, key, state_dir = (int(sys.argv[1]), int(sys.argv[2]),
                                             sys.argv[3], sys.argv[4], sys.argv[5])
@@ -46,6 +61,10 @@ requests = []       # "METHOD path auth=yes|no status"
 registered = []     # register bodies
 faults = []         # kinds, consumed one per API request
 provisioning = {"key": None}
+logs = {}           # uuid -> [log line, ...]
+logstreams = {}     # uuid -> {"opened": N, "ended": N, "cut": N}
+tokens = {}         # token -> uuid
+deltas = {}         # (src, dest) -> {"status", "body", "location"}
 
 
 def drop(conn):
@@ -145,6 +164,10 @@ class Api(http.server.BaseHTTPRequestHandler):
             if self.headers.get("If-None-Match") == etag:
                 return self.reply(304, headers={"ETag": etag})
             return self.reply(200, t[1], {"ETag": etag, "Content-Type": "application/json"})
+        if parts[1:] == ["auth", "v1", "token"]:
+            return self.token()
+        if parts[1:] == ["api", "v3", "delta"]:
+            return self.delta()
         if parts[1:3] == ["v6", "device"]:
             q = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(self.path).query))
             f = q.get("$filter", "")
@@ -156,6 +179,94 @@ class Api(http.server.BaseHTTPRequestHandler):
             body = {"d": [{"id": did, "uuid": uuid}] if found else []}
             return self.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
         self.reply(404)
+
+    def token(self):
+        a = self.headers.get("Authorization") or ""
+        try:
+            user, _, pw = base64.b64decode(a[6:]).decode().partition(":") \
+                if a.startswith("Basic ") else ("", "", "")
+        except ValueError:
+            user = pw = ""
+        uuid = user[2:] if user.startswith("d_") else None
+        with lock:
+            known = devices.get(uuid)
+        if known is None or pw != known:
+            return self.reply(401, b"Unauthorized")
+        t = "tok-%s-%d" % (uuid[:8], len(tokens) + 1)
+        with lock:
+            tokens[t] = uuid
+        self.reply(200, json.dumps({"token": t}).encode(), {"Content-Type": "application/json"})
+
+    def delta(self):
+        # the names come as they are, not URL-encoded (the supervisor's way)
+        q = dict(p.split("=", 1) for p in urllib.parse.urlparse(self.path).query.split("&")
+                 if "=" in p)
+        with lock:
+            ok = self.bearer() in tokens
+            d = deltas.get((q.get("src"), q.get("dest")))
+        if not ok:
+            return self.reply(401, b"Unauthorized")
+        if d is None:
+            return self.reply(400, b'{"error": "no such delta"}')
+        h = {"Location": d["location"]} if d.get("location") else {}
+        body = json.dumps(d["body"]).encode() if d.get("body") is not None else b""
+        if body:
+            h["Content-Type"] = "application/json"
+        self.reply(int(d["status"]), body, h)
+
+    def chunks(self):
+        """The request body as it comes: chunked, or Content-Length."""
+        if (self.headers.get("Transfer-Encoding") or "").lower() != "chunked":
+            n = int(self.headers.get("Content-Length") or 0)
+            if n:
+                yield self.rfile.read(n)
+            return
+        while True:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\n"):
+                raise EOFError("cut in a chunk size")
+            n = int(line.split(b";")[0].strip(), 16)
+            if n == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass
+                return
+            data = self.rfile.read(n)
+            if len(data) != n or self.rfile.readline(4) not in (b"\r\n", b"\n"):
+                raise EOFError("cut in a chunk")
+            yield data
+
+    def log_stream(self, uuid):
+        with lock:
+            known = devices.get(uuid)
+        if known is None or self.bearer() != known:
+            self.close_connection = True
+            return self.reply(401, b"Unauthorized")
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/x-ndjson":
+            self.close_connection = True
+            return self.reply(415, b"Unsupported Media Type")
+        gz = "gzip" in (self.headers.get("Content-Encoding") or "")
+        dec = zlib.decompressobj(16 + zlib.MAX_WBITS) if gz else None
+        with lock:
+            st = logstreams.setdefault(uuid, {"opened": 0, "ended": 0, "cut": 0})
+            st["opened"] += 1
+        pending = b""
+        try:
+            for data in self.chunks():
+                pending += dec.decompress(data) if dec else data
+                *lines, pending = pending.split(b"\n")
+                recs = [json.loads(l) for l in lines if l.strip()]
+                with lock:
+                    logs.setdefault(uuid, []).extend(recs)
+        except (EOFError, OSError, ValueError, zlib.error) as e:
+            with lock:
+                st["cut"] += 1
+            log_request("POST /device/v2/%s/log-stream cut (%s)" % (uuid, e))
+            self.close_connection = True
+            return
+        with lock:
+            st["ended"] += 1
+        self.close_connection = True
+        self.reply(201)
 
     def do_PATCH(self):
         raw = self.body()
@@ -179,6 +290,11 @@ class Api(http.server.BaseHTTPRequestHandler):
         self.reply(200)
 
     def do_POST(self):
+        parts = self.path.split("?")[0].split("/")
+        if len(parts) == 5 and parts[1:3] == ["device", "v2"] and parts[4] == "log-stream":
+            if self.fault():
+                return
+            return self.log_stream(parts[3])
         raw = self.body()
         if self.fault():
             return
@@ -227,7 +343,7 @@ class Control(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(n)
+        raw = self.rfile.read(n)
         u = urllib.parse.urlparse(self.path)
         q = dict(urllib.parse.parse_qsl(u.query))
         parts = u.path.split("/")
@@ -239,6 +355,9 @@ class Control(http.server.BaseHTTPRequestHandler):
                 faults.extend([q["kind"]] * int(q.get("count", "1")))
             elif u.path == "/provisioning":
                 provisioning["key"] = q.get("key")
+            elif u.path == "/delta":
+                d = json.loads(raw)
+                deltas[(d["src"], d["dest"])] = d
             else:
                 return self.out(404)
         self.out(200, {})
@@ -252,6 +371,12 @@ class Control(http.server.BaseHTTPRequestHandler):
                 return self.out(200, requests)
             if self.path == "/registered":
                 return self.out(200, registered)
+            if len(parts) == 3 and parts[1] == "logs":
+                return self.out(200, logs.get(parts[2], []))
+            if len(parts) == 3 and parts[1] == "logstreams":
+                return self.out(200, logstreams.get(parts[2], {"opened": 0, "ended": 0, "cut": 0}))
+            if self.path == "/tokens":
+                return self.out(200, list(tokens))
         self.out(404)
 
 

@@ -74,6 +74,32 @@ wait_reported() {
 "$here/../cloud/mkcerts.sh" "$T/certs"
 double_start || exit 1
 ctl POST "/device/$UUID?key=$KEY" >/dev/null
+
+# the double's other endpoints, which the logger and deltas reuse, keep the
+# contract: a gzip ndjson log stream, chunked, answered 201 at its end (415
+# without the ndjson type, 401 for another key); delta tokens for the
+# device's basic auth; deltas for that token only
+api() { curl -s --cacert "$T/certs/ca.pem" -o "$T/api.out" -w '%{http_code}' "$@"; }
+printf '{"message":"one","timestamp":1,"serviceId":1}\n{"message":"two","timestamp":2,"isStdErr":true,"serviceId":1}\n{"message":"up","timestamp":3,"isSystem":true}\n' | gzip >"$T/logs.gz"
+code=$(api -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/x-ndjson' \
+	-H 'Content-Encoding: gzip' -H 'Transfer-Encoding: chunked' --data-binary "@$T/logs.gz" \
+	"https://$API/device/v2/$UUID/log-stream")
+check "the double's log stream: gzip ndjson, chunked -> 201 ($code), three lines in order" \
+	bash -c "[ '$code' = 201 ] && [ \"\$(curl -sf http://$CTL/logs/$UUID | python3 -c 'import json, sys; print(\" \".join(r[\"message\"] for r in json.load(sys.stdin)))')\" = 'one two up' ]"
+c415=$(api -X POST -H "Authorization: Bearer $KEY" --data-binary x "https://$API/device/v2/$UUID/log-stream")
+c401=$(api -X POST -H "Authorization: Bearer nope" -H 'Content-Type: application/x-ndjson' --data-binary x "https://$API/device/v2/$UUID/log-stream")
+check "the double's log stream: 415 without the ndjson type ($c415), 401 for another key ($c401)" \
+	test "$c415 $c401" = "415 401"
+ctl POST /delta <(echo '{"src": "r/a:1", "dest": "r/a:2", "status": 200, "body": {"name": "r/delta-x"}}') >/dev/null
+code=$(api -u "d_$UUID:$KEY" "https://$API/auth/v1/token?service=r&scope=repository:a:pull")
+tok=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["token"])' "$T/api.out" 2>/dev/null)
+cbad=$(api -u "d_$UUID:nope" "https://$API/auth/v1/token?service=r")
+dcode=$(api -H "Authorization: Bearer $tok" "https://$API/api/v3/delta?src=r/a:1&dest=r/a:2")
+dname=$(cat "$T/api.out")
+dnone=$(api "https://$API/api/v3/delta?src=r/a:1&dest=r/a:2")
+check "the double's delta token ($code, $cbad) and delta ($dcode $dname, no token $dnone)" \
+	bash -c "[ '$code $cbad $dcode $dnone' = '200 401 200 401' ] && [ '$dname' = '{\"name\": \"r/delta-x\"}' ]"
+
 target c1 one 1 >"$T/t1.json"
 ctl PUT "/target/$UUID" "$T/t1.json" >/dev/null
 echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\", \"apiEndpoint\": \"https://$API\", \"appUpdatePollInterval\": 2000}" >"$T/config.json"
