@@ -743,40 +743,72 @@ bc_docker_events(bc_docker *d, const char *query, bc_json_fn fn, void *ud, bc_er
 struct bc_docker_stream {
 	bc_http1_stream h;
 	struct xfer x;
-	bc_err err; /* the xfer's */
+	bc_err err;	 /* the xfer's */
+	char what[96]; /* "docker events", "docker logs <id>": errors say which */
 };
+
+/* Open a loop-driven stream of path (unversioned: the engine's own
+ * version; the fields we read are in every version we support). */
+static bc_docker_stream *
+stream_open(const char *sock, const char *path, bc_docker_stream *s, bc_err *err)
+{
+	bc_http1_req rq = {.method = "GET", .connect_timeout_ms = 2000, .on_status = on_status,
+			   .on_body = on_body, .path = path, .ud = &s->x};
+
+	s->x.err = &s->err;
+	if ((sock = engine_sock(sock, err)) == NULL ||
+	    bc_http1_stream_open(&s->h, sock, &rq, err) < 0) {
+		bc_err_wrap(err, "%s", s->what);
+		xfer_free(&s->x);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
 
 bc_docker_stream *
 bc_docker_events_open(const char *sock, const char *query, bc_json_fn fn, void *ud, bc_err *err)
 {
-	bc_docker_stream *s;
+	bc_docker_stream *s = calloc(1, sizeof(*s));
 	char *path;
-	bc_http1_req rq = {.method = "GET", .connect_timeout_ms = 2000, .on_status = on_status,
-			   .on_body = on_body};
-	int rc;
 
-	if ((sock = engine_sock(sock, err)) == NULL)
-		return NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if (s == NULL) {
 		bc_err_sys(err, "docker events");
 		return NULL;
 	}
-	s->x = (struct xfer){.mode = X_JSONL, .jfn = fn, .ud = ud, .err = &s->err};
-	/* unversioned: the engine's own version (the fields we read, Type and
-	 * Action, are in every version we support) */
+	s->x = (struct xfer){.mode = X_JSONL, .jfn = fn, .ud = ud};
+	snprintf(s->what, sizeof(s->what), "docker events");
 	if ((path = pathf(err, "/events%s%s", query ? "?" : "", query ? query : "")) == NULL) {
 		free(s);
 		return NULL;
 	}
-	rq.path = path;
-	rq.ud = &s->x;
-	rc = bc_http1_stream_open(&s->h, sock, &rq, err);
+	s = stream_open(sock, path, s, err);
 	free(path);
-	if (rc < 0) {
-		bc_err_wrap(err, "docker events");
+	return s;
+}
+
+bc_docker_stream *
+bc_docker_logs_open(const char *sock, const char *id, const char *query, bool tty, bc_frame_fn fn,
+		    void *ud, bc_err *err)
+{
+	bc_docker_stream *s;
+	char *path;
+
+	if (check_ident("container id", id, err) < 0)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		bc_err_sys(err, "docker logs");
+		return NULL;
+	}
+	s->x = (struct xfer){.mode = tty ? X_RAW : X_DEMUX, .ffn = fn, .ud = ud};
+	snprintf(s->what, sizeof(s->what), "docker logs %.12s", id);
+	path = pathf(err, "/containers/%s/logs%s%s", id, query ? "?" : "", query ? query : "");
+	if (path == NULL) {
 		free(s);
 		return NULL;
 	}
+	s = stream_open(sock, path, s, err);
+	free(path);
 	return s;
 }
 
@@ -796,16 +828,18 @@ bc_docker_stream_read(bc_docker_stream *s, bc_err *err)
 	if (s->x.cb_rc < 0 || r < 0) {
 		if (err)
 			*err = s->err;
-		return bc_err_wrap(err, "docker events");
+		return bc_err_wrap(err, "%s", s->what);
 	}
 	if (r == 1 && s->x.status >= 300) {
-		http_error(&s->x, "GET", "/events");
+		http_error(&s->x, "GET", s->what);
 		if (err)
 			*err = s->err;
 		return -1;
 	}
-	if (r == 1 && bc_jsonl_finish(&s->x.jl, s->x.jfn, s->x.ud, err) < 0)
+	if (r == 1 && s->x.mode == X_JSONL && bc_jsonl_finish(&s->x.jl, s->x.jfn, s->x.ud, err) < 0)
 		return -1;
+	if (r == 1 && s->x.mode == X_DEMUX && bc_demux_finish(&s->x.dm, err) < 0)
+		return bc_err_wrap(err, "%s", s->what);
 	return r == 1 ? 1 : 0;
 }
 

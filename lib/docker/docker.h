@@ -106,6 +106,11 @@ int bc_docker_events(bc_docker *d, const char *query, bc_json_fn fn, void *ud, b
 typedef struct bc_docker_stream bc_docker_stream;
 bc_docker_stream *bc_docker_events_open(const char *sock, const char *query, bc_json_fn fn,
 					void *ud, bc_err *err);
+/* A container's logs, read by the caller's loop the same way (query as
+ * for bc_docker_logs: follow=1&stdout=1&stderr=1&timestamps=1&since=...);
+ * each frame goes to fn (a TTY container's raw chunks as stream 1). */
+bc_docker_stream *bc_docker_logs_open(const char *sock, const char *id, const char *query,
+				      bool tty, bc_frame_fn fn, void *ud, bc_err *err);
 int bc_docker_stream_fd(const bc_docker_stream *s);
 int bc_docker_stream_read(bc_docker_stream *s, bc_err *err);
 void bc_docker_stream_free(bc_docker_stream *s);

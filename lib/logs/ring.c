@@ -1,0 +1,140 @@
+#include "lib/logs/ring.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t
+bc_logrec_cost(const bc_logrec *r)
+{
+	return sizeof(*r) + (r->message ? strlen(r->message) + 1 : 0) +
+	       (r->service ? strlen(r->service) + 1 : 0);
+}
+
+void
+bc_logring_init(bc_logring *g, size_t max_bytes, bool cloud)
+{
+	memset(g, 0, sizeof(*g));
+	g->max_bytes = max_bytes;
+	g->next_seq = 1;
+	g->cloud_seq = 1;
+	g->cloud = cloud;
+}
+
+static bc_logrec *
+at(const bc_logring *g, size_t i)
+{
+	return &g->v[(g->head + i) % g->cap];
+}
+
+/* the oldest record goes */
+static void
+drop(bc_logring *g)
+{
+	bc_logrec *r = at(g, 0);
+	bool unsent = g->cloud && r->seq >= g->cloud_seq;
+
+	if (unsent) {
+		g->suppressed++;
+		g->cloud_seq = r->seq + 1;
+	}
+	if (g->gone != NULL)
+		g->gone(g->ud, r, unsent);
+	g->bytes -= bc_logrec_cost(r);
+	bc_logrec_free(r);
+	g->head = (g->head + 1) % g->cap;
+	g->count--;
+}
+
+void
+bc_logring_free(bc_logring *g)
+{
+	for (size_t i = 0; i < g->count; i++)
+		bc_logrec_free(at(g, i));
+	free(g->v);
+	g->v = NULL;
+	g->count = g->cap = g->head = g->bytes = 0;
+}
+
+static int
+grow(bc_logring *g)
+{
+	size_t ncap = g->cap ? 2 * g->cap : 64;
+	bc_logrec *nv = calloc(ncap, sizeof(*nv));
+
+	if (nv == NULL)
+		return -1;
+	for (size_t i = 0; i < g->count; i++)
+		nv[i] = *at(g, i);
+	free(g->v);
+	g->v = nv;
+	g->cap = ncap;
+	g->head = 0;
+	return 0;
+}
+
+uint64_t
+bc_logring_push(bc_logring *g, bc_logrec *r)
+{
+	size_t cost = bc_logrec_cost(r);
+
+	while (g->count > 0 && g->bytes + cost > g->max_bytes)
+		drop(g);
+	if (g->count == g->cap && grow(g) < 0) {
+		bc_logrec_free(r);
+		return 0;
+	}
+	r->seq = g->next_seq++;
+	*at(g, g->count) = *r;
+	memset(r, 0, sizeof(*r));
+	g->count++;
+	g->bytes += cost;
+	return g->next_seq - 1;
+}
+
+uint64_t
+bc_logring_first(const bc_logring *g)
+{
+	return g->count ? at(g, 0)->seq : g->next_seq;
+}
+
+const bc_logrec *
+bc_logring_get(const bc_logring *g, uint64_t seq)
+{
+	uint64_t first = bc_logring_first(g);
+
+	if (seq < first || seq >= g->next_seq)
+		return NULL;
+	return at(g, (size_t)(seq - first));
+}
+
+const bc_logrec *
+bc_logring_cloud_next(const bc_logring *g)
+{
+	uint64_t s = g->cloud_seq < bc_logring_first(g) ? bc_logring_first(g) : g->cloud_seq;
+	return bc_logring_get(g, s);
+}
+
+void
+bc_logring_cloud_took(bc_logring *g, uint64_t seq)
+{
+	if (seq + 1 > g->cloud_seq)
+		g->cloud_seq = seq + 1;
+}
+
+uint64_t
+bc_logring_take_suppressed(bc_logring *g)
+{
+	uint64_t n = g->suppressed;
+	size_t unsent = 0;
+
+	if (n == 0)
+		return 0;
+	/* bytes the cloud has still to take */
+	for (const bc_logrec *r = bc_logring_cloud_next(g); r != NULL;
+	     r = bc_logring_get(g, r->seq + 1))
+		unsent += bc_logrec_cost(r);
+	if (unsent > g->max_bytes / 2)
+		return 0;
+	g->suppressed = 0;
+	return n;
+}

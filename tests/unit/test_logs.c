@@ -1,0 +1,271 @@
+/* lib/logs: lines joined from frames, Docker's timestamps, messages made
+ * safe and cut, the cursor that makes a resumed stream exact, the cloud's
+ * JSON form, and the bounded buffer with its suppressed count. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/logs/record.h"
+#include "lib/logs/ring.h"
+
+struct lines {
+	char got[8][64];
+	bool cut[8];
+	size_t n;
+	size_t longest;
+};
+
+static int
+on_line(void *ud, const char *p, size_t n, bool cut)
+{
+	struct lines *l = ud;
+	if (n > l->longest)
+		l->longest = n;
+	if (l->n < 8) {
+		snprintf(l->got[l->n], sizeof(l->got[0]), "%.*s", (int)(n < 60 ? n : 60), p);
+		l->cut[l->n] = cut;
+	}
+	l->n++;
+	return 0;
+}
+
+static void
+test_split(void **state)
+{
+	bc_logsplit ls = {0};
+	struct lines l = {0};
+	char *big = malloc(BC_LOG_MAX_LINE + 100);
+	(void)state;
+	/* a line across three frames, an empty one, one left open */
+	assert_int_equal(bc_logsplit_feed(&ls, "ab", 2, on_line, &l), 0);
+	assert_int_equal(bc_logsplit_feed(&ls, "c\n\nde", 5, on_line, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.got[0], "abc");
+	assert_string_equal(l.got[1], "");
+	assert_int_equal(bc_logsplit_feed(&ls, "f\n", 2, on_line, &l), 0);
+	assert_string_equal(l.got[2], "def");
+	assert_false(l.cut[2]);
+	/* a line longer than the bound is kept to the bound and marked cut */
+	memset(big, 'x', BC_LOG_MAX_LINE + 99);
+	big[BC_LOG_MAX_LINE + 99] = '\n';
+	assert_int_equal(bc_logsplit_feed(&ls, big, BC_LOG_MAX_LINE + 100, on_line, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_true(l.cut[3]);
+	assert_int_equal(l.longest, BC_LOG_MAX_LINE);
+	assert_int_equal(bc_logsplit_feed(&ls, "ok\n", 3, on_line, &l), 0);
+	assert_false(l.cut[4]);
+	bc_logsplit_free(&ls);
+	free(big);
+}
+
+static void
+test_stamp(void **state)
+{
+	int64_t ts;
+	size_t off;
+	bc_err err = {0};
+	const char *l = "2026-11-29T14:40:57.123456789Z hello world";
+	const char *bad[] = {"2026-11-29 14:40:57Z x", "2026-11-29T14:40:57.Z x",
+			     "2026-11-29T14:40:57.1234567891Z x", "2026-11-29T14:40:57 x",
+			     "2026-13-29T14:40:57Z x", "2026-11-29T14:40:57Zx", "hello", "", NULL};
+	(void)state;
+	assert_int_equal(bc_log_parse_stamp(l, strlen(l), &ts, &off, &err), 0);
+	assert_int_equal(ts, 1795963257123456789LL);
+	assert_string_equal(l + off, "hello world");
+	/* short fractions, an offset, and a line that is only a time */
+	l = "2026-11-29T15:40:57.5+01:00 x";
+	assert_int_equal(bc_log_parse_stamp(l, strlen(l), &ts, &off, &err), 0);
+	assert_int_equal(ts, 1795963257500000000LL);
+	l = "2026-11-29T14:40:57Z";
+	assert_int_equal(bc_log_parse_stamp(l, strlen(l), &ts, &off, &err), 0);
+	assert_int_equal(off, strlen(l));
+	for (int i = 0; bad[i]; i++)
+		if (bc_log_parse_stamp(bad[i], strlen(bad[i]), &ts, &off, &err) == 0)
+			fail_msg("accepted '%s'", bad[i]);
+}
+
+static void
+test_message(void **state)
+{
+	char *m, *in;
+	size_t n = 0;
+	(void)state;
+	m = bc_log_message("ok\r", 3, false);
+	assert_string_equal(m, "ok");
+	free(m);
+	/* bad bytes, an overlong and a surrogate become U+FFFD each */
+	m = bc_log_message("a\xff" "b\xc0\xaf" "c\xed\xa0\x80", 9, false);
+	assert_string_equal(m, "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(m);
+	/* 10,000 characters stay whole; one more and it is cut there, on a
+	 * character, with the marker */
+	in = malloc(3 * 10001);
+	for (int i = 0; i < 10001; i++, n += 3)
+		memcpy(in + n, "\xe2\x82\xac", 3); /* the euro sign */
+	m = bc_log_message(in, n - 3, false);
+	assert_int_equal(strlen(m), 30000);
+	free(m);
+	m = bc_log_message(in, n, false);
+	assert_int_equal(strlen(m), 30000 + strlen(BC_LOG_CUT_MARKER));
+	assert_string_equal(m + 30000, BC_LOG_CUT_MARKER);
+	free(m);
+	m = bc_log_message("short", 5, true); /* cut before, by the splitter */
+	assert_string_equal(m, "short" BC_LOG_CUT_MARKER);
+	free(m);
+	free(in);
+}
+
+/* A stream resumed from a cursor gives each record once: those at the
+ * cursor's time already delivered are dropped, the rest are new. */
+static void
+test_cursor(void **state)
+{
+	int64_t t[] = {10, 20, 20, 20, 30};
+	bc_logcursor c = {0};
+	bc_lognth st = {0};
+	char since[32];
+	int fresh = 0;
+	(void)state;
+	/* the first run delivers 10, 20, 20 and dies */
+	for (int i = 0; i < 3; i++) {
+		uint32_t nth = bc_lognth_next(&st, t[i]);
+		assert_true(bc_logcursor_is_new(&c, t[i], nth));
+		bc_logcursor_advance(&c, t[i], nth);
+	}
+	assert_int_equal(c.ts_ns, 20);
+	assert_int_equal(c.n, 2);
+	/* the engine resends from 20 (since is inclusive): two are old */
+	memset(&st, 0, sizeof(st));
+	for (int i = 1; i < 5; i++) {
+		uint32_t nth = bc_lognth_next(&st, t[i]);
+		if (bc_logcursor_is_new(&c, t[i], nth)) {
+			fresh++;
+			bc_logcursor_advance(&c, t[i], nth);
+		}
+	}
+	assert_int_equal(fresh, 2);
+	assert_int_equal(c.ts_ns, 30);
+	c.ts_ns = 1795963257000000005LL;
+	bc_logcursor_since(&c, since, sizeof(since));
+	assert_string_equal(since, "1795963257.000000005");
+}
+
+static void
+test_json(void **state)
+{
+	bc_logrec r = {.ts_ns = 1795963257123456789LL, .app_id = 7, .service_id = 3,
+		       .service = "web", .is_stderr = true,
+		       .message = "say \"hi\"\\\n\t\x01 \xe2\x82\xac"};
+	bc_buf b = {0};
+	json_t *j;
+	bc_err err = {0};
+	(void)state;
+	assert_int_equal(bc_logrec_json(&r, false, &b, &err), 0);
+	assert_int_equal(b.data[b.len - 1], '\n');
+	j = json_loadb(b.data, b.len, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "message")), r.message);
+	assert_int_equal(json_integer_value(json_object_get(j, "timestamp")), 1795963257123LL);
+	assert_true(json_is_true(json_object_get(j, "isStdErr")));
+	assert_int_equal(json_integer_value(json_object_get(j, "serviceId")), 3);
+	assert_int_equal(json_object_size(j), 4);
+	json_decref(j);
+	b.len = 0;
+	r.is_system = true;
+	assert_int_equal(bc_logrec_json(&r, true, &b, &err), 0);
+	j = json_loadb(b.data, b.len, 0, NULL);
+	assert_true(json_is_true(json_object_get(j, "isSystem")));
+	assert_null(json_object_get(j, "serviceId"));
+	assert_string_equal(json_string_value(json_object_get(j, "serviceName")), "web");
+	assert_int_equal(json_integer_value(json_object_get(j, "nanos")), r.ts_ns);
+	json_decref(j);
+	bc_buf_free(&b);
+}
+
+static void
+rec(bc_logrec *r, const char *msg)
+{
+	memset(r, 0, sizeof(*r));
+	r->message = strdup(msg);
+}
+
+static int gone_unsent, gone_sent;
+static void
+on_gone(void *ud, const bc_logrec *r, bool unsent)
+{
+	(void)ud;
+	(void)r;
+	if (unsent)
+		gone_unsent++;
+	else
+		gone_sent++;
+}
+
+static void
+test_ring(void **state)
+{
+	bc_logring g;
+	bc_logrec r;
+	size_t one;
+	(void)state;
+	rec(&r, "0123456789");
+	one = bc_logrec_cost(&r);
+	bc_logrec_free(&r);
+	bc_logring_init(&g, 10 * one, true);
+	g.gone = on_gone;
+	for (int i = 0; i < 10; i++) {
+		rec(&r, "0123456789");
+		assert_int_equal(bc_logring_push(&g, &r), (uint64_t)i + 1);
+		assert_null(r.message); /* taken */
+	}
+	/* the cloud takes three; five more push out the oldest five, two of
+	 * them never sent */
+	for (uint64_t s = 1; s <= 3; s++) {
+		assert_int_equal(bc_logring_cloud_next(&g)->seq, s);
+		bc_logring_cloud_took(&g, s);
+	}
+	for (int i = 0; i < 5; i++) {
+		rec(&r, "0123456789");
+		bc_logring_push(&g, &r);
+	}
+	assert_int_equal(bc_logring_first(&g), 6);
+	assert_null(bc_logring_get(&g, 5));
+	assert_int_equal(bc_logring_get(&g, 15)->seq, 15);
+	assert_int_equal(gone_sent, 3);
+	assert_int_equal(gone_unsent, 2);
+	assert_int_equal(bc_logring_cloud_next(&g)->seq, 6);
+	/* no notice while the queue is over half full */
+	assert_int_equal(bc_logring_take_suppressed(&g), 0);
+	for (uint64_t s = 6; s <= 12; s++)
+		bc_logring_cloud_took(&g, s);
+	assert_int_equal(bc_logring_take_suppressed(&g), 2);
+	assert_int_equal(bc_logring_take_suppressed(&g), 0); /* once */
+	bc_logring_free(&g);
+	/* without a cloud nothing is unsent */
+	gone_unsent = 0;
+	bc_logring_init(&g, 2 * one, false);
+	g.gone = on_gone;
+	for (int i = 0; i < 5; i++) {
+		rec(&r, "0123456789");
+		bc_logring_push(&g, &r);
+	}
+	assert_int_equal(gone_unsent, 0);
+	assert_int_equal(bc_logring_take_suppressed(&g), 0);
+	bc_logring_free(&g);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_split),   cmocka_unit_test(test_stamp),
+	    cmocka_unit_test(test_message), cmocka_unit_test(test_cursor),
+	    cmocka_unit_test(test_json),    cmocka_unit_test(test_ring),
+	};
+	return cmocka_run_group_tests_name("logs", tests, NULL, NULL);
+}
