@@ -227,6 +227,28 @@ static const struct field lock_event_fields[] = {
     FENUM(bc_body_lock_event, holder, BC_HOLDER_US, true),
 };
 
+static const struct field bc_log_rec_fields[] = {
+    FU64(bc_log_rec, seq, true),
+    FI64(bc_log_rec, ts_ns, true),
+    FU64(bc_log_rec, nth, true),
+    FI64(bc_log_rec, app_id, true),
+    FI64(bc_log_rec, service_id, true),
+    FSTR(bc_log_rec, service, 128, false),
+    FSTR(bc_log_rec, container, 16, false),
+    FBOOL(bc_log_rec, is_stderr, false),
+    FBOOL(bc_log_rec, is_system, false),
+    FSTR(bc_log_rec, message, 4 * 10000 + 64, true),
+};
+static const struct field log_query_fields[] = {
+    FU64(bc_body_log_query, after_seq, false),
+};
+static const struct field log_batch_fields[] = {
+    FU64(bc_body_log_batch, instance, true),
+    FU64(bc_body_log_batch, first, true),
+    FBOOL(bc_body_log_batch, more, false),
+    FRECS(bc_body_log_batch, records, BC_LOG_BATCH_MAX, bc_log_rec, true),
+};
+
 struct msgdesc {
 	enum bc_msgtype type;
 	const char *name;

@@ -56,7 +56,9 @@
 	X(FETCH_CANCELLED, 28, fetch_cancelled)                                                    \
 	X(POLL, 29, poll)                                                                          \
 	X(GW_STATUS, 30, gw_status)                                                                \
-	X(GW_INFO, 31, gw_info)
+	X(GW_INFO, 31, gw_info)                                                                    \
+	X(LOG_QUERY, 32, log_query)                                                                \
+	X(LOG_BATCH, 33, log_batch)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -188,6 +190,41 @@ typedef struct bc_body_gw_info {
 	char *last_report; /* optional: the same for the state report */
 	bool reachable;	   /* the last request to the cloud got an answer */
 } bc_body_gw_info;
+
+/* One log record (lib/logs/record.h gives its meaning). */
+typedef struct bc_log_rec {
+	uint64_t seq;	    /* required: the logger's order in its run */
+	int64_t ts_ns;	    /* required */
+	uint64_t nth;	    /* required: with ts_ns and container, the record's identity */
+	int64_t app_id;	    /* required: 0 for the device */
+	int64_t service_id; /* required: 0 for none */
+	char *service;	    /* optional: the service's name */
+	char *container;    /* optional: 12 hex digits; none for a system message */
+	bool is_stderr;
+	bool is_system;
+	char *message; /* required: valid UTF-8, at most 10,000 characters and a marker */
+} bc_log_rec;
+typedef struct bc_log_list {
+	bc_log_rec *v;
+	size_t n;
+} bc_log_list;
+
+/* logger: the records it holds after after_seq (a LOG_BATCH of at most
+ * BC_LOG_BATCH_BYTES of messages: ask again from its last seq while
+ * more is true) */
+typedef struct bc_body_log_query {
+	uint64_t after_seq; /* 0: from the oldest held */
+} bc_body_log_query;
+
+#define BC_LOG_BATCH_BYTES (768u << 10)
+#define BC_LOG_BATCH_MAX 8192
+/* logger: records, as an answer or (PUB) as they come */
+typedef struct bc_body_log_batch {
+	uint64_t instance; /* required: the logger's run (seq counts from 1 in each) */
+	uint64_t first;	   /* required: the oldest seq the logger still holds */
+	bool more;	   /* an answer cut short: ask again */
+	bc_log_list records; /* required: in seq order */
+} bc_body_log_batch;
 
 /* The state document (lib/plan/statedoc.h gives its JSON form, for people and
  * the Composer API), typed. Bounds: a state beyond them is cut to them. */

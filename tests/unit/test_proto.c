@@ -38,6 +38,33 @@ test_roundtrip_pong(void **state)
 	bc_msg_clear(&out);
 }
 
+/* a batch of log records: a system one (no container, no service) and a
+ * container's, stderr, with a negative id refused nowhere (the device is 0) */
+static void
+test_roundtrip_log_batch(void **state)
+{
+	bc_log_rec recs[2] = {
+	    {.seq = 1, .ts_ns = 1795963257123456789LL, .message = "Killing service 'web'",
+	     .is_system = true},
+	    {.seq = 2, .ts_ns = 1795963257123456789LL, .nth = 3, .app_id = 7, .service_id = 9,
+	     .service = "web", .container = "0123456789ab", .is_stderr = true,
+	     .message = "line \xe2\x82\xac"}};
+	bc_msg in = {.type = BC_MSG_LOG_BATCH, .id = 0}, out;
+	(void)state;
+	in.body.log_batch = (bc_body_log_batch){.instance = 5, .first = 1, .more = true,
+						 .records = {recs, 2}};
+	roundtrip(&in, &out);
+	assert_int_equal(out.body.log_batch.records.n, 2);
+	assert_true(out.body.log_batch.more);
+	assert_true(out.body.log_batch.records.v[0].is_system);
+	assert_null(out.body.log_batch.records.v[0].container);
+	assert_int_equal(out.body.log_batch.records.v[1].nth, 3);
+	assert_int_equal(out.body.log_batch.records.v[1].ts_ns, 1795963257123456789LL);
+	assert_string_equal(out.body.log_batch.records.v[1].service, "web");
+	assert_string_equal(out.body.log_batch.records.v[1].message, recs[1].message);
+	bc_msg_clear(&out);
+}
+
 static void
 test_roundtrip_ping_optional_absent(void **state)
 {
@@ -494,6 +521,7 @@ main(void)
 	    cmocka_unit_test(test_roundtrip_lists),
 	    cmocka_unit_test(test_lists_strict),
 	    cmocka_unit_test(test_roundtrip_pong),
+	    cmocka_unit_test(test_roundtrip_log_batch),
 	    cmocka_unit_test(test_roundtrip_ping_optional_absent),
 	    cmocka_unit_test(test_roundtrip_error_negative_code),
 	    cmocka_unit_test(test_roundtrip_state_and_step),
