@@ -176,6 +176,7 @@ static const struct {
     {"config", cmd_config, "print the v3 target a compose file becomes"},
     {"pull", cmd_pull, "get images onto the device, with progress"},
     {"lock", cmd_lock, "update locks: status, take, release"},
+    {"logs", cmd_logs, "what the apps print, and the system's messages"},
     {"ping", cmd_ping, "check that the daemons are up"},
     {"update", cmd_update, "ask the cloud for the target now"},
     {"status", cmd_status, "mode, the cloud, and each app's release"},

@@ -35,5 +35,6 @@ int cmd_state(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
 
 #endif

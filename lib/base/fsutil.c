@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int
-bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err)
+static int
+write_json(const char *path, const json_t *json, int mode, bool sync, bc_err *err)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd;
@@ -21,7 +21,7 @@ bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return bc_err_sys(err, "write '%s'", tmp);
-	if (json_dumpfd(json, fd, JSON_COMPACT) < 0 || fsync(fd) < 0) {
+	if (json_dumpfd(json, fd, JSON_COMPACT) < 0 || (sync && fsync(fd) < 0)) {
 		bc_err_sys(err, "write '%s'", tmp);
 		close(fd);
 		unlink(tmp);
@@ -34,11 +34,23 @@ bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%s", path);
-	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+	if (sync && (fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(fd);
 		close(fd);
 	}
 	return 0;
+}
+
+int
+bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err)
+{
+	return write_json(path, json, mode, true, err);
+}
+
+int
+bc_write_json_replace(const char *path, const json_t *json, int mode, bc_err *err)
+{
+	return write_json(path, json, mode, false, err);
 }
 
 json_t *

@@ -12,6 +12,10 @@
  * fsync, rename over path, fsync of the directory. mode: of a new file.
  * Returns 0, or -1 with err naming the path (path is unchanged then). */
 int bc_write_json_atomic(const char *path, const json_t *json, int mode, bc_err *err);
+/* The same without the fsyncs: atomic when the process dies (kill -9), not
+ * when the machine does (then the old content or none may be there). For
+ * state written many times a second (the logger's cursors). */
+int bc_write_json_replace(const char *path, const json_t *json, int mode, bc_err *err);
 
 /* Read the JSON document in path (a state file): never through a symlink
  * (O_NOFOLLOW), only a regular file of at most max bytes, read without

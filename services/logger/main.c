@@ -1,10 +1,167 @@
-/* logger daemon. Minimal until its issue lands: binds its sockets, answers the
- * common messages (PING), exits cleanly on SIGTERM. */
-#include "lib/ipc/daemon.h"
+/* logger daemon: the buffer, the tails (PUB: LOG_BATCH as records come;
+ * LOG_QUERY: what the buffer holds), the containers (follow.c). */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/base/clock.h"
+#include "lib/base/log.h"
+#include "proto/ipc.h"
+#include "logger.h"
+
+/* A batch of the records after seq `after` (the oldest held when it is
+ * gone), at most BC_LOG_BATCH_BYTES of messages; recs is the caller's
+ * array of BC_LOG_BATCH_MAX. Returns the last seq put in (after: none). */
+static uint64_t
+batch(struct lg *g, uint64_t after, bc_log_rec *recs, bc_body_log_batch *b)
+{
+	uint64_t seq = after + 1, first = bc_logring_first(&g->ring);
+	size_t bytes = 0;
+	const bc_logrec *r;
+
+	if (seq < first)
+		seq = first;
+	memset(b, 0, sizeof(*b));
+	b->instance = g->d->instance;
+	b->first = first;
+	b->records.v = recs;
+	for (; (r = bc_logring_get(&g->ring, seq)) != NULL; seq++) {
+		size_t cost = strlen(r->message) + 128;
+		if (b->records.n == BC_LOG_BATCH_MAX || (b->records.n > 0 && bytes + cost > BC_LOG_BATCH_BYTES)) {
+			b->more = true;
+			break;
+		}
+		bytes += cost;
+		recs[b->records.n++] = (bc_log_rec){.seq = r->seq,
+						    .ts_ns = r->ts_ns,
+						    .nth = r->nth,
+						    .app_id = r->app_id,
+						    .service_id = r->service_id,
+						    .service = r->service,
+						    .container = r->container[0] ? (char *)r->container : NULL,
+						    .is_stderr = r->is_stderr,
+						    .is_system = r->is_system,
+						    .message = r->message};
+	}
+	return b->records.n ? recs[b->records.n - 1].seq : after;
+}
+
+void
+lg_push(struct lg *g, bc_logrec *r)
+{
+	int64_t ts = r->ts_ns;
+	uint32_t nth = r->nth;
+	char container[16];
+
+	memcpy(container, r->container, sizeof(container));
+	if (bc_logring_push(&g->ring, r) == 0) {
+		g->dropped_lines++;
+		return;
+	}
+	if (!g->ring.cloud && container[0]) {
+		/* no cloud: in the buffer is delivered */
+		struct follower *f = lg_follower(g, container);
+		if (f != NULL)
+			lg_cursor_done(g, f, ts, nth);
+	}
+}
+
+/* --- the tails ----------------------------------------------------------- */
+
+static uint64_t
+publish_due(void *ud)
+{
+	struct lg *g = ud;
+	return g->published + 1 < g->ring.next_seq ? 0 : UINT64_MAX;
+}
+
+static void
+publish_fire(void *ud)
+{
+	struct lg *g = ud;
+	static bc_log_rec recs[BC_LOG_BATCH_MAX]; /* the loop's thread only */
+	bc_msg m = {.type = BC_MSG_LOG_BATCH};
+	bc_err err = {0};
+
+	while (g->published + 1 < g->ring.next_seq) {
+		uint64_t last = batch(g, g->published, recs, &m.body.log_batch);
+		if (last == g->published)
+			break;
+		m.body.log_batch.more = false;
+		if (bc_send(g->d->pub, &m, &err) < 0)
+			log_warnx("tails: %s", err.msg);
+		g->published = last;
+	}
+	if (g->published + 1 < g->ring.next_seq) /* gone before they went out */
+		g->published = g->ring.next_seq - 1;
+}
+
+static int
+dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
+{
+	struct lg *g = d->ops->ctx;
+	static bc_log_rec recs[BC_LOG_BATCH_MAX];
+
+	bc_log_list *l;
+
+	if (req->type != BC_MSG_LOG_QUERY)
+		return BC_NOT_MINE;
+	rep->type = BC_MSG_LOG_BATCH;
+	batch(g, req->body.log_query.after_seq, recs, &rep->body.log_batch);
+	/* the reply owns what it holds (the skeleton clears it): copies */
+	l = &rep->body.log_batch.records;
+	if (l->n == 0) {
+		l->v = NULL;
+		return BC_HANDLED;
+	}
+	if ((l->v = calloc(l->n, sizeof(*l->v))) == NULL) {
+		l->n = 0;
+		return bc_err_set(err, BC_ESYS, "out of memory");
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		l->v[i] = recs[i];
+		l->v[i].service = recs[i].service ? strdup(recs[i].service) : NULL;
+		l->v[i].container = recs[i].container ? strdup(recs[i].container) : NULL;
+		l->v[i].message = strdup(recs[i].message);
+		if (l->v[i].message == NULL || (recs[i].service && !l->v[i].service) ||
+		    (recs[i].container && !l->v[i].container)) {
+			l->n = i + 1; /* what was copied is freed with the reply */
+			return bc_err_set(err, BC_ESYS, "out of memory");
+		}
+	}
+	return BC_HANDLED;
+}
+
+static int
+start(struct bc_daemon *d, bc_err *err)
+{
+	struct lg *g = d->ops->ctx;
+
+	g->d = d;
+	bc_logring_init(&g->ring, BC_LOGRING_DEFAULT, false);
+	if (bc_daemon_start_pool(d, 1, 8, err) < 0 ||
+	    bc_daemon_timer(d, publish_due, publish_fire, g, err) < 0 ||
+	    lg_follow_start(g, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+stop(struct bc_daemon *d)
+{
+	struct lg *g = d->ops->ctx;
+
+	lg_follow_stop(g);
+	bc_logring_free(&g->ring);
+	log_info("%" PRIu64 " lines read, %" PRIu64 " lost (out of memory)", g->lines,
+		 g->dropped_lines);
+}
 
 int
 main(int argc, char **argv)
 {
-	static const struct bc_daemon_ops ops = {.name = "logger"};
+	static struct lg g;
+	static const struct bc_daemon_ops ops = {
+	    .name = "logger", .dispatch = dispatch, .ctx = &g, .start = start, .stop = stop};
 	return bc_daemon_main(argc, argv, &ops);
 }

@@ -26,3 +26,10 @@ finish() {
 	fi
 	[ "$fail" -eq 0 ]
 }
+# kill9 PID: kill -9 one process, never a group or every process (a pid
+# read from s6-svstat is -1 while the daemon is down: kill -9 -1 would
+# kill everything we may signal)
+kill9() {
+	[[ ${1:-} =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] || { echo "kill9: not a pid: '${1:-}'" >&2; return 1; }
+	kill -9 "$1"
+}

@@ -257,7 +257,8 @@ suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
 for _ in $(seq 200); do bc status 2>/dev/null | grep -qE '^last poll: .*(unchanged|applied)' && break; sleep 0.2; done
 target c6 six 6 >"$T/t6.json"
 ctl PUT "/target/$UUID" "$T/t6.json" >/dev/null
-kill -USR1 "$(suite_pid gateway)"
+gwpid=$(suite_pid gateway)
+[[ $gwpid =~ ^[0-9]+$ ]] && [ "$gwpid" -gt 1 ] && kill -USR1 "$gwpid"
 check "SIGUSR1: the gateway polls now, c6 is reported Running" wait_reported c6 Running
 s6=$(cid s)
 ctl POST "/fault?kind=hang&count=1" >/dev/null

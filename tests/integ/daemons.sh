@@ -51,7 +51,7 @@ check "fetcher survived all of it (same pid)" test "$(pid_of fetcher)" = "$befor
 # crash isolation: kill -9 one daemon; s6 restarts it, the others never notice
 declare -A pids
 for d in $DAEMONS; do pids[$d]=$(pid_of "$d"); done
-kill -9 "${pids[reconciler]}"
+kill9 "${pids[reconciler]}"
 for _ in $(seq 50); do
 	n=$(pid_of reconciler)
 	[ "$n" != "${pids[reconciler]}" ] && [ "$n" != -1 ] && break

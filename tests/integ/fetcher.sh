@@ -218,7 +218,7 @@ check "registry killed mid-pull: the image is there" docker image inspect $BIG -
 pull_underway p7
 p7=$pulling
 oldf=$(suite_pid fetcher)
-kill -9 "$oldf"
+kill9 "$oldf"
 check "fetcher killed while the pull ran (running=$running)" test "$running" = yes
 wait $p7
 rc=$?

@@ -116,7 +116,7 @@ bc lock take --app $APP db >/dev/null
 mkdir -p "$D/api"
 echo "held by the app" >"$D/api/updates.lock"
 old=$(suite_pid locker)
-kill -9 "$old"
+kill9 "$old"
 # s6 reports the old pid for a moment: wait for a new one, then readiness
 for _ in $(seq 100); do
 	p=$(suite_pid locker)

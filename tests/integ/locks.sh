@@ -95,7 +95,7 @@ for _ in $(seq 60); do [ "$(cid | wc -l)" -eq 2 ] && break; sleep 0.05; done
 check "mid-update: old and new run side by side" test "$(cid | wc -l)" -eq 2
 check "mid-update: our lockfile is still there" grep -qs '"owner":"balena-compose"' "$BC_LOCKDIR/$APP/s/updates.lock"
 oldpid=$(suite_pid locker)
-kill -9 "$oldpid"
+kill9 "$oldpid"
 for _ in $(seq 100); do p=$(suite_pid locker); [ "$p" != "$oldpid" ] && [ "$p" != -1 ] && break; sleep 0.05; done
 suite_wait_ready locker
 check "after kill -9 and restart: no orphaned lock of ours" bash -c "! grep -qs balena-compose '$BC_LOCKDIR/$APP/s/updates.lock'"
@@ -171,7 +171,7 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 sleep 0.5
-kill -9 "$(suite_pid locker)"
+kill9 "$(suite_pid locker)"
 for _ in $(seq 100); do
 	grep -qs '"owner":"balena-compose"' "$BC_LOCKDIR/$APP/w/updates.lock" || break
 	sleep 0.05

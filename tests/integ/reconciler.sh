@@ -145,7 +145,7 @@ check "removed by hand: recreated by the reconciler on Docker's event" test -n "
 
 # crash recovery: kill -9 the reconciler, change Docker meanwhile; the
 # restarted one resumes the kept target and repairs
-kill -9 "$(suite_pid reconciler)"
+kill9 "$(suite_pid reconciler)"
 docker rm -f "$(cid web)" >/dev/null
 suite_wait_ready reconciler
 for _ in $(seq 50); do [ -n "$(cid web)" ] && break; sleep 0.1; done
@@ -212,7 +212,7 @@ for _ in $(seq 100); do
 done
 moved=$(running_with 2)
 old=$(suite_pid reconciler)
-kill -9 "$old"
+kill9 "$old"
 check "state during the update: the app is Updating ($st)" test "$st" = Updating
 check "killed mid-update ($moved of 8 had moved)" test "$moved" -lt 8
 wait $upid
@@ -301,7 +301,7 @@ for _ in $(seq 200); do
 	sleep 0.02
 done
 old=$(suite_pid reconciler)
-kill -9 "$old"
+kill9 "$old"
 wait $comp
 rc=$?
 check "composer example across a kill -9 while its app was $st: exit 0 ($(tail -1 "$T/comp2"))" \

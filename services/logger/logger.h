@@ -1,0 +1,77 @@
+/* The logger: every line of every supervised container, into one bounded
+ * buffer (lib/logs/ring.h) that is the local tail's history and the cloud
+ * stream's queue. One loop: Docker's event stream says which containers
+ * start and stop; each running one's log stream is read as it comes (one
+ * epoll set for all of them: one watch of the daemon's loop); records are
+ * published to the tails (PUB: LOG_BATCH) and answered from the buffer
+ * (LOG_QUERY). Where each container's delivered records end (its cursor)
+ * is kept in $BC_STATEDIR/log-cursors.json, so a restart resumes with no
+ * gap and no duplicate. Everything here belongs to the loop's thread. */
+#ifndef BC_LOGGER_H
+#define BC_LOGGER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/docker/docker.h"
+#include "lib/ipc/daemon.h"
+#include "lib/logs/record.h"
+#include "lib/logs/ring.h"
+
+#define LG_MAX_FOLLOW 512	    /* containers followed at once */
+#define LG_SAVE_EVERY_MS 100	    /* cursors written at most this often */
+#define LG_RETRY_MS 1000	    /* a stream that broke, the event stream: again after */
+
+/* One supervised container the logger knows. */
+struct follower {
+	struct lg *g;
+	bool used;
+	int stream; /* the frame being split: 1 stdout, 2 stderr */
+	char id[65];
+	char short_id[13];
+	bool tty;
+	bool running;
+	bool seen; /* in the last scan */
+	bool drained; /* stopped, and its stream ended: all it printed was read */
+	int64_t app_id, service_id;
+	char service[128];
+	bc_docker_stream *s; /* NULL: not read now */
+	bc_logsplit split[2]; /* stdout, stderr */
+	bc_lognth nth;	      /* of the stream being read */
+	bc_logcursor read;    /* what went into the buffer (a reattach resumes here) */
+	bc_logcursor done;    /* what was delivered (kept on disk) */
+	uint64_t retry_at;    /* a stream that broke while the container ran */
+};
+
+struct lg {
+	struct bc_daemon *d;
+	bc_logring ring;
+	uint64_t published; /* records up to this seq went to the tails */
+	int epfd;	    /* the followers' streams */
+	struct follower f[LG_MAX_FOLLOW];
+	bool had_cursors; /* the cursor file was there at start: not a first run */
+	bool first_scan_done;
+	char cursor_file[512];
+	bool dirty;	    /* cursors changed since they were written */
+	uint64_t saved_at;
+	/* containers */
+	bc_docker_stream *events;
+	uint64_t events_retry_at;
+	uint64_t scan_at; /* 0: none due */
+	bool scanning;
+	bool stopping;
+	uint64_t lines, dropped_lines;
+};
+
+/* follow.c */
+int lg_follow_start(struct lg *g, bc_err *err);
+void lg_follow_stop(struct lg *g);
+/* the follower of a record's container (12 hex digits), or NULL */
+struct follower *lg_follower(struct lg *g, const char *short_id);
+void lg_cursor_done(struct lg *g, struct follower *f, int64_t ts_ns, uint32_t nth);
+
+/* main.c: a record is in (its strings are taken) */
+void lg_push(struct lg *g, bc_logrec *r);
+
+#endif

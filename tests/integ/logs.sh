@@ -1,0 +1,100 @@
+#!/bin/bash
+# The logger under s6 on real Docker: a container printing 1..N on stdout
+# and stderr -> every number exactly once, in order per stream, at
+# `logs -f`, across a kill -9 of the logger mid-stream; a TTY container's
+# lines; a long line cut with its marker; --tail, --json, -p and service
+# filters. Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
+T=$(mktemp -d /tmp/bc-logs.XXXXXX)
+APP=$((993000 + $$ % 900))
+N=3000
+export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP BC_CONFIG=$T/none.json
+bc() { "$BIN/balena-compose" "$@"; }
+follow_pid=
+cleanup() {
+	[ -z "$follow_pid" ] || kill "$follow_pid" 2>/dev/null
+	bc down -v -p "lg$APP" --timeout 30 >/dev/null 2>&1
+	suite_stop
+	docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# numbers: 1..N on stdout as "out i", on stderr as "err i", 100 at a time
+# with a pause, then a line of 12000 characters, then idle until TERM
+cat >"$T/target.json" <<EOT
+{"bctestdev": {"name": "dev", "apps": {"bctest$APP": {"id": $APP, "name": "lg$APP",
+ "releases": {"r1": {"id": 1, "services": {
+  "num": {"id": 11, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
+   "composition": {"command": ["sh", "-c", "i=1; while [ \$i -le $N ]; do echo out \$i; echo err \$i >&2; [ \$((i % 100)) = 0 ] && sleep 0.1; i=\$((i+1)); done; printf %12000s | tr ' ' x; echo; echo done; trap exit TERM; while :; do sleep 1; done"]}},
+  "tty": {"id": 12, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
+   "composition": {"tty": true, "command": ["sh", "-c", "echo tty says hi; trap exit TERM; while :; do sleep 1; done"]}}},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+
+bc logs -f -p "$APP" >"$T/follow.out" 2>"$T/follow.err" &
+follow_pid=$!
+sleep 0.3
+bc up -t "$T/target.json" --timeout 60 >/dev/null 2>&1
+check "the app runs" bash -c "[ -n \"\$(docker ps -q --filter label=io.balena.app-id=$APP --filter label=io.balena.service-name=num)\" ]"
+
+# kill -9 the logger while the numbers come
+for _ in $(seq 100); do grep -q '^num *| out 500$' "$T/follow.out" && break; sleep 0.05; done
+before=$(suite_pid logger)
+kill9 "$before"
+check "the logger was killed mid-stream (at out $(grep -c '| out' "$T/follow.out") of $N)" \
+	bash -c "[ $(grep -c '| out' "$T/follow.out") -lt $N ]"
+for _ in $(seq 100); do grep -q '^num *| done$' "$T/follow.out" && break; sleep 0.1; done
+check "s6 restarted it (pid $before -> $(suite_pid logger))" test "$(suite_pid logger)" != "$before"
+
+# every number exactly once, in order, on each stream
+exactly() { # STREAM: the numbers of that stream, in order, are 1..N
+	grep "^num *| $1 " "$T/follow.out" | awk '{print $NF}' >"$T/$1.got"
+	seq "$N" | cmp -s - "$T/$1.got"
+}
+check "logs -f: out 1..$N exactly once, in order, across the kill" exactly out
+check "logs -f: err 1..$N exactly once, in order, across the kill" exactly err
+check "a line of 12000 characters: cut at 10000, with the marker" \
+	bash -c "grep -q '^num *| x\{10000\} \[cut: longer than 10000 characters\]$' '$T/follow.out'"
+check "the TTY container's line" grep -q '^tty *| tty says hi$' "$T/follow.out"
+check "no error from logs -f" test ! -s "$T/follow.err"
+kill "$follow_pid"
+wait "$follow_pid" 2>/dev/null
+follow_pid=
+
+# the buffer: --tail, a service filter, --json
+out=$(bc logs --tail 3 -p "lg$APP" num)
+check "logs --tail 3 num: the last three lines ($(echo "$out" | tr '\n' '/' | cut -c1-80))" \
+	bash -c "[ \"\$(echo '$out' | sed 's/ *|/|/' | tail -1)\" = 'num| done' ] && [ \$(echo '$out' | wc -l) = 3 ]"
+# (the buffer of this run of the logger: what it read since its restart)
+out=$(bc logs -p "lg$APP" num)
+check "logs num: that service only ($(echo "$out" | wc -l) lines)" \
+	bash -c "[ -n \"\$(echo '$out' | grep '^num ')\" ] && [ -z \"\$(echo '$out' | grep -v '^num ')\" ]"
+bc logs --json --tail 1 -p "lg$APP" num >"$T/json.out"
+check "logs --json: one object with the record's fields" python3 -c 'import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+assert len(r) == 1, r
+r = r[0]
+assert r["message"] == "done" and r["serviceName"] == "num" and r["serviceId"] == 11, r
+assert r["appId"] == int(sys.argv[2]) and abs(r["timestamp"] / 1000 - __import__("time").time()) < 120, r' "$T/json.out" "$APP"
+out=$(bc logs --since 1h --tail 1 -p "lg$APP" num)
+check "logs --since 1h --tail 1" test "$(echo "$out" | sed 's/ *|/|/')" = "num| done"
+out=$(bc logs --since 2099-01-01T00:00:00Z -p "lg$APP")
+check "logs --since a time to come: nothing" test -z "$out"
+out=$(bc logs --since yesterday 2>&1)
+rc=$?
+check "logs --since yesterday: refused, exit 100, saying what is allowed ($out)" expect $rc 100 "$out" "--since 'yesterday'" "30s"
+out=$(bc logs -p nosuchapp 2>&1)
+rc=$?
+check "logs -p of no app: exit 1 naming it ($out)" expect $rc 1 "$out" "no app 'nosuchapp'"
+check "the logger's cursors are kept" test -s "$BC_STATEDIR/log-cursors.json"
+[ "$fail" -eq 0 ] || { echo "the logger's log:"; tail -25 "$BC_LOGDIR/logger/current"; }
+finish
