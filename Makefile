@@ -16,7 +16,7 @@ override LDFLAGS += -Wl,--as-needed
 # '=' not ':=': pkg-config runs when a link runs, after `make deps` has
 # installed the -dev packages, not when make parses this file (on a fresh
 # machine they are not there yet).
-LDLIBS   = $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd) -lnng -lm
+LDLIBS   = $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd zlib) -lnng -lm
 
 DAEMONS := fetcher reconciler locker logger gateway
 LIBSRC  := $(wildcard lib/*/*.c) $(wildcard proto/*.c)

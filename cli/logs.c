@@ -1,8 +1,8 @@
 /* balena-compose logs: the logger's buffer, then (-f) what comes, filtered
  * by app, service and time. A follow survives the logger's restart: the new
  * run's buffer is read again and what was printed already (a record's
- * identity is its container, time and place at that time) is not printed
- * twice; records the PUB socket dropped for a slow reader are fetched from
+ * identity is its container and stream, its time and its place at that
+ * time) is not printed twice; records the PUB socket dropped for a slow reader are fetched from
  * the buffer. */
 #include <errno.h>
 #include <getopt.h>
@@ -18,11 +18,12 @@
 #include "lib/base/clock.h"
 #include "lib/logs/record.h"
 
-#define MAX_CONTAINERS 1024
+#define MAX_CONTAINERS 2048 /* container streams */
 #define MAX_SERVICES 64
 
 struct seen_c {
 	char id[16];
+	bool is_stderr; /* each stream of a container is in order on its own */
 	bc_logcursor cur;
 };
 
@@ -71,7 +72,7 @@ fresh(struct tail *t, const bc_log_rec *r)
 	if (r->container == NULL)
 		return true; /* a system message: once per logger run, by seq */
 	for (size_t i = 0; i < t->n_seen; i++)
-		if (strcmp(t->seen[i].id, r->container) == 0)
+		if (strcmp(t->seen[i].id, r->container) == 0 && t->seen[i].is_stderr == r->is_stderr)
 			s = &t->seen[i];
 	if (s == NULL) {
 		if (t->n_seen == MAX_CONTAINERS)
@@ -79,6 +80,7 @@ fresh(struct tail *t, const bc_log_rec *r)
 		s = &t->seen[t->n_seen++];
 		memset(s, 0, sizeof(*s));
 		snprintf(s->id, sizeof(s->id), "%s", r->container);
+		s->is_stderr = r->is_stderr;
 		bc_logcursor_advance(&s->cur, r->ts_ns, (uint32_t)r->nth);
 		return true;
 	}

@@ -12,7 +12,7 @@
 static const char *const names[] = {
     "BC_RUNDIR",       "BC_STATEDIR",	  "BC_LOGDIR",	 "BC_LOCKDIR",
     "BC_CONFIG",       "BC_WORKERS",	  "BC_FETCH_CONCURRENCY", "BC_PULL_RETRIES",
-    "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", "BC_CA_FILE", NULL};
+    "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", "BC_CA_FILE", "BC_CLOUD_LOGS", NULL};
 
 static const char *
 value(const char *(*lookup)(const char *), const char *name)
@@ -115,6 +115,13 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 	if (value(lookup, "BC_CA_FILE") != NULL &&
 	    path(lookup, "BC_CA_FILE", "", s->ca_file, sizeof(s->ca_file), err) < 0)
 		return -1;
+	s->cloud_logs = true;
+	if ((dr = value(lookup, "BC_CLOUD_LOGS")) != NULL) {
+		if (strcmp(dr, "off") != 0 && strcmp(dr, "on") != 0)
+			return bc_err_set(err, BC_EINVAL, "BC_CLOUD_LOGS='%.60s': allowed is on or off",
+					  dr);
+		s->cloud_logs = strcmp(dr, "on") == 0;
+	}
 	s->workers = (unsigned)w;
 	s->fetch_concurrency = (unsigned)fc;
 	s->pull_retries = (unsigned)pr;

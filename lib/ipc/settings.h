@@ -16,10 +16,12 @@
  *   BC_DISK_RESERVE       free space a pull keeps N% (0..100) or a size (512M, 2G, ...)
  *   BC_SCOPE_APPS         app ids to touch        comma-separated ids, at most 256
  *   BC_CA_FILE            CAs the gateway trusts  a PEM file; default the system's
+ *   BC_CLOUD_LOGS         the cloud log stream    on (default) or off
  */
 #ifndef BC_SETTINGS_H
 #define BC_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +32,7 @@
 typedef struct bc_settings {
 	char rundir[256], statedir[256], logdir[256], lockdir[256], config[256];
 	char ca_file[256]; /* "" when not set: the system's CAs */
+	bool cloud_logs;   /* stream logs to the cloud (when there is one) */
 	unsigned workers;
 	unsigned fetch_concurrency;
 	unsigned pull_retries;

@@ -20,10 +20,9 @@
 
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
+#include "lib/cloud/tls.h"
 #include "lib/fetch/fetch.h"
 #include "gateway.h"
-
-#define SYSTEM_CAS "/etc/ssl/certs/ca-certificates.crt"
 
 /* nng's thread: the request is over (rv, and why when it is ours to say);
  * queue it for the loop */
@@ -185,17 +184,11 @@ on_ended(void *ud, short revents)
 int
 gw_http_start(struct gw *g, bc_err *err)
 {
-	int rv;
-
 	pthread_mutex_init(&g->mu, NULL);
 	if ((g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return bc_err_sys(err, "eventfd");
-	if ((rv = nng_tls_config_alloc(&g->tls, NNG_TLS_MODE_CLIENT)) != 0 ||
-	    (rv = nng_tls_config_auth_mode(g->tls, NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
-		return bc_err_set(err, BC_ESYS, "TLS: %s", nng_strerror(rv));
-	if ((rv = nng_tls_config_ca_file(g->tls, g->ca_file[0] ? g->ca_file : SYSTEM_CAS)) != 0)
-		return bc_err_set(err, BC_EINVAL, "TLS: the CA file '%s': %s",
-				  g->ca_file[0] ? g->ca_file : SYSTEM_CAS, nng_strerror(rv));
+	if (bc_cloud_tls_new(g->ca_file, &g->tls, err) < 0)
+		return -1;
 	return bc_daemon_watch_fd(g->d, g->efd, POLLIN, on_ended, g, err);
 }
 
@@ -234,21 +227,13 @@ gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *ur
 	if (bc_registry_url_check(url, &plain, err) < 0)
 		goto fail;
 	if ((rv = nng_url_parse(&rq->url, url)) != 0 ||
-	    (rv = nng_http_client_alloc(&rq->client, rq->url)) != 0 ||
 	    (rv = nng_http_req_alloc(&rq->req, rq->url)) != 0 ||
 	    (rv = nng_aio_alloc(&rq->aio, step, rq)) != 0) {
 		bc_err_set(err, BC_ESYS, "request %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
-	if (!plain) {
-		/* one config for every request; the name is checked against the
-		 * certificate (mbedTLS takes it per config: set it each time) */
-		if ((rv = nng_tls_config_server_name(g->tls, rq->url->u_hostname)) != 0 ||
-		    (rv = nng_http_client_set_tls(rq->client, g->tls)) != 0) {
-			bc_err_set(err, BC_ESYS, "TLS for %s: %s", url, nng_strerror(rv));
-			goto fail;
-		}
-	}
+	if (bc_cloud_client(rq->url, plain ? NULL : g->tls, &rq->client, err) < 0)
+		goto fail;
 	snprintf(h, sizeof(h), "Bearer %s", rq->bearer ? rq->bearer : g->cfg.device_api_key);
 	rv = nng_http_req_set_header(rq->req, "Authorization", h);
 	explicit_bzero(h, sizeof(h));

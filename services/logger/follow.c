@@ -68,28 +68,33 @@ add(struct lg *g, const char *id)
 /* --- the cursors file ------------------------------------------------- */
 
 void
-lg_cursor_done(struct lg *g, struct follower *f, int64_t ts_ns, uint32_t nth)
+lg_cursor_done(struct lg *g, struct follower *f, bool is_stderr, int64_t ts_ns, uint32_t nth)
 {
-	if (!bc_logcursor_is_new(&f->done, ts_ns, nth))
+	bc_logcursor *c = &f->done[is_stderr];
+
+	if (!bc_logcursor_is_new(c, ts_ns, nth))
 		return;
-	bc_logcursor_advance(&f->done, ts_ns, nth);
+	bc_logcursor_advance(c, ts_ns, nth);
 	g->dirty = true;
 }
 
-static void
-save_cursors(struct lg *g)
+void
+lg_save_cursors(struct lg *g)
 {
 	json_t *doc = json_object();
 	bc_err err = {0};
 
 	for (size_t i = 0; i < LG_MAX_FOLLOW; i++) {
 		struct follower *f = &g->f[i];
-		char ts[32];
-		if (!f->used || (f->done.ts_ns == 0 && f->done.n == 0))
+		char ts[2][32];
+		if (!f->used || (f->done[0].ts_ns == 0 && f->done[1].ts_ns == 0))
 			continue;
-		snprintf(ts, sizeof(ts), "%" PRId64, f->done.ts_ns);
+		for (int k = 0; k < 2; k++)
+			snprintf(ts[k], sizeof(ts[k]), "%" PRId64, f->done[k].ts_ns);
 		json_object_set_new(doc, f->id,
-				    json_pack("{s:s, s:i}", "ts", ts, "n", (json_int_t)f->done.n));
+				    json_pack("{s:{s:s, s:i}, s:{s:s, s:i}}", "out", "ts", ts[0], "n",
+					      (json_int_t)f->done[0].n, "err", "ts", ts[1], "n",
+					      (json_int_t)f->done[1].n));
 	}
 	if (bc_write_json_replace(g->cursor_file, doc, 0600, &err) < 0)
 		log_warnx("log cursors: %s", err.msg);
@@ -115,16 +120,22 @@ load_cursors(struct lg *g)
 	g->had_cursors = true;
 	json_object_foreach(doc, id, v)
 	{
-		const char *ts = json_string_value(json_object_get(v, "ts"));
-		json_int_t n = json_integer_value(json_object_get(v, "n"));
+		bc_logcursor c[2];
 		struct follower *f;
-		if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64 || ts == NULL ||
-		    strspn(ts, "0123456789") != strlen(ts) || strlen(ts) > 19 || n < 0 ||
-		    n > UINT32_MAX || (f = add(g, id)) == NULL)
-			continue;
-		f->done.ts_ns = strtoll(ts, NULL, 10);
-		f->done.n = (uint32_t)n;
-		f->read = f->done;
+		bool ok = strlen(id) == 64 && strspn(id, "0123456789abcdef") == 64;
+		for (int k = 0; k < 2 && ok; k++) {
+			json_t *o = json_object_get(v, k ? "err" : "out");
+			const char *ts = json_string_value(json_object_get(o, "ts"));
+			json_int_t n = json_integer_value(json_object_get(o, "n"));
+			ok = ts != NULL && *ts && strspn(ts, "0123456789") == strlen(ts) &&
+			     strlen(ts) <= 19 && n >= 0 && n <= UINT32_MAX;
+			if (ok)
+				c[k] = (bc_logcursor){strtoll(ts, NULL, 10), (uint32_t)n};
+		}
+		if (!ok || (f = add(g, id)) == NULL)
+			continue; /* a bad entry: that container is read from its start */
+		memcpy(f->done, c, sizeof(c));
+		memcpy(f->read, c, sizeof(c));
 	}
 	json_decref(doc);
 }
@@ -139,6 +150,7 @@ on_line(void *ud, const char *p, size_t n, bool cut)
 	int64_t ts;
 	size_t off = 0;
 	uint32_t nth;
+	int k = f->stream == 2;
 	bc_logrec r = {0};
 
 	if (bc_log_parse_stamp(p, n, &ts, &off, NULL) < 0) {
@@ -146,17 +158,17 @@ on_line(void *ud, const char *p, size_t n, bool cut)
 		ts = (int64_t)bc_wall_ms() * 1000000;
 		off = 0;
 	}
-	nth = bc_lognth_next(&f->nth, ts);
-	if (!bc_logcursor_is_new(&f->read, ts, nth))
+	nth = bc_lognth_next(&f->nth[k], ts);
+	if (!bc_logcursor_is_new(&f->read[k], ts, nth))
 		return 0; /* delivered before this stream began */
-	bc_logcursor_advance(&f->read, ts, nth);
+	bc_logcursor_advance(&f->read[k], ts, nth);
 	r.ts_ns = ts;
 	r.nth = nth;
 	r.app_id = f->app_id;
 	r.service_id = f->service_id;
 	r.service = f->service[0] ? strdup(f->service) : NULL;
 	memcpy(r.container, f->short_id, sizeof(f->short_id));
-	r.is_stderr = f->stream == 2;
+	r.is_stderr = k == 1;
 	r.message = bc_log_message(p + off, n - off, cut);
 	if (r.message == NULL) {
 		bc_logrec_free(&r);
@@ -200,15 +212,23 @@ attach(struct lg *g, struct follower *f, bool from_now)
 
 	if (from_now) {
 		/* a first run: what the container printed before is not ours */
-		f->read.ts_ns = (int64_t)bc_wall_ms() * 1000000;
-		f->read.n = 0;
-		f->done = f->read;
+		f->read[0].ts_ns = (int64_t)bc_wall_ms() * 1000000;
+		f->read[0].n = 0;
+		f->read[1] = f->read[0];
+		memcpy(f->done, f->read, sizeof(f->read));
 		g->dirty = true;
 	}
-	memset(&f->nth, 0, sizeof(f->nth));
+	memset(f->nth, 0, sizeof(f->nth));
 	snprintf(query, sizeof(query), "follow=1&stdout=1&stderr=1&timestamps=1");
-	if (f->read.ts_ns > 0) {
-		bc_logcursor_since(&f->read, since, sizeof(since));
+	if (f->read[0].ts_ns > 0 || f->read[1].ts_ns > 0) {
+		/* from the stream that is behind (inclusive: each stream then
+		 * drops what it had), but not more than LG_SKEW_NS behind the
+		 * other: a quiet stream has nothing unread that far back */
+		bc_logcursor from = f->read[f->read[1].ts_ns < f->read[0].ts_ns];
+		int64_t ahead = f->read[f->read[1].ts_ns >= f->read[0].ts_ns].ts_ns;
+		if (from.ts_ns < ahead - LG_SKEW_NS)
+			from = (bc_logcursor){ahead - LG_SKEW_NS, 0};
+		bc_logcursor_since(&from, since, sizeof(since));
 		snprintf(query + strlen(query), sizeof(query) - strlen(query), "&since=%s", since);
 	}
 	f->s = bc_docker_logs_open(NULL, f->id, query, f->tty, on_frame, f, &err);
@@ -514,7 +534,7 @@ save_due(void *ud)
 static void
 save_fire(void *ud)
 {
-	save_cursors(ud);
+	lg_save_cursors(ud);
 }
 
 int
@@ -544,7 +564,7 @@ lg_follow_stop(struct lg *g)
 		if (g->f[i].used)
 			detach(g, &g->f[i]);
 	if (g->dirty)
-		save_cursors(g);
+		lg_save_cursors(g);
 	if (g->events != NULL) {
 		bc_daemon_unwatch_fd(g->d, bc_docker_stream_fd(g->events));
 		bc_docker_stream_free(g->events);

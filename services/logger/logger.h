@@ -11,17 +11,26 @@
 #define BC_LOGGER_H
 
 #include <jansson.h>
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <nng/supplemental/tls/tls.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include "lib/docker/docker.h"
 #include "lib/ipc/daemon.h"
 #include "lib/logs/record.h"
 #include "lib/logs/ring.h"
+#include "lib/model/config.h"
 
 #define LG_MAX_FOLLOW 512	    /* containers followed at once */
 #define LG_SAVE_EVERY_MS 100	    /* cursors written at most this often */
 #define LG_RETRY_MS 1000	    /* a stream that broke, the event stream: again after */
+/* how far apart the times of a container's stdout and stderr lines can be
+ * in the order Docker writes them (they are stamped as each is read) */
+#define LG_SKEW_NS (10ll * 1000000000)
 
 /* One supervised container the logger knows. */
 struct follower {
@@ -38,14 +47,53 @@ struct follower {
 	char service[128];
 	bc_docker_stream *s; /* NULL: not read now */
 	bc_logsplit split[2]; /* stdout, stderr */
-	bc_lognth nth;	      /* of the stream being read */
-	bc_logcursor read;    /* what went into the buffer (a reattach resumes here) */
-	bc_logcursor done;    /* what was delivered (kept on disk) */
+	/* Per stream (0 stdout, 1 stderr; a TTY has only 0): Docker stamps each
+	 * stream's lines in order, but the two interleave in its log file with
+	 * times a little out of order, so one cursor for both would drop lines. */
+	bc_lognth nth[2];     /* of the stream being read */
+	bc_logcursor read[2]; /* what went into the buffer (a reattach resumes here) */
+	bc_logcursor done[2]; /* what was delivered (kept on disk) */
 	uint64_t retry_at;    /* a stream that broke while the container ran */
+};
+
+#define LG_ADV_MAX 128 /* container streams in one write to the cloud */
+
+/* The cloud's log stream (cloud.c). */
+struct lgc {
+	int state;
+	int efd;		/* nng's threads -> the loop */
+	atomic_uint fired;	/* which operations ended */
+	nng_aio *caio, *waio, *raio; /* connect, write, read */
+	nng_http_client *client;
+	nng_http_conn *conn;
+	nng_tls_config *tls;
+	nng_url *url;
+	bool plain; /* http to a loopback address (tests) */
+	z_stream z;
+	bool z_init;
+	bc_buf out; /* the bytes being written (the first write holds the key: wiped) */
+	bool writing;
+	uint64_t write_started, last_write, retry_at, config_at, close_deadline;
+	unsigned failures;
+	uint64_t inflight_first; /* the first record of the write in flight */
+	uint64_t inflight_sup;	 /* the suppressed count its notice says */
+	uint64_t connected_at;
+	struct {
+		char id[16];
+		bool is_stderr;
+		int64_t ts_ns;
+		uint32_t nth;
+	} adv[LG_ADV_MAX]; /* cursors that move when the write is out */
+	size_t n_adv;
+	char rbuf[512];
+	char status[200];
+	uint64_t lines, bytes;
 };
 
 struct lg {
 	struct bc_daemon *d;
+	bc_config cfg; /* holds the device's key: wiped at stop */
+	struct lgc cloud;
 	bc_logring ring;
 	uint64_t published; /* records up to this seq went to the tails */
 	int epfd;	    /* the followers' streams */
@@ -69,7 +117,16 @@ int lg_follow_start(struct lg *g, bc_err *err);
 void lg_follow_stop(struct lg *g);
 /* the follower of a record's container (12 hex digits), or NULL */
 struct follower *lg_follower(struct lg *g, const char *short_id);
-void lg_cursor_done(struct lg *g, struct follower *f, int64_t ts_ns, uint32_t nth);
+void lg_cursor_done(struct lg *g, struct follower *f, bool is_stderr, int64_t ts_ns, uint32_t nth);
+/* write the cursors now (atomic against a kill, not fsynced: see
+ * bc_write_json_replace); otherwise within LG_SAVE_EVERY_MS of a change */
+void lg_save_cursors(struct lg *g);
+
+/* cloud.c */
+int lg_cloud_start(struct lg *g, bc_err *err);
+void lg_cloud_stop(struct lg *g);
+/* (re)read config.json: is there a cloud to stream to */
+void lg_cloud_config(struct lg *g);
 
 /* main.c: a record is in (its strings are taken) */
 void lg_push(struct lg *g, bc_logrec *r);

@@ -51,6 +51,7 @@ lg_push(struct lg *g, bc_logrec *r)
 {
 	int64_t ts = r->ts_ns;
 	uint32_t nth = r->nth;
+	bool err = r->is_stderr;
 	char container[16];
 
 	memcpy(container, r->container, sizeof(container));
@@ -62,7 +63,7 @@ lg_push(struct lg *g, bc_logrec *r)
 		/* no cloud: in the buffer is delivered */
 		struct follower *f = lg_follower(g, container);
 		if (f != NULL)
-			lg_cursor_done(g, f, ts, nth);
+			lg_cursor_done(g, f, err, ts, nth);
 	}
 }
 
@@ -141,7 +142,7 @@ start(struct bc_daemon *d, bc_err *err)
 	bc_logring_init(&g->ring, BC_LOGRING_DEFAULT, false);
 	if (bc_daemon_start_pool(d, 1, 8, err) < 0 ||
 	    bc_daemon_timer(d, publish_due, publish_fire, g, err) < 0 ||
-	    lg_follow_start(g, err) < 0)
+	    lg_cloud_start(g, err) < 0 || lg_follow_start(g, err) < 0)
 		return -1;
 	return 0;
 }
@@ -152,6 +153,7 @@ stop(struct bc_daemon *d)
 	struct lg *g = d->ops->ctx;
 
 	lg_follow_stop(g);
+	lg_cloud_stop(g);
 	bc_logring_free(&g->ring);
 	log_info("%" PRIu64 " lines read, %" PRIu64 " lost (out of memory)", g->lines,
 		 g->dropped_lines);
@@ -162,6 +164,7 @@ main(int argc, char **argv)
 {
 	static struct lg g;
 	static const struct bc_daemon_ops ops = {
-	    .name = "logger", .dispatch = dispatch, .ctx = &g, .start = start, .stop = stop};
+	    .name = "logger", .dispatch = dispatch, .ctx = &g, .start = start, .stop = stop,
+	    .secrets = true};
 	return bc_daemon_main(argc, argv, &ops);
 }

@@ -28,12 +28,14 @@ cleanup() {
 trap cleanup EXIT
 
 # numbers: 1..N on stdout as "out i", on stderr as "err i", 100 at a time
+# (no TTY: containers get one by default, as the supervisor makes them, and
+# a TTY has one stream)
 # with a pause, then a line of 12000 characters, then idle until TERM
 cat >"$T/target.json" <<EOT
 {"bctestdev": {"name": "dev", "apps": {"bctest$APP": {"id": $APP, "name": "lg$APP",
  "releases": {"r1": {"id": 1, "services": {
   "num": {"id": 11, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
-   "composition": {"command": ["sh", "-c", "i=1; while [ \$i -le $N ]; do echo out \$i; echo err \$i >&2; [ \$((i % 100)) = 0 ] && sleep 0.1; i=\$((i+1)); done; printf %12000s | tr ' ' x; echo; echo done; trap exit TERM; while :; do sleep 1; done"]}},
+   "composition": {"tty": false, "command": ["sh", "-c", "i=1; while [ \$i -le $N ]; do echo out \$i; echo err \$i >&2; [ \$((i % 100)) = 0 ] && sleep 0.1; i=\$((i+1)); done; printf %12000s | tr ' ' x; echo; echo done; trap exit TERM; while :; do sleep 1; done"]}},
   "tty": {"id": 12, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
    "composition": {"tty": true, "command": ["sh", "-c", "echo tty says hi; trap exit TERM; while :; do sleep 1; done"]}}},
  "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}

@@ -1,0 +1,536 @@
+/* The cloud's log stream (../shared/CLOUD-API.md): one long-lived
+ * POST {apiEndpoint}/device/v2/{uuid}/log-stream, gzip ndjson, chunked.
+ * While records come they are written at least every 100 ms (each write a
+ * gzip sync flush: the cloud sees every line at once); after 60 s with none
+ * the body is ended and the cloud's 201 read. Any answer while streaming is
+ * a failure, so is a write that has not gone out after 30 s (the watchdog
+ * for a stalled stream). After a failure: again in 5 s x 2^n, at most 5 min;
+ * the records of the write that failed are sent again.
+ *
+ * nng connects (TLS) and moves the bytes on its threads; each end of an
+ * operation is told to the loop through an eventfd, and all the logic runs
+ * on the loop. A record's cursor moves once its write has gone out (or
+ * when the buffer drops it unsent): that is what a restart resumes from. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lib/base/clock.h"
+#include "lib/base/log.h"
+#include "lib/cloud/tls.h"
+#include "lib/fetch/fetch.h"
+#include "logger.h"
+
+#define FLUSH_MS 100
+#define IDLE_CLOSE_MS 60000
+#define WATCHDOG_MS 30000
+#define ANSWER_MS 10000		  /* the 201 after the body ended */
+#define BACKOFF_MIN_MS 5000
+#define BACKOFF_MAX_MS 300000
+#define WRITE_MAX (64u << 10)	  /* JSON bytes in one write */
+#define CONFIG_AGAIN_MS 10000	  /* not registered yet: read config.json again */
+
+enum { C_OFF, C_IDLE, C_CONNECTING, C_STREAMING, C_CLOSING };
+enum { F_CONNECT = 1, F_WRITE = 2, F_READ = 4 };
+
+static void
+fired(struct lgc *c, unsigned bit)
+{
+	uint64_t one = 1;
+	atomic_fetch_or(&c->fired, bit);
+	if (write(c->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("logger eventfd");
+}
+static void connect_cb(void *arg) { fired(arg, F_CONNECT); }
+static void write_cb(void *arg) { fired(arg, F_WRITE); }
+static void read_cb(void *arg) { fired(arg, F_READ); }
+
+static uint64_t
+backoff(unsigned n)
+{
+	uint64_t d = BACKOFF_MIN_MS;
+	for (unsigned i = 0; i < n && d < BACKOFF_MAX_MS; i++)
+		d *= 2;
+	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+}
+
+/* The connection is over (why: NULL when it ended well). */
+static void
+hang_up(struct lg *g, const char *why)
+{
+	struct lgc *c = &g->cloud;
+
+	nng_aio_cancel(c->waio);
+	nng_aio_cancel(c->raio);
+	nng_aio_wait(c->waio);
+	nng_aio_wait(c->raio);
+	atomic_store(&c->fired, 0);
+	if (c->conn != NULL) {
+		nng_http_conn_close(c->conn);
+		c->conn = NULL;
+	}
+	if (c->client != NULL) {
+		nng_http_client_free(c->client);
+		c->client = NULL;
+	}
+	if (c->z_init) {
+		deflateEnd(&c->z);
+		c->z_init = false;
+	}
+	if (c->writing && c->inflight_first != 0 && c->inflight_first < g->ring.cloud_seq) {
+		/* whether the cloud got them is not known: send them again */
+		g->ring.cloud_seq = c->inflight_first;
+	}
+	if (c->writing)
+		g->ring.suppressed += c->inflight_sup; /* the notice too */
+	c->inflight_sup = 0;
+	c->writing = false;
+	c->n_adv = 0;
+	c->state = C_IDLE;
+	if (why != NULL) {
+		c->retry_at = bc_mono_ms() + backoff(c->failures);
+		if (c->failures++ % 10 == 0)
+			log_warnx("log stream: %s; again in %" PRIu64 " s", why,
+				  backoff(c->failures - 1) / 1000);
+		snprintf(c->status, sizeof(c->status), "%s", why);
+	}
+}
+
+/* Deflate len bytes (or finish) onto c->out as one HTTP chunk. */
+static int
+chunk(struct lgc *c, const char *p, size_t len, bool finish)
+{
+	unsigned char tmp[16384];
+	bc_buf body = {0};
+	char head[32];
+	int zr;
+
+	c->z.next_in = (unsigned char *)p;
+	c->z.avail_in = (unsigned)len;
+	do {
+		c->z.next_out = tmp;
+		c->z.avail_out = sizeof(tmp);
+		zr = deflate(&c->z, finish ? Z_FINISH : Z_SYNC_FLUSH);
+		if (zr == Z_STREAM_ERROR || bc_buf_add(&body, tmp, sizeof(tmp) - c->z.avail_out, NULL) < 0) {
+			bc_buf_free(&body);
+			return -1;
+		}
+	} while (c->z.avail_out == 0 || (finish && zr != Z_STREAM_END));
+	c->out.len = 0;
+	if (body.len > 0) {
+		snprintf(head, sizeof(head), "%zx\r\n", body.len);
+		if (bc_buf_add(&c->out, head, strlen(head), NULL) < 0 ||
+		    bc_buf_add(&c->out, body.data, body.len, NULL) < 0 ||
+		    bc_buf_add(&c->out, "\r\n", 2, NULL) < 0) {
+			bc_buf_free(&body);
+			return -1;
+		}
+	}
+	bc_buf_free(&body);
+	if (finish && bc_buf_add(&c->out, "0\r\n\r\n", 5, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+start_write(struct lgc *c)
+{
+	nng_iov iov = {.iov_buf = c->out.data, .iov_len = c->out.len};
+
+	c->writing = true;
+	c->write_started = bc_mono_ms();
+	nng_aio_set_iov(c->waio, 1, &iov);
+	nng_aio_set_timeout(c->waio, WATCHDOG_MS);
+	nng_http_conn_write(c->conn, c->waio);
+}
+
+/* What the next write carries: the records the cloud has not taken (and a
+ * "Suppressed" notice first, once there is room again). */
+static int
+fill(struct lg *g)
+{
+	struct lgc *c = &g->cloud;
+	bc_buf js = {0};
+	const bc_logrec *r;
+	uint64_t sup = bc_logring_take_suppressed(&g->ring);
+	int rc = -1;
+
+	c->inflight_first = 0;
+	c->n_adv = 0;
+	c->inflight_sup = sup;
+	if (sup > 0) {
+		char msg[96];
+		bc_logrec n = {.ts_ns = (int64_t)bc_wall_ms() * 1000000, .is_system = true,
+			       .message = msg};
+		snprintf(msg, sizeof(msg), "Suppressed %" PRIu64 " message(s)", sup);
+		if (bc_logrec_json(&n, false, &js, NULL) < 0)
+			goto out;
+		log_info("log stream: %s (the buffer was full)", msg);
+	}
+	while (js.len < WRITE_MAX && (r = bc_logring_cloud_next(&g->ring)) != NULL) {
+		if (bc_logrec_json(r, false, &js, NULL) < 0)
+			goto out;
+		if (c->inflight_first == 0)
+			c->inflight_first = r->seq;
+		bc_logring_cloud_took(&g->ring, r->seq);
+		c->lines++;
+		if (r->container[0]) {
+			/* the cursor moves once this write is out */
+			size_t i;
+			for (i = 0; i < c->n_adv; i++)
+				if (strcmp(c->adv[i].id, r->container) == 0 &&
+				    c->adv[i].is_stderr == r->is_stderr)
+					break;
+			if (i == c->n_adv && c->n_adv < LG_ADV_MAX) {
+				snprintf(c->adv[i].id, sizeof(c->adv[0].id), "%s", r->container);
+				c->adv[c->n_adv++].is_stderr = r->is_stderr;
+			}
+			if (i < c->n_adv) {
+				c->adv[i].ts_ns = r->ts_ns;
+				c->adv[i].nth = r->nth;
+			}
+		}
+	}
+	rc = chunk(c, js.data, js.len, false);
+	c->bytes += js.len;
+out:
+	bc_buf_free(&js);
+	return rc;
+}
+
+static void
+write_done(struct lg *g)
+{
+	struct lgc *c = &g->cloud;
+	int rv = nng_aio_result(c->waio);
+
+	c->writing = false;
+	if (rv != 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "%s",
+			 rv == NNG_ETIMEDOUT ? "the stream stalled (a write not out in 30 s)"
+					     : nng_strerror(rv));
+		hang_up(g, why);
+		return;
+	}
+	for (size_t i = 0; i < c->n_adv; i++) {
+		struct follower *f = lg_follower(g, c->adv[i].id);
+		if (f != NULL)
+			lg_cursor_done(g, f, c->adv[i].is_stderr, c->adv[i].ts_ns, c->adv[i].nth);
+	}
+	/* at once: a restart must not send these again */
+	if (g->dirty)
+		lg_save_cursors(g);
+	c->n_adv = 0;
+	c->inflight_first = 0;
+	c->inflight_sup = 0;
+	c->last_write = bc_mono_ms();
+	if (c->last_write - c->connected_at > IDLE_CLOSE_MS)
+		c->failures = 0; /* up for a while: the cloud takes what we send */
+	explicit_bzero(c->out.data, c->out.len); /* the first holds the key */
+	if (c->state == C_CLOSING) /* the body has ended: the cloud answers now */
+		c->close_deadline = c->last_write + ANSWER_MS;
+}
+
+static void
+read_done(struct lg *g)
+{
+	struct lgc *c = &g->cloud;
+	int rv = nng_aio_result(c->raio);
+	size_t n = nng_aio_count(c->raio);
+	char why[160];
+
+	if (c->state == C_CLOSING && rv == 0 && n >= 12 &&
+	    (memcmp(c->rbuf, "HTTP/1.1 201", 12) == 0 || memcmp(c->rbuf, "HTTP/1.1 200", 12) == 0)) {
+		snprintf(c->status, sizeof(c->status), "closed after 60 s idle (the cloud said %.3s)",
+			 c->rbuf + 9);
+		c->failures = 0;
+		hang_up(g, NULL);
+		return;
+	}
+	if (rv == 0 && n >= 12 && memcmp(c->rbuf, "HTTP/1.", 7) == 0)
+		snprintf(why, sizeof(why), "the cloud answered %.3s%s", c->rbuf + 9,
+			 memcmp(c->rbuf + 9, "401", 3) == 0 ? " (is the device known?)" : "");
+	else if (rv == 0)
+		snprintf(why, sizeof(why), "the cloud sent what is not an answer");
+	else
+		snprintf(why, sizeof(why), "%s", nng_strerror(rv));
+	hang_up(g, why);
+}
+
+static void
+connect_done(struct lg *g)
+{
+	struct lgc *c = &g->cloud;
+	int rv = nng_aio_result(c->caio);
+	nng_iov riov = {.iov_buf = c->rbuf, .iov_len = sizeof(c->rbuf)};
+	char head[2048];
+	int n;
+
+	if (rv != 0) {
+		hang_up(g, nng_strerror(rv));
+		return;
+	}
+	c->conn = nng_aio_get_output(c->caio, 0);
+	if (deflateInit2(&c->z, 1, Z_DEFLATED, 16 + 12, 5, Z_DEFAULT_STRATEGY) != Z_OK) {
+		hang_up(g, "out of memory");
+		return;
+	}
+	c->z_init = true;
+	/* the head, then the first records in the same write */
+	n = snprintf(head, sizeof(head),
+		     "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+		     "Content-Type: application/x-ndjson\r\nContent-Encoding: gzip\r\n"
+		     "Transfer-Encoding: chunked\r\nUser-Agent: balena-compose/" BC_VERSION "\r\n\r\n",
+		     c->url->u_requri, c->url->u_host, g->cfg.device_api_key);
+	if (n < 0 || (size_t)n >= sizeof(head) || fill(g) < 0) {
+		explicit_bzero(head, sizeof(head));
+		hang_up(g, "out of memory");
+		return;
+	}
+	{
+		bc_buf all = {0};
+		if (bc_buf_add(&all, head, (size_t)n, NULL) < 0 ||
+		    bc_buf_add(&all, c->out.data, c->out.len, NULL) < 0) {
+			explicit_bzero(head, sizeof(head));
+			bc_buf_free(&all);
+			hang_up(g, "out of memory");
+			return;
+		}
+		explicit_bzero(head, sizeof(head));
+		explicit_bzero(c->out.data, c->out.len);
+		bc_buf_free(&c->out);
+		c->out = all; /* wiped when it is reused: it holds the key */
+	}
+	c->state = C_STREAMING;
+	c->connected_at = bc_mono_ms();
+	snprintf(c->status, sizeof(c->status), "streaming to %s", g->cfg.api_endpoint);
+	log_info("log stream: connected to %s", g->cfg.api_endpoint);
+	start_write(c);
+	/* any answer while we stream is a failure: listen for it */
+	nng_aio_set_iov(c->raio, 1, &riov);
+	nng_aio_set_timeout(c->raio, NNG_DURATION_INFINITE);
+	nng_http_conn_read(c->conn, c->raio);
+}
+
+static void
+on_fired(void *ud, short revents)
+{
+	struct lg *g = ud;
+	struct lgc *c = &g->cloud;
+	uint64_t v;
+	unsigned bits;
+
+	(void)revents;
+	if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("logger eventfd");
+	bits = atomic_exchange(&c->fired, 0);
+	if ((bits & F_CONNECT) && c->state == C_CONNECTING)
+		connect_done(g);
+	if ((bits & F_WRITE) && c->writing)
+		write_done(g);
+	if ((bits & F_READ) && c->conn != NULL)
+		read_done(g);
+}
+
+static void
+open_stream(struct lg *g)
+{
+	struct lgc *c = &g->cloud;
+	bc_err err = {0};
+
+	if (bc_cloud_client(c->url, c->plain ? NULL : c->tls, &c->client, &err) < 0) {
+		hang_up(g, err.msg);
+		return;
+	}
+	c->state = C_CONNECTING;
+	nng_aio_set_timeout(c->caio, WATCHDOG_MS);
+	nng_http_client_connect(c->client, c->caio);
+}
+
+/* --- the loop's timer: what to do next ------------------------------------ */
+
+static bool
+unsent(const struct lg *g)
+{
+	return bc_logring_cloud_next(&g->ring) != NULL || g->ring.suppressed > 0;
+}
+
+static uint64_t
+cloud_due(void *ud)
+{
+	struct lg *g = ud;
+	struct lgc *c = &g->cloud;
+
+	switch (c->state) {
+	case C_OFF:
+		return c->config_at ? c->config_at : UINT64_MAX;
+	case C_IDLE:
+		return unsent(g) ? (c->retry_at ? c->retry_at : 0) : UINT64_MAX;
+	case C_STREAMING:
+		if (c->writing)
+			return UINT64_MAX;
+		if (unsent(g)) /* a full write at once, else after the flush time */
+			return g->ring.next_seq - g->ring.cloud_seq > 256 ? 0 : c->last_write + FLUSH_MS;
+		return c->last_write + IDLE_CLOSE_MS;
+	case C_CLOSING:
+		return c->writing ? UINT64_MAX : c->close_deadline;
+	default:
+		return UINT64_MAX;
+	}
+}
+
+static void
+cloud_fire(void *ud)
+{
+	struct lg *g = ud;
+	struct lgc *c = &g->cloud;
+
+	switch (c->state) {
+	case C_OFF:
+		c->config_at = 0;
+		lg_cloud_config(g);
+		return;
+	case C_IDLE:
+		c->retry_at = 0;
+		open_stream(g);
+		return;
+	case C_STREAMING:
+		if (unsent(g)) {
+			if (fill(g) < 0) {
+				hang_up(g, "out of memory");
+				return;
+			}
+			start_write(c);
+			return;
+		}
+		/* 60 s with nothing: end the body, read the answer */
+		if (chunk(c, NULL, 0, true) < 0) {
+			hang_up(g, "out of memory");
+			return;
+		}
+		c->state = C_CLOSING;
+		start_write(c);
+		return;
+	case C_CLOSING:
+		hang_up(g, "no answer to the end of the stream");
+		return;
+	default:
+		return;
+	}
+}
+
+/* The cloud's side of a dropped record: gone for good, so delivered as far
+ * as a restart is concerned. */
+static void
+gone(void *ud, const bc_logrec *r, bool unsent_)
+{
+	struct lg *g = ud;
+	struct follower *f;
+
+	if (unsent_ && r->container[0] && (f = lg_follower(g, r->container)) != NULL)
+		lg_cursor_done(g, f, r->is_stderr, r->ts_ns, r->nth);
+}
+
+void
+lg_cloud_config(struct lg *g)
+{
+	struct lgc *c = &g->cloud;
+	const char *cfg = g->d->settings.config;
+	bc_err err = {0};
+	char url[2300];
+	int rv;
+
+	bc_config_free(&g->cfg);
+	if (bc_config_load(cfg, &g->cfg, &err) < 0) {
+		if (!(err.code == BC_ESYS && err.errno_ == ENOENT))
+			log_warnx("%s (no cloud log stream)", err.msg);
+		return;
+	}
+	if (g->cfg.unmanaged || g->cfg.local_mode) {
+		log_info("local mode: no cloud log stream");
+		return;
+	}
+	if (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL) {
+		/* the gateway registers the device: look again later */
+		c->config_at = bc_mono_ms() + CONFIG_AGAIN_MS;
+		return;
+	}
+	snprintf(url, sizeof(url), "%s/device/v2/%s/log-stream", g->cfg.api_endpoint, g->cfg.uuid);
+	if (bc_registry_url_check(url, &c->plain, &err) < 0 ||
+	    (rv = nng_url_parse(&c->url, url)) != 0) {
+		log_warnx("log stream: %s", err.msg[0] ? err.msg : "a bad apiEndpoint");
+		return;
+	}
+	g->ring.cloud = true;
+	g->ring.cloud_seq = g->ring.next_seq; /* what came before is delivered */
+	g->ring.gone = gone;
+	g->ring.ud = g;
+	c->state = C_IDLE;
+	log_info("streaming logs to %s", g->cfg.api_endpoint);
+}
+
+int
+lg_cloud_start(struct lg *g, bc_err *err)
+{
+	struct lgc *c = &g->cloud;
+	int rv;
+
+	c->state = C_OFF;
+	if (!g->d->settings.cloud_logs) {
+		log_info("the cloud log stream is off (BC_CLOUD_LOGS=off)");
+		return 0;
+	}
+	if ((c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return bc_err_sys(err, "eventfd");
+	if ((rv = nng_aio_alloc(&c->caio, connect_cb, c)) != 0 ||
+	    (rv = nng_aio_alloc(&c->waio, write_cb, c)) != 0 ||
+	    (rv = nng_aio_alloc(&c->raio, read_cb, c)) != 0)
+		return bc_err_set(err, BC_ESYS, "aio: %s", nng_strerror(rv));
+	if (bc_cloud_tls_new(g->d->settings.ca_file, &c->tls, err) < 0)
+		return -1;
+	if (bc_daemon_watch_fd(g->d, c->efd, POLLIN, on_fired, g, err) < 0 ||
+	    bc_daemon_timer(g->d, cloud_due, cloud_fire, g, err) < 0)
+		return -1;
+	lg_cloud_config(g);
+	return 0;
+}
+
+void
+lg_cloud_stop(struct lg *g)
+{
+	struct lgc *c = &g->cloud;
+
+	if (c->efd <= 0)
+		return;
+	if (c->caio)
+		nng_aio_stop(c->caio);
+	if (c->waio)
+		nng_aio_stop(c->waio);
+	if (c->raio)
+		nng_aio_stop(c->raio);
+	if (c->conn != NULL)
+		nng_http_conn_close(c->conn);
+	if (c->client != NULL)
+		nng_http_client_free(c->client);
+	if (c->z_init)
+		deflateEnd(&c->z);
+	nng_aio_free(c->caio);
+	nng_aio_free(c->waio);
+	nng_aio_free(c->raio);
+	if (c->url != NULL)
+		nng_url_free(c->url);
+	if (c->tls != NULL)
+		nng_tls_config_free(c->tls);
+	if (c->out.data != NULL)
+		explicit_bzero(c->out.data, c->out.cap);
+	bc_buf_free(&c->out);
+	bc_daemon_unwatch_fd(g->d, c->efd);
+	close(c->efd);
+	bc_config_free(&g->cfg);
+}

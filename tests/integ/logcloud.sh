@@ -1,0 +1,124 @@
+#!/bin/bash
+# The logger's cloud log stream against the local cloud double (HTTPS, test
+# CA, gzip ndjson decoded there), the suite under s6 on real Docker: a
+# container printing 1..N on stdout and stderr -> every number exactly once,
+# in order per stream, at the double, across a kill -9 of the logger; the
+# double down while more is printed -> dropped oldest-first, with a
+# "Suppressed N message(s)" notice whose N is exactly what is missing; the
+# key in no log. Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
+T=$(mktemp -d /tmp/bc-logcloud.XXXXXX)
+APP=$((992000 + $$ % 900))
+UUID=$(printf '10c0%028x' $$)
+APPUUID=$(printf 'a10%029x' $$)
+KEY=log-key-$$-$RANDOM
+API=127.0.0.1:5553
+CTL=127.0.0.1:5554
+N=3000 # phase 1: 1..N on each stream
+M=4000 # phase 2, printed while the cloud is away: ~600 KiB, more than the 256 KiB buffer
+bc() { "$BIN/balena-compose" "$@"; }
+double_pid=
+double_start() {
+	setsid python3 "$here/../cloud/double.py" 5553 5554 "$T/certs/server.pem" "$T/certs/server.key" "$T" \
+		>>"$T/double.log" 2>&1 &
+	double_pid=$!
+	for _ in $(seq 50); do curl -s -o /dev/null "http://$CTL/requests" && return 0; sleep 0.1; done
+	echo "the cloud double did not start" >&2
+	return 1
+}
+double_stop() { [ -z "$double_pid" ] || { kill "$double_pid"; wait "$double_pid"; } 2>/dev/null; double_pid=; }
+ctl() { curl -sf -X "$1" "http://$CTL$2" ${3:+--data-binary "@$3"}; }
+cleanup() {
+	suite_stop
+	double_stop
+	docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# phase 1 at once (with pauses, so the logger can be killed mid-way), then
+# 12 s of quiet (the test takes the double away), then phase 2: M lines of
+# about 150 bytes, then idle
+cat >"$T/target.json" <<EOT
+{"$UUID": {"name": "dev", "config": {}, "apps": {"$APPUUID": {"id": $APP, "name": "lc$APP", "class": "fleet",
+ "releases": {"c1": {"id": 1, "services": {
+  "num": {"id": 21, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
+   "composition": {"tty": false, "command": ["sh", "-c", "i=1; while [ \$i -le $N ]; do echo out \$i; echo err \$i >&2; [ \$((i % 100)) = 0 ] && sleep 0.1; i=\$((i+1)); done; echo phase1 done; sleep 12; pad=\$(printf %140s | tr ' ' p); i=1; while [ \$i -le $M ]; do echo big \$i \$pad; i=\$((i+1)); done; echo phase2 done; trap exit TERM; while :; do sleep 1; done"]}}},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+"$here/../cloud/mkcerts.sh" "$T/certs"
+double_start || exit 1
+ctl POST "/device/$UUID?key=$KEY" >/dev/null
+ctl PUT "/target/$UUID" "$T/target.json" >/dev/null
+echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\", \"apiEndpoint\": \"https://$API\", \"appUpdatePollInterval\": 600000}" >"$T/config.json"
+export BC_CONFIG=$T/config.json BC_CA_FILE=$T/certs/ca.pem BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
+suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+
+# got PATTERN: lines the double got whose message matches the regex
+got() {
+	ctl GET "/logs/$UUID" | python3 -c 'import json, re, sys
+for r in json.load(sys.stdin):
+    if re.search(sys.argv[1], r.get("message", "")):
+        print(r["message"])' "$1"
+}
+wait_got() { for _ in $(seq "${2:-300}"); do got "$1" | grep -q . && return 0; sleep 0.2; done; return 1; }
+
+check "the cloud's target runs, its lines reach the double" wait_got '^out 1$'
+wait_got '^out 500$' 100
+before=$(suite_pid logger)
+kill9 "$before"
+check "the logger was killed mid-stream (the double had $(got '^out ' | wc -l) of $N)" \
+	bash -c "[ $(got '^out ' | wc -l) -lt $N ]"
+check "then phase 1 ends at the double" wait_got '^phase1 done$'
+check "s6 restarted the logger (pid $before -> $(suite_pid logger))" test "$(suite_pid logger)" != "$before"
+exactly() { got "^$1 " | awk '{print $2}' >"$T/$1.got"; seq "$N" | cmp -s - "$T/$1.got"; }
+check "the double: out 1..$N exactly once, in order ($(got '^out ' | wc -l) lines)" exactly out
+check "the double: err 1..$N exactly once, in order" exactly err
+fields() {
+	ctl GET "/logs/$UUID" | python3 -c 'import json, sys, time
+rs = json.load(sys.stdin)
+for r in rs:
+    m = r["message"]
+    if m.startswith("err "):
+        assert r.get("isStdErr") is True and r["serviceId"] == 21, r
+    elif m.startswith("out "):
+        assert "isStdErr" not in r and r["serviceId"] == 21, r
+    assert abs(r["timestamp"] / 1000 - time.time()) < 300, r'
+}
+check "stderr lines say isStdErr, each line its serviceId and a time in ms" fields
+opened=$(ctl GET "/logstreams/$UUID")
+check "one stream per logger run, kept open ($opened)" \
+	python3 -c 'import json, sys; s = json.loads(sys.argv[1]); sys.exit(0 if s["opened"] == 2 else 1)' "$opened"
+
+# the cloud away while phase 2 prints more than the buffer holds
+double_stop
+for _ in $(seq 300); do bc logs -p "$APP" num 2>/dev/null | grep -q 'phase2 done' && break; sleep 0.2; done
+check "phase 2 printed while the cloud was away" bash -c "bc() { '$BIN/balena-compose' \"\$@\"; }; bc logs -p $APP num | grep -q 'phase2 done'"
+sleep 1
+double_start # a new double: it knows the device again, and has none of its lines
+ctl POST "/device/$UUID?key=$KEY" >/dev/null
+check "the cloud back: the stream comes again, up to phase 2's end" wait_got '^phase2 done$' 400
+sup=$(got '^Suppressed [0-9]+ message' | head -1)
+n_sup=$(echo "$sup" | awk '{print $2}')
+got '^big ' | awk '{print $2}' >"$T/big.got"
+n_big=$(wc -l <"$T/big.got")
+check "over the bound: oldest dropped, the notice says how many ('$sup'), $n_big + ${n_sup:-0} = $M" \
+	bash -c "[ -n '$n_sup' ] && [ $((n_big + ${n_sup:-0})) -eq $M ]"
+check "what came is the newest, in order, none twice" \
+	bash -c "seq $((M - n_big + 1)) $M | cmp -s - '$T/big.got'"
+notice() {
+	ctl GET "/logs/$UUID" | python3 -c 'import json, sys
+rs = [r for r in json.load(sys.stdin) if r["message"].startswith("Suppressed ")]
+assert len(rs) == 1 and rs[0].get("isSystem") is True and "serviceId" not in rs[0], rs'
+}
+check "one notice, a system message" notice
+check "the device's key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LOGDIR'"
+[ "$fail" -eq 0 ] || { echo "the logger's log:"; tail -25 "$BC_LOGDIR/logger/current"; }
+finish
