@@ -249,6 +249,12 @@ static const struct field log_batch_fields[] = {
     FRECS(bc_body_log_batch, records, BC_LOG_BATCH_MAX, bc_log_rec, true),
 };
 
+static const struct field syslog_fields[] = {
+    FI64(bc_body_syslog, app_id, true),
+    FSTR(bc_body_syslog, service, 128, false),
+    FSTR(bc_body_syslog, message, 4096, true),
+};
+
 struct msgdesc {
 	enum bc_msgtype type;
 	const char *name;

@@ -58,7 +58,8 @@
 	X(GW_STATUS, 30, gw_status)                                                                \
 	X(GW_INFO, 31, gw_info)                                                                    \
 	X(LOG_QUERY, 32, log_query)                                                                \
-	X(LOG_BATCH, 33, log_batch)
+	X(LOG_BATCH, 33, log_batch)                                                                \
+	X(SYSLOG, 34, syslog)
 
 enum bc_msgtype {
 	BC_MSG_NONE = 0,
@@ -225,6 +226,15 @@ typedef struct bc_body_log_batch {
 	bool more;	   /* an answer cut short: ask again */
 	bc_log_list records; /* required: in seq order */
 } bc_body_log_batch;
+
+/* PUB of any daemon: a system message for the device's log, in words
+ * ("Killed service 'web'", "Downloading image 'x'"); the logger makes it
+ * a record with isSystem */
+typedef struct bc_body_syslog {
+	int64_t app_id; /* required: 0 for the device */
+	char *service;	/* optional: the service it is about */
+	char *message;	/* required */
+} bc_body_syslog;
 
 /* The state document (lib/plan/statedoc.h gives its JSON form, for people and
  * the Composer API), typed. Bounds: a state beyond them is cut to them. */

@@ -4,6 +4,7 @@
 #include "lib/locks/lock.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -511,4 +512,20 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	nng_close(d.pub);
 	close(pfd[0].fd);
 	return 0;
+}
+
+void
+bc_daemon_syslog(struct bc_daemon *d, int64_t app_id, const char *service, const char *fmt, ...)
+{
+	char text[1024];
+	bc_msg m = {.type = BC_MSG_SYSLOG};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	m.body.syslog.app_id = app_id;
+	m.body.syslog.service = (char *)service;
+	m.body.syslog.message = text;
+	bc_send(d->pub, &m, NULL); /* no logger listening: nobody to tell */
 }

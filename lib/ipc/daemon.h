@@ -116,6 +116,12 @@ void bc_daemon_reply(struct bc_daemon *d, bc_pending *p, const bc_msg *rep, cons
 
 int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);
 
+/* A system message for the device's log (SYSLOG on the daemon's PUB: the
+ * logger forwards it with the containers' lines). app_id 0: the device;
+ * service may be NULL. Never a secret in it. */
+void bc_daemon_syslog(struct bc_daemon *d, int64_t app_id, const char *service, const char *fmt,
+		      ...) __attribute__((format(printf, 4, 5)));
+
 
 /* From start() of a daemon that makes lock directories: bc_lock_root_prepare
  * on $BC_LOCKDIR (guarded by $BC_RUNDIR/lockroot.lock), what it found is

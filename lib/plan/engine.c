@@ -348,6 +348,8 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 		drop_excluded(&plan, c);
 		todo = bc_plan_actionable(&plan);
 		if (todo == 0) {
+			if (c->on_wait != NULL)
+				c->on_wait(c->ud, &plan);
 			/* only waiting is left: say on what, per app and in all */
 			for (size_t i = 0; i < plan.n; i++) {
 				char one[200];

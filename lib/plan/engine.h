@@ -53,6 +53,9 @@ typedef struct bc_converge {
 	/* Told of each round's plan before it runs (what is busy now); may be
 	 * NULL. Steps of apps that already failed or are locked are not in it. */
 	void (*on_plan)(void *ud, const bc_plan *plan);
+	/* optional: a round that has only waiting left (NOOP steps with
+	 * their reasons), before the converge returns */
+	void (*on_wait)(void *ud, const bc_plan *plan);
 	void *ud;
 	/* out */
 	int rounds;	     /* rounds that executed steps */

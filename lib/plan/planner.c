@@ -494,6 +494,43 @@ bc_action_name(enum bc_action a)
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
 
+bool
+bc_step_say(const bc_step *s, int rc, const char *error, char *out, size_t n)
+{
+	/* what was done, what failed: the supervisor's words (log-types.ts) */
+	static const struct {
+		const char *done, *failed;
+	} words[] = {
+	    /* FETCH: the fetcher says it (Downloading, Downloaded) */
+	    [BC_STEP_KILL] = {"Killed service", "Failed to kill service"},
+	    [BC_STEP_STOP] = {"Stopped service", "Failed to stop service"},
+	    [BC_STEP_REMOVE] = {"Removed dead service", "Failed to remove dead service"},
+	    [BC_STEP_CREATE] = {"Installed service", "Failed to install service"},
+	    [BC_STEP_START] = {"Started service", "Failed to start service"},
+	    [BC_STEP_UPDATE_METADATA] = {"Updated service", "Failed to update service"},
+	    [BC_STEP_HANDOVER] = {"Installed service", "Failed to install service"},
+	    [BC_STEP_CREATE_NETWORK] = {"Created network", "Failed to create network"},
+	    [BC_STEP_REMOVE_NETWORK] = {"Removed network", "Failed to remove network"},
+	    [BC_STEP_CREATE_VOLUME] = {"Created volume", "Failed to create volume"},
+	    [BC_STEP_REMOVE_VOLUME] = {"Removed volume", "Failed to remove volume"},
+	};
+	const char *what = s->current   ? s->current->name
+			   : s->target  ? s->target->name
+			   : s->volume  ? s->volume->name
+			   : s->network ? s->network->name
+					: NULL;
+
+	if ((unsigned)s->action >= sizeof(words) / sizeof(words[0]) ||
+	    words[s->action].done == NULL)
+		return false;
+	if (rc == 0)
+		snprintf(out, n, "%s '%s'", words[s->action].done, what ? what : "");
+	else
+		snprintf(out, n, "%s '%s' due to '%s'", words[s->action].failed, what ? what : "",
+			 error ? error : "an error");
+	return true;
+}
+
 void
 bc_step_describe(const bc_step *s, char *out, size_t n)
 {

@@ -84,6 +84,11 @@ void bc_plan_free(bc_plan *p);
 size_t bc_plan_actionable(const bc_plan *p);
 
 const char *bc_action_name(enum bc_action a);
+/* The step as the supervisor says it in the device's log ("Killed service
+ * 'web'", "Failed to start service 'web' due to '...'"): rc and error as
+ * the step ended. Returns false when the step is not one to tell (locks,
+ * waiting). */
+bool bc_step_say(const bc_step *s, int rc, const char *error, char *out, size_t n);
 
 /* "KILL main" style one-line description into out. */
 void bc_step_describe(const bc_step *s, char *out, size_t n);

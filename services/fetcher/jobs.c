@@ -33,6 +33,11 @@ fetcher_publish_done(struct fetcher *f, const bc_job *j)
 	m.body.fetch_done.error = j->state == BC_JOB_DONE ? NULL : (char *)j->error;
 	if (bc_send(f->d->pub, &m, &err) < 0)
 		log_warnx("publish: %s", err.msg);
+	if (j->state == BC_JOB_DONE)
+		bc_daemon_syslog(f->d, 0, NULL, "Downloaded image '%s'", j->image);
+	else if (j->state == BC_JOB_FAILED)
+		bc_daemon_syslog(f->d, 0, NULL, "Failed to download image '%s' due to '%s'",
+				 j->image, j->error);
 }
 
 /* One pull: the job's image and credentials, handed to one attempt at a

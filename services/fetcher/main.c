@@ -37,8 +37,10 @@ fetch(struct fetcher *f, const bc_body_fetch *req, bc_msg *rep, bc_err *err)
 	rep->body.fetch_accepted.instance = f->instance;
 	if ((rep->body.fetch_accepted.image = strdup(j->image)) == NULL)
 		return bc_err_sys(err, "fetch");
-	if (fresh)
+	if (fresh) {
+		bc_daemon_syslog(f->d, 0, NULL, "Downloading image '%s'", j->image);
 		fetcher_kick(f);
+	}
 	return BC_HANDLED;
 }
 

@@ -226,6 +226,7 @@ got_target(struct gw *g, struct gw_req *rq)
 	}
 	/* rejected whole: nothing running is touched */
 	log_warnx("Could not move to new release: %s", err.msg);
+	bc_daemon_syslog(g->d, 0, NULL, "Could not move to new release: %s", err.msg);
 	if (doc != NULL) {
 		json_t *rels = releases_of(doc);
 		json_object_update(g->rejected, rels);

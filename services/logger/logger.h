@@ -90,8 +90,12 @@ struct lgc {
 	uint64_t lines, bytes;
 };
 
+#define LG_SENDERS 4 /* the daemons whose system messages we take */
+
 struct lg {
 	struct bc_daemon *d;
+	nng_socket sys[LG_SENDERS]; /* SUB: their SYSLOG events */
+	int sys_fd[LG_SENDERS];
 	bc_config cfg; /* holds the device's key: wiped at stop */
 	struct lgc cloud;
 	bc_logring ring;
@@ -121,6 +125,10 @@ void lg_cursor_done(struct lg *g, struct follower *f, bool is_stderr, int64_t ts
 /* write the cursors now (atomic against a kill, not fsynced: see
  * bc_write_json_replace); otherwise within LG_SAVE_EVERY_MS of a change */
 void lg_save_cursors(struct lg *g);
+
+/* system.c */
+int lg_system_start(struct lg *g, bc_err *err);
+void lg_system_stop(struct lg *g);
 
 /* cloud.c */
 int lg_cloud_start(struct lg *g, bc_err *err);

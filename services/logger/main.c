@@ -142,7 +142,8 @@ start(struct bc_daemon *d, bc_err *err)
 	bc_logring_init(&g->ring, BC_LOGRING_DEFAULT, false);
 	if (bc_daemon_start_pool(d, 1, 8, err) < 0 ||
 	    bc_daemon_timer(d, publish_due, publish_fire, g, err) < 0 ||
-	    lg_cloud_start(g, err) < 0 || lg_follow_start(g, err) < 0)
+	    lg_cloud_start(g, err) < 0 || lg_system_start(g, err) < 0 ||
+	    lg_follow_start(g, err) < 0)
 		return -1;
 	return 0;
 }
@@ -153,6 +154,7 @@ stop(struct bc_daemon *d)
 	struct lg *g = d->ops->ctx;
 
 	lg_follow_stop(g);
+	lg_system_stop(g);
 	lg_cloud_stop(g);
 	bc_logring_free(&g->ring);
 	log_info("%" PRIu64 " lines read, %" PRIu64 " lost (out of memory)", g->lines,

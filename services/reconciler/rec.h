@@ -25,6 +25,10 @@ struct rec {
 	bool remove_volumes; /* DOWN -v: removed apps lose their volumes */
 	bool force;	     /* APPLY --force: override app locks until settled */
 	bool cloud;	     /* config.json: the cloud's target rules (no local up) */
+	/* apps whose "Updates are locked" the device's log has had, until
+	 * their lock is taken (said once per wait, not every round) */
+	int64_t locked_said[64];
+	size_t n_locked_said;
 	char config[256];
 	bool running;	     /* a round is out on the pool */
 	bool stopping;

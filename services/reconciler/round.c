@@ -226,7 +226,29 @@ cleanup_images(const bc_state *target)
 struct post_step {
 	struct rec *r;
 	bc_msg m;
+	char said[1024]; /* for the device's log, or "" */
+	bool locked;	 /* the app holds its update lock */
+	bool started;	 /* a CREATE that started the container */
 };
+
+/* "Updates are locked" once while an app holds its lock */
+static void
+locked_said(struct rec *r, const bc_body_step *st, bool locked)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_locked_said; i++)
+		if (r->locked_said[i] == st->app_id)
+			break;
+	if (st->ok && i < r->n_locked_said) /* the wait is over */
+		r->locked_said[i] = r->locked_said[--r->n_locked_said];
+	if (!locked || i < r->n_locked_said)
+		return;
+	if (r->n_locked_said < sizeof(r->locked_said) / sizeof(r->locked_said[0]))
+		r->locked_said[r->n_locked_said++] = st->app_id;
+	bc_daemon_syslog(r->d, st->app_id, NULL, "Updates are locked: %s; waiting",
+			 st->error ? st->error : "the app holds its lock");
+}
 
 static void
 posted_step(void *ud)
@@ -236,6 +258,14 @@ posted_step(void *ud)
 
 	if (bc_send(p->r->d->pub, &p->m, &err) < 0)
 		log_warnx("publish step: %s", err.msg);
+	if (p->said[0])
+		bc_daemon_syslog(p->r->d, p->m.body.step.app_id, p->m.body.step.service, "%s",
+				 p->said);
+	if (p->started) /* a CREATE that started it too: the supervisor says both */
+		bc_daemon_syslog(p->r->d, p->m.body.step.app_id, p->m.body.step.service,
+				 "Started service '%s'", p->m.body.step.service);
+	if (p->locked || strcmp(p->m.body.step.action, "TAKE_LOCK") == 0)
+		locked_said(p->r, &p->m.body.step, p->locked);
 	bc_msg_clear(&p->m);
 	free(p);
 }
@@ -256,6 +286,14 @@ on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
 	if (p == NULL)
 		return;
 	p->r = rd->r;
+	if (!bc_step_say(s, rc, rc < 0 ? err->msg : NULL, p->said, sizeof(p->said)))
+		p->said[0] = '\0';
+	p->locked = rc < 0 && err->code == BC_ELOCKED;
+	p->started = rc == 0 && what != NULL &&
+		     ((s->action == BC_STEP_CREATE && s->target && s->target->running) ||
+		      s->action == BC_STEP_HANDOVER);
+	if (p->locked) /* waiting, not failing: said once (locked_said) */
+		p->said[0] = '\0';
 	p->m.type = BC_MSG_STEP;
 	p->m.body.step.generation = rd->gen;
 	p->m.body.step.action = strdup(bc_action_name(s->action));
@@ -271,6 +309,41 @@ on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
 
 /* A round is about to run: its apps are busy ("Downloading" while one of
  * its images comes, else "Updating") until the converge ends. */
+/* The plan waits on an app's update lock: said on the loop, once a wait */
+struct post_locked {
+	struct rec *r;
+	bc_body_step st;
+	char reason[160];
+};
+
+static void
+posted_locked(void *ud)
+{
+	struct post_locked *p = ud;
+	locked_said(p->r, &p->st, true);
+	free(p);
+}
+
+static void
+on_wait(void *ud, const bc_plan *plan)
+{
+	struct round *rd = ud;
+
+	for (size_t i = 0; i < plan->n; i++) {
+		const bc_step *s = &plan->steps[i];
+		struct post_locked *p;
+		if (s->app == NULL || s->action != BC_STEP_NOOP ||
+		    strstr(s->reason, "locked by the app") == NULL ||
+		    (p = calloc(1, sizeof(*p))) == NULL)
+			continue;
+		p->r = rd->r;
+		snprintf(p->reason, sizeof(p->reason), "%s", s->reason);
+		p->st = (bc_body_step){.app_id = s->app->app_id, .error = p->reason};
+		if (bc_pool_post(rd->r->pool, posted_locked, p) < 0)
+			free(p);
+	}
+}
+
 static void
 on_plan(void *ud, const bc_plan *plan)
 {
@@ -375,6 +448,7 @@ round_work(void *ud)
 					  .facts = facts,
 					  .n_facts = nfacts,
 					  .on_plan = on_plan,
+					  .on_wait = on_wait,
 					  .ud = rd};
 			rc = bc_engine_converge(r->eng, &target, &c, &err);
 		}

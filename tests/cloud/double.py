@@ -337,7 +337,8 @@ class Control(http.server.BaseHTTPRequestHandler):
         if len(parts) == 3 and parts[1] == "target":
             with lock:
                 old = targets.get(parts[2])
-                targets[parts[2]] = ((old[0] + 1) if old else 1, body)
+                # ETags of a new double never repeat an old one's
+                targets[parts[2]] = ((old[0] + 1) if old else int(time.time() * 1000), body)
             return self.out(200, {"etag": targets[parts[2]][0]})
         self.out(404)
 

@@ -98,5 +98,26 @@ out=$(bc logs -p nosuchapp 2>&1)
 rc=$?
 check "logs -p of no app: exit 1 naming it ($out)" expect $rc 1 "$out" "no app 'nosuchapp'"
 check "the logger's cursors are kept" test -s "$BC_STATEDIR/log-cursors.json"
+
+# system messages: the reconciler's steps, in the supervisor's words
+check "system messages: the reconciler's steps (Installed, Started service 'num')" \
+	bash -c "grep -q \"^system *| Installed service 'num'\$\" '$T/follow.out' && grep -q \"^system *| Started service 'num'\$\" '$T/follow.out'"
+# an update the app's lock holds: "Updates are locked" once, however many
+# rounds wait; then the update, told step by step
+tty=$(docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=tty)
+docker exec "$tty" touch /tmp/balena/updates.lock
+sed 's/echo tty says hi/echo tty says hello/' "$T/target.json" >"$T/target2.json"
+bc up -t "$T/target2.json" --timeout 4 >/dev/null 2>&1
+sleep 2
+n=$(bc logs -p "lg$APP" | grep -c '^system *| Updates are locked')
+check "the app holds its lock: 'Updates are locked' said once ($n)" test "$n" = 1
+bc logs -p "lg$APP" | grep '^system *| Updates are locked' | head -1 | sed 's/^/  /'
+docker exec "$tty" rm /tmp/balena/updates.lock
+bc up -t "$T/target2.json" --timeout 60 >/dev/null 2>&1
+for _ in $(seq 50); do bc logs -p "lg$APP" tty | grep -q 'tty says hello' && break; sleep 0.1; done
+sys=$(bc logs -p "lg$APP" | grep '^system' | tail -4 | tr '\n' '/')
+check "then the update: Killed and Installed service 'tty' ($sys)" \
+	bash -c "bc() { '$BIN/balena-compose' \"\$@\"; }; bc logs -p lg$APP | grep -q \"^system *| Killed service 'tty'\" && bc logs -p lg$APP | grep -q \"^system *| Installed service 'tty'\""
+check "and the new container's line" bash -c "bc() { '$BIN/balena-compose' \"\$@\"; }; bc logs -p lg$APP tty | grep -q 'tty says hello'"
 [ "$fail" -eq 0 ] || { echo "the logger's log:"; tail -25 "$BC_LOGDIR/logger/current"; }
 finish

@@ -397,6 +397,32 @@ test_names(void **state)
 	assert_string_equal(bc_action_name(BC_STEP_HANDOVER), "HANDOVER");
 }
 
+/* the device's log says each step in the supervisor's words; the fetcher
+ * says downloads, and waiting is not a step to tell */
+static void
+test_step_say(void **state)
+{
+	bc_service web = {.name = "web"};
+	bc_network net = {.name = "default"};
+	bc_step s = {.action = BC_STEP_KILL, .current = &web};
+	char out[256];
+	(void)state;
+	assert_true(bc_step_say(&s, 0, NULL, out, sizeof(out)));
+	assert_string_equal(out, "Killed service 'web'");
+	s = (bc_step){.action = BC_STEP_CREATE, .target = &web};
+	assert_true(bc_step_say(&s, -1, "no such image", out, sizeof(out)));
+	assert_string_equal(out, "Failed to install service 'web' due to 'no such image'");
+	s = (bc_step){.action = BC_STEP_CREATE_NETWORK, .network = &net};
+	assert_true(bc_step_say(&s, 0, NULL, out, sizeof(out)));
+	assert_string_equal(out, "Created network 'default'");
+	s = (bc_step){.action = BC_STEP_FETCH, .image = "r/a:1"};
+	assert_false(bc_step_say(&s, 0, NULL, out, sizeof(out)));
+	s = (bc_step){.action = BC_STEP_NOOP};
+	assert_false(bc_step_say(&s, 0, NULL, out, sizeof(out)));
+	s = (bc_step){.action = BC_STEP_TAKE_LOCK};
+	assert_false(bc_step_say(&s, 0, NULL, out, sizeof(out)));
+}
+
 int
 main(void)
 {
@@ -404,6 +430,7 @@ main(void)
 	    cmocka_unit_test(test_cases),
 	    cmocka_unit_test(test_two_apps),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_step_say),
 	};
 	return cmocka_run_group_tests_name("planner", tests, NULL, NULL);
 }
