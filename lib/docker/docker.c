@@ -812,6 +812,12 @@ bc_docker_logs_open(const char *sock, const char *id, const char *query, bool tt
 	return s;
 }
 
+void
+bc_docker_stream_budget(bc_docker_stream *s, int n)
+{
+	s->h.budget = n;
+}
+
 int
 bc_docker_stream_fd(const bc_docker_stream *s)
 {

@@ -112,6 +112,8 @@ bc_docker_stream *bc_docker_events_open(const char *sock, const char *query, bc_
 bc_docker_stream *bc_docker_logs_open(const char *sock, const char *id, const char *query,
 				      bool tty, bc_frame_fn fn, void *ud, bc_err *err);
 int bc_docker_stream_fd(const bc_docker_stream *s);
+/* At most n receives of 16 KiB in one bc_docker_stream_read (default 64). */
+void bc_docker_stream_budget(bc_docker_stream *s, int n);
 int bc_docker_stream_read(bc_docker_stream *s, bc_err *err);
 void bc_docker_stream_free(bc_docker_stream *s);
 /* tty: the container was created with Tty (its logs are raw, not framed;

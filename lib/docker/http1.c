@@ -598,7 +598,7 @@ bc_http1_stream_read(bc_http1_stream *s, bc_err *err)
 
 	if (s->conn.fd < 0)
 		return bc_err_set(err, BC_EINVAL, "http stream: not open");
-	for (int i = 0; i < 64; i++) { /* then let the loop see the others */
+	for (int i = 0; i < (s->budget > 0 ? s->budget : 64); i++) { /* then the loop's turn */
 		ssize_t r = recv(s->conn.fd, buf, sizeof(buf), MSG_DONTWAIT);
 		size_t used;
 		int f;

@@ -94,6 +94,7 @@ typedef struct bc_http1_stream {
 	void (*on_status)(void *ud, long status);
 	bc_http1_body_fn on_body;
 	void *ud;
+	int budget; /* receives (16 KiB each) per read, then the loop's turn; 0: 64 */
 } bc_http1_stream;
 
 /* rq's callbacks and ud are kept (its timeout_ms is ignored: a stream has

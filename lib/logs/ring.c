@@ -36,6 +36,7 @@ drop(bc_logring *g)
 	if (unsent) {
 		g->suppressed++;
 		g->cloud_seq = r->seq + 1;
+		g->unsent -= bc_logrec_cost(r);
 	}
 	if (g->gone != NULL)
 		g->gone(g->ud, r, unsent);
@@ -88,6 +89,8 @@ bc_logring_push(bc_logring *g, bc_logrec *r)
 	memset(r, 0, sizeof(*r));
 	g->count++;
 	g->bytes += cost;
+	if (g->cloud)
+		g->unsent += cost;
 	return g->next_seq - 1;
 }
 
@@ -117,23 +120,37 @@ bc_logring_cloud_next(const bc_logring *g)
 void
 bc_logring_cloud_took(bc_logring *g, uint64_t seq)
 {
+	for (uint64_t s = g->cloud_seq; s <= seq; s++) {
+		const bc_logrec *r = bc_logring_get(g, s);
+		if (r != NULL)
+			g->unsent -= bc_logrec_cost(r);
+	}
 	if (seq + 1 > g->cloud_seq)
 		g->cloud_seq = seq + 1;
+}
+
+void
+bc_logring_cloud_rewind(bc_logring *g, uint64_t seq)
+{
+	uint64_t first = bc_logring_first(g);
+
+	if (seq < first)
+		seq = first;
+	for (uint64_t s = seq; s < g->cloud_seq; s++) {
+		const bc_logrec *r = bc_logring_get(g, s);
+		if (r != NULL)
+			g->unsent += bc_logrec_cost(r);
+	}
+	if (seq < g->cloud_seq)
+		g->cloud_seq = seq;
 }
 
 uint64_t
 bc_logring_take_suppressed(bc_logring *g)
 {
 	uint64_t n = g->suppressed;
-	size_t unsent = 0;
 
-	if (n == 0)
-		return 0;
-	/* bytes the cloud has still to take */
-	for (const bc_logrec *r = bc_logring_cloud_next(g); r != NULL;
-	     r = bc_logring_get(g, r->seq + 1))
-		unsent += bc_logrec_cost(r);
-	if (unsent > g->max_bytes / 2)
+	if (n == 0 || g->unsent > g->max_bytes / 2)
 		return 0;
 	g->suppressed = 0;
 	return n;

@@ -24,6 +24,7 @@ typedef struct bc_logring {
 	bool cloud;	   /* the cloud takes records (else nothing is unsent) */
 	uint64_t cloud_seq;  /* the first record the cloud has not taken */
 	uint64_t suppressed; /* records gone before the cloud took them */
+	size_t unsent;	     /* bytes (bc_logrec_cost) the cloud has still to take */
 	/* told of each record that leaves the ring (unsent: the cloud never
 	 * got it), before it is freed; may be NULL */
 	void (*gone)(void *ud, const bc_logrec *r, bool unsent);
@@ -51,6 +52,9 @@ uint64_t bc_logring_first(const bc_logring *g);
  * "taken up to and with seq". */
 const bc_logrec *bc_logring_cloud_next(const bc_logring *g);
 void bc_logring_cloud_took(bc_logring *g, uint64_t seq);
+/* The cloud did not get what it took from seq on (a write that failed):
+ * it takes them again. */
+void bc_logring_cloud_rewind(bc_logring *g, uint64_t seq);
 /* The count of records suppressed, once the queue is below half its bound
  * again (then zeroed), else 0. */
 uint64_t bc_logring_take_suppressed(bc_logring *g);

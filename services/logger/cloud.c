@@ -26,7 +26,10 @@
 #include "lib/fetch/fetch.h"
 #include "logger.h"
 
-#define FLUSH_MS 100
+#define FLUSH_MS 100	  /* a line waits at most this long (the contract) */
+#define COALESCE_MS 20	  /* after a write, a few lines wait for company */
+#define PACE_MS 1000	  /* a write longer than this: the cloud is slow */
+_Static_assert(COALESCE_MS < FLUSH_MS, "a line must go out within FLUSH_MS");
 #define IDLE_CLOSE_MS 60000
 #define WATCHDOG_MS 30000
 #define ANSWER_MS 10000		  /* the 201 after the body ended */
@@ -82,14 +85,14 @@ hang_up(struct lg *g, const char *why)
 		deflateEnd(&c->z);
 		c->z_init = false;
 	}
-	if (c->writing && c->inflight_first != 0 && c->inflight_first < g->ring.cloud_seq) {
-		/* whether the cloud got them is not known: send them again */
-		g->ring.cloud_seq = c->inflight_first;
-	}
+	if (c->writing && c->inflight_first != 0) /* whether the cloud got them is not
+						     known: they go again */
+		bc_logring_cloud_rewind(&g->ring, c->inflight_first);
 	if (c->writing)
 		g->ring.suppressed += c->inflight_sup; /* the notice too */
 	c->inflight_sup = 0;
 	c->writing = false;
+	lg_follow_resume(g);
 	c->n_adv = 0;
 	c->state = C_IDLE;
 	if (why != NULL) {
@@ -203,6 +206,25 @@ out:
 	return rc;
 }
 
+bool
+lg_cloud_busy(const struct lg *g)
+{
+	const struct lgc *c = &g->cloud;
+
+	/* the cloud takes what we send, only not yet this: the reading waits
+	 * (the engine keeps the lines) rather than drop; a stream that does not
+	 * move for PACE_MS is slow, and the buffer drops for it instead */
+	return c->state == C_STREAMING && g->ring.unsent >= g->ring.max_bytes / 2 &&
+	       (!c->writing /* its next write starts in this turn of the loop */ ||
+		bc_mono_ms() - c->write_started < PACE_MS);
+}
+
+uint64_t
+lg_cloud_busy_until(const struct lg *g)
+{
+	return g->cloud.writing ? g->cloud.write_started + PACE_MS : bc_mono_ms() + PACE_MS;
+}
+
 static void
 write_done(struct lg *g)
 {
@@ -210,6 +232,7 @@ write_done(struct lg *g)
 	int rv = nng_aio_result(c->waio);
 
 	c->writing = false;
+	lg_follow_resume(g);
 	if (rv != 0) {
 		char why[96];
 		snprintf(why, sizeof(why), "%s",
@@ -375,8 +398,9 @@ cloud_due(void *ud)
 	case C_STREAMING:
 		if (c->writing)
 			return UINT64_MAX;
-		if (unsent(g)) /* a full write at once, else after the flush time */
-			return g->ring.next_seq - g->ring.cloud_seq > 256 ? 0 : c->last_write + FLUSH_MS;
+		if (unsent(g)) /* a full write at once, else a little later (fewer,
+				  larger writes), never more than FLUSH_MS later */
+			return g->ring.unsent >= WRITE_MAX / 2 ? 0 : c->last_write + COALESCE_MS;
 		return c->last_write + IDLE_CLOSE_MS;
 	case C_CLOSING:
 		return c->writing ? UINT64_MAX : c->close_deadline;
@@ -469,6 +493,7 @@ lg_cloud_config(struct lg *g)
 	}
 	g->ring.cloud = true;
 	g->ring.cloud_seq = g->ring.next_seq; /* what came before is delivered */
+	g->ring.unsent = 0;
 	g->ring.gone = gone;
 	g->ring.ud = g;
 	c->state = C_IDLE;

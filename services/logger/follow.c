@@ -244,6 +244,7 @@ attach(struct lg *g, struct follower *f, bool from_now)
 		f->retry_at = bc_mono_ms() + LG_RETRY_MS;
 		return;
 	}
+	bc_docker_stream_budget(f->s, 4); /* 64 KiB, then the others and the cloud */
 	f->retry_at = 0;
 	log_info("following %s (app %" PRId64 ", service %s)%s", f->short_id, f->app_id,
 		 f->service, from_now ? ", from now on" : "");
@@ -261,6 +262,15 @@ streams_ready(void *ud, short revents)
 		struct follower *f = ev[i].data.ptr;
 		bc_err err = {0};
 		int rc;
+		if (lg_cloud_busy(g)) {
+			/* the cloud catches up first (level-triggered: the rest
+			 * are seen again when reading resumes) */
+			if (!g->paused) {
+				bc_daemon_unwatch_fd(g->d, g->epfd);
+				g->paused = true;
+			}
+			return;
+		}
 		if (f->s == NULL)
 			continue;
 		rc = bc_docker_stream_read(f->s, &err);
@@ -278,6 +288,33 @@ streams_ready(void *ud, short revents)
 			g->scan_at = bc_mono_ms() + SCAN_DELAY_MS;
 		}
 	}
+}
+
+void
+lg_follow_resume(struct lg *g)
+{
+	bc_err err = {0};
+
+	if (!g->paused || lg_cloud_busy(g))
+		return;
+	if (bc_daemon_watch_fd(g->d, g->epfd, POLLIN, streams_ready, g, &err) < 0) {
+		log_warnx("containers: %s", err.msg);
+		return;
+	}
+	g->paused = false;
+}
+
+static uint64_t
+pause_due(void *ud)
+{
+	struct lg *g = ud;
+	return g->paused ? lg_cloud_busy_until(g) : UINT64_MAX;
+}
+
+static void
+pause_fire(void *ud)
+{
+	lg_follow_resume(ud);
 }
 
 /* --- the scan: which containers there are ------------------------------ */
@@ -550,7 +587,8 @@ lg_follow_start(struct lg *g, bc_err *err)
 	if (bc_daemon_watch_fd(g->d, g->epfd, POLLIN, streams_ready, g, err) < 0 ||
 	    bc_daemon_timer(g->d, scan_due, scan_fire, g, err) < 0 ||
 	    bc_daemon_timer(g->d, events_due, events_fire, g, err) < 0 ||
-	    bc_daemon_timer(g->d, save_due, save_fire, g, err) < 0)
+	    bc_daemon_timer(g->d, save_due, save_fire, g, err) < 0 ||
+	    bc_daemon_timer(g->d, pause_due, pause_fire, g, err) < 0)
 		return -1;
 	events_open(g);
 	return 0;
@@ -571,7 +609,8 @@ lg_follow_stop(struct lg *g)
 		g->events = NULL;
 	}
 	if (g->epfd > 0) {
-		bc_daemon_unwatch_fd(g->d, g->epfd);
+		if (!g->paused)
+			bc_daemon_unwatch_fd(g->d, g->epfd);
 		close(g->epfd);
 	}
 }

@@ -100,7 +100,9 @@ struct lg {
 	struct lgc cloud;
 	bc_logring ring;
 	uint64_t published; /* records up to this seq went to the tails */
+	atomic_int tails;   /* SUB pipes on our PUB: none, nothing is published */
 	int epfd;	    /* the followers' streams */
+	bool paused;	    /* epfd is not watched: the cloud catches up */
 	struct follower f[LG_MAX_FOLLOW];
 	bool had_cursors; /* the cursor file was there at start: not a first run */
 	bool first_scan_done;
@@ -119,6 +121,8 @@ struct lg {
 /* follow.c */
 int lg_follow_start(struct lg *g, bc_err *err);
 void lg_follow_stop(struct lg *g);
+/* read the containers again, if the cloud had paused it (lg_cloud_busy) */
+void lg_follow_resume(struct lg *g);
 /* the follower of a record's container (12 hex digits), or NULL */
 struct follower *lg_follower(struct lg *g, const char *short_id);
 void lg_cursor_done(struct lg *g, struct follower *f, bool is_stderr, int64_t ts_ns, uint32_t nth);
@@ -133,6 +137,11 @@ void lg_system_stop(struct lg *g);
 /* cloud.c */
 int lg_cloud_start(struct lg *g, bc_err *err);
 void lg_cloud_stop(struct lg *g);
+/* The cloud stream takes everything but is behind: reading pauses until
+ * its write ends (or until lg_cloud_busy_until: then it is slow, and the
+ * buffer drops for it). */
+bool lg_cloud_busy(const struct lg *g);
+uint64_t lg_cloud_busy_until(const struct lg *g);
 /* (re)read config.json: is there a cloud to stream to */
 void lg_cloud_config(struct lg *g);
 

@@ -37,6 +37,11 @@ Control (plain HTTP on 127.0.0.1:CONTROL_PORT, for the test only):
   POST /delta                      {"src", "dest", "status", "body"?, "location"?}:
                                    how /api/v3/delta answers for (src, dest)
   GET  /tokens                     the tokens handed out
+  GET  /logstats/<uuid>            {"n", "first_at", "last_at", "last"}: the
+                                   containers' lines counted, when the first
+                                   and the last came (s), the last's message
+  POST /keeplogs?on=0|1            keep each line (default) or only count
+                                   (benchmarks); the counts start again
 """
 import http.server
 import json
@@ -63,6 +68,8 @@ faults = []         # kinds, consumed one per API request
 provisioning = {"key": None}
 logs = {}           # uuid -> [log line, ...]
 logstreams = {}     # uuid -> {"opened": N, "ended": N, "cut": N}
+logstats = {}       # uuid -> {"n", "first_at", "last_at", "last"}: lines counted
+keep_logs = {"on": True}
 tokens = {}         # token -> uuid
 deltas = {}         # (src, dest) -> {"status", "body", "location"}
 
@@ -253,10 +260,30 @@ class Api(http.server.BaseHTTPRequestHandler):
         try:
             for data in self.chunks():
                 pending += dec.decompress(data) if dec else data
-                *lines, pending = pending.split(b"\n")
-                recs = [json.loads(l) for l in lines if l.strip()]
+                cut = pending.rfind(b"\n")
+                if cut < 0:
+                    continue
+                whole, pending = pending[:cut + 1], pending[cut + 1:]
+                now = time.time()
+                if keep_logs["on"]:
+                    recs = [json.loads(l) for l in whole.split(b"\n") if l.strip()]
+                    apps = [r for r in recs if not r.get("isSystem")]
+                    n, last = len(apps), apps[-1] if apps else None
+                else:  # counting only (benchmarks): bytes counted, the last line parsed
+                    recs = []
+                    n = whole.count(b"\n") - whole.count(b'"isSystem":true')
+                    last = json.loads(whole[whole.rfind(b"\n", 0, cut) + 1:]) if n else None
+                    if last is not None and last.get("isSystem"):
+                        last = None
                 with lock:
-                    logs.setdefault(uuid, []).extend(recs)
+                    if keep_logs["on"]:
+                        logs.setdefault(uuid, []).extend(recs)
+                    if n:  # the containers' lines (system messages aside)
+                        ls = logstats.setdefault(uuid, {"n": 0, "first_at": now})
+                        ls["n"] += n
+                        ls["last_at"] = now
+                        if last is not None:
+                            ls["last"] = last.get("message")
         except (EOFError, OSError, ValueError, zlib.error) as e:
             with lock:
                 st["cut"] += 1
@@ -356,6 +383,9 @@ class Control(http.server.BaseHTTPRequestHandler):
                 faults.extend([q["kind"]] * int(q.get("count", "1")))
             elif u.path == "/provisioning":
                 provisioning["key"] = q.get("key")
+            elif u.path == "/keeplogs":  # and the counts start again
+                keep_logs["on"] = q.get("on", "1") == "1"
+                logstats.clear()
             elif u.path == "/delta":
                 d = json.loads(raw)
                 deltas[(d["src"], d["dest"])] = d
@@ -374,6 +404,8 @@ class Control(http.server.BaseHTTPRequestHandler):
                 return self.out(200, registered)
             if len(parts) == 3 and parts[1] == "logs":
                 return self.out(200, logs.get(parts[2], []))
+            if len(parts) == 3 and parts[1] == "logstats":
+                return self.out(200, logstats.get(parts[2], {"n": 0}))
             if len(parts) == 3 and parts[1] == "logstreams":
                 return self.out(200, logstreams.get(parts[2], {"opened": 0, "ended": 0, "cut": 0}))
             if self.path == "/tokens":

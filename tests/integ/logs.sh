@@ -42,7 +42,7 @@ cat >"$T/target.json" <<EOT
 EOT
 suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
 
-bc logs -f -p "$APP" >"$T/follow.out" 2>"$T/follow.err" &
+"$BIN/balena-compose" logs -f -p "$APP" >"$T/follow.out" 2>"$T/follow.err" &
 follow_pid=$!
 sleep 0.3
 bc up -t "$T/target.json" --timeout 60 >/dev/null 2>&1

@@ -225,10 +225,18 @@ test_ring(void **state)
 	}
 	/* the cloud takes three; five more push out the oldest five, two of
 	 * them never sent */
+	assert_int_equal(g.unsent, 10 * one);
 	for (uint64_t s = 1; s <= 3; s++) {
 		assert_int_equal(bc_logring_cloud_next(&g)->seq, s);
 		bc_logring_cloud_took(&g, s);
 	}
+	assert_int_equal(g.unsent, 7 * one);
+	/* a write that failed: 2 and 3 go again */
+	bc_logring_cloud_rewind(&g, 2);
+	assert_int_equal(g.unsent, 9 * one);
+	assert_int_equal(bc_logring_cloud_next(&g)->seq, 2);
+	bc_logring_cloud_took(&g, 3);
+	assert_int_equal(g.unsent, 7 * one);
 	for (int i = 0; i < 5; i++) {
 		rec(&r, "0123456789");
 		bc_logring_push(&g, &r);
@@ -239,6 +247,7 @@ test_ring(void **state)
 	assert_int_equal(gone_sent, 3);
 	assert_int_equal(gone_unsent, 2);
 	assert_int_equal(bc_logring_cloud_next(&g)->seq, 6);
+	assert_int_equal(g.unsent, 10 * one); /* 6..15 */
 	/* no notice while the queue is over half full */
 	assert_int_equal(bc_logring_take_suppressed(&g), 0);
 	for (uint64_t s = 6; s <= 12; s++)
