@@ -129,6 +129,7 @@ bench: all
 	bench/footprint $(BUILD)
 	bench/deploy $(BUILD)
 	bench/pull $(BUILD)
+	bench/logs $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/balena-compose \
