@@ -491,6 +491,12 @@ lg_cloud_config(struct lg *g)
 		log_warnx("log stream: %s", err.msg[0] ? err.msg : "a bad apiEndpoint");
 		return;
 	}
+	/* the CAs only now: a device in local mode never loads them (about
+	 * 1 MiB of parsed certificates) */
+	if (c->tls == NULL && bc_cloud_tls_new(g->d->settings.ca_file, &c->tls, &err) < 0) {
+		log_warnx("log stream: %s", err.msg);
+		return;
+	}
 	g->ring.cloud = true;
 	g->ring.cloud_seq = g->ring.next_seq; /* what came before is delivered */
 	g->ring.unsent = 0;
@@ -517,8 +523,6 @@ lg_cloud_start(struct lg *g, bc_err *err)
 	    (rv = nng_aio_alloc(&c->waio, write_cb, c)) != 0 ||
 	    (rv = nng_aio_alloc(&c->raio, read_cb, c)) != 0)
 		return bc_err_set(err, BC_ESYS, "aio: %s", nng_strerror(rv));
-	if (bc_cloud_tls_new(g->d->settings.ca_file, &c->tls, err) < 0)
-		return -1;
 	if (bc_daemon_watch_fd(g->d, c->efd, POLLIN, on_fired, g, err) < 0 ||
 	    bc_daemon_timer(g->d, cloud_due, cloud_fire, g, err) < 0)
 		return -1;
