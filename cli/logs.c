@@ -209,9 +209,8 @@ history(struct tail *t, size_t tail, bc_err *err)
 		for (size_t b = 0; b < n_batches && rc == 0; b++)
 			for (size_t i = 0; i < batches[b].body.log_batch.records.n; i++) {
 				bc_log_rec *r = &batches[b].body.log_batch.records.v[i];
-				if (!wanted(t, r))
+				if (!wanted(t, r) || !fresh(t, r))
 					continue;
-				fresh(t, r);
 				if (skip > 0) {
 					skip--;
 					continue;

@@ -96,8 +96,22 @@ same_uid_only(nng_pipe p, nng_pipe_ev ev, void *arg)
 		nng_pipe_close(p);
 }
 
+static void
+count_peer(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)p;
+	atomic_fetch_add((atomic_int *)arg, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+}
+
 int
 bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err)
+{
+	return bc_listen_counted(sock, daemon, kind, NULL, err);
+}
+
+int
+bc_listen_counted(nng_socket *sock, const char *daemon, enum bc_sockkind kind, atomic_int *peers,
+		  bc_err *err)
 {
 	char addr[160], path[128];
 	nng_listener l;
@@ -118,6 +132,12 @@ bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *e
 	}
 	/* a peer of another uid is cut off before its pipe is added, on REP
 	 * and on PUB (our events are ours), even if someone loosens the modes */
+	if (peers != NULL &&
+	    ((rv = nng_pipe_notify(*sock, NNG_PIPE_EV_ADD_POST, count_peer, peers)) != 0 ||
+	     (rv = nng_pipe_notify(*sock, NNG_PIPE_EV_REM_POST, count_peer, peers)) != 0)) {
+		nng_fail(err, rv, "listen on", addr);
+		goto fail;
+	}
 	if ((rv = nng_pipe_notify(*sock, NNG_PIPE_EV_ADD_PRE, same_uid_only, NULL)) != 0 ||
 	    (rv = nng_socket_set_size(*sock, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG)) != 0 ||
 	    (rv = nng_listener_create(&l, *sock, addr)) != 0 ||

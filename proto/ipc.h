@@ -4,6 +4,7 @@
 #define BC_IPC_H
 
 #include <nng/nng.h>
+#include <stdatomic.h>
 
 #include "proto/proto.h"
 
@@ -33,6 +34,10 @@ int bc_addr_in(char *out, size_t outlen, const char *rundir, const char *daemon,
  * alike. A stale socket file left by a
  * crashed predecessor is replaced. On success *sock is the caller's to close. */
 int bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err);
+/* The same, counting the peers in *peers (may be NULL) from before the
+ * first can connect: +1 as one is added, -1 as it goes. */
+int bc_listen_counted(nng_socket *sock, const char *daemon, enum bc_sockkind kind,
+		      atomic_int *peers, bc_err *err);
 
 /* Encode m and send it on sock. m stays the caller's: bc_send frees
  * nothing of it (a caller that decoded or built it clears it). */

@@ -457,7 +457,7 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 		return 100;
 	}
 	if (bc_listen(&d.rep, ops->name, BC_SOCK_REP, &err) < 0 ||
-	    bc_listen(&d.pub, ops->name, BC_SOCK_PUB, &err) < 0)
+	    bc_listen_counted(&d.pub, ops->name, BC_SOCK_PUB, &d.pub_peers, &err) < 0)
 		fatalx("%s", err.msg);
 	if (ops->start != NULL && ops->start(&d, &err) < 0) {
 		log_warnx("%s", err.msg);

@@ -16,6 +16,7 @@
 #define BC_DAEMON_H
 
 #include <nng/nng.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "proto/proto.h"
@@ -76,6 +77,7 @@ struct bc_daemon {
 	const struct bc_daemon_ops *ops;
 	nng_socket rep; /* requests in */
 	nng_socket pub; /* events out */
+	atomic_int pub_peers; /* subscribers connected to pub (nng's threads count) */
 	uint64_t started_ms;
 	uint64_t instance; /* random, non-zero, new in every run (PONG, ACK, ...) */
 	bc_settings settings; /* every BC_* setting, checked before start() */

@@ -99,6 +99,8 @@ struct gw {
 	nng_socket rsub;
 	int rsub_fd;
 	json_t *state;	      /* the reconciler's last state document */
+	uint64_t state_ask_at; /* no STATE event yet: ask the reconciler then */
+	bool sub_live;	       /* a STATE event came: the subscription works */
 	json_t *reported;     /* the device part the cloud last accepted */
 	uint64_t next_report; /* UINT64_MAX: nothing to send */
 	uint64_t last_sent;

@@ -282,6 +282,8 @@ gw_req_free(struct gw_req *rq)
 		nng_http_client_free(rq->client);
 	if (rq->url != NULL)
 		nng_url_free(rq->url);
+	if (rq->send != NULL) /* a register body holds the device's new key */
+		explicit_bzero(rq->send, strlen(rq->send));
 	free(rq->send);
 	free(rq);
 }

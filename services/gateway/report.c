@@ -126,6 +126,7 @@ state_ready(void *ud, short revents)
 		} else {
 			if (m.type == BC_MSG_STATE) {
 				json_t *doc = bc_statedoc_from_msg(&m.body.state);
+				g->sub_live = true; /* the events come: no more asking */
 				if (doc != NULL) {
 					json_decref(g->state);
 					g->state = doc;
@@ -135,6 +136,29 @@ state_ready(void *ud, short revents)
 			bc_msg_clear(&m);
 		}
 		nng_msg_free(nm);
+	}
+}
+
+static uint64_t
+state_due(void *ud)
+{
+	struct gw *g = ud;
+	return g->sub_live ? UINT64_MAX : g->state_ask_at;
+}
+
+static void
+state_fire(void *ud)
+{
+	struct gw *g = ud;
+	uint64_t gen;
+	bool settled;
+	json_t *doc;
+
+	g->state_ask_at = bc_mono_ms() + 1000;
+	if (bc_client_state(NULL, &gen, &settled, &doc, NULL) == 0) {
+		json_decref(g->state);
+		g->state = doc;
+		gw_report_soon(g);
 	}
 }
 
@@ -157,13 +181,16 @@ gw_report_start(struct gw *g, bc_err *err)
 	if (nng_socket_get_int(g->rsub, NNG_OPT_RECVFD, &g->rsub_fd) != 0 ||
 	    bc_daemon_watch_fd(g->d, g->rsub_fd, POLLIN, state_ready, g, err) < 0)
 		return -1;
-	/* what runs now, for the first report (the reconciler may not be up:
-	 * its next STATE event brings it then) */
+	/* what runs now, for the first report. The reconciler may not be up
+	 * yet, and the STATE events it sends before our subscription is
+	 * connected are lost (a quick converge at boot would then never be
+	 * reported): until the first STATE event comes, ask every second. */
 	if (bc_client_state(NULL, &gen, &settled, &doc, &serr) == 0) {
 		g->state = doc;
 		gw_report_soon(g);
 	}
-	return 0;
+	g->state_ask_at = bc_mono_ms() + 1000;
+	return bc_daemon_timer(g->d, state_due, state_fire, g, err);
 }
 
 void

@@ -85,12 +85,18 @@ hang_up(struct lg *g, const char *why)
 		deflateEnd(&c->z);
 		c->z_init = false;
 	}
-	if (c->writing && c->inflight_first != 0) /* whether the cloud got them is not
-						     known: they go again */
+	/* what the last fill took and did not see go out (a write that failed,
+	 * or a fill that did): whether the cloud got it is not known, it goes
+	 * again, the notice too */
+	if (c->inflight_first != 0)
 		bc_logring_cloud_rewind(&g->ring, c->inflight_first);
-	if (c->writing)
-		g->ring.suppressed += c->inflight_sup; /* the notice too */
+	g->ring.suppressed += c->inflight_sup;
+	c->inflight_first = 0;
 	c->inflight_sup = 0;
+	if (c->out.data != NULL) /* the first write holds the key */
+		explicit_bzero(c->out.data, c->out.cap);
+	c->out.len = 0;
+	c->rlen = 0;
 	c->writing = false;
 	lg_follow_resume(g);
 	c->n_adv = 0;
@@ -149,7 +155,7 @@ start_write(struct lgc *c)
 	c->write_started = bc_mono_ms();
 	nng_aio_set_iov(c->waio, 1, &iov);
 	nng_aio_set_timeout(c->waio, WATCHDOG_MS);
-	nng_http_conn_write(c->conn, c->waio);
+	nng_http_conn_write_all(c->conn, c->waio); /* a TLS write sends one record at most */
 }
 
 /* What the next write carries: the records the cloud has not taken (and a
@@ -231,9 +237,7 @@ write_done(struct lg *g)
 	struct lgc *c = &g->cloud;
 	int rv = nng_aio_result(c->waio);
 
-	c->writing = false;
-	lg_follow_resume(g);
-	if (rv != 0) {
+	if (rv != 0) { /* hang_up sends what this write held again */
 		char why[96];
 		snprintf(why, sizeof(why), "%s",
 			 rv == NNG_ETIMEDOUT ? "the stream stalled (a write not out in 30 s)"
@@ -241,6 +245,8 @@ write_done(struct lg *g)
 		hang_up(g, why);
 		return;
 	}
+	c->writing = false;
+	lg_follow_resume(g);
 	for (size_t i = 0; i < c->n_adv; i++) {
 		struct follower *f = lg_follower(g, c->adv[i].id);
 		if (f != NULL)
@@ -265,8 +271,19 @@ read_done(struct lg *g)
 {
 	struct lgc *c = &g->cloud;
 	int rv = nng_aio_result(c->raio);
-	size_t n = nng_aio_count(c->raio);
+	size_t n;
 	char why[160];
+
+	if (rv == 0)
+		c->rlen += nng_aio_count(c->raio);
+	n = c->rlen;
+	if (rv == 0 && n < 12 && n < sizeof(c->rbuf)) {
+		/* the status line comes in pieces: read on */
+		nng_iov riov = {.iov_buf = c->rbuf + n, .iov_len = sizeof(c->rbuf) - n};
+		nng_aio_set_iov(c->raio, 1, &riov);
+		nng_http_conn_read(c->conn, c->raio);
+		return;
+	}
 
 	if (c->state == C_CLOSING && rv == 0 && n >= 12 &&
 	    (memcmp(c->rbuf, "HTTP/1.1 201", 12) == 0 || memcmp(c->rbuf, "HTTP/1.1 200", 12) == 0)) {
@@ -336,6 +353,7 @@ connect_done(struct lg *g)
 	log_info("log stream: connected to %s", g->cfg.api_endpoint);
 	start_write(c);
 	/* any answer while we stream is a failure: listen for it */
+	c->rlen = 0;
 	nng_aio_set_iov(c->raio, 1, &riov);
 	nng_aio_set_timeout(c->raio, NNG_DURATION_INFINITE);
 	nng_http_conn_read(c->conn, c->raio);

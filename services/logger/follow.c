@@ -92,7 +92,7 @@ lg_save_cursors(struct lg *g)
 		for (int k = 0; k < 2; k++)
 			snprintf(ts[k], sizeof(ts[k]), "%" PRId64, f->done[k].ts_ns);
 		json_object_set_new(doc, f->id,
-				    json_pack("{s:{s:s, s:i}, s:{s:s, s:i}}", "out", "ts", ts[0], "n",
+				    json_pack("{s:{s:s, s:I}, s:{s:s, s:I}}", "out", "ts", ts[0], "n",
 					      (json_int_t)f->done[0].n, "err", "ts", ts[1], "n",
 					      (json_int_t)f->done[1].n));
 	}
@@ -158,6 +158,7 @@ on_line(void *ud, const char *p, size_t n, bool cut)
 		ts = (int64_t)bc_wall_ms() * 1000000;
 		off = 0;
 	}
+	f->failures = 0; /* it reads */
 	nth = bc_lognth_next(&f->nth[k], ts);
 	if (!bc_logcursor_is_new(&f->read[k], ts, nth))
 		return 0; /* delivered before this stream began */
@@ -189,6 +190,18 @@ on_frame(void *ud, int stream, const char *data, size_t len)
 		return 0; /* stdin, or the engine's own error stream */
 	f->stream = stream;
 	return bc_logsplit_feed(&f->split[stream - 1], data, len, on_line, f);
+}
+
+/* A stream that could not be read: again after 1 s, 2 s, ... 60 s (a
+ * container whose logs cannot be read is not asked for them every second) */
+static void
+broke(struct follower *f)
+{
+	uint64_t d = LG_RETRY_MS;
+	for (unsigned i = 0; i < f->failures && d < 60000; i++)
+		d *= 2;
+	f->failures++;
+	f->retry_at = bc_mono_ms() + (d < 60000 ? d : 60000);
 }
 
 static void
@@ -234,7 +247,7 @@ attach(struct lg *g, struct follower *f, bool from_now)
 	f->s = bc_docker_logs_open(NULL, f->id, query, f->tty, on_frame, f, &err);
 	if (f->s == NULL) {
 		log_warnx("%s: %s", f->short_id, err.msg);
-		f->retry_at = bc_mono_ms() + LG_RETRY_MS;
+		broke(f);
 		return;
 	}
 	ev.data.ptr = f;
@@ -277,8 +290,9 @@ streams_ready(void *ud, short revents)
 		if (rc == 0)
 			continue;
 		if (rc < 0) {
-			log_warnx("%s: %s; reading it again", f->short_id, err.msg);
-			f->retry_at = bc_mono_ms() + LG_RETRY_MS;
+			if (f->failures < 3 || f->failures % 20 == 0)
+				log_warnx("%s: %s; reading it again", f->short_id, err.msg);
+			broke(f);
 		}
 		/* ended: the container stopped, and all it printed was read (a
 		 * scan looks whether it stopped or only its stream ended) */
@@ -363,6 +377,7 @@ scan_work(void *ud)
 		const char *id = json_string_value(json_object_get(c, "Id"));
 		json_t *labels = json_object_get(c, "Labels"), *in;
 		struct seen *s = &sc->v[sc->n];
+		bc_err ierr = {0};
 		if (id == NULL || strlen(id) != 64)
 			continue;
 		s->app_id = label_num(labels, "io.balena.app-id", "io.resin.app-id");
@@ -375,8 +390,12 @@ scan_work(void *ud)
 		s->running = json_is_string(json_object_get(c, "State")) &&
 			     strcmp(json_string_value(json_object_get(c, "State")), "running") == 0;
 		/* the list does not say whether it has a TTY */
-		if ((in = bc_docker_container_inspect(d, id, NULL)) == NULL)
-			continue; /* gone meanwhile */
+		if ((in = bc_docker_container_inspect(d, id, &ierr)) == NULL) {
+			if (ierr.code == BC_ENOTFOUND)
+				continue; /* gone meanwhile */
+			sc->err = ierr; /* not known: the scan fails, nothing is forgotten */
+			goto out;
+		}
 		s->tty = json_is_true(json_object_get(json_object_get(in, "Config"), "Tty"));
 		json_decref(in);
 		sc->n++;
@@ -451,6 +470,8 @@ scan_due(void *ud)
 	struct lg *g = ud;
 	uint64_t due = g->scanning || g->scan_at == 0 ? UINT64_MAX : g->scan_at;
 
+	if (g->scanning) /* its end looks at every container anyway */
+		return UINT64_MAX;
 	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
 		if (g->f[i].used && g->f[i].retry_at != 0 && g->f[i].retry_at < due)
 			due = g->f[i].retry_at;
@@ -467,7 +488,8 @@ scan_fire(void *ud)
 	if (g->scanning || g->stopping)
 		return;
 	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
-		g->f[i].retry_at = 0; /* the scan below looks at them */
+		if (g->f[i].retry_at != 0 && g->f[i].retry_at <= bc_mono_ms())
+			g->f[i].retry_at = 0; /* the scan below looks at them */
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return;
 	sc->g = g;

@@ -54,6 +54,7 @@ struct follower {
 	bc_logcursor read[2]; /* what went into the buffer (a reattach resumes here) */
 	bc_logcursor done[2]; /* what was delivered (kept on disk) */
 	uint64_t retry_at;    /* a stream that broke while the container ran */
+	unsigned failures;    /* in a row: the retry backs off */
 };
 
 #define LG_ADV_MAX 128 /* container streams in one write to the cloud */
@@ -86,6 +87,7 @@ struct lgc {
 	} adv[LG_ADV_MAX]; /* cursors that move when the write is out */
 	size_t n_adv;
 	char rbuf[512];
+	size_t rlen; /* of the cloud's answer, read so far */
 	char status[200];
 	uint64_t lines, bytes;
 };
@@ -100,7 +102,6 @@ struct lg {
 	struct lgc cloud;
 	bc_logring ring;
 	uint64_t published; /* records up to this seq went to the tails */
-	atomic_int tails;   /* SUB pipes on our PUB: none, nothing is published */
 	int epfd;	    /* the followers' streams */
 	bool paused;	    /* epfd is not watched: the cloud catches up */
 	struct follower f[LG_MAX_FOLLOW];

@@ -84,7 +84,7 @@ publish_fire(void *ud)
 	bc_msg m = {.type = BC_MSG_LOG_BATCH};
 	bc_err err = {0};
 
-	if (atomic_load(&g->tails) == 0) { /* nobody follows: nothing to encode */
+	if (atomic_load(&g->d->pub_peers) <= 0) { /* nobody follows: nothing to encode */
 		g->published = g->ring.next_seq - 1;
 		return;
 	}
@@ -137,24 +137,12 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 	return BC_HANDLED;
 }
 
-/* nng's thread: a tail came or went */
-static void
-tail_added(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	struct lg *g = arg;
-	(void)p;
-	atomic_fetch_add(&g->tails, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
-}
-
 static int
 start(struct bc_daemon *d, bc_err *err)
 {
 	struct lg *g = d->ops->ctx;
 
 	g->d = d;
-	if (nng_pipe_notify(d->pub, NNG_PIPE_EV_ADD_POST, tail_added, g) != 0 ||
-	    nng_pipe_notify(d->pub, NNG_PIPE_EV_REM_POST, tail_added, g) != 0)
-		return bc_err_set(err, BC_ESYS, "tails: pipe notify");
 	bc_logring_init(&g->ring, BC_LOGRING_DEFAULT, false);
 	if (bc_daemon_start_pool(d, 1, 8, err) < 0 ||
 	    bc_daemon_timer(d, publish_due, publish_fire, g, err) < 0 ||
