@@ -21,17 +21,8 @@ API=127.0.0.1:5543
 CTL=127.0.0.1:5544
 bc() { "$BIN/balena-compose" "$@"; }
 cid() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=$1"; }
-double_pid=
-double_start() {
-	setsid python3 "$here/../cloud/double.py" 5543 5544 "$T/certs/server.pem" "$T/certs/server.key" "$T" \
-		>"$T/double.log" 2>&1 &
-	double_pid=$!
-	for _ in $(seq 50); do curl -s -o /dev/null "http://$CTL/requests" && return 0; sleep 0.1; done
-	echo "the cloud double did not start" >&2
-	return 1
-}
-double_stop() { [ -z "$double_pid" ] || { kill "$double_pid"; wait "$double_pid"; } 2>/dev/null; double_pid=; }
-ctl() { curl -sf -X "$1" "http://$CTL$2" ${3:+--data-binary "@$3"}; }
+# shellcheck source=../cloud/double.sh
+. "$here/../cloud/double.sh"
 cleanup() {
 	bc down -v -p "cl$APP" --timeout 30 >/dev/null 2>&1
 	suite_stop

@@ -24,17 +24,8 @@ CTL=127.0.0.1:5554
 N=3000 # phase 1: 1..N on each stream
 M=4000 # phase 2, printed while the cloud is away: ~600 KiB, more than the 256 KiB buffer
 bc() { "$BIN/balena-compose" "$@"; }
-double_pid=
-double_start() {
-	setsid python3 "$here/../cloud/double.py" 5553 5554 "$T/certs/server.pem" "$T/certs/server.key" "$T" \
-		>>"$T/double.log" 2>&1 &
-	double_pid=$!
-	for _ in $(seq 50); do curl -s -o /dev/null "http://$CTL/requests" && return 0; sleep 0.1; done
-	echo "the cloud double did not start" >&2
-	return 1
-}
-double_stop() { [ -z "$double_pid" ] || { kill "$double_pid"; wait "$double_pid"; } 2>/dev/null; double_pid=; }
-ctl() { curl -sf -X "$1" "http://$CTL$2" ${3:+--data-binary "@$3"}; }
+# shellcheck source=../cloud/double.sh
+. "$here/../cloud/double.sh"
 cleanup() {
 	suite_stop
 	double_stop
