@@ -68,7 +68,7 @@ target 1 "$BCTEST_REMOTE_IMAGE" >"$T/t1.json"
 target 2 "$BCTEST_REMOTE_IMAGE" >"$T/t2.json"
 docker rmi -f "$BCTEST_REMOTE_IMAGE" >/dev/null 2>&1
 
-"$BUILD/tests/sub" reconciler 40 20000 >"$T/events" &
+"$BUILD/tests/sub" reconciler 400 20000 >"$T/events" & # SYSLOG events come too
 subpid=$!
 for _ in $(seq 50); do grep -q subscribed "$T/events" 2>/dev/null && break; sleep 0.1; done
 # lock dirs of 300 services of old releases, gone from target and Docker:
