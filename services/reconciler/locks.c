@@ -28,7 +28,12 @@ key_of(char *out, size_t n, int64_t app_id)
 bool
 rec_in_scope(const struct rec *r, int64_t app)
 {
-	return bc_settings_in_scope(&r->d->settings, app);
+	if (r->scope == NULL)
+		return true;
+	for (size_t i = 0; i < r->n_scope; i++)
+		if (r->scope[i] == app)
+			return true;
+	return false;
 }
 
 /* Our leases are kept on disk: a reconciler killed while it held an app's
