@@ -22,3 +22,13 @@ bc_wall_ms(void)
 {
 	return ms_of(CLOCK_REALTIME);
 }
+
+uint64_t
+bc_doubling_ms(unsigned n, uint64_t base_ms, uint64_t cap_ms)
+{
+	uint64_t d = base_ms;
+
+	for (unsigned i = 0; i < n && d < cap_ms; i++)
+		d *= 2;
+	return d < cap_ms ? d : cap_ms;
+}

@@ -11,4 +11,8 @@ uint64_t bc_mono_ms(void);
  * Docker's wall-clock times (hand-over timeouts). */
 uint64_t bc_wall_ms(void);
 
+/* min(base_ms x 2^n, cap_ms): the waits of a retry that doubles (the
+ * cloud's backoffs use it as it is; the fetcher's adds jitter). */
+uint64_t bc_doubling_ms(unsigned n, uint64_t base_ms, uint64_t cap_ms);
+
 #endif

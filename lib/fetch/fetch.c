@@ -1,5 +1,7 @@
 #include "lib/fetch/fetch.h"
 
+#include "lib/base/clock.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -130,12 +132,8 @@ bc_pull_retryable(const char *e)
 uint64_t
 bc_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms, uint32_t r)
 {
-	uint64_t d = base_ms;
+	uint64_t d = bc_doubling_ms(attempt, base_ms, cap_ms);
 
-	for (unsigned i = 0; i < attempt && d < cap_ms; i++)
-		d *= 2;
-	if (d > cap_ms)
-		d = cap_ms;
 	return d / 2 + (d / 2 ? r % (d / 2 + 1) : 0);
 }
 

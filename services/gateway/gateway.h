@@ -122,8 +122,6 @@ int gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char
 void gw_req_free(struct gw_req *rq);
 /* Why rq failed (rv != 0), for logs and status lines. */
 const char *gw_req_error(const struct gw_req *rq);
-/* min(15 s x 2^n, cap) */
-uint64_t gw_backoff_ms(unsigned n, uint64_t cap);
 
 /* poll.c */
 int gw_poll_start(struct gw *g, bc_err *err);

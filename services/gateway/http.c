@@ -295,13 +295,3 @@ gw_req_error(const struct gw_req *rq)
 		return rq->why;
 	return nng_strerror(rq->rv);
 }
-
-uint64_t
-gw_backoff_ms(unsigned n, uint64_t cap)
-{
-	uint64_t d = GW_BACKOFF_MIN_MS;
-
-	for (unsigned i = 0; i < n && d < cap; i++)
-		d *= 2;
-	return d < cap ? d : cap;
-}

@@ -33,7 +33,8 @@ report_done(struct gw *g, struct gw_req *rq)
 		g->last_sent = bc_mono_ms();
 		gw_report_soon(g); /* anything that changed meanwhile */
 	} else {
-		uint64_t wait = gw_backoff_ms(g->report_errors++, g->cfg.app_update_poll_interval_ms);
+		uint64_t wait = bc_doubling_ms(g->report_errors++, GW_BACKOFF_MIN_MS,
+						 g->cfg.app_update_poll_interval_ms);
 		if (rq->rv == 0 && rq->retry_after_s > 0 && rq->retry_after_s < 86400)
 			wait = (uint64_t)rq->retry_after_s * 1000; /* seconds (RFC 9110) */
 		if (rq->rv != 0)

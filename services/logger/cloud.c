@@ -56,10 +56,7 @@ static void read_cb(void *arg) { fired(arg, F_READ); }
 static uint64_t
 backoff(unsigned n)
 {
-	uint64_t d = BACKOFF_MIN_MS;
-	for (unsigned i = 0; i < n && d < BACKOFF_MAX_MS; i++)
-		d *= 2;
-	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
+	return bc_doubling_ms(n, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 }
 
 /* The connection is over (why: NULL when it ended well). */

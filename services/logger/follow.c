@@ -197,11 +197,7 @@ on_frame(void *ud, int stream, const char *data, size_t len)
 static void
 broke(struct follower *f)
 {
-	uint64_t d = LG_RETRY_MS;
-	for (unsigned i = 0; i < f->failures && d < 60000; i++)
-		d *= 2;
-	f->failures++;
-	f->retry_at = bc_mono_ms() + (d < 60000 ? d : 60000);
+	f->retry_at = bc_mono_ms() + bc_doubling_ms(f->failures++, LG_RETRY_MS, 60000);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/clock.h"
 #include "lib/fetch/fetch.h"
 
 static void
@@ -77,6 +78,12 @@ test_backoff(void **state)
 		assert_true(d3 >= 4000 && d3 <= 8000);
 		assert_true(d9 >= 15000 && d9 <= 30000);
 	}
+	/* the doubling without jitter (the cloud's backoffs): min(base x 2^n, cap) */
+	assert_int_equal(bc_doubling_ms(0, 15000, 900000), 15000);
+	assert_int_equal(bc_doubling_ms(3, 15000, 900000), 120000);
+	assert_int_equal(bc_doubling_ms(6, 15000, 900000), 900000);
+	assert_int_equal(bc_doubling_ms(1000, 5000, 300000), 300000); /* no overflow */
+	assert_int_equal(bc_doubling_ms(2, 15000, 2000), 2000);	     /* a cap below the base */
 }
 
 static void
