@@ -150,3 +150,14 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 	}
 	return 0;
 }
+
+bool
+bc_settings_in_scope(const bc_settings *s, int64_t app)
+{
+	if (s->n_scope == 0)
+		return true;
+	for (size_t i = 0; i < s->n_scope; i++)
+		if (s->scope[i] == app)
+			return true;
+	return false;
+}

@@ -46,6 +46,9 @@ typedef struct bc_settings {
  * err naming the first bad variable, its value and what is allowed.
  * unknown, if not NULL, is told each BC_* name in environ that is not a
  * setting (envp: the environment to scan, may be NULL). */
+/* Is app in BC_SCOPE_APPS (every app when it is not set)? */
+bool bc_settings_in_scope(const bc_settings *s, int64_t app);
+
 int bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char **envp,
 		     void (*unknown)(const char *name), bc_err *err);
 

@@ -20,18 +20,6 @@
 
 #define SCAN_DELAY_MS 50 /* events come in bursts: one scan for a burst */
 
-static bool
-in_scope(const struct lg *g, int64_t app_id)
-{
-	const bc_settings *s = &g->d->settings;
-	if (s->n_scope == 0)
-		return true;
-	for (size_t i = 0; i < s->n_scope; i++)
-		if (s->scope[i] == app_id)
-			return true;
-	return false;
-}
-
 struct follower *
 lg_follower(struct lg *g, const char *short_id)
 {
@@ -422,7 +410,7 @@ scan_done(void *ud, bool ran)
 		struct seen *s = &sc->v[i];
 		struct follower *f;
 		bool fresh = false;
-		if (!in_scope(g, s->app_id))
+		if (!bc_settings_in_scope(&g->d->settings, s->app_id))
 			continue;
 		if ((f = by_id(g, s->id)) == NULL) {
 			if ((f = add(g, s->id)) == NULL) {

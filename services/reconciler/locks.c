@@ -28,12 +28,7 @@ key_of(char *out, size_t n, int64_t app_id)
 bool
 rec_in_scope(const struct rec *r, int64_t app)
 {
-	if (r->scope == NULL)
-		return true;
-	for (size_t i = 0; i < r->n_scope; i++)
-		if (r->scope[i] == app)
-			return true;
-	return false;
+	return bc_settings_in_scope(&r->d->settings, app);
 }
 
 /* Our leases are kept on disk: a reconciler killed while it held an app's

@@ -68,11 +68,15 @@ test_values(void **state)
 	assert_int_equal(s.pull_retries, 0);
 	assert_int_equal(s.n_scope, 3);
 	assert_int_equal(s.scope[2], 333);
+	assert_true(bc_settings_in_scope(&s, 22));
+	assert_false(bc_settings_in_scope(&s, 2));
 	assert_string_equal(s.disk_reserve, "15%");
 	assert_string_equal(s.statedir, "/data/bc");
 	assert_string_equal(s.config, "/x/config.json"); /* was lib/config's own */
 	/* a typo of a known name is told, the known ones are not */
 	assert_string_equal(unknown_seen, "BC_WORKER ");
+	s.n_scope = 0; /* not set: every app */
+	assert_true(bc_settings_in_scope(&s, 2));
 }
 
 /* BC_SCOPE_APPS: up to 256 ids (it kept 64 once, silently), then an error */
