@@ -1,5 +1,6 @@
 #include "lib/ipc/client.h"
 #include "lib/base/clock.h"
+#include "lib/base/log.h"
 #include "lib/plan/statedoc.h"
 
 #include <stdio.h>
@@ -133,6 +134,26 @@ bc_client_sub(const char *rundir, const char *daemon, bool wait, nng_socket *s, 
 		return bc_err_set(err, BC_ESYS, "subscribe to %s at %s", daemon, addr);
 	}
 	return 0;
+}
+
+int
+bc_client_sub_drain(nng_socket sub, const char *what, void (*fn)(void *ud, bc_msg *m), void *ud)
+{
+	nng_msg *nm;
+	int rv;
+
+	while ((rv = nng_recvmsg(sub, &nm, NNG_FLAG_NONBLOCK)) == 0) {
+		bc_msg m;
+		bc_err err = {0};
+		if (bc_msg_decode(nng_msg_body(nm), nng_msg_len(nm), &m, &err) < 0) {
+			log_warnx("%s: %s", what, err.msg);
+		} else {
+			fn(ud, &m);
+			bc_msg_clear(&m);
+		}
+		nng_msg_free(nm);
+	}
+	return rv;
 }
 
 /* Append "app 'name': error" of a failed app to failed (n bytes). */

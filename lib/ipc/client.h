@@ -18,6 +18,13 @@
  * close). wait: dial in the background, so that a daemon not up yet is
  * reached when it comes (otherwise it must be there now). */
 int bc_client_sub(const char *rundir, const char *daemon, bool wait, nng_socket *s, bc_err *err);
+/* Take every message waiting on sub, without blocking: each that decodes
+ * goes to fn (m is cleared once fn returns; fn may take its strings and
+ * NULL them), one that does not is logged as "<what>: <why>" and skipped.
+ * Returns nng's result of the last receive: NNG_EAGAIN when all were
+ * taken, anything else when the socket no longer works. */
+int bc_client_sub_drain(nng_socket sub, const char *what, void (*fn)(void *ud, bc_msg *m),
+			void *ud);
 
 /* One request to a daemon: an ERROR reply becomes err (with its code), and
  * a reply of another type than want (BC_MSG_NONE: any) is a protocol error.

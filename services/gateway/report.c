@@ -113,31 +113,26 @@ gw_report_soon(struct gw *g)
 }
 
 static void
-state_ready(void *ud, short revents)
+state_event(void *ud, bc_msg *m)
 {
 	struct gw *g = ud;
-	nng_msg *nm;
+	json_t *doc;
 
-	(void)revents;
-	while (nng_recvmsg(g->rsub, &nm, NNG_FLAG_NONBLOCK) == 0) {
-		bc_msg m;
-		bc_err err = {0};
-		if (bc_msg_decode(nng_msg_body(nm), nng_msg_len(nm), &m, &err) < 0) {
-			log_warnx("state events: %s", err.msg);
-		} else {
-			if (m.type == BC_MSG_STATE) {
-				json_t *doc = bc_statedoc_from_msg(&m.body.state);
-				g->sub_live = true; /* the events come: no more asking */
-				if (doc != NULL) {
-					json_decref(g->state);
-					g->state = doc;
-					gw_report_soon(g);
-				}
-			}
-			bc_msg_clear(&m);
-		}
-		nng_msg_free(nm);
+	if (m->type != BC_MSG_STATE)
+		return;
+	g->sub_live = true; /* the events come: no more asking */
+	if ((doc = bc_statedoc_from_msg(&m->body.state)) != NULL) {
+		json_decref(g->state);
+		g->state = doc;
+		gw_report_soon(g);
 	}
+}
+
+static void
+state_ready(void *ud, short revents)
+{
+	(void)revents;
+	bc_client_sub_drain(((struct gw *)ud)->rsub, "state events", state_event, ud);
 }
 
 static uint64_t

@@ -4,6 +4,7 @@
  * record with isSystem, stamped as it arrives. Their other events are
  * ignored here. */
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,35 +16,33 @@
 static const char *const senders[LG_SENDERS] = {"reconciler", "fetcher", "gateway", "locker"};
 
 static void
+system_event(void *ud, bc_msg *m)
+{
+	bc_logrec r = {.ts_ns = (int64_t)bc_wall_ms() * 1000000, .is_system = true};
+
+	if (m->type != BC_MSG_SYSLOG)
+		return;
+	r.app_id = m->body.syslog.app_id;
+	r.service = m->body.syslog.service;
+	m->body.syslog.service = NULL; /* taken */
+	r.message = bc_log_message(m->body.syslog.message, strlen(m->body.syslog.message), false);
+	if (r.message != NULL)
+		lg_push(ud, &r);
+	bc_logrec_free(&r);
+}
+
+static void
 system_ready(void *ud, short revents)
 {
 	struct lg *g = ud;
-	nng_msg *nm;
 
 	(void)revents;
 	for (size_t i = 0; i < LG_SENDERS; i++) {
+		char what[32];
 		if (g->sys_fd[i] < 0)
 			continue;
-		while (nng_recvmsg(g->sys[i], &nm, NNG_FLAG_NONBLOCK) == 0) {
-			bc_msg m;
-			bc_err err = {0};
-			if (bc_msg_decode(nng_msg_body(nm), nng_msg_len(nm), &m, &err) < 0) {
-				log_warnx("%s events: %s", senders[i], err.msg);
-			} else if (m.type == BC_MSG_SYSLOG) {
-				bc_logrec r = {.ts_ns = (int64_t)bc_wall_ms() * 1000000,
-					       .app_id = m.body.syslog.app_id,
-					       .is_system = true};
-				r.service = m.body.syslog.service;
-				r.message = bc_log_message(m.body.syslog.message,
-							   strlen(m.body.syslog.message), false);
-				m.body.syslog.service = NULL; /* taken */
-				if (r.message != NULL)
-					lg_push(g, &r);
-				bc_logrec_free(&r);
-			}
-			bc_msg_clear(&m);
-			nng_msg_free(nm);
-		}
+		snprintf(what, sizeof(what), "%s events", senders[i]);
+		bc_client_sub_drain(g->sys[i], what, system_event, g);
 	}
 }
 

@@ -115,25 +115,22 @@ events_fire(void *ud)
  * sent is logged and skipped; the dial retries by itself while the locker
  * is away. */
 static void
+lock_event(void *ud, bc_msg *m)
+{
+	struct rec *r = ud;
+
+	if (m->type == BC_MSG_LOCK_EVENT)
+		r->wake = true;
+}
+
+static void
 lock_ready(void *ud, short revents)
 {
 	struct rec *r = ud;
-	nng_msg *nm;
 	int rv;
 
 	(void)revents;
-	while ((rv = nng_recvmsg(r->lock_sub, &nm, NNG_FLAG_NONBLOCK)) == 0) {
-		bc_msg m;
-		bc_err err = {0};
-		if (bc_msg_decode(nng_msg_body(nm), nng_msg_len(nm), &m, &err) < 0) {
-			log_warnx("lock events: %s", err.msg);
-		} else {
-			if (m.type == BC_MSG_LOCK_EVENT)
-				r->wake = true;
-			bc_msg_clear(&m);
-		}
-		nng_msg_free(nm);
-	}
+	rv = bc_client_sub_drain(r->lock_sub, "lock events", lock_event, r);
 	if (rv != NNG_EAGAIN) {
 		/* only a closed socket ends here: the once-a-second look (a
 		 * round not settled) still finds a lock gone, slower */
