@@ -17,6 +17,10 @@ int cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc);
 int cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n, bool gone,
 	     int timeout_s);
 
+/* Is app (of a state document) one of want (n of them: uuid, name or id)?
+ * n == 0: every app is. */
+bool cli_app_matches(const json_t *app, const char *const *want, size_t n);
+
 /* Print the services of the state document, docker-compose style. Only the
  * apps named in want (by uuid, name or id; n of them) when n > 0. */
 void cli_print_ps(const json_t *doc, const char *const *want, size_t n);

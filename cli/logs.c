@@ -267,11 +267,7 @@ resolve_app(const char *app)
 		return strspn(app, "0123456789") == strlen(app) ? strtoll(app, NULL, 10) : -1;
 	json_array_foreach(json_object_get(doc, "apps"), i, a)
 	{
-		const char *n = json_string_value(json_object_get(a, "name"));
-		const char *u = json_string_value(json_object_get(a, "uuid"));
-		char num[32];
-		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(json_object_get(a, "id")));
-		if ((n && strcmp(n, app) == 0) || (u && strcmp(u, app) == 0) || strcmp(num, app) == 0)
+		if (cli_app_matches(a, &app, 1))
 			id = json_integer_value(json_object_get(a, "id"));
 	}
 	json_decref(doc);

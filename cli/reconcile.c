@@ -45,8 +45,8 @@ cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n, bool
 	return 0;
 }
 
-static bool
-app_matches(const json_t *app, const char *const *want, size_t n)
+bool
+cli_app_matches(const json_t *app, const char *const *want, size_t n)
 {
 	char id[32];
 	const char *uuid = json_string_value(json_object_get(app, "uuid"));
@@ -73,7 +73,7 @@ cli_print_ps(const json_t *doc, const char *const *want, size_t n)
 	{
 		const char *an = json_string_value(json_object_get(app, "name"));
 		char idbuf[32];
-		if (!app_matches(app, want, n))
+		if (!cli_app_matches(app, want, n))
 			continue;
 		if (an == NULL) {
 			snprintf(idbuf, sizeof(idbuf), "%lld (removed)",
@@ -96,7 +96,7 @@ apps_json(const json_t *doc, const char *const *want, size_t n)
 	json_t *out = json_array(), *app;
 	size_t i;
 
-	json_array_foreach(json_object_get(doc, "apps"), i, app) if (app_matches(app, want, n))
+	json_array_foreach(json_object_get(doc, "apps"), i, app) if (cli_app_matches(app, want, n))
 	    json_array_append(out, app);
 	return out;
 }
@@ -417,7 +417,7 @@ cmd_down(int argc, char **argv)
 	}
 	/* the app's id, to wait for it alone: another app's trouble is not ours */
 	json_array_foreach(json_object_get(doc, "apps"), i, a) if (
-	    app_matches(a, (const char *const[]){app}, 1)) id =
+	    cli_app_matches(a, (const char *const[]){app}, 1)) id =
 	    json_integer_value(json_object_get(a, "id"));
 	json_decref(doc);
 	if (bc_client_down(NULL, app, volumes, &ack, &err) < 0) {
@@ -522,7 +522,7 @@ cmd_state(int argc, char **argv)
 		{
 			const char *ae = json_string_value(json_object_get(a, "error"));
 			const char *aw = json_string_value(json_object_get(a, "waiting"));
-			if (!app_matches(a, want, n))
+			if (!cli_app_matches(a, want, n))
 				continue;
 			printf("app %s (%lld): %s%s%s\n",
 			       json_string_value(json_object_get(a, "name")) ?: "-",
