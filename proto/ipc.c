@@ -1,6 +1,8 @@
 #include "proto/ipc.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -148,8 +150,95 @@ bc_listen_counted(nng_socket *sock, const char *daemon, enum bc_sockkind kind, a
 	}
 	return 0;
 fail:
-	nng_close(*sock);
+	bc_sock_close(*sock);
 	return -1;
+}
+
+/* one close: the closing thread and the caller share it; the last to let go
+ * frees it */
+struct closing {
+	nng_socket s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int refs;
+};
+
+static void
+closing_unref(struct closing *c)
+{
+	bool last;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (last) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+	}
+}
+
+static void *
+closing_run(void *arg)
+{
+	struct closing *c = arg;
+
+	nng_close(c->s);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	closing_unref(c);
+	return NULL;
+}
+
+void
+bc_sock_close(nng_socket s)
+{
+	struct closing *c = calloc(1, sizeof(*c));
+	pthread_condattr_t ca;
+	pthread_attr_t ta;
+	pthread_t t;
+	struct timespec until;
+	bool started = false;
+
+	if (c == NULL) {
+		nng_close(s); /* no memory for the guard: close as nng does */
+		return;
+	}
+	c->s = s;
+	c->refs = 2;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_attr_init(&ta) == 0) {
+		pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&ta, 64 << 10);
+		started = pthread_create(&t, &ta, closing_run, c) == 0;
+		pthread_attr_destroy(&ta);
+	}
+	if (!started) {
+		c->refs = 1;
+		nng_close(s);
+		closing_unref(c);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += BC_CLOSE_MS / 1000;
+	until.tv_nsec += (long)(BC_CLOSE_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (!c->done)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&c->mu);
+	closing_unref(c);
 }
 
 int
@@ -195,14 +284,10 @@ bc_call_in(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep, int
 {
 	char addr[160];
 	nng_socket s;
-	uint64_t id;
 	int rv;
 
 	if (bc_addr_in(addr, sizeof(addr), rundir, daemon, BC_SOCK_REP, err) < 0)
 		return -1;
-	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-		return bc_err_sys(err, "request id");
-	req->id = id >> 1; /* keep it a positive msgpack int everywhere */
 	if ((rv = nng_req0_open(&s)) != 0)
 		return nng_fail(err, rv, "open request socket to", daemon);
 	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
@@ -215,18 +300,28 @@ bc_call_in(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep, int
 			 rv == NNG_ECONNREFUSED || rv == NNG_ENOENT ? "no daemon listening at"
 								    : "connect to",
 			 addr);
-		goto fail;
+		bc_sock_close(s);
+		return -1;
 	}
+	rv = bc_call_on(s, daemon, req, rep, err);
+	bc_sock_close(s);
+	return rv;
+}
+
+int
+bc_call_on(nng_socket s, const char *peer, bc_msg *req, bc_msg *rep, bc_err *err)
+{
+	uint64_t id;
+
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		return bc_err_sys(err, "request id");
+	req->id = id >> 1; /* keep it a positive msgpack int everywhere */
 	if (bc_send(s, req, err) < 0 || bc_recv(s, rep, NULL, err) < 0)
-		goto fail;
+		return -1;
 	if (rep->id != req->id) {
 		bc_msg_clear(rep);
-		bc_err_set(err, BC_EPROTO, "reply from '%s' carries the wrong request id", daemon);
-		goto fail;
+		return bc_err_set(err, BC_EPROTO, "reply from '%s' carries the wrong request id",
+				  peer);
 	}
-	nng_close(s);
 	return 0;
-fail:
-	nng_close(s);
-	return -1;
 }

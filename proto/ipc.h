@@ -56,4 +56,19 @@ int bc_call(const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms, bc_err
 int bc_call_in(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep, int timeout_ms,
 	       bc_err *err);
 
+/* One request and its reply on a REQ socket the caller holds (its
+ * timeouts set), as bc_call_in; peer names the other side in errors. */
+int bc_call_on(nng_socket s, const char *peer, bc_msg *req, bc_msg *rep, bc_err *err);
+
+/* Close an nng socket (nng_close) without ever waiting on it for more than
+ * BC_CLOSE_MS. nng 1.5.2, Debian 12's, can hang in nng_close for good when a
+ * message is arriving on one of the socket's pipes as it closes (upstream
+ * nng#1543, #1813; fixed in later nng): a subscriber closed while its
+ * publisher is busy hung nearly every close (tests/unit/test_ipc.c), and a hang stalls nng's one
+ * reaper thread, so every later close in that process hangs too. The close runs on a thread of its
+ * own; if it has not returned in time the caller goes on and that thread and the socket are left to
+ * the process's exit. s is not to be used again either way. */
+#define BC_CLOSE_MS 1000
+void bc_sock_close(nng_socket s);
+
 #endif

@@ -19,6 +19,8 @@ for d in "$src"/*/; do
 	subst "$d/run" "$out/run"
 	[ -f "$d/finish" ] && subst "$d/finish" "$out/finish"
 	[ -f "$d/notification-fd" ] && cp "$d/notification-fd" "$out/"
+	# a daemon that has not ended this long after SIGTERM gets SIGKILL
+	[ -f "$d/timeout-kill" ] && cp "$d/timeout-kill" "$out/"
 	if [ -f "$d/producer-for" ]; then
 		log="$src/$(cat "$d/producer-for")"
 		[ -f "$log/run" ] || { echo "$0: $name: no logger $log" >&2; exit 1; }

@@ -130,7 +130,7 @@ bc_client_sub(const char *rundir, const char *daemon, bool wait, nng_socket *s, 
 	if (nng_socket_set(*s, NNG_OPT_SUB_SUBSCRIBE, "", 0) != 0 ||
 	    nng_socket_set_size(*s, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG) != 0 ||
 	    nng_dial(*s, addr, NULL, wait ? NNG_FLAG_NONBLOCK : 0) != 0) {
-		nng_close(*s);
+		bc_sock_close(*s);
 		return bc_err_set(err, BC_ESYS, "subscribe to %s at %s", daemon, addr);
 	}
 	return 0;
@@ -225,9 +225,18 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone,
 }
 
 int
-bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps,
-	       bool gone, int timeout_ms, void (*progress)(void *ud, const char *waiting),
-	       void *ud, bc_err *err)
+bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps, bool gone,
+	       int timeout_ms, void (*progress)(void *ud, const char *waiting), void *ud,
+	       bc_err *err)
+{
+	return bc_client_wait_on(rundir, NULL, ack, apps, n_apps, gone, timeout_ms, progress, ud,
+				 err);
+}
+
+int
+bc_client_wait_on(const char *rundir, const nng_socket *held, const bc_ack *ack,
+		  const int64_t *apps, size_t n_apps, bool gone, int timeout_ms,
+		  void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err)
 {
 	uint64_t start = bc_mono_ms();
 	char last[512] = "", failed[400] = "";
@@ -238,7 +247,13 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 	int have_sub, rc = -1;
 
 	/* subscribe first, then ask: a round that ends in between is not lost */
-	have_sub = bc_client_sub(rundir, "reconciler", false, &sub, NULL) == 0; /* else: poll */
+	if (held != NULL) {
+		sub = *held;
+		have_sub = 1;
+	} else {
+		have_sub =
+		    bc_client_sub(rundir, "reconciler", false, &sub, NULL) == 0; /* else: poll */
+	}
 	for (;;) {
 		uint64_t g, inst;
 		bool settled;
@@ -313,8 +328,8 @@ bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_
 		}
 	}
 out:
-	if (have_sub)
-		nng_close(sub);
+	if (have_sub && held == NULL)
+		bc_sock_close(sub);
 	return rc;
 }
 
@@ -322,8 +337,7 @@ out:
  * be asked now), 0 ended (ok/error set), -1 the fetcher does not know it,
  * -2 another run of the fetcher answered (*inst: which). */
 static int
-job_status(const char *rundir, uint64_t job, uint64_t *inst, bool *ok, char *error,
-	   size_t errlen)
+job_status(const char *rundir, uint64_t job, uint64_t *inst, bool *ok, char *error, size_t errlen)
 {
 	bc_msg req = {.type = BC_MSG_FETCH_STATUS}, rep;
 	int rc = -1;
@@ -491,8 +505,8 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 			continue;
 		for (size_t i = 0; i < n; i++) {
 			uint64_t job = m.type == BC_MSG_FETCH_PROGRESS ? m.body.fetch_progress.job
-				       : m.type == BC_MSG_FETCH_DONE	? m.body.fetch_done.job
-									: 0;
+				       : m.type == BC_MSG_FETCH_DONE   ? m.body.fetch_done.job
+								       : 0;
 			uint64_t inst = m.type == BC_MSG_FETCH_PROGRESS
 					    ? m.body.fetch_progress.instance
 					    : m.body.fetch_done.instance;
@@ -509,7 +523,7 @@ bc_client_fetch(const char *rundir, const char *const *images, size_t n, const c
 	}
 	rc = f.failed;
 out:
-	nng_close(sub);
+	bc_sock_close(sub);
 	free(f.jobs);
 	free(f.insts);
 	free(f.ended);

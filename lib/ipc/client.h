@@ -74,6 +74,13 @@ int bc_client_state_of(const char *rundir, uint64_t *gen, uint64_t *instance, bo
 int bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps,
 		   bool gone, int timeout_ms, void (*progress)(void *ud, const char *waiting),
 		   void *ud, bc_err *err);
+/* The same on a subscription to the reconciler the caller holds (from
+ * bc_client_sub; NULL: one of its own, opened and closed here). A program
+ * that waits many times keeps one: every close of a subscriber whose
+ * publisher is busy risks nng 1.5.2's close hang (bc_sock_close). */
+int bc_client_wait_on(const char *rundir, const nng_socket *sub, const bc_ack *ack,
+		      const int64_t *apps, size_t n_apps, bool gone, int timeout_ms,
+		      void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err);
 
 /* Fetch images through the fetcher and wait until each is there or has
  * failed (or timeout_ms passes). progress(ud, i, percent, current, total)

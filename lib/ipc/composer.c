@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/ipc/client.h"
+#include "proto/ipc.h"
 #include "lib/model/compose.h"
 #include "lib/plan/statedoc.h"
 #include "lib/model/target.h"
@@ -18,6 +19,10 @@ struct bc_composer {
 	char *uuid;
 	char *rundir;
 	int timeout_ms;
+	/* one subscription to the reconciler for the composer's life, opened
+	 * at its first update: never a close per update (bc_client_wait_on) */
+	nng_socket sub;
+	bool have_sub;
 };
 
 static void say(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -63,6 +68,8 @@ bc_composer_free(bc_composer *c)
 {
 	if (c == NULL)
 		return;
+	if (c->have_sub)
+		bc_sock_close(c->sub);
 	free(c->uuid);
 	free(c->rundir);
 	free(c);
@@ -108,6 +115,10 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 		say(errbuf, errlen, "composer update: commit and target are required");
 		return -1;
 	}
+	/* subscribe before asking (a round that ends in between is not lost);
+	 * without it the wait polls */
+	if (!c->have_sub)
+		c->have_sub = bc_client_sub(c->rundir, "reconciler", false, &c->sub, NULL) == 0;
 	if ((compose = json_loads(target, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		say(errbuf, errlen, "composer update: target:%d:%d: %s", je.line, je.column,
 		    je.text);
@@ -146,8 +157,8 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 	free(text);
 wait:
 	/* this app only: another app's trouble is not this update's */
-	if (bc_client_wait(c->rundir, &ack, &c->app_id, 1, gone, c->timeout_ms, NULL, NULL, &err) <
-	    0)
+	if (bc_client_wait_on(c->rundir, c->have_sub ? &c->sub : NULL, &ack, &c->app_id, 1, gone,
+			      c->timeout_ms, NULL, NULL, &err) < 0)
 		say(errbuf, errlen, "composer update: %s", err.msg);
 	else
 		rc = 0;

@@ -508,8 +508,8 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	if (ops->stop != NULL)
 		ops->stop(&d);
 	bc_pool_free(d.pool);
-	nng_close(d.rep);
-	nng_close(d.pub);
+	bc_sock_close(d.rep);
+	bc_sock_close(d.pub);
 	close(pfd[0].fd);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "lib/base/log.h"
 #include "lib/cloud/report.h"
 #include "lib/ipc/client.h"
+#include "proto/ipc.h"
 #include "lib/plan/statedoc.h"
 #include "gateway.h"
 
@@ -194,5 +195,5 @@ gw_report_stop(struct gw *g)
 {
 	if (g->rsub_fd >= 0)
 		bc_daemon_unwatch_fd(g->d, g->rsub_fd);
-	nng_close(g->rsub);
+	bc_sock_close(g->rsub);
 }

@@ -11,6 +11,7 @@
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
 #include "lib/ipc/client.h"
+#include "proto/ipc.h"
 #include "logger.h"
 
 static const char *const senders[LG_SENDERS] = {"reconciler", "fetcher", "gateway", "locker"};
@@ -70,7 +71,7 @@ lg_system_stop(struct lg *g)
 		if (g->sys_fd[i] < 0)
 			continue;
 		bc_daemon_unwatch_fd(g->d, g->sys_fd[i]);
-		nng_close(g->sys[i]);
+		bc_sock_close(g->sys[i]);
 		g->sys_fd[i] = -1;
 	}
 }

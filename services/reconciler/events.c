@@ -170,5 +170,5 @@ rec_events_stop(struct rec *r)
 		bc_daemon_unwatch_fd(r->d, r->lock_fd);
 		r->lock_fd = -1;
 	}
-	nng_close(r->lock_sub);
+	bc_sock_close(r->lock_sub);
 }

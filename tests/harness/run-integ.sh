@@ -11,6 +11,41 @@ trap harness_down EXIT
 trap 'exit 130' INT TERM
 harness_up
 
+# A suite that hangs must fail, not stall CI: each gets SUITE_LIMIT seconds
+# (default 900; the longest takes about 120 here), then it and everything
+# it started (setsid ones too: found by parentage) get SIGTERM, its cleanup
+# 20 s, and SIGKILL.
+SUITE_LIMIT=${SUITE_LIMIT:-900}
+descendants() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+run_limited() {
+	local pid waited=0 all
+	"$@" &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$waited" -ge "$SUITE_LIMIT" ]; then
+			echo "FAIL - $* did not finish within $SUITE_LIMIT s; what it was running:"
+			all=$(descendants "$pid")
+			ps -o pid,ppid,etimes,args -p "$(echo "$pid" $all | tr ' ' ',')" 2>/dev/null |
+				sed 's/^/#   /'
+			kill -TERM "$pid" $all 2>/dev/null
+			for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+			all="$all $(descendants "$pid")"
+			kill -KILL "$pid" $all 2>/dev/null
+			wait "$pid" 2>/dev/null
+			return 1
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+	wait "$pid"
+}
+
 rc=0
 # every cmocka suite in tests/integ (test_*.c), then every shell suite
 for src in "$here"/../integ/test_*.c; do
@@ -21,10 +56,10 @@ for src in "$here"/../integ/test_*.c; do
 		continue
 	fi
 	echo "== $t"
-	"$t" || rc=1
+	run_limited "$t" || rc=1
 done
 for s in "$here"/../integ/*.sh; do
 	echo "== $s"
-	BUILD="$BUILD" bash "$s" || rc=1
+	BUILD="$BUILD" run_limited bash "$s" || rc=1
 done
 exit $rc

@@ -46,6 +46,6 @@ main(int argc, char **argv)
 	       rep.type == BC_MSG_ERROR ? rep.body.error.message : "");
 	bc_msg_clear(&rep);
 	nng_free(buf, len);
-	nng_close(s);
+	bc_sock_close(s);
 	return 0;
 }

@@ -61,6 +61,6 @@ main(int argc, char **argv)
 		fflush(stdout);
 		bc_msg_clear(&m);
 	}
-	nng_close(s);
+	bc_sock_close(s);
 	return 0;
 }
