@@ -16,7 +16,8 @@ APP=$((993000 + $$ % 900))
 UUID=0123456789abcdef0123456789abcdef
 KEY=dev-key-$$-$RANDOM
 AUTHREG=127.0.0.1:5001
-FLAKYREG=127.0.0.1:5002
+FLAKYREG=127.0.0.1:5002 # a slow proxy (32 MiB/s) in front of the registry at FLAKYUP
+FLAKYUP=127.0.0.1:5012
 BIG=$FLAKYREG/bctest/big:1 # 64 MiB of random bytes
 bc() { "$BIN/balena-compose" "$@"; }
 regs=()
@@ -78,7 +79,12 @@ docker tag "$BCTEST_IMAGE" $AUTHREG/bctest/secret:1
 docker push -q $AUTHREG/bctest/secret:1 >/dev/null || bad "push to the auth registry"
 docker logout $AUTHREG >/dev/null 2>&1
 docker rmi $AUTHREG/bctest/secret:1 >/dev/null
-registry flaky $FLAKYREG || exit 1
+registry flaky $FLAKYUP || exit 1
+# pulls from loopback are over in a blink: at 32 MiB/s one of the big image
+# takes 2 s, so the tests below see it underway and act on it midway
+setsid python3 "$here/../harness/slowproxy.py" "${FLAKYREG##*:}" "${FLAKYUP##*:}" $((32 << 20)) >/dev/null 2>&1 &
+fakes+=($!)
+for _ in $(seq 40); do curl -s -o /dev/null "http://$FLAKYREG/v2/" && break; sleep 0.1; done
 docker tag bctest/big:1 $BIG
 docker push -q $BIG >/dev/null || bad "push the big image"
 # the registry keeps the only copy: every pull below really moves 64 MiB
@@ -206,7 +212,7 @@ stop_registry flaky
 check "registry killed while the pull ran (running=$running, at ${pct:-?}%)" \
 	test "$running" = yes -a "${pct:-100}" -lt 100
 sleep 2
-registry flaky $FLAKYREG
+registry flaky $FLAKYUP
 wait $p3
 rc=$?
 check "registry restarted: the pull exits 0 ($(tail -1 "$T/p3"))" test $rc -eq 0
@@ -234,7 +240,7 @@ stop_registry flaky
 bc pull $BIG >"$T/p4" 2>&1 &
 p4=$!
 sleep 1.5
-registry flaky $FLAKYREG
+registry flaky $FLAKYUP
 wait $p4
 check "registry down at the start, back 1.5 s later: pull exits 0" test $? -eq 0
 check "the fetcher retried with backoff" grep -q "pull '$BIG' (attempt 1).*retrying in" "$BC_LOGDIR/fetcher/current"
@@ -325,7 +331,7 @@ wait $p6
 check "then the queued one is pulled" test $? -eq 0
 kill $one
 wait $one 2>/dev/null
-registry flaky $FLAKYREG
+registry flaky $FLAKYUP
 s6-svc -u "$SUITE_SCAN/fetcher"
 suite_wait_ready fetcher
 
