@@ -14,9 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+
 #include "cli.h"
 #include "lib/base/clock.h"
 #include "lib/logs/record.h"
+#include "proto/ipc.h"
 
 #define MAX_CONTAINERS 2048 /* container streams */
 #define MAX_SERVICES 64
@@ -34,6 +39,10 @@ struct tail {
 	size_t n_services;
 	int64_t since_ns;
 	bool json, colour;
+	/* a remote logger (--remote): a REQ socket over TLS; else the local one */
+	bool remote;
+	nng_socket rsock;
+	char rname[200];
 	/* where we are */
 	uint64_t instance, last_seq;
 	struct seen_c seen[MAX_CONTAINERS];
@@ -42,6 +51,8 @@ struct tail {
 	size_t n_names;
 	int width;
 };
+
+static int query(struct tail *t, bc_msg *req, bc_msg *rep, bc_err *err);
 
 static const char *const palette[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
 
@@ -159,7 +170,7 @@ history(struct tail *t, size_t tail, bc_err *err)
 	for (;;) {
 		bc_msg req = {.type = BC_MSG_LOG_QUERY}, rep;
 		req.body.log_query.after_seq = t->last_seq;
-		if (bc_client_call(NULL, "logger", &req, &rep, BC_MSG_LOG_BATCH, err) < 0) {
+		if (query(t, &req, &rep, err) < 0) {
 			rc = -1;
 			break;
 		}
@@ -228,6 +239,94 @@ history(struct tail *t, size_t tail, bc_err *err)
 	return rc;
 }
 
+#define REMOTE_PORT "48484"
+#define REMOTE_CALL_MS 10000
+
+/* One LOG_QUERY to the logger, local or remote; *rep is a LOG_BATCH. */
+static int
+query(struct tail *t, bc_msg *req, bc_msg *rep, bc_err *err)
+{
+	if (!t->remote)
+		return bc_client_call(NULL, "logger", req, rep, BC_MSG_LOG_BATCH, err);
+	if (bc_call_on(t->rsock, t->rname, req, rep, err) < 0)
+		return -1;
+	if (rep->type == BC_MSG_ERROR) {
+		bc_err_set(err, BC_EPROTO, "%s: %s", t->rname, rep->body.error.message);
+		bc_msg_clear(rep);
+		return -1;
+	}
+	if (rep->type != BC_MSG_LOG_BATCH) {
+		bc_err_set(err, BC_EPROTO, "%s answered %s", t->rname, bc_msgtype_name(rep->type));
+		bc_msg_clear(rep);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connect to a remote tail: HOST or HOST:PORT (default REMOTE_PORT) over
+ * TLS, our certificate and key from cert, the logger's checked against ca
+ * and against HOST. */
+static int
+remote_dial(struct tail *t, const char *where, const char *cert, const char *ca, bc_err *err)
+{
+	char url[300], host[256];
+	const char *colon = strrchr(where, ':');
+	nng_tls_config *tls = NULL;
+	nng_dialer dl;
+	int rv;
+
+	if (strchr(where, '/') != NULL || strlen(where) >= sizeof(host) || *where == '\0' ||
+	    colon == where)
+		return bc_err_set(err, BC_EINVAL, "--remote '%s': give HOST or HOST:PORT", where);
+	snprintf(host, sizeof(host), "%.*s",
+		 (int)(colon != NULL ? (size_t)(colon - where) : strlen(where)), where);
+	snprintf(url, sizeof(url), "tls+tcp://%s%s", where, colon != NULL ? "" : ":" REMOTE_PORT);
+	snprintf(t->rname, sizeof(t->rname), "remote logger %s", where);
+	if ((rv = nng_req0_open(&t->rsock)) != 0)
+		return bc_err_set(err, BC_ESYS, "%s: %s", t->rname, nng_strerror(rv));
+	if ((rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_CLIENT)) != 0)
+		goto fail;
+	if ((rv = nng_tls_config_cert_key_file(tls, cert, NULL)) != 0) {
+		bc_err_set(err, BC_EINVAL, "--cert '%s': no certificate and key read from it (%s)",
+			   cert, nng_strerror(rv));
+		goto out;
+	}
+	if ((rv = nng_tls_config_ca_file(tls, ca)) != 0) {
+		bc_err_set(err, BC_EINVAL, "--ca '%s': no certificates read from it (%s)", ca,
+			   nng_strerror(rv));
+		goto out;
+	}
+	if ((rv = nng_tls_config_auth_mode(tls, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
+	    (rv = nng_tls_config_server_name(tls, host)) != 0 ||
+	    (rv = nng_socket_set_ms(t->rsock, NNG_OPT_RECVTIMEO, REMOTE_CALL_MS)) != 0 ||
+	    (rv = nng_socket_set_ms(t->rsock, NNG_OPT_SENDTIMEO, REMOTE_CALL_MS)) != 0 ||
+	    (rv = nng_socket_set_ms(t->rsock, NNG_OPT_REQ_RESENDTIME, REMOTE_CALL_MS)) != 0 ||
+	    (rv = nng_socket_set_size(t->rsock, NNG_OPT_RECVMAXSZ, BC_PROTO_MAX_MSG)) != 0 ||
+	    (rv = nng_dialer_create(&dl, t->rsock, url)) != 0 ||
+	    (rv = nng_dialer_set_ptr(dl, NNG_OPT_TLS_CONFIG, tls)) != 0)
+		goto fail;
+	/* the first connection now, so a refusal is told; later ones by nng */
+	if ((rv = nng_dialer_start(dl, 0)) != 0) {
+		bc_err_set(err, BC_ESYS, "%s: %s%s", t->rname, nng_strerror(rv),
+			   rv == NNG_ECONNREFUSED || rv == NNG_ETIMEDOUT || rv == NNG_EADDRINVAL
+			       ? ""
+			       : " (the TLS handshake failed: is our certificate one the "
+				 "logger lets in, and its certificate signed by --ca for that "
+				 "name?)");
+		goto out;
+	}
+	nng_tls_config_free(tls); /* the dialer holds its own reference */
+	t->remote = true;
+	return 0;
+fail:
+	bc_err_set(err, BC_ESYS, "%s: %s", t->rname, nng_strerror(rv));
+out:
+	if (tls != NULL)
+		nng_tls_config_free(tls);
+	bc_sock_close(t->rsock);
+	return -1;
+}
+
 /* "2026-11-29T14:40:57Z", "1795963257[.5]", or a time ago: "30s", "5m", "2h", "1d" */
 static int
 parse_since(const char *s, int64_t *ns)
@@ -282,8 +381,8 @@ usage(FILE *f)
 	fprintf(f, "usage: balena-compose logs [-f] [--since T] [--tail N] [--json] [-p APP] "
 		   "[SERVICE...]\n\n"
 		   "What the apps' containers printed, from the logger's buffer (its newest\n"
-		   "256 KiB), then with -f what comes, until interrupted. System messages\n"
-		   "are shown as 'system'.\n\n"
+		   "256 KiB, or BC_LOG_BUFFER), then with -f what comes, until interrupted.\n"
+		   "System messages are shown as 'system'.\n\n"
 		   "  -f, --follow    go on with what comes (a restart of the logger is\n"
 		   "                  followed through, nothing printed twice)\n"
 		   "  --since T       from T: 2026-11-29T14:40:57Z, unix seconds, or a time\n"
@@ -291,7 +390,13 @@ usage(FILE *f)
 		   "  --tail N        only the last N lines of the buffer\n"
 		   "  --json          one JSON object a line (message, timestamp in ms, nanos,\n"
 		   "                  appId, serviceId, serviceName, isStdErr, isSystem)\n"
-		   "  -p, --app APP   one app (name, uuid or id)\n");
+		   "  -p, --app APP   one app (name, uuid or id; an id with --remote)\n"
+		   "  --remote HOST[:PORT]\n"
+		   "                  another device's logger (its BC_LOG_REMOTE, port " REMOTE_PORT
+		   "\n"
+		   "                  by default), over TLS; needs --cert and --ca\n"
+		   "  --cert FILE     our certificate and key (PEM), one the logger lets in\n"
+		   "  --ca FILE       the certificate(s) the logger's is checked against\n");
 }
 
 int
@@ -302,10 +407,13 @@ cmd_logs(int argc, char **argv)
 					     {"tail", required_argument, NULL, 't'},
 					     {"json", no_argument, NULL, 'j'},
 					     {"app", required_argument, NULL, 'p'},
+					     {"remote", required_argument, NULL, 'r'},
+					     {"cert", required_argument, NULL, 'c'},
+					     {"ca", required_argument, NULL, 'a'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	static struct tail t; /* large: not on the stack */
-	const char *app = NULL;
+	const char *app = NULL, *remote = NULL, *cert = NULL, *ca = NULL;
 	bool follow = false;
 	long tail = 0;
 	nng_socket sub = NNG_SOCKET_INITIALIZER;
@@ -336,6 +444,9 @@ cmd_logs(int argc, char **argv)
 		}
 		case 'j': t.json = true; break;
 		case 'p': app = optarg; break;
+		case 'r': remote = optarg; break;
+		case 'c': cert = optarg; break;
+		case 'a': ca = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 100;
 		}
@@ -344,6 +455,35 @@ cmd_logs(int argc, char **argv)
 	t.n_services = (size_t)(argc - optind);
 	t.colour = !t.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 	signal(SIGPIPE, SIG_IGN);
+	if (remote != NULL || cert != NULL || ca != NULL) {
+		if (remote == NULL || cert == NULL || ca == NULL) {
+			fprintf(stderr, "balena-compose logs: --remote, --cert and --ca go together\n");
+			return 100;
+		}
+		if (app != NULL && (strspn(app, "0123456789") != strlen(app) ||
+				    (t.app_id = strtoll(app, NULL, 10)) <= 0)) {
+			fprintf(stderr, "balena-compose logs: -p '%s': with --remote, an app id\n",
+				app);
+			return 100;
+		}
+		if (remote_dial(&t, remote, cert, ca, &err) < 0) {
+			fprintf(stderr, "balena-compose logs: %s\n", err.msg);
+			return err.code == BC_EINVAL ? 100 : 1;
+		}
+		rc = history(&t, (size_t)tail, &err);
+		/* follow: ask again every quarter second (only LOG_QUERY is served
+		 * remotely); a logger away or restarting is waited for */
+		while (rc <= 0 && follow) {
+			if (rc < 0)
+				usleep(750000);
+			usleep(250000);
+			rc = history(&t, 0, &err);
+		}
+		if (rc < 0)
+			fprintf(stderr, "balena-compose logs: %s\n", err.msg);
+		bc_sock_close(t.rsock);
+		return rc < 0 ? 1 : 0;
+	}
 	if (app != NULL && (t.app_id = resolve_app(app)) < 0) {
 		fprintf(stderr, "balena-compose logs: no app '%s' on the device\n", app);
 		return 1;
@@ -357,7 +497,7 @@ cmd_logs(int argc, char **argv)
 		if (rc < 0)
 			fprintf(stderr, "balena-compose logs: %s\n", err.msg);
 		if (follow)
-			nng_close(sub);
+			bc_sock_close(sub);
 		return rc < 0 ? 1 : 0;
 	}
 	if (!follow)
@@ -392,6 +532,6 @@ cmd_logs(int argc, char **argv)
 				usleep(200000); /* the logger restarts: it comes back */
 		}
 	}
-	nng_close(sub);
+	bc_sock_close(sub);
 	return 0;
 }

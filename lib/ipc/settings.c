@@ -1,5 +1,6 @@
 #include "lib/ipc/settings.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,8 @@
 static const char *const names[] = {
     "BC_RUNDIR",       "BC_STATEDIR",	  "BC_LOGDIR",	 "BC_LOCKDIR",
     "BC_CONFIG",       "BC_WORKERS",	  "BC_FETCH_CONCURRENCY", "BC_PULL_RETRIES",
-    "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", "BC_CA_FILE", "BC_CLOUD_LOGS", NULL};
+    "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", "BC_CA_FILE", "BC_CLOUD_LOGS",
+    "BC_LOG_BUFFER",   "BC_LOG_REMOTE",   "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE_CLIENTS", NULL};
 
 static const char *
 value(const char *(*lookup)(const char *), const char *name)
@@ -87,6 +89,90 @@ scope(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
 	return 0;
 }
 
+/* "262144", "256K", "1M": bytes (K and M are 1024 and 1024 * 1024) */
+static bool
+bytes_of(const char *v, uint64_t *out)
+{
+	uint64_t n = 0;
+	size_t i = 0;
+
+	if (v[0] < '0' || v[0] > '9')
+		return false;
+	for (; v[i] >= '0' && v[i] <= '9'; i++) {
+		if (n > UINT64_MAX / 10 / (1 << 20))
+			return false;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (v[i] == 'K' || v[i] == 'k')
+		n <<= 10, i++;
+	else if (v[i] == 'M' || v[i] == 'm')
+		n <<= 20, i++;
+	if (v[i] != '\0')
+		return false;
+	*out = n;
+	return true;
+}
+
+/* "tls+tcp://HOST:PORT", HOST a name, an IPv4 address or [IPv6], PORT 1..65535 */
+static bool
+remote_url_ok(const char *v)
+{
+	const char *host = v + strlen("tls+tcp://"), *colon;
+	char *end;
+	long port;
+
+	if (strncmp(v, "tls+tcp://", strlen("tls+tcp://")) != 0 || strlen(v) >= 200)
+		return false;
+	if ((colon = strrchr(host, ':')) == NULL || colon == host)
+		return false;
+	for (const char *c = host; c < colon; c++)
+		if (!(isalnum((unsigned char)*c) || strchr(".-_[]:", *c) != NULL))
+			return false;
+	port = strtol(colon + 1, &end, 10);
+	return colon[1] != '\0' && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+static int
+log_settings(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
+{
+	const char *v;
+	uint64_t n = BC_SETTINGS_LOG_BUFFER;
+
+	if ((v = value(lookup, "BC_LOG_BUFFER")) != NULL &&
+	    (!bytes_of(v, &n) || n < (64u << 10) || n > (64u << 20)))
+		return bc_err_set(err, BC_EINVAL,
+				  "BC_LOG_BUFFER='%.60s': allowed is a size from 64K to 64M "
+				  "(262144, 256K, 1M)",
+				  v);
+	s->log_buffer = (size_t)n;
+	if ((v = value(lookup, "BC_LOG_REMOTE")) == NULL || strcmp(v, "off") == 0) {
+		if (value(lookup, "BC_LOG_REMOTE_CERT") != NULL ||
+		    value(lookup, "BC_LOG_REMOTE_CLIENTS") != NULL)
+			return bc_err_set(err, BC_EINVAL,
+					  "BC_LOG_REMOTE_CERT and BC_LOG_REMOTE_CLIENTS are for "
+					  "BC_LOG_REMOTE, which is off");
+		return 0;
+	}
+	if (!remote_url_ok(v))
+		return bc_err_set(err, BC_EINVAL,
+				  "BC_LOG_REMOTE='%.100s': allowed is off (the default) or "
+				  "tls+tcp://HOST:PORT",
+				  v);
+	strcpy(s->log_remote, v);
+	if (value(lookup, "BC_LOG_REMOTE_CERT") == NULL ||
+	    value(lookup, "BC_LOG_REMOTE_CLIENTS") == NULL)
+		return bc_err_set(err, BC_EINVAL,
+				  "BC_LOG_REMOTE is on: BC_LOG_REMOTE_CERT (the logger's "
+				  "certificate and key, PEM) and BC_LOG_REMOTE_CLIENTS (the "
+				  "certificates of the clients let in, PEM) are needed too");
+	return path(lookup, "BC_LOG_REMOTE_CERT", "", s->log_remote_cert,
+		    sizeof(s->log_remote_cert), err) < 0 ||
+			   path(lookup, "BC_LOG_REMOTE_CLIENTS", "", s->log_remote_clients,
+				sizeof(s->log_remote_clients), err) < 0
+		       ? -1
+		       : 0;
+}
+
 int
 bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char **envp,
 		 void (*unknown)(const char *name), bc_err *err)
@@ -122,6 +208,8 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 					  dr);
 		s->cloud_logs = strcmp(dr, "on") == 0;
 	}
+	if (log_settings(lookup, s, err) < 0)
+		return -1;
 	s->workers = (unsigned)w;
 	s->fetch_concurrency = (unsigned)fc;
 	s->pull_retries = (unsigned)pr;

@@ -17,6 +17,10 @@
  *   BC_SCOPE_APPS         app ids to touch        comma-separated ids, at most 256
  *   BC_CA_FILE            CAs the gateway trusts  a PEM file; default the system's
  *   BC_CLOUD_LOGS         the cloud log stream    on (default) or off
+ *   BC_LOG_BUFFER         the logger's buffer     64K..64M, 256K
+ *   BC_LOG_REMOTE         remote tail listener    off (default) or tls+tcp://HOST:PORT
+ *   BC_LOG_REMOTE_CERT    its certificate + key   a PEM file (with BC_LOG_REMOTE)
+ *   BC_LOG_REMOTE_CLIENTS clients it lets in      a PEM file of certificates (with it)
  */
 #ifndef BC_SETTINGS_H
 #define BC_SETTINGS_H
@@ -28,11 +32,16 @@
 #include "lib/base/err.h"
 
 #define BC_SETTINGS_MAX_SCOPE 256
+#define BC_SETTINGS_LOG_BUFFER (256u << 10)
 
 typedef struct bc_settings {
 	char rundir[256], statedir[256], logdir[256], lockdir[256], config[256];
 	char ca_file[256]; /* "" when not set: the system's CAs */
 	bool cloud_logs;   /* stream logs to the cloud (when there is one) */
+	size_t log_buffer; /* the logger's buffer, bytes */
+	/* the remote tail: "" when off, else its tls+tcp:// listen URL, the
+	 * logger's certificate and key, the clients' certificates */
+	char log_remote[200], log_remote_cert[256], log_remote_clients[256];
 	unsigned workers;
 	unsigned fetch_concurrency;
 	unsigned pull_retries;

@@ -117,6 +117,11 @@ struct lg {
 	bool scanning;
 	bool stopping;
 	uint64_t lines, dropped_lines;
+	/* the remote tail (remote.c): a REP on tls+tcp, LOG_QUERY only */
+	nng_socket remote;
+	bool remote_on;
+	int remote_fd;
+	nng_tls_config *remote_tls;
 };
 
 /* follow.c */
@@ -130,6 +135,15 @@ void lg_cursor_done(struct lg *g, struct follower *f, bool is_stderr, int64_t ts
 /* write the cursors now (atomic against a kill, not fsynced: see
  * bc_write_json_replace); otherwise within LG_SAVE_EVERY_MS of a change */
 void lg_save_cursors(struct lg *g);
+
+/* main.c: the records after seq `after` in one LOG_BATCH (pointing into
+ * the buffer: send it before the buffer changes); recs: the caller's array
+ * of BC_LOG_BATCH_MAX. Returns the last seq put in. */
+uint64_t lg_batch(struct lg *g, uint64_t after, bc_log_rec *recs, bc_body_log_batch *b);
+
+/* remote.c: the remote tail, when BC_LOG_REMOTE is set */
+int lg_remote_start(struct lg *g, bc_err *err);
+void lg_remote_stop(struct lg *g);
 
 /* system.c */
 int lg_system_start(struct lg *g, bc_err *err);

@@ -12,8 +12,8 @@
 /* A batch of the records after seq `after` (the oldest held when it is
  * gone), at most BC_LOG_BATCH_BYTES of messages; recs is the caller's
  * array of BC_LOG_BATCH_MAX. Returns the last seq put in (after: none). */
-static uint64_t
-batch(struct lg *g, uint64_t after, bc_log_rec *recs, bc_body_log_batch *b)
+uint64_t
+lg_batch(struct lg *g, uint64_t after, bc_log_rec *recs, bc_body_log_batch *b)
 {
 	uint64_t seq = after + 1, first = bc_logring_first(&g->ring);
 	size_t bytes = 0;
@@ -89,7 +89,7 @@ publish_fire(void *ud)
 		return;
 	}
 	while (g->published + 1 < g->ring.next_seq) {
-		uint64_t last = batch(g, g->published, recs, &m.body.log_batch);
+		uint64_t last = lg_batch(g, g->published, recs, &m.body.log_batch);
 		if (last == g->published)
 			break;
 		m.body.log_batch.more = false;
@@ -112,7 +112,7 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 	if (req->type != BC_MSG_LOG_QUERY)
 		return BC_NOT_MINE;
 	rep->type = BC_MSG_LOG_BATCH;
-	batch(g, req->body.log_query.after_seq, recs, &rep->body.log_batch);
+	lg_batch(g, req->body.log_query.after_seq, recs, &rep->body.log_batch);
 	/* the reply owns what it holds (the skeleton clears it): copies */
 	l = &rep->body.log_batch.records;
 	if (l->n == 0) {
@@ -143,11 +143,11 @@ start(struct bc_daemon *d, bc_err *err)
 	struct lg *g = d->ops->ctx;
 
 	g->d = d;
-	bc_logring_init(&g->ring, BC_LOGRING_DEFAULT, false);
+	bc_logring_init(&g->ring, d->settings.log_buffer, false);
 	if (bc_daemon_start_pool(d, 1, 8, err) < 0 ||
 	    bc_daemon_timer(d, publish_due, publish_fire, g, err) < 0 ||
 	    lg_cloud_start(g, err) < 0 || lg_system_start(g, err) < 0 ||
-	    lg_follow_start(g, err) < 0)
+	    lg_follow_start(g, err) < 0 || lg_remote_start(g, err) < 0)
 		return -1;
 	return 0;
 }
@@ -157,6 +157,7 @@ stop(struct bc_daemon *d)
 {
 	struct lg *g = d->ops->ctx;
 
+	lg_remote_stop(g);
 	lg_follow_stop(g);
 	lg_system_stop(g);
 	lg_cloud_stop(g);

@@ -17,7 +17,7 @@ UUID=0123456789abcdef0123456789abcdef
 KEY=dev-key-$$-$RANDOM
 AUTHREG=127.0.0.1:5001
 FLAKYREG=127.0.0.1:5002 # a slow proxy (32 MiB/s) in front of the registry at FLAKYUP
-FLAKYUP=127.0.0.1:5012
+FLAKYUP=127.0.0.1:5022
 BIG=$FLAKYREG/bctest/big:1 # 64 MiB of random bytes
 bc() { "$BIN/balena-compose" "$@"; }
 regs=()

@@ -48,6 +48,57 @@ test_defaults(void **state)
 	assert_int_equal(s.lock_ttl_ms, 60000);
 	assert_string_equal(s.disk_reserve, "");
 	assert_int_equal(s.n_scope, 0);
+	assert_int_equal(s.log_buffer, 256 << 10);
+	assert_string_equal(s.log_remote, "");
+}
+
+/* the logger's: BC_LOG_BUFFER sizes; BC_LOG_REMOTE off, or a tls+tcp URL
+ * with both certificate files */
+static void
+test_log_settings(void **state)
+{
+	static const char *const ok[] = {"BC_LOG_BUFFER", "1M", "BC_LOG_REMOTE",
+					 "tls+tcp://0.0.0.0:48484", "BC_LOG_REMOTE_CERT", "/a/c.pem",
+					 "BC_LOG_REMOTE_CLIENTS", "/a/clients.pem", NULL};
+	static const char *const bad[][9] = {
+	    {"BC_LOG_BUFFER", "1K", NULL},
+	    {"BC_LOG_BUFFER", "65M", NULL},
+	    {"BC_LOG_BUFFER", "12x", NULL},
+	    {"BC_LOG_BUFFER", "99999999999999999999", NULL},
+	    {"BC_LOG_REMOTE", "tcp://0.0.0.0:1", "BC_LOG_REMOTE_CERT", "/c", "BC_LOG_REMOTE_CLIENTS",
+	     "/k", NULL},
+	    {"BC_LOG_REMOTE", "tls+tcp://host", "BC_LOG_REMOTE_CERT", "/c", "BC_LOG_REMOTE_CLIENTS",
+	     "/k", NULL},
+	    {"BC_LOG_REMOTE", "tls+tcp://host:0", "BC_LOG_REMOTE_CERT", "/c",
+	     "BC_LOG_REMOTE_CLIENTS", "/k", NULL},
+	    {"BC_LOG_REMOTE", "tls+tcp://h o:1", "BC_LOG_REMOTE_CERT", "/c",
+	     "BC_LOG_REMOTE_CLIENTS", "/k", NULL},
+	    {"BC_LOG_REMOTE", "tls+tcp://host:1", "BC_LOG_REMOTE_CERT", "/c", NULL},
+	    {"BC_LOG_REMOTE", "tls+tcp://host:1", "BC_LOG_REMOTE_CERT", "c.pem",
+	     "BC_LOG_REMOTE_CLIENTS", "/k", NULL},
+	    {"BC_LOG_REMOTE_CERT", "/c", NULL},
+	};
+	const char *const named[] = {"BC_LOG_BUFFER",	   "BC_LOG_BUFFER", "BC_LOG_BUFFER",
+				     "BC_LOG_BUFFER",	   "BC_LOG_REMOTE", "BC_LOG_REMOTE",
+				     "BC_LOG_REMOTE",	   "BC_LOG_REMOTE", "BC_LOG_REMOTE_CLIENTS",
+				     "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE"};
+	bc_settings s;
+	bc_err err = {0};
+	(void)state;
+	table = ok;
+	assert_int_equal(bc_settings_load(&s, lookup, NULL, NULL, &err), 0);
+	assert_int_equal(s.log_buffer, 1 << 20);
+	assert_string_equal(s.log_remote, "tls+tcp://0.0.0.0:48484");
+	assert_string_equal(s.log_remote_cert, "/a/c.pem");
+	assert_string_equal(s.log_remote_clients, "/a/clients.pem");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		table = bad[i];
+		memset(&err, 0, sizeof(err));
+		if (bc_settings_load(&s, lookup, NULL, NULL, &err) != -1)
+			fail_msg("case %zu (%s=%s) accepted", i, bad[i][0], bad[i][1]);
+		if (strstr(err.msg, named[i]) == NULL)
+			fail_msg("case %zu: '%s' does not name %s", i, err.msg, named[i]);
+	}
 }
 
 static void
@@ -157,7 +208,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_log_settings),
 	    cmocka_unit_test(test_values), cmocka_unit_test(test_scope_many),
 	    cmocka_unit_test(test_bad_values_named),
 	    cmocka_unit_test(test_scope_bound),
