@@ -14,7 +14,8 @@ static const char *const names[] = {
     "BC_RUNDIR",       "BC_STATEDIR",	  "BC_LOGDIR",	 "BC_LOCKDIR",
     "BC_CONFIG",       "BC_WORKERS",	  "BC_FETCH_CONCURRENCY", "BC_PULL_RETRIES",
     "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", "BC_CA_FILE", "BC_CLOUD_LOGS",
-    "BC_LOG_BUFFER",   "BC_LOG_REMOTE",   "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE_CLIENTS", NULL};
+    "BC_LOG_BUFFER",   "BC_LOG_REMOTE",   "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE_CLIENTS",
+    "BC_LOG_SPOOL",    "BC_LOG_SPOOL_MAX", NULL};
 
 static const char *
 value(const char *(*lookup)(const char *), const char *name)
@@ -145,6 +146,17 @@ log_settings(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
 				  "(262144, 256K, 1M)",
 				  v);
 	s->log_buffer = (size_t)n;
+	n = BC_SETTINGS_LOG_SPOOL_MAX;
+	if ((v = value(lookup, "BC_LOG_SPOOL_MAX")) != NULL &&
+	    (!bytes_of(v, &n) || n < (64u << 10) || n > (1024u << 20)))
+		return bc_err_set(err, BC_EINVAL,
+				  "BC_LOG_SPOOL_MAX='%.60s': allowed is a size from 64K to 1024M "
+				  "(16M)",
+				  v);
+	s->log_spool_max = n;
+	if (value(lookup, "BC_LOG_SPOOL") != NULL &&
+	    path(lookup, "BC_LOG_SPOOL", "", s->log_spool, sizeof(s->log_spool), err) < 0)
+		return -1;
 	if ((v = value(lookup, "BC_LOG_REMOTE")) == NULL || strcmp(v, "off") == 0) {
 		if (value(lookup, "BC_LOG_REMOTE_CERT") != NULL ||
 		    value(lookup, "BC_LOG_REMOTE_CLIENTS") != NULL)

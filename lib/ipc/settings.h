@@ -21,6 +21,8 @@
  *   BC_LOG_REMOTE         remote tail listener    off (default) or tls+tcp://HOST:PORT
  *   BC_LOG_REMOTE_CERT    its certificate + key   a PEM file (with BC_LOG_REMOTE)
  *   BC_LOG_REMOTE_CLIENTS clients it lets in      a PEM file of certificates (with it)
+ *   BC_LOG_SPOOL          the cloud's spool       off (default) or a path: PATH.0, PATH.1
+ *   BC_LOG_SPOOL_MAX      its bound               64K..1024M, 16M
  */
 #ifndef BC_SETTINGS_H
 #define BC_SETTINGS_H
@@ -33,6 +35,7 @@
 
 #define BC_SETTINGS_MAX_SCOPE 256
 #define BC_SETTINGS_LOG_BUFFER (256u << 10)
+#define BC_SETTINGS_LOG_SPOOL_MAX (16u << 20)
 
 typedef struct bc_settings {
 	char rundir[256], statedir[256], logdir[256], lockdir[256], config[256];
@@ -42,6 +45,9 @@ typedef struct bc_settings {
 	/* the remote tail: "" when off, else its tls+tcp:// listen URL, the
 	 * logger's certificate and key, the clients' certificates */
 	char log_remote[200], log_remote_cert[256], log_remote_clients[256];
+	/* the spool of what the cloud has not taken: "" when off */
+	char log_spool[256];
+	uint64_t log_spool_max;
 	unsigned workers;
 	unsigned fetch_concurrency;
 	unsigned pull_retries;

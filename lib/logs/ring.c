@@ -32,14 +32,14 @@ drop(bc_logring *g)
 {
 	bc_logrec *r = at(g, 0);
 	bool unsent = g->cloud && r->seq >= g->cloud_seq;
+	bool kept = g->gone != NULL && g->gone(g->ud, r, unsent);
 
 	if (unsent) {
-		g->suppressed++;
+		if (!kept)
+			g->suppressed++;
 		g->cloud_seq = r->seq + 1;
 		g->unsent -= bc_logrec_cost(r);
 	}
-	if (g->gone != NULL)
-		g->gone(g->ud, r, unsent);
 	g->bytes -= bc_logrec_cost(r);
 	bc_logrec_free(r);
 	g->head = (g->head + 1) % g->cap;

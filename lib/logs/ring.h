@@ -26,8 +26,9 @@ typedef struct bc_logring {
 	uint64_t suppressed; /* records gone before the cloud took them */
 	size_t unsent;	     /* bytes (bc_logrec_cost) the cloud has still to take */
 	/* told of each record that leaves the ring (unsent: the cloud never
-	 * got it), before it is freed; may be NULL */
-	void (*gone)(void *ud, const bc_logrec *r, bool unsent);
+	 * got it), before it is freed; may be NULL. Returns true when it kept
+	 * an unsent one for the cloud (the spool): then it is not suppressed */
+	bool (*gone)(void *ud, const bc_logrec *r, bool unsent);
 	void *ud;
 } bc_logring;
 

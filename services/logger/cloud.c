@@ -85,8 +85,11 @@ hang_up(struct lg *g, const char *why)
 	/* what the last fill took and did not see go out (a write that failed,
 	 * or a fill that did): whether the cloud got it is not known, it goes
 	 * again, the notice too */
-	if (c->inflight_first != 0)
+	if (c->inflight_first != 0) {
+		if (c->spool_on)
+			bc_logspool_rewind(&c->spool, c->inflight_first);
 		bc_logring_cloud_rewind(&g->ring, c->inflight_first);
+	}
 	g->ring.suppressed += c->inflight_sup;
 	c->inflight_first = 0;
 	c->inflight_sup = 0;
@@ -178,12 +181,27 @@ fill(struct lg *g)
 			goto out;
 		log_info("log stream: %s (the buffer was full)", msg);
 	}
-	while (js.len < WRITE_MAX && (r = bc_logring_cloud_next(&g->ring)) != NULL) {
+	for (;;) {
+		bool spooled = false;
+		bc_err serr = {0};
+		if (js.len >= WRITE_MAX)
+			break;
+		/* the spool holds the oldest: it goes first */
+		if (c->spool_on && (r = bc_logspool_next(&c->spool, &serr)) != NULL)
+			spooled = true;
+		else if (serr.msg[0] != '\0')
+			log_warnx("log stream: %s", serr.msg);
+		if (!spooled && (r = bc_logring_cloud_next(&g->ring)) == NULL)
+			break;
 		if (bc_logrec_json(r, false, &js, NULL) < 0)
 			goto out;
 		if (c->inflight_first == 0)
 			c->inflight_first = r->seq;
-		bc_logring_cloud_took(&g->ring, r->seq);
+		c->inflight_last = r->seq;
+		if (spooled)
+			bc_logspool_took(&c->spool);
+		else
+			bc_logring_cloud_took(&g->ring, r->seq);
 		c->lines++;
 		if (r->container[0]) {
 			/* the cursor moves once this write is out */
@@ -217,7 +235,9 @@ lg_cloud_busy(const struct lg *g)
 	/* the cloud takes what we send, only not yet this: the reading waits
 	 * (the engine keeps the lines) rather than drop; a stream that does not
 	 * move for PACE_MS is slow, and the buffer drops for it instead */
-	return c->state == C_STREAMING && g->ring.unsent >= g->ring.max_bytes / 2 &&
+	return c->state == C_STREAMING &&
+	       (g->ring.unsent >= g->ring.max_bytes / 2 ||
+		(c->spool_on && bc_logspool_pending(&c->spool))) &&
 	       (!c->writing /* its next write starts in this turn of the loop */ ||
 		bc_mono_ms() - c->write_started < PACE_MS);
 }
@@ -252,6 +272,8 @@ write_done(struct lg *g)
 	/* at once: a restart must not send these again */
 	if (g->dirty)
 		lg_save_cursors(g);
+	if (c->spool_on && c->inflight_first != 0)
+		bc_logspool_acked(&c->spool, c->inflight_last);
 	c->n_adv = 0;
 	c->inflight_first = 0;
 	c->inflight_sup = 0;
@@ -396,7 +418,8 @@ open_stream(struct lg *g)
 static bool
 unsent(const struct lg *g)
 {
-	return bc_logring_cloud_next(&g->ring) != NULL || g->ring.suppressed > 0;
+	return bc_logring_cloud_next(&g->ring) != NULL || g->ring.suppressed > 0 ||
+	       (g->cloud.spool_on && bc_logspool_pending(&g->cloud.spool));
 }
 
 static uint64_t
@@ -415,7 +438,10 @@ cloud_due(void *ud)
 			return UINT64_MAX;
 		if (unsent(g)) /* a full write at once, else a little later (fewer,
 				  larger writes), never more than FLUSH_MS later */
-			return g->ring.unsent >= WRITE_MAX / 2 ? 0 : c->last_write + COALESCE_MS;
+			return g->ring.unsent >= WRITE_MAX / 2 ||
+					       (c->spool_on && bc_logspool_pending(&c->spool))
+				   ? 0
+				   : c->last_write + COALESCE_MS;
 		return c->last_write + IDLE_CLOSE_MS;
 	case C_CLOSING:
 		return c->writing ? UINT64_MAX : c->close_deadline;
@@ -464,16 +490,34 @@ cloud_fire(void *ud)
 	}
 }
 
-/* The cloud's side of a dropped record: gone for good, so delivered as far
- * as a restart is concerned. */
-static void
+/* The cloud's side of a record leaving the buffer: one the cloud had not
+ * taken goes to the spool when there is one (the cursor stays: a restart
+ * reads it again from the engine); else it is gone for good, so delivered
+ * as far as a restart is concerned. */
+static bool
 gone(void *ud, const bc_logrec *r, bool unsent_)
 {
 	struct lg *g = ud;
+	struct lgc *c = &g->cloud;
 	struct follower *f;
 
-	if (unsent_ && r->container[0] && (f = lg_follower(g, r->container)) != NULL)
+	if (!unsent_)
+		return false;
+	if (c->spool_on) {
+		uint64_t dropped = 0;
+		bc_err err = {0};
+		if (bc_logspool_add(&c->spool, r, &dropped, &err) == 0) {
+			g->ring.suppressed += dropped;
+			c->spooled++;
+			return true;
+		}
+		if (c->spooled != UINT64_MAX) /* once: it says why */
+			log_warnx("log stream: spool: %s (the record is dropped)", err.msg);
+		c->spooled = UINT64_MAX;
+	}
+	if (r->container[0] && (f = lg_follower(g, r->container)) != NULL)
 		lg_cursor_done(g, f, r->is_stderr, r->ts_ns, r->nth);
+	return false;
 }
 
 void
@@ -517,6 +561,13 @@ lg_cloud_config(struct lg *g)
 	g->ring.unsent = 0;
 	g->ring.gone = gone;
 	g->ring.ud = g;
+	if (g->d->settings.log_spool[0] != '\0' && !c->spool_on) {
+		if (bc_logspool_open(&c->spool, g->d->settings.log_spool,
+				     g->d->settings.log_spool_max, &err) < 0)
+			log_warnx("log stream: no spool: %s", err.msg);
+		else
+			c->spool_on = true;
+	}
 	c->state = C_IDLE;
 	log_info("streaming logs to %s", g->cfg.api_endpoint);
 }
@@ -550,6 +601,9 @@ lg_cloud_stop(struct lg *g)
 {
 	struct lgc *c = &g->cloud;
 
+	if (c->spool_on)
+		bc_logspool_close(&c->spool);
+	c->spool_on = false;
 	if (c->efd <= 0)
 		return;
 	if (c->caio)

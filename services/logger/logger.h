@@ -23,6 +23,7 @@
 #include "lib/ipc/daemon.h"
 #include "lib/logs/record.h"
 #include "lib/logs/ring.h"
+#include "lib/logs/spool.h"
 #include "lib/model/config.h"
 
 #define LG_MAX_FOLLOW 512	    /* containers followed at once */
@@ -77,6 +78,11 @@ struct lgc {
 	uint64_t write_started, last_write, retry_at, config_at, close_deadline;
 	unsigned failures;
 	uint64_t inflight_first; /* the first record of the write in flight */
+	uint64_t inflight_last;	 /* and its last */
+	/* BC_LOG_SPOOL: what left the buffer before the cloud took it */
+	bc_logspool spool;
+	bool spool_on;
+	uint64_t spooled; /* records that went to the spool (since start) */
 	uint64_t inflight_sup;	 /* the suppressed count its notice says */
 	uint64_t connected_at;
 	struct {

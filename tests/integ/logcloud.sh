@@ -4,8 +4,9 @@
 # container printing 1..N on stdout and stderr -> every number exactly once,
 # in order per stream, at the double, across a kill -9 of the logger; the
 # double down while more is printed -> dropped oldest-first, with a
-# "Suppressed N message(s)" notice whose N is exactly what is missing; the
-# key in no log. Prints "N passed, N failed".
+# "Suppressed N message(s)" notice whose N is exactly what is missing; with
+# a spool (BC_LOG_SPOOL), the same outage loses nothing; the key in no log.
+# Prints "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
@@ -41,7 +42,7 @@ cat >"$T/target.json" <<EOT
 {"$UUID": {"name": "dev", "config": {}, "apps": {"$APPUUID": {"id": $APP, "name": "lc$APP", "class": "fleet",
  "releases": {"c1": {"id": 1, "services": {
   "num": {"id": 21, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
-   "composition": {"tty": false, "command": ["sh", "-c", "i=1; while [ \$i -le $N ]; do echo out \$i; echo err \$i >&2; [ \$((i % 100)) = 0 ] && sleep 0.1; i=\$((i+1)); done; echo phase1 done; sleep 12; pad=\$(printf %140s | tr ' ' p); i=1; while [ \$i -le $M ]; do echo big \$i \$pad; i=\$((i+1)); done; echo phase2 done; trap exit TERM; while :; do sleep 1; done"]}}},
+   "composition": {"tty": false, "command": ["sh", "-c", "i=1; while [ \$i -le $N ]; do echo out \$i; echo err \$i >&2; [ \$((i % 100)) = 0 ] && sleep 0.1; i=\$((i+1)); done; echo phase1 done; sleep 12; pad=\$(printf %140s | tr ' ' p); i=1; while [ \$i -le $M ]; do echo big \$i \$pad; i=\$((i+1)); done; echo phase2 done; trap exit TERM; while [ ! -e /tmp/go3 ]; do sleep 0.2; done; i=1; while [ \$i -le $M ]; do echo big3 \$i \$pad; i=\$((i+1)); done; echo phase3 done; while :; do sleep 1; done"]}}},
  "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
 EOT
 "$here/../cloud/mkcerts.sh" "$T/certs"
@@ -122,6 +123,26 @@ rs = [r for r in json.load(sys.stdin) if r["message"].startswith(sys.argv[1])]
 assert rs and all(r.get("isSystem") is True and "serviceId" not in r for r in rs), rs' "$1"
 }
 check "a system message: isSystem, no serviceId" sysmsg "Could not move to new release"
+
+# phase 3: the logger restarted with a spool; the cloud away again while as
+# much is printed: nothing is dropped, every line comes once the cloud is back
+suite_stop keep
+rm -rf "$T/scan"
+export BC_LOG_SPOOL=$T/spool BC_LOG_SPOOL_MAX=8M
+suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+double_stop
+docker exec "$(docker ps -q --filter label=io.balena.app-id=$APP | head -1)" touch /tmp/go3
+for _ in $(seq 300); do bc logs -p "$APP" num 2>/dev/null | grep -q 'phase3 done' && break; sleep 0.2; done
+check "phase 3 printed while the cloud was away" bash -c "'$BIN/balena-compose' logs -p $APP num | grep -q 'phase3 done'"
+spooled=$(cat "$T/spool.0" "$T/spool.1" 2>/dev/null | wc -c)
+check "the spool holds what the buffer could not ($spooled bytes)" test "$spooled" -gt $((256 << 10))
+double_start
+ctl POST "/device/$UUID?key=$KEY" >/dev/null
+check "the cloud back: phase 3 comes, to its end" wait_got '^phase3 done$' 600
+got '^big3 ' | awk '{print $2}' >"$T/big3.got"
+check "with the spool: big3 1..$M exactly once, in order ($(wc -l <"$T/big3.got") lines)" \
+	bash -c "seq $M | cmp -s - '$T/big3.got'"
+check "and no Suppressed notice" bash -c "[ -z \"\$(got '^Suppressed ')\" ]"
 
 check "the device's key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LOGDIR'"
 [ "$fail" -eq 0 ] || { echo "the logger's and gateway's logs:"; tail -25 "$BC_LOGDIR/logger/current"; tail -10 "$BC_LOGDIR/gateway/current"; }

@@ -8,10 +8,13 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/logs/record.h"
 #include "lib/logs/ring.h"
+#include "lib/logs/spool.h"
 
 struct lines {
 	char got[8][64];
@@ -195,7 +198,7 @@ rec(bc_logrec *r, const char *msg)
 }
 
 static int gone_unsent, gone_sent;
-static void
+static bool
 on_gone(void *ud, const bc_logrec *r, bool unsent)
 {
 	(void)ud;
@@ -204,6 +207,7 @@ on_gone(void *ud, const bc_logrec *r, bool unsent)
 		gone_unsent++;
 	else
 		gone_sent++;
+	return false;
 }
 
 static void
@@ -268,6 +272,137 @@ test_ring(void **state)
 	bc_logring_free(&g);
 }
 
+/* the spool: a record of n (its seq), its fields back as they went in */
+static void
+spooled(bc_logrec *r, uint64_t n, size_t msglen)
+{
+	char *m = malloc(msglen + 1);
+	memset(r, 0, sizeof(*r));
+	memset(m, 'a' + (int)(n % 26), msglen);
+	m[msglen] = '\0';
+	r->seq = n;
+	r->ts_ns = (int64_t)n * 1000;
+	r->nth = (uint32_t)n % 3;
+	r->app_id = 7;
+	r->service_id = 70;
+	r->service = n % 2 ? strdup("web") : NULL;
+	snprintf(r->container, sizeof(r->container), "%012llx", (unsigned long long)n);
+	r->is_stderr = n % 2 == 0;
+	r->is_system = n % 5 == 0;
+	r->message = m;
+}
+
+static void
+same(const bc_logrec *a, const bc_logrec *b)
+{
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->ts_ns, b->ts_ns);
+	assert_int_equal(a->nth, b->nth);
+	assert_int_equal(a->app_id, b->app_id);
+	assert_int_equal(a->service_id, b->service_id);
+	assert_true((a->service == NULL) == (b->service == NULL));
+	if (a->service)
+		assert_string_equal(a->service, b->service);
+	assert_string_equal(a->container, b->container);
+	assert_int_equal(a->is_stderr, b->is_stderr);
+	assert_int_equal(a->is_system, b->is_system);
+	assert_string_equal(a->message, b->message);
+}
+
+static void
+test_spool(void **state)
+{
+	char dir[] = "/tmp/bc-spool-test.XXXXXX", path[64];
+	bc_logspool s;
+	bc_err err = {0};
+	const bc_logrec *got;
+	uint64_t dropped, total_dropped = 0, n;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/spool", dir);
+	assert_int_equal(bc_logspool_open(&s, path, 1000, &err), -1); /* too small */
+	assert_int_equal(bc_logspool_open(&s, path, 64 << 10, &err), 0);
+	assert_false(bc_logspool_pending(&s));
+	assert_null(bc_logspool_next(&s, &err));
+
+	/* in and out, in order, whole */
+	for (n = 1; n <= 20; n++) {
+		bc_logrec r;
+		spooled(&r, n, 100);
+		assert_int_equal(bc_logspool_add(&s, &r, &dropped, &err), 0);
+		assert_int_equal(dropped, 0);
+		bc_logrec_free(&r);
+	}
+	assert_int_equal(bc_logspool_last(&s), 20);
+	for (n = 1; n <= 5; n++) {
+		bc_logrec want;
+		assert_true(bc_logspool_pending(&s));
+		assert_non_null(got = bc_logspool_next(&s, &err));
+		spooled(&want, n, 100);
+		same(got, &want);
+		bc_logrec_free(&want);
+		bc_logspool_took(&s);
+	}
+	/* a write that failed gives back from seq 3 */
+	bc_logspool_rewind(&s, 3);
+	assert_non_null(got = bc_logspool_next(&s, &err));
+	assert_int_equal(got->seq, 3);
+	for (n = 3; n <= 20; n++) {
+		assert_non_null(got = bc_logspool_next(&s, &err));
+		assert_int_equal(got->seq, n);
+		bc_logspool_took(&s);
+	}
+	assert_false(bc_logspool_pending(&s));
+	bc_logspool_acked(&s, 20);
+
+	/* over its bound (two halves of 32 KiB): the oldest half goes, the
+	 * records of it not taken are counted, the rest come in order */
+	for (n = 21; n <= 200; n++) {
+		bc_logrec r;
+		spooled(&r, n, 1000);
+		assert_int_equal(bc_logspool_add(&s, &r, &dropped, &err), 0);
+		total_dropped += dropped;
+		bc_logrec_free(&r);
+	}
+	assert_true(total_dropped > 100);
+	{
+		uint64_t first = 0, count = 0, prev = 0;
+		while ((got = bc_logspool_next(&s, &err)) != NULL) {
+			if (first == 0)
+				first = got->seq;
+			else
+				assert_int_equal(got->seq, prev + 1);
+			prev = got->seq;
+			count++;
+			bc_logspool_took(&s);
+		}
+		assert_int_equal(prev, 200);
+		assert_int_equal(count + total_dropped, 180); /* every one: out or counted */
+		bc_logspool_acked(&s, 200);
+	}
+	/* read and acknowledged: its space is free again, nothing more goes */
+	for (n = 201; n <= 230; n++) {
+		bc_logrec r;
+		spooled(&r, n, 1000);
+		assert_int_equal(bc_logspool_add(&s, &r, &dropped, &err), 0);
+		assert_int_equal(dropped, 0);
+		bc_logrec_free(&r);
+	}
+	/* too large for a half: refused, named */
+	{
+		bc_logrec r;
+		spooled(&r, 231, 40000);
+		assert_int_equal(bc_logspool_add(&s, &r, &dropped, &err), -1);
+		assert_int_equal(err.code, BC_EINVAL);
+		bc_logrec_free(&r);
+	}
+	bc_logspool_close(&s);
+	snprintf(path, sizeof(path), "%s/spool.0", dir);
+	assert_int_equal(access(path, F_OK), -1); /* removed */
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -275,6 +410,7 @@ main(void)
 	    cmocka_unit_test(test_split),   cmocka_unit_test(test_stamp),
 	    cmocka_unit_test(test_message), cmocka_unit_test(test_cursor),
 	    cmocka_unit_test(test_json),    cmocka_unit_test(test_ring),
+	    cmocka_unit_test(test_spool),
 	};
 	return cmocka_run_group_tests_name("logs", tests, NULL, NULL);
 }

@@ -77,11 +77,14 @@ test_log_settings(void **state)
 	    {"BC_LOG_REMOTE", "tls+tcp://host:1", "BC_LOG_REMOTE_CERT", "c.pem",
 	     "BC_LOG_REMOTE_CLIENTS", "/k", NULL},
 	    {"BC_LOG_REMOTE_CERT", "/c", NULL},
+	    {"BC_LOG_SPOOL", "spool", NULL},
+	    {"BC_LOG_SPOOL_MAX", "2048M", NULL},
 	};
 	const char *const named[] = {"BC_LOG_BUFFER",	   "BC_LOG_BUFFER", "BC_LOG_BUFFER",
 				     "BC_LOG_BUFFER",	   "BC_LOG_REMOTE", "BC_LOG_REMOTE",
 				     "BC_LOG_REMOTE",	   "BC_LOG_REMOTE", "BC_LOG_REMOTE_CLIENTS",
-				     "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE"};
+				     "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE",	    "BC_LOG_SPOOL",
+				     "BC_LOG_SPOOL_MAX"};
 	bc_settings s;
 	bc_err err = {0};
 	(void)state;
@@ -91,6 +94,8 @@ test_log_settings(void **state)
 	assert_string_equal(s.log_remote, "tls+tcp://0.0.0.0:48484");
 	assert_string_equal(s.log_remote_cert, "/a/c.pem");
 	assert_string_equal(s.log_remote_clients, "/a/clients.pem");
+	assert_string_equal(s.log_spool, "");
+	assert_int_equal(s.log_spool_max, 16 << 20);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		table = bad[i];
 		memset(&err, 0, sizeof(err));
