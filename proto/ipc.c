@@ -193,10 +193,25 @@ closing_run(void *arg)
 	return NULL;
 }
 
+/* Set once a close has hung: nng's one reaper thread is then stuck for
+ * good, so every later close of a connected socket would hang too. This
+ * file's alone (bc_sock_close_hung reads it). */
+static atomic_bool close_hung;
+
+bool
+bc_sock_close_hung(void)
+{
+	return atomic_load(&close_hung);
+}
+
 void
 bc_sock_close(nng_socket s)
 {
-	struct closing *c = calloc(1, sizeof(*c));
+	struct closing *c;
+
+	if (atomic_load(&close_hung))
+		return; /* it would hang like the first: the socket is left as it is */
+	c = calloc(1, sizeof(*c));
 	pthread_condattr_t ca;
 	pthread_attr_t ta;
 	pthread_t t;
@@ -237,6 +252,8 @@ bc_sock_close(nng_socket s)
 	while (!c->done)
 		if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
 			break;
+	if (!c->done)
+		atomic_store(&close_hung, true);
 	pthread_mutex_unlock(&c->mu);
 	closing_unref(c);
 }

@@ -70,5 +70,10 @@ int bc_call_on(nng_socket s, const char *peer, bc_msg *req, bc_msg *rep, bc_err 
  * the process's exit. s is not to be used again either way. */
 #define BC_CLOSE_MS 1000
 void bc_sock_close(nng_socket s);
+/* Has a close hung in this process? Then nng's one reaper thread is stuck
+ * for good and every later close would hang too: later calls of
+ * bc_sock_close leave their socket as it is (no thread, no wait). A daemon
+ * then ends, for s6 to start it afresh (lib/ipc/daemon.c). */
+bool bc_sock_close_hung(void);
 
 #endif

@@ -503,6 +503,12 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 			if (pfd[2 + i].revents != 0 && still_watched(&d, &polled[i]))
 				polled[i].cb(polled[i].ud, pfd[2 + i].revents);
 		run_timers(&d);
+		if (bc_sock_close_hung()) {
+			log_warnx("an nng socket close hung (nng 1.5.2's bug, see README): "
+				  "ending, for s6 to start us afresh");
+			si.ssi_signo = 0;
+			break;
+		}
 	}
 	log_info("stopping on signal %u", si.ssi_signo);
 	if (ops->stop != NULL)

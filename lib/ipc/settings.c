@@ -104,10 +104,13 @@ bytes_of(const char *v, uint64_t *out)
 			return false;
 		n = n * 10 + (uint64_t)(v[i] - '0');
 	}
-	if (v[i] == 'K' || v[i] == 'k')
-		n <<= 10, i++;
-	else if (v[i] == 'M' || v[i] == 'm')
-		n <<= 20, i++;
+	if (v[i] == 'K' || v[i] == 'k' || v[i] == 'M' || v[i] == 'm') {
+		unsigned shift = v[i] == 'K' || v[i] == 'k' ? 10 : 20;
+		if (n > (UINT64_MAX >> shift))
+			return false;
+		n <<= shift;
+		i++;
+	}
 	if (v[i] != '\0')
 		return false;
 	*out = n;
@@ -129,8 +132,10 @@ remote_url_ok(const char *v)
 	for (const char *c = host; c < colon; c++)
 		if (!(isalnum((unsigned char)*c) || strchr(".-_[]:", *c) != NULL))
 			return false;
+	if (colon[1] < '0' || colon[1] > '9')
+		return false;
 	port = strtol(colon + 1, &end, 10);
-	return colon[1] != '\0' && *end == '\0' && port >= 1 && port <= 65535;
+	return *end == '\0' && port >= 1 && port <= 65535;
 }
 
 static int
@@ -148,9 +153,9 @@ log_settings(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
 	s->log_buffer = (size_t)n;
 	n = BC_SETTINGS_LOG_SPOOL_MAX;
 	if ((v = value(lookup, "BC_LOG_SPOOL_MAX")) != NULL &&
-	    (!bytes_of(v, &n) || n < (64u << 10) || n > (1024u << 20)))
+	    (!bytes_of(v, &n) || n < (1u << 20) || n > (1024u << 20)))
 		return bc_err_set(err, BC_EINVAL,
-				  "BC_LOG_SPOOL_MAX='%.60s': allowed is a size from 64K to 1024M "
+				  "BC_LOG_SPOOL_MAX='%.60s': allowed is a size from 1M to 1024M "
 				  "(16M)",
 				  v);
 	s->log_spool_max = n;

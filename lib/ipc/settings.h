@@ -21,8 +21,8 @@
  *   BC_LOG_REMOTE         remote tail listener    off (default) or tls+tcp://HOST:PORT
  *   BC_LOG_REMOTE_CERT    its certificate + key   a PEM file (with BC_LOG_REMOTE)
  *   BC_LOG_REMOTE_CLIENTS clients it lets in      a PEM file of certificates (with it)
- *   BC_LOG_SPOOL          the cloud's spool       off (default) or a path: PATH.0, PATH.1
- *   BC_LOG_SPOOL_MAX      its bound               64K..1024M, 16M
+ *   BC_LOG_SPOOL          the cloud's spool       unset (off) or a path: PATH.0, PATH.1
+ *   BC_LOG_SPOOL_MAX      its bound               1M..1024M, 16M
  */
 #ifndef BC_SETTINGS_H
 #define BC_SETTINGS_H

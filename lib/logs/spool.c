@@ -170,7 +170,16 @@ bc_logspool_add(bc_logspool *s, const bc_logrec *r, uint64_t *dropped, bc_err *e
 		int o = 1 - s->w;
 		if (s->n[o] > 0) {
 			/* the oldest half goes: what of it the cloud had not taken
-			 * is counted */
+			 * is counted now; what it took and has not seen go out
+			 * (a write in flight) is counted if that write fails */
+			uint64_t taken = s->rs == o ? s->rcount : s->n[o], off = 0;
+			struct head th;
+			for (uint64_t i = 0; i < taken && head_at(s, o, off, &th, NULL) == 0;
+			     i++, off += th.len)
+				if (th.seq > s->acked) {
+					s->lost_inflight++;
+					s->lost_upto = th.seq;
+				}
 			if (s->rs == o) {
 				*dropped = s->n[o] - s->rcount;
 				s->rs = s->w;
@@ -213,6 +222,13 @@ bc_logspool_next(bc_logspool *s, bc_err *err)
 	}
 	if (head_at(s, s->rs, s->roff, &h, err) < 0)
 		return NULL;
+	if (h.seq <= s->acked) {
+		/* it left the buffer while its write was out, and that write
+		 * went well: delivered */
+		s->roff += h.len;
+		s->rcount++;
+		return bc_logspool_next(s, err);
+	}
 	bc_logrec_free(&s->rec);
 	s->rlen = 0;
 	if ((p = malloc(h.len - HEAD + 1)) == NULL) {
@@ -254,27 +270,47 @@ bc_logspool_took(bc_logspool *s)
 	s->rlen = 0;
 }
 
-void
+uint64_t
 bc_logspool_rewind(bc_logspool *s, uint64_t seq)
 {
 	int o = 1 - s->w;
 	struct head h;
+	uint64_t lost = 0;
+
+	if (s->lost_inflight > 0 && seq <= s->lost_upto)
+		lost = s->lost_inflight; /* gone with the older half, never out */
+	s->lost_inflight = 0;
 
 	s->rs = s->n[o] > 0 && s->last_seq[o] >= seq ? o : s->w;
 	s->roff = s->rcount = 0;
 	for (;;) {
 		if (s->roff >= s->size[s->rs]) {
 			if (s->rs == s->w)
-				return;
+				return lost;
 			s->rs = s->w;
 			s->roff = s->rcount = 0;
 			continue;
 		}
 		if (head_at(s, s->rs, s->roff, &h, NULL) < 0 || h.seq >= seq)
-			return;
+			return lost;
 		s->roff += h.len;
 		s->rcount++;
 	}
+}
+
+uint64_t
+bc_logspool_reset(bc_logspool *s)
+{
+	uint64_t n = s->n[s->rs] - s->rcount + s->lost_inflight;
+
+	if (s->rs != s->w)
+		n += s->n[s->w];
+	empty_seg(s, 0);
+	empty_seg(s, 1);
+	s->rs = s->w;
+	s->roff = s->rcount = s->rlen = 0;
+	s->lost_inflight = 0;
+	return n;
 }
 
 void
@@ -282,6 +318,8 @@ bc_logspool_acked(bc_logspool *s, uint64_t seq)
 {
 	if (seq > s->acked)
 		s->acked = seq;
+	if (s->acked >= s->lost_upto)
+		s->lost_inflight = 0; /* those went out after all */
 	free_older(s);
 }
 

@@ -19,7 +19,9 @@
 #include "lib/base/err.h"
 #include "lib/logs/record.h"
 
-#define BC_LOGSPOOL_MIN (64u << 10)
+/* two halves, each holding the largest record (a 10,000-character
+ * message, up to 3 bytes a character) many times over */
+#define BC_LOGSPOOL_MIN (1u << 20)
 
 typedef struct bc_logspool {
 	char path[2][300];
@@ -33,7 +35,10 @@ typedef struct bc_logspool {
 	uint64_t acked;		/* records up to this seq have gone out */
 	bc_logrec rec;		/* the last record read (owned) */
 	uint64_t rlen;		/* its length on disk */
-	bc_buf io;		/* owned */
+	/* taken, not yet seen to go out, and gone with a dropped half: lost
+	 * if that write fails (rewind tells), delivered once acked up to upto */
+	uint64_t lost_inflight, lost_upto;
+	bc_buf io; /* owned */
 } bc_logspool;
 
 /* Create (or empty) PATH.0 and PATH.1. Returns 0, or -1 with err naming
@@ -45,7 +50,9 @@ void bc_logspool_close(bc_logspool *s);
 /* Append r (copied; r stays the caller's). *dropped is set to the records
  * the cloud had not taken that went to make room (0 mostly). Returns 0, or
  * -1 with err (a write that failed: r is not kept). A record larger than a
- * segment is refused (-1, BC_EINVAL). */
+ * segment is refused (-1, BC_EINVAL). A record at or below the last
+ * acknowledged seq (one that left the buffer while its write was out, and
+ * that write went well) is skipped when read. */
 int bc_logspool_add(bc_logspool *s, const bc_logrec *r, uint64_t *dropped, bc_err *err);
 
 /* The oldest record the cloud has not taken, or NULL (none, or a read that
@@ -53,8 +60,12 @@ int bc_logspool_add(bc_logspool *s, const bc_logrec *r, uint64_t *dropped, bc_er
 const bc_logrec *bc_logspool_next(bc_logspool *s, bc_err *err);
 /* The record bc_logspool_next returned is taken. */
 void bc_logspool_took(bc_logspool *s);
-/* Give back what was taken from seq on (it is read again). */
-void bc_logspool_rewind(bc_logspool *s, uint64_t seq);
+/* Give back what was taken from seq on (it is read again). Returns the
+ * records of it that went with a dropped half meanwhile (to count). */
+uint64_t bc_logspool_rewind(bc_logspool *s, uint64_t seq);
+/* Empty it (a read that failed: what it held cannot be trusted). Returns
+ * the records dropped that had not gone out (to count). */
+uint64_t bc_logspool_reset(bc_logspool *s);
 /* Everything up to and with seq has gone out: its space may be reused. */
 void bc_logspool_acked(bc_logspool *s, uint64_t seq);
 /* Records not yet taken? */

@@ -87,7 +87,7 @@ hang_up(struct lg *g, const char *why)
 	 * again, the notice too */
 	if (c->inflight_first != 0) {
 		if (c->spool_on)
-			bc_logspool_rewind(&c->spool, c->inflight_first);
+			g->ring.suppressed += bc_logspool_rewind(&c->spool, c->inflight_first);
 		bc_logring_cloud_rewind(&g->ring, c->inflight_first);
 	}
 	g->ring.suppressed += c->inflight_sup;
@@ -187,10 +187,16 @@ fill(struct lg *g)
 		if (js.len >= WRITE_MAX)
 			break;
 		/* the spool holds the oldest: it goes first */
-		if (c->spool_on && (r = bc_logspool_next(&c->spool, &serr)) != NULL)
+		if (c->spool_on && (r = bc_logspool_next(&c->spool, &serr)) != NULL) {
 			spooled = true;
-		else if (serr.msg[0] != '\0')
-			log_warnx("log stream: %s", serr.msg);
+		} else if (serr.msg[0] != '\0') {
+			/* the spool cannot be read: what it holds is counted
+			 * and it starts again empty; this write ends here (the
+			 * buffer's records are newer) */
+			g->ring.suppressed += bc_logspool_reset(&c->spool);
+			log_warnx("log stream: spool: %s (emptied)", serr.msg);
+			break;
+		}
 		if (!spooled && (r = bc_logring_cloud_next(&g->ring)) == NULL)
 			break;
 		if (bc_logrec_json(r, false, &js, NULL) < 0)
@@ -500,22 +506,26 @@ gone(void *ud, const bc_logrec *r, bool unsent_)
 	struct lg *g = ud;
 	struct lgc *c = &g->cloud;
 	struct follower *f;
+	/* one of the write in flight: the spool keeps it too, in case that
+	 * write fails (if it goes well, the spool skips it) */
+	bool inflight = c->inflight_first != 0 && r->seq >= c->inflight_first;
 
-	if (!unsent_)
-		return false;
-	if (c->spool_on) {
+	if (c->spool_on && (unsent_ || inflight)) {
 		uint64_t dropped = 0;
 		bc_err err = {0};
 		if (bc_logspool_add(&c->spool, r, &dropped, &err) == 0) {
 			g->ring.suppressed += dropped;
 			c->spooled++;
-			return true;
+			return unsent_;
 		}
-		if (c->spooled != UINT64_MAX) /* once: it says why */
+		if (!c->spool_warned) /* once: it says why */
 			log_warnx("log stream: spool: %s (the record is dropped)", err.msg);
-		c->spooled = UINT64_MAX;
+		c->spool_warned = true;
+		/* the cursor stays: older records of its container may be in
+		 * the spool, and a restart reads them again from the engine */
+		return false;
 	}
-	if (r->container[0] && (f = lg_follower(g, r->container)) != NULL)
+	if (unsent_ && r->container[0] && (f = lg_follower(g, r->container)) != NULL)
 		lg_cursor_done(g, f, r->is_stderr, r->ts_ns, r->nth);
 	return false;
 }

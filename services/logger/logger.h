@@ -83,6 +83,7 @@ struct lgc {
 	bc_logspool spool;
 	bool spool_on;
 	uint64_t spooled; /* records that went to the spool (since start) */
+	bool spool_warned;
 	uint64_t inflight_sup;	 /* the suppressed count its notice says */
 	uint64_t connected_at;
 	struct {
