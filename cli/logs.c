@@ -83,7 +83,8 @@ fresh(struct tail *t, const bc_log_rec *r)
 	if (r->container == NULL)
 		return true; /* a system message: once per logger run, by seq */
 	for (size_t i = 0; i < t->n_seen; i++)
-		if (strcmp(t->seen[i].id, r->container) == 0 && t->seen[i].is_stderr == r->is_stderr)
+		if (strcmp(t->seen[i].id, r->container) == 0 &&
+		    t->seen[i].is_stderr == r->is_stderr)
 			s = &t->seen[i];
 	if (s == NULL) {
 		if (t->n_seen == MAX_CONTAINERS)
@@ -119,9 +120,13 @@ print(struct tail *t, const bc_log_rec *r)
 	const char *name = r->is_system ? "system" : r->service ? r->service : "?";
 
 	if (t->json) {
-		bc_logrec lr = {.ts_ns = r->ts_ns, .nth = (uint32_t)r->nth, .app_id = r->app_id,
-				.service_id = r->service_id, .service = r->service,
-				.is_stderr = r->is_stderr, .is_system = r->is_system,
+		bc_logrec lr = {.ts_ns = r->ts_ns,
+				.nth = (uint32_t)r->nth,
+				.app_id = r->app_id,
+				.service_id = r->service_id,
+				.service = r->service,
+				.is_stderr = r->is_stderr,
+				.is_system = r->is_system,
 				.message = r->message};
 		bc_buf b = {0};
 		if (bc_logrec_json(&lr, true, &b, NULL) == 0)
@@ -205,8 +210,9 @@ history(struct tail *t, size_t tail, bc_err *err)
 			batches = nb;
 			batches[n_batches++] = rep;
 			if (rep.body.log_batch.records.n > 0)
-				t->last_seq = rep.body.log_batch.records
-						  .v[rep.body.log_batch.records.n - 1].seq;
+				t->last_seq =
+				    rep.body.log_batch.records.v[rep.body.log_batch.records.n - 1]
+					.seq;
 			if (!more)
 				break;
 		}
@@ -269,25 +275,52 @@ query(struct tail *t, bc_msg *req, bc_msg *rep, bc_err *err)
 static int
 remote_dial(struct tail *t, const char *where, const char *cert, const char *ca, bc_err *err)
 {
-	char url[300], host[256];
-	const char *colon = strrchr(where, ':');
+	char url[300], host[256], port[8] = REMOTE_PORT;
+	const char *p = where, *hend;
 	nng_tls_config *tls = NULL;
 	nng_dialer dl;
 	int rv;
 
-	if (strchr(where, '/') != NULL || strlen(where) >= sizeof(host) || *where == '\0' ||
-	    colon == where)
-		return bc_err_set(err, BC_EINVAL, "--remote '%s': give HOST or HOST:PORT", where);
-	snprintf(host, sizeof(host), "%.*s",
-		 (int)(colon != NULL ? (size_t)(colon - where) : strlen(where)), where);
-	snprintf(url, sizeof(url), "tls+tcp://%s%s", where, colon != NULL ? "" : ":" REMOTE_PORT);
+	/* HOST, HOST:PORT, [IPv6] or [IPv6]:PORT; PORT 1..65535 */
+	if (*where == '[') {
+		p = where + 1;
+		if ((hend = strchr(p, ']')) == NULL || (hend[1] != '\0' && hend[1] != ':'))
+			hend = NULL;
+	} else {
+		hend = strchr(p, ':');
+		if (hend == NULL)
+			hend = p + strlen(p);
+	}
+	if (hend == NULL || hend == p || (size_t)(hend - p) >= sizeof(host) ||
+	    strpbrk(where, "/ ") != NULL)
+		return bc_err_set(err, BC_EINVAL,
+				  "--remote '%s': give HOST, HOST:PORT or [IPv6]:PORT", where);
+	snprintf(host, sizeof(host), "%.*s", (int)(hend - p), p);
+	if (*where == '[')
+		hend++;
+	if (*hend == ':') {
+		char *end;
+		long n = strtol(hend + 1, &end, 10);
+		if (hend[1] < '0' || hend[1] > '9' || *end != '\0' || n < 1 || n > 65535)
+			return bc_err_set(err, BC_EINVAL, "--remote '%s': a port is 1..65535",
+					  where);
+		snprintf(port, sizeof(port), "%ld", n);
+	}
+	if (access(cert, R_OK) < 0)
+		return bc_err_set(err, BC_EINVAL, "--cert '%s': %s", cert, strerror(errno));
+	if (access(ca, R_OK) < 0)
+		return bc_err_set(err, BC_EINVAL, "--ca '%s': %s", ca, strerror(errno));
+	snprintf(url, sizeof(url), "tls+tcp://%s%s%s:%s", *where == '[' ? "[" : "", host,
+		 *where == '[' ? "]" : "", port);
 	snprintf(t->rname, sizeof(t->rname), "remote logger %s", where);
 	if ((rv = nng_req0_open(&t->rsock)) != 0)
 		return bc_err_set(err, BC_ESYS, "%s: %s", t->rname, nng_strerror(rv));
 	if ((rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_CLIENT)) != 0)
 		goto fail;
 	if ((rv = nng_tls_config_cert_key_file(tls, cert, NULL)) != 0) {
-		bc_err_set(err, BC_EINVAL, "--cert '%s': no certificate and key read from it (%s)",
+		bc_err_set(err, BC_EINVAL,
+			   "--cert '%s': no certificate and key read from it (%s; both go in one "
+			   "PEM file)",
 			   cert, nng_strerror(rv));
 		goto out;
 	}
@@ -310,9 +343,9 @@ remote_dial(struct tail *t, const char *where, const char *cert, const char *ca,
 		bc_err_set(err, BC_ESYS, "%s: %s%s", t->rname, nng_strerror(rv),
 			   rv == NNG_ECONNREFUSED || rv == NNG_ETIMEDOUT || rv == NNG_EADDRINVAL
 			       ? ""
-			       : " (the TLS handshake failed: is our certificate one the "
-				 "logger lets in, and its certificate signed by --ca for that "
-				 "name?)");
+			       : " (the TLS handshake failed: either the logger does not let "
+				 "our certificate in, or its own certificate is not signed by "
+				 "--ca, or does not name the host we asked for)");
 		goto out;
 	}
 	nng_tls_config_free(tls); /* the dialer holds its own reference */
@@ -338,9 +371,9 @@ parse_since(const char *s, int64_t *ns)
 		return 0;
 	if (len > 1 && strchr("smhd", s[len - 1]) != NULL && strspn(s, "0123456789") == len - 1) {
 		int64_t v = strtoll(s, NULL, 10), unit = s[len - 1] == 's'   ? 1
-							: s[len - 1] == 'm' ? 60
-							: s[len - 1] == 'h' ? 3600
-									    : 86400;
+							 : s[len - 1] == 'm' ? 60
+							 : s[len - 1] == 'h' ? 3600
+									     : 86400;
 		*ns = ((int64_t)time(NULL) - v * unit) * 1000000000;
 		return 0;
 	}
@@ -389,9 +422,10 @@ usage(FILE *f)
 		   "                  ago (30s, 5m, 2h, 1d)\n"
 		   "  --tail N        only the last N lines of the buffer\n"
 		   "  --json          one JSON object a line (message, timestamp in ms, nanos,\n"
-		   "                  appId, serviceId, serviceName, isStdErr, isSystem)\n"
+		   "                  appId, serviceId, serviceName, isStdErr, isSystem; a field\n"
+		   "                  that is false or does not apply is left out)\n"
 		   "  -p, --app APP   one app (name, uuid or id; an id with --remote)\n"
-		   "  --remote HOST[:PORT]\n"
+		   "  --remote HOST[:PORT], --remote [IPv6][:PORT]\n"
 		   "                  another device's logger (its BC_LOG_REMOTE, port " REMOTE_PORT
 		   "\n"
 		   "                  by default), over TLS; needs --cert and --ca\n"
@@ -402,16 +436,12 @@ usage(FILE *f)
 int
 cmd_logs(int argc, char **argv)
 {
-	static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
-					     {"since", required_argument, NULL, 's'},
-					     {"tail", required_argument, NULL, 't'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"app", required_argument, NULL, 'p'},
-					     {"remote", required_argument, NULL, 'r'},
-					     {"cert", required_argument, NULL, 'c'},
-					     {"ca", required_argument, NULL, 'a'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"follow", no_argument, NULL, 'f'},	    {"since", required_argument, NULL, 's'},
+	    {"tail", required_argument, NULL, 't'}, {"json", no_argument, NULL, 'j'},
+	    {"app", required_argument, NULL, 'p'},  {"remote", required_argument, NULL, 'r'},
+	    {"cert", required_argument, NULL, 'c'}, {"ca", required_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0}};
 	static struct tail t; /* large: not on the stack */
 	const char *app = NULL, *remote = NULL, *cert = NULL, *ca = NULL;
 	bool follow = false;
@@ -423,12 +453,16 @@ cmd_logs(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "fp:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': follow = true; break;
+		case 'f':
+			follow = true;
+			break;
 		case 's':
 			if (parse_since(optarg, &t.since_ns) < 0) {
-				fprintf(stderr, "balena-compose logs: --since '%s': give a time "
-						"(2026-11-29T14:40:57Z), unix seconds or a time ago "
-						"(30s, 5m, 2h, 1d)\n", optarg);
+				fprintf(stderr,
+					"balena-compose logs: --since '%s': give a time "
+					"(2026-11-29T14:40:57Z), unix seconds or a time ago "
+					"(30s, 5m, 2h, 1d)\n",
+					optarg);
 				return 100;
 			}
 			break;
@@ -436,19 +470,34 @@ cmd_logs(int argc, char **argv)
 			char *end;
 			tail = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || tail < 1 || tail > 1000000) {
-				fprintf(stderr, "balena-compose logs: --tail '%s': a number 1..1000000\n",
+				fprintf(stderr,
+					"balena-compose logs: --tail '%s': a number 1..1000000\n",
 					optarg);
 				return 100;
 			}
 			break;
 		}
-		case 'j': t.json = true; break;
-		case 'p': app = optarg; break;
-		case 'r': remote = optarg; break;
-		case 'c': cert = optarg; break;
-		case 'a': ca = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 100;
+		case 'j':
+			t.json = true;
+			break;
+		case 'p':
+			app = optarg;
+			break;
+		case 'r':
+			remote = optarg;
+			break;
+		case 'c':
+			cert = optarg;
+			break;
+		case 'a':
+			ca = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 100;
 		}
 	}
 	t.services = (const char **)argv + optind;
@@ -457,7 +506,8 @@ cmd_logs(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (remote != NULL || cert != NULL || ca != NULL) {
 		if (remote == NULL || cert == NULL || ca == NULL) {
-			fprintf(stderr, "balena-compose logs: --remote, --cert and --ca go together\n");
+			fprintf(stderr,
+				"balena-compose logs: --remote, --cert and --ca go together\n");
 			return 100;
 		}
 		if (app != NULL && (strspn(app, "0123456789") != strlen(app) ||

@@ -19,6 +19,10 @@ export BC_RUNDIR=/run/balena-compose BC_LOGDIR=/var/log/balena-compose
 if [ "${2:-}" = --stop ]; then
 	"$BIN/balena-compose" down -p hello -v 2>/dev/null || true
 	[ -d "$WORK/scan" ] && s6-svscanctl -t "$WORK/scan" 2>/dev/null || true
+	for _ in $(seq 60); do pgrep -f "s6-svscan $WORK/scan" >/dev/null || break; sleep 0.5; done
+	# the lock root's small tmpfs, which the daemons mounted
+	lockdir=${BC_LOCKDIR:-/run/balena-compose/locks}
+	if mountpoint -q "$lockdir" 2>/dev/null; then umount -l "$lockdir" || true; fi
 	echo "demo stopped"
 	exit 0
 fi
@@ -34,7 +38,7 @@ if ! docker image inspect hello/busybox:1 >/dev/null 2>&1; then
 fi
 
 if "$BIN/balena-compose" ping >/dev/null 2>&1; then
-	echo "the suite is already running"
+	echo "the suite is already running (with the settings it started with: make demo-stop to change them)"
 else
 	echo "starting the five daemons under s6-svscan ($WORK/scan)"
 	rm -rf "$WORK"
@@ -42,7 +46,13 @@ else
 	cp -R "$BUILD/scandir" "$WORK/scan"
 	SUITE_SCAN=$WORK/scan
 	setsid s6-svscan "$WORK/scan" >/dev/null 2>&1 </dev/null &
-	for d in $SUITE_DAEMONS; do suite_wait_ready "$d"; done
+	for d in $SUITE_DAEMONS; do
+		suite_wait_ready "$d" 2>/dev/null && continue
+		echo "the $d daemon did not start; the end of $BC_LOGDIR/$d/current:" >&2
+		tail -3 "$BC_LOGDIR/$d/current" 2>/dev/null | sed 's/^/  /' >&2
+		echo "(make demo-stop stops what did start)" >&2
+		exit 1
+	done
 fi
 "$BIN/balena-compose" ping
 echo
@@ -59,6 +69,6 @@ The app runs. Try:
   $BUILD/bin/balena-compose state
   HELLO_TAG=1 $BUILD/bin/balena-compose up -f examples/hello/docker-compose.yml   (a no-op)
   $BUILD/bin/balena-compose down -p hello        (volumes stay; -v removes them)
-  make demo-stop                                 (the app and the daemons)
+  make demo-stop                                 (the app, its volume, the daemons)
 Daemon logs: $BC_LOGDIR/<daemon>/current
 EOT

@@ -70,7 +70,8 @@ bc_read_json(const char *path, size_t flags, size_t max, json_error_t *je)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
 		if (je != NULL)
 			snprintf(je->text, sizeof(je->text), "%s",
-				 S_ISREG(st.st_mode) ? "larger than allowed" : "not a regular file");
+				 S_ISREG(st.st_mode) ? "larger than allowed"
+						     : "not a regular file");
 	} else {
 		j = json_loadfd(fd, flags, je);
 	}
@@ -135,7 +136,11 @@ secure_walk(const char *path, int mode, char *next, size_t nnext, bc_err *err)
 		last = save == NULL || *save == '\0' || strspn(save, "/") == strlen(save);
 		nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0 && errno == ENOENT && mode >= 0) {
-			if (mkdirat(fd, c, (mode_t)mode) < 0 && errno != EEXIST) {
+			/* a parent we create is ours alone: the run directory
+			 * (the lock root's parent by default) must be 0700, and
+			 * a lock root under another BC_RUNDIR must not make it
+			 * 0755 */
+			if (mkdirat(fd, c, last ? (mode_t)mode : 0700) < 0 && errno != EEXIST) {
 				bc_err_sys(err, "create '%s'", sofar);
 				goto out;
 			}
@@ -159,11 +164,13 @@ secure_walk(const char *path, int mode, char *next, size_t nnext, bc_err *err)
 				goto out;
 			}
 			target[n] = '\0';
-			snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(sofar) - strlen(c) - 1), sofar);
+			snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(sofar) - strlen(c) - 1),
+				 sofar);
 			if ((size_t)snprintf(next, nnext, "%s%s%s%s%s", target[0] == '/' ? "" : dir,
-					     target[0] == '/' ? "" : "/", target,
-					     last ? "" : "/", last ? "" : save) >= nnext) {
-				bc_err_set(err, BC_ETOOBIG, "'%s': its symlinks lead too far", path);
+					     target[0] == '/' ? "" : "/", target, last ? "" : "/",
+					     last ? "" : save) >= nnext) {
+				bc_err_set(err, BC_ETOOBIG, "'%s': its symlinks lead too far",
+					   path);
 				goto out;
 			}
 			rc = 0;

@@ -27,7 +27,7 @@ json_t *bc_read_json(const char *path, size_t flags, size_t max, json_error_t *j
  * with err naming the directory that could not be made. */
 int bc_mkdirs(const char *path, int mode, bc_err *err);
 
-/* Make path (and its missing parents, with mode; mode -1: make nothing)
+/* Make path (with mode; its missing parents with 0700; mode -1: make nothing)
  * and check that nobody but root (or our effective uid) can change where it
  * leads or what is in it: walked from "/" one component at a time (openat,
  * O_NOFOLLOW), each must be a directory owned by root or us and writable by

@@ -148,7 +148,7 @@ log_settings(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
 	    (!bytes_of(v, &n) || n < (64u << 10) || n > (64u << 20)))
 		return bc_err_set(err, BC_EINVAL,
 				  "BC_LOG_BUFFER='%.60s': allowed is a size from 64K to 64M "
-				  "(262144, 256K, 1M)",
+				  "(bytes, or with K or M: 262144, 256K, 1M)",
 				  v);
 	s->log_buffer = (size_t)n;
 	n = BC_SETTINGS_LOG_SPOOL_MAX;
@@ -156,7 +156,7 @@ log_settings(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
 	    (!bytes_of(v, &n) || n < (1u << 20) || n > (1024u << 20)))
 		return bc_err_set(err, BC_EINVAL,
 				  "BC_LOG_SPOOL_MAX='%.60s': allowed is a size from 1M to 1024M "
-				  "(16M)",
+				  "(bytes, or with K or M: 16M)",
 				  v);
 	s->log_spool_max = n;
 	if (value(lookup, "BC_LOG_SPOOL") != NULL &&

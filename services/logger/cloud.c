@@ -26,17 +26,17 @@
 #include "lib/fetch/fetch.h"
 #include "logger.h"
 
-#define FLUSH_MS 100	  /* a line waits at most this long (the contract) */
-#define COALESCE_MS 20	  /* after a write, a few lines wait for company */
-#define PACE_MS 1000	  /* a write longer than this: the cloud is slow */
+#define FLUSH_MS 100   /* a line waits at most this long (the contract) */
+#define COALESCE_MS 20 /* after a write, a few lines wait for company */
+#define PACE_MS 1000   /* a write longer than this: the cloud is slow */
 _Static_assert(COALESCE_MS < FLUSH_MS, "a line must go out within FLUSH_MS");
 #define IDLE_CLOSE_MS 60000
 #define WATCHDOG_MS 30000
-#define ANSWER_MS 10000		  /* the 201 after the body ended */
+#define ANSWER_MS 10000 /* the 201 after the body ended */
 #define BACKOFF_MIN_MS 5000
 #define BACKOFF_MAX_MS 300000
-#define WRITE_MAX (64u << 10)	  /* JSON bytes in one write */
-#define CONFIG_AGAIN_MS 10000	  /* not registered yet: read config.json again */
+#define WRITE_MAX (64u << 10) /* JSON bytes in one write */
+#define CONFIG_AGAIN_MS 10000 /* not registered yet: read config.json again */
 
 enum { C_OFF, C_IDLE, C_CONNECTING, C_STREAMING, C_CLOSING };
 enum { F_CONNECT = 1, F_WRITE = 2, F_READ = 4 };
@@ -49,9 +49,21 @@ fired(struct lgc *c, unsigned bit)
 	if (write(c->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("logger eventfd");
 }
-static void connect_cb(void *arg) { fired(arg, F_CONNECT); }
-static void write_cb(void *arg) { fired(arg, F_WRITE); }
-static void read_cb(void *arg) { fired(arg, F_READ); }
+static void
+connect_cb(void *arg)
+{
+	fired(arg, F_CONNECT);
+}
+static void
+write_cb(void *arg)
+{
+	fired(arg, F_WRITE);
+}
+static void
+read_cb(void *arg)
+{
+	fired(arg, F_READ);
+}
 
 static uint64_t
 backoff(unsigned n)
@@ -125,7 +137,8 @@ chunk(struct lgc *c, const char *p, size_t len, bool finish)
 		c->z.next_out = tmp;
 		c->z.avail_out = sizeof(tmp);
 		zr = deflate(&c->z, finish ? Z_FINISH : Z_SYNC_FLUSH);
-		if (zr == Z_STREAM_ERROR || bc_buf_add(&body, tmp, sizeof(tmp) - c->z.avail_out, NULL) < 0) {
+		if (zr == Z_STREAM_ERROR ||
+		    bc_buf_add(&body, tmp, sizeof(tmp) - c->z.avail_out, NULL) < 0) {
 			bc_buf_free(&body);
 			return -1;
 		}
@@ -174,8 +187,8 @@ fill(struct lg *g)
 	c->inflight_sup = sup;
 	if (sup > 0) {
 		char msg[96];
-		bc_logrec n = {.ts_ns = (int64_t)bc_wall_ms() * 1000000, .is_system = true,
-			       .message = msg};
+		bc_logrec n = {
+		    .ts_ns = (int64_t)bc_wall_ms() * 1000000, .is_system = true, .message = msg};
 		snprintf(msg, sizeof(msg), "Suppressed %" PRIu64 " message(s)", sup);
 		if (bc_logrec_json(&n, false, &js, NULL) < 0)
 			goto out;
@@ -285,9 +298,9 @@ write_done(struct lg *g)
 	c->inflight_sup = 0;
 	c->last_write = bc_mono_ms();
 	if (c->last_write - c->connected_at > IDLE_CLOSE_MS)
-		c->failures = 0; /* up for a while: the cloud takes what we send */
+		c->failures = 0;		 /* up for a while: the cloud takes what we send */
 	explicit_bzero(c->out.data, c->out.len); /* the first holds the key */
-	if (c->state == C_CLOSING) /* the body has ended: the cloud answers now */
+	if (c->state == C_CLOSING)		 /* the body has ended: the cloud answers now */
 		c->close_deadline = c->last_write + ANSWER_MS;
 }
 
@@ -311,9 +324,10 @@ read_done(struct lg *g)
 	}
 
 	if (c->state == C_CLOSING && rv == 0 && n >= 12 &&
-	    (memcmp(c->rbuf, "HTTP/1.1 201", 12) == 0 || memcmp(c->rbuf, "HTTP/1.1 200", 12) == 0)) {
-		snprintf(c->status, sizeof(c->status), "closed after 60 s idle (the cloud said %.3s)",
-			 c->rbuf + 9);
+	    (memcmp(c->rbuf, "HTTP/1.1 201", 12) == 0 ||
+	     memcmp(c->rbuf, "HTTP/1.1 200", 12) == 0)) {
+		snprintf(c->status, sizeof(c->status),
+			 "closed after 60 s idle (the cloud said %.3s)", c->rbuf + 9);
 		c->failures = 0;
 		hang_up(g, NULL);
 		return;
@@ -351,7 +365,8 @@ connect_done(struct lg *g)
 	n = snprintf(head, sizeof(head),
 		     "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
 		     "Content-Type: application/x-ndjson\r\nContent-Encoding: gzip\r\n"
-		     "Transfer-Encoding: chunked\r\nUser-Agent: balena-compose/" BC_VERSION "\r\n\r\n",
+		     "Transfer-Encoding: chunked\r\nUser-Agent: balena-compose/" BC_VERSION
+		     "\r\n\r\n",
 		     c->url->u_requri, c->url->u_host, g->cfg.device_api_key);
 	if (n < 0 || (size_t)n >= sizeof(head) || fill(g) < 0) {
 		explicit_bzero(head, sizeof(head));
@@ -445,7 +460,7 @@ cloud_due(void *ud)
 		if (unsent(g)) /* a full write at once, else a little later (fewer,
 				  larger writes), never more than FLUSH_MS later */
 			return g->ring.unsent >= WRITE_MAX / 2 ||
-					       (c->spool_on && bc_logspool_pending(&c->spool))
+				       (c->spool_on && bc_logspool_pending(&c->spool))
 				   ? 0
 				   : c->last_write + COALESCE_MS;
 		return c->last_write + IDLE_CLOSE_MS;
@@ -546,7 +561,8 @@ lg_cloud_config(struct lg *g)
 		return;
 	}
 	if (g->cfg.unmanaged || g->cfg.local_mode) {
-		log_info("local mode: no cloud log stream");
+		log_info("local mode: no cloud log stream%s",
+			 g->d->settings.log_spool[0] ? " (BC_LOG_SPOOL is not used)" : "");
 		return;
 	}
 	if (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL) {
@@ -589,8 +605,20 @@ lg_cloud_start(struct lg *g, bc_err *err)
 	int rv;
 
 	c->state = C_OFF;
+	if (g->d->settings.log_spool[0] != '\0') {
+		/* a spool that cannot be made is a setting to fix, told now,
+		 * not when the cloud first goes away */
+		bc_logspool probe;
+		bc_err perr = {0};
+		if (bc_logspool_open(&probe, g->d->settings.log_spool, g->d->settings.log_spool_max,
+				     &perr) < 0)
+			return bc_err_set(err, BC_EINVAL, "BC_LOG_SPOOL='%s': %s",
+					  g->d->settings.log_spool, perr.msg);
+		bc_logspool_close(&probe);
+	}
 	if (!g->d->settings.cloud_logs) {
-		log_info("the cloud log stream is off (BC_CLOUD_LOGS=off)");
+		log_info("the cloud log stream is off (BC_CLOUD_LOGS=off)%s",
+			 g->d->settings.log_spool[0] ? "; BC_LOG_SPOOL is not used" : "");
 		return 0;
 	}
 	if ((c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)

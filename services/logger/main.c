@@ -162,7 +162,7 @@ stop(struct bc_daemon *d)
 	lg_system_stop(g);
 	lg_cloud_stop(g);
 	bc_logring_free(&g->ring);
-	log_info("%" PRIu64 " lines read, %" PRIu64 " lost (out of memory)", g->lines,
+	log_info("%" PRIu64 " lines read; %" PRIu64 " lost for want of memory", g->lines,
 		 g->dropped_lines);
 }
 

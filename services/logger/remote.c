@@ -7,9 +7,11 @@
  * without blocking: a reply that does not fit the peer's queue is dropped
  * and the client asks again. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -24,10 +26,10 @@ static void
 pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	nng_sockaddr sa;
-	char where[80] = "?";
+	char where[80] = "address unknown";
 
 	(void)arg;
-	if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) == 0) {
+	if (ev == NNG_PIPE_EV_ADD_POST && nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) == 0) {
 		if (sa.s_family == NNG_AF_INET) {
 			const uint8_t *a = (const uint8_t *)&sa.s_in.sa_addr;
 			snprintf(where, sizeof(where), "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
@@ -37,8 +39,10 @@ pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 				 (unsigned)ntohs(sa.s_in6.sa_port));
 		}
 	}
-	log_info("remote tail: a client %s (%s)",
-		 ev == NNG_PIPE_EV_ADD_POST ? "connected" : "went away", where);
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		log_info("remote tail: a client connected (%s)", where);
+	else
+		log_info("remote tail: a client went away");
 }
 
 static void
@@ -96,6 +100,12 @@ lg_remote_start(struct lg *g, bc_err *err)
 
 	if (s->log_remote[0] == '\0')
 		return 0;
+	if (access(s->log_remote_cert, R_OK) < 0)
+		return bc_err_set(err, BC_EINVAL, "BC_LOG_REMOTE_CERT='%s': %s", s->log_remote_cert,
+				  strerror(errno));
+	if (access(s->log_remote_clients, R_OK) < 0)
+		return bc_err_set(err, BC_EINVAL, "BC_LOG_REMOTE_CLIENTS='%s': %s",
+				  s->log_remote_clients, strerror(errno));
 	if ((rv = nng_rep0_open(&g->remote)) != 0)
 		return bc_err_set(err, BC_ESYS, "remote tail: %s", nng_strerror(rv));
 	g->remote_on = true;
@@ -104,7 +114,7 @@ lg_remote_start(struct lg *g, bc_err *err)
 	if ((rv = nng_tls_config_cert_key_file(g->remote_tls, s->log_remote_cert, NULL)) != 0)
 		return bc_err_set(err, BC_EINVAL,
 				  "BC_LOG_REMOTE_CERT='%s': no certificate and key read from it "
-				  "(%s)",
+				  "(%s; both go in one PEM file)",
 				  s->log_remote_cert, nng_strerror(rv));
 	if ((rv = nng_tls_config_ca_file(g->remote_tls, s->log_remote_clients)) != 0)
 		return bc_err_set(err, BC_EINVAL,

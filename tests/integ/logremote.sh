@@ -110,8 +110,21 @@ bc logs --remote "127.0.0.1:$PORT" --ca "$T/other.crt" --cert "$T/client.pem" >/
 rc=$?
 check "a logger whose certificate --ca did not sign: refused by the client, exit 1" \
 	test "$rc" -eq 1
+# says RC TEXT CMD...: CMD exits RC and its stderr holds TEXT
+says() {
+	local want=$1 text=$2 out rc
+	shift 2
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" -eq "$want" ] && [[ "$out" == *"$text"* ]]
+}
 check "-p with a name and --remote: exit 100, saying an id is needed" \
-	bash -c "'$BIN/balena-compose' logs ${remote[*]} --cert '$T/client.pem' -p lr$APP 2>&1 >/dev/null | grep -q 'an app id'; [ \${PIPESTATUS[0]} -eq 100 ]"
+	says 100 "an app id" bc logs "${remote[@]}" --cert "$T/client.pem" -p "lr$APP"
+
+check "--remote with a port out of range: exit 100, saying so" \
+	says 100 "a port is 1..65535" bc logs --remote 127.0.0.1:70000 --cert "$T/client.pem" --ca "$T/ca.crt"
+check "--cert that is not there: exit 100, naming it" \
+	says 100 "--cert '$T/nothere.pem': No such file" bc logs "${remote[@]}" --cert "$T/nothere.pem"
 
 # follow, through a kill -9 of the logger
 "$BIN/balena-compose" logs -f "${remote[@]}" --cert "$T/client.pem" -p "$APP" >"$T/follow.out" 2>"$T/follow.err" &
