@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "lib/base/clock.h"
+#include "lib/ipc/settings.h"
 #include "lib/logs/record.h"
 #include "proto/ipc.h"
 
@@ -245,7 +246,7 @@ history(struct tail *t, size_t tail, bc_err *err)
 	return rc;
 }
 
-#define REMOTE_PORT "48484"
+#define REMOTE_PORT 48484u
 #define REMOTE_CALL_MS 10000
 
 /* One LOG_QUERY to the logger, local or remote; *rep is a LOG_BATCH. */
@@ -256,62 +257,32 @@ query(struct tail *t, bc_msg *req, bc_msg *rep, bc_err *err)
 		return bc_client_call(NULL, "logger", req, rep, BC_MSG_LOG_BATCH, err);
 	if (bc_call_on(t->rsock, t->rname, req, rep, err) < 0)
 		return -1;
-	if (rep->type == BC_MSG_ERROR) {
-		bc_err_set(err, BC_EPROTO, "%s: %s", t->rname, rep->body.error.message);
-		bc_msg_clear(rep);
-		return -1;
-	}
-	if (rep->type != BC_MSG_LOG_BATCH) {
-		bc_err_set(err, BC_EPROTO, "%s answered %s", t->rname, bc_msgtype_name(rep->type));
-		bc_msg_clear(rep);
-		return -1;
-	}
-	return 0;
+	return bc_client_reply(t->rname, rep, BC_MSG_LOG_BATCH, err);
 }
 
-/* Connect to a remote tail: HOST or HOST:PORT (default REMOTE_PORT) over
+/* Connect to a remote tail: bc_hostport's forms (port REMOTE_PORT if none) over
  * TLS, our certificate and key from cert, the logger's checked against ca
  * and against HOST. */
 static int
 remote_dial(struct tail *t, const char *where, const char *cert, const char *ca, bc_err *err)
 {
-	char url[300], host[256], port[8] = REMOTE_PORT;
-	const char *p = where, *hend;
+	char url[300], host[256];
+	unsigned port;
 	nng_tls_config *tls = NULL;
 	nng_dialer dl;
 	int rv;
 
-	/* HOST, HOST:PORT, [IPv6] or [IPv6]:PORT; PORT 1..65535 */
-	if (*where == '[') {
-		p = where + 1;
-		if ((hend = strchr(p, ']')) == NULL || (hend[1] != '\0' && hend[1] != ':'))
-			hend = NULL;
-	} else {
-		hend = strchr(p, ':');
-		if (hend == NULL)
-			hend = p + strlen(p);
-	}
-	if (hend == NULL || hend == p || (size_t)(hend - p) >= sizeof(host) ||
-	    strpbrk(where, "/ ") != NULL)
+	if (bc_hostport(where, host, sizeof(host), &port) < 0)
 		return bc_err_set(err, BC_EINVAL,
-				  "--remote '%s': give HOST, HOST:PORT or [IPv6]:PORT", where);
-	snprintf(host, sizeof(host), "%.*s", (int)(hend - p), p);
-	if (*where == '[')
-		hend++;
-	if (*hend == ':') {
-		char *end;
-		long n = strtol(hend + 1, &end, 10);
-		if (hend[1] < '0' || hend[1] > '9' || *end != '\0' || n < 1 || n > 65535)
-			return bc_err_set(err, BC_EINVAL, "--remote '%s': a port is 1..65535",
-					  where);
-		snprintf(port, sizeof(port), "%ld", n);
-	}
+				  "--remote '%s': give HOST, HOST:PORT or [IPv6]:PORT (a port is "
+				  "1..65535)",
+				  where);
 	if (access(cert, R_OK) < 0)
 		return bc_err_set(err, BC_EINVAL, "--cert '%s': %s", cert, strerror(errno));
 	if (access(ca, R_OK) < 0)
 		return bc_err_set(err, BC_EINVAL, "--ca '%s': %s", ca, strerror(errno));
-	snprintf(url, sizeof(url), "tls+tcp://%s%s%s:%s", *where == '[' ? "[" : "", host,
-		 *where == '[' ? "]" : "", port);
+	snprintf(url, sizeof(url), "tls+tcp://%s%s%s:%u", *where == '[' ? "[" : "", host,
+		 *where == '[' ? "]" : "", port != 0 ? port : REMOTE_PORT);
 	snprintf(t->rname, sizeof(t->rname), "remote logger %s", where);
 	if ((rv = nng_req0_open(&t->rsock)) != 0)
 		return bc_err_set(err, BC_ESYS, "%s: %s", t->rname, nng_strerror(rv));
@@ -426,8 +397,7 @@ usage(FILE *f)
 		   "                  that is false or does not apply is left out)\n"
 		   "  -p, --app APP   one app (name, uuid or id; an id with --remote)\n"
 		   "  --remote HOST[:PORT], --remote [IPv6][:PORT]\n"
-		   "                  another device's logger (its BC_LOG_REMOTE, port " REMOTE_PORT
-		   "\n"
+		   "                  another device's logger (its BC_LOG_REMOTE, port 48484\n"
 		   "                  by default), over TLS; needs --cert and --ca\n"
 		   "  --cert FILE     our certificate and key (PEM), one the logger lets in\n"
 		   "  --ca FILE       the certificate(s) the logger's is checked against\n");

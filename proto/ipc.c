@@ -208,17 +208,15 @@ void
 bc_sock_close(nng_socket s)
 {
 	struct closing *c;
-
-	if (atomic_load(&close_hung))
-		return; /* it would hang like the first: the socket is left as it is */
-	c = calloc(1, sizeof(*c));
 	pthread_condattr_t ca;
 	pthread_attr_t ta;
 	pthread_t t;
 	struct timespec until;
 	bool started = false;
 
-	if (c == NULL) {
+	if (atomic_load(&close_hung))
+		return; /* it would hang like the first: the socket is left as it is */
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		nng_close(s); /* no memory for the guard: close as nng does */
 		return;
 	}

@@ -22,6 +22,12 @@ bc_client_call(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep,
 {
 	if (bc_call_in(rundir, daemon, req, rep, CALL_MS, err) < 0)
 		return -1;
+	return bc_client_reply(daemon, rep, want, err);
+}
+
+int
+bc_client_reply(const char *peer, bc_msg *rep, enum bc_msgtype want, bc_err *err)
+{
 	if (rep->type == BC_MSG_ERROR) {
 		bc_err_set(err, (enum bc_errcode)rep->body.error.code, "%s",
 			   rep->body.error.message);
@@ -29,7 +35,7 @@ bc_client_call(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep,
 		return -1;
 	}
 	if (want != BC_MSG_NONE && rep->type != want) {
-		bc_err_set(err, BC_EPROTO, "%s answered %s", daemon, bc_msgtype_name(rep->type));
+		bc_err_set(err, BC_EPROTO, "%s answered %s", peer, bc_msgtype_name(rep->type));
 		bc_msg_clear(rep);
 		return -1;
 	}
@@ -42,18 +48,9 @@ bc_client_poll(const char *rundir, bc_ack *ack, bc_err *err)
 	bc_msg req = {.type = BC_MSG_POLL}, rep;
 
 	/* answered when the poll has ended: up to the cloud's request timeout */
-	if (bc_call_in(rundir, "gateway", &req, &rep, 70000, err) < 0)
+	if (bc_call_in(rundir, "gateway", &req, &rep, 70000, err) < 0 ||
+	    bc_client_reply("gateway", &rep, BC_MSG_ACK, err) < 0)
 		return -1;
-	if (rep.type == BC_MSG_ERROR) {
-		bc_err_set(err, (enum bc_errcode)rep.body.error.code, "%s", rep.body.error.message);
-		bc_msg_clear(&rep);
-		return -1;
-	}
-	if (rep.type != BC_MSG_ACK) {
-		bc_err_set(err, BC_EPROTO, "gateway answered %s", bc_msgtype_name(rep.type));
-		bc_msg_clear(&rep);
-		return -1;
-	}
 	*ack = (bc_ack){rep.body.ack.generation, rep.body.ack.instance};
 	bc_msg_clear(&rep);
 	return 0;

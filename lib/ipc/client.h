@@ -31,6 +31,9 @@ int bc_client_sub_drain(nng_socket sub, const char *what, void (*fn)(void *ud, b
  * On success *rep is the caller's (bc_msg_clear). */
 int bc_client_call(const char *rundir, const char *daemon, bc_msg *req, bc_msg *rep,
 		   enum bc_msgtype want, bc_err *err);
+/* The same judgement of a reply already received from peer (on a socket the
+ * caller holds): 0, or -1 with err and *rep cleared. */
+int bc_client_reply(const char *peer, bc_msg *rep, enum bc_msgtype want, bc_err *err);
 
 /* What the reconciler answered a change with: the target generation it
  * made, in which run of the reconciler (generations restart at 1 in each). */

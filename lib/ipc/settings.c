@@ -9,13 +9,28 @@
 #include "proto/ipc.h"
 #include "lib/model/config.h"
 #include "lib/fetch/fetch.h"
+#include "lib/model/values.h"
 
-static const char *const names[] = {
-    "BC_RUNDIR",       "BC_STATEDIR",	  "BC_LOGDIR",	 "BC_LOCKDIR",
-    "BC_CONFIG",       "BC_WORKERS",	  "BC_FETCH_CONCURRENCY", "BC_PULL_RETRIES",
-    "BC_LOCK_TTL_MS",  "BC_DISK_RESERVE", "BC_SCOPE_APPS", "BC_CA_FILE", "BC_CLOUD_LOGS",
-    "BC_LOG_BUFFER",   "BC_LOG_REMOTE",   "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE_CLIENTS",
-    "BC_LOG_SPOOL",    "BC_LOG_SPOOL_MAX", NULL};
+static const char *const names[] = {"BC_RUNDIR",
+				    "BC_STATEDIR",
+				    "BC_LOGDIR",
+				    "BC_LOCKDIR",
+				    "BC_CONFIG",
+				    "BC_WORKERS",
+				    "BC_FETCH_CONCURRENCY",
+				    "BC_PULL_RETRIES",
+				    "BC_LOCK_TTL_MS",
+				    "BC_DISK_RESERVE",
+				    "BC_SCOPE_APPS",
+				    "BC_CA_FILE",
+				    "BC_CLOUD_LOGS",
+				    "BC_LOG_BUFFER",
+				    "BC_LOG_REMOTE",
+				    "BC_LOG_REMOTE_CERT",
+				    "BC_LOG_REMOTE_CLIENTS",
+				    "BC_LOG_SPOOL",
+				    "BC_LOG_SPOOL_MAX",
+				    NULL};
 
 static const char *
 value(const char *(*lookup)(const char *), const char *name)
@@ -25,8 +40,8 @@ value(const char *(*lookup)(const char *), const char *name)
 }
 
 static int
-path(const char *(*lookup)(const char *), const char *name, const char *dflt, char *out,
-     size_t n, bc_err *err)
+path(const char *(*lookup)(const char *), const char *name, const char *dflt, char *out, size_t n,
+     bc_err *err)
 {
 	const char *v = value(lookup, name);
 
@@ -36,8 +51,8 @@ path(const char *(*lookup)(const char *), const char *name, const char *dflt, ch
 		return bc_err_set(err, BC_EINVAL, "%s='%.100s': an absolute path is needed", name,
 				  v);
 	if (strlen(v) >= n)
-		return bc_err_set(err, BC_EINVAL, "%s='%.100s...': at most %zu characters", name,
-				  v, n - 1);
+		return bc_err_set(err, BC_EINVAL, "%s='%.100s...': at most %zu characters", name, v,
+				  n - 1);
 	strcpy(out, v);
 	return 0;
 }
@@ -90,75 +105,92 @@ scope(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
 	return 0;
 }
 
-/* "262144", "256K", "1M": bytes (K and M are 1024 and 1024 * 1024) */
-static bool
-bytes_of(const char *v, uint64_t *out)
+/* NAME: a size as compose files give them (bc_parse_bytes: 262144, 256K,
+ * 1M), from lo to hi (both said in the refusal as lo_s, hi_s); dflt when
+ * it is not set */
+static int
+size_setting(const char *(*lookup)(const char *), const char *name, uint64_t lo, const char *lo_s,
+	     uint64_t hi, const char *hi_s, uint64_t dflt, uint64_t *out, bc_err *err)
 {
-	uint64_t n = 0;
-	size_t i = 0;
+	const char *v = value(lookup, name);
+	json_t *j;
+	int64_t n = 0;
+	int rc;
 
-	if (v[0] < '0' || v[0] > '9')
-		return false;
-	for (; v[i] >= '0' && v[i] <= '9'; i++) {
-		if (n > UINT64_MAX / 10 / (1 << 20))
-			return false;
-		n = n * 10 + (uint64_t)(v[i] - '0');
-	}
-	if (v[i] == 'K' || v[i] == 'k' || v[i] == 'M' || v[i] == 'm') {
-		unsigned shift = v[i] == 'K' || v[i] == 'k' ? 10 : 20;
-		if (n > (UINT64_MAX >> shift))
-			return false;
-		n <<= shift;
-		i++;
-	}
-	if (v[i] != '\0')
-		return false;
-	*out = n;
-	return true;
+	*out = dflt;
+	if (v == NULL)
+		return 0;
+	j = json_string(v);
+	rc = j != NULL ? bc_parse_bytes(j, &n, NULL) : -1;
+	json_decref(j);
+	if (rc < 0 || (uint64_t)n < lo || (uint64_t)n > hi)
+		return bc_err_set(err, BC_EINVAL,
+				  "%s='%.60s': allowed is a size from %s to %s (262144, 256K, 1M)",
+				  name, v, lo_s, hi_s);
+	*out = (uint64_t)n;
+	return 0;
 }
 
-/* "tls+tcp://HOST:PORT", HOST a name, an IPv4 address or [IPv6], PORT 1..65535 */
+int
+bc_hostport(const char *s, char *host, size_t hostlen, unsigned *port)
+{
+	const char *h = s, *end, *rest;
+	char *pe;
+	long p;
+
+	if (*s == '[') { /* an IPv6 address */
+		h = s + 1;
+		if ((end = strchr(h, ']')) == NULL)
+			return -1;
+		rest = end + 1;
+		for (const char *c = h; c < end; c++)
+			if (!(isxdigit((unsigned char)*c) || *c == ':' || *c == '.'))
+				return -1;
+	} else {
+		end = h + strcspn(h, ":");
+		rest = end;
+		for (const char *c = h; c < end; c++)
+			if (!(isalnum((unsigned char)*c) || strchr(".-_", *c) != NULL))
+				return -1;
+	}
+	if (end == h || (size_t)(end - h) >= hostlen || (*rest != '\0' && *rest != ':'))
+		return -1;
+	*port = 0;
+	if (*rest == ':') {
+		if (rest[1] < '0' || rest[1] > '9')
+			return -1;
+		p = strtol(rest + 1, &pe, 10);
+		if (*pe != '\0' || p < 1 || p > 65535)
+			return -1;
+		*port = (unsigned)p;
+	}
+	snprintf(host, hostlen, "%.*s", (int)(end - h), h);
+	return 0;
+}
+
+/* "tls+tcp://HOST:PORT" (bc_hostport, the port given) */
 static bool
 remote_url_ok(const char *v)
 {
-	const char *host = v + strlen("tls+tcp://"), *colon;
-	char *end;
-	long port;
+	char host[200];
+	unsigned port;
 
-	if (strncmp(v, "tls+tcp://", strlen("tls+tcp://")) != 0 || strlen(v) >= 200)
-		return false;
-	if ((colon = strrchr(host, ':')) == NULL || colon == host)
-		return false;
-	for (const char *c = host; c < colon; c++)
-		if (!(isalnum((unsigned char)*c) || strchr(".-_[]:", *c) != NULL))
-			return false;
-	if (colon[1] < '0' || colon[1] > '9')
-		return false;
-	port = strtol(colon + 1, &end, 10);
-	return *end == '\0' && port >= 1 && port <= 65535;
+	return strncmp(v, "tls+tcp://", strlen("tls+tcp://")) == 0 && strlen(v) < 200 &&
+	       bc_hostport(v + strlen("tls+tcp://"), host, sizeof(host), &port) == 0 && port != 0;
 }
 
 static int
 log_settings(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
 {
 	const char *v;
-	uint64_t n = BC_SETTINGS_LOG_BUFFER;
+	uint64_t n;
 
-	if ((v = value(lookup, "BC_LOG_BUFFER")) != NULL &&
-	    (!bytes_of(v, &n) || n < (64u << 10) || n > (64u << 20)))
-		return bc_err_set(err, BC_EINVAL,
-				  "BC_LOG_BUFFER='%.60s': allowed is a size from 64K to 64M "
-				  "(bytes, or with K or M: 262144, 256K, 1M)",
-				  v);
+	if (size_setting(lookup, "BC_LOG_BUFFER", 64u << 10, "64K", 64u << 20, "64M",
+			 BC_SETTINGS_LOG_BUFFER, &n, err) < 0 ||
+	    size_setting(lookup, "BC_LOG_SPOOL_MAX", 1u << 20, "1M", 1024u << 20, "1024M",
+			 BC_SETTINGS_LOG_SPOOL_MAX, &s->log_spool_max, err) < 0)
+		return -1;
 	s->log_buffer = (size_t)n;
-	n = BC_SETTINGS_LOG_SPOOL_MAX;
-	if ((v = value(lookup, "BC_LOG_SPOOL_MAX")) != NULL &&
-	    (!bytes_of(v, &n) || n < (1u << 20) || n > (1024u << 20)))
-		return bc_err_set(err, BC_EINVAL,
-				  "BC_LOG_SPOOL_MAX='%.60s': allowed is a size from 1M to 1024M "
-				  "(bytes, or with K or M: 16M)",
-				  v);
-	s->log_spool_max = n;
 	if (value(lookup, "BC_LOG_SPOOL") != NULL &&
 	    path(lookup, "BC_LOG_SPOOL", "", s->log_spool, sizeof(s->log_spool), err) < 0)
 		return -1;
@@ -184,10 +216,10 @@ log_settings(const char *(*lookup)(const char *), bc_settings *s, bc_err *err)
 				  "certificates of the clients let in, PEM) are needed too");
 	return path(lookup, "BC_LOG_REMOTE_CERT", "", s->log_remote_cert,
 		    sizeof(s->log_remote_cert), err) < 0 ||
-			   path(lookup, "BC_LOG_REMOTE_CLIENTS", "", s->log_remote_clients,
-				sizeof(s->log_remote_clients), err) < 0
-		       ? -1
-		       : 0;
+		       path(lookup, "BC_LOG_REMOTE_CLIENTS", "", s->log_remote_clients,
+			    sizeof(s->log_remote_clients), err) < 0
+		   ? -1
+		   : 0;
 }
 
 int
@@ -198,14 +230,13 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 	const char *dr;
 
 	memset(s, 0, sizeof(*s));
-	if (path(lookup, "BC_RUNDIR", BC_RUNDIR_DEFAULT, s->rundir, sizeof(s->rundir), err) <
-		0 ||
-	    path(lookup, "BC_STATEDIR", "/var/lib/balena-compose", s->statedir,
-		 sizeof(s->statedir), err) < 0 ||
+	if (path(lookup, "BC_RUNDIR", BC_RUNDIR_DEFAULT, s->rundir, sizeof(s->rundir), err) < 0 ||
+	    path(lookup, "BC_STATEDIR", "/var/lib/balena-compose", s->statedir, sizeof(s->statedir),
+		 err) < 0 ||
 	    path(lookup, "BC_LOGDIR", "/var/log/balena-compose", s->logdir, sizeof(s->logdir),
 		 err) < 0 ||
-	    path(lookup, "BC_LOCKDIR", "/run/balena-compose/locks", s->lockdir,
-		 sizeof(s->lockdir), err) < 0 ||
+	    path(lookup, "BC_LOCKDIR", "/run/balena-compose/locks", s->lockdir, sizeof(s->lockdir),
+		 err) < 0 ||
 	    path(lookup, "BC_CONFIG", BC_CONFIG_PATH_DEFAULT, s->config, sizeof(s->config), err) <
 		0 ||
 	    number(lookup, "BC_WORKERS", 1, 8, 4, &w, err) < 0 ||
@@ -221,8 +252,8 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 	s->cloud_logs = true;
 	if ((dr = value(lookup, "BC_CLOUD_LOGS")) != NULL) {
 		if (strcmp(dr, "off") != 0 && strcmp(dr, "on") != 0)
-			return bc_err_set(err, BC_EINVAL, "BC_CLOUD_LOGS='%.60s': allowed is on or off",
-					  dr);
+			return bc_err_set(err, BC_EINVAL,
+					  "BC_CLOUD_LOGS='%.60s': allowed is on or off", dr);
 		s->cloud_logs = strcmp(dr, "on") == 0;
 	}
 	if (log_settings(lookup, s, err) < 0)

@@ -64,6 +64,12 @@ typedef struct bc_settings {
 /* Is app in BC_SCOPE_APPS (every app when it is not set)? */
 bool bc_settings_in_scope(const bc_settings *s, int64_t app);
 
+/* "HOST", "HOST:PORT", "[IPv6]" or "[IPv6]:PORT": HOST (letters, digits,
+ * '.', '-', '_'; in brackets hex digits, ':' and '.') into host without
+ * brackets, *port the port (1..65535; 0 when none is given). Returns 0, or
+ * -1 for anything else. (BC_LOG_REMOTE, and the CLI's --remote.) */
+int bc_hostport(const char *s, char *host, size_t hostlen, unsigned *port);
+
 int bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char **envp,
 		     void (*unknown)(const char *name), bc_err *err);
 

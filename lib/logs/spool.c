@@ -88,9 +88,9 @@ head_at(bc_logspool *s, int seg, uint64_t off, struct head *h, bc_err *err)
 static void
 empty_seg(bc_logspool *s, int seg)
 {
-	if (ftruncate(s->fd[seg], 0) < 0) {
-		/* still empty as far as we are concerned: it is written over */
-	}
+	/* if the truncate fails, the old bytes past size[seg] are never read
+	 * and are written over */
+	(void)!ftruncate(s->fd[seg], 0);
 	s->size[seg] = s->n[seg] = s->last_seq[seg] = 0;
 }
 

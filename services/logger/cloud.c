@@ -71,6 +71,22 @@ backoff(unsigned n)
 	return bc_doubling_ms(n, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 }
 
+/* Records in the spool the cloud has not taken? */
+static bool
+spool_pending(const struct lgc *c)
+{
+	return c->spool_on && bc_logspool_pending(&c->spool);
+}
+
+/* No cloud stream in this run: the spool goes (its files too). */
+static void
+spool_unused(struct lgc *c)
+{
+	if (c->spool_on)
+		bc_logspool_close(&c->spool);
+	c->spool_on = false;
+}
+
 /* The connection is over (why: NULL when it ended well). */
 static void
 hang_up(struct lg *g, const char *why)
@@ -255,8 +271,7 @@ lg_cloud_busy(const struct lg *g)
 	 * (the engine keeps the lines) rather than drop; a stream that does not
 	 * move for PACE_MS is slow, and the buffer drops for it instead */
 	return c->state == C_STREAMING &&
-	       (g->ring.unsent >= g->ring.max_bytes / 2 ||
-		(c->spool_on && bc_logspool_pending(&c->spool))) &&
+	       (g->ring.unsent >= g->ring.max_bytes / 2 || spool_pending(c)) &&
 	       (!c->writing /* its next write starts in this turn of the loop */ ||
 		bc_mono_ms() - c->write_started < PACE_MS);
 }
@@ -440,7 +455,7 @@ static bool
 unsent(const struct lg *g)
 {
 	return bc_logring_cloud_next(&g->ring) != NULL || g->ring.suppressed > 0 ||
-	       (g->cloud.spool_on && bc_logspool_pending(&g->cloud.spool));
+	       spool_pending(&g->cloud);
 }
 
 static uint64_t
@@ -459,8 +474,7 @@ cloud_due(void *ud)
 			return UINT64_MAX;
 		if (unsent(g)) /* a full write at once, else a little later (fewer,
 				  larger writes), never more than FLUSH_MS later */
-			return g->ring.unsent >= WRITE_MAX / 2 ||
-				       (c->spool_on && bc_logspool_pending(&c->spool))
+			return g->ring.unsent >= WRITE_MAX / 2 || spool_pending(c)
 				   ? 0
 				   : c->last_write + COALESCE_MS;
 		return c->last_write + IDLE_CLOSE_MS;
@@ -558,12 +572,12 @@ lg_cloud_config(struct lg *g)
 	if (bc_config_load(cfg, &g->cfg, &err) < 0) {
 		if (!(err.code == BC_ESYS && err.errno_ == ENOENT))
 			log_warnx("%s (no cloud log stream)", err.msg);
-		return;
+		goto off;
 	}
 	if (g->cfg.unmanaged || g->cfg.local_mode) {
 		log_info("local mode: no cloud log stream%s",
-			 g->d->settings.log_spool[0] ? " (BC_LOG_SPOOL is not used)" : "");
-		return;
+			 c->spool_on ? " (BC_LOG_SPOOL is not used)" : "");
+		goto off;
 	}
 	if (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL) {
 		/* the gateway registers the device: look again later */
@@ -574,28 +588,25 @@ lg_cloud_config(struct lg *g)
 	if (bc_registry_url_check(url, &c->plain, &err) < 0 ||
 	    (rv = nng_url_parse(&c->url, url)) != 0) {
 		log_warnx("log stream: %s", err.msg[0] ? err.msg : "a bad apiEndpoint");
-		return;
+		goto off;
 	}
 	/* the CAs only now: a device in local mode never loads them (about
 	 * 1 MiB of parsed certificates) */
 	if (c->tls == NULL && bc_cloud_tls_new(g->d->settings.ca_file, &c->tls, &err) < 0) {
 		log_warnx("log stream: %s", err.msg);
-		return;
+		goto off;
 	}
 	g->ring.cloud = true;
 	g->ring.cloud_seq = g->ring.next_seq; /* what came before is delivered */
 	g->ring.unsent = 0;
 	g->ring.gone = gone;
 	g->ring.ud = g;
-	if (g->d->settings.log_spool[0] != '\0' && !c->spool_on) {
-		if (bc_logspool_open(&c->spool, g->d->settings.log_spool,
-				     g->d->settings.log_spool_max, &err) < 0)
-			log_warnx("log stream: no spool: %s", err.msg);
-		else
-			c->spool_on = true;
-	}
 	c->state = C_IDLE;
 	log_info("streaming logs to %s", g->cfg.api_endpoint);
+	return;
+off:
+	/* no cloud stream in this run: the spool goes unused */
+	spool_unused(c);
 }
 
 int
@@ -606,19 +617,19 @@ lg_cloud_start(struct lg *g, bc_err *err)
 
 	c->state = C_OFF;
 	if (g->d->settings.log_spool[0] != '\0') {
-		/* a spool that cannot be made is a setting to fix, told now,
-		 * not when the cloud first goes away */
-		bc_logspool probe;
-		bc_err perr = {0};
-		if (bc_logspool_open(&probe, g->d->settings.log_spool, g->d->settings.log_spool_max,
-				     &perr) < 0)
+		/* made now: one that cannot be is a setting to fix, told at
+		 * start, not when the cloud first goes away */
+		bc_err serr = {0};
+		if (bc_logspool_open(&c->spool, g->d->settings.log_spool,
+				     g->d->settings.log_spool_max, &serr) < 0)
 			return bc_err_set(err, BC_EINVAL, "BC_LOG_SPOOL='%s': %s",
-					  g->d->settings.log_spool, perr.msg);
-		bc_logspool_close(&probe);
+					  g->d->settings.log_spool, serr.msg);
+		c->spool_on = true;
 	}
 	if (!g->d->settings.cloud_logs) {
 		log_info("the cloud log stream is off (BC_CLOUD_LOGS=off)%s",
-			 g->d->settings.log_spool[0] ? "; BC_LOG_SPOOL is not used" : "");
+			 c->spool_on ? "; BC_LOG_SPOOL is not used" : "");
+		spool_unused(c);
 		return 0;
 	}
 	if ((c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
@@ -639,9 +650,7 @@ lg_cloud_stop(struct lg *g)
 {
 	struct lgc *c = &g->cloud;
 
-	if (c->spool_on)
-		bc_logspool_close(&c->spool);
-	c->spool_on = false;
+	spool_unused(c);
 	if (c->efd <= 0)
 		return;
 	if (c->caio)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/ipc/settings.h"
@@ -57,16 +58,22 @@ test_defaults(void **state)
 static void
 test_log_settings(void **state)
 {
-	static const char *const ok[] = {"BC_LOG_BUFFER", "1M", "BC_LOG_REMOTE",
-					 "tls+tcp://0.0.0.0:48484", "BC_LOG_REMOTE_CERT", "/a/c.pem",
-					 "BC_LOG_REMOTE_CLIENTS", "/a/clients.pem", NULL};
+	static const char *const ok[] = {"BC_LOG_BUFFER",
+					 "1M",
+					 "BC_LOG_REMOTE",
+					 "tls+tcp://0.0.0.0:48484",
+					 "BC_LOG_REMOTE_CERT",
+					 "/a/c.pem",
+					 "BC_LOG_REMOTE_CLIENTS",
+					 "/a/clients.pem",
+					 NULL};
 	static const char *const bad[][9] = {
 	    {"BC_LOG_BUFFER", "1K", NULL},
 	    {"BC_LOG_BUFFER", "65M", NULL},
 	    {"BC_LOG_BUFFER", "12x", NULL},
 	    {"BC_LOG_BUFFER", "99999999999999999999", NULL},
-	    {"BC_LOG_REMOTE", "tcp://0.0.0.0:1", "BC_LOG_REMOTE_CERT", "/c", "BC_LOG_REMOTE_CLIENTS",
-	     "/k", NULL},
+	    {"BC_LOG_REMOTE", "tcp://0.0.0.0:1", "BC_LOG_REMOTE_CERT", "/c",
+	     "BC_LOG_REMOTE_CLIENTS", "/k", NULL},
 	    {"BC_LOG_REMOTE", "tls+tcp://host", "BC_LOG_REMOTE_CERT", "/c", "BC_LOG_REMOTE_CLIENTS",
 	     "/k", NULL},
 	    {"BC_LOG_REMOTE", "tls+tcp://host:0", "BC_LOG_REMOTE_CERT", "/c",
@@ -83,7 +90,7 @@ test_log_settings(void **state)
 	const char *const named[] = {"BC_LOG_BUFFER",	   "BC_LOG_BUFFER", "BC_LOG_BUFFER",
 				     "BC_LOG_BUFFER",	   "BC_LOG_REMOTE", "BC_LOG_REMOTE",
 				     "BC_LOG_REMOTE",	   "BC_LOG_REMOTE", "BC_LOG_REMOTE_CLIENTS",
-				     "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE",	    "BC_LOG_SPOOL",
+				     "BC_LOG_REMOTE_CERT", "BC_LOG_REMOTE", "BC_LOG_SPOOL",
 				     "BC_LOG_SPOOL_MAX"};
 	bc_settings s;
 	bc_err err = {0};
@@ -109,11 +116,21 @@ test_log_settings(void **state)
 static void
 test_values(void **state)
 {
-	static const char *const t[] = {"BC_WORKERS", "8", "BC_SCOPE_APPS", "1,22,333",
-					"BC_DISK_RESERVE", "15%", "BC_STATEDIR", "/data/bc",
-					"BC_PULL_RETRIES", "0", "BC_CONFIG", "/x/config.json", NULL};
-	char *env[] = {"PATH=/bin", "BC_WORKERS=8", "BC_WORKER=3", "BC_SCOPE_APPS=1", "BCX=1",
-		       NULL};
+	static const char *const t[] = {"BC_WORKERS",
+					"8",
+					"BC_SCOPE_APPS",
+					"1,22,333",
+					"BC_DISK_RESERVE",
+					"15%",
+					"BC_STATEDIR",
+					"/data/bc",
+					"BC_PULL_RETRIES",
+					"0",
+					"BC_CONFIG",
+					"/x/config.json",
+					NULL};
+	char *env[] = {"PATH=/bin",	  "BC_WORKERS=8", "BC_WORKER=3",
+		       "BC_SCOPE_APPS=1", "BCX=1",	  NULL};
 	bc_settings s;
 	bc_err err = {0};
 	(void)state;
@@ -148,7 +165,7 @@ test_scope_many(void **state)
 
 	for (int i = 1; i <= 256; i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", i > 1 ? "," : "",
-					 1000 + i);
+					1000 + i);
 	table = t;
 	assert_int_equal(bc_settings_load(&s, lookup, NULL, NULL, &err), 0);
 	assert_int_equal(s.n_scope, 256);
@@ -177,7 +194,8 @@ test_bad_values_named(void **state)
 	    {"BC_SCOPE_APPS", "x", "comma-separated"},
 	    {"BC_DISK_RESERVE", "101%", "BC_DISK_RESERVE='101%': allowed is N% (0..100) or a size"},
 	    {"BC_DISK_RESERVE", "lots", "allowed is N%"},
-	    {"BC_STATEDIR", "relative/dir", "BC_STATEDIR='relative/dir': an absolute path is needed"},
+	    {"BC_STATEDIR", "relative/dir",
+	     "BC_STATEDIR='relative/dir': an absolute path is needed"},
 	    {"BC_RUNDIR", "run", "BC_RUNDIR"},
 	};
 	(void)state;
@@ -209,13 +227,41 @@ test_scope_bound(void **state)
 	assert_non_null(strstr(err.msg, "at most 256")); /* not silently cut */
 }
 
+/* one parser of HOST[:PORT] for BC_LOG_REMOTE and logs --remote */
+static void
+test_hostport(void **state)
+{
+	static const char *const good[][3] = {{"dev", "dev", "0"},
+					      {"dev:1", "dev", "1"},
+					      {"10.0.0.2:65535", "10.0.0.2", "65535"},
+					      {"[::1]", "::1", "0"},
+					      {"[fe80::1]:99", "fe80::1", "99"},
+					      {"a-b_c.d", "a-b_c.d", "0"}};
+	static const char *const bad[] = {"",	    ":5",     "h:",   "h:0",   "h:65536",
+					  "h:+1",   "h:1x",   "h o",  "a/b",   "[::1",
+					  "[::1]x", "[g::1]", "[]:1", "h:1:2", "a[b]:1"};
+	char host[64];
+	unsigned port;
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (bc_hostport(good[i][0], host, sizeof(host), &port) != 0)
+			fail_msg("'%s' refused", good[i][0]);
+		assert_string_equal(host, good[i][1]);
+		assert_int_equal(port, strtoul(good[i][2], NULL, 10));
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (bc_hostport(bad[i], host, sizeof(host), &port) == 0)
+			fail_msg("'%s' accepted", bad[i]);
+	assert_int_equal(bc_hostport("abcdefgh", host, 8, &port), -1); /* no room */
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_log_settings),
-	    cmocka_unit_test(test_values), cmocka_unit_test(test_scope_many),
-	    cmocka_unit_test(test_bad_values_named),
+	    cmocka_unit_test(test_defaults),	cmocka_unit_test(test_log_settings),
+	    cmocka_unit_test(test_hostport),	cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_scope_many),	cmocka_unit_test(test_bad_values_named),
 	    cmocka_unit_test(test_scope_bound),
 	};
 	return cmocka_run_group_tests_name("settings", tests, NULL, NULL);
