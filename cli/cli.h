@@ -12,10 +12,10 @@
 int cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc);
 
 /* Wait until the change ack made has taken effect for apps (n ids; none:
- * the whole target), gone: until they are gone (or one failed, or timeout_s
- * passed). Prints what it waits on. 0 done, 1 otherwise. */
-int cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n, bool gone,
-	     int timeout_s);
+ * the whole target), until each is as until says (or one failed, or
+ * timeout_s passed). Prints what it waits on. 0 done, 1 otherwise. */
+int cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n,
+	     enum bc_wait_until until, int timeout_s);
 
 /* Is app (of a state document) one of want (n of them: uuid, name or id)?
  * n == 0: every app is. */

@@ -10,6 +10,7 @@
 #include "lib/ipc/client.h"
 #include "lib/model/compose.h"
 #include "lib/model/target.h"
+#include "lib/plan/statedoc.h"
 #include "cli.h"
 
 int
@@ -32,12 +33,12 @@ print_waiting(void *ud, const char *waiting)
 }
 
 int
-cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n, bool gone,
-	 int timeout_s)
+cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n,
+	 enum bc_wait_until until, int timeout_s)
 {
 	bc_err err = {0};
 
-	if (bc_client_wait(NULL, ack, apps, n, gone, timeout_s * 1000, print_waiting, NULL, &err) <
+	if (bc_client_wait(NULL, ack, apps, n, until, timeout_s * 1000, print_waiting, NULL, &err) <
 	    0) {
 		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
 		return err.code == BC_EINVAL ? 2 : 1; /* 2: apps failed, the others ended */
@@ -48,16 +49,28 @@ cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n, bool
 bool
 cli_app_matches(const json_t *app, const char *const *want, size_t n)
 {
-	char id[32];
-	const char *uuid = json_string_value(json_object_get(app, "uuid"));
-	const char *name = json_string_value(json_object_get(app, "name"));
-
-	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(app, "id")));
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(id, want[i]) == 0 || (uuid && strcmp(uuid, want[i]) == 0) ||
-		    (name && strcmp(name, want[i]) == 0))
+		if (bc_statedoc_app_is(app, want[i]))
 			return true;
 	return n == 0;
+}
+
+/* An app's name for people: its name, else its id; "(removed)" after it
+ * when it has left the target. */
+static const char *
+app_label(const json_t *app, char *buf, size_t n)
+{
+	const char *name = json_string_value(json_object_get(app, "name"));
+	bool removed = json_is_true(json_object_get(app, "removed"));
+
+	if (name != NULL && !removed)
+		return name;
+	if (name != NULL)
+		snprintf(buf, n, "%s (removed)", name);
+	else
+		snprintf(buf, n, "%lld%s", (long long)json_integer_value(json_object_get(app, "id")),
+			 removed ? " (removed)" : "");
+	return buf;
 }
 
 void
@@ -71,15 +84,10 @@ cli_print_ps(const json_t *doc, const char *const *want, size_t n)
 	       "STATUS", "IMAGE");
 	json_array_foreach(json_object_get(doc, "apps"), i, app)
 	{
-		const char *an = json_string_value(json_object_get(app, "name"));
-		char idbuf[32];
+		char buf[300];
+		const char *an = app_label(app, buf, sizeof(buf));
 		if (!cli_app_matches(app, want, n))
 			continue;
-		if (an == NULL) {
-			snprintf(idbuf, sizeof(idbuf), "%lld (removed)",
-				 (long long)json_integer_value(json_object_get(app, "id")));
-			an = idbuf;
-		}
 		json_object_foreach(json_object_get(app, "services"), k, s)
 		    printf("%-16s %-12s %-36s %-12s %-12s %s\n", an, k,
 			   json_string_value(json_object_get(s, "container")) ?: "-",
@@ -187,7 +195,7 @@ static int
 wait_and_show(const bc_ack *ack, const int64_t *ids, const char *const *names, size_t n,
 	      int timeout)
 {
-	int rc = cli_wait("up", ack, ids, n, false, timeout);
+	int rc = cli_wait("up", ack, ids, n, BC_UNTIL_IDLE, timeout);
 	uint64_t gen;
 	bool settled;
 	json_t *doc;
@@ -402,7 +410,7 @@ cmd_down(int argc, char **argv)
 		json_array_foreach(json_object_get(doc, "apps"), i, a)
 		{
 			const char *u = json_string_value(json_object_get(a, "uuid"));
-			if (json_object_get(a, "name") != NULL && u != NULL) {
+			if (!json_is_true(json_object_get(a, "removed")) && u != NULL) {
 				snprintf(only, sizeof(only), "%s", u);
 				named++;
 			}
@@ -424,7 +432,22 @@ cmd_down(int argc, char **argv)
 		fprintf(stderr, "balena-compose down: %s\n", err.msg);
 		return 1;
 	}
-	return cli_wait("down", &ack, &id, id ? 1 : 0, true, timeout) ? 1 : 0;
+	if (cli_wait("down", &ack, &id, id ? 1 : 0,
+		     volumes ? BC_UNTIL_GONE : BC_UNTIL_GONE_BUT_VOLUMES, timeout))
+		return 1;
+	/* what stays, and how it would go */
+	if (!volumes && id != 0 && cli_state("down", &gen, &settled, &doc) == 0) {
+		const json_t *left = bc_statedoc_find(doc, id);
+		const char *k;
+		json_t *v;
+		if (json_object_size(json_object_get(left, "volumes")) > 0) {
+			printf("kept: the volume(s)");
+			json_object_foreach(json_object_get(left, "volumes"), k, v) printf(" %s", k);
+			printf(" of app %s (balena-compose down -p %s -v removes them)\n", app, app);
+		}
+		json_decref(doc);
+	}
+	return 0;
 }
 
 /* ps and state: [-p APP]... [--json] */
@@ -490,6 +513,28 @@ static const char state_usage[] =
     "--json: {generation, settled, error, waiting, apps: [one document per app,\n"
     "as the Composer API's state() gives it]}.\n";
 
+/* Why an app that left the target is still listed. */
+static void
+print_removed(const json_t *a)
+{
+	const json_t *vols = json_object_get(a, "volumes");
+	const char *k, *name = json_string_value(json_object_get(a, "name"));
+	json_t *v;
+	char id[32];
+
+	if (!json_is_true(json_object_get(a, "removed")))
+		return;
+	if (json_object_size(json_object_get(a, "services")) > 0 ||
+	    json_object_size(json_object_get(a, "networks")) > 0) {
+		printf(" (not in the target: being removed)");
+		return;
+	}
+	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(a, "id")));
+	printf(" (not in the target; its volume(s)");
+	json_object_foreach((json_t *)vols, k, v) printf(" %s", k);
+	printf(" kept: balena-compose down -p %s -v removes them)", name ? name : id);
+}
+
 int
 cmd_state(int argc, char **argv)
 {
@@ -524,11 +569,13 @@ cmd_state(int argc, char **argv)
 			const char *aw = json_string_value(json_object_get(a, "waiting"));
 			if (!cli_app_matches(a, want, n))
 				continue;
-			printf("app %s (%lld): %s%s%s\n",
+			printf("app %s (%lld): %s%s%s",
 			       json_string_value(json_object_get(a, "name")) ?: "-",
 			       (long long)json_integer_value(json_object_get(a, "id")),
 			       json_string_value(json_object_get(a, "status")),
 			       ae ? ": " : aw ? ": " : "", ae ? ae : aw ? aw : "");
+			print_removed(a);
+			putchar('\n');
 		}
 		cli_print_ps(doc, want, n);
 	}

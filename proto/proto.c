@@ -111,6 +111,7 @@ static const struct field bc_app_rec_fields[] = {
     FENUM(bc_app_rec, status, BC_APP_FAILING, true),
     FSTR(bc_app_rec, error, 1024, false),
     FSTR(bc_app_rec, waiting, 1024, false),
+    FBOOL(bc_app_rec, removed, false),
     FRECS(bc_app_rec, services, BC_STATE_MAX_SERVICES, bc_svc_rec, true),
     FRECS(bc_app_rec, networks, BC_STATE_MAX_NAMED, bc_named_rec, true),
     FRECS(bc_app_rec, volumes, BC_STATE_MAX_NAMED, bc_named_rec, true),

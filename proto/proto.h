@@ -288,6 +288,8 @@ typedef struct bc_app_rec {
 	int status;		/* required: an enum bc_app_status */
 	char *error;		/* optional: with BC_APP_FAILING */
 	char *waiting;		/* optional */
+	bool removed;		/* optional: not in the target; what is left of it
+				   is on its way out, or its kept volumes */
 	bc_svc_list services;	/* required */
 	bc_named_list networks; /* required */
 	bc_named_list volumes;	/* required */

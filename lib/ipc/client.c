@@ -168,14 +168,29 @@ add_failure(char *failed, size_t n, const json_t *a, int64_t id, const char *ae)
 			 ae ? ae : "failed");
 }
 
+/* Is a (an app's document) gone as far as until asks? */
+static bool
+gone_enough(const json_t *a, enum bc_wait_until until)
+{
+	const char *st = json_string_value(json_object_get(a, "status"));
+
+	if (a == NULL)
+		return true;
+	/* a down without -v: what stays is its volumes, on purpose */
+	return until == BC_UNTIL_GONE_BUT_VOLUMES && json_is_true(json_object_get(a, "removed")) &&
+	       st != NULL && strcmp(st, "Idle") == 0 &&
+	       json_object_size(json_object_get(a, "services")) == 0 &&
+	       json_object_size(json_object_get(a, "networks")) == 0;
+}
+
 /* How the change stands in doc (a state at or past its generation): 1 done,
  * 0 not yet (*waiting: on what, if known), -1 failed (err). An app that
  * failed is done too: the wait goes on until every app is Idle or Failed,
  * so one app's failure neither ends the wait for the others nor hides
  * theirs; failed gets each failed app's error (failed: n bytes). */
 static int
-judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone, bool restarted,
-      const char **waiting, char *failed, size_t nfailed, bc_err *err)
+judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, enum bc_wait_until until,
+      bool restarted, const char **waiting, char *failed, size_t nfailed, bc_err *err)
 {
 	const char *e = json_string_value(json_object_get(doc, "error"));
 	int done = 1;
@@ -195,9 +210,9 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone,
 		const char *st = json_string_value(json_object_get(a, "status"));
 		const char *ae = json_string_value(json_object_get(a, "error"));
 		const char *w = json_string_value(json_object_get(a, "waiting"));
+		if (until != BC_UNTIL_IDLE && gone_enough(a, until))
+			continue;
 		if (a == NULL) {
-			if (gone)
-				continue;
 			/* every app of the target is in the document */
 			return bc_err_set(err, BC_ENOTFOUND,
 					  restarted ? "app %lld is not in the target of the "
@@ -210,7 +225,7 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone,
 			add_failure(failed, nfailed, a, apps[i], ae);
 			continue;
 		}
-		if (gone || st == NULL || strcmp(st, "Idle") != 0) {
+		if (until != BC_UNTIL_IDLE || st == NULL || strcmp(st, "Idle") != 0) {
 			done = 0;
 			if (*waiting == NULL && w != NULL && *w)
 				*waiting = w;
@@ -222,17 +237,17 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, bool gone,
 }
 
 int
-bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps, bool gone,
-	       int timeout_ms, void (*progress)(void *ud, const char *waiting), void *ud,
+bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps,
+	       enum bc_wait_until until, int timeout_ms, void (*progress)(void *ud, const char *waiting), void *ud,
 	       bc_err *err)
 {
-	return bc_client_wait_on(rundir, NULL, ack, apps, n_apps, gone, timeout_ms, progress, ud,
+	return bc_client_wait_on(rundir, NULL, ack, apps, n_apps, until, timeout_ms, progress, ud,
 				 err);
 }
 
 int
 bc_client_wait_on(const char *rundir, const nng_socket *held, const bc_ack *ack,
-		  const int64_t *apps, size_t n_apps, bool gone, int timeout_ms,
+		  const int64_t *apps, size_t n_apps, enum bc_wait_until until, int timeout_ms,
 		  void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err)
 {
 	uint64_t start = bc_mono_ms();
@@ -292,7 +307,7 @@ bc_client_wait_on(const char *rundir, const nng_socket *held, const bc_ack *ack,
 			unreachable_since = -1;
 		}
 		if (doc != NULL && g >= want.generation) {
-			st = judge(doc, settled, apps, n_apps, gone, restarted, &w, failed,
+			st = judge(doc, settled, apps, n_apps, until, restarted, &w, failed,
 				   sizeof(failed), err);
 			if (st != 0) {
 				json_decref(doc);

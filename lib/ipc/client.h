@@ -61,9 +61,16 @@ int bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **d
 int bc_client_state_of(const char *rundir, uint64_t *gen, uint64_t *instance, bool *settled,
 		       json_t **doc, bc_err *err);
 
+/* What a wait waits for, for each app it names. */
+enum bc_wait_until {
+	BC_UNTIL_IDLE,	       /* Idle: it runs as its target says (up) */
+	BC_UNTIL_GONE,	       /* nothing of it is left (down -v) */
+	BC_UNTIL_GONE_BUT_VOLUMES, /* nothing but its volumes, which stay (down) */
+};
+
 /* Wait until the change ack made has taken effect: for apps (n_apps ids),
- * until each is Idle (gone: until each is gone), or, with n_apps 0, until
- * the whole target has settled. An app that failed has ended too: the
+ * until each is as until says, or, with n_apps 0, until the whole target
+ * has settled. An app that failed has ended too: the
  * wait goes on for the others, and then returns -1 with err naming each
  * failed app and its error ("app 'a': ...; app 'b': ..."). Another app's
  * failure (not waited on) does not matter. Returns 0, or -1 with err when
@@ -75,14 +82,14 @@ int bc_client_state_of(const char *rundir, uint64_t *gen, uint64_t *instance, bo
  * goes on against the new run (progress is told so). progress, if not
  * NULL, is told each new thing the wait waits on. */
 int bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps,
-		   bool gone, int timeout_ms, void (*progress)(void *ud, const char *waiting),
+		   enum bc_wait_until until, int timeout_ms, void (*progress)(void *ud, const char *waiting),
 		   void *ud, bc_err *err);
 /* The same on a subscription to the reconciler the caller holds (from
  * bc_client_sub; NULL: one of its own, opened and closed here). A program
  * that waits many times keeps one: every close of a subscriber whose
  * publisher is busy risks nng 1.5.2's close hang (bc_sock_close). */
 int bc_client_wait_on(const char *rundir, const nng_socket *sub, const bc_ack *ack,
-		      const int64_t *apps, size_t n_apps, bool gone, int timeout_ms,
+		      const int64_t *apps, size_t n_apps, enum bc_wait_until until, int timeout_ms,
 		      void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err);
 
 /* Fetch images through the fetcher and wait until each is there or has

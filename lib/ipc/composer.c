@@ -107,7 +107,7 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 	bc_state st;
 	bc_err err = {0};
 	bc_ack ack;
-	bool gone = false;
+	enum bc_wait_until until = BC_UNTIL_IDLE;
 	char *text = NULL;
 	int rc = -1;
 
@@ -130,7 +130,7 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 		char id[32];
 		snprintf(id, sizeof(id), "%lld", (long long)c->app_id);
 		json_decref(compose);
-		gone = true;
+		until = BC_UNTIL_GONE_BUT_VOLUMES;
 		if (bc_client_down(c->rundir, id, false, &ack, &err) < 0) {
 			if (err.code == BC_ENOTFOUND)
 				return 0; /* it was not there: done */
@@ -157,7 +157,7 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 	free(text);
 wait:
 	/* this app only: another app's trouble is not this update's */
-	if (bc_client_wait_on(c->rundir, c->have_sub ? &c->sub : NULL, &ack, &c->app_id, 1, gone,
+	if (bc_client_wait_on(c->rundir, c->have_sub ? &c->sub : NULL, &ack, &c->app_id, 1, until,
 			      c->timeout_ms, NULL, NULL, &err) < 0)
 		say(errbuf, errlen, "composer update: %s", err.msg);
 	else

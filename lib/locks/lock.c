@@ -276,11 +276,12 @@ bc_lock_take(const char *lockdir, int64_t app_id, const bc_strv *services, uint6
 				if (!w)
 					rc = bc_err_sys(err, "write '%s'", path);
 			} else if (errno == EEXIST) {
-				if (ours(path, &l) && l == lease)
+				bool mine = ours(path, &l);
+				if (mine && l == lease)
 					continue; /* already ours under this lease */
 				if (held)
 					*held = services->v[s];
-				rc = 1;
+				rc = mine ? 2 : 1; /* another lease of ours, or the app's */
 			} else {
 				rc = bc_err_sys(err, "create '%s'", path);
 			}

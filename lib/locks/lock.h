@@ -45,8 +45,10 @@ int bc_lock_holder(const char *dir, uint64_t *lease);
 /* Take the locks of these services for lease. force: remove the app's
  * lockfiles first. If an app holds one (and not force), nothing is taken
  * (what this call created is undone), *held names the first service held
- * (a pointer into services), and 1 is returned. 0 taken, -1 error. A
- * service already held by the same lease counts as taken. */
+ * (a pointer into services), and 1 is returned; 2 the same when that
+ * service's lock is ours under another lease (bc_lock_holder says which):
+ * never the app's. 0 taken, -1 error. A service already held by the same
+ * lease counts as taken. */
 int bc_lock_take(const char *lockdir, int64_t app_id, const bc_strv *services, uint64_t lease,
 		 bool force, const char **held, bc_err *err);
 

@@ -223,6 +223,15 @@ env_array(json_t *env)
 	return arr;
 }
 
+/* The labels outside the hash: the hash itself and the app's name. */
+static void
+label_unhashed(json_t *labels, const char *hash, const bc_spec_ctx *ctx)
+{
+	json_object_set_new(labels, BC_LABEL_HASH, json_string(hash));
+	if (ctx->app_name != NULL)
+		json_object_set_new(labels, BC_LABEL_APP_NAME, json_string(ctx->app_name));
+}
+
 void
 bc_json_hash(const json_t *j, const json_t *extra, char out[17])
 {
@@ -305,7 +314,7 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 	json_object_set_new(b.body, "Env", env_array(b.env));
 	json_object_set(b.body, "Labels", b.labels);
 	bc_json_hash(b.body, svc->connect, hash);
-	json_object_set_new(b.labels, BC_LABEL_HASH, json_string(hash));
+	label_unhashed(b.labels, hash, ctx);
 	svc->config_hash = strdup(hash);
 	svc->spec = json_incref(b.body);
 	rc = 0;
@@ -360,11 +369,11 @@ component_labels(const json_t *cfg, const bc_spec_ctx *ctx)
 }
 
 static void
-seal(json_t *body, char **hash_out)
+seal(json_t *body, const bc_spec_ctx *ctx, char **hash_out)
 {
 	char hash[17];
 	bc_json_hash(body, NULL, hash);
-	json_object_set_new(json_object_get(body, "Labels"), BC_LABEL_HASH, json_string(hash));
+	label_unhashed(json_object_get(body, "Labels"), hash, ctx);
 	*hash_out = strdup(hash);
 }
 
@@ -391,7 +400,7 @@ bc_spec_volume(bc_volume *vol, const json_t *cfg, const bc_spec_ctx *ctx, bc_err
 	vol->spec = json_pack("{s:s, s:s, s:o, s:o}", "Name", dn, "Driver", drv ? drv : "local",
 			      "DriverOpts", json_is_object(opts) ? json_copy(opts) : json_object(),
 			      "Labels", component_labels(cfg, ctx));
-	seal(vol->spec, &vol->config_hash);
+	seal(vol->spec, ctx, &vol->config_hash);
 	return 0;
 }
 
@@ -429,6 +438,6 @@ bc_spec_network(bc_network *net, const json_t *cfg, const bc_spec_ctx *ctx, bc_e
 		      component_labels(cfg, ctx));
 	if (json_is_object(json_object_get(cfg, "driver_opts")))
 		json_object_set(net->spec, "Options", json_object_get(cfg, "driver_opts"));
-	seal(net->spec, &net->config_hash);
+	seal(net->spec, ctx, &net->config_hash);
 	return 0;
 }

@@ -15,6 +15,10 @@
 
 #define BC_LABEL_HASH "io.balena-compose.config-hash"
 #define BC_LABEL_BINDS "io.balena-compose.features.bind-mounts"
+/* The app's name, on its containers, volumes and networks: what `state`
+ * calls an app that has left the target while parts of it remain (its
+ * kept volumes). Outside the hash: a renamed app is not recreated. */
+#define BC_LABEL_APP_NAME "io.balena-compose.app-name"
 /* A service's logs unless its composition has `logging`: json-file, at
  * most BC_LOG_MAX_FILE files of BC_LOG_MAX_SIZE. */
 #define BC_LOG_MAX_SIZE "10m"

@@ -390,8 +390,12 @@ bc_target_count_apps(const json_t *doc)
 	return json_object_size(json_object_get(device_of(doc, NULL), "apps"));
 }
 
-void
+int64_t
 bc_target_remove_app(json_t *target, const char *uuid)
 {
-	json_object_del(json_object_get(device_of(target, NULL), "apps"), uuid);
+	json_t *apps = json_object_get(device_of(target, NULL), "apps");
+	int64_t id = json_integer_value(json_object_get(json_object_get(apps, uuid), "id"));
+
+	json_object_del(apps, uuid);
+	return id;
 }

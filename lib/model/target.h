@@ -42,8 +42,9 @@ const char *bc_target_find_app(const json_t *target, const char *want, char *nam
 /* How many apps doc has. */
 size_t bc_target_count_apps(const json_t *doc);
 
-/* Remove the app of that uuid from target (in place). */
-void bc_target_remove_app(json_t *target, const char *uuid);
+/* Remove the app of that uuid from target (in place); its id, or 0 when
+ * target had no such app. */
+int64_t bc_target_remove_app(json_t *target, const char *uuid);
 
 /* Does the device config say to override the apps' update locks
  * (BALENA_SUPERVISOR_OVERRIDE_LOCK "1" or "true")? */

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/model/spec.h"
+
 static const char *
 label(const json_t *obj, const char *name)
 {
@@ -24,20 +26,22 @@ parse_i64(const char *s, int64_t *out)
 	return true;
 }
 
+/* The app of a container, volume or network o (its labels say which). */
 static bc_app *
-app_for(bc_state *st, int64_t id, const char *uuid)
+app_for(bc_state *st, int64_t id, const json_t *o)
 {
+	const char *uuid = label(o, "io.balena.app-uuid"), *name = label(o, BC_LABEL_APP_NAME);
 	bc_app *a = bc_state_app(st, id);
 
-	if (a != NULL) {
-		if (a->uuid == NULL && uuid != NULL)
-			a->uuid = strdup(uuid);
-		return a;
+	if (a == NULL) {
+		if ((a = bc_state_add_app(st)) == NULL)
+			return NULL;
+		a->app_id = id;
 	}
-	if ((a = bc_state_add_app(st)) == NULL)
-		return NULL;
-	a->app_id = id;
-	a->uuid = uuid ? strdup(uuid) : NULL;
+	if (a->uuid == NULL && uuid != NULL)
+		a->uuid = strdup(uuid);
+	if (a->name == NULL && name != NULL)
+		a->name = strdup(name);
 	return a;
 }
 
@@ -84,7 +88,7 @@ after_prefix(const char *name, const char *prefix)
 static int
 add_container(bc_state *st, const json_t *c, bc_err *err)
 {
-	const char *sname = label(c, "io.balena.service-name"), *nm, *uuid, *v;
+	const char *sname = label(c, "io.balena.service-name"), *nm, *v;
 	int64_t app_id;
 	char appid_s[32];
 	bc_app *a;
@@ -94,8 +98,7 @@ add_container(bc_state *st, const json_t *c, bc_err *err)
 
 	if (!parse_i64(label(c, "io.balena.app-id"), &app_id) || sname == NULL)
 		return 0; /* not one of ours */
-	uuid = label(c, "io.balena.app-uuid");
-	if ((a = app_for(st, app_id, uuid)) == NULL || (s = bc_app_add_service(a)) == NULL)
+	if ((a = app_for(st, app_id, c)) == NULL || (s = bc_app_add_service(a)) == NULL)
 		return bc_err_sys(err, "current state");
 	s->name = strdup(sname);
 	parse_i64(label(c, "io.balena.service-id"), &s->service_id);
@@ -153,7 +156,7 @@ add_component(bc_state *st, const json_t *o, bool vol, bc_err *err)
 		short_name = after_prefix(name, appid_s);
 	if (short_name == NULL)
 		return 0;
-	if ((a = app_for(st, app_id, uuid)) == NULL)
+	if ((a = app_for(st, app_id, o)) == NULL)
 		return bc_err_sys(err, "current state");
 	h = label(o, "io.balena-compose.config-hash");
 	if (vol) {

@@ -164,7 +164,7 @@ struct wrap {
 	const bc_exec_env *env;
 	bc_converge *c;
 	bc_app_facts *facts; /* the engine's copy, kept up to date */
-	size_t n_facts;
+	size_t n_facts, cap_facts;
 	int failed; /* steps that failed, other than an app's "locked" */
 	bc_err first;
 };
@@ -190,17 +190,40 @@ wrap_guard(void *ud, const bc_app *app, bc_err *err)
 	return w->env->guard(w->env->ud, app, err);
 }
 
+/* The engine's lock facts of an app, added (none held) if it has none yet:
+ * an app on its way out is in neither the target nor the caller's facts,
+ * and the lock a round takes for it must be known to the next round (else
+ * that one asks again, and our own lockfiles look like the app's). NULL
+ * when out of memory. */
+static bc_app_facts *
+fact_of(struct wrap *w, int64_t app_id)
+{
+	bc_app_facts *grown;
+
+	for (size_t i = 0; i < w->n_facts; i++)
+		if (w->facts[i].app_id == app_id)
+			return &w->facts[i];
+	if (w->n_facts == w->cap_facts) {
+		size_t cap = w->cap_facts * 2 + 8;
+		if ((grown = realloc(w->facts, cap * sizeof(*grown))) == NULL)
+			return NULL;
+		w->facts = grown;
+		w->cap_facts = cap;
+	}
+	w->facts[w->n_facts] = (bc_app_facts){.app_id = app_id};
+	return &w->facts[w->n_facts++];
+}
+
 static void
 wrap_on_step(void *ud, const bc_step *s, int rc, const bc_err *err)
 {
 	struct wrap *w = ud;
+	bc_app_facts *f;
 
 	if (rc == 0 && s->app != NULL &&
-	    (s->action == BC_STEP_TAKE_LOCK || s->action == BC_STEP_RELEASE_LOCK)) {
-		for (size_t i = 0; i < w->n_facts; i++)
-			if (w->facts[i].app_id == s->app->app_id)
-				w->facts[i].locks_held = s->action == BC_STEP_TAKE_LOCK;
-	}
+	    (s->action == BC_STEP_TAKE_LOCK || s->action == BC_STEP_RELEASE_LOCK) &&
+	    (f = fact_of(w, s->app->app_id)) != NULL)
+		f->locks_held = s->action == BC_STEP_TAKE_LOCK;
 	if (rc < 0 && s->app != NULL) {
 		bc_app_outcome *o = outcome(w->c, s->app->app_id);
 		bool locked = err != NULL && err->code == BC_ELOCKED;
@@ -237,28 +260,6 @@ join_waiting(char *out, size_t n, const char *what, const char *why)
 	if (used + 1 < n)
 		snprintf(out + used, n - used, "%s%s%s%s", used ? "; " : "", what,
 			 *what && *why ? ": " : "", why);
-}
-
-/* The engine's own copy of the lock facts: one per app of target and of
- * the caller's, so that a lock taken in this converge is known next round. */
-static bc_app_facts *
-copy_facts(const bc_converge *c, const bc_state *target, size_t *n)
-{
-	bc_app_facts *f = calloc(c->n_facts + target->n_apps + 1, sizeof(*f));
-
-	*n = 0;
-	if (f == NULL)
-		return NULL;
-	for (size_t i = 0; i < c->n_facts; i++)
-		f[(*n)++] = c->facts[i];
-	for (size_t i = 0; i < target->n_apps; i++) {
-		bool have = false;
-		for (size_t k = 0; k < *n && !have; k++)
-			have = f[k].app_id == target->apps[i].app_id;
-		if (!have)
-			f[(*n)++] = (bc_app_facts){.app_id = target->apps[i].app_id};
-	}
-	return f;
 }
 
 /* Which new containers of a hand-over said they are ready: the file
@@ -303,8 +304,16 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 	for (size_t i = 0; i < target->n_apps; i++)
 		if (outcome(c, target->apps[i].app_id) == NULL)
 			return bc_err_sys(err, "converge");
-	if ((w.facts = copy_facts(c, target, &w.n_facts)) == NULL)
-		return bc_err_sys(err, "converge");
+	/* the engine's own copy of the lock facts, kept up to date as its
+	 * steps take and release locks */
+	for (size_t i = 0; i < c->n_facts; i++) {
+		bc_app_facts *f = fact_of(&w, c->facts[i].app_id);
+		if (f == NULL) {
+			free(w.facts);
+			return bc_err_sys(err, "converge");
+		}
+		*f = c->facts[i];
+	}
 	for (int round = 0; round < max; round++) {
 		bc_state cur;
 		json_t *images = NULL;
@@ -333,7 +342,8 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 		ctx = (bc_plan_ctx){.images = have,
 				    .n_images = nhave,
 				    .now_ms = c->now_ms,
-				    .remove_volumes = c->remove_volumes,
+				    .purge = c->purge,
+				    .n_purge = c->n_purge,
 				    .use_locks = c->use_locks,
 				    .apps = w.facts,
 				    .n_apps = w.n_facts,

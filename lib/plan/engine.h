@@ -37,7 +37,8 @@ typedef struct bc_app_outcome {
 typedef struct bc_converge {
 	/* in */
 	uint64_t now_ms;     /* for hand-over timeouts */
-	bool remove_volumes; /* removed apps lose their volumes too */
+	const int64_t *purge; /* removed apps that lose their volumes too */
+	size_t n_purge;
 	int max_rounds;	     /* 0: 32 */
 	/* Only these app ids are ours to touch (NULL: every supervised app).
 	 * Apps outside it are invisible: never planned for, never removed. */

@@ -300,6 +300,15 @@ network_in_use(const bc_app *c, const char *net)
 	return false;
 }
 
+static bool
+purged(const bc_plan_ctx *ctx, int64_t app_id)
+{
+	for (size_t i = 0; i < ctx->n_purge; i++)
+		if (ctx->purge[i] == app_id)
+			return true;
+	return false;
+}
+
 static void
 remove_app(struct planner *p, const bc_app *c)
 {
@@ -316,7 +325,7 @@ remove_app(struct planner *p, const bc_app *c)
 				s->network = &c->networks[i];
 		return;
 	}
-	for (size_t i = 0; p->ctx->remove_volumes && i < c->n_volumes; i++)
+	for (size_t i = 0; purged(p->ctx, c->app_id) && i < c->n_volumes; i++)
 		if ((s = emit(p, BC_STEP_REMOVE_VOLUME, c)) != NULL)
 			s->volume = &c->volumes[i];
 }

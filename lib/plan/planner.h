@@ -66,7 +66,10 @@ typedef struct bc_plan_ctx {
 	const bc_image_have *images; /* images present locally */
 	size_t n_images;
 	uint64_t now_ms;     /* wall clock, for hand-over timeouts */
-	bool remove_volumes; /* a removed app's volumes go too (down -v) */
+	/* the apps (ids) whose volumes go with them once they leave the
+	 * target (down -v); any other removed app's volumes stay */
+	const int64_t *purge;
+	size_t n_purge;
 	bool use_locks;	     /* take apps' update locks (false: no locker) */
 	const bc_app_facts *apps; /* lock facts per app; an app not here has
 				     none held, none of its own */

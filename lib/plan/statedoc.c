@@ -78,8 +78,10 @@ app_doc(const bc_statedoc_in *in, const bc_app *cur, const bc_app *tgt, bool any
 		return NULL;
 	if ((tgt && tgt->uuid) || (cur && cur->uuid))
 		json_object_set_new(a, "uuid", json_string(tgt && tgt->uuid ? tgt->uuid : cur->uuid));
-	if (tgt && tgt->name)
-		json_object_set_new(a, "name", json_string(tgt->name));
+	if ((tgt && tgt->name) || (cur && cur->name))
+		json_object_set_new(a, "name", json_string(tgt ? tgt->name : cur->name));
+	if (tgt == NULL)
+		json_object_set_new(a, "removed", json_true());
 	if (tgt && tgt->commit)
 		json_object_set_new(a, "commit", json_string(tgt->commit));
 	json_object_update_missing_new(a, idle_app());
@@ -194,6 +196,18 @@ bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy)
 	}
 }
 
+bool
+bc_statedoc_app_is(const json_t *app, const char *want)
+{
+	char id[32];
+	const char *uuid = json_string_value(json_object_get(app, "uuid"));
+	const char *name = json_string_value(json_object_get(app, "name"));
+
+	snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(app, "id")));
+	return strcmp(id, want) == 0 || (uuid && strcmp(uuid, want) == 0) ||
+	       (name && strcmp(name, want) == 0);
+}
+
 json_t *
 bc_statedoc_app(const json_t *doc, int64_t app_id)
 {
@@ -249,6 +263,7 @@ app_to_msg(const json_t *a, bc_app_rec *r)
 	r->commit = dup_or_null(json_object_get(a, "commit"));
 	r->error = dup_or_null(json_object_get(a, "error"));
 	r->waiting = dup_or_null(json_object_get(a, "waiting"));
+	r->removed = json_is_true(json_object_get(a, "removed"));
 	r->status = -1;
 	for (int i = 0; st && i <= BC_APP_FAILING; i++)
 		if (strcmp(st, status_names[i]) == 0)
@@ -346,6 +361,8 @@ bc_statedoc_from_msg(const bc_body_state *st)
 			json_object_set_new(a, "error", json_string(r->error));
 		if (r->waiting)
 			json_object_set_new(a, "waiting", json_string(r->waiting));
+		if (r->removed)
+			json_object_set_new(a, "removed", json_true());
 		for (size_t k = 0; k < r->services.n; k++) {
 			const bc_svc_rec *s = &r->services.v[k];
 			json_t *o = json_pack("{s:s, s:s?, s:I, s:s?}", "status", s->status, "image",

@@ -10,6 +10,9 @@
  * document bc_composer_state returns):
  *
  *   {"id": N, "uuid": "..."?, "name": "..."?, "commit": "..."?,
+ *    "removed": true? (not in the target: what is left of it is on its way
+ *                      out, or is its volumes, kept by a down without -v;
+ *                      name: from the labels of what is left),
  *    "status": "Idle" | "Downloading" | "Updating" | "Waiting" |
  *              "Waiting for update lock" | "Failed",
  *    "error": "..."?   (status Failed: why),
@@ -56,6 +59,9 @@ void bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *bus
 
 /* app_id's document in doc, borrowed from it; NULL when doc has none. */
 json_t *bc_statedoc_find(const json_t *doc, int64_t app_id);
+
+/* Is app (one app's document) the one want names: its id, uuid or name? */
+bool bc_statedoc_app_is(const json_t *app, const char *want);
 
 /* app_id's document out of doc (a new reference), or the Idle document when
  * doc has no such app. NULL only when out of memory. */

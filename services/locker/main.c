@@ -37,6 +37,42 @@ services_of(const bc_strs *in, bc_strv *out, bc_err *err)
 	return 0;
 }
 
+/* bc_lock_take found a service locked by another lease of ours (never the
+ * app's). A lease that is not live left it behind (a crash between our
+ * create and our own cleanup): it goes, and the take is tried again. A
+ * live one is the agent asking twice: an error that says so. */
+static int
+ours_held(struct locker *l, int64_t app_id, const bc_strv *svcs, uint64_t id, bool force,
+	  const char **held, bc_err *err)
+{
+	char dir[1024];
+	uint64_t other = 0;
+	bc_strv one = {0};
+	int rc;
+
+	if (bc_lock_dir(dir, sizeof(dir), l->lockdir, app_id, *held) == 0 &&
+	    bc_lock_holder(dir, &other) == 2) {
+		if (bc_leases_get(&l->leases, other, 0) != NULL)
+			return bc_err_set(err, BC_EINVAL,
+					  "app %lld: service '%s' is locked already by the agent's "
+					  "lease %llu (release it first)",
+					  (long long)app_id, *held, (unsigned long long)other);
+		log_warnx("app %lld: service '%s': removing our lockfiles of lease %llu, which "
+			  "is not live",
+			  (long long)app_id, *held, (unsigned long long)other);
+		bc_strv_add(&one, *held);
+		rc = bc_lock_release(l->lockdir, app_id, &one, other, err);
+		bc_strv_free(&one);
+		if (rc < 0)
+			return -1;
+	}
+	rc = bc_lock_take(l->lockdir, app_id, svcs, id, force, held, err);
+	return rc == 2 ? bc_err_set(err, BC_EINVAL, "app %lld: service '%s' is locked by another "
+						    "lease of the agent",
+				    (long long)app_id, *held)
+		       : rc;
+}
+
 static int
 take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 {
@@ -75,6 +111,8 @@ take(struct locker *l, const bc_body_lock_take *req, bc_msg *rep, bc_err *err)
 		return bc_err_set(err, BC_ETOOBIG, "%d leases are live", BC_LEASES_MAX);
 	}
 	rc = bc_lock_take(l->lockdir, req->app_id, &svcs, id, req->force, &held, err);
+	if (rc == 2)
+		rc = ours_held(l, req->app_id, &svcs, id, req->force, &held, err);
 	if (rc == 0) {
 		bc_leases_set(ls, id, req->app_id, &svcs, bc_mono_ms() + l->ttl_ms);
 		rep->type = BC_MSG_LOCK_GRANTED;

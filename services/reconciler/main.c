@@ -64,6 +64,7 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	napps = bc_target_count_apps(doc);
 	json_decref(r->target);
 	r->target = merged;
+	rec_purge_prune(r, NULL); /* an app back in the target keeps its volumes */
 	gen = ++r->generation;
 	if (req->force)
 		r->force = true;
@@ -79,6 +80,19 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	return BC_HANDLED;
 }
 
+/* The last state's document of an app that want names (id, uuid or name)
+ * and that has left the target, or NULL. */
+static const json_t *
+removed_app(const struct rec *r, const char *want)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(json_object_get(r->state_doc, "apps"), i, a) if (
+	    json_is_true(json_object_get(a, "removed")) && bc_statedoc_app_is(a, want)) return a;
+	return NULL;
+}
+
 static int
 down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 {
@@ -87,12 +101,25 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	uint64_t gen;
 
 	found = r->target ? bc_target_find_app(r->target, req->app, names, sizeof(names)) : NULL;
-	if (found == NULL)
-		return bc_err_set(err, BC_ENOTFOUND, "no app '%s' in the target (apps: %s)",
-				  req->app, r->target ? names : "none");
-	bc_target_remove_app(r->target, found);
-	if (req->volumes)
-		r->remove_volumes = true;
+	if (found == NULL) {
+		/* an app that left the target earlier, its volumes kept: -v
+		 * removes them now; without it, there is nothing more to do */
+		const json_t *left = removed_app(r, req->app);
+		if (left == NULL)
+			return bc_err_set(err, BC_ENOTFOUND, "no app '%s' in the target (apps: %s)",
+					  req->app, r->target ? names : "none");
+		if (!req->volumes) {
+			rep->type = BC_MSG_ACK;
+			rep->body.ack.generation = r->generation;
+			rep->body.ack.instance = r->instance;
+			return BC_HANDLED;
+		}
+		rec_purge_add(r, json_integer_value(json_object_get(left, "id")));
+	} else {
+		int64_t id = bc_target_remove_app(r->target, found);
+		if (req->volumes)
+			rec_purge_add(r, id);
+	}
 	gen = ++r->generation;
 	if (rec_persist(r, err) < 0)
 		log_warnx("%s", err->msg);
@@ -181,6 +208,12 @@ start(struct bc_daemon *d, bc_err *err)
 	}
 	snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", set->statedir);
 	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", set->statedir);
+	snprintf(r->purgefile, sizeof(r->purgefile), "%s/purge.json", set->statedir);
+	r->purge = bc_read_json(r->purgefile, 0, 1 << 20, NULL);
+	if (!json_is_array(r->purge)) {
+		json_decref(r->purge);
+		r->purge = json_array();
+	}
 	if (bc_daemon_lock_root(d, err) < 0)
 		return -1;
 	load_target(r);

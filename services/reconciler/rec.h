@@ -22,7 +22,8 @@ struct rec {
 	uint64_t done_gen;   /* the generation the last converge was for */
 	bool settled;	     /* the last converge left nothing to do */
 	bool wake;	     /* Docker or a lock changed under us: look again */
-	bool remove_volumes; /* DOWN -v: removed apps lose their volumes */
+	json_t *purge;	     /* app ids whose volumes go with them (DOWN -v), until
+				they are gone; kept in purgefile */
 	bool force;	     /* APPLY --force: override app locks until settled */
 	bool cloud;	     /* config.json: the cloud's target rules (no local up) */
 	/* apps whose "Updates are locked" the device's log has had, until
@@ -52,6 +53,7 @@ struct rec {
 	/* set once at start */
 	char statefile[512]; /* where the target is kept across restarts */
 	char leasefile[512]; /* and our lock leases (locks.c) */
+	char purgefile[512]; /* and r->purge */
 	char lockdir[512];
 	const int64_t *scope; /* BC_SCOPE_APPS, or NULL: every supervised app */
 	size_t n_scope;
@@ -65,7 +67,8 @@ struct round {
 	struct rec *r; /* only its constant parts and the round's are read */
 	json_t *doc;   /* the target (a copy) */
 	uint64_t gen;
-	bool remove_volumes, force_now;
+	json_t *purge; /* a copy of r->purge */
+	bool force_now;
 	json_t *leases; /* a copy of r->leases, changed as locks are taken */
 	json_t *app_locks; /* app id -> a service whose lock the app holds */
 	json_t *lost;	    /* app id -> our lease that ran out meanwhile (the loop sets it) */
@@ -101,8 +104,13 @@ int rec_rounds_start(struct rec *r, bc_err *err);
 /* The STATE body of now (the last converge's document, what is busy and
  * coming); st's strings are then st's own. */
 int rec_state_body(struct rec *r, bc_body_state *st, bc_err *err);
-/* Write r->target to r->statefile atomically. */
+/* Write r->target to r->statefile atomically (and r->purge to its file). */
 int rec_persist(struct rec *r, bc_err *err);
+/* r->purge: add app (down -v), or drop those that the target has again or
+ * that are gone from Docker (doc: the last state document, NULL: keep
+ * those). Kept on disk by rec_persist. */
+void rec_purge_add(struct rec *r, int64_t app);
+void rec_purge_prune(struct rec *r, const json_t *doc);
 
 /* Is app one the reconciler may touch (BC_SCOPE_APPS; none set: all)? */
 bool rec_in_scope(const struct rec *r, int64_t app);

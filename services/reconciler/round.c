@@ -22,7 +22,42 @@
 int
 rec_persist(struct rec *r, bc_err *err)
 {
+	if (bc_write_json_atomic(r->purgefile, r->purge, 0600, err) < 0)
+		return -1;
 	return bc_write_json_atomic(r->statefile, r->target, 0600, err);
+}
+
+void
+rec_purge_add(struct rec *r, int64_t app)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(r->purge, i, v) if (json_integer_value(v) == app) return;
+	json_array_append_new(r->purge, json_integer(app));
+}
+
+void
+rec_purge_prune(struct rec *r, const json_t *doc)
+{
+	bool changed = false;
+	bc_err err = {0};
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(r->purge, i, v)
+	{
+		char id[32];
+		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(v));
+		/* back in the target: its volumes are its own again; gone: done */
+		if ((r->target && bc_target_find_app(r->target, id, NULL, 0) != NULL) ||
+		    (doc != NULL && bc_statedoc_find(doc, json_integer_value(v)) == NULL)) {
+			json_array_remove(r->purge, i--);
+			changed = true;
+		}
+	}
+	if (changed && bc_write_json_atomic(r->purgefile, r->purge, 0600, &err) < 0)
+		log_warnx("%s", err.msg);
 }
 
 /* The state document (lib/plan/statedoc.h) after a converge (cur: what
@@ -374,7 +409,7 @@ struct result {
 	struct rec *r;
 	uint64_t gen;
 	int rc;
-	bool settled, remove_volumes;
+	bool settled;
 	json_t *sdoc;
 };
 
@@ -387,8 +422,8 @@ posted_result(void *ud)
 	json_object_clear(r->busy);
 	r->done_gen = res->gen;
 	r->settled = res->rc == 0 && res->settled;
-	if (r->settled && res->remove_volumes && r->generation == res->gen)
-		r->remove_volumes = false;
+	if (r->settled && res->sdoc != NULL)
+		rec_purge_prune(r, res->sdoc);
 	if (r->settled && r->generation == res->gen)
 		r->force = false; /* --force lasts until its target settles */
 	r->backoff_ms = res->rc < 0 ? (r->backoff_ms ? (r->backoff_ms * 2 > 60000 ? 60000
@@ -424,8 +459,14 @@ round_work(void *ud)
 	bc_app_facts *facts = NULL;
 	size_t nfacts = 0;
 	struct result *res = calloc(1, sizeof(*res));
+	int64_t purge[BC_STATE_MAX_APPS];
+	size_t n_purge = 0, i;
+	json_t *v;
 	uint64_t t0;
 	int rc;
+
+	json_array_foreach(rd->purge, i, v) if (n_purge < BC_STATE_MAX_APPS) purge[n_purge++] =
+	    json_integer_value(v);
 
 	rec_locks_refresh(rd);
 	if (rec_lock_facts(rd, &lockjs, &facts, &nfacts) < 0)
@@ -441,7 +482,8 @@ round_work(void *ud)
 		parsed = rc == 0;
 		if (rc == 0) {
 			c = (bc_converge){.now_ms = bc_wall_ms(),
-					  .remove_volumes = rd->remove_volumes,
+					  .purge = purge,
+					  .n_purge = n_purge,
 					  .scope = r->scope,
 					  .n_scope = r->n_scope,
 					  .use_locks = true,
@@ -473,7 +515,6 @@ round_work(void *ud)
 				       .gen = rd->gen,
 				       .rc = rc,
 				       .settled = c.settled,
-				       .remove_volumes = rd->remove_volumes,
 				       .sdoc = state_doc(have_cur ? &cur : NULL, &target, &c, rc,
 							 &err, rd->gen)};
 		if (bc_pool_post(r->pool, posted_result, res) < 0) {
@@ -503,6 +544,7 @@ round_done(void *ud, bool ran)
 	json_decref(rd->lost);
 	json_decref(rd->leases);
 	json_decref(rd->app_locks);
+	json_decref(rd->purge);
 	pthread_mutex_destroy(&rd->mu);
 	free(rd);
 }
@@ -521,7 +563,7 @@ round_start(struct rec *r)
 	}
 	rd->r = r;
 	rd->gen = r->generation;
-	rd->remove_volumes = r->remove_volumes;
+	rd->purge = json_deep_copy(r->purge);
 	rd->doc = json_deep_copy(r->target);
 	rd->leases = json_deep_copy(r->leases);
 	rd->app_locks = json_object();
@@ -533,6 +575,7 @@ round_start(struct rec *r)
 	r->running = true;
 	r->round = rd;
 	if (rd->doc == NULL || rd->leases == NULL || rd->app_locks == NULL || rd->lost == NULL ||
+	    rd->purge == NULL ||
 	    bc_pool_submit(r->pool, round_work, round_done, rd, &err) < 0) {
 		log_warnx("converge: %s", err.msg[0] ? err.msg : "out of memory");
 		round_done(rd, false);

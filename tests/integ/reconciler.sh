@@ -28,9 +28,12 @@ services:
     command: sh -c 'trap exit TERM; while :; do sleep 1; done'
     pid: "service:app"
     logging: {driver: local, options: {max-size: 2m}}
+    volumes: [keep:/keep]
     labels: {io.balena-compose.test: "1"}
 networks:
   default: {labels: {io.balena-compose.test: "1"}}
+volumes:
+  keep: {labels: {io.balena-compose.test: "1"}}
 EOT
 APP3=$("$BIN/balena-compose" config -f "$T/proj/docker-compose.yml" -p "proj$APP" |
 	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
@@ -38,7 +41,7 @@ export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP,$APP2,$APP3,$
 bc() { "$BIN/balena-compose" "$@"; }
 cid() { docker ps -aq --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=$1"; }
 cleanup() {
-	for a in $APP $APP4 $APP5; do bc down -v -p $a --timeout 30 >/dev/null 2>&1; done
+	for a in $APP $APP3 $APP4 $APP5; do bc down -v -p $a --timeout 30 >/dev/null 2>&1; done
 	suite_stop
 	docker rm -f $(docker ps -aq --filter label=io.balena-compose.test=1 \
 		--filter "label=io.balena.app-id=$APP4") >/dev/null 2>&1
@@ -248,6 +251,9 @@ check "and it shows the good app's services running" \
 	bash -c "echo '$out' | grep -E '^rec$APP +web .* running' >/dev/null && echo '$out' | grep -qE '^rec$APP +db .* running'"
 msg=$(bc down -p "eight$APP4" --timeout 60 2>&1)
 check "down -p of another app meanwhile: exit 0 ($msg)" test $? -eq 0
+# its services never take updates.lock: our own lockfiles are not the app's
+check "down -p of an app that takes no lock: never 'locked by the app'" \
+	test "${msg#*locked by the app}" = "$msg"
 check "down -p: its containers are gone" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP4)"
 check "down -p: its network is gone" test -z "$(docker network ls -q --filter label=io.balena.app-id=$APP4)"
 check "down -p: its lock directories are gone" test ! -e "$BC_LOCKDIR/$APP4"
@@ -274,9 +280,20 @@ check "pid: service:app joins that service's processes (peek sees app's PID 1 en
 	bash -c "docker exec $peek cat /proc/1/environ | tr '\\0' '\\n' | grep -qx ONLY_APP=1"
 msg=$(bc up -f "$T/proj/docker-compose.yml" -p "proj$APP" -t x 2>&1)
 check "up with both -f and -t: usage, exit 100" test $? -eq 100
-bc down -p "proj$APP" >/dev/null
-check "down -p <compose project>: exit 0" test $? -eq 0
+msg=$(bc down -p "proj$APP" --timeout 60 2>&1)
+check "down -p <compose project> with a named volume: exit 0, ends ($msg)" test $? -eq 0
 check "down -p: its containers are gone" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP3)"
+check "down -p: says which volume stays and how it would go" \
+	expect 0 0 "$msg" "kept: the volume(s) keep of app proj$APP" "down -p proj$APP -v"
+check "down -p: its volume stays" test -n "$(docker volume ls -q --filter label=io.balena.app-id=$APP3)"
+out=$(bc state -p "proj$APP")
+check "state names the removed app and says why it is listed" \
+	expect 0 0 "$out" "app proj$APP ($APP3): Idle (not in the target; its volume(s) keep kept"
+out=$(bc ps -p "proj$APP")
+check "ps of it: the header only, no service ($out)" test "$(echo "$out" | wc -l)" = 1
+msg=$(bc down -p "proj$APP" --timeout 60 2>&1)
+check "down -p of it again: exit 0 at once, the volume stays ($msg)" \
+	test $? -eq 0 -a -n "$(docker volume ls -q --filter label=io.balena.app-id=$APP3)"
 
 # the Composer C API, through the example program
 out=$("$BUILD/examples/composer-example" "$APP2" "$BCTEST_IMAGE" 2>&1)
@@ -314,6 +331,14 @@ check "down -v: exit 0" test $? -eq 0
 check "down -v: no container left" test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP)"
 check "down -v: volume gone" test -z "$(docker volume ls -q --filter label=io.balena.app-id=$APP)"
 check "down -v: networks gone" test -z "$(docker network ls -q --filter label=io.balena.app-id=$APP)"
+# down -v of one app never takes another app's kept volumes with it
+check "down -v of another app: the removed app's kept volume stays" \
+	test -n "$(docker volume ls -q --filter label=io.balena.app-id=$APP3)"
+bc down -v -p "proj$APP" --timeout 60 >/dev/null
+check "down -v of an app removed earlier (its volumes kept): exit 0" test $? -eq 0
+check "down -v: its kept volume is gone now" \
+	test -z "$(docker volume ls -q --filter label=io.balena.app-id=$APP3)"
+check "state: the app is gone from it" test "$(app_status $APP3)" = absent
 bc down -p nosuchapp >/dev/null 2>&1
 check "down of an unknown app: exit 1" test $? -eq 1
 

@@ -77,8 +77,11 @@ converge_doc(json_t *d, bool remove_volumes)
 {
 	bc_state target;
 	bc_err err = {0};
-	bc_converge c = {
-	    .now_ms = now_ms(), .remove_volumes = remove_volumes, .scope = &app_id, .n_scope = 1};
+	bc_converge c = {.now_ms = now_ms(),
+			 .purge = remove_volumes ? &app_id : NULL,
+			 .n_purge = remove_volumes ? 1 : 0,
+			 .scope = &app_id,
+			 .n_scope = 1};
 
 	if (d == NULL) {
 		memset(&target, 0, sizeof(target));

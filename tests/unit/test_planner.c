@@ -28,7 +28,8 @@ struct pcase {
 	const char *cur_vols, *tgt_vols, *cur_nets, *tgt_nets; /* "name=hash,..." */
 	const char *images; /* "ref=id,..." default img:1=sha:1 */
 	uint64_t now_ms;
-	bool handover_done, remove_volumes;
+	bool handover_done;
+	int64_t purge; /* an app whose volumes go with it (down -v), or 0 */
 	int locks;	      /* 0 none, 1 not held, 2 held */
 	const char *app_lock; /* the service whose lock the app holds */
 	const char *expect;
@@ -145,7 +146,8 @@ run_case(const struct pcase *c)
 	/* the table's app is app 1: its lock facts, as data */
 	bc_app_facts facts = {.app_id = 1, .locks_held = c->locks == 2, .app_lock = c->app_lock};
 	bc_plan_ctx ctx = {.now_ms = c->now_ms,
-			   .remove_volumes = c->remove_volumes,
+			   .purge = &c->purge,
+			   .n_purge = c->purge ? 1 : 0,
 			   .use_locks = c->locks != 0,
 			   .apps = &facts,
 			   .n_apps = 1,
@@ -304,7 +306,9 @@ static const struct pcase cases[] = {
      .expect = "REMOVE_NETWORK default"},
     {"app removed: volumes kept", .cur_app = 1, .cur_vols = "data=v1", .expect = ""},
     {"app removed with down -v: volumes go", .cur_app = 1, .cur_vols = "data=v1",
-     .remove_volumes = 1, .expect = "REMOVE_VOLUME data"},
+     .purge = 1, .expect = "REMOVE_VOLUME data"},
+    {"another app's down -v: this app's volumes stay", .cur_app = 1, .cur_vols = "data=v1",
+     .purge = 2, .expect = ""},
     {"locks: taken before a kill", .cur_app = 1, .tgt_app = 1, .cur = {WEB()},
      .tgt = {WEB(.hash = "h2")}, .locks = 1, .expect = "TAKE_LOCK app1"},
     {"locks: held, kill goes ahead", .cur_app = 1, .tgt_app = 1, .cur = {WEB()},
