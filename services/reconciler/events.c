@@ -92,8 +92,13 @@ events_open(struct rec *r)
 		events_broke(r, err.msg);
 		return;
 	}
-	if (r->events_failures > 0)
+	if (r->events_failures > 0) {
+		/* the engine is back (a restart of dockerd): look at once, not
+		 * when the backoff of the rounds that failed meanwhile ends */
 		log_info("docker events: following them again");
+		r->wake = true;
+		r->failures = 0;
+	}
 	r->events_failures = 0;
 }
 

@@ -34,7 +34,7 @@ struct rec {
 	bool running;	     /* a round is out on the pool */
 	bool stopping;
 	uint64_t retry_at;   /* monotonic ms: not settled, look again then */
-	uint64_t backoff_ms; /* after a failed converge */
+	unsigned failures;   /* converges failed in a row (the retry backs off) */
 	json_t *state_doc;   /* the last converge's state document (lib/plan/statedoc.h) */
 	json_t *downloads;   /* "<app>/<service>" -> {image, percent, current, total} */
 	json_t *busy;	     /* "<app>" -> its status while a converge works on it */

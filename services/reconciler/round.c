@@ -426,11 +426,10 @@ posted_result(void *ud)
 		rec_purge_prune(r, res->sdoc);
 	if (r->settled && r->generation == res->gen)
 		r->force = false; /* --force lasts until its target settles */
-	r->backoff_ms = res->rc < 0 ? (r->backoff_ms ? (r->backoff_ms * 2 > 60000 ? 60000
-										   : r->backoff_ms * 2)
-						       : 1000)
-				    : (r->settled ? 0 : 1000);
-	r->retry_at = bc_mono_ms() + r->backoff_ms;
+	r->failures = res->rc < 0 ? r->failures + 1 : 0;
+	r->retry_at = bc_mono_ms() + (res->rc < 0 ? bc_doubling_ms(r->failures - 1, 1000, 60000)
+				      : r->settled ? 0
+						   : 1000);
 	if (res->sdoc != NULL) { /* else (out of memory) the last one stays */
 		json_decref(r->state_doc);
 		r->state_doc = res->sdoc;
