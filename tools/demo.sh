@@ -20,9 +20,9 @@ if [ "${2:-}" = --stop ]; then
 	"$BIN/balena-compose" down -p hello -v 2>/dev/null || true
 	[ -d "$WORK/scan" ] && s6-svscanctl -t "$WORK/scan" 2>/dev/null || true
 	for _ in $(seq 60); do pgrep -f "s6-svscan $WORK/scan" >/dev/null || break; sleep 0.5; done
-	# the lock root's small tmpfs, which the daemons mounted
-	lockdir=${BC_LOCKDIR:-/run/balena-compose/locks}
-	if mountpoint -q "$lockdir" 2>/dev/null; then umount -l "$lockdir" || true; fi
+	# the lock root's small tmpfs, which the daemons mounted: kept while
+	# containers of other apps run on (their update locks live there)
+	lock_root_unmount "${BC_LOCKDIR:-/run/balena-compose/locks}" || true
 	echo "demo stopped"
 	exit 0
 fi

@@ -1,4 +1,5 @@
-/* A Docker Engine API client over the unix socket (libcurl), JSON by jansson.
+/* A Docker Engine API client over the unix socket (our HTTP/1.1 client,
+ * lib/docker/http1), JSON by jansson.
  *
  * One bc_docker is used by one thread. The API version is negotiated once in
  * bc_docker_new from GET /version: the lower of the engine's and

@@ -1,7 +1,9 @@
 #include "lib/ipc/daemon.h"
 
 #include "lib/base/fsutil.h"
+#include "lib/docker/docker.h"
 #include "lib/locks/lock.h"
+#include "lib/locks/mounts.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -365,6 +367,26 @@ unknown_setting(const char *name)
 	log_warnx("%s is not a setting of ours (a typo?); ignored", name);
 }
 
+/* Do running containers bind-mount directories of the lock root? Docker
+ * away: no container of ours can run, nothing to keep. */
+static bool
+lock_root_in_use(const char *lockdir)
+{
+	bc_err err = {0};
+	bc_docker *dk = bc_docker_new(NULL, &err);
+	json_t *list = dk ? bc_docker_container_list(dk, "io.balena.supervised", false, &err) : NULL;
+	size_t n = list ? bc_lock_root_users(list, lockdir) : 0;
+
+	if (list == NULL)
+		log_info("lock root %s: which containers use it is not known (%s)", lockdir,
+			 err.msg);
+	else if (n > 0)
+		log_info("lock root %s: %zu running container(s) bind-mount it", lockdir, n);
+	json_decref(list);
+	bc_docker_free(dk);
+	return n > 0;
+}
+
 int
 bc_daemon_lock_root(struct bc_daemon *d, bc_err *err)
 {
@@ -372,7 +394,8 @@ bc_daemon_lock_root(struct bc_daemon *d, bc_err *err)
 	const char *how;
 
 	snprintf(guard, sizeof(guard), "%s/lockroot.lock", bc_rundir());
-	if (bc_lock_root_prepare(d->settings.lockdir, guard, &how, err) < 0) {
+	if (bc_lock_root_prepare(d->settings.lockdir, guard, lock_root_in_use(d->settings.lockdir),
+				 &how, err) < 0) {
 		bc_err_wrap(err, "BC_LOCKDIR='%s'", d->settings.lockdir);
 		err->code = BC_EINVAL;
 		return -1;

@@ -44,7 +44,8 @@ empty_dir(int dfd)
 }
 
 int
-bc_lock_root_prepare(const char *lockdir, const char *guard, const char **how, bc_err *err)
+bc_lock_root_prepare(const char *lockdir, const char *guard, bool in_use, const char **how,
+		     bc_err *err)
 {
 	struct stat self, up;
 	int g, dfd = -1, rc = -1;
@@ -68,6 +69,12 @@ bc_lock_root_prepare(const char *lockdir, const char *guard, const char **how, b
 	} else if (!empty_dir(dfd)) {
 		/* a mount now would hide the lock dirs of running containers */
 		*how = "not a mount of its own and not empty: left as it is until the next boot";
+	} else if (in_use) {
+		/* empty, yet containers bind-mount it: its filesystem was
+		 * unmounted under them, and they hold it still */
+		*how = "not a mount of its own, empty, yet running containers bind-mount "
+		       "directories of it (was its tmpfs unmounted under them?): not covered; "
+		       "their apps count as locked until their containers are recreated";
 	} else if (mount("balena-compose-locks", lockdir, "tmpfs", MS_NODEV | MS_NOSUID | MS_NOEXEC,
 			 BC_LOCK_ROOT_MOUNT_OPTS) < 0) {
 		*how = errno == EPERM ? "not a mount of its own: mounting one is not allowed here"

@@ -177,10 +177,11 @@ wrap_fetch(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 }
 
 static int
-wrap_lock(void *ud, const bc_app *app, bool take, bc_err *err)
+wrap_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take,
+	  bc_err *err)
 {
 	struct wrap *w = ud;
-	return w->env->lock(w->env->ud, app, take, err);
+	return w->env->lock(w->env->ud, d, app, running, take, err);
 }
 
 static int

@@ -149,7 +149,8 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 	case BC_STEP_RELEASE_LOCK:
 		if (env->lock == NULL)
 			return 0;
-		return env->lock(env->ud, s->app, s->action == BC_STEP_TAKE_LOCK, err);
+		return env->lock(env->ud, d, s->app, bc_state_app(current, s->app->app_id),
+				 s->action == BC_STEP_TAKE_LOCK, err);
 	case BC_STEP_NOOP:
 		return 0;
 	}

@@ -13,8 +13,11 @@ typedef struct bc_exec_env {
 	const char *lockdir; /* lock dirs are made here before a create; may be NULL */
 	/* Fetch s->image for s->target (may block for long). NULL: pull directly. */
 	int (*fetch)(void *ud, bc_docker *d, const bc_step *s, bc_err *err);
-	/* Take (take=true) or release an app's update locks. NULL: no locks. */
-	int (*lock)(void *ud, const bc_app *app, bool take, bc_err *err);
+	/* Take (take=true) or release an app's update locks; running is the
+	 * app as Docker has it (NULL: nothing of it there), d the step's
+	 * Docker handle. NULL: no locks. */
+	int (*lock)(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take,
+		    bc_err *err);
 	/* Asked right before each step that stops, removes or replaces a
 	 * container of an app: -1 (err) refuses the step (the app's update
 	 * lock lease ran out meanwhile). NULL: every step goes. */

@@ -5,15 +5,19 @@
  * app lets go. The calls to the locker are made by the round, on the
  * pool; the loop keeps the leases' file. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lib/base/clock.h"
 #include "lib/base/fsutil.h"
 #include "lib/ipc/client.h"
 #include "lib/base/log.h"
+#include "lib/locks/mounts.h"
 #include "proto/ipc.h"
 #include "rec.h"
 
@@ -212,8 +216,79 @@ services_of(struct rec *r, const bc_app *app, bc_strs *out)
 		bc_strs_add(out, "_");
 }
 
+/* /proc/PID/mountinfo of a container's process into buf (n bytes, the
+ * kernel's text, not the container's): its length, or -1. */
+static ssize_t
+read_mountinfo(long pid, char *buf, size_t n)
+{
+	char path[64];
+	size_t len = 0;
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/mountinfo", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while (len < n && (got = read(fd, buf + len, n - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	return (ssize_t)len;
+}
+
+/* Is each running container's lock directory (its mount at /tmp/balena)
+ * on the lock root we see? One that kept an old lock root (its tmpfs was
+ * unmounted and another put in its place while it ran) has an updates.lock
+ * we cannot see: its app counts as locked, never as unlocked. 0 when all
+ * are (or none has a lock mount), -1 with err (BC_ELOCKED) naming the
+ * first that is not. Blocks: Docker and /proc. */
+static int
+lock_mounts_ours(struct rec *r, bc_docker *d, const bc_app *running, bc_err *err)
+{
+	static const size_t max = 1 << 20;
+	struct stat st;
+	char want[32], dev[32], root[1024], suffix[300];
+	char *buf;
+	int rc = 0;
+
+	if (d == NULL || stat(r->lockdir, &st) < 0 || (buf = malloc(max)) == NULL)
+		return 0;
+	snprintf(want, sizeof(want), "%u:%u", major(st.st_dev), minor(st.st_dev));
+	for (size_t i = 0; rc == 0 && i < running->n_services; i++) {
+		const bc_service *s = &running->services[i];
+		json_t *ins;
+		long pid;
+		ssize_t len;
+		size_t sl;
+		if (!s->running || s->container_id == NULL ||
+		    (ins = bc_docker_container_inspect(d, s->container_id, NULL)) == NULL)
+			continue;
+		pid = (long)json_integer_value(json_object_get(json_object_get(ins, "State"), "Pid"));
+		json_decref(ins);
+		if (pid <= 0 || (len = read_mountinfo(pid, buf, max)) < 0 ||
+		    bc_mountinfo_find(buf, (size_t)len, "/tmp/balena", dev, sizeof(dev), root,
+				      sizeof(root)) < 0)
+			continue; /* gone meanwhile, or no lock directory of ours */
+		snprintf(suffix, sizeof(suffix), "/%lld/%s", (long long)running->app_id, s->name);
+		sl = strlen(suffix);
+		if (strcmp(dev, want) == 0 && strlen(root) >= sl &&
+		    strcmp(root + strlen(root) - sl, suffix) == 0)
+			continue;
+		rc = bc_err_set(err, BC_ELOCKED,
+				"service '%s' (container %.12s): its lock directory is not on the "
+				"lock root the agent sees (%s; was its filesystem unmounted while "
+				"the container ran?): its update lock cannot be read, so it counts "
+				"as held (up --force updates anyway)",
+				s->name, s->container_id, r->lockdir);
+		if (err != NULL)
+			err->code = BC_ELOCKED;
+	}
+	free(buf);
+	return rc;
+}
+
 int
-rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
+rec_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take,
+	 bc_err *err)
 {
 	struct round *rd = ud;
 	bc_msg req = {.type = take ? BC_MSG_LOCK_TAKE : BC_MSG_LOCK_RELEASE},
@@ -222,6 +297,9 @@ rec_lock(void *ud, const bc_app *app, bool take, bc_err *err)
 	int rc = 0;
 
 	key_of(key, sizeof(key), app->app_id);
+	if (take && !rd->force_now && running != NULL &&
+	    lock_mounts_ours(rd->r, d, running, err) < 0)
+		return -1;
 	if (take) {
 		req.body.lock_take.app_id = app->app_id;
 		req.body.lock_take.force = rd->force_now;

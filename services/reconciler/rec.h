@@ -84,7 +84,8 @@ void rec_locks_refresh(struct round *rd);
  * (the caller's, free()) point into *keep (the caller's, json_decref). */
 int rec_lock_facts(struct round *rd, json_t **keep, bc_app_facts **facts, size_t *n);
 /* The executor's lock hook (bc_exec_env.lock); ud is the round. */
-int rec_lock(void *ud, const bc_app *app, bool take, bc_err *err);
+int rec_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take,
+	     bc_err *err);
 /* On the loop: our lease of an app is now lease (0: none); kept on disk. */
 void rec_lease_set(struct rec *r, const char *app_key, uint64_t lease);
 /* The executor's guard (bc_exec_env.guard): refuses a destructive step of

@@ -45,7 +45,32 @@ suite_stop() {
 	wait "$SUITE_SVSCAN" 2>/dev/null
 	SUITE_SVSCAN=
 	# the daemons mount a small tmpfs on the lock root where they may;
-	# 'suite_stop keep' (a restart) leaves it: running containers use it
+	# 'suite_stop keep' (a restart) leaves it, and so does a stop while
+	# running containers bind-mount it (their apps' locks live there)
 	[ "${1:-}" = keep ] && return 0
-	if mountpoint -q "$BC_LOCKDIR" 2>/dev/null; then umount -l "$BC_LOCKDIR"; fi
+	lock_root_unmount "$BC_LOCKDIR"
+}
+
+# How many running containers bind-mount a directory under the lock root $1.
+lock_root_users() {
+	local ids
+	ids=$(docker ps -q --filter label=io.balena.supervised 2>/dev/null)
+	[ -n "$ids" ] || { echo 0; return; }
+	# shellcheck disable=SC2086
+	docker inspect -f '{{range .Mounts}} {{.Source}}{{end}}' $ids 2>/dev/null |
+		grep -c " ${1%/}/"
+}
+
+# Unmount the lock root $1 (the daemons' tmpfs), unless running containers
+# still use it: unmounted under them, they would keep the old one, and an
+# app's update lock would be one the next run of the agent cannot see.
+lock_root_unmount() {
+	local n
+	mountpoint -q "$1" 2>/dev/null || return 0
+	n=$(lock_root_users "$1")
+	if [ "$n" -gt 0 ]; then
+		echo "the lock root $1 stays mounted: $n running container(s) use it" >&2
+		return 0
+	fi
+	umount -l "$1"
 }

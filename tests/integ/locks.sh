@@ -193,4 +193,69 @@ s_env=$(docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' "$(cid)" 2>/dev/n
 check "once the app let go, the update finished (up exit $rc)" bash -c \
 	"[ $rc -eq 0 ] && [[ '$s_env' == *GREETING=4* ]]"
 
+# The lock root outlives a stop and a start of the agent while containers
+# use it: a plain stop (as make demo-stop) keeps its tmpfs mounted, and
+# the app's lock taken before is still seen after.
+unset BC_LOCK_TTL_MS
+for g in 6 7 8; do target $g >"$T/t$g.json"; done
+bc up -t "$T/t6.json" --timeout 60 >/dev/null
+old=$(cid)
+mounted=false
+mountpoint -q "$BC_LOCKDIR" && mounted=true
+docker exec "$old" touch /tmp/balena/updates.lock
+suite_stop
+if $mounted; then
+	check "a stop while the app's container runs leaves the lock root mounted" \
+		mountpoint -q "$BC_LOCKDIR"
+else
+	skip "a stop leaves the lock root mounted" "no tmpfs could be mounted here"
+fi
+suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+out=$(bc lock status)
+check "after the agent's stop and start, lock status shows the app's lock ($out)" \
+	bash -c "echo \"\$0\" | grep -qE '^$APP +s +app\$'" "$out"
+bc up -t "$T/t7.json" --detach >/dev/null
+st=""
+for _ in $(seq 50); do
+	st=$(bc state -p "lk$APP")
+	[[ "$st" == *"locked by the app (service 's')"* ]] && break
+	sleep 0.1
+done
+check "and the next release waits on it" expect 0 0 "$st" "locked by the app (service 's')"
+sleep 4
+check "4 s on, the app's container still runs" test "$(cid)" = "$old"
+docker exec "$old" rm /tmp/balena/updates.lock
+for _ in $(seq 100); do [ -n "$(cid)" ] && [ "$(cid)" != "$old" ] && break; sleep 0.1; done
+check "let go: release 7 runs" test -n "$(cid)" -a "$(cid)" != "$old"
+
+# The lock root unmounted under running containers (what make demo-stop
+# did): a new start never covers it with a fresh tmpfs, and an app whose
+# container holds the old one counts as locked, never as unlocked.
+if $mounted; then
+	for _ in $(seq 100); do bc state -p "lk$APP" | grep -q "^generation [0-9]*, settled$" && break; sleep 0.1; done
+	old=$(cid)
+	suite_stop keep
+	umount -l "$BC_LOCKDIR"
+	suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+	check "restarted with the lock root unmounted under a running container: not covered" \
+		bash -c "! mountpoint -q '$BC_LOCKDIR'"
+	check "the daemons said why" grep -q "running containers bind-mount directories of it" \
+		"$BC_LOGDIR/reconciler/current" "$BC_LOGDIR/locker/current"
+	bc up -t "$T/t8.json" --detach >/dev/null
+	st=""
+	for _ in $(seq 100); do
+		st=$(bc state -p "lk$APP")
+		[[ "$st" == *"not on the lock root the agent sees"* ]] && break
+		sleep 0.1
+	done
+	check "the app counts as locked, and state says why" \
+		expect 0 0 "$st" "Waiting for update lock" "service 's'" "not on the lock root the agent sees"
+	sleep 3
+	check "3 s on, its container still runs" test "$(cid)" = "$old"
+	check "up --force updates it anyway" bc up -t "$T/t8.json" --force --timeout 60
+	check "release 8 runs" test -n "$(cid)" -a "$(cid)" != "$old"
+else
+	skip "the lock root unmounted under a running container" "no tmpfs could be mounted here"
+fi
+
 finish

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/locks/lock.h"
+#include "lib/locks/mounts.h"
 #include "lib/base/fsutil.h"
 
 static char base[64];
@@ -346,13 +347,21 @@ test_root_mount(void **state)
 
 	snprintf(root, sizeof(root), "%s/root/locks", base);
 	snprintf(guard, sizeof(guard), "%s/root.guard", base);
-	assert_int_equal(bc_lock_root_prepare(root, guard, &how, &err), 0);
-	assert_non_null(how);
-	if (strstr(how, "tmpfs mounted") == NULL) {
-		/* not allowed here: said so, and the root is still usable */
-		assert_non_null(strstr(how, "not a mount of its own"));
-		return;
+	/* empty, but running containers bind-mount it (its tmpfs was
+	 * unmounted under them): never covered */
+	assert_int_equal(bc_lock_root_prepare(root, guard, true, &how, &err), 0);
+	assert_non_null(strstr(how, "running containers bind-mount"));
+	assert_int_equal(stat(root, &a), 0);
+	snprintf(f, sizeof(f), "%s/root", base);
+	assert_int_equal(stat(f, &b), 0);
+	assert_true(a.st_dev == b.st_dev);
+	assert_int_equal(bc_lock_root_prepare(root, guard, false, &how, &err), 0);
+	if (strcmp(how, "not a mount of its own: mounting one is not allowed here") == 0) {
+		/* said so, and the root is still usable; nothing more to see */
+		skip();
 	}
+	assert_string_equal(how, "a tmpfs mounted for it (" BC_LOCK_ROOT_MOUNT_OPTS
+				 ",nodev,nosuid,noexec)");
 	assert_int_equal(statfs(root, &sf), 0);
 	assert_int_equal(sf.f_type, TMPFS_MAGIC);
 	assert_true(sf.f_flags & ST_NODEV);
@@ -360,7 +369,7 @@ test_root_mount(void **state)
 	assert_true(sf.f_flags & ST_NOEXEC);
 	assert_true((uint64_t)sf.f_blocks * (uint64_t)sf.f_bsize <= 8u << 20);
 	/* again (the other daemon, a restart): kept, not stacked */
-	assert_int_equal(bc_lock_root_prepare(root, guard, &how, &err), 0);
+	assert_int_equal(bc_lock_root_prepare(root, guard, false, &how, &err), 0);
 	assert_non_null(strstr(how, "its own mount"));
 	snprintf(f, sizeof(f), "%s/7", root);
 	mkdir(f, 0755);
@@ -368,12 +377,78 @@ test_root_mount(void **state)
 	/* a root that is not empty (containers may have its dirs): left alone */
 	snprintf(f, sizeof(f), "%s/7", root);
 	assert_int_equal(mkdir(f, 0755), 0);
-	assert_int_equal(bc_lock_root_prepare(root, guard, &how, &err), 0);
+	assert_int_equal(bc_lock_root_prepare(root, guard, false, &how, &err), 0);
 	assert_non_null(strstr(how, "not empty"));
 	assert_int_equal(stat(root, &a), 0);
 	snprintf(f, sizeof(f), "%s/root", base);
 	assert_int_equal(stat(f, &b), 0);
 	assert_true(a.st_dev == b.st_dev); /* no mount on it */
+}
+
+/* Which running containers use the lock root, from Docker's list. */
+static void
+test_root_users(void **state)
+{
+	json_t *list = json_loads(
+	    "[{\"Mounts\": [{\"Source\": \"/run/bc/locks/7/web\"}, {\"Source\": "
+	    "\"/run/bc/locks/7/web\"}]},"
+	    " {\"Mounts\": [{\"Source\": \"/run/bc/locksmith/7/x\"}, {\"Source\": \"/data\"}]},"
+	    " {\"Mounts\": [{\"Source\": \"/run/bc/locks\"}]}, {\"Names\": [\"/none\"]}]",
+	    0, NULL);
+	(void)state;
+	assert_non_null(list);
+	/* one per container (two mounts of it count once); a sibling whose
+	 * name starts the same does not */
+	assert_int_equal(bc_lock_root_users(list, "/run/bc/locks"), 2);
+	assert_int_equal(bc_lock_root_users(list, "/run/bc/locks/"), 2);
+	assert_int_equal(bc_lock_root_users(list, "/run/other"), 0);
+	json_decref(list);
+}
+
+/* A container's lock mount, as its mountinfo shows it. */
+static void
+test_mountinfo(void **state)
+{
+	static const char mi[] =
+	    "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+	    "812 790 0:47 /991/web /tmp/balena rw,nosuid - tmpfs balena-compose-locks rw\n"
+	    "813 790 0:47 /991/web /tmp/resin rw - tmpfs balena-compose-locks rw\n"
+	    "814 812 0:52 / /tmp/balena rw - tmpfs other rw\n"
+	    "815 790 0:48 /x /tmp/balena/sub rw - tmpfs x rw";
+	char dev[32], root[64];
+	(void)state;
+	/* the top one of two at the same point */
+	assert_int_equal(bc_mountinfo_find(mi, strlen(mi), "/tmp/balena", dev, sizeof(dev), root,
+					   sizeof(root)),
+			 0);
+	assert_string_equal(dev, "0:52");
+	assert_string_equal(root, "/");
+	assert_int_equal(bc_mountinfo_find(mi, strlen(mi), "/tmp/resin", dev, sizeof(dev), root,
+					   sizeof(root)),
+			 0);
+	assert_string_equal(dev, "0:47");
+	assert_string_equal(root, "/991/web");
+	/* the last line has no newline; a prefix of a mount point is not it */
+	assert_int_equal(bc_mountinfo_find(mi, strlen(mi), "/tmp/balena/sub", dev, sizeof(dev),
+					   root, sizeof(root)),
+			 0);
+	assert_string_equal(root, "/x");
+	assert_int_equal(bc_mountinfo_find(mi, strlen(mi), "/tmp", dev, sizeof(dev), root,
+					   sizeof(root)),
+			 -1);
+	/* cut short (a line with fewer fields), a root too long, a control
+	 * byte: not found, never a guess */
+	assert_int_equal(bc_mountinfo_find("812 790 0:47 /991/web", 21, "/991/web", dev,
+					   sizeof(dev), root, sizeof(root)),
+			 -1);
+	assert_int_equal(bc_mountinfo_find(mi, strlen(mi), "/tmp/resin", dev, sizeof(dev), root, 4),
+			 -1);
+	{
+		static const char ctl[] = "1 2 0:4\001 / /m rw - t t rw";
+		assert_int_equal(bc_mountinfo_find(ctl, strlen(ctl), "/m", dev, sizeof(dev), root,
+						   sizeof(root)),
+				 -1);
+	}
 }
 
 static int
@@ -404,6 +479,8 @@ main(void)
 	    cmocka_unit_test(test_secure_dir),
 	    cmocka_unit_test(test_prune),
 	    cmocka_unit_test(test_root_mount),
+	    cmocka_unit_test(test_root_users),
+	    cmocka_unit_test(test_mountinfo),
 	};
 	return cmocka_run_group_tests_name("lock", tests, setup, teardown);
 }
