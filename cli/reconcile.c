@@ -135,11 +135,21 @@ read_file(const char *cmd, const char *path, size_t *len)
 	return b.data ? b.data : strdup("");
 }
 
+/* As docker compose says it (to stderr, once per variable). */
+static void
+warn_unset(void *ud, const char *name)
+{
+	fprintf(stderr,
+		"balena-compose %s: warning: The \"%s\" variable is not set. Defaulting to a "
+		"blank string.\n",
+		(const char *)ud, name);
+}
+
 json_t *
 cli_load_target(const char *cmd, const char *compose, const char *project, const char *target,
 		bc_state *st)
 {
-	bc_compose_opts co = {.project = project};
+	bc_compose_opts co = {.project = project, .unset = warn_unset, .ud = (void *)cmd};
 	const char *source = compose ? compose : target;
 	bc_err err = {0};
 	bc_state tmp;

@@ -17,6 +17,7 @@ struct cx {
 	const char *dir;
 	const bc_compose_opts *opts;
 	json_t *dotenv; /* .env: name -> value */
+	json_t *unset;	/* variables found unset, told once each (opts->unset) */
 	yaml_document_t *doc;
 	size_t nodes;
 	bc_err *err;
@@ -45,6 +46,19 @@ lookup(struct cx *c, const char *name)
 	if (v == NULL && c->dotenv != NULL)
 		v = json_string_value(json_object_get(c->dotenv, name));
 	return v;
+}
+
+/* name is unset and has no default: the caller hears of it once. */
+static void
+tell_unset(struct cx *c, const char *name)
+{
+	if (c->opts == NULL || c->opts->unset == NULL ||
+	    json_object_get(c->unset, name) != NULL)
+		return;
+	if (c->unset == NULL)
+		c->unset = json_object();
+	json_object_set_new(c->unset, name, json_true());
+	c->opts->unset(c->opts->ud, name);
 }
 
 static int
@@ -109,6 +123,8 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 			p += 1 + n;
 		}
 		val = lookup(c, name);
+		if (val == NULL && op[0] == '\0')
+			tell_unset(c, name);
 		if (op[0] != '\0') {
 			bool colon = op[0] == ':', missing = val == NULL || (colon && *val == '\0');
 			char kind = op[strlen(op) - 1];
@@ -736,6 +752,7 @@ bc_compose_parse(const char *text, size_t len, const char *source, const char *d
 		out = to_target(&c, tree, root);
 	json_decref(tree);
 	json_decref(c.dotenv);
+	json_decref(c.unset);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	return out;

@@ -27,6 +27,9 @@ typedef struct bc_compose_opts {
 	int64_t release_id;  /* 0: 1 */
 	/* Variable lookup for interpolation; NULL: getenv. */
 	const char *(*lookup)(void *ud, const char *name);
+	/* Told once per variable that is used unset with no default (it
+	 * becomes ""); may be NULL. name is borrowed for the call. */
+	void (*unset)(void *ud, const char *name);
 	void *ud;
 } bc_compose_opts;
 

@@ -21,7 +21,7 @@ services:
   app:
     image: $BCTEST_IMAGE
     command: sh -c 'trap exit TERM; while :; do sleep 1; done'
-    environment: ["GREETING=\${GREETING:-hi}", "ONLY_APP=1"]
+    environment: ["GREETING=\${GREETING:-hi}", "ONLY_APP=1", "BLANK=\${BCTEST_UNSET_VAR}", "AGAIN=\$BCTEST_UNSET_VAR"]
     labels: {io.balena-compose.test: "1"}
   peek:
     image: $BCTEST_IMAGE
@@ -35,7 +35,8 @@ networks:
 volumes:
   keep: {labels: {io.balena-compose.test: "1"}}
 EOT
-APP3=$("$BIN/balena-compose" config -f "$T/proj/docker-compose.yml" -p "proj$APP" |
+unset BCTEST_UNSET_VAR
+APP3=$("$BIN/balena-compose" config -f "$T/proj/docker-compose.yml" -p "proj$APP" 2>"$T/config.err" |
 	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
 export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP,$APP2,$APP3,$APP4,$APP5
 bc() { "$BIN/balena-compose" "$@"; }
@@ -266,8 +267,13 @@ check "a removed app's lock directory goes with it" test ! -e "$BC_LOCKDIR/$APP5
 check "state of a removed app: absent" test "$(app_status $APP5)" = absent
 
 # local mode: a compose file
+unset_warning='warning: The "BCTEST_UNSET_VAR" variable is not set. Defaulting to a blank string.'
+check "config: an unset variable is warned of on stderr, once" \
+	test "$(grep -cF "balena-compose config: $unset_warning" "$T/config.err")" = 1
 out=$(GREETING=hello bc up -f "$T/proj/docker-compose.yml" -p "proj$APP" 2>&1)
 check "up -f compose.yml: exit 0 ($APP3)" test $? -eq 0
+check "up -f: an unset variable is warned of, once" \
+	test "$(echo "$out" | grep -cF "balena-compose up: $unset_warning")" = 1
 check "up -f: the service runs with the interpolated env" bash -c \
 	"docker inspect -f '{{.Config.Env}}' \$(docker ps -q --filter label=io.balena.app-id=$APP3 --filter label=io.balena.service-name=app) | grep -q GREETING=hello"
 peek=$(docker ps -q --filter label=io.balena.app-id=$APP3 --filter label=io.balena.service-name=peek)

@@ -174,6 +174,34 @@ test_errors_name_file_line_key(void **state)
 }
 
 static void
+count_unset(void *ud, const char *name)
+{
+	char *seen = ud;
+	strcat(seen, name);
+	strcat(seen, ";");
+}
+
+/* A variable used unset with no default is told once (docker compose
+ * warns); a default, a set (even empty) variable, or $$ is not. */
+static void
+test_unset_told_once(void **state)
+{
+	static const char yml[] = "services:\n"
+				  "  a:\n"
+				  "    image: x/y:${NOPE}\n"
+				  "    command: echo $NOPE ${NOPE} $$LITERAL $OTHER\n"
+				  "    environment: [\"A=${D1:-x}\", \"B=${D2-y}\", \"C=${EMPTY}\", \"T=$TAG\"]\n";
+	char seen[256] = "";
+	bc_compose_opts o = {.lookup = vars, .unset = count_unset, .ud = seen};
+	bc_err err = {0};
+	json_t *doc = bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, &err);
+	(void)state;
+	assert_non_null(doc);
+	assert_string_equal(seen, "NOPE;OTHER;");
+	json_decref(doc);
+}
+
+static void
 test_alias_bomb(void **state)
 {
 	const char *bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
@@ -262,6 +290,7 @@ main(void)
 	    cmocka_unit_test(test_full),
 	    cmocka_unit_test(test_errors_name_file_line_key),
 	    cmocka_unit_test(test_alias_bomb),
+	    cmocka_unit_test(test_unset_told_once),
 	    cmocka_unit_test(test_stable_ids_and_project),
 	    cmocka_unit_test(test_project_from_directory),
 	};
