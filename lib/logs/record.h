@@ -32,6 +32,8 @@ typedef struct bc_logrec {
 	char container[16]; /* 12 hex digits; "" for a system message */
 	bool is_stderr;
 	bool is_system;
+	bool local;    /* history read again at start: the local view's only,
+			  never the cloud's (it had it before) */
 	char *message; /* owned: valid UTF-8, cut as above */
 } bc_logrec;
 

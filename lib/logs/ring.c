@@ -26,12 +26,19 @@ at(const bc_logring *g, size_t i)
 	return &g->v[(g->head + i) % g->cap];
 }
 
+/* Is r one the cloud is to take (a history record never is)? */
+static bool
+for_cloud(const bc_logring *g, const bc_logrec *r)
+{
+	return g->cloud && !r->local;
+}
+
 /* the oldest record goes */
 static void
 drop(bc_logring *g)
 {
 	bc_logrec *r = at(g, 0);
-	bool unsent = g->cloud && r->seq >= g->cloud_seq;
+	bool unsent = for_cloud(g, r) && r->seq >= g->cloud_seq;
 	bool kept = g->gone != NULL && g->gone(g->ud, r, unsent);
 
 	if (unsent) {
@@ -89,7 +96,7 @@ bc_logring_push(bc_logring *g, bc_logrec *r)
 	memset(r, 0, sizeof(*r));
 	g->count++;
 	g->bytes += cost;
-	if (g->cloud)
+	if (for_cloud(g, at(g, g->count - 1)))
 		g->unsent += cost;
 	return g->next_seq - 1;
 }
@@ -114,7 +121,11 @@ const bc_logrec *
 bc_logring_cloud_next(const bc_logring *g)
 {
 	uint64_t s = g->cloud_seq < bc_logring_first(g) ? bc_logring_first(g) : g->cloud_seq;
-	return bc_logring_get(g, s);
+	const bc_logrec *r;
+
+	while ((r = bc_logring_get(g, s)) != NULL && r->local)
+		s++; /* history: the cloud had it */
+	return r;
 }
 
 void
@@ -122,7 +133,7 @@ bc_logring_cloud_took(bc_logring *g, uint64_t seq)
 {
 	for (uint64_t s = g->cloud_seq; s <= seq; s++) {
 		const bc_logrec *r = bc_logring_get(g, s);
-		if (r != NULL)
+		if (r != NULL && !r->local)
 			g->unsent -= bc_logrec_cost(r);
 	}
 	if (seq + 1 > g->cloud_seq)
@@ -138,7 +149,7 @@ bc_logring_cloud_rewind(bc_logring *g, uint64_t seq)
 		seq = first;
 	for (uint64_t s = seq; s < g->cloud_seq; s++) {
 		const bc_logrec *r = bc_logring_get(g, s);
-		if (r != NULL)
+		if (r != NULL && !r->local)
 			g->unsent += bc_logrec_cost(r);
 	}
 	if (seq < g->cloud_seq)
@@ -153,5 +164,20 @@ bc_logring_take_suppressed(bc_logring *g)
 	if (n == 0 || g->unsent > g->max_bytes / 2)
 		return 0;
 	g->suppressed = 0;
+	return n;
+}
+
+size_t
+bc_logring_take_all(bc_logring *g, bc_logrec **out)
+{
+	size_t n = g->count;
+
+	*out = calloc(n + 1, sizeof(**out));
+	if (*out == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = *at(g, i);
+	g->count = g->head = g->bytes = g->unsent = 0;
+	g->cloud_seq = g->next_seq;
 	return n;
 }

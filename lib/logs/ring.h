@@ -1,5 +1,6 @@
 /* The logger's buffer: the newest records, bounded in bytes (default 256
- * KiB). It is the local tail's history and the cloud stream's queue. When a
+ * KiB). It is the local tail's history and the cloud stream's queue (a
+ * record marked local, history read again at start, is the tail's only). When a
  * record does not fit, the oldest go; those the cloud had not yet taken are
  * counted, and once the queue has room again (below half) the count is
  * handed out once, for a "Suppressed N message(s)" notice. Pure, no I/O;
@@ -56,6 +57,11 @@ void bc_logring_cloud_took(bc_logring *g, uint64_t seq);
 /* The cloud did not get what it took from seq on (a write that failed):
  * it takes them again. */
 void bc_logring_cloud_rewind(bc_logring *g, uint64_t seq);
+/* Every record out of the ring, oldest first, into *out (a new array the
+ * caller frees, with each record: bc_logrec_free); the ring is left empty.
+ * Returns how many (0 also when out of memory: then they stay). */
+size_t bc_logring_take_all(bc_logring *g, bc_logrec **out);
+
 /* The count of records suppressed, once the queue is below half its bound
  * again (then zeroed), else 0. */
 uint64_t bc_logring_take_suppressed(bc_logring *g);

@@ -130,6 +130,25 @@ load_cursors(struct lg *g)
 
 /* --- one container's stream ------------------------------------------- */
 
+int
+lg_line_record(const struct follower *f, int k, int64_t ts, uint32_t nth, const char *text,
+	       size_t n, bool cut, bc_logrec *r)
+{
+	*r = (bc_logrec){.ts_ns = ts,
+			 .nth = nth,
+			 .app_id = f->app_id,
+			 .service_id = f->service_id,
+			 .service = f->service[0] ? strdup(f->service) : NULL,
+			 .is_stderr = k == 1,
+			 .message = bc_log_message(text, n, cut)};
+	memcpy(r->container, f->short_id, sizeof(f->short_id));
+	if (r->message == NULL || (f->service[0] && r->service == NULL)) {
+		bc_logrec_free(r);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 on_line(void *ud, const char *p, size_t n, bool cut)
 {
@@ -139,7 +158,7 @@ on_line(void *ud, const char *p, size_t n, bool cut)
 	size_t off = 0;
 	uint32_t nth;
 	int k = f->stream == 2;
-	bc_logrec r = {0};
+	bc_logrec r;
 
 	if (bc_log_parse_stamp(p, n, &ts, &off, NULL) < 0) {
 		/* not what timestamps=1 gives: keep the line, stamped now */
@@ -151,16 +170,7 @@ on_line(void *ud, const char *p, size_t n, bool cut)
 	if (!bc_logcursor_is_new(&f->read[k], ts, nth))
 		return 0; /* delivered before this stream began */
 	bc_logcursor_advance(&f->read[k], ts, nth);
-	r.ts_ns = ts;
-	r.nth = nth;
-	r.app_id = f->app_id;
-	r.service_id = f->service_id;
-	r.service = f->service[0] ? strdup(f->service) : NULL;
-	memcpy(r.container, f->short_id, sizeof(f->short_id));
-	r.is_stderr = k == 1;
-	r.message = bc_log_message(p + off, n - off, cut);
-	if (r.message == NULL) {
-		bc_logrec_free(&r);
+	if (lg_line_record(f, k, ts, nth, p + off, n - off, cut, &r) < 0) {
 		g->dropped_lines++;
 		return 0;
 	}
@@ -200,21 +210,26 @@ detach(struct lg *g, struct follower *f)
 	bc_logsplit_free(&f->split[1]);
 }
 
+/* A first run: what the container printed before is not the cloud's
+ * (the buffer's refill shows it locally). */
 static void
-attach(struct lg *g, struct follower *f, bool from_now)
+from_now(struct lg *g, struct follower *f)
+{
+	f->read[0].ts_ns = (int64_t)bc_wall_ms() * 1000000;
+	f->read[0].n = 0;
+	f->read[1] = f->read[0];
+	memcpy(f->done, f->read, sizeof(f->read));
+	g->dirty = true;
+	log_info("%s: a first run: its lines from now on go to the cloud", f->short_id);
+}
+
+static void
+attach(struct lg *g, struct follower *f)
 {
 	char query[160], since[32];
 	bc_err err = {0};
 	struct epoll_event ev = {.events = EPOLLIN};
 
-	if (from_now) {
-		/* a first run: what the container printed before is not ours */
-		f->read[0].ts_ns = (int64_t)bc_wall_ms() * 1000000;
-		f->read[0].n = 0;
-		f->read[1] = f->read[0];
-		memcpy(f->done, f->read, sizeof(f->read));
-		g->dirty = true;
-	}
 	memset(f->nth, 0, sizeof(f->nth));
 	snprintf(query, sizeof(query), "follow=1&stdout=1&stderr=1&timestamps=1");
 	if (f->read[0].ts_ns > 0 || f->read[1].ts_ns > 0) {
@@ -243,8 +258,8 @@ attach(struct lg *g, struct follower *f, bool from_now)
 	}
 	bc_docker_stream_budget(f->s, 4); /* 64 KiB, then the others and the cloud */
 	f->retry_at = 0;
-	log_info("following %s (app %" PRId64 ", service %s)%s", f->short_id, f->app_id,
-		 f->service, from_now ? ", from now on" : "");
+	log_info("following %s (app %" PRId64 ", service %s)", f->short_id, f->app_id,
+		 f->service);
 }
 
 static void
@@ -430,10 +445,13 @@ scan_done(void *ud, bool ran)
 		f->running = s->running;
 		if (f->running)
 			f->drained = false;
+		if (fresh && !g->had_cursors && !g->first_scan_done)
+			from_now(g, f);
 		/* read it when it runs, or when it stopped before we read all
-		 * (a stopped container's stream gives what is left, then ends) */
-		if (f->s == NULL && (f->running || !f->drained))
-			attach(g, f, fresh && !g->had_cursors && !g->first_scan_done);
+		 * (a stopped container's stream gives what is left, then ends);
+		 * after the first scan only: that one refills the buffer first */
+		if (f->s == NULL && (f->running || !f->drained) && g->first_scan_done)
+			attach(g, f);
 	}
 	/* containers gone: their cursors go */
 	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
@@ -442,7 +460,10 @@ scan_done(void *ud, bool ran)
 			g->f[i].used = false;
 			g->dirty = true;
 		}
-	g->first_scan_done = true;
+	if (!g->first_scan_done) {
+		g->first_scan_done = true;
+		lg_refill_start(g); /* then a scan attaches them */
+	}
 out:
 	free(sc->v);
 	free(sc);
@@ -454,7 +475,8 @@ scan_due(void *ud)
 	struct lg *g = ud;
 	uint64_t due = g->scanning || g->scan_at == 0 ? UINT64_MAX : g->scan_at;
 
-	if (g->scanning) /* its end looks at every container anyway */
+	/* a scan's end looks at every container anyway; a refill's starts one */
+	if (g->scanning || g->refilling)
 		return UINT64_MAX;
 	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
 		if (g->f[i].used && g->f[i].retry_at != 0 && g->f[i].retry_at < due)

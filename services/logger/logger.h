@@ -114,6 +114,7 @@ struct lg {
 	struct follower f[LG_MAX_FOLLOW];
 	bool had_cursors; /* the cursor file was there at start: not a first run */
 	bool first_scan_done;
+	bool refilling; /* the buffer is refilled from the engine (refill.c) */
 	char cursor_file[512];
 	bool dirty;	    /* cursors changed since they were written */
 	uint64_t saved_at;
@@ -133,6 +134,16 @@ struct lg {
 
 /* follow.c */
 int lg_follow_start(struct lg *g, bc_err *err);
+/* r: a record of one line of f's stream k (0 stdout, 1 stderr) at (ts,
+ * nth), its message made safe and cut; -1 when out of memory. */
+int lg_line_record(const struct follower *f, int k, int64_t ts, uint32_t nth, const char *text,
+		   size_t n, bool cut, bc_logrec *r);
+
+/* refill.c: after the first scan, the buffer is refilled from the engine
+ * with the newest lines each container printed up to its cursor (what the
+ * cloud had, or what came before a first run: the local view's only, never
+ * sent again), then a scan attaches every container. */
+void lg_refill_start(struct lg *g);
 void lg_follow_stop(struct lg *g);
 /* read the containers again, if the cloud had paused it (lg_cloud_busy) */
 void lg_follow_resume(struct lg *g);

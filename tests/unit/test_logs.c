@@ -286,6 +286,61 @@ test_ring(void **state)
 	bc_logring_free(&g);
 }
 
+/* History read again at start (local records): the tails' only. The cloud
+ * never takes them, they are never unsent nor suppressed when they go; and
+ * every record can be taken out of a ring at once, oldest first. */
+static void
+test_ring_local(void **state)
+{
+	bc_logring g;
+	bc_logrec r, *all = NULL;
+	size_t one;
+	(void)state;
+	rec(&r, "0123456789");
+	one = bc_logrec_cost(&r);
+	bc_logrec_free(&r);
+	bc_logring_init(&g, 4 * one, true);
+	g.gone = on_gone;
+	gone_unsent = gone_sent = 0;
+	for (int i = 0; i < 3; i++) {
+		rec(&r, "0123456789");
+		r.local = true;
+		bc_logring_push(&g, &r);
+	}
+	rec(&r, "0123456789");
+	bc_logring_push(&g, &r); /* 4: the cloud's */
+	assert_int_equal(g.unsent, one);
+	assert_int_equal(bc_logring_cloud_next(&g)->seq, 4);
+	bc_logring_cloud_took(&g, 4);
+	assert_int_equal(g.unsent, 0);
+	assert_null(bc_logring_cloud_next(&g));
+	/* a rewind over them counts the cloud's only */
+	bc_logring_cloud_rewind(&g, 1);
+	assert_int_equal(g.unsent, one);
+	assert_int_equal(bc_logring_cloud_next(&g)->seq, 4);
+	bc_logring_cloud_took(&g, 4);
+	/* three more push the three local ones out: none suppressed */
+	for (int i = 0; i < 3; i++) {
+		rec(&r, "0123456789");
+		bc_logring_push(&g, &r);
+	}
+	assert_int_equal(gone_unsent, 0);
+	assert_int_equal(gone_sent, 3);
+	assert_int_equal(g.suppressed, 0);
+	assert_int_equal(bc_logring_take_all(&g, &all), 4);
+	assert_int_equal(all[0].seq, 4);
+	assert_int_equal(all[3].seq, 7);
+	assert_int_equal(g.count, 0);
+	assert_int_equal(g.unsent, 0);
+	assert_null(bc_logring_cloud_next(&g));
+	for (int i = 0; i < 4; i++)
+		bc_logrec_free(&all[i]);
+	free(all);
+	rec(&r, "0123456789");
+	assert_int_equal(bc_logring_push(&g, &r), 8); /* seqs go on */
+	bc_logring_free(&g);
+}
+
 /* the spool: a record of n (its seq), its fields back as they went in */
 static void
 spooled(bc_logrec *r, uint64_t n, size_t msglen)
@@ -489,6 +544,7 @@ main(void)
 	    cmocka_unit_test(test_split),   cmocka_unit_test(test_stamp),
 	    cmocka_unit_test(test_message), cmocka_unit_test(test_cursor),
 	    cmocka_unit_test(test_json),    cmocka_unit_test(test_ring),
+	    cmocka_unit_test(test_ring_local),
 	    cmocka_unit_test(test_spool),
 	};
 	return cmocka_run_group_tests_name("logs", tests, NULL, NULL);
