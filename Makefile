@@ -86,8 +86,9 @@ scandir: $(BUILD)/scandir/.stamp
 deps:
 	@tools/deps.sh
 
+# every program, even after one failed (make check adds them all up)
 unit: $(UNITS)
-	@set -e; for t in $(UNITS); do echo "== $$t"; $$t; done
+	@rc=0; for t in $(UNITS); do echo "== $$t"; $$t || rc=1; done; exit $$rc
 
 unit-asan:
 	$(MAKE) BUILD=build/asan SAN=1 unit
@@ -109,12 +110,10 @@ FUZZ_SECONDS ?= 60
 fuzz-run: fuzz
 	tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 
+# all, unit, unit-asan, fuzz-smoke and integ, each run whatever came
+# before, then one line adding them up: "P passed, F failed, S skipped"
 check: deps
-	$(MAKE) all
-	$(MAKE) unit
-	$(MAKE) unit-asan
-	$(MAKE) fuzz-smoke
-	$(MAKE) integ
+	tests/harness/check-all.sh "$(MAKE)"
 
 # deps first, then a new make for the build (nothing here may depend on what
 # deps installs before it has run)
@@ -125,11 +124,9 @@ demo: deps
 demo-stop:
 	tools/demo.sh $(BUILD) --stop
 
-bench: all
-	bench/footprint $(BUILD)
-	bench/deploy $(BUILD)
-	bench/pull $(BUILD)
-	bench/logs $(BUILD)
+# every bench, then one table of the figures and their targets
+bench: all $(BUILD)/tests/sub
+	bench/all $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/balena-compose \
