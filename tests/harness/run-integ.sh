@@ -29,7 +29,7 @@ run_limited() {
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
 		if [ "$waited" -ge "$SUITE_LIMIT" ]; then
-			echo "FAIL - $* did not finish within $SUITE_LIMIT s; what it was running:"
+			echo "SUITE FAILED - $* did not finish within $SUITE_LIMIT s; what it was running:"
 			all=$(descendants "$pid")
 			ps -o pid,ppid,etimes,args -p "$(echo "$pid" $all | tr ' ' ',')" 2>/dev/null |
 				sed 's/^/#   /'
@@ -46,20 +46,37 @@ run_limited() {
 	wait "$pid"
 }
 
+# run_suite NAME CMD...: run it (limited), and say so when it failed with no
+# failing check to show for it (it died, or ended early): tally.py counts
+# that "SUITE FAILED" line as a failure
+run_suite() {
+	local name=$1 out src
+	shift
+	out=$(mktemp /tmp/bc-suite.XXXXXX)
+	run_limited "$@" > >(tee "$out") 2>&1
+	src=$?
+	wait
+	if [ "$src" -ne 0 ] && ! grep -qE '([1-9][0-9]* failed|\[  FAILED  \] [1-9])' "$out"; then
+		echo "SUITE FAILED - $name exited $src with no failing check counted"
+	fi
+	rm -f "$out"
+	return "$src"
+}
+
 rc=0
 # every cmocka suite in tests/integ (test_*.c), then every shell suite
 for src in "$here"/../integ/test_*.c; do
 	t="$BUILD/tests/$(basename "$src" .c)"
 	if [ ! -x "$t" ]; then
-		echo "missing $t (build it first)"
+		echo "SUITE FAILED - missing $t (build it first)"
 		rc=1
 		continue
 	fi
 	echo "== $t"
-	run_limited "$t" || rc=1
+	run_suite "$t" "$t" || rc=1
 done
 for s in "$here"/../integ/*.sh; do
 	echo "== $s"
-	BUILD="$BUILD" run_limited bash "$s" || rc=1
+	BUILD="$BUILD" run_suite "$s" bash "$s" || rc=1
 done
 exit $rc
