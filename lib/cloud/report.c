@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "lib/base/clock.h"
+
 /* Docker's state of a container (or ours while it has none) as the
  * supervisor names a service's status. */
 static const char *
@@ -150,4 +152,20 @@ bc_report_status_changed(const json_t *last, const json_t *now)
 	if (!json_equal(json_object_get(last, "status"), json_object_get(now, "status")))
 		return 1;
 	return !(statuses_in(last, now) && statuses_in(now, last));
+}
+
+uint64_t
+bc_report_when(const json_t *last, const json_t *now, uint64_t last_sent_ms, uint64_t now_ms)
+{
+	if (last_sent_ms == 0 || bc_report_status_changed(last, now))
+		return now_ms;
+	return last_sent_ms + BC_REPORT_EVERY_MS;
+}
+
+uint64_t
+bc_cloud_backoff_ms(unsigned n, long retry_after_s, uint64_t cap_ms)
+{
+	if (retry_after_s > 0 && retry_after_s <= BC_RETRY_AFTER_MAX_S)
+		return (uint64_t)retry_after_s * 1000; /* seconds (RFC 9110) */
+	return bc_doubling_ms(n, BC_CLOUD_BACKOFF_MIN_MS, cap_ms);
 }

@@ -19,6 +19,11 @@
 #define BC_CLOUD_REPORT_H
 
 #include <jansson.h>
+#include <stdint.h>
+
+#define BC_REPORT_EVERY_MS 10000      /* at most one report in 10 s */
+#define BC_CLOUD_BACKOFF_MIN_MS 15000 /* errors: min(15 s x 2^n, the poll interval) */
+#define BC_RETRY_AFTER_MAX_S 86400    /* a Retry-After beyond a day is not taken */
 
 /* The device part from a state document. rejected, if not NULL, maps an
  * app uuid to the commit of a target release that was refused: reported
@@ -34,5 +39,16 @@ json_t *bc_report_diff(const json_t *last, const json_t *now);
 /* Did the device's or an app's status change between last and now (a
  * report then goes at once, not at the next 10 s tick)? */
 int bc_report_status_changed(const json_t *last, const json_t *now);
+
+/* When a report of now may go (monotonic ms): at once (now_ms) when a
+ * status changed since last (as above), else BC_REPORT_EVERY_MS after the
+ * last one sent (last_sent_ms; 0: none yet, then at once too). */
+uint64_t bc_report_when(const json_t *last, const json_t *now, uint64_t last_sent_ms,
+			uint64_t now_ms);
+
+/* The wait after failure n in a row (from 0) of a request to the cloud:
+ * the cloud's Retry-After (seconds, 1..BC_RETRY_AFTER_MAX_S; 0: none) when
+ * it gave one, else min(BC_CLOUD_BACKOFF_MIN_MS x 2^n, cap_ms). */
+uint64_t bc_cloud_backoff_ms(unsigned n, long retry_after_s, uint64_t cap_ms);
 
 #endif

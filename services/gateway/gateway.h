@@ -18,12 +18,11 @@
 
 #include "lib/base/buf.h"
 #include "lib/docker/http1.h"
+#include "lib/cloud/report.h"
 #include "lib/ipc/daemon.h"
 #include "lib/model/config.h"
 
 #define GW_REQUEST_TIMEOUT_MS 59000 /* the supervisor's apiRequestTimeout */
-#define GW_REPORT_EVERY_MS 10000    /* at most one report in 10 s */
-#define GW_BACKOFF_MIN_MS 15000	    /* errors: min(15 s x 2^n, poll interval) */
 #define GW_JITTER_MS 60000	    /* a poll comes up to 60 s late: spreads devices */
 
 struct gw;

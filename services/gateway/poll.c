@@ -52,7 +52,7 @@ schedule(struct gw *g, bool ok)
 		g->poll_errors = 0;
 		g->next_poll = bc_mono_ms() + interval + jitter();
 	} else {
-		g->next_poll = bc_mono_ms() + bc_doubling_ms(g->poll_errors++, GW_BACKOFF_MIN_MS, interval);
+		g->next_poll = bc_mono_ms() + bc_cloud_backoff_ms(g->poll_errors++, 0, interval);
 	}
 }
 

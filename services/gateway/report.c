@@ -34,10 +34,9 @@ report_done(struct gw *g, struct gw_req *rq)
 		g->last_sent = bc_mono_ms();
 		gw_report_soon(g); /* anything that changed meanwhile */
 	} else {
-		uint64_t wait = bc_doubling_ms(g->report_errors++, GW_BACKOFF_MIN_MS,
-						 g->cfg.app_update_poll_interval_ms);
-		if (rq->rv == 0 && rq->retry_after_s > 0 && rq->retry_after_s < 86400)
-			wait = (uint64_t)rq->retry_after_s * 1000; /* seconds (RFC 9110) */
+		uint64_t wait = bc_cloud_backoff_ms(g->report_errors++,
+						    rq->rv == 0 ? rq->retry_after_s : 0,
+						    g->cfg.app_update_poll_interval_ms);
 		if (rq->rv != 0)
 			gw_say(g->last_report, sizeof(g->last_report), "failed: %s",
 			       gw_req_error(rq));
@@ -80,7 +79,7 @@ report_fire(void *ud)
 	json_decref(body);
 	if (text == NULL || (rq = calloc(1, sizeof(*rq))) == NULL) {
 		free(text);
-		g->next_report = bc_mono_ms() + GW_REPORT_EVERY_MS;
+		g->next_report = bc_mono_ms() + BC_REPORT_EVERY_MS;
 		return;
 	}
 	rq->max = 64 << 10;
@@ -88,7 +87,7 @@ report_fire(void *ud)
 	snprintf(url, sizeof(url), "%s/device/v3/state", g->cfg.api_endpoint);
 	if (gw_http_send(g, rq, "PATCH", url, NULL, text, &err) < 0) {
 		log_warnx("state report: %s", err.msg);
-		g->next_report = bc_mono_ms() + GW_REPORT_EVERY_MS;
+		g->next_report = bc_mono_ms() + BC_REPORT_EVERY_MS;
 		return;
 	}
 	g->reporting = true;
@@ -104,8 +103,7 @@ gw_report_soon(struct gw *g)
 		return;
 	now = bc_report_from_state(g->state, g->rejected);
 	/* a status change at once; anything else at most every 10 s */
-	at = bc_report_status_changed(g->reported, now) ? bc_mono_ms()
-							: g->last_sent + GW_REPORT_EVERY_MS;
+	at = bc_report_when(g->reported, now, g->last_sent, bc_mono_ms());
 	json_decref(now);
 	if (g->report_errors > 0)
 		return; /* a backoff is running: it sends what is new then */

@@ -115,7 +115,15 @@ test_diff(void **state_)
 	assert_non_null(json_object_get(d, "status"));
 	assert_non_null(json_object_get(d, "apps"));
 	json_decref(d);
-	assert_null(bc_report_diff(ra, ra)); /* never an empty report */
+	{
+		/* the same state built again (another document): never an
+		 * empty report */
+		json_t *a2 = state("Idle", "running", -1), *ra2 = bc_report_from_state(a2, NULL);
+		assert_ptr_not_equal(ra2, ra);
+		assert_null(bc_report_diff(ra, ra2));
+		json_decref(ra2);
+		json_decref(a2);
+	}
 	d = bc_report_diff(rb, rc);	     /* progress only: apps whole, status not */
 	assert_null(json_object_get(d, "status"));
 	assert_non_null(json_object_get(json_object_get(d, "apps"), "appuuid1"));
@@ -131,6 +139,44 @@ test_diff(void **state_)
 	json_decref(c);
 }
 
+/* When reports go, and the waits after a failure: a status change at
+ * once, anything else at most every 10 s; Retry-After over the backoff,
+ * which doubles from 15 s up to the poll interval. */
+static void
+test_when(void **state_)
+{
+	json_t *a = state("Idle", "running", -1), *b = state("Downloading", "running", 10);
+	json_t *c = state("Downloading", "running", 20);
+	json_t *ra = bc_report_from_state(a, NULL), *rb = bc_report_from_state(b, NULL),
+	       *rc = bc_report_from_state(c, NULL);
+	static const struct {
+		long retry_after;
+		unsigned n;
+		uint64_t cap, want;
+	} waits[] = {
+	    {0, 0, 900000, 15000},   {0, 1, 900000, 30000},  {0, 2, 900000, 60000},
+	    {0, 3, 900000, 120000},  {0, 2, 40000, 40000},   {0, 40, 900000, 900000},
+	    {7, 0, 900000, 7000},    {7, 5, 900000, 7000},   {86400, 0, 1000, 86400000},
+	    {86401, 0, 900000, 15000}, {-3, 1, 900000, 30000},
+	};
+	(void)state_;
+	/* the first report, and a status change: at once */
+	assert_int_equal(bc_report_when(NULL, ra, 0, 5000000), 5000000);
+	assert_int_equal(bc_report_when(ra, rb, 4999000, 5000000), 5000000);
+	/* progress only: 10 s after the last one sent */
+	assert_int_equal(bc_report_when(rb, rc, 4999000, 5000000), 4999000 + BC_REPORT_EVERY_MS);
+	assert_int_equal(bc_report_when(rb, rc, 4000000, 5000000), 4000000 + BC_REPORT_EVERY_MS);
+	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
+		assert_int_equal(bc_cloud_backoff_ms(waits[i].n, waits[i].retry_after, waits[i].cap),
+				 waits[i].want);
+	json_decref(ra);
+	json_decref(rb);
+	json_decref(rc);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
 int
 main(void)
 {
@@ -138,6 +184,7 @@ main(void)
 	    cmocka_unit_test(test_build),
 	    cmocka_unit_test(test_rejected),
 	    cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_when),
 	};
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
 }
