@@ -338,7 +338,7 @@ parse_since(const char *s, int64_t *ns)
 	size_t off, len = strlen(s);
 	char *end;
 
-	if (bc_log_parse_stamp(s, len, ns, &off, NULL) == 0 && off == len)
+	if (bc_parse_rfc3339(s, len, ns, &off, NULL) == 0 && off == len)
 		return 0;
 	if (len > 1 && strchr("smhd", s[len - 1]) != NULL && strspn(s, "0123456789") == len - 1) {
 		int64_t v = strtoll(s, NULL, 10), unit = s[len - 1] == 's'   ? 1

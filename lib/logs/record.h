@@ -55,11 +55,7 @@ typedef int (*bc_logline_fn)(void *ud, const char *p, size_t n, bool cut);
 int bc_logsplit_feed(bc_logsplit *ls, const char *data, size_t len, bc_logline_fn fn, void *ud);
 void bc_logsplit_free(bc_logsplit *ls);
 
-/* "2026-11-29T14:40:57.123456789Z text" -> *ts_ns, and text (p + *off,
- * the rest of the line). Strict: a full date and time, 0..9 fraction
- * digits, Z or +hh:mm / -hh:mm, then one space (or the end). Returns 0 or
- * -1 with err. */
-int bc_log_parse_stamp(const char *p, size_t n, int64_t *ts_ns, size_t *off, bc_err *err);
+/* A log line's time and text: bc_parse_rfc3339 (lib/base/clock.h). */
 
 /* The message of text (n bytes): valid UTF-8, a trailing CR dropped, cut at
  * BC_LOG_MAX_CHARS characters with BC_LOG_CUT_MARKER (also when cut is

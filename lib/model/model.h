@@ -48,6 +48,9 @@ typedef struct bc_service {
 	char *status;	    /* Docker's State: created, running, exited, dead, ... */
 	char *image_ref_id; /* ImageID (sha256:...) the container runs */
 	int64_t created;    /* unix seconds */
+	int64_t started_ms; /* when it last started (ms since the epoch), where the
+			       engine looked (a hand-over's new container); 0:
+			       not known */
 } bc_service;
 
 typedef struct bc_volume {

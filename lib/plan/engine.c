@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/base/clock.h"
 #include "lib/plan/current.h"
 #include "lib/locks/lock.h"
 
@@ -284,6 +285,43 @@ handover_signals(const char *lockdir, const bc_state *target, bc_strv *out)
 	}
 }
 
+/* When the containers of each service being handed over started (Docker's
+ * list has whole seconds of their creation only): the hand-over's timeout
+ * runs from the new one's start. An inspect a container, only while two
+ * or more of a hand-over service run. */
+static void
+handover_starts(bc_engine *e, const bc_state *target, bc_state *cur)
+{
+	for (size_t a = 0; a < target->n_apps; a++) {
+		const bc_app *t = &target->apps[a];
+		bc_app *c = bc_state_app(cur, t->app_id);
+		for (size_t i = 0; c != NULL && i < t->n_services; i++) {
+			const char *name = t->services[i].name;
+			size_t n = 0;
+			if (t->services[i].strategy != BC_STRAT_HAND_OVER)
+				continue;
+			for (size_t k = 0; k < c->n_services; k++)
+				n += strcmp(c->services[k].name, name) == 0 && c->services[k].running;
+			for (size_t k = 0; n >= 2 && k < c->n_services; k++) {
+				bc_service *s = &c->services[k];
+				json_t *ins;
+				const char *at;
+				int64_t ns;
+				size_t off;
+				if (strcmp(s->name, name) != 0 || !s->running ||
+				    (ins = bc_docker_container_inspect(e->handles[0], s->container_id,
+									NULL)) == NULL)
+					continue;
+				at = json_string_value(
+				    json_object_get(json_object_get(ins, "State"), "StartedAt"));
+				if (at != NULL && bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
+					s->started_ms = ns / 1000000;
+				json_decref(ins);
+			}
+		}
+	}
+}
+
 int
 bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err *err)
 {
@@ -340,6 +378,7 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 			goto out;
 		}
 		handover_signals(e->env.lockdir, target, &signalled);
+		handover_starts(e, target, &cur);
 		ctx = (bc_plan_ctx){.images = have,
 				    .n_images = nhave,
 				    .now_ms = c->now_ms,

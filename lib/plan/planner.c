@@ -279,9 +279,11 @@ extra_containers(struct planner *p, const bc_app *c, const bc_app *t, const bc_s
 			snprintf(key, sizeof(key), "%lld/%s", (long long)t->app_id, keep->name);
 			done = p->ctx->handover_done != NULL &&
 			       bc_strv_has(p->ctx->handover_done, key);
-			/* Docker gives whole seconds: the new one may have been
-			 * born up to a second later; the timeout is a minimum */
-			uint64_t born = ((uint64_t)keep->created + 1) * 1000;
+			/* from when the new one started; where that is not
+			 * known, Docker's list gives its creation in whole
+			 * seconds: a second later (the timeout is a minimum) */
+			uint64_t born = keep->started_ms > 0 ? (uint64_t)keep->started_ms
+							     : ((uint64_t)keep->created + 1) * 1000;
 			if (!done && p->ctx->now_ms < born + svc->handover_timeout_ms) {
 				noop(p, t, svc, "awaiting hand-over from '%s'", old->container_id);
 				continue;

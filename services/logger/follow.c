@@ -160,7 +160,7 @@ on_line(void *ud, const char *p, size_t n, bool cut)
 	int k = f->stream == 2;
 	bc_logrec r;
 
-	if (bc_log_parse_stamp(p, n, &ts, &off, NULL) < 0) {
+	if (bc_parse_rfc3339(p, n, &ts, &off, NULL) < 0) {
 		/* not what timestamps=1 gives: keep the line, stamped now */
 		ts = (int64_t)bc_wall_ms() * 1000000;
 		off = 0;

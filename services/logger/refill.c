@@ -44,7 +44,7 @@ hist_line(void *ud, const char *p, size_t n, bool cut)
 	uint32_t nth;
 	bc_logrec r;
 
-	if (bc_log_parse_stamp(p, n, &ts, &off, NULL) < 0)
+	if (bc_parse_rfc3339(p, n, &ts, &off, NULL) < 0)
 		return 0; /* a line with no time has no place in history */
 	nth = bc_lognth_next(&h->nth[k], ts);
 	if (bc_logcursor_is_new(&h->f.read[k], ts, nth))

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/clock.h"
 #include "lib/docker/dstream.h"
 #include "lib/logs/record.h"
 
@@ -23,7 +24,7 @@ on_line(void *ud, const char *p, size_t n, bool cut)
 	(void)ud;
 	if (n > BC_LOG_MAX_LINE)
 		abort();
-	if (bc_log_parse_stamp(p, n, &ts, &off, NULL) < 0)
+	if (bc_parse_rfc3339(p, n, &ts, &off, NULL) < 0)
 		return 0;
 	if (ts < 0 || off > n)
 		abort();

@@ -32,17 +32,23 @@ target() {
  "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
 EOT
 }
-# events ACTION...: this app's container and image events since $since, in
-# order, one "<ms> <type> <action> <name>" a line
+# events: since $since, in order, one "<ms> <type> <action> <id> <name>" a
+# line: the containers of this app, and the images of this test (V1, V2, by
+# reference, as a pull names them, or by id, as an untag or delete does):
+# nothing of anything else that runs on the engine meanwhile
+ID1=$(docker image inspect -f '{{.Id}}' "$BCTEST_IMAGE")
+ID2=$(docker image inspect -f '{{.Id}}' "${BCTEST_REMOTE_IMAGE#*/}")
 events() {
 	docker events --since "$since" --until "$(date +%s.%N)" \
-		--format '{{.TimeNano}} {{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "name"}}' |
-		awk '{ printf "%.0f %s %s %s %s\n", $1 / 1000000, $2, $3, $4, $5 }' >"$T/ev"
+		--format '{{.TimeNano}} {{.Type}} {{.Action}} {{.Actor.ID}} {{index .Actor.Attributes "name"}} {{index .Actor.Attributes "io.balena.app-id"}}' |
+		awk -v app="$APP" -v imgs=" $V1 $V2 $ID1 $ID2 " \
+			'($2 == "container" && $6 == app) || ($2 == "image" && (index(imgs, " " $4 " ") || index(imgs, " " $5 " "))) {
+				printf "%.0f %s %s %s %s\n", $1 / 1000000, $2, $3, $4, $5 }' >"$T/ev"
 }
 # line number of the first event matching a pattern (0: none)
 first() { grep -n -m1 -E "$1" "$T/ev" | cut -d: -f1 | grep . || echo 0; }
 
-suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not start"
 
 for strat in kill-then-download delete-then-download; do
 	bc down -v -p $APP --timeout 30 >/dev/null 2>&1
@@ -78,7 +84,8 @@ target 1 "$V1" hand-over 2000 >"$T/h1.json"
 target 2 "$V2" hand-over 2000 >"$T/h2.json"
 bc up -t "$T/h1.json" --timeout 60 >/dev/null
 # handover TARGET_FILE NEW_NAME: up to it; gap = ms from the new container's
-# create to the old one's stop (both from Docker's events), rc = up's status
+# start (the hand-over's clock starts when the new one runs) to the old
+# one's stop (both from Docker's events), rc = up's status
 handover() {
 	local old t_new t_old
 	old=$(docker ps -q --filter label=io.balena.app-id=$APP)
@@ -86,7 +93,7 @@ handover() {
 	bc up -t "$1" --timeout 60 >/dev/null
 	rc=$?
 	events
-	t_new=$(grep -m1 -E " container create [0-9a-f]+ $2" "$T/ev" | cut -d' ' -f1)
+	t_new=$(grep -m1 -E " container start [0-9a-f]+ $2" "$T/ev" | cut -d' ' -f1)
 	t_old=$(grep -m1 -E " container (kill|die) ${old}" "$T/ev" | cut -d' ' -f1)
 	gap=-1
 	[ -n "$t_new" ] && [ -n "$t_old" ] && gap=$((t_old - t_new))
@@ -106,7 +113,7 @@ target 3 "$V1" hand-over 60000 \
 	"touch /tmp/balena/handover-complete; trap exit TERM; while :; do sleep 1; done" >"$T/h3.json"
 handover "$T/h3.json" s_13_3_r3
 check "hand-over with handover-complete: up exits 0" test $rc -eq 0
-check "hand-over with handover-complete: the old went ${gap} ms after the new was created (timeout 60000)" \
+check "hand-over with handover-complete: the old went ${gap} ms after the new started (timeout 60000)" \
 	test "$gap" -ge 0 -a "$gap" -lt 10000
 
 finish

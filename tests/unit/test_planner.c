@@ -14,7 +14,7 @@
 
 struct sd { /* a service, current or target; unset fields take defaults */
 	const char *name, *image, *hash, *commit, *status, *rid, *cid;
-	int64_t image_id, release_id, created;
+	int64_t image_id, release_id, created, started_ms;
 	const char *deps, *vols, *nets; /* comma lists */
 	enum bc_strategy strat;
 	uint64_t ho_ms;
@@ -78,6 +78,7 @@ add_services(bc_app *a, const struct sd *defs, bool current)
 			snprintf(cid, sizeof(cid), "%s-%d", d->name, i);
 			s->container_id = dup_or(d->cid, cid);
 			s->created = d->created ? d->created : 100;
+			s->started_ms = d->started_ms;
 		} else {
 			s->running = !d->stopped;
 		}
@@ -245,6 +246,20 @@ static const struct pcase cases[] = {
      .tgt = {WEB(.image = "img:2", .commit = "c2", .release_id = 2, .strat = BC_STRAT_HAND_OVER,
 		 .ho_ms = 30000)},
      .images = "img:1=sha:1,img:2=sha:2", .now_ms = 230500, .expect = "NOOP web"},
+    /* created at 200 s, started 1.8 s later: the timeout runs from the start */
+    {"hand-over: the timeout runs from the new one's start, where known", .cur_app = 1,
+     .tgt_app = 1,
+     .cur = {WEB(), WEB(.commit = "c2", .release_id = 2, .rid = "sha:2", .created = 200,
+			.started_ms = 201800)},
+     .tgt = {WEB(.image = "img:2", .commit = "c2", .release_id = 2, .strat = BC_STRAT_HAND_OVER,
+		 .ho_ms = 30000)},
+     .images = "img:1=sha:1,img:2=sha:2", .now_ms = 231500, .expect = "NOOP web"},
+    {"hand-over: and ends 30 s after that start", .cur_app = 1, .tgt_app = 1,
+     .cur = {WEB(), WEB(.commit = "c2", .release_id = 2, .rid = "sha:2", .created = 200,
+			.started_ms = 201800)},
+     .tgt = {WEB(.image = "img:2", .commit = "c2", .release_id = 2, .strat = BC_STRAT_HAND_OVER,
+		 .ho_ms = 30000)},
+     .images = "img:1=sha:1,img:2=sha:2", .now_ms = 231800, .expect = "KILL web"},
     {"hand-over: old killed on handover-complete", .cur_app = 1, .tgt_app = 1,
      .cur = {WEB(), WEB(.commit = "c2", .release_id = 2, .rid = "sha:2", .created = 200)},
      .tgt = {WEB(.image = "img:2", .commit = "c2", .release_id = 2, .strat = BC_STRAT_HAND_OVER,
