@@ -26,11 +26,17 @@ Control (plain HTTP on 127.0.0.1:CONTROL_PORT, for the test only):
   POST /device/<uuid>?key=K        the device exists with that key
   GET  /reports/<uuid>             every report received, as a JSON list
   GET  /requests                   every API request, one line each
+  GET  /timeline                   the same, each as [seconds since the epoch, line]
   GET  /registered                 the register calls received
-  POST /fault?kind=K&count=N       the next N API requests: 500, 401,
-                                   hang (no answer for 30 s), reset (close
-                                   the connection), slow (1 byte a second),
-                                   lost (do it, then close without answering)
+  POST /fault?kind=K&count=N[&method=M]
+                                   the next N API requests (of method M
+                                   only, if given): an HTTP status (500,
+                                   401, 429...), STATUS+S (that status with
+                                   Retry-After: S), hang (no answer for 30
+                                   s), reset (close the connection), slow (1
+                                   byte a second), lost (do it, then close
+                                   without answering), redirect (302 to
+                                   /elsewhere on the same API)
   POST /provisioning?key=K         the provisioning key register accepts
   GET  /logs/<uuid>                every log line received, as a JSON list
   GET  /logstreams/<uuid>          {"opened": N, "ended": N, "cut": N}
@@ -63,8 +69,9 @@ ids = {}            # uuid -> device id
 targets = {}        # uuid -> (etag number, body bytes)
 reports = {}        # uuid -> [report, ...]
 requests = []       # "METHOD path auth=yes|no status"
+request_times = []  # when each came (time.time())
 registered = []     # register bodies
-faults = []         # kinds, consumed one per API request
+faults = []         # [kind, method or None], consumed one per API request
 provisioning = {"key": None}
 logs = {}           # uuid -> [log line, ...]
 logstreams = {}     # uuid -> {"opened": N, "ended": N, "cut": N}
@@ -87,6 +94,19 @@ def drop(conn):
 def log_request(line):
     with lock:
         requests.append(line)
+        request_times.append(time.time())
+
+
+def take_fault(method, lost):
+    """The first fault for a request of method (under lock): with lost, only
+    a "lost" one is taken; without, any other. None when there is none."""
+    for i, (kind, m) in enumerate(faults):
+        if m is None or m == method:
+            if (kind == "lost") == lost:
+                faults.pop(i)
+                return kind
+            return None
+    return None
 
 
 class Api(http.server.BaseHTTPRequestHandler):
@@ -101,9 +121,7 @@ class Api(http.server.BaseHTTPRequestHandler):
 
     def reply(self, status, body=b"", headers=None):
         with lock:
-            lost = bool(faults) and faults[0] == "lost"
-            if lost:
-                faults.pop(0)
+            lost = take_fault(self.command, True) is not None
         if lost:  # done, but the answer never arrives
             log_request("%s %s lost %d" % (self.command, self.path.split("?")[0], status))
             self.close_connection = True
@@ -126,10 +144,8 @@ class Api(http.server.BaseHTTPRequestHandler):
 
     def fault(self):
         with lock:
-            kind = faults[0] if faults else None
-            if kind is not None and kind != "lost":
-                faults.pop(0)
-        if kind is None or kind == "lost":
+            kind = take_fault(self.command, False)
+        if kind is None:
             return False
         if kind == "hang":
             time.sleep(30)
@@ -149,7 +165,13 @@ class Api(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(1)
             return True
-        self.reply(int(kind), b'{"error": "injected"}')
+        if kind == "redirect":
+            self.reply(302, b"", {"Location": "https://127.0.0.1:%d/elsewhere%s"
+                                  % (api_port, self.path)})
+            return True
+        status, _, after = kind.partition("+")
+        self.reply(int(status), b'{"error": "injected"}',
+                   {"Retry-After": after} if after else None)
         return True
 
     def do_GET(self):
@@ -380,7 +402,8 @@ class Control(http.server.BaseHTTPRequestHandler):
                 devices[parts[2]] = q.get("key")
                 ids[parts[2]] = 1000 + len(devices)
             elif u.path == "/fault":
-                faults.extend([q["kind"]] * int(q.get("count", "1")))
+                faults.extend([[q["kind"], q.get("method")]
+                               for _ in range(int(q.get("count", "1")))])
             elif u.path == "/provisioning":
                 provisioning["key"] = q.get("key")
             elif u.path == "/keeplogs":  # and the counts start again
@@ -400,6 +423,8 @@ class Control(http.server.BaseHTTPRequestHandler):
                 return self.out(200, reports.get(parts[2], []))
             if self.path == "/requests":
                 return self.out(200, requests)
+            if self.path == "/timeline":
+                return self.out(200, list(zip(request_times, requests)))
             if self.path == "/registered":
                 return self.out(200, registered)
             if len(parts) == 3 and parts[1] == "logs":

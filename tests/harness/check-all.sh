@@ -7,6 +7,14 @@
 set -u
 MAKE=${1:-make}
 here=$(cd "$(dirname "$0")" && pwd)
+# the demo's reconciler (make demo) owns every supervised container it
+# sees: the suites' apps would be removed under them
+if [ -x build/bin/balena-compose ] &&
+	BC_RUNDIR=/run/balena-compose build/bin/balena-compose ping reconciler >/dev/null 2>&1; then
+	echo "check: the demo is running (its reconciler would remove the tests' containers): make demo-stop first" >&2
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
 log=$(mktemp /tmp/bc-check.XXXXXX)
 trap 'rm -f "$log"' EXIT
 rc=0

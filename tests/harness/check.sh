@@ -18,6 +18,12 @@ expect() {
 	[ "$rc" -eq "$want" ] || return 1
 	for pat; do [[ "$msg" == *"$pat"* ]] || return 1; done
 }
+# abort WHY: a failure that ends the suite here (counted, with the summary)
+abort() {
+	bad "$*"
+	finish
+	exit 1
+}
 finish() {
 	if [ "$skipped" -gt 0 ]; then
 		echo "$pass passed, $fail failed, $skipped skipped"

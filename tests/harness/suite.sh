@@ -39,16 +39,33 @@ suite_wait_ready() {
 
 suite_pid() { s6-svstat -p "$SUITE_SCAN/$1"; }
 
+# suite_restarted NAME OLD_PID: has s6 started daemon NAME again, a live
+# process other than OLD_PID, up and ready? Waits up to 10 s. (A pid of -1
+# is s6's "down": never taken for a restart.)
+suite_restarted() {
+	local p
+	for _ in $(seq 100); do
+		p=$(suite_pid "$1")
+		if [[ $p =~ ^[0-9]+$ ]] && [ "$p" -gt 1 ] && [ "$p" != "$2" ] && kill -0 "$p" 2>/dev/null &&
+			[ "$(s6-svstat -o up,ready "$SUITE_SCAN/$1")" = "true true" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
 suite_stop() {
 	[ -n "$SUITE_SVSCAN" ] || return 0
 	s6-svscanctl -t "$SUITE_SCAN" 2>/dev/null
 	wait "$SUITE_SVSCAN" 2>/dev/null
 	SUITE_SVSCAN=
 	# the daemons mount a small tmpfs on the lock root where they may;
-	# 'suite_stop keep' (a restart) leaves it, and so does a stop while
-	# running containers bind-mount it (their apps' locks live there)
+	# 'suite_stop keep' (a restart) leaves it. A test's lock root goes with
+	# the test, its containers too (make demo-stop keeps one in use:
+	# lock_root_unmount)
 	[ "${1:-}" = keep ] && return 0
-	lock_root_unmount "$BC_LOCKDIR"
+	if mountpoint -q "$BC_LOCKDIR" 2>/dev/null; then umount -l "$BC_LOCKDIR"; fi
 }
 
 # How many running containers bind-mount a directory under the lock root $1.

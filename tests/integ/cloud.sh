@@ -21,6 +21,8 @@ API=127.0.0.1:5543
 CTL=127.0.0.1:5544
 bc() { "$BIN/balena-compose" "$@"; }
 cid() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=$1"; }
+# still CID: s runs, and as the very container CID (nothing moved)
+still() { [ -n "$1" ] && [ "$(cid s)" = "$1" ]; }
 # shellcheck source=../cloud/double.sh
 . "$here/../cloud/double.sh"
 cleanup() {
@@ -63,7 +65,7 @@ wait_reported() {
 }
 
 "$here/../cloud/mkcerts.sh" "$T/certs"
-double_start || exit 1
+double_start || abort "the cloud double did not start"
 ctl POST "/device/$UUID?key=$KEY" >/dev/null
 
 # the double's other endpoints, which the logger and deltas reuse, keep the
@@ -94,8 +96,12 @@ check "the double's delta token ($code, $cbad) and delta ($dcode $dname, no toke
 target c1 one 1 >"$T/t1.json"
 ctl PUT "/target/$UUID" "$T/t1.json" >/dev/null
 echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$KEY\", \"apiEndpoint\": \"https://$API\", \"appUpdatePollInterval\": 2000}" >"$T/config.json"
-export BC_CONFIG=$T/config.json BC_CA_FILE=$T/certs/ca.pem BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
-suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+# the logger's own stream to the cloud is logcloud.sh's: off here, so every
+# fault injected below is met by the gateway's requests
+export BC_CONFIG=$T/config.json BC_CA_FILE=$T/certs/ca.pem BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP \
+	BC_CLOUD_LOGS=off
+streams() { ctl GET /requests | python3 -c 'import json, sys; print(sum("/log-stream" in r for r in json.load(sys.stdin)))'; }
+suite_start "$BUILD" "$T" || abort "the suite did not start"
 
 # the cloud's target: polled at start, converged, reported Running at c1
 for _ in $(seq 150); do [ -n "$(cid s)" ] && break; sleep 0.2; done
@@ -111,11 +117,12 @@ out=$(bc update 2>&1)
 check "balena-compose update: exit 0 ($out)" test $? -eq 0
 check "then c2 is reported Running" wait_reported c2 Running
 check "and runs with its env" bash -c "docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' \$(docker ps -q --filter label=io.balena.app-id=$APP) | grep -q GREETING=two"
+s2=$(cid s)
 bc update >/dev/null
 for _ in $(seq 50); do curl -sf "http://$CTL/requests" | grep -q 'state auth=yes 304' && break; sleep 0.1; done
 check "an unchanged target is a 304 (its ETag sent back in If-None-Match)" \
 	bash -c "curl -sf http://$CTL/requests | grep -q 'state auth=yes 304'"
-check "and nothing moved" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c2$'"
+check "and nothing moved" still "$s2"
 
 out=$(bc status 2>&1)
 echo "$out" | sed 's/^/  status: /'
@@ -136,10 +143,9 @@ out=$(bc up -t "$T/t1.json" --timeout 10 2>&1)
 rc=$?
 check "up -t in cloud mode: refused, exit 1, saying how to switch ($out)" \
 	expect $rc 1 "$out" "follows the cloud" "localMode"
-check "and nothing moved" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c2$'"
+check "and nothing moved" still "$s2"
 
 # bad targets: rejected whole, the reason logged, nothing running touched
-s2=$(cid s)
 printf '{"%s": {"apps": {"%s": ' "$UUID" "$APPUUID" >"$T/bad1.json" # cut short
 ctl PUT "/target/$UUID" "$T/bad1.json" >/dev/null
 bc update >/dev/null
@@ -159,7 +165,7 @@ sys.exit(0 if rel.get("update_status") == "rejected" else 1)' "$APPUUID"
 for _ in $(seq 100); do rejected && break; sleep 0.2; done
 check "wrong-typed target: reported rejected (release c3)" rejected
 check "with its reason in the log" grep -q "Could not move to new release: .*image_id" "$BC_LOGDIR/gateway/current"
-check "nothing running was touched" test "$(cid s)" = "$s2"
+check "nothing running was touched" still "$s2"
 
 # an oversized target (2 MiB) is refused before it is parsed; a 401 (a key
 # the cloud no longer knows) is an error said to the caller; neither moves
@@ -172,24 +178,25 @@ ctl PUT "/target/$UUID" "$T/big.json" >/dev/null
 out=$(bc update 2>&1)
 rc=$?
 check "a 2 MiB target: update exits 1, too large ($(echo "$out" | cut -c1-120))" expect $rc 1 "$out" "too large"
-ctl POST "/fault?kind=401&count=1" >/dev/null
+ctl POST "/fault?kind=401&count=1&method=GET" >/dev/null
 out=$(bc update 2>&1)
 rc=$?
 check "a 401: update exits 1 saying so ($out)" expect $rc 1 "$out" "HTTP 401"
-check "nothing running was touched by either" test "$(cid s)" = "$s2"
+check "nothing running was touched by either" still "$s2"
 
 # the cloud away for a while (500s, then resets): the device keeps running,
 # then catches up with the release that came meanwhile
 target c4 four 4 >"$T/t4.json"
-ctl POST "/fault?kind=500&count=3" >/dev/null
-ctl POST "/fault?kind=reset&count=2" >/dev/null
+ctl POST "/fault?kind=500&count=3&method=GET" >/dev/null
+ctl POST "/fault?kind=reset&count=2&method=GET" >/dev/null
 ctl PUT "/target/$UUID" "$T/t4.json" >/dev/null
 out=$(bc update 2>&1)
 rc=$?
 check "update while the cloud fails: exit 1 with the reason ($out)" expect $rc 1 "$out" "HTTP 500"
 sleep 1
-check "the cloud failing: what runs keeps running" test "$(cid s)" = "$s2"
-check "then c4 is reported Running (backoff min(15 s x 2^n, 2 s))" wait_reported c4 Running
+check "the cloud failing: what runs keeps running" still "$s2"
+check "then c4 is reported Running (the poll tried again, at most the 2 s interval apart)" \
+	wait_reported c4 Running
 check "the gateway logged the failures" grep -q "target: HTTP 500" "$BC_LOGDIR/gateway/current"
 
 # every daemon restarted with the cloud away: the kept target is applied
@@ -197,7 +204,7 @@ suite_stop keep
 double_stop
 docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
 rm -f "$BC_STATEDIR/target.json" # the reconciler's own copy: only the gateway's is left
-suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not restart"
 for _ in $(seq 150); do [ -n "$(cid s)" ] && break; sleep 0.2; done
 check "restarted with the cloud away: the kept target runs again (c4)" \
 	bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_c4$'"
@@ -211,13 +218,13 @@ check "the device's key appears in no log" bash -c "! grep -rq -- '$KEY' '$BC_LO
 # config.json before the first try, says the device is ours. Registered
 # exactly once; then the device follows its target.
 suite_stop keep
-double_start || exit 1
+double_start || abort "the cloud double did not start"
 PROV=prov-key-$$-$RANDOM
 ctl POST "/provisioning?key=$PROV" >/dev/null
 ctl POST "/fault?kind=lost&count=1" >/dev/null
 echo "{\"apiEndpoint\": \"https://$API\", \"apiKey\": \"$PROV\", \"applicationId\": $APP, \"deviceType\": \"generic-amd64\", \"appUpdatePollInterval\": 2000, \"osKeyOfTheOS\": 7}" >"$T/config.json"
 export BC_STATEDIR=$T/state2
-suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not restart"
 for _ in $(seq 100); do grep -q deviceId "$T/config.json" && break; sleep 0.2; done
 conf() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$T/config.json" "$1"; }
 NEWUUID=$(conf uuid)
@@ -243,7 +250,7 @@ suite_stop keep
 python3 -c 'import json, sys
 c = json.load(open(sys.argv[1])); c.update(appUpdatePollInterval=600000, apiTimeout=3000)
 json.dump(c, open(sys.argv[1], "w"))' "$T/config.json"
-suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not restart"
 # the first poll, at start, has ended well (the next is 10 min away)
 for _ in $(seq 200); do bc status 2>/dev/null | grep -qE '^last poll: .*(unchanged|applied)' && break; sleep 0.2; done
 target c6 six 6 >"$T/t6.json"
@@ -252,15 +259,114 @@ gwpid=$(suite_pid gateway)
 [[ $gwpid =~ ^[0-9]+$ ]] && [ "$gwpid" -gt 1 ] && kill -USR1 "$gwpid"
 check "SIGUSR1: the gateway polls now, c6 is reported Running" wait_reported c6 Running
 s6=$(cid s)
-ctl POST "/fault?kind=hang&count=1" >/dev/null
-out=$(bc update 2>&1)
-rc=$?
-check "a cloud that hangs: update exits 1 when the request times out ($out)" expect $rc 1 "$out" "Timed out"
-ctl POST "/fault?kind=slow&count=1" >/dev/null
-out=$(bc update 2>&1)
-rc=$?
-check "an answer a byte a second: timed out all the same ($out)" expect $rc 1 "$out" "Timed out"
+# elapsed CMD...: run CMD (its output into $out, its status into $rc), its wall ms into $ms
+elapsed() {
+	local t0
+	t0=$(date +%s%N)
+	out=$("$@" 2>&1)
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+}
+ctl POST "/fault?kind=hang&count=1&method=GET" >/dev/null
+elapsed bc update
+check "a cloud that hangs: update exits 1 in the 3 s apiTimeout, not later (${ms} ms: $out)" \
+	bash -c "[ $rc -eq 1 ] && [ $ms -ge 2500 ] && [ $ms -lt 8000 ] && [[ '$out' == *'unreachable: Timed out'* ]]"
+ctl POST "/fault?kind=slow&count=1&method=GET" >/dev/null
+elapsed bc update
+check "an answer a byte a second: timed out all the same, in the apiTimeout (${ms} ms: $out)" \
+	bash -c "[ $rc -eq 1 ] && [ $ms -ge 2500 ] && [ $ms -lt 8000 ] && [[ '$out' == *'unreachable: Timed out'* ]]"
 out=$(bc update 2>&1)
 check "then the cloud answers again: update exits 0 ($out)" test $? -eq 0
-check "nothing running was touched" test "$(cid s)" = "$s6"
+check "nothing running was touched" still "$s6"
+
+# when REGEX: the times (s) of the API requests whose line matches, one a line
+when() {
+	ctl GET /timeline | python3 -c 'import json, re, sys
+for t, line in json.load(sys.stdin):
+    if re.search(sys.argv[1], line):
+        print("%.3f" % t)' "$1"
+}
+# gap_in MIN MAX A B: B came MIN..MAX s after A
+gap_in() { awk -v lo="$1" -v hi="$2" -v a="$3" -v b="$4" 'BEGIN { d = b - a; exit !(a > 0 && d >= lo && d <= hi) }'; }
+
+# a report the cloud refuses with 429 and Retry-After: 4 goes again 4 s
+# later, not after the 15 s backoff
+ctl POST "/fault?kind=429%2B4&count=1&method=PATCH" >/dev/null
+target c7 seven 7 >"$T/t7.json"
+ctl PUT "/target/$UUID" "$T/t7.json" >/dev/null
+bc update >/dev/null 2>&1
+check "c7 is reported Running after a 429 with Retry-After: 4" wait_reported c7 Running
+r429=$(when '^PATCH .* 429$' | tail -1)
+rnext=$(when '^PATCH .* 200$' | awk -v a="${r429:-0}" '$1 > a' | head -1)
+check "the next report came 4 s after the 429 ($r429 -> $rnext), not after 15 s" \
+	gap_in 3.5 8 "${r429:-0}" "${rnext:-0}"
+check "the gateway said so" grep -q "state report: HTTP 429; again in 4000 ms" "$BC_LOGDIR/gateway/current"
+
+# the poll backs off on errors, min(15 s x 2^n, the 10 min interval): two
+# polls that fail, then one that is answered, 15 s and 30 s apart
+ctl POST "/fault?kind=500&count=2&method=GET" >/dev/null
+bc update >/dev/null 2>&1
+answered() { # a poll answered after the last failed one
+	local last
+	last=$(when '^GET .* 500$' | tail -1)
+	when '^GET /device/v3/.* (200|304)$' | awk -v a="${last:-0}" '$1 > a' | head -1
+}
+for _ in $(seq 500); do [ -n "$(answered)" ] && break; sleep 0.1; done
+p1=$(when '^GET .* 500$' | tail -2 | head -1)
+p2=$(when '^GET .* 500$' | tail -1)
+p3=$(answered)
+check "a failed poll: the next 15 s later ($p1 -> $p2)" gap_in 14.5 17 "${p1:-0}" "${p2:-0}"
+check "failed again: the next 30 s later ($p2 -> $p3)" gap_in 29.5 32 "${p2:-0}" "${p3:-0}"
+# (this double, started for provisioning, saw only the agent: it told the
+# logger's system messages of c5 and c6 to no log stream)
+check "BC_CLOUD_LOGS=off: the logger opened no log stream to the cloud ($(streams))" \
+	test "$(streams)" = 0
+
+# Trust: the gateway speaks to the cloud config.json names, verified, as it
+# was told: a certificate our CA did not sign, or one of our CA for another
+# host, fails the handshake before any request (so no byte of the key goes);
+# plain http to an address that is not exactly loopback is refused before
+# any connection; a redirect is not followed.
+nreq() { ctl GET /requests | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+restart_with() { # VAR=VALUE...: the suite again, with these settings
+	suite_stop keep
+	export "$@"
+	suite_start "$BUILD" "$T" || abort "the suite did not restart"
+}
+"$here/../cloud/mkcerts.sh" "$T/certs-other"
+restart_with BC_CA_FILE="$T/certs-other/ca.pem"
+before=$(nreq)
+out=$(bc update 2>&1)
+rc=$?
+check "a cloud whose certificate our CA did not sign: update exits 1, the TLS handshake failed ($out)" \
+	bash -c "[ $rc -eq 1 ] && [[ '$out' == *'unreachable: '* ]] && [[ '$out' != *HTTP* ]]"
+check "and the cloud got no request: nothing of the key went" test "$(nreq)" = "$before"
+"$here/../cloud/mkcerts.sh" "$T/certs" wrong wrong.example
+double_stop
+double_start wrong || abort "the cloud double did not start again"
+ctl POST "/device/$UUID?key=$(conf deviceApiKey)" >/dev/null
+restart_with BC_CA_FILE="$T/certs/ca.pem"
+out=$(bc update 2>&1)
+rc=$?
+check "a certificate of our CA for another host (wrong.example): update exits 1 ($out)" \
+	bash -c "[ $rc -eq 1 ] && [[ '$out' == *'unreachable: '* ]] && [[ '$out' != *HTTP* ]]"
+check "and the cloud got no request ($(ctl GET /requests))" test "$(nreq)" = 0
+double_stop
+double_start || abort "the cloud double did not start again"
+ctl POST "/device/$UUID?key=$(conf deviceApiKey)" >/dev/null
+ctl POST "/fault?kind=redirect&count=1&method=GET" >/dev/null
+out=$(bc update 2>&1)
+rc=$?
+check "a 302 from the cloud: update exits 1 saying so ($out)" expect $rc 1 "$out" "HTTP 302"
+check "and the redirect was not followed" bash -c "! curl -sf http://$CTL/requests | grep -q elsewhere"
+cp "$T/config.json" "$T/config.https"
+python3 -c 'import json, sys
+c = json.load(open(sys.argv[1])); c["apiEndpoint"] = "http://[::ffff:127.0.0.1]:5544"
+json.dump(c, open(sys.argv[1], "w"))' "$T/config.json"
+restart_with BC_CA_FILE="$T/certs/ca.pem"
+out=$(bc update 2>&1)
+rc=$?
+check "plain http to an address that is not exactly loopback: refused, named ($out)" \
+	expect $rc 1 "$out" "http://[::ffff:127.0.0.1]:5544"
+cp "$T/config.https" "$T/config.json"
 finish

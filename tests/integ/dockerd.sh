@@ -63,8 +63,8 @@ settled_with_app() { # the state settled and ps lists the app's container runnin
 		bc ps -p "$NAME" 2>/dev/null | grep -qE "^$NAME +app +.* running "
 }
 
-proxy_start || { echo "the proxy did not start"; echo "0 passed, 1 failed"; exit 1; }
-suite_start "$BUILD" "$T" || { echo "suite did not start"; echo "0 passed, 1 failed"; exit 1; }
+proxy_start || abort "the proxy did not start"
+suite_start "$BUILD" "$T" || abort "the suite did not start"
 out=$(bc up -f "$T/docker-compose.yml" -p $NAME --timeout 60 2>&1)
 check "up through the proxied engine: exit 0" test $? -eq 0
 cid=$(docker ps -q --filter "label=io.balena.app-id=$APP")

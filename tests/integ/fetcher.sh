@@ -102,7 +102,7 @@ docker rmi $BIG bctest/big:1 >/dev/null
 
 conf "$KEY"
 export BC_CONFIG=$T/config.json BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP
-suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not start"
 
 # progress events on PUB, and the CLI's lines, on a real 64 MiB download
 "$SUB" fetcher 400 60000 >"$T/events" &

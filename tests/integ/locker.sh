@@ -17,7 +17,7 @@ export BC_LOCKDIR=$T/locks BC_STATEDIR=$T/state BC_SCOPE_APPS=$APP
 bc() { "$BIN/balena-compose" "$@"; }
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 trap 'docker rm -f "bctest-$$-app" >/dev/null 2>&1; suite_stop; rm -rf "$T"' EXIT
-suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not start"
 D=$BC_LOCKDIR/$APP
 
 out=$(bc lock take --app $APP web db)
@@ -148,5 +148,24 @@ bc lock take --app 0 web >/dev/null 2>&1
 check "bad app id: usage, exit 100" test $? -eq 100
 bc lock take --app $APP ../etc >/dev/null 2>&1
 check "a path as a service name: refused, exit 1" test $? -eq 1
+
+# The lock root's own tmpfs full (what an app could do through its lock
+# directory): a take is refused, saying why, and leaves nothing behind; it
+# is granted again once there is room
+if mountpoint -q "$BC_LOCKDIR"; then
+	dd if=/dev/zero of="$BC_LOCKDIR/fill" bs=1M count=16 >/dev/null 2>&1
+	msg=$(bc lock take --app $APP web db 2>&1)
+	rc=$?
+	check "lock root full: take refused, exit 1, saying so ($msg)" \
+		expect $rc 1 "$msg" "No space left on device"
+	check "and all or nothing: no lockfile of ours left" \
+		bash -c "! grep -rqs balena-compose '$D'"
+	rm -f "$BC_LOCKDIR/fill"
+	out=$(bc lock take --app $APP web db 2>&1)
+	check "room again: granted ($out)" bash -c "[[ '$out' == lease* ]]"
+	bc lock release "$(echo "$out" | awk '{print $2}')" >/dev/null 2>&1
+else
+	skip "lock root full: take refused" "no tmpfs could be mounted on the lock root here"
+fi
 
 finish

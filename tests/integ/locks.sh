@@ -32,7 +32,7 @@ target() {
  "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
 EOT
 }
-suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not start"
 for g in 1 2 3 4; do target $g >"$T/t$g.json"; done
 
 bc up -t "$T/t1.json" >/dev/null
@@ -116,7 +116,7 @@ docker exec "$(cid)" rm /tmp/balena/updates.lock
 # not once a round. TTL 1.5 s; the old container takes 4 s to stop.
 suite_stop keep
 export BC_LOCK_TTL_MS=1500
-suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not restart"
 slow() {
 	target "$1" | sed 's/"c1": {"id": 1/"c9": {"id": 9/; s/"trap exit TERM;/"trap \\"sleep 4; exit 0\\" TERM;/'
 }
@@ -194,8 +194,8 @@ check "once the app let go, the update finished (up exit $rc)" bash -c \
 	"[ $rc -eq 0 ] && [[ '$s_env' == *GREETING=4* ]]"
 
 # The lock root outlives a stop and a start of the agent while containers
-# use it: a plain stop (as make demo-stop) keeps its tmpfs mounted, and
-# the app's lock taken before is still seen after.
+# use it: make demo-stop's unmount (lock_root_unmount) keeps its tmpfs
+# mounted, and the app's lock taken before is still seen after.
 unset BC_LOCK_TTL_MS
 for g in 6 7 8; do target $g >"$T/t$g.json"; done
 bc up -t "$T/t6.json" --timeout 60 >/dev/null
@@ -203,14 +203,15 @@ old=$(cid)
 mounted=false
 mountpoint -q "$BC_LOCKDIR" && mounted=true
 docker exec "$old" touch /tmp/balena/updates.lock
-suite_stop
+suite_stop keep
+lock_root_unmount "$BC_LOCKDIR"
 if $mounted; then
 	check "a stop while the app's container runs leaves the lock root mounted" \
 		mountpoint -q "$BC_LOCKDIR"
 else
 	skip "a stop leaves the lock root mounted" "no tmpfs could be mounted here"
 fi
-suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not restart"
 out=$(bc lock status)
 check "after the agent's stop and start, lock status shows the app's lock ($out)" \
 	bash -c "echo \"\$0\" | grep -qE '^$APP +s +app\$'" "$out"
@@ -236,7 +237,7 @@ if $mounted; then
 	old=$(cid)
 	suite_stop keep
 	umount -l "$BC_LOCKDIR"
-	suite_start "$BUILD" "$T" || { echo "suite did not restart"; finish; exit 1; }
+	suite_start "$BUILD" "$T" || abort "the suite did not restart"
 	check "restarted with the lock root unmounted under a running container: not covered" \
 		bash -c "! mountpoint -q '$BC_LOCKDIR'"
 	check "the daemons said why" grep -q "running containers bind-mount directories of it" \

@@ -44,7 +44,7 @@ pki() { # NAME CN [CA]: NAME.pem (certificate then key), signed by CA (self if n
 }
 pki ca "bctest CA" && pki other "bctest other CA" && pki logger 127.0.0.1 ca &&
 	pki client "bctest client" ca && pki stranger "bctest stranger" other ||
-	{ echo "could not make test certificates"; echo "0 passed, 1 failed"; exit 1; }
+	abort "could not make test certificates"
 
 cat >"$T/target.json" <<EOT
 {"bctestdev": {"name": "dev", "apps": {"bctest$APP": {"id": $APP, "name": "lr$APP",
@@ -75,7 +75,7 @@ check "BC_LOG_BUFFER out of range: refused, named" refused "BC_LOG_BUFFER='1K'" 
 
 export BC_LOG_REMOTE=tls+tcp://127.0.0.1:$PORT BC_LOG_REMOTE_CERT=$T/logger.pem \
 	BC_LOG_REMOTE_CLIENTS=$T/ca.crt
-suite_start "$BUILD" "$T" || { echo "0 passed, 1 failed"; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not start"
 check "the logger listens for remote tails" \
 	grep -q "remote tail: listening on tls+tcp://127.0.0.1:$PORT" "$BC_LOGDIR/logger/current"
 bc up -t "$T/target.json" --timeout 60 >/dev/null 2>&1
@@ -94,8 +94,8 @@ check "the logger saw the client come" grep -q "remote tail: a client connected 
 before=$(grep -c "remote tail: a client connected" "$BC_LOGDIR/logger/current")
 bc logs "${remote[@]}" --cert "$T/stranger.pem" >"$T/stranger.out" 2>"$T/stranger.err"
 rc=$?
-check "a client certificate of another CA: exit 1 ($(head -c 160 "$T/stranger.err"))" \
-	test "$rc" -eq 1
+check "a client certificate of another CA: exit 1, the TLS handshake failed ($(head -c 160 "$T/stranger.err"))" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'the TLS handshake failed' '$T/stranger.err'"
 check "it printed no line" test ! -s "$T/stranger.out"
 check "and the logger never let it in" \
 	test "$(grep -c "remote tail: a client connected" "$BC_LOGDIR/logger/current")" -eq "$before"
@@ -108,8 +108,34 @@ check "a client with no certificate: the logger never let it in" \
 	test "$(grep -c "remote tail: a client connected" "$BC_LOGDIR/logger/current")" -eq "$before"
 bc logs --remote "127.0.0.1:$PORT" --ca "$T/other.crt" --cert "$T/client.pem" >/dev/null 2>"$T/wrongca.err"
 rc=$?
-check "a logger whose certificate --ca did not sign: refused by the client, exit 1" \
-	test "$rc" -eq 1
+check "a logger whose certificate --ca did not sign: refused by the client, exit 1, the handshake failed" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'the TLS handshake failed' '$T/wrongca.err'"
+# the refusals above were the certificates', not a logger away: the good
+# client is let in still
+bc logs "${remote[@]}" --cert "$T/client.pem" >"$T/again.out" 2>&1
+rc=$?
+check "and meanwhile the good client was let in as ever (exit $rc)" \
+	bash -c "[ $rc -eq 0 ] && [ \"\$(grep -c 'remote tail: a client connected' '$BC_LOGDIR/logger/current')\" -gt $before ]"
+# The remote tail answers LOG_QUERY and nothing else (a PING, as our own
+# client never sends, gets an error); and a client that asks and never
+# reads its answers blocks no one: the logger's loop goes on for others
+raw() { python3 "$here/../harness/rawtls.py" 127.0.0.1 "$PORT" "$T/ca.crt" "$T/client.pem" "$@"; }
+out=$(raw ping 2>&1)
+check "a PING over the remote tail: an error, LOG_QUERY only ($out)" \
+	expect 0 0 "$out" "REPLY the remote tail answers LOG_QUERY only"
+raw hog 2000 20 >"$T/hog.out" 2>&1 &
+hog=$!
+for _ in $(seq 100); do grep -q '^sent' "$T/hog.out" && break; sleep 0.1; done
+t0=$(date +%s%N)
+bc logs "${remote[@]}" --cert "$T/client.pem" -p "$APP" >"$T/beside.out" 2>&1
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "a client that sent 2000 queries and reads nothing ($(cat "$T/hog.out")): another is answered in ${ms} ms (exit $rc)" \
+	bash -c "grep -q '^sent 2000' '$T/hog.out' && [ $rc -eq 0 ] && [ $ms -lt 3000 ] && grep -q 'line 20\$' '$T/beside.out'"
+check "and the local tail too" bash -c "'$BIN/balena-compose' ping logger | grep -q ' UP '"
+kill "$hog" 2>/dev/null
+wait "$hog" 2>/dev/null
+
 # says RC TEXT CMD...: CMD exits RC and its stderr holds TEXT
 says() {
 	local want=$1 text=$2 out rc

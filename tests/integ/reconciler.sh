@@ -67,7 +67,7 @@ target() {
 EOT
 }
 
-suite_start "$BUILD" "$T" || { echo "suite did not start"; echo "0 passed, 1 failed"; exit 1; }
+suite_start "$BUILD" "$T" || abort "the suite did not start"
 target 1 "$BCTEST_REMOTE_IMAGE" >"$T/t1.json"
 target 2 "$BCTEST_REMOTE_IMAGE" >"$T/t2.json"
 docker rmi -f "$BCTEST_REMOTE_IMAGE" >/dev/null 2>&1

@@ -373,6 +373,68 @@ test_logs_follow_stops(void **state)
 	bc_docker_free(d);
 }
 
+/* A log stream read on a loop takes at most its budget a turn (4 receives
+ * of 16 KiB: the logger's 64 KiB), whatever the engine has ready, then
+ * gives the loop back: a container that floods cannot keep the loop from
+ * the other streams. The rest comes on later turns, all of it. */
+static int
+count_bytes(void *ud, int stream, const char *data, size_t len)
+{
+	(void)stream;
+	(void)data;
+	*(size_t *)ud += len;
+	return 0;
+}
+
+static void
+test_logs_budget_a_turn(void **state)
+{
+	bc_docker *d = client();
+	char name[64], id[65];
+	bc_err err = {0};
+	bc_docker_stream *s;
+	size_t got = 0, first;
+	int rc = 0, turns = 0;
+	(void)state;
+	name_of(name, sizeof(name), "flood");
+	/* 2,000,000 bytes on stdout with no newline, then it ends: Docker
+	 * keeps them as 16 KiB parts and sends each in a frame of its own
+	 * (frames of short lines would fill a unix socket's buffer by their
+	 * count long before 64 KiB were waiting) */
+	make_container(d, name, "head -c 2000000 /dev/zero | tr '\\0' x", NULL, 0, id);
+	assert_int_equal(bc_docker_container_start(d, id, &err), 0);
+	wait_exit(d, id);
+	s = bc_docker_logs_open(NULL, id, "stdout=1&stderr=1", false, count_bytes, &got, &err);
+	if (s == NULL)
+		fail_msg("logs: %s", err.msg);
+	bc_docker_stream_budget(s, 4);
+	/* the engine writes what it has until the socket is full (more than
+	 * 64 KiB): the first turn still takes 64 KiB at most, and leaves the
+	 * rest ready for the next turn */
+	usleep(1000 * 1000);
+	rc = bc_docker_stream_read(s, &err);
+	first = got;
+	assert_int_equal(rc, 0);
+	if (first <= 4 * 16384 / 2)
+		fail_msg("the first turn took %zu bytes", first);
+	assert_true(first <= 4 * 16384);
+	{
+		struct pollfd pf = {.fd = bc_docker_stream_fd(s), .events = POLLIN};
+		assert_int_equal(poll(&pf, 1, 0), 1); /* more was there: the budget ended it */
+	}
+	for (double t0 = now_s(); rc == 0 && now_s() - t0 < 60; turns++) {
+		struct pollfd pf = {.fd = bc_docker_stream_fd(s), .events = POLLIN};
+		if (poll(&pf, 1, 1000) > 0)
+			rc = bc_docker_stream_read(s, &err);
+	}
+	if (rc != 1)
+		fail_msg("rc %d after %d turns, %zu bytes: %s", rc, turns, got, err.msg);
+	assert_int_equal(got, 2000000);
+	bc_docker_stream_free(s);
+	assert_int_equal(bc_docker_container_remove(d, id, true, true, &err), 0);
+	bc_docker_free(d);
+}
+
 struct evwait {
 	const char *id;
 	int seen_create, seen_start;
@@ -565,6 +627,7 @@ main(void)
 	    cmocka_unit_test(test_logs_demux),
 	    cmocka_unit_test(test_logs_tty_raw),
 	    cmocka_unit_test(test_logs_follow_stops),
+	    cmocka_unit_test(test_logs_budget_a_turn),
 	    cmocka_unit_test(test_events_see_start),
 	    cmocka_unit_test(test_events_on_a_loop),
 	    cmocka_unit_test(test_image_ops),
