@@ -53,9 +53,10 @@ run_suite() {
 	local name=$1 out src
 	shift
 	out=$(mktemp /tmp/bc-suite.XXXXXX)
-	run_limited "$@" > >(tee "$out") 2>&1
-	src=$?
-	wait
+	# a pipe, not a process substitution: a bare wait for that would wait
+	# for the registry this script started, for ever
+	run_limited "$@" 2>&1 | tee "$out"
+	src=${PIPESTATUS[0]}
 	if [ "$src" -ne 0 ] && ! grep -qE '([1-9][0-9]* failed|\[  FAILED  \] [1-9])' "$out"; then
 		echo "SUITE FAILED - $name exited $src with no failing check counted"
 	fi
