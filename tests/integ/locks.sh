@@ -226,8 +226,9 @@ check "and the next release waits on it" expect 0 0 "$st" "locked by the app (se
 sleep 4
 check "4 s on, the app's container still runs" test "$(cid)" = "$old"
 docker exec "$old" rm /tmp/balena/updates.lock
-for _ in $(seq 100); do [ -n "$(cid)" ] && [ "$(cid)" != "$old" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -n "$(cid)" ] && [ "$(cid)" != "$old" ] && break; sleep 0.1; done
 check "let go: release 7 runs" test -n "$(cid)" -a "$(cid)" != "$old"
+[ "$fail" -eq 0 ] || { bc state; tail -20 "$BC_LOGDIR/reconciler/current"; tail -8 "$BC_LOGDIR/locker/current"; }
 
 # The lock root unmounted under running containers (what make demo-stop
 # did): a new start never covers it with a fresh tmpfs, and an app whose
