@@ -238,8 +238,8 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, enum bc_wa
 
 int
 bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps,
-	       enum bc_wait_until until, int timeout_ms, void (*progress)(void *ud, const char *waiting), void *ud,
-	       bc_err *err)
+	       enum bc_wait_until until, int timeout_ms,
+	       void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err)
 {
 	return bc_client_wait_on(rundir, NULL, ack, apps, n_apps, until, timeout_ms, progress, ud,
 				 err);

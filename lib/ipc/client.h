@@ -82,14 +82,15 @@ enum bc_wait_until {
  * goes on against the new run (progress is told so). progress, if not
  * NULL, is told each new thing the wait waits on. */
 int bc_client_wait(const char *rundir, const bc_ack *ack, const int64_t *apps, size_t n_apps,
-		   enum bc_wait_until until, int timeout_ms, void (*progress)(void *ud, const char *waiting),
-		   void *ud, bc_err *err);
+		   enum bc_wait_until until, int timeout_ms,
+		   void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err);
 /* The same on a subscription to the reconciler the caller holds (from
  * bc_client_sub; NULL: one of its own, opened and closed here). A program
  * that waits many times keeps one: every close of a subscriber whose
  * publisher is busy risks nng 1.5.2's close hang (bc_sock_close). */
 int bc_client_wait_on(const char *rundir, const nng_socket *sub, const bc_ack *ack,
-		      const int64_t *apps, size_t n_apps, enum bc_wait_until until, int timeout_ms,
+		      const int64_t *apps, size_t n_apps, enum bc_wait_until until,
+		      int timeout_ms,
 		      void (*progress)(void *ud, const char *waiting), void *ud, bc_err *err);
 
 /* Fetch images through the fetcher and wait until each is there or has

@@ -367,8 +367,9 @@ unknown_setting(const char *name)
 	log_warnx("%s is not a setting of ours (a typo?); ignored", name);
 }
 
-/* Do running containers bind-mount directories of the lock root? Docker
- * away: no container of ours can run, nothing to keep. */
+/* Do running containers bind-mount directories of the lock root? Asked
+ * only of an empty root that is not a mount of its own. Docker away: no
+ * container of ours can run, nothing to keep. */
 static bool
 lock_root_in_use(const char *lockdir)
 {
@@ -394,8 +395,7 @@ bc_daemon_lock_root(struct bc_daemon *d, bc_err *err)
 	const char *how;
 
 	snprintf(guard, sizeof(guard), "%s/lockroot.lock", bc_rundir());
-	if (bc_lock_root_prepare(d->settings.lockdir, guard, lock_root_in_use(d->settings.lockdir),
-				 &how, err) < 0) {
+	if (bc_lock_root_prepare(d->settings.lockdir, guard, lock_root_in_use, &how, err) < 0) {
 		bc_err_wrap(err, "BC_LOCKDIR='%s'", d->settings.lockdir);
 		err->code = BC_EINVAL;
 		return -1;

@@ -44,8 +44,8 @@ empty_dir(int dfd)
 }
 
 int
-bc_lock_root_prepare(const char *lockdir, const char *guard, bool in_use, const char **how,
-		     bc_err *err)
+bc_lock_root_prepare(const char *lockdir, const char *guard, bool (*in_use)(const char *lockdir),
+		     const char **how, bc_err *err)
 {
 	struct stat self, up;
 	int g, dfd = -1, rc = -1;
@@ -69,7 +69,7 @@ bc_lock_root_prepare(const char *lockdir, const char *guard, bool in_use, const 
 	} else if (!empty_dir(dfd)) {
 		/* a mount now would hide the lock dirs of running containers */
 		*how = "not a mount of its own and not empty: left as it is until the next boot";
-	} else if (in_use) {
+	} else if (in_use != NULL && in_use(lockdir)) {
 		/* empty, yet containers bind-mount it: its filesystem was
 		 * unmounted under them, and they hold it still */
 		*how = "not a mount of its own, empty, yet running containers bind-mount "

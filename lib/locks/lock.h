@@ -27,15 +27,16 @@
  * the locker and the reconciler call this at start; guard is a file (in
  * the run directory) whose flock serialises them. The root is made and
  * checked (bc_dir_secure: no other user can redirect it); then, if it is
- * not a mount of its own yet, is empty and not in_use (running containers
- * bind-mount directories of it: lib/locks/mounts.h), a tmpfs is mounted on
- * it (BC_LOCK_ROOT_MOUNT_OPTS, nodev, nosuid, noexec). Otherwise it is left
+ * not a mount of its own yet, is empty and not in use (in_use, asked only
+ * then, may be NULL: do running containers bind-mount directories of it?
+ * lib/locks/mounts.h), a tmpfs is mounted on it (BC_LOCK_ROOT_MOUNT_OPTS,
+ * nodev, nosuid, noexec). Otherwise it is left
  * as it is: a mount would hide the lock directories running containers
  * have. Not being allowed to mount is not an error. *how says what was
  * found or done (a static string, for the log). Returns 0, or -1 with err
  * naming the path and what is wrong. */
-int bc_lock_root_prepare(const char *lockdir, const char *guard, bool in_use, const char **how,
-			 bc_err *err);
+int bc_lock_root_prepare(const char *lockdir, const char *guard,
+			 bool (*in_use)(const char *lockdir), const char **how, bc_err *err);
 
 /* "<lockdir>/<appId>/<service>" into out. */
 int bc_lock_dir(char *out, size_t n, const char *lockdir, int64_t app_id, const char *service);

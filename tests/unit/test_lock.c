@@ -333,6 +333,13 @@ test_secure_dir(void **state)
 	assert_int_equal(access(q, F_OK), -1); /* nothing written where it led */
 }
 
+static bool
+in_use_yes(const char *lockdir)
+{
+	(void)lockdir;
+	return true;
+}
+
 /* The lock root gets a small tmpfs of its own (nodev, nosuid, noexec)
  * where mounting is allowed, once; a root in use is never covered. */
 static void
@@ -349,13 +356,13 @@ test_root_mount(void **state)
 	snprintf(guard, sizeof(guard), "%s/root.guard", base);
 	/* empty, but running containers bind-mount it (its tmpfs was
 	 * unmounted under them): never covered */
-	assert_int_equal(bc_lock_root_prepare(root, guard, true, &how, &err), 0);
+	assert_int_equal(bc_lock_root_prepare(root, guard, in_use_yes, &how, &err), 0);
 	assert_non_null(strstr(how, "running containers bind-mount"));
 	assert_int_equal(stat(root, &a), 0);
 	snprintf(f, sizeof(f), "%s/root", base);
 	assert_int_equal(stat(f, &b), 0);
 	assert_true(a.st_dev == b.st_dev);
-	assert_int_equal(bc_lock_root_prepare(root, guard, false, &how, &err), 0);
+	assert_int_equal(bc_lock_root_prepare(root, guard, NULL, &how, &err), 0);
 	if (strcmp(how, "not a mount of its own: mounting one is not allowed here") == 0) {
 		/* said so, and the root is still usable; nothing more to see */
 		skip();
@@ -369,7 +376,7 @@ test_root_mount(void **state)
 	assert_true(sf.f_flags & ST_NOEXEC);
 	assert_true((uint64_t)sf.f_blocks * (uint64_t)sf.f_bsize <= 8u << 20);
 	/* again (the other daemon, a restart): kept, not stacked */
-	assert_int_equal(bc_lock_root_prepare(root, guard, false, &how, &err), 0);
+	assert_int_equal(bc_lock_root_prepare(root, guard, NULL, &how, &err), 0);
 	assert_non_null(strstr(how, "its own mount"));
 	snprintf(f, sizeof(f), "%s/7", root);
 	mkdir(f, 0755);
@@ -377,7 +384,7 @@ test_root_mount(void **state)
 	/* a root that is not empty (containers may have its dirs): left alone */
 	snprintf(f, sizeof(f), "%s/7", root);
 	assert_int_equal(mkdir(f, 0755), 0);
-	assert_int_equal(bc_lock_root_prepare(root, guard, false, &how, &err), 0);
+	assert_int_equal(bc_lock_root_prepare(root, guard, NULL, &how, &err), 0);
 	assert_non_null(strstr(how, "not empty"));
 	assert_int_equal(stat(root, &a), 0);
 	snprintf(f, sizeof(f), "%s/root", base);
