@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
+#include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -48,7 +49,8 @@ path_in(char *out, size_t outlen, const char *rundir, const char *daemon, enum b
 
 	if (rundir == NULL)
 		rundir = bc_rundir();
-	n = snprintf(out, outlen, "%s/%s.%s", rundir, daemon, kind == BC_SOCK_REP ? "rep" : "pub");
+	n = snprintf(out, outlen, "%s/%s.%s", rundir, daemon,
+		     kind == BC_SOCK_REP ? "rep" : kind == BC_SOCK_PUB ? "pub" : "pull");
 	if (n < 0 || (size_t)n >= outlen || (size_t)n >= 100) /* sun_path limit */
 		return bc_err_set(err, BC_ETOOBIG, "socket path for '%s' in '%s' is too long",
 				  daemon, rundir);
@@ -123,7 +125,9 @@ bc_listen_counted(nng_socket *sock, const char *daemon, enum bc_sockkind kind, a
 	    path_of(path, sizeof(path), daemon, kind, err) < 0)
 		return -1;
 	/* REP is raw: a daemon may answer a request later (lib/ipc/daemon.h) */
-	rv = kind == BC_SOCK_REP ? nng_rep0_open_raw(sock) : nng_pub0_open(sock);
+	rv = kind == BC_SOCK_REP   ? nng_rep0_open_raw(sock)
+	     : kind == BC_SOCK_PUB ? nng_pub0_open(sock)
+				   : nng_pull0_open(sock);
 	if (rv != 0)
 		return nng_fail(err, rv, "open socket for", daemon);
 	/* A predecessor killed with -9 leaves its socket file; we own the

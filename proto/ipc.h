@@ -10,7 +10,10 @@
 
 #define BC_RUNDIR_DEFAULT "/run/balena-compose"
 
-enum bc_sockkind { BC_SOCK_REP, BC_SOCK_PUB };
+/* REP: requests in; PUB: events out; PULL: the logger's inbox of system
+ * messages, which every other daemon PUSHes to (a message said while the
+ * logger is away waits in its sender's queue, bc_daemon_syslog) */
+enum bc_sockkind { BC_SOCK_REP, BC_SOCK_PUB, BC_SOCK_PULL };
 
 /* The run directory: $BC_RUNDIR or BC_RUNDIR_DEFAULT. Returns a pointer into
  * the environment or a literal; do not free. */
@@ -20,7 +23,7 @@ const char *bc_rundir(void);
  * directory or is open to group/other. */
 int bc_rundir_prepare(bc_err *err);
 
-/* "ipc:///run/balena-compose/<daemon>.rep" into out. */
+/* "ipc:///run/balena-compose/<daemon>.rep" (.pub, .pull) into out. */
 int bc_addr(char *out, size_t outlen, const char *daemon, enum bc_sockkind kind, bc_err *err);
 
 /* The same in a given run directory (NULL: bc_rundir()). */
@@ -30,8 +33,7 @@ int bc_addr_in(char *out, size_t outlen, const char *rundir, const char *daemon,
 /* Open a socket of the kind (REP raw: replies carry the request's header
  * and may come later) and listen on the daemon's address with mode
  * 0600 and a receive limit of BC_PROTO_MAX_MSG; a peer of another uid than
- * ours (root excepted) is cut off before its pipe is added, on REP and PUB
- * alike. A stale socket file left by a
+ * ours (root excepted) is cut off before its pipe is added, on every kind. A stale socket file left by a
  * crashed predecessor is replaced. On success *sock is the caller's to close. */
 int bc_listen(nng_socket *sock, const char *daemon, enum bc_sockkind kind, bc_err *err);
 /* The same, counting the peers in *peers (may be NULL) from before the

@@ -227,7 +227,8 @@ typedef struct bc_body_log_batch {
 	bc_log_list records; /* required: in seq order */
 } bc_body_log_batch;
 
-/* PUB of any daemon: a system message for the device's log, in words
+/* Pushed by any daemon to the logger's PULL socket (bc_daemon_syslog): a
+ * system message for the device's log, in words
  * ("Killed service 'web'", "Downloading image 'x'"); the logger makes it
  * a record with isSystem */
 typedef struct bc_body_syslog {

@@ -6,6 +6,8 @@
 #include "lib/locks/mounts.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <nng/protocol/pipeline0/push.h>
 #include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
@@ -425,6 +427,77 @@ guard_secrets(void)
 	json_set_alloc_funcs(malloc, wiping_free);
 }
 
+/* Send what waits, oldest first, as far as the logger takes it now; the
+ * rest again soon (10 ms after a message went, up to 1 s while the logger
+ * is away). */
+static void
+syslog_flush(void *ud)
+{
+	struct bc_daemon *d = ud;
+	bool went = false;
+
+	while (d->syslog_n > 0) {
+		/* nng takes the message when it goes, else it stays ours */
+		if (nng_sendmsg(d->syslog, d->syslog_q[d->syslog_head], NNG_FLAG_NONBLOCK) != 0)
+			break;
+		d->syslog_head = (d->syslog_head + 1) % BC_SYSLOG_QUEUE;
+		d->syslog_n--;
+		went = true;
+	}
+	if (went || d->syslog_wait_ms == 0)
+		d->syslog_wait_ms = 10;
+	else if (d->syslog_wait_ms < 1000)
+		d->syslog_wait_ms *= 2;
+	d->syslog_retry_ms = bc_mono_ms() + d->syslog_wait_ms;
+}
+
+static uint64_t
+syslog_due(void *ud)
+{
+	struct bc_daemon *d = ud;
+
+	return d->syslog_n > 0 ? d->syslog_retry_ms : UINT64_MAX;
+}
+
+/* The way to the logger: dialled in the background, found again as the
+ * logger restarts. Without it system messages are not said (logged). */
+static void
+syslog_open(struct bc_daemon *d)
+{
+	char addr[160];
+	bc_err err = {0};
+	int rv;
+
+	if (bc_addr(addr, sizeof(addr), "logger", BC_SOCK_PULL, &err) < 0) {
+		log_warnx("system messages: %s", err.msg);
+		return;
+	}
+	if ((rv = nng_push0_open(&d->syslog)) != 0) {
+		log_warnx("system messages: %s", nng_strerror(rv));
+		return;
+	}
+	if ((rv = nng_dial(d->syslog, addr, NULL, NNG_FLAG_NONBLOCK)) != 0 ||
+	    bc_daemon_timer(d, syslog_due, syslog_flush, d, &err) < 0) {
+		log_warnx("system messages to %s: %s", addr, rv ? nng_strerror(rv) : err.msg);
+		bc_sock_close(d->syslog);
+		return;
+	}
+	d->syslog_on = true;
+}
+
+static void
+syslog_close(struct bc_daemon *d)
+{
+	if (!d->syslog_on)
+		return;
+	for (; d->syslog_n > 0; d->syslog_n--) {
+		nng_msg_free(d->syslog_q[d->syslog_head]);
+		d->syslog_head = (d->syslog_head + 1) % BC_SYSLOG_QUEUE;
+	}
+	bc_sock_close(d->syslog);
+	d->syslog_on = false;
+}
+
 int
 bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 {
@@ -482,6 +555,7 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	if (bc_listen(&d.rep, ops->name, BC_SOCK_REP, &err) < 0 ||
 	    bc_listen_counted(&d.pub, ops->name, BC_SOCK_PUB, &d.pub_peers, &err) < 0)
 		fatalx("%s", err.msg);
+	syslog_open(&d);
 	if (ops->start != NULL && ops->start(&d, &err) < 0) {
 		log_warnx("%s", err.msg);
 		return err.code == BC_EINVAL ? 100 : 111; /* a setting or file to fix first */
@@ -537,6 +611,7 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	if (ops->stop != NULL)
 		ops->stop(&d);
 	bc_pool_free(d.pool);
+	syslog_close(&d);
 	bc_sock_close(d.rep);
 	bc_sock_close(d.pub);
 	close(pfd[0].fd);
@@ -548,13 +623,37 @@ bc_daemon_syslog(struct bc_daemon *d, int64_t app_id, const char *service, const
 {
 	char text[1024];
 	bc_msg m = {.type = BC_MSG_SYSLOG};
+	bc_buf b = {0};
+	nng_msg *nm = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (!d->syslog_on)
+		return;
 	m.body.syslog.app_id = app_id;
 	m.body.syslog.service = (char *)service;
 	m.body.syslog.message = text;
-	bc_send(d->pub, &m, NULL); /* no logger listening: nobody to tell */
+	if (bc_msg_encode(&m, &b, NULL) < 0 || nng_msg_alloc(&nm, 0) != 0 ||
+	    nng_msg_append(nm, b.data, b.len) != 0) {
+		if (nm != NULL)
+			nng_msg_free(nm);
+		bc_buf_free(&b);
+		log_warnx("system message not said (out of memory): %s", text);
+		return;
+	}
+	bc_buf_free(&b);
+	if (d->syslog_n == BC_SYSLOG_QUEUE) { /* the logger long away: the oldest goes */
+		nng_msg_free(d->syslog_q[d->syslog_head]);
+		d->syslog_head = (d->syslog_head + 1) % BC_SYSLOG_QUEUE;
+		d->syslog_n--;
+		d->syslog_dropped++; /* told at 1, 2, 4, 8, ... */
+		if ((d->syslog_dropped & (d->syslog_dropped - 1)) == 0)
+			log_warnx("the logger away: %" PRIu64 " system message(s) let go, "
+				  "%d kept",
+				  d->syslog_dropped, BC_SYSLOG_QUEUE);
+	}
+	d->syslog_q[(d->syslog_head + d->syslog_n++) % BC_SYSLOG_QUEUE] = nm;
+	syslog_flush(d);
 }

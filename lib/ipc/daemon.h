@@ -54,6 +54,9 @@ struct bc_daemon_ops {
 };
 
 #define BC_DAEMON_MAX_WATCHES 16
+/* System messages a daemon keeps while the logger is away (restarting,
+ * not yet started): past this the oldest goes, and is counted */
+#define BC_SYSLOG_QUEUE 128
 
 /* An fd the daemon's loop polls for it: cb runs on the loop's thread. */
 struct bc_daemon_watch {
@@ -88,6 +91,16 @@ struct bc_daemon {
 	size_t n_timers;
 	bc_pool *pool;	     /* bc_daemon_start_pool; NULL until then */
 	bc_pending *current; /* the request being dispatched (bc_daemon_defer) */
+	/* system messages on their way to the logger (bc_daemon_syslog): a
+	 * PUSH socket dialled to its PULL, and what waits for it, oldest at
+	 * head (encoded, each ours to free) */
+	nng_socket syslog;
+	bool syslog_on;
+	nng_msg *syslog_q[BC_SYSLOG_QUEUE];
+	size_t syslog_head, syslog_n;
+	uint64_t syslog_retry_ms; /* when to try again (monotonic ms) */
+	uint64_t syslog_wait_ms;  /* and the wait before that: 10 ms, doubling */
+	uint64_t syslog_dropped;  /* the oldest let go, the queue full */
 };
 
 /* The daemon's one loop polls, besides its signals and requests, what a
@@ -118,9 +131,12 @@ void bc_daemon_reply(struct bc_daemon *d, bc_pending *p, const bc_msg *rep, cons
 
 int bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops);
 
-/* A system message for the device's log (SYSLOG on the daemon's PUB: the
- * logger forwards it with the containers' lines). app_id 0: the device;
- * service may be NULL. Never a secret in it. */
+/* A system message for the device's log: SYSLOG pushed to the logger,
+ * which forwards it with the containers' lines. While the logger is away
+ * (restarting, not started yet) it waits, in order, in this daemon's queue
+ * (BC_SYSLOG_QUEUE, the oldest let go past it) and goes as the logger
+ * comes. From the loop's thread. app_id 0: the device; service may be
+ * NULL. Never a secret in it. */
 void bc_daemon_syslog(struct bc_daemon *d, int64_t app_id, const char *service, const char *fmt,
 		      ...) __attribute__((format(printf, 4, 5)));
 

@@ -99,12 +99,10 @@ struct lgc {
 	uint64_t lines, bytes;
 };
 
-#define LG_SENDERS 4 /* the daemons whose system messages we take */
-
 struct lg {
 	struct bc_daemon *d;
-	nng_socket sys[LG_SENDERS]; /* SUB: their SYSLOG events */
-	int sys_fd[LG_SENDERS];
+	nng_socket sys; /* PULL: the other daemons' SYSLOG (bc_daemon_syslog) */
+	int sys_fd;	/* -1: not listening */
 	bc_config cfg; /* holds the device's key: wiped at stop */
 	struct lgc cloud;
 	bc_logring ring;

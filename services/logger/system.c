@@ -1,8 +1,7 @@
-/* System messages: every other daemon publishes SYSLOG on its PUB socket
- * (bc_daemon_syslog); the logger subscribes to them all (dialled in the
- * background: a daemon that restarts is found again) and makes each a
- * record with isSystem, stamped as it arrives. Their other events are
- * ignored here. */
+/* System messages: every daemon pushes SYSLOG to the logger's PULL socket
+ * (bc_daemon_syslog, which keeps them while we are away) and the logger
+ * makes each a record with isSystem, stamped as it arrives. Anything else
+ * on that socket is ignored. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +12,6 @@
 #include "lib/ipc/client.h"
 #include "proto/ipc.h"
 #include "logger.h"
-
-static const char *const senders[LG_SENDERS] = {"reconciler", "fetcher", "gateway", "locker"};
 
 static void
 system_event(void *ud, bc_msg *m)
@@ -38,28 +35,20 @@ system_ready(void *ud, short revents)
 	struct lg *g = ud;
 
 	(void)revents;
-	for (size_t i = 0; i < LG_SENDERS; i++) {
-		char what[32];
-		if (g->sys_fd[i] < 0)
-			continue;
-		snprintf(what, sizeof(what), "%s events", senders[i]);
-		bc_client_sub_drain(g->sys[i], what, system_event, g);
-	}
+	bc_client_sub_drain(g->sys, "system messages", system_event, g);
 }
 
 int
 lg_system_start(struct lg *g, bc_err *err)
 {
-	for (size_t i = 0; i < LG_SENDERS; i++) {
-		bc_err serr = {0};
-		g->sys_fd[i] = -1;
-		if (bc_client_sub(NULL, senders[i], true, &g->sys[i], &serr) < 0) {
-			log_warnx("%s events: %s", senders[i], serr.msg);
-			continue;
-		}
-		if (nng_socket_get_int(g->sys[i], NNG_OPT_RECVFD, &g->sys_fd[i]) != 0 ||
-		    bc_daemon_watch_fd(g->d, g->sys_fd[i], POLLIN, system_ready, g, err) < 0)
-			return -1;
+	g->sys_fd = -1;
+	if (bc_listen(&g->sys, "logger", BC_SOCK_PULL, err) < 0)
+		return -1;
+	if (nng_socket_get_int(g->sys, NNG_OPT_RECVFD, &g->sys_fd) != 0 ||
+	    bc_daemon_watch_fd(g->d, g->sys_fd, POLLIN, system_ready, g, err) < 0) {
+		g->sys_fd = -1;
+		bc_sock_close(g->sys);
+		return err->msg[0] ? -1 : bc_err_set(err, BC_ESYS, "system messages: receive fd");
 	}
 	return 0;
 }
@@ -67,11 +56,9 @@ lg_system_start(struct lg *g, bc_err *err)
 void
 lg_system_stop(struct lg *g)
 {
-	for (size_t i = 0; i < LG_SENDERS; i++) {
-		if (g->sys_fd[i] < 0)
-			continue;
-		bc_daemon_unwatch_fd(g->d, g->sys_fd[i]);
-		bc_sock_close(g->sys[i]);
-		g->sys_fd[i] = -1;
-	}
+	if (g->sys_fd < 0)
+		return;
+	bc_daemon_unwatch_fd(g->d, g->sys_fd);
+	bc_sock_close(g->sys);
+	g->sys_fd = -1;
 }

@@ -115,6 +115,7 @@ check "the logger's cursors are kept" test -s "$BC_STATEDIR/log-cursors.json"
 # system messages: the reconciler's steps, in the supervisor's words
 check "system messages: the reconciler's steps (Installed, Started service 'num')" \
 	bash -c "grep -q \"^system *| Installed service 'num'\$\" '$T/follow.out' && grep -q \"^system *| Started service 'num'\$\" '$T/follow.out'"
+grep -q "^system *| Started service 'num'$" "$T/follow.out" || grep '^system' "$T/follow.out" | sed 's/^/  follow.out: /'
 check "an app's line in a system message's words is the app's, never the system's" \
 	bash -c "grep -q \"^num *| Installed service 'faked'\$\" '$T/follow.out' && ! grep -q \"^system .*'faked'\" '$T/follow.out'"
 # an update the app's lock holds: "Updates are locked" once, however many
@@ -128,10 +129,18 @@ n=$(bc logs -p "lg$APP" | grep -c '^system *| Updates are locked')
 check "the app holds its lock: 'Updates are locked' said once ($n)" test "$n" = 1
 bc logs -p "lg$APP" | grep '^system *| Updates are locked' | head -1 | sed 's/^/  /'
 docker exec "$tty" rm /tmp/balena/updates.lock
+# the update goes while the logger is down: what the reconciler says of it
+# waits for the logger, and is told when it is back
+s6-svc -d "$SUITE_SCAN/logger"
+s6-svwait -D "$SUITE_SCAN/logger"
 bc up -t "$T/target2.json" --timeout 60 >/dev/null 2>&1
-for _ in $(seq 50); do bc logs -p "lg$APP" tty | grep -q 'tty says hello' && break; sleep 0.1; done
+check "the update went with the logger down" \
+	bash -c "[ -n \"\$(docker ps -q --filter label=io.balena.app-id=$APP --filter label=io.balena.service-name=tty --filter label=io.balena-compose.test)\" ] && [ \"\$(docker ps -q --filter label=io.balena.app-id=$APP --filter label=io.balena.service-name=tty)\" != '$tty' ]"
+s6-svc -u "$SUITE_SCAN/logger"
+suite_wait_ready logger
+for _ in $(seq 50); do bc logs -p "lg$APP" | grep -q "^system *| Started service 'tty'" && break; sleep 0.1; done
 sys=$(bc logs -p "lg$APP" | grep '^system' | tail -4 | tr '\n' '/')
-check "then the update: Killed and Installed service 'tty' ($sys)" \
+check "then the update, told once the logger is back: Killed and Installed service 'tty' ($sys)" \
 	bash -c "bc() { '$BIN/balena-compose' \"\$@\"; }; bc logs -p lg$APP | grep -q \"^system *| Killed service 'tty'\" && bc logs -p lg$APP | grep -q \"^system *| Installed service 'tty'\""
 check "and the new container's line" bash -c "bc() { '$BIN/balena-compose' \"\$@\"; }; bc logs -p lg$APP tty | grep -q 'tty says hello'"
 [ "$fail" -eq 0 ] || { echo "the logger's log:"; tail -25 "$BC_LOGDIR/logger/current"; }
