@@ -40,34 +40,73 @@ update_status(const char *app_status)
 	return "applying changes";
 }
 
+/* releases[commit], made on first use with its update_status. */
+static json_t *
+release_of(json_t *releases, const char *commit, const char *status)
+{
+	json_t *r = json_object_get(releases, commit);
+
+	if (r == NULL) {
+		r = json_pack("{s:s, s:{}}", "update_status", status, "services");
+		json_object_set_new(releases, commit, r);
+	}
+	return json_object_get(r, "services");
+}
+
+/* One app as the supervisor's getState files it: each container under the
+ * release its labels name (a service doc's "commit"), what has no
+ * container yet under the target release (the app's "commit"), which
+ * carries the app's update_status; a release that is not the target is
+ * one that was applied: "done". release_uuid: the release that runs, the
+ * target once the app is Idle, before that the release of the containers
+ * that are not the target's; none (the cloud keeps what it had) while
+ * only the target's containers exist and it is not yet applied. */
 static json_t *
 app_report(const json_t *a)
 {
 	const char *st = json_string_value(json_object_get(a, "status"));
-	const char *commit = json_string_value(json_object_get(a, "commit"));
-	json_t *svcs = json_object(), *s, *rel, *out;
-	const char *name;
+	const char *target = json_string_value(json_object_get(a, "commit"));
+	const char *runs = NULL, *name;
+	json_t *rels = json_object(), *s, *out;
 
+	if (target != NULL)
+		release_of(rels, target, update_status(st));
 	json_object_foreach(json_object_get(a, "services"), name, s)
 	{
+		const char *commit = json_string_value(json_object_get(s, "commit")) ?: target;
+		const char *status = json_string_value(json_object_get(s, "status"));
 		json_t *dl = json_object_get(s, "download");
-		json_t *o = json_pack(
-		    "{s:s, s:s}", "image", json_string_value(json_object_get(s, "image")) ?: "",
-		    "status", service_status(json_string_value(json_object_get(s, "status")), st));
-		if (json_is_integer(json_object_get(dl, "percent")))
-			json_object_set(o, "download_progress", json_object_get(dl, "percent"));
-		json_object_set_new(svcs, name, o);
+		json_t *pct = json_object_get(dl, "percent");
+		bool old = target != NULL && commit != NULL && strcmp(commit, target) != 0;
+		json_t *o;
+
+		if (commit == NULL)
+			continue;
+		o = json_pack("{s:s, s:s}", "image",
+			      json_string_value(json_object_get(s, "image")) ?: "", "status",
+			      service_status(status, old ? "Idle" : st));
+		if (old) {
+			if (runs == NULL || (status != NULL && strcmp(status, "running") == 0))
+				runs = commit;
+			json_object_set_new(release_of(rels, commit, "done"), name, o);
+			/* the target's image for it is coming: filed under the target */
+			if (json_is_integer(pct))
+				json_object_set_new(
+				    release_of(rels, target, update_status(st)), name,
+				    json_pack("{s:s, s:s, s:O}", "image",
+					      json_string_value(json_object_get(dl, "image")) ?: "",
+					      "status", "Downloading", "download_progress", pct));
+			continue;
+		}
+		if (json_is_integer(pct))
+			json_object_set(o, "download_progress", pct);
+		json_object_set_new(release_of(rels, commit, update_status(st)), name, o);
 	}
-	rel = json_pack("{s:s, s:o}", "update_status", update_status(st), "services", svcs);
-	out = json_object();
-	if (commit != NULL) {
-		json_object_set_new(out, "release_uuid", json_string(commit));
-		json_object_set_new(out, "releases", json_pack("{s:o}", commit, rel));
-	} else {
-		/* nothing of a release runs (an app being removed): no release */
-		json_decref(rel);
-		json_object_set_new(out, "releases", json_object());
-	}
+	if (target != NULL && st != NULL && strcmp(st, "Idle") == 0)
+		runs = target;
+	out = json_pack("{s:o}", "releases", rels);
+	if (runs != NULL)
+		json_object_set_new(out, "release_uuid", json_string(runs));
 	return out;
 }
 
@@ -85,7 +124,9 @@ bc_report_from_state(const json_t *state, const json_t *rejected)
 		uuid = json_string_value(json_object_get(a, "uuid"));
 		if (st != NULL && strcmp(st, "Idle") != 0 && strcmp(st, "Failed") != 0)
 			busy = 1;
-		if (uuid == NULL)
+		/* an app on its way out is not the cloud's to hear of (the
+		 * supervisor reports only the target's apps) */
+		if (uuid == NULL || json_is_true(json_object_get(a, "removed")))
 			continue;
 		json_object_set_new(apps, uuid, app_report(a));
 	}

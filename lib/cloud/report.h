@@ -14,7 +14,16 @@
  * "rejected" (the cloud's target for it was refused). Service status, as
  * the supervisor names them: Downloading, Downloaded, Installing,
  * Installed, Running, exited, Dead, ... Apps without a uuid (local mode
- * compose projects) are not reported. */
+ * compose projects) and apps no longer in the target are not reported.
+ *
+ * Each container is filed under the release its labels name, as the
+ * supervisor's getState does: while an update waits (on a lock, after a
+ * failed pull, beside a rejection) the old release keeps its running
+ * services (update_status "done") and release_uuid names it; the target
+ * release has the app's update_status and only what exists of it (its
+ * containers, its images coming). release_uuid is the target once the app
+ * is Idle, and absent while only the target's containers exist but it is
+ * not yet applied (the cloud keeps what it had). */
 #ifndef BC_CLOUD_REPORT_H
 #define BC_CLOUD_REPORT_H
 

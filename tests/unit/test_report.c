@@ -102,6 +102,128 @@ test_rejected(void **state_)
 	json_decref(st);
 }
 
+/* An app of two services, db and web, each with a container of a release
+ * (NULL: no container yet) and the target release "c2". */
+static json_t *
+update_state(const char *app_status, const char *web_commit, const char *web_status,
+	     const char *db_commit, int percent)
+{
+	json_t *svcs = json_object();
+	json_t *web = json_pack("{s:s, s:s, s:s}", "status", web_status ? web_status : "pending",
+				"image", "reg/web:2", "commit", web_commit ? web_commit : "c2");
+	json_t *db = json_pack("{s:s, s:s, s:s}", "status", "running", "image", "reg/db:1",
+			       "commit", db_commit);
+	if (percent >= 0)
+		json_object_set_new(web, "download",
+				    json_pack("{s:s, s:i}", "image", "reg/web:2", "percent", percent));
+	json_object_set_new(svcs, "web", web);
+	json_object_set_new(svcs, "db", db);
+	return json_pack("{s:[{s:i, s:s, s:s, s:s, s:o}]}", "apps", "id", 1, "uuid", "appuuid1",
+			 "commit", "c2", "status", app_status, "services", svcs);
+}
+
+static const char *
+svc_of(const json_t *dev, const char *commit, const char *svc, const char *field)
+{
+	json_t *a = json_object_get(json_object_get(dev, "apps"), "appuuid1");
+	json_t *r = json_object_get(json_object_get(a, "releases"), commit);
+	return json_string_value(
+	    json_object_get(json_object_get(json_object_get(r, "services"), svc), field));
+}
+
+static const char *
+runs(const json_t *dev)
+{
+	return json_string_value(json_object_get(
+	    json_object_get(json_object_get(dev, "apps"), "appuuid1"), "release_uuid"));
+}
+
+static size_t
+n_services(const json_t *dev, const char *commit)
+{
+	json_t *a = json_object_get(json_object_get(dev, "apps"), "appuuid1");
+	return json_object_size(
+	    json_object_get(json_object_get(json_object_get(a, "releases"), commit), "services"));
+}
+
+static void
+test_release_that_runs(void **state_)
+{
+	json_t *st, *dev;
+	(void)state_;
+
+	/* an update waits on a lock: the old release c1 runs both services */
+	st = update_state("Waiting for update lock", "c1", "running", "c1", -1);
+	dev = bc_report_from_state(st, NULL);
+	assert_string_equal(runs(dev), "c1");
+	assert_string_equal(rel_status(dev, "appuuid1", "c1"), "done");
+	assert_string_equal(svc_of(dev, "c1", "web", "status"), "Running");
+	assert_string_equal(svc_of(dev, "c1", "db", "status"), "Running");
+	assert_string_equal(rel_status(dev, "appuuid1", "c2"), "applying changes");
+	assert_int_equal(n_services(dev, "c2"), 0); /* nothing of it exists */
+	json_decref(dev);
+	json_decref(st);
+
+	/* its image comes: under the target, with its progress; the old
+	 * container stays under c1 */
+	st = update_state("Downloading", "c1", "running", "c1", 40);
+	dev = bc_report_from_state(st, NULL);
+	assert_string_equal(runs(dev), "c1");
+	assert_string_equal(svc_of(dev, "c1", "web", "status"), "Running");
+	assert_null(svc_of(dev, "c1", "web", "download_progress"));
+	assert_string_equal(svc_of(dev, "c2", "web", "status"), "Downloading");
+	assert_string_equal(rel_status(dev, "appuuid1", "c2"), "downloading");
+	json_decref(dev);
+	json_decref(st);
+
+	/* the pull failed: c2 aborted, c1 still what runs */
+	st = update_state("Failed", "c1", "running", "c1", -1);
+	dev = bc_report_from_state(st, NULL);
+	assert_string_equal(runs(dev), "c1");
+	assert_string_equal(rel_status(dev, "appuuid1", "c2"), "aborted");
+	assert_int_equal(n_services(dev, "c2"), 0);
+	assert_string_equal(rel_status(dev, "appuuid1", "c1"), "done");
+	json_decref(dev);
+	json_decref(st);
+
+	/* half way: web is c2's, db still c1's */
+	st = update_state("Updating", "c2", "running", "c1", -1);
+	dev = bc_report_from_state(st, NULL);
+	assert_string_equal(runs(dev), "c1");
+	assert_string_equal(svc_of(dev, "c2", "web", "status"), "Running");
+	assert_null(svc_of(dev, "c1", "web", "status"));
+	assert_string_equal(svc_of(dev, "c1", "db", "status"), "Running");
+	json_decref(dev);
+	json_decref(st);
+
+	/* only the target's containers, not yet applied: no claim */
+	st = update_state("Updating", "c2", "created", "c2", -1);
+	dev = bc_report_from_state(st, NULL);
+	assert_null(runs(dev));
+	assert_int_equal(n_services(dev, "c2"), 2);
+	json_decref(dev);
+	json_decref(st);
+
+	/* applied */
+	st = update_state("Idle", "c2", "running", "c2", -1);
+	dev = bc_report_from_state(st, NULL);
+	assert_string_equal(runs(dev), "c2");
+	assert_string_equal(rel_status(dev, "appuuid1", "c2"), "done");
+	assert_null(json_object_get(
+	    json_object_get(json_object_get(json_object_get(dev, "apps"), "appuuid1"), "releases"),
+	    "c1"));
+	json_decref(dev);
+	json_decref(st);
+
+	/* an app on its way out is not reported */
+	st = update_state("Updating", "c1", "running", "c1", -1);
+	json_object_set_new(json_array_get(json_object_get(st, "apps"), 0), "removed", json_true());
+	dev = bc_report_from_state(st, NULL);
+	assert_int_equal(json_object_size(json_object_get(dev, "apps")), 0);
+	json_decref(dev);
+	json_decref(st);
+}
+
 static void
 test_diff(void **state_)
 {
@@ -183,6 +305,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_build),
 	    cmocka_unit_test(test_rejected),
+	    cmocka_unit_test(test_release_that_runs),
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_when),
 	};
