@@ -144,6 +144,9 @@ cmd_status(int argc, char **argv)
 			printf("cloud:       %s\n", g->reachable ? "reachable" : "not reachable");
 			printf("last poll:   %s\n", g->last_poll ? g->last_poll : "none yet");
 			printf("last report: %s\n", g->last_report ? g->last_report : "none yet");
+			if (g->rejected) {
+				printf("target:      rejected, what runs stays: %s\n", g->rejected);
+			}
 		}
 		bc_msg_clear(&rep);
 	}

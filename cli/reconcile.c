@@ -545,6 +545,23 @@ print_removed(const json_t *a)
 	printf(" kept: balena-compose down -p %s -v removes them)", name ? name : id);
 }
 
+/* The cloud's target is one the gateway refused: why (the caller's), or
+ * NULL (local mode, accepted, or the gateway away). */
+static char *
+cloud_rejected(void)
+{
+	bc_msg req = {.type = BC_MSG_GW_STATUS}, rep;
+	bc_err err = {0};
+	char *why = NULL;
+
+	if (bc_client_call(NULL, "gateway", &req, &rep, BC_MSG_GW_INFO, &err) < 0)
+		return NULL;
+	if (rep.body.gw_info.rejected != NULL)
+		why = strdup(rep.body.gw_info.rejected);
+	bc_msg_clear(&rep);
+	return why;
+}
+
 int
 cmd_state(int argc, char **argv)
 {
@@ -554,14 +571,18 @@ cmd_state(int argc, char **argv)
 	bool settled, as_json;
 	json_t *doc, *a;
 	const char *e, *w;
+	char *rejected;
 	int rc = view_args(argc, argv, state_usage, want, &n, &as_json);
 
 	if (rc >= 0)
 		return rc;
 	if (cli_state("state", &gen, &settled, &doc) < 0)
 		return 1;
+	rejected = cloud_rejected();
 	if (as_json) {
 		json_object_set_new(doc, "apps", apps_json(doc, want, n));
+		if (rejected != NULL)
+			json_object_set_new(doc, "rejected", json_string(rejected));
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else {
@@ -573,6 +594,8 @@ cmd_state(int argc, char **argv)
 			printf("error: %s\n", e);
 		if (w && *w)
 			printf("waiting: %s\n", w);
+		if (rejected != NULL)
+			printf("the cloud's target: rejected, what runs stays: %s\n", rejected);
 		json_array_foreach(json_object_get(doc, "apps"), i, a)
 		{
 			const char *ae = json_string_value(json_object_get(a, "error"));
@@ -589,6 +612,7 @@ cmd_state(int argc, char **argv)
 		}
 		cli_print_ps(doc, want, n);
 	}
+	free(rejected);
 	json_decref(doc);
 	return 0;
 }

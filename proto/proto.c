@@ -86,7 +86,8 @@ static const struct field gw_status_fields[] = {
 static const struct field gw_info_fields[] = {
     FSTR(bc_body_gw_info, mode, 32, true),	      FSTR(bc_body_gw_info, endpoint, 2048, false),
     FSTR(bc_body_gw_info, uuid, 64, false),	      FSTR(bc_body_gw_info, last_poll, 512, false),
-    FSTR(bc_body_gw_info, last_report, 512, false), FBOOL(bc_body_gw_info, reachable, false),
+    FSTR(bc_body_gw_info, last_report, 512, false), FSTR(bc_body_gw_info, rejected, 512, false),
+    FBOOL(bc_body_gw_info, reachable, false),
 };
 static const struct field get_state_fields[] = {
     FSTR(bc_body_get_state, from, 64, false),

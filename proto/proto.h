@@ -189,7 +189,8 @@ typedef struct bc_body_gw_info {
 	char *uuid;	   /* optional: the device's */
 	char *last_poll;   /* optional: "<UTC time> <how it went>" */
 	char *last_report; /* optional: the same for the state report */
-	bool reachable;	   /* the last request to the cloud got an answer */
+	char *rejected;	   /* optional: the cloud's target is one we refused: why */
+	bool reachable;	   /* the last request to the cloud got an answer, not a 5xx */
 } bc_body_gw_info;
 
 /* One log record (lib/logs/record.h gives its meaning). */

@@ -64,3 +64,14 @@ bc_buf_free(bc_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+void
+bc_tame(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p != '\0'; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = '?', p++;
+	}
+}

@@ -24,4 +24,9 @@ void bc_buf_consume(bc_buf *b, size_t n);
 void bc_buf_reset(bc_buf *b);
 void bc_buf_free(bc_buf *b);
 
+/* Make s (NUL-terminated, in place) safe for a terminal: every C0 control
+ * but tab, DEL, and the C1 controls in UTF-8 (U+0080..U+009F) become '?'.
+ * For text that came from the cloud or an app on its way to a status line. */
+void bc_tame(char *s);
+
 #endif

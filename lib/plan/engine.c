@@ -254,6 +254,26 @@ drop_excluded(bc_plan *plan, const bc_converge *c)
 	plan->n = keep;
 }
 
+/* What a step that waits is about, in words: a NOOP names its app (with
+ * app, for the device's line) and its service; another step is itself
+ * ("KILL main"). */
+static void
+waiting_what(const bc_step *s, bool with_app, char *out, size_t n)
+{
+	const char *app = with_app && s->app != NULL ? s->app->name : NULL;
+
+	if (s->action != BC_STEP_NOOP)
+		bc_step_describe(s, out, n);
+	else if (app != NULL && s->target != NULL)
+		snprintf(out, n, "app '%s' service '%s'", app, s->target->name);
+	else if (app != NULL)
+		snprintf(out, n, "app '%s'", app);
+	else if (s->target != NULL)
+		snprintf(out, n, "service '%s'", s->target->name);
+	else
+		out[0] = '\0';
+}
+
 static void
 join_waiting(char *out, size_t n, const char *what, const char *why)
 {
@@ -402,18 +422,18 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 				c->on_wait(c->ud, &plan);
 			/* only waiting is left: say on what, per app and in all */
 			for (size_t i = 0; i < plan.n; i++) {
-				char one[200];
-				bc_app_outcome *o =
-				    plan.steps[i].app ? outcome(c, plan.steps[i].app->app_id) : NULL;
-				bc_step_describe(&plan.steps[i], one, sizeof(one));
-				join_waiting(c->waiting, sizeof(c->waiting), one,
-					     plan.steps[i].reason);
+				char all[200], mine[200];
+				const bc_step *s = &plan.steps[i];
+				bc_app_outcome *o = s->app ? outcome(c, s->app->app_id) : NULL;
+				enum bc_app_phase ph = s->locked ? BC_APP_LOCKED : BC_APP_WAITING;
+				waiting_what(s, true, all, sizeof(all));
+				waiting_what(s, false, mine, sizeof(mine));
+				join_waiting(c->waiting, sizeof(c->waiting), all, s->reason);
 				if (o != NULL) {
-					if (o->phase != BC_APP_WAITING)
+					if (o->phase != ph)
 						o->why[0] = '\0';
-					o->phase = BC_APP_WAITING;
-					join_waiting(o->why, sizeof(o->why), one,
-						     plan.steps[i].reason);
+					o->phase = ph;
+					join_waiting(o->why, sizeof(o->why), mine, s->reason);
 				}
 			}
 		} else {

@@ -414,6 +414,8 @@ apply_locks(struct planner *p, const bc_app *app, size_t first)
 			/* the app said "not now": no kill, no new service */
 			p->out->n = first;
 			noop(p, app, NULL, "locked by the app (service '%s')", svc);
+			if (p->out->n > first)
+				p->out->steps[p->out->n - 1].locked = true;
 			return;
 		}
 	}

@@ -38,6 +38,7 @@ typedef struct bc_step {
 	const bc_network *network;
 	const char *image; /* FETCH */
 	bool remove_image; /* KILL under delete-then-download */
+	bool locked;	   /* NOOP: the app holds its update lock */
 	char reason[160];
 } bc_step;
 

@@ -83,9 +83,13 @@ struct gw {
 	char etag[256];	   /* of the last target we got (accepted or not) */
 	json_t *target;	   /* the last accepted cloud target, or NULL */
 	json_t *rejected;  /* app uuid -> commit of a refused release */
+	/* the cloud's target was refused: its ETag (while the cloud answers
+	 * 304 to it, it is still the cloud's target) and why, terminal-safe */
+	char rejected_etag[256];
+	char rejected_why[400];
 	char last_poll[512]; /* when and how the last poll went, for status */
 	char last_report[512];
-	bool reachable; /* the last request to the cloud got an answer */
+	bool reachable; /* the last request to the cloud got an answer, not a 5xx */
 	bc_pending *waiters[16]; /* POLL requests answered when the poll ends */
 	bc_body_ack applied;	 /* the reconciler's generation of our last APPLY */
 	size_t n_waiters;

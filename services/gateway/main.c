@@ -26,6 +26,7 @@ status(struct gw *g, bc_msg *rep)
 	i->uuid = dup_or_null(g->cfg.uuid);
 	i->last_poll = dup_or_null(g->last_poll);
 	i->last_report = dup_or_null(g->last_report);
+	i->rejected = g->rejected_why[0] ? strdup(g->rejected_why) : NULL;
 	i->reachable = g->reachable;
 	return BC_HANDLED;
 }

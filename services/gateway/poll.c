@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "lib/base/buf.h"
 #include "lib/base/clock.h"
 #include "lib/base/fsutil.h"
 #include "lib/base/log.h"
@@ -35,6 +36,7 @@ gw_say(char *out, size_t n, const char *fmt, const char *what)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	snprintf(out, n, "%s ", when);
 	snprintf(out + strlen(out), n - strlen(out), fmt, what);
+	bc_tame(out); /* the cloud's words among them */
 }
 
 static void
@@ -211,6 +213,7 @@ got_target(struct gw *g, struct gw_req *rq)
 			json_decref(g->target);
 			g->target = doc;
 			json_object_clear(g->rejected);
+			g->rejected_etag[0] = g->rejected_why[0] = '\0';
 			keep(g);
 			log_info("applied the cloud's target (%s)", g->etag);
 			gw_report_soon(g);
@@ -233,15 +236,20 @@ got_target(struct gw *g, struct gw_req *rq)
 		json_decref(rels);
 		json_decref(doc);
 	}
+	/* kept while the cloud's target is this one (a 304 to its ETag) */
+	snprintf(g->rejected_etag, sizeof(g->rejected_etag), "%s", rq->etag);
+	snprintf(g->rejected_why, sizeof(g->rejected_why), "%.*s",
+		 (int)sizeof(g->rejected_why) - 1, err.msg);
+	bc_tame(g->rejected_why);
 	gw_report_soon(g);
-	finish_poll(g, true, true, NULL, "rejected the target: %s", err.msg);
+	finish_poll(g, true, true, NULL, "rejected the target: %s", g->rejected_why);
 }
 
 static void
 poll_done(struct gw *g, struct gw_req *rq)
 {
 	g->polling = false;
-	g->reachable = rq->rv == 0;
+	g->reachable = rq->rv == 0 && rq->status < 500;
 	if (rq->rv == NNG_EMSGSIZE) {
 		char why[96];
 		snprintf(why, sizeof(why), "a target larger than %zu bytes", rq->max);
@@ -250,6 +258,11 @@ poll_done(struct gw *g, struct gw_req *rq)
 	} else if (rq->rv != 0) {
 		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_req_error(rq));
 		finish_poll(g, false, true, NULL, "unreachable: %s", gw_req_error(rq));
+	} else if (rq->status == 304 && g->rejected_etag[0] != '\0' &&
+		   strcmp(g->etag, g->rejected_etag) == 0) {
+		/* the cloud's target is still the one refused */
+		finish_poll(g, true, true, NULL, "rejected the target (unchanged, 304): %s",
+			    g->rejected_why);
 	} else if (rq->status == 304) {
 		if (g->target == NULL) {
 			/* the cloud's answer for an unknown or frozen device */
@@ -294,7 +307,9 @@ poll_fire(void *ud)
 	rq->max = BC_PROTO_MAX_DOC; /* it must fit the message to the reconciler */
 	rq->done = poll_done;
 	snprintf(url, sizeof(url), "%s/device/v3/%s/state", g->cfg.api_endpoint, g->cfg.uuid);
-	if (gw_http_send(g, rq, "GET", url, g->target != NULL ? g->etag : NULL, NULL, &err) < 0) {
+	if (gw_http_send(g, rq, "GET", url,
+			 g->target != NULL || g->rejected_etag[0] != '\0' ? g->etag : NULL, NULL,
+			 &err) < 0) {
 		log_warnx("target: %s", err.msg);
 		finish_poll(g, false, true, NULL, "could not ask: %s", err.msg);
 		return;

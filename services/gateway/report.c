@@ -20,7 +20,7 @@ static void
 report_done(struct gw *g, struct gw_req *rq)
 {
 	g->reporting = false;
-	g->reachable = rq->rv == 0;
+	g->reachable = rq->rv == 0 && rq->status < 500;
 	if (rq->rv == 0 && rq->status >= 200 && rq->status < 300) {
 		gw_say(g->last_report, sizeof(g->last_report), "%s", "accepted");
 		/* rq->send held the body; the device part it brought is kept */

@@ -1,0 +1,161 @@
+#!/bin/bash
+# A device that follows the cloud, as a user meets it, against the local
+# double of the balena cloud (tests/cloud/double.py) and real Docker: the
+# report names the release that runs while an update waits on a lock,
+# after a failed pull and beside a rejection; a rejected target stays
+# rejected while the cloud's target is the one refused; local commands
+# that would fight the cloud are refused; what the CLI says while it waits.
+# Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
+T=$(mktemp -d /tmp/bc-cloudmode.XXXXXX)
+APP=$((997000 + $$ % 900))
+UUID=$(printf 'c20d%028x' $$)
+APPUUID=$(printf 'a98%029x' $$)
+KEY=cloudmode-key-$$-$RANDOM
+API=127.0.0.1:5553
+CTL=127.0.0.1:5554
+NAME=cm$APP
+bc() { "$BIN/balena-compose" "$@"; }
+cid() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=main"; }
+# shellcheck source=../cloud/double.sh
+. "$here/../cloud/double.sh"
+cleanup() {
+	suite_stop
+	double_stop
+	docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+	docker network rm $(docker network ls -q --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# target COMMIT GREETING [IMAGE] [EXTRA COMPOSITION JSON] -> the cloud's v3
+# document for this device (release id: a number from the commit)
+target() {
+	cat <<EOT
+{"$UUID": {"name": "dev", "config": {}, "apps": {"$APPUUID": {"id": $APP, "name": "$NAME", "class": "fleet",
+ "releases": {"$1": {"id": $((16#${1#c} + 1)), "services": {
+  "main": {"id": 1, "image_id": 1, "image": "${3:-$BCTEST_IMAGE}", "labels": {"io.balena-compose.test": "1"},
+   "environment": {"GREETING": "$2"},
+   "composition": {${4:-}"command": ["sh", "-c", "trap exit TERM; while :; do sleep 1; done"]}}},
+ "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
+EOT
+}
+put_target() { target "$@" >"$T/target.json" && ctl PUT "/target/$UUID" "$T/target.json" >/dev/null; }
+
+# app_report EXPR: the cloud's view of the app (every report folded as the
+# cloud does, the app's part as a), EXPR printed (python)
+app_report() {
+	ctl GET "/reports/$UUID" | python3 -c 'import json, sys
+seen = {}
+for r in json.load(sys.stdin):
+    seen.update(r)
+a = seen.get("apps", {}).get(sys.argv[1], {})
+rels = a.get("releases", {})
+def svc(commit):
+    return rels.get(commit, {}).get("services", {}).get("main", {}).get("status")
+def upd(commit):
+    return rels.get(commit, {}).get("update_status")
+print(eval(sys.argv[2]))' "$APPUUID" "$1"
+}
+# until_report EXPR: wait (15 s) until app_report EXPR prints True
+until_report() {
+	for _ in $(seq 75); do [ "$(app_report "$1")" = True ] && return 0; sleep 0.2; done
+	app_report 'json.dumps(a)' >&2
+	return 1
+}
+# until_state TEXT: wait (30 s) until `state` shows TEXT
+until_state() {
+	for _ in $(seq 150); do bc state 2>/dev/null | grep -qF -- "$1" && return 0; sleep 0.2; done
+	bc state >&2
+	return 1
+}
+
+"$here/../cloud/mkcerts.sh" "$T/certs"
+double_start || abort "the cloud double did not start"
+ctl POST "/device/$UUID?key=$KEY" >/dev/null
+cat >"$T/config.json" <<EOT
+{"uuid": "$UUID", "deviceApiKey": "$KEY", "apiEndpoint": "https://$API",
+ "appUpdatePollInterval": 600000, "deviceType": "generic-amd64"}
+EOT
+export BC_CONFIG=$T/config.json BC_CA_FILE=$T/certs/ca.pem BC_STATEDIR=$T/state \
+	BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP BC_CLOUD_LOGS=off
+put_target c1 one
+suite_start "$BUILD" "$T" || abort "the suite did not start"
+out=$(bc up -a "$NAME" --timeout 60 2>&1)
+rc=$?
+check "up -a: release c1 runs ($(echo "$out" | tail -1))" test $rc -eq 0
+check "the report: c1 runs, done" until_report 'a.get("release_uuid") == "c1" and upd("c1") == "done" and svc("c1") == "Running"'
+
+# 1. an update that waits on the app's lock: the report names c1, the
+# release that runs, with its service; c2 applying changes, nothing of it
+old=$(cid)
+docker exec "$old" sh -c 'mkdir -p /tmp/balena && touch /tmp/balena/updates.lock'
+put_target c2 two
+bc update >/dev/null 2>&1
+check "an update waits on the app's lock" until_state "Waiting for update lock"
+bc state >"$T/state.out" 2>&1
+check "state says so in words, no step names ($(grep "^app $NAME" "$T/state.out"))" \
+	bash -c "grep -q \"^app $NAME ($APP): Waiting for update lock: locked by the app (service 'main')\$\" '$T/state.out' && ! grep -q NOOP '$T/state.out'"
+check "the report while it waits: release_uuid c1, c1's service Running, c2 applying changes with no service of c1's" \
+	until_report 'a.get("release_uuid") == "c1" and svc("c1") == "Running" and upd("c2") == "applying changes" and svc("c2") is None'
+check "nothing moved" test "$(cid)" = "$old"
+docker exec "$old" rm /tmp/balena/updates.lock
+check "the lock let go: the report says c2 runs, done" \
+	until_report 'a.get("release_uuid") == "c2" and upd("c2") == "done" and svc("c2") == "Running" and "c1" not in rels'
+
+# 1. a pull that fails: c3 aborted, c2 still the release that runs
+c2=$(cid)
+put_target c3 three 127.0.0.1:5000/bc-no-such-image:never
+bc update >/dev/null 2>&1
+check "a pull that fails: the app fails" until_state "Failed"
+check "the report after it: release_uuid c2, c2's service Running, c3 aborted" \
+	until_report 'a.get("release_uuid") == "c2" and svc("c2") == "Running" and upd("c3") == "aborted"'
+check "nothing moved" test "$(cid)" = "$c2"
+
+# 2. a rejected target stays rejected while it is the cloud's target
+put_target c4 four "$BCTEST_IMAGE" '"frobnicate": true, '
+out=$(bc up -a "$NAME" --timeout 20 2>&1)
+rc=$?
+check "up -a of a target the device refuses: exit 1, saying why ($out)" expect $rc 1 "$out" "frobnicate"
+out=$(bc update 2>&1)
+rc=$?
+check "update again, the cloud answers 304: still rejected, exit 1 ($out)" \
+	expect $rc 1 "$out" "rejected" "304" "frobnicate"
+# (the double logs a request once its answer is sent)
+last_poll() {
+	ctl GET /requests | python3 -c 'import json, sys
+print([r for r in json.load(sys.stdin) if r.startswith("GET /device/v3/")][-1])'
+}
+for _ in $(seq 20); do last_poll | grep -q ' 304$' && break; sleep 0.1; done
+poll=$(last_poll)
+check "the poll was a 304 ($poll)" test "${poll##* }" = 304
+out=$(bc up -a "$NAME" --timeout 20 2>&1)
+rc=$?
+check "up -a after the 304: exit 1, rejected ($out)" expect $rc 1 "$out" "rejected" "frobnicate"
+bc status >"$T/status.out" 2>&1
+check "status says the cloud's target is rejected ($(grep '^target:' "$T/status.out"))" \
+	grep -q '^target: *rejected.*frobnicate' "$T/status.out"
+bc state >"$T/state.out" 2>&1
+check "state says so too" grep -q "the cloud's target: rejected.*frobnicate" "$T/state.out"
+bc state --json >"$T/state.json" 2>&1
+check "and state --json" python3 -c 'import json, sys
+assert "frobnicate" in json.load(open(sys.argv[1]))["rejected"]' "$T/state.json"
+check "the report: c4 rejected, release_uuid c2, c2's service Running" \
+	until_report 'upd("c4") == "rejected" and a.get("release_uuid") == "c2" and svc("c2") == "Running"'
+check "nothing moved" test "$(cid)" = "$c2"
+# a good target again: the rejection is over
+put_target c5 five
+out=$(bc up -a "$NAME" --timeout 60 2>&1)
+rc=$?
+check "then a good target: up -a exits 0 ($(echo "$out" | tail -1))" test $rc -eq 0
+bc status >"$T/status.out" 2>&1
+check "and status no longer says rejected" bash -c "! grep -q rejected '$T/status.out'"
+check "the report: c5 runs, done" until_report 'a.get("release_uuid") == "c5" and upd("c5") == "done"'
+finish
