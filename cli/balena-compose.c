@@ -89,8 +89,36 @@ cmd_update(int argc, char **argv)
 		fprintf(stderr, "balena-compose update: %s\n", err.msg);
 		return 1;
 	}
-	printf("the cloud's target is the reconciler's generation %llu\n",
-	       (unsigned long long)ack.generation);
+	/* how the poll went, and which release of each app the target is */
+	{
+		bc_msg req = {.type = BC_MSG_GW_STATUS}, rep;
+		if (bc_client_call(NULL, "gateway", &req, &rep, BC_MSG_GW_INFO, &err) == 0) {
+			if (rep.body.gw_info.last_poll)
+				printf("the cloud: %s\n", rep.body.gw_info.last_poll);
+			bc_msg_clear(&rep);
+		}
+	}
+	{
+		uint64_t gen;
+		bool settled;
+		json_t *doc, *a;
+		size_t i;
+		if (bc_client_state(NULL, &gen, &settled, &doc, &err) < 0) {
+			printf("the cloud's target is the reconciler's generation %llu\n",
+			       (unsigned long long)ack.generation);
+			return 0;
+		}
+		json_array_foreach(json_object_get(doc, "apps"), i, a)
+		{
+			const char *c = json_string_value(json_object_get(a, "commit"));
+			if (json_object_get(a, "uuid") == NULL || c == NULL)
+				continue;
+			printf("app %s: release %s (%s)\n",
+			       json_string_value(json_object_get(a, "name")) ?: "-", c,
+			       json_string_value(json_object_get(a, "status")) ?: "-");
+		}
+		json_decref(doc);
+	}
 	return 0;
 }
 

@@ -147,6 +147,46 @@ bc_statedoc_find(const json_t *doc, int64_t app_id)
 }
 
 void
+bc_statedoc_pending(json_t *doc, const json_t *target)
+{
+	const char *du, *au, *commit;
+	json_t *dev, *ta, *rel, *a;
+
+	json_object_foreach((json_t *)target, du, dev)
+	{
+		json_object_foreach(json_object_get(dev, "apps"), au, ta)
+		{
+			json_t *id = json_object_get(ta, "id");
+			const char *have;
+			commit = NULL;
+			json_object_foreach(json_object_get(ta, "releases"), commit, rel)
+			{
+				break; /* only the first release counts */
+			}
+			if (commit == NULL || !json_is_integer(id))
+				continue;
+			if ((a = bc_statedoc_find(doc, json_integer_value(id))) == NULL) {
+				if ((a = idle_app()) == NULL)
+					continue;
+				json_object_set(a, "id", id);
+				json_object_set_new(a, "uuid", json_string(au));
+				if (json_is_string(json_object_get(ta, "name")))
+					json_object_set(a, "name", json_object_get(ta, "name"));
+				json_array_append_new(json_object_get(doc, "apps"), a);
+			}
+			have = json_string_value(json_object_get(a, "commit"));
+			if (have != NULL && strcmp(have, commit) == 0)
+				continue;
+			json_object_set_new(a, "commit", json_string(commit));
+			json_object_set_new(a, "status", json_string("Updating"));
+			json_object_del(a, "removed");
+			json_object_del(a, "error");
+			json_object_del(a, "waiting");
+		}
+	}
+}
+
+void
 bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy)
 {
 	const char *k;

@@ -57,6 +57,13 @@ json_t *bc_statedoc_build(const bc_statedoc_in *in);
  * "Updating"). Either may be NULL. */
 void bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy);
 
+/* Lay a newer target (a v3 document) over doc, in place, before a converge
+ * has run on it: each of its apps whose release (commit) is not the one doc
+ * shows gets that commit and status "Updating" (an app doc does not know
+ * yet is added so); the containers stay as they are. A target without
+ * commits (a compose project) changes nothing. */
+void bc_statedoc_pending(json_t *doc, const json_t *target);
+
 /* app_id's document in doc, borrowed from it; NULL when doc has none. */
 json_t *bc_statedoc_find(const json_t *doc, int64_t app_id);
 

@@ -115,6 +115,16 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 			return BC_HANDLED;
 		}
 		rec_purge_add(r, json_integer_value(json_object_get(left, "id")));
+	} else if (r->cloud) {
+		/* the cloud's target is the truth here: an app removed by hand
+		 * would stay away until the next target, and up -a would find
+		 * it missing */
+		return bc_err_set(
+		    err, BC_EINVAL,
+		    "this device follows the cloud (apiEndpoint in %s): app '%s' is in the "
+		    "cloud's target and leaves when the cloud's target drops it. To run apps "
+		    "by hand, set \"localMode\": true in config.json and restart the agent",
+		    r->config, req->app);
 	} else {
 		int64_t id = bc_target_remove_app(r->target, found);
 		if (req->volumes)

@@ -118,7 +118,10 @@ rec_state_body(struct rec *r, bc_body_state *st, bc_err *err)
 
 	if (doc == NULL)
 		return bc_err_sys(err, "state");
-	/* the last converge's document, with what is busy and coming now */
+	/* the last converge's document, with a newer target's releases (no
+	 * converge has run on it yet), what is busy and what comes now */
+	if (r->done_gen < r->generation && r->target != NULL)
+		bc_statedoc_pending(doc, r->target);
 	bc_statedoc_overlay(doc, r->downloads, r->busy);
 	rc = bc_statedoc_to_msg(doc, st, err);
 	json_decref(doc);

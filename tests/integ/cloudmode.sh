@@ -98,7 +98,10 @@ check "the report: c1 runs, done" until_report 'a.get("release_uuid") == "c1" an
 old=$(cid)
 docker exec "$old" sh -c 'mkdir -p /tmp/balena && touch /tmp/balena/updates.lock'
 put_target c2 two
-bc update >/dev/null 2>&1
+out=$(bc update 2>&1)
+rc=$?
+check "update: exit 0, saying how the poll went and which release of the app the target is ($out)" \
+	expect $rc 0 "$out" "the cloud: " "applied a new target" "app $NAME: release c2"
 check "an update waits on the app's lock" until_state "Waiting for update lock"
 bc state >"$T/state.out" 2>&1
 check "state says so in words, no step names ($(grep "^app $NAME" "$T/state.out"))" \
@@ -114,6 +117,9 @@ check "the lock let go: the report says c2 runs, done" \
 c2=$(cid)
 put_target c3 three 127.0.0.1:5000/bc-no-such-image:never
 bc update >/dev/null 2>&1
+bc status >"$T/status.out" 2>&1
+check "status at once after update: the new release is the TARGET ($(grep "^$NAME " "$T/status.out"))" \
+	grep -qE "^$NAME +[A-Za-z]+ +c2 +c3$" "$T/status.out"
 check "a pull that fails: the app fails" until_state "Failed"
 check "the report after it: release_uuid c2, c2's service Running, c3 aborted" \
 	until_report 'a.get("release_uuid") == "c2" and svc("c2") == "Running" and upd("c3") == "aborted"'
@@ -158,4 +164,20 @@ check "then a good target: up -a exits 0 ($(echo "$out" | tail -1))" test $rc -e
 bc status >"$T/status.out" 2>&1
 check "and status no longer says rejected" bash -c "! grep -q rejected '$T/status.out'"
 check "the report: c5 runs, done" until_report 'a.get("release_uuid") == "c5" and upd("c5") == "done"'
+
+# 3. local commands that would fight the cloud are refused, saying how to
+# switch; nothing moves, and up -a still finds the app
+c5=$(cid)
+out=$(bc down -p "$NAME" --timeout 20 2>&1)
+rc=$?
+check "down -p of an app of the cloud's target: refused, exit 1, saying how to switch ($out)" \
+	expect $rc 1 "$out" "follows the cloud" "localMode"
+out=$(bc down -v -p "$NAME" --timeout 20 2>&1)
+rc=$?
+check "down -v too" expect $rc 1 "$out" "follows the cloud"
+sleep 1
+check "nothing moved" test "$(cid)" = "$c5"
+out=$(bc up -a "$NAME" --timeout 30 2>&1)
+rc=$?
+check "up -a still finds the app in the cloud's target ($(echo "$out" | tail -1))" test $rc -eq 0
 finish

@@ -99,6 +99,14 @@ assert len(r) == 1, r
 r = r[0]
 assert r["message"] == "done" and r["serviceName"] == "num" and r["serviceId"] == 11, r
 assert r["appId"] == int(sys.argv[2]) and abs(r["timestamp"] / 1000 - __import__("time").time()) < 120, r' "$T/json.out" "$APP"
+bc logs --json -p "lg$APP" num >"$T/all.json"
+check "logs --json: stderr lines say isStdErr, stdout lines do not" python3 -c 'import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+err = [x for x in r if x["message"].startswith("err ")]
+out = [x for x in r if x["message"].startswith("out ")]
+assert len(err) == len(out) == 3000, (len(err), len(out))
+assert all(x.get("isStdErr") is True for x in err), err[:1]
+assert not any("isStdErr" in x for x in out), out[:1]' "$T/all.json"
 out=$(bc logs --since 1h --tail 1 -p "lg$APP" num)
 check "logs --since 1h --tail 1" test "$(echo "$out" | sed 's/ *|/|/')" = "num| done"
 out=$(bc logs --since 2099-01-01T00:00:00Z -p "lg$APP" 2>&1)

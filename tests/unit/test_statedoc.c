@@ -194,6 +194,36 @@ test_overlay_busy_and_downloads(void **state)
 
 /* The document through a STATE message and back is the same document. */
 static void
+test_pending_target(void **state)
+{
+	json_t *doc = json_pack("{s:I, s:[{s:i, s:s, s:s, s:s, s:{s:{s:s, s:s}}}]}", "generation",
+				(json_int_t)4, "apps", "id", 7, "uuid", "u7", "commit", "c1", "status",
+				"Idle", "services", "main", "status", "running", "commit", "c1");
+	json_t *tgt = json_pack("{s:{s:{s:{s:i, s:s, s:{s:{}}}, s:{s:i, s:s, s:{s:{}}}}}}", "dev",
+				"apps", "u7", "id", 7, "name", "seven", "releases", "c2", "u8", "id",
+				8, "name", "eight", "releases", "d1");
+	json_t *same = json_pack("{s:{s:{s:{s:i, s:{s:{}}}}}}", "dev", "apps", "u7", "id", 7,
+				 "releases", "c1");
+	(void)state;
+
+	/* the same release: nothing changes */
+	bc_statedoc_pending(doc, same);
+	assert_string_equal(str(app_of(doc, 7), NULL, NULL, "status"), "Idle");
+	/* a newer one: its commit, Updating, the containers as they are */
+	bc_statedoc_pending(doc, tgt);
+	assert_string_equal(str(app_of(doc, 7), NULL, NULL, "commit"), "c2");
+	assert_string_equal(str(app_of(doc, 7), NULL, NULL, "status"), "Updating");
+	assert_string_equal(str(app_of(doc, 7), "services", "main", "commit"), "c1");
+	/* an app the document did not know */
+	assert_string_equal(str(app_of(doc, 8), NULL, NULL, "commit"), "d1");
+	assert_string_equal(str(app_of(doc, 8), NULL, NULL, "name"), "eight");
+	assert_string_equal(str(app_of(doc, 8), NULL, NULL, "status"), "Updating");
+	json_decref(same);
+	json_decref(tgt);
+	json_decref(doc);
+}
+
+static void
 test_through_the_wire(void **state)
 {
 	bc_state tgt = {0}, cur = {0};
@@ -267,6 +297,7 @@ main(void)
 	    cmocka_unit_test(test_running_app_maps_services),
 	    cmocka_unit_test(test_outcomes_per_app),
 	    cmocka_unit_test(test_overlay_busy_and_downloads),
+	    cmocka_unit_test(test_pending_target),
 	    cmocka_unit_test(test_through_the_wire),
 	    cmocka_unit_test(test_bounded_for_the_wire),
 	};
