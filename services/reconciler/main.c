@@ -64,6 +64,10 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	napps = bc_target_count_apps(doc);
 	json_decref(r->target);
 	r->target = merged;
+	/* a new target: its images are tried at once */
+	pthread_mutex_lock(&r->pull_mu);
+	json_object_clear(r->pulls);
+	pthread_mutex_unlock(&r->pull_mu);
 	rec_purge_prune(r, NULL); /* an app back in the target keeps its volumes */
 	gen = ++r->generation;
 	if (req->force)
@@ -210,12 +214,17 @@ start(struct bc_daemon *d, bc_err *err)
 		/* the mode only: the gateway is the one that uses the key */
 		bc_config c;
 		bc_err cerr = {0};
+		r->pull_cap_ms = 900000;
 		if (bc_config_load(set->config, &c, &cerr) == 0) {
 			r->cloud = !c.unmanaged && !c.local_mode;
+			if (r->cloud)
+				r->pull_cap_ms = c.app_update_poll_interval_ms;
 			bc_config_free(&c);
 		}
 		log_info("%s mode (%s)", r->cloud ? "cloud" : "local", set->config);
 	}
+	r->pulls = json_object();
+	pthread_mutex_init(&r->pull_mu, NULL);
 	snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", set->statedir);
 	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", set->statedir);
 	snprintf(r->purgefile, sizeof(r->purgefile), "%s/purge.json", set->statedir);

@@ -38,6 +38,12 @@ struct rec {
 	json_t *state_doc;   /* the last converge's state document (lib/plan/statedoc.h) */
 	json_t *downloads;   /* "<app>/<service>" -> {image, percent, current, total} */
 	json_t *busy;	     /* "<app>" -> its status while a converge works on it */
+	/* pulls that failed: when each image is tried again
+	 * (lib/fetch/backoff.h); the loop's and the round's, under pull_mu,
+	 * memory only, never held across I/O. A new target clears it. */
+	json_t *pulls;
+	pthread_mutex_t pull_mu;
+	uint64_t pull_cap_ms; /* the longest wait: the cloud's poll interval */
 	json_t *leases;	     /* app id -> our lease, as kept in leasefile (locks.c) */
 	struct round *round; /* the one out on the pool, or NULL */
 	uint64_t renew_at;   /* monotonic ms: renew our leases (locks.c) */

@@ -12,6 +12,7 @@
 #include "lib/ipc/client.h"
 #include "lib/locks/lock.h"
 #include "lib/base/clock.h"
+#include "lib/fetch/backoff.h"
 #include "lib/base/fsutil.h"
 #include "lib/base/log.h"
 #include "lib/plan/statedoc.h"
@@ -220,19 +221,35 @@ static int
 fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 {
 	struct round *rd = ud;
-	struct fetching fx = {.r = rd->r, .s = s};
-	char key[192];
+	struct rec *r = rd->r;
+	struct fetching fx = {.r = r, .s = s};
+	char key[192], why[1024], when[96];
+	bool waits;
 	int failed;
 
 	(void)d;
+	/* a pull that failed lately waits its turn: no request, no log */
+	pthread_mutex_lock(&r->pull_mu);
+	waits = bc_pull_backoff_waits(r->pulls, s->image, bc_mono_ms(), bc_wall_ms(), why,
+				      sizeof(why));
+	pthread_mutex_unlock(&r->pull_mu);
+	if (waits)
+		return bc_err_set(err, BC_EHTTP, "fetch '%s': %s", s->image, why);
 	failed = bc_client_fetch(NULL, &s->image, 1, NULL, fetch_progress, fetch_done, &fx,
 				 60 * 60 * 1000, err);
 	bc_statedoc_key(key, sizeof(key), s->app->app_id, s->target->name);
-	post_json(rd->r, key, NULL, false);
+	post_json(r, key, NULL, false);
 	if (failed < 0)
 		return bc_err_wrap(err, "fetch '%s'", s->image);
+	pthread_mutex_lock(&r->pull_mu);
 	if (failed > 0)
-		return bc_err_set(err, BC_EHTTP, "fetch '%s': %s", s->image, fx.error);
+		bc_pull_backoff_failed(r->pulls, s->image, fx.error, bc_mono_ms(), bc_wall_ms(),
+				       r->pull_cap_ms, when, sizeof(when));
+	else
+		bc_pull_backoff_ok(r->pulls, s->image);
+	pthread_mutex_unlock(&r->pull_mu);
+	if (failed > 0)
+		return bc_err_set(err, BC_EHTTP, "fetch '%s': %s; %s", s->image, fx.error, when);
 	return 0;
 }
 

@@ -124,6 +124,27 @@ check "a pull that fails: the app fails" until_state "Failed"
 check "the report after it: release_uuid c2, c2's service Running, c3 aborted" \
 	until_report 'a.get("release_uuid") == "c2" and svc("c2") == "Running" and upd("c3") == "aborted"'
 check "nothing moved" test "$(cid)" = "$c2"
+# 4. the missing image is tried again later and later (2 s, 4 s, 8 s ...),
+# whatever else wakes the reconciler meanwhile; state says when
+bc state >"$T/state.out" 2>&1
+check "state says when the pull is tried next ($(grep "^app $NAME" "$T/state.out" | grep -o 'next try.*'))" \
+	grep -q "^app $NAME .*; next try at 20.*Z (in [0-9]* s)" "$T/state.out"
+lockdir=$(ls -d "$BC_LOCKDIR"/*"$APP"*/main 2>/dev/null | head -1)
+for i in $(seq 14); do # the app's lock taken and let go: each a wake
+	[ -n "$lockdir" ] && touch "$lockdir/updates.lock" && sleep 0.5 && rm -f "$lockdir/updates.lock"
+	sleep 0.5
+done
+tries() {
+	bc logs --json | python3 -c 'import json, sys
+t = [json.loads(l)["timestamp"] / 1000 for l in sys.stdin
+     if "Failed to download image" in l and "bc-no-such-image" in l]
+print(" ".join("%.1f" % (b - a) for a, b in zip(t, t[1:])))'
+}
+gaps=$(tries)
+check "the pull's tries came 2 s, then 4 s, then 8 s apart, doubling (gaps: $gaps)" python3 -c 'import sys
+g = [float(x) for x in sys.argv[1].split()]
+assert len(g) >= 2 and g[0] >= 1.8, g
+assert all(b >= 1.4 * a for a, b in zip(g, g[1:])), g' "$gaps"
 
 # 2. a rejected target stays rejected while it is the cloud's target
 put_target c4 four "$BCTEST_IMAGE" '"frobnicate": true, '
