@@ -85,7 +85,7 @@ cmd_update(int argc, char **argv)
 		       "the gateway does not answer.\n");
 		return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? 0 : 100;
 	}
-	if (bc_client_poll(NULL, &ack, &err) < 0) {
+	if (cli_poll(&ack, &err) < 0) {
 		fprintf(stderr, "balena-compose update: %s\n", err.msg);
 		return 1;
 	}

@@ -17,6 +17,12 @@ int cli_state(const char *cmd, uint64_t *gen, bool *settled, json_t **doc);
 int cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n,
 	     enum bc_wait_until until, int timeout_s);
 
+/* Ask the gateway to poll the cloud now (bc_client_poll); while the
+ * answer is awaited, say so on stderr every few seconds ("waiting: the
+ * cloud at ... has not answered the poll yet (6 s)"). 0 with *ack, else -1
+ * with err. */
+int cli_poll(bc_ack *ack, bc_err *err);
+
 /* Is app (of a state document) one of want (n of them: uuid, name or id)?
  * n == 0: every app is. */
 bool cli_app_matches(const json_t *app, const char *const *want, size_t n);

@@ -1,5 +1,6 @@
 /* balena-compose up / down / ps / state: clients of the reconciler. */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/clock.h"
 #include "lib/ipc/client.h"
 #include "lib/model/compose.h"
 #include "lib/model/target.h"
@@ -44,6 +46,73 @@ cli_wait(const char *cmd, const bc_ack *ack, const int64_t *apps, size_t n,
 		return err.code == BC_EINVAL ? 2 : 1; /* 2: apps failed, the others ended */
 	}
 	return 0;
+}
+
+/* The poll's watcher: a thread that says what is awaited, until told. */
+struct poll_watch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+};
+
+static void *
+poll_watch(void *arg)
+{
+	struct poll_watch *w = arg;
+	uint64_t t0 = bc_mono_ms();
+	struct timespec until;
+
+	pthread_mutex_lock(&w->mu);
+	for (int n = 1; !w->done; n++) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += n == 1 ? 2 : 5;
+		while (!w->done && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+			;
+		if (w->done)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		{
+			bc_msg req = {.type = BC_MSG_GW_STATUS}, rep;
+			bc_err err = {0};
+			const char *where = NULL;
+			bool got = bc_client_call(NULL, "gateway", &req, &rep, BC_MSG_GW_INFO,
+						  &err) == 0;
+			if (got)
+				where = rep.body.gw_info.endpoint;
+			fprintf(stderr, "waiting: the cloud%s%s has not answered the poll yet (%llu s)\n",
+				where ? " at " : "", where ? where : "",
+				(unsigned long long)((bc_mono_ms() - t0) / 1000));
+			if (got)
+				bc_msg_clear(&rep);
+		}
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int
+cli_poll(bc_ack *ack, bc_err *err)
+{
+	struct poll_watch w = {.done = false};
+	pthread_t th;
+	bool watching;
+	int rc;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	watching = pthread_create(&th, NULL, poll_watch, &w) == 0;
+	rc = bc_client_poll(NULL, ack, err);
+	if (watching) {
+		pthread_mutex_lock(&w.mu);
+		w.done = true;
+		pthread_cond_signal(&w.cv);
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(th, NULL);
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return rc;
 }
 
 bool
@@ -232,7 +301,7 @@ up_cloud_app(const char *app, int timeout)
 	const char *name = app;
 	size_t i;
 
-	if (bc_client_poll(NULL, &ack, &err) < 0) {
+	if (cli_poll(&ack, &err) < 0) {
 		fprintf(stderr, "balena-compose up: the cloud: %s\n", err.msg);
 		return 1;
 	}

@@ -24,6 +24,10 @@
 
 #define GW_REQUEST_TIMEOUT_MS 59000 /* the supervisor's apiRequestTimeout */
 #define GW_JITTER_MS 60000	    /* a poll comes up to 60 s late: spreads devices */
+/* a client asks while a poll has had no answer this long: that one is
+ * given up and a new one sent (a cloud that hung need not cost a client
+ * the whole request timeout once it answers again) */
+#define GW_POLL_STALE_MS 2000
 
 struct gw;
 
@@ -95,6 +99,9 @@ struct gw {
 	size_t n_waiters;
 	size_t n_asked;	 /* the first n_asked waiters: this poll is theirs */
 	bool poll_again; /* a poll now was asked for while one ran */
+	struct gw_req *poll_rq; /* the poll in flight (polling), or NULL */
+	uint64_t poll_started;	/* monotonic ms: when it was sent */
+	bool poll_restart;	/* it was given up for a new one (a client asked) */
 	uint64_t kept_at;    /* the kept target is still to be applied: when */
 	unsigned kept_tries;
 

@@ -151,6 +151,12 @@ gw_poll_wait(struct gw *g, bc_err *err)
 		return bc_err_set(err, BC_ESYS, "out of memory");
 	g->waiters[g->n_waiters++] = p;
 	gw_poll_now(g);
+	if (g->polling && g->poll_rq != NULL && !g->poll_restart &&
+	    bc_mono_ms() - g->poll_started > GW_POLL_STALE_MS) {
+		/* no answer yet: give it up, everyone waits on a new one */
+		g->poll_restart = true;
+		nng_aio_cancel(g->poll_rq->aio);
+	}
 	return BC_DEFERRED;
 }
 
@@ -249,6 +255,18 @@ static void
 poll_done(struct gw *g, struct gw_req *rq)
 {
 	g->polling = false;
+	g->poll_rq = NULL;
+	if (g->poll_restart && rq->rv == NNG_ECANCELED) {
+		/* given up for a new one: its waiters wait on that */
+		log_info("target: no answer in %llu ms; a client asked: polling anew",
+			 (unsigned long long)(bc_mono_ms() - g->poll_started));
+		g->poll_restart = g->poll_again = false;
+		g->n_asked = 0;
+		g->next_poll = bc_mono_ms();
+		gw_req_free(rq);
+		return;
+	}
+	g->poll_restart = false;
 	g->reachable = rq->rv == 0 && rq->status < 500;
 	if (rq->rv == NNG_EMSGSIZE) {
 		char why[96];
@@ -315,6 +333,8 @@ poll_fire(void *ud)
 		return;
 	}
 	g->polling = true;
+	g->poll_rq = rq;
+	g->poll_started = bc_mono_ms();
 }
 
 void

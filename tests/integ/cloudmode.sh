@@ -201,4 +201,24 @@ check "nothing moved" test "$(cid)" = "$c5"
 out=$(bc up -a "$NAME" --timeout 30 2>&1)
 rc=$?
 check "up -a still finds the app in the cloud's target ($(echo "$out" | tail -1))" test $rc -eq 0
+
+# 6. a cloud that hangs: the client says what it waits on; once the cloud
+# answers again, a new ask gives the stuck poll up instead of waiting out
+# its 59 s, and both clients get the new poll's answer
+ctl POST "/fault?kind=hang&count=1&method=GET" >/dev/null
+(bc update >"$T/u1.out" 2>"$T/u1.err"; echo $? >"$T/u1.rc") &
+u1=$!
+sleep 3.5
+t0=$(date +%s%N)
+out=$(bc update 2>&1)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "then a second update: answered by a new poll, exit 0, in $ms ms (not the first's 59 s timeout)" \
+	bash -c "[ $rc -eq 0 ] && [ $ms -lt 10000 ]"
+for _ in $(seq 100); do [ -s "$T/u1.rc" ] && break; sleep 0.1; done
+check "the first update ends with it, exit 0 ($(cat "$T/u1.rc" 2>/dev/null))" test "$(cat "$T/u1.rc" 2>/dev/null)" = 0
+check "and while it waited it said on what ($(head -1 "$T/u1.err"))" \
+	grep -q "^waiting: the cloud at https://$API has not answered the poll yet ([0-9]* s)" "$T/u1.err"
+check "the gateway said it polled anew" grep -q "a client asked: polling anew" "$BC_LOGDIR/gateway/current"
+wait "$u1" 2>/dev/null
 finish
