@@ -30,7 +30,7 @@ INTEGS  := $(INTEGSRC:tests/integ/%.c=$(BUILD)/tests/%) $(BUILD)/tests/rawreq $(
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: demo-stop format all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench
+.PHONY: demo-stop format all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench start stop
 
 all: $(BINS) $(BUILD)/scandir/.stamp $(BUILD)/examples/composer-example
 
@@ -123,6 +123,15 @@ demo: deps
 
 demo-stop:
 	tools/demo.sh $(BUILD) --stop
+
+# the agent alone, whatever the mode (config.json says: local or cloud),
+# and its stop (the apps run on)
+start: deps
+	$(MAKE) all
+	tools/demo.sh $(BUILD) --start
+
+stop:
+	tools/demo.sh $(BUILD) --stop-agent
 
 # every bench, then one table of the figures and their targets
 bench: all $(BUILD)/tests/sub

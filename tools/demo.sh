@@ -1,8 +1,12 @@
 #!/bin/bash
 # make demo: start Docker if needed, build the demo image locally, run the
-# five daemons under s6-svscan, deploy examples/hello in local mode and show
-# it running. The suite and the app stay up; `make demo-stop` ends both.
-# usage: tools/demo.sh BUILD_DIR [--stop]
+# five daemons under s6-svscan, say which mode they run in; in local mode
+# deploy examples/hello and show it running (a device that follows the
+# cloud runs the cloud's target, not the example). The suite and the app
+# stay up; `make demo-stop` ends both.
+# make start (--start): Docker and the five daemons only, whatever the
+# mode; make stop (--stop-agent): the daemons only, the apps run on.
+# usage: tools/demo.sh BUILD_DIR [--start | --stop | --stop-agent]
 set -euo pipefail
 BUILD=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,19 +20,23 @@ HARNESS_TMP=$(mktemp -d /tmp/bc-demo.XXXXXX)
 trap 'rm -rf "$HARNESS_TMP"' EXIT
 export BC_RUNDIR=/run/balena-compose BC_LOGDIR=/var/log/balena-compose
 
-if [ "${2:-}" = --stop ]; then
-	"$BIN/balena-compose" down -p hello -v 2>/dev/null || true
+if [ "${2:-}" = --stop ] || [ "${2:-}" = --stop-agent ]; then
+	[ "${2:-}" = --stop-agent ] || "$BIN/balena-compose" down -p hello -v 2>/dev/null || true
 	[ -d "$WORK/scan" ] && s6-svscanctl -t "$WORK/scan" 2>/dev/null || true
 	for _ in $(seq 60); do pgrep -f "s6-svscan $WORK/scan" >/dev/null || break; sleep 0.5; done
 	# the lock root's small tmpfs, which the daemons mounted: kept while
 	# containers of other apps run on (their update locks live there)
 	lock_root_unmount "${BC_LOCKDIR:-/run/balena-compose/locks}" || true
-	echo "demo stopped"
+	if [ "${2:-}" = --stop-agent ]; then
+		echo "the agent stopped (the apps run on; make start starts it again)"
+	else
+		echo "demo stopped"
+	fi
 	exit 0
 fi
 
 ensure_dockerd # a dockerd started here is left running for you
-if ! docker image inspect hello/busybox:1 >/dev/null 2>&1; then
+if [ "${2:-}" != --start ] && ! docker image inspect hello/busybox:1 >/dev/null 2>&1; then
 	echo "building the demo image hello/busybox:1 (busybox-static, docker import)"
 	root=$HARNESS_TMP/rootfs
 	mkdir -p "$root/bin" "$root/site" "$root/tmp"
@@ -55,6 +63,31 @@ else
 	done
 fi
 "$BIN/balena-compose" ping
+# which mode: local (no apiEndpoint in config.json), cloud or provisioning
+mode=$("$BIN/balena-compose" status 2>/dev/null | sed -n 's/^mode: *//p' | head -1)
+echo "mode: ${mode:-unknown} (config.json: ${BC_CONFIG:-/mnt/boot/config.json})"
+if [ "${2:-}" = --start ]; then
+	echo "the agent runs; $BUILD/bin/balena-compose status says how it stands, make stop stops it"
+	exit 0
+fi
+case $mode in
+local*) ;;
+*)
+	cat <<EOT
+
+This device follows the cloud: it runs the cloud's target, not the example
+app (a local compose file would be replaced at the next poll; to run
+examples/hello, set "localMode": true in config.json). 'balena-compose up
+-a APP' waits for an app of the cloud's target. Try:
+  $BUILD/bin/balena-compose status
+  $BUILD/bin/balena-compose update
+  $BUILD/bin/balena-compose ps
+  make demo-stop                                 (the daemons)
+Daemon logs: $BC_LOGDIR/<daemon>/current
+EOT
+	exit 0
+	;;
+esac
 echo
 echo "\$ balena-compose up -f examples/hello/docker-compose.yml"
 "$BIN/balena-compose" up -f "$here/examples/hello/docker-compose.yml"

@@ -16,6 +16,7 @@ T=$(mktemp -d /tmp/bc-demo-test.XXXXXX)
 cleanup() {
 	BC_RUNDIR=/run/balena-compose "$BIN/balena-compose" ping reconciler >/dev/null 2>&1 &&
 		tools/demo.sh "$BUILD" --stop >/dev/null 2>&1
+	declare -F double_stop >/dev/null && double_stop
 	rm -rf "$T"
 }
 if BC_RUNDIR=/run/balena-compose "$BIN/balena-compose" ping reconciler >/dev/null 2>&1; then
@@ -62,4 +63,60 @@ while IFS= read -r cmd; do
 	esac
 done <"$T/suggested"
 check "the last suggestion was make demo-stop" test "$(tail -1 "$T/suggested")" = "make demo-stop"
+
+# make start / make stop (the README's): the agent alone, whatever the
+# mode; a stop leaves the apps running, a start finds them again
+rundir_ping() { BC_RUNDIR=/run/balena-compose "$BIN/balena-compose" ping reconciler >/dev/null 2>&1; }
+out=$(timeout 300 make start 2>&1)
+rc=$?
+check "make start: exit 0, saying the mode ($(echo "$out" | grep '^mode:'))" \
+	expect "$rc" 0 "$out" "mode: local"
+check "  and the daemons answer" rundir_ping
+BC_RUNDIR=/run/balena-compose timeout 120 "$BIN/balena-compose" up -f examples/hello/docker-compose.yml >/dev/null 2>&1
+web=$(docker ps -q --filter "label=io.balena.app-id=$HELLO" --filter label=io.balena.service-name=web)
+out=$(timeout 120 make stop 2>&1)
+rc=$?
+check "make stop: exit 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
+check "  and the daemons are stopped" bash -c "! BC_RUNDIR=/run/balena-compose '$BIN/balena-compose' ping reconciler >/dev/null 2>&1"
+check "  and the app runs on, the very container ($web)" \
+	bash -c "[ -n '$web' ] && [ \"\$(docker ps -q --filter label=io.balena.app-id=$HELLO --filter label=io.balena.service-name=web)\" = '$web' ]"
+timeout 300 make start >/dev/null 2>&1
+sleep 2
+check "make start again: the app as it was, nothing recreated" \
+	bash -c "[ \"\$(docker ps -q --filter label=io.balena.app-id=$HELLO --filter label=io.balena.service-name=web)\" = '$web' ]"
+timeout 300 make demo-stop >/dev/null 2>&1
+
+# make demo on a device that follows the cloud (a config.json with an
+# apiEndpoint, here the local double): it says so, runs the cloud's target
+# (no app), not the example, and what it suggests works as printed
+API=127.0.0.1:5573
+CTL=127.0.0.1:5574
+# shellcheck source=../cloud/double.sh
+. "$here/../cloud/double.sh"
+"$here/../cloud/mkcerts.sh" "$T/certs" >/dev/null 2>&1
+double_start || abort "the cloud double did not start"
+UUID=$(printf 'de30%028x' $$)
+KEY=demo-key-$$-$RANDOM
+ctl POST "/device/$UUID?key=$KEY" >/dev/null
+printf '{"%s": {"name": "dev", "config": {}, "apps": {}}}' "$UUID" >"$T/target.json"
+ctl PUT "/target/$UUID" "$T/target.json" >/dev/null
+printf '{"uuid": "%s", "deviceApiKey": "%s", "apiEndpoint": "https://%s"}' "$UUID" "$KEY" "$API" >"$T/config.json"
+export BC_CONFIG=$T/config.json BC_CA_FILE=$T/certs/ca.pem BC_STATEDIR=$T/state
+timeout 300 tools/demo.sh "$BUILD" >"$T/cloud.out" 2>&1
+rc=$?
+sed 's/^/  demo: /' "$T/cloud.out" | tail -14
+check "make demo in cloud mode: exit 0, saying the mode and that it runs the cloud's target" \
+	expect "$rc" 0 "$(cat "$T/cloud.out")" "mode: cloud (https://$API" "follows the cloud"
+check "  and the example app is not run" test -z "$(docker ps -aq --filter "label=io.balena.app-id=$HELLO")"
+sed -n '/Try:$/,/^Daemon logs:/p' "$T/cloud.out" | sed '1d;$d' | sed 's/^ *//; s/  *(.*)$//' >"$T/suggested"
+check "it suggests commands ($(wc -l <"$T/suggested"))" test "$(wc -l <"$T/suggested")" -ge 3
+while IFS= read -r cmd; do
+	[ -n "$cmd" ] || continue
+	out=$(timeout 120 bash -c "$cmd" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/    /' | head -6
+	check "as the cloud-mode demo says: '$cmd': exit 0" test "$rc" -eq 0
+done <"$T/suggested"
+check "  and the daemons are stopped" bash -c "! BC_RUNDIR=/run/balena-compose '$BIN/balena-compose' ping reconciler >/dev/null 2>&1"
+double_stop
 finish
