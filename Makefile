@@ -5,7 +5,8 @@ BUILD   ?= build
 SAN     ?=
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Werror
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=gnu11 -D_GNU_SOURCE -I. $(WARN) -MMD -MP
+# -fPIC: the library's objects go into the shared library too
+override CFLAGS += -std=gnu11 -D_GNU_SOURCE -I. $(WARN) -MMD -MP -fPIC
 ifeq ($(SAN),1)
 override CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 override LDFLAGS += -fsanitize=address,undefined
@@ -21,7 +22,14 @@ LDLIBS   = $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd zl
 DAEMONS := fetcher reconciler locker logger gateway
 LIBSRC  := $(wildcard lib/*/*.c) $(wildcard proto/*.c)
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/obj/%.o)
-LIBA    := $(BUILD)/libbc.a
+# the library: every daemon, the CLI and the tests link the archive; the
+# Composer API (include/balena-compose.h) is also a shared library of that
+# version, exporting bc_composer_* only, found through balena-compose.pc
+VERSION := 0.1.0
+LIBA    := $(BUILD)/libbalena-compose.a
+SONAME  := libbalena-compose.so.0
+LIBSO   := $(BUILD)/libbalena-compose.so.$(VERSION)
+PCLIBS  := -lcurl -ljansson -lmsgpackc -lyaml -lzstd -lz -lnng -lm
 BINS    := $(DAEMONS:%=$(BUILD)/bin/bc-%) $(BUILD)/bin/balena-compose $(BUILD)/bin/bc-regsize
 UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -32,17 +40,35 @@ FUZZERS := $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: demo-stop format all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench start stop
 
-all: $(BINS) $(BUILD)/scandir/.stamp $(BUILD)/examples/composer-example
+all: $(BINS) $(BUILD)/scandir/.stamp $(BUILD)/examples/composer-example $(LIBSO) \
+  $(BUILD)/pkgconfig/balena-compose.pc
+
+# the shared library: the Composer's objects and what they pull from the
+# archive; only the API is exported (tools/libbalena-compose.map)
+$(LIBSO): $(BUILD)/obj/lib/ipc/composer.o $(LIBA) tools/libbalena-compose.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) \
+	  -Wl,--version-script=tools/libbalena-compose.map -o $@ \
+	  $(BUILD)/obj/lib/ipc/composer.o $(LIBA) $(LDLIBS)
+	ln -sf $(notdir $@) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libbalena-compose.so
+
+# pkg-config: for the build tree (libdir the build, the headers in
+# include/) here; make install writes one for PREFIX
+$(BUILD)/pkgconfig/balena-compose.pc: tools/balena-compose.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@LIBDIR@|$(abspath $(BUILD))|' -e 's|@INCLUDEDIR@|$(abspath include)|' \
+	  -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(PCLIBS)|' $< >$@
 
 $(BUILD)/examples/composer-example: $(BUILD)/obj/examples/composer.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/examples/%.o: examples/%.c
+$(BUILD)/obj/examples/%.o: examples/%.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iinclude -c -o $@ $<
 
-$(BUILD)/obj/%.o: %.c
+# the flags are here: an object is rebuilt when they change
+$(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -141,9 +167,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/balena-compose \
 	  $(DESTDIR)$(PREFIX)/share/balena-compose
 	install -m 0755 $(BUILD)/bin/balena-compose $(DESTDIR)$(PREFIX)/bin/
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0644 include/balena-compose.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libbalena-compose.a
+	install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(notdir $(LIBSO)) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libbalena-compose.so
+	sed -e 's|@LIBDIR@|$(PREFIX)/lib|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
+	  -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(PCLIBS)|' \
+	  tools/balena-compose.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/balena-compose.pc
 	install -m 0755 $(DAEMONS:%=$(BUILD)/bin/bc-%) $(BUILD)/bin/bc-regsize \
 	  $(DESTDIR)$(PREFIX)/libexec/balena-compose/
 	cp -R s6-rc.d $(DESTDIR)$(PREFIX)/share/balena-compose/

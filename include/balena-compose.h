@@ -3,7 +3,10 @@
  * A Composer stands for one app on this device. It is a client of the
  * balena-compose daemons (they must be running): update() hands the app's
  * new release to the reconciler and waits until it runs; state() says what
- * runs now. Several Composers (one per app) can be used side by side; one
+ * runs now. On a device that follows the cloud (config.json names an
+ * apiEndpoint) the cloud's target rules: update() fails, saying so;
+ * state() works. Link: pkg-config --cflags --libs balena-compose
+ * (libbalena-compose.so.0). Several Composers (one per app) can be used side by side; one
  * Composer is used from one thread at a time.
  *
  * Errors: functions that can fail return -1 (or NULL) and, when errbuf is
@@ -66,7 +69,9 @@ char *bc_composer_state(bc_composer *c, char *errbuf, size_t errlen);
 /* Move the app to a new release and wait until it runs as asked (or fails,
  * or the timeout passes). Only this app's outcome counts: another app that
  * fails does not fail this update. A reconciler that restarts meanwhile is
- * followed to the end of the same release. commit names the release; target is JSON text of
+ * followed to the end of the same release. commit names the release (the
+ * first release of the app is numbered 1, another commit the next number,
+ * the same commit keeps its number); target is JSON text of
  * the release in compose form (@balena/compose's ComposerTarget):
  * {"name": "...", "services": {"<name>": {"image": ..., <compose keys>}},
  *  "volumes": {...}, "networks": {...}}. An empty "services" map removes

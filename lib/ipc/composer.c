@@ -97,6 +97,36 @@ bc_composer_state(bc_composer *c, char *errbuf, size_t errlen)
 	return out;
 }
 
+/* The release number of commit for this app: the one it has when commit
+ * is the app's release now, else one past the highest of its services (a
+ * new release numbers on; 1 for the first, or when the state is not to be
+ * had). */
+static int64_t
+release_of(bc_composer *c, const char *commit)
+{
+	uint64_t gen;
+	bool settled;
+	json_t *doc = NULL, *a, *s;
+	const char *k, *have;
+	int64_t top = 0;
+
+	if (bc_client_state(c->rundir, &gen, &settled, &doc, NULL) < 0)
+		return 1;
+	if ((a = bc_statedoc_find(doc, c->app_id)) != NULL) {
+		json_object_foreach(json_object_get(a, "services"), k, s)
+		{
+			json_int_t r = json_integer_value(json_object_get(s, "release"));
+			if (r > top)
+				top = r;
+		}
+		have = json_string_value(json_object_get(a, "commit"));
+		if (have == NULL || strcmp(have, commit) != 0 || top == 0)
+			top++;
+	}
+	json_decref(doc);
+	return top > 0 ? top : 1;
+}
+
 int
 bc_composer_update(bc_composer *c, const char *commit, const char *target, char *errbuf,
 		   size_t errlen)
@@ -139,6 +169,7 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 		}
 		goto wait;
 	}
+	o.release_id = release_of(c, commit);
 	doc = bc_compose_to_target(compose, "target", &o, &err);
 	json_decref(compose);
 	if (doc == NULL || bc_target_parse(doc, NULL, &st, &err) < 0) {

@@ -310,6 +310,9 @@ check "composer example: release1 ran, release2 renamed it, then it was removed"
 	'release1: {"id":'"$APP2"',' '"status":"Idle","services":{"hello":{"status":"running"' \
 	'"container":"hello_' '_release1"' '_release2"' \
 	'removed: {"status":"Idle","services":{},"networks":{},"volumes":{}}'
+echo "$out" >"$T/comp1"
+check "composer example: its releases numbered, 1 then 2" \
+	bash -c "grep -q '^release1: .*\"release\":1,' '$T/comp1' && grep -q '^release2: .*\"release\":2,' '$T/comp1'"
 check "composer example: nothing of its app is left" \
 	test -z "$(docker ps -aq --filter label=io.balena.app-id=$APP2)"
 
