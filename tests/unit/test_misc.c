@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/docker/docker.h"
+#include "lib/base/buf.h"
 #include "lib/base/fsutil.h"
 
 static void
@@ -127,6 +128,18 @@ test_read_json(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* the cloud's and the apps' words on their way to a terminal: no escape
+ * sequence, no C1 control, the rest (UTF-8, tabs) as it was */
+static void
+test_tame(void **state)
+{
+	char s[] = "a\033[2Jb\tc\r\n\x7f d\xc2\x9b"
+		   "31m e \xc3\xa9";
+	(void)state;
+	bc_tame(s);
+	assert_string_equal(s, "a?[2Jb\tc??? d??31m e \xc3\xa9");
+}
+
 int
 main(void)
 {
@@ -134,6 +147,7 @@ main(void)
 	    cmocka_unit_test(test_ref_split),	 cmocka_unit_test(test_ref_split_bad),
 	    cmocka_unit_test(test_label_filter), cmocka_unit_test(test_err_wrap),
 	    cmocka_unit_test(test_buf_bound),	 cmocka_unit_test(test_read_json),
+	    cmocka_unit_test(test_tame),
 	};
 	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);
 }
