@@ -86,7 +86,9 @@ struct gw {
 	bool polling;
 	char etag[256];	   /* of the last target we got (accepted or not) */
 	json_t *target;	   /* the last accepted cloud target, or NULL */
-	json_t *rejected;  /* app uuid -> commit of a refused release */
+	json_t *rejected;  /* app uuid -> commit of the refused release: the last
+			      rejection only, this device's apps, at most
+			      BC_STATE_MAX_APPS (releases_of) */
 	/* the cloud's target was refused: its ETag (while the cloud answers
 	 * 304 to it, it is still the cloud's target) and why, terminal-safe */
 	char rejected_etag[256];

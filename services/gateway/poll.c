@@ -171,24 +171,34 @@ keep(struct gw *g)
 	json_decref(k);
 }
 
-/* Which app uuid -> commit a target names (for a rejection's report). */
-static json_t *
-releases_of(const json_t *doc)
+/* A uuid or commit as the cloud writes them: 1..64 of [A-Za-z0-9_.-]. */
+static bool
+plain_id(const char *s)
 {
-	json_t *out = json_object(), *dev, *apps, *a;
-	const char *du, *au, *commit;
-	json_t *rel;
+	size_t n = strlen(s);
 
-	json_object_foreach((json_t *)doc, du, dev)
+	return n > 0 && n <= 64 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/* Which app uuid -> commit this device's part of a target names (for a
+ * rejection's report): its first release each, plain ids only, at most
+ * BC_STATE_MAX_APPS (the cloud's document is not ours to grow on). */
+static json_t *
+releases_of(const json_t *doc, const char *device)
+{
+	json_t *out = json_object(), *a, *rel;
+	const char *au, *commit;
+
+	json_object_foreach(json_object_get(json_object_get(doc, device), "apps"), au, a)
 	{
-		apps = json_object_get(dev, "apps");
-		json_object_foreach(apps, au, a)
+		if (json_object_size(out) >= BC_STATE_MAX_APPS)
+			break;
+		json_object_foreach(json_object_get(a, "releases"), commit, rel)
 		{
-			json_object_foreach(json_object_get(a, "releases"), commit, rel)
-			{
+			if (plain_id(au) && plain_id(commit))
 				json_object_set_new(out, au, json_string(commit));
-				break;
-			}
+			break;
 		}
 	}
 	return out;
@@ -236,8 +246,10 @@ got_target(struct gw *g, struct gw_req *rq)
 	/* rejected whole: nothing running is touched */
 	log_warnx("Could not move to new release: %s", err.msg);
 	bc_daemon_syslog(g->d, 0, NULL, "Could not move to new release: %s", err.msg);
+	/* this rejection replaces the last one: what is refused now */
+	json_object_clear(g->rejected);
 	if (doc != NULL) {
-		json_t *rels = releases_of(doc);
+		json_t *rels = releases_of(doc, g->cfg.uuid);
 		json_object_update(g->rejected, rels);
 		json_decref(rels);
 		json_decref(doc);

@@ -221,4 +221,17 @@ check "and while it waited it said on what ($(head -1 "$T/u1.err"))" \
 	grep -q "^waiting: the cloud at https://$API has not answered the poll yet ([0-9]* s)" "$T/u1.err"
 check "the gateway said it polled anew" grep -q "a client asked: polling anew" "$BC_LOGDIR/gateway/current"
 wait "$u1" 2>/dev/null
+# 5. a cloud that answers 500 is not "reachable" beside "failed: HTTP 500"
+ctl POST "/fault?kind=500&count=1&method=GET" >/dev/null
+out=$(bc update 2>&1)
+rc=$?
+check "update while the cloud answers 500: exit 1 ($out)" expect $rc 1 "$out" "HTTP 500"
+bc status >"$T/status.out" 2>&1
+check "status: the cloud not reachable, the last poll failed with HTTP 500 ($(grep -E '^(cloud|last poll):' "$T/status.out" | tr '\n' ' '))" \
+	bash -c "grep -q '^cloud: *not reachable' '$T/status.out' && grep -q '^last poll: .*failed: HTTP 500' '$T/status.out'"
+out=$(bc update 2>&1)
+rc=$?
+check "the cloud well again: update exits 0" test $rc -eq 0
+bc status >"$T/status.out" 2>&1
+check "and status says reachable" grep -q '^cloud: *reachable' "$T/status.out"
 finish
