@@ -10,7 +10,11 @@
  * nng connects (TLS) and moves the bytes on its threads; each end of an
  * operation is told to the loop through an eventfd, and all the logic runs
  * on the loop. A record's cursor moves once its write has gone out (or
- * when the buffer drops it unsent): that is what a restart resumes from. */
+ * when the buffer drops it unsent), and is kept at once: that is what a
+ * restart resumes from. A stop sends nothing twice; a crash (kill -9) in
+ * the moment between a write going out and its cursor being kept sends
+ * that one write (at most 100 ms of lines) again: at least once, never a
+ * gap. */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -297,15 +301,16 @@ write_done(struct lg *g)
 		return;
 	}
 	c->writing = false;
-	lg_follow_resume(g);
 	for (size_t i = 0; i < c->n_adv; i++) {
 		struct follower *f = lg_follower(g, c->adv[i].id);
 		if (f != NULL)
 			lg_cursor_done(g, f, c->adv[i].is_stderr, c->adv[i].ts_ns, c->adv[i].nth);
 	}
-	/* at once: a restart must not send these again */
+	/* at once, before anything else: a restart must not send these
+	 * again (a crash before this line sends this one write again) */
 	if (g->dirty)
 		lg_save_cursors(g);
+	lg_follow_resume(g);
 	if (c->spool_on && c->inflight_first != 0)
 		bc_logspool_acked(&c->spool, c->inflight_last);
 	c->n_adv = 0;
