@@ -141,10 +141,10 @@ t = [json.loads(l)["timestamp"] / 1000 for l in sys.stdin
 print(" ".join("%.1f" % (b - a) for a, b in zip(t, t[1:])))'
 }
 gaps=$(tries)
-check "the pull's tries came 2 s, then 4 s, then 8 s apart, doubling (gaps: $gaps)" python3 -c 'import sys
+check "the pull's tries came at least 2 s, then 4 s, then 8 s apart, doubling (gaps: $gaps)" python3 -c 'import sys
 g = [float(x) for x in sys.argv[1].split()]
-assert len(g) >= 2 and g[0] >= 1.8, g
-assert all(b >= 1.4 * a for a, b in zip(g, g[1:])), g' "$gaps"
+assert len(g) >= 2, g
+assert all(x >= 0.9 * 2 ** (k + 1) for k, x in enumerate(g)), g' "$gaps"
 
 # 2. a rejected target stays rejected while it is the cloud's target
 put_target c4 four "$BCTEST_IMAGE" '"frobnicate": true, '
