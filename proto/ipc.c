@@ -89,22 +89,33 @@ nng_fail(bc_err *err, int rv, const char *what, const char *daemon)
 			  daemon, nng_strerror(rv));
 }
 
-static void
-same_uid_only(nng_pipe p, nng_pipe_ev ev, void *arg)
+/* A peer of our uid, or root: the only ones let in. */
+static bool
+peer_ok(nng_pipe p)
 {
 	uint64_t uid;
 
-	(void)ev, (void)arg;
-	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0 ||
-	    (uid != 0 && uid != (uint64_t)geteuid()))
-		nng_pipe_close(p);
+	return nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 &&
+	       (uid == 0 || uid == (uint64_t)geteuid());
 }
 
 static void
+same_uid_only(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)ev, (void)arg;
+	if (!peer_ok(p))
+		nng_pipe_close(p);
+}
+
+/* +1 as a peer is added, -1 as it goes: only a peer that was let in (one
+ * refused before it was added goes too, and was never counted) */
+static void
 count_peer(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	(void)p;
-	atomic_fetch_add((atomic_int *)arg, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add((atomic_int *)arg, 1);
+	else if (peer_ok(p))
+		atomic_fetch_sub((atomic_int *)arg, 1);
 }
 
 int

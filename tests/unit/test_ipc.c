@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,11 +141,102 @@ test_close_under_flood(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* A peer of another uid is refused before it is added: it is never
+ * counted, so its going must not count down either (five refused peers
+ * made the count -5, and the logger thought nobody followed). Raw
+ * connections of nobody (the SP handshake by hand: no nng after a fork),
+ * then one of ours. In a child; exit 0, or the step that failed. */
+static int
+refused_not_counted(const char *dir)
+{
+	nng_socket pub, sub;
+	atomic_int peers = 0;
+	char path[200], addr[160];
+	bc_err err = {0};
+
+	alarm(30);
+	setenv("BC_RUNDIR", dir, 1);
+	if (bc_listen_counted(&pub, "cnt", BC_SOCK_PUB, &peers, &err) < 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/cnt.pub", dir);
+	/* modes loosened as someone might: the uid check still holds */
+	if (chmod(dir, 0777) < 0 || chmod(path, 0666) < 0)
+		return 2;
+	for (int i = 0; i < 5; i++) {
+		pid_t pid = fork();
+		int st;
+		if (pid == 0) {
+			static const unsigned char hello[8] = {0, 'S', 'P', 0, 0, 0x21, 0, 0};
+			struct sockaddr_un sa = {.sun_family = AF_UNIX};
+			char buf[64];
+			int fd;
+			if (setgid(65534) < 0 || setuid(65534) < 0)
+				_exit(1);
+			snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", path);
+			fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+			    write(fd, hello, sizeof(hello)) != sizeof(hello))
+				_exit(2);
+			while (read(fd, buf, sizeof(buf)) > 0) /* until the daemon hangs up */
+				;
+			_exit(0);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			return 3;
+	}
+	usleep(200000);
+	if (atomic_load(&peers) != 0) {
+		fprintf(stderr, "after 5 refused peers: %d\n", atomic_load(&peers));
+		return 4;
+	}
+	/* one of ours: counted, then gone */
+	if (bc_addr(addr, sizeof(addr), "cnt", BC_SOCK_PUB, &err) < 0 || nng_sub0_open(&sub) != 0 ||
+	    nng_dial(sub, addr, NULL, 0) != 0)
+		return 5;
+	for (int i = 0; i < 100 && atomic_load(&peers) != 1; i++)
+		usleep(20000);
+	if (atomic_load(&peers) != 1)
+		return 6;
+	bc_sock_close(sub);
+	for (int i = 0; i < 100 && atomic_load(&peers) != 0; i++)
+		usleep(20000);
+	if (atomic_load(&peers) != 0)
+		return 7;
+	bc_sock_close(pub);
+	return 0;
+}
+
+static void
+test_refused_peer_not_counted(void **state)
+{
+	char dir[] = "/tmp/bc-ipc-test.XXXXXX";
+	char path[200];
+	pid_t pid;
+	int st = 0;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* a peer of another uid needs root to make */
+	assert_non_null(mkdtemp(dir));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(refused_not_counted(dir));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	snprintf(path, sizeof(path), "%s/cnt.pub", dir);
+	unlink(path);
+	rmdir(dir);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_close_under_flood),
+	    cmocka_unit_test(test_refused_peer_not_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
