@@ -18,9 +18,19 @@ write_json(const char *path, const json_t *json, int mode, bool sync, bc_err *er
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return bc_err_set(err, BC_ETOOBIG, "path '%.64s...' too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	/* made new (a crash's leftover, or whatever else is there under that
+	 * name, a link included, is removed, never written through) */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return bc_err_sys(err, "write '%s'", tmp);
+	if (fchmod(fd, (mode_t)mode) < 0) { /* the umask does not widen it, nor narrow */
+		bc_err_sys(err, "write '%s'", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
 	if (json_dumpfd(json, fd, JSON_COMPACT) < 0 || (sync && fsync(fd) < 0)) {
 		bc_err_sys(err, "write '%s'", tmp);
 		close(fd);

@@ -324,7 +324,7 @@ bc_config_free(bc_config *c)
 }
 
 int
-bc_config_update(const char *path, const json_t *changes, bc_err *err)
+bc_config_update(const char *path, const json_t *changes, int *was_mode, bc_err *err)
 {
 	json_error_t je;
 	struct stat st;
@@ -344,8 +344,9 @@ bc_config_update(const char *path, const json_t *changes, bc_err *err)
 		else
 			json_object_set(doc, k, v);
 	}
-	rc = bc_write_json_atomic(path, doc, stat(path, &st) == 0 ? (int)(st.st_mode & 0777) : 0600,
-				  err);
+	if (was_mode != NULL)
+		*was_mode = stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : 0600;
+	rc = bc_write_json_atomic(path, doc, 0600, err);
 	json_decref(doc); /* the daemon that holds the key wipes what jansson frees */
 	return rc;
 }

@@ -52,10 +52,12 @@ int bc_config_load(const char *path, bc_config *c, bc_err *err);
 
 void bc_config_free(bc_config *c);
 
-/* Change config.json in place, atomically (a sibling temporary file,
- * fsync, rename): each key of changes is set to its value, or removed
- * when the value is null; every other key (the OS's) stays as it was, and
- * so does the file's mode. Returns 0, or -1 with err naming the file. */
-int bc_config_update(const char *path, const json_t *changes, bc_err *err);
+/* Change config.json in place, atomically (a sibling temporary file made
+ * new, fsync, rename): each key of changes is set to its value, or removed
+ * when the value is null; every other key (the OS's) stays as it was. The
+ * file is written 0600 (it holds the device's key): *was_mode (may be
+ * NULL) gets the mode it had, for the caller to say so when it was wider.
+ * Returns 0, or -1 with err naming the file. */
+int bc_config_update(const char *path, const json_t *changes, int *was_mode, bc_err *err);
 
 #endif

@@ -39,6 +39,22 @@ reload(struct gw *g, bc_err *err)
 }
 
 /* A uuid and a key of our own, in config.json before anything is sent. */
+/* config.json changed (bc_config_update): it is 0600 now; say so when
+ * others could read it before */
+static int
+update_config(struct gw *g, const json_t *ch, bc_err *err)
+{
+	int was = 0600;
+
+	if (bc_config_update(g->d->settings.config, ch, &was, err) < 0)
+		return -1;
+	if ((was & 077) != 0)
+		log_warnx("%s was readable by others (mode %04o): it holds the device's key, "
+			  "written 0600 now",
+			  g->d->settings.config, was);
+	return 0;
+}
+
 static int
 identity(struct gw *g, bool fresh, bc_err *err)
 {
@@ -58,7 +74,7 @@ identity(struct gw *g, bool fresh, bc_err *err)
 		explicit_bzero(key, sizeof(key));
 	}
 	if (rc == 0 && json_object_size(ch) > 0 &&
-	    (bc_config_update(g->d->settings.config, ch, err) < 0 || reload(g, err) < 0))
+	    (update_config(g, ch, err) < 0 || reload(g, err) < 0))
 		rc = -1;
 	json_decref(ch);
 	return rc;
@@ -80,7 +96,7 @@ registered(struct gw *g, int64_t id)
 			       (json_int_t)time(NULL) * 1000, "apiKey");
 	bc_err err = {0};
 
-	if (bc_config_update(g->d->settings.config, ch, &err) < 0 || reload(g, &err) < 0) {
+	if (update_config(g, ch, &err) < 0 || reload(g, &err) < 0) {
 		json_decref(ch);
 		retry(g, err.msg);
 		return;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/model/config.h"
@@ -156,6 +157,59 @@ test_size_bound(void **state)
 	assert_int_equal(err.code, BC_ETOOBIG);
 }
 
+/* config.json holds the device's key: an update leaves it 0600 whatever
+ * it was (and says what it was); its temporary file is made new, never
+ * written through a link someone left under its name */
+static void
+test_update_private(void **state)
+{
+	char dir[] = "/tmp/bc-cfgupd-XXXXXX", path[96], tmp[112], victim[96];
+	json_t *ch = json_pack("{s:s, s:n}", "deviceApiKey", "k2", "apiKey");
+	json_error_t je;
+	json_t *doc;
+	bc_err err = {0};
+	struct stat st;
+	int was = 0;
+	FILE *fp;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	fp = fopen(path, "w");
+	fputs("{\"uuid\": \"u\", \"apiKey\": \"fleet\", \"os\": 1}", fp);
+	fclose(fp);
+	chmod(path, 0644);
+	fp = fopen(victim, "w");
+	fputs("untouched", fp);
+	fclose(fp);
+	assert_int_equal(symlink(victim, tmp), 0);
+
+	assert_int_equal(bc_config_update(path, ch, &was, &err), 0);
+	assert_int_equal(was, 0644);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	doc = json_load_file(path, 0, &je);
+	assert_string_equal(json_string_value(json_object_get(doc, "deviceApiKey")), "k2");
+	assert_null(json_object_get(doc, "apiKey"));
+	assert_int_equal(json_integer_value(json_object_get(doc, "os")), 1);
+	json_decref(doc);
+	/* the link was removed, not written through */
+	fp = fopen(victim, "r");
+	{
+		char got[32] = "";
+		assert_non_null(fgets(got, sizeof(got), fp));
+		assert_string_equal(got, "untouched");
+	}
+	fclose(fp);
+	assert_int_equal(lstat(tmp, &st), -1);
+	json_decref(ch);
+	unlink(path);
+	unlink(victim);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -163,6 +217,7 @@ main(void)
 	    cmocka_unit_test(test_full),	 cmocka_unit_test(test_defaults_unmanaged),
 	    cmocka_unit_test(test_field_errors), cmocka_unit_test(test_secrets_never_in_errors),
 	    cmocka_unit_test(test_load_file),	 cmocka_unit_test(test_size_bound),
+	    cmocka_unit_test(test_update_private),
 	    
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
