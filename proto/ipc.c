@@ -1,5 +1,7 @@
 #include "proto/ipc.h"
 
+#include "lib/base/fsutil.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
@@ -27,8 +29,11 @@ bc_rundir_prepare(bc_err *err)
 	const char *d = bc_rundir();
 	struct stat st;
 
-	if (mkdir(d, 0700) < 0 && errno != EEXIST)
-		return bc_err_sys(err, "create run directory '%s'", d);
+	/* made if missing, and nobody else can change where it leads or what
+	 * is in it (each component from "/", a symlink only of root's or
+	 * ours): our sockets and flocks are not made where another chose */
+	if (bc_dir_secure(d, 0700, err) < 0)
+		return -1;
 	if (stat(d, &st) < 0)
 		return bc_err_sys(err, "stat run directory '%s'", d);
 	if (!S_ISDIR(st.st_mode))

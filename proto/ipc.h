@@ -20,7 +20,8 @@ enum bc_sockkind { BC_SOCK_REP, BC_SOCK_PUB, BC_SOCK_PULL };
 const char *bc_rundir(void);
 
 /* Create the run directory (mode 0700) if missing; refuse one that is not a
- * directory or is open to group/other. */
+ * directory, is open to group/other, or that another user could redirect
+ * (bc_dir_secure: its path walked from "/"). */
 int bc_rundir_prepare(bc_err *err);
 
 /* "ipc:///run/balena-compose/<daemon>.rep" (.pub, .pull) into out. */

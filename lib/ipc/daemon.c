@@ -542,8 +542,10 @@ bc_daemon_main(int argc, char **argv, const struct bc_daemon_ops *ops)
 	if (pfd[0].fd < 0)
 		fatal("signalfd");
 
-	if (bc_rundir_prepare(&err) < 0)
-		fatalx("%s", err.msg);
+	if (bc_rundir_prepare(&err) < 0) {
+		log_warnx("BC_RUNDIR='%s': %s", bc_rundir(), err.msg);
+		return 100;
+	}
 	if (hold_instance_lock(ops->name, &err) < 0) {
 		log_warnx("%s", err.msg);
 		return 111;

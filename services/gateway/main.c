@@ -87,6 +87,10 @@ start(struct bc_daemon *d, bc_err *err)
 	    gw_poll_start(g, err) < 0 || gw_report_start(g, err) < 0)
 		return -1;
 	log_info("following %s for device %s", g->cfg.api_endpoint, g->cfg.uuid);
+	if (strncmp(g->cfg.api_endpoint, "http://", 7) == 0)
+		log_warnx("the cloud over plain http (%s): for tests only; a local user listening "
+			  "first on that port gets the device's key",
+			  g->cfg.api_endpoint);
 	return 0;
 }
 

@@ -608,6 +608,10 @@ lg_cloud_config(struct lg *g)
 	g->ring.ud = g;
 	c->state = C_IDLE;
 	log_info("streaming logs to %s", g->cfg.api_endpoint);
+	if (strncmp(g->cfg.api_endpoint, "http://", 7) == 0)
+		log_warnx("logs over plain http (%s): for tests only; a local user listening first "
+			  "on that port gets the device's key and its logs",
+			  g->cfg.api_endpoint);
 	return;
 off:
 	/* no cloud stream in this run: the spool goes unused */

@@ -368,5 +368,13 @@ out=$(bc update 2>&1)
 rc=$?
 check "plain http to an address that is not exactly loopback: refused, named ($out)" \
 	expect $rc 1 "$out" "http://[::ffff:127.0.0.1]:5544"
+# plain http to exact loopback is for tests: said once at start, as a warning
+python3 -c 'import json, sys
+c = json.load(open(sys.argv[1])); c["apiEndpoint"] = "http://127.0.0.1:5544"
+json.dump(c, open(sys.argv[1], "w"))' "$T/config.json"
+restart_with BC_CA_FILE="$T/certs/ca.pem"
+for _ in $(seq 20); do grep -q "plain http (http://127.0.0.1:5544)" "$BC_LOGDIR/gateway/current" && break; sleep 0.1; done
+check "the cloud over plain http (loopback): the gateway warns at start, once" \
+	test "$(grep -c "the cloud over plain http (http://127.0.0.1:5544): for tests only" "$BC_LOGDIR/gateway/current")" = 1
 cp "$T/config.https" "$T/config.json"
 finish

@@ -169,7 +169,15 @@ for d in locker reconciler; do
 	check "$d: lock root through another user's symlink -> exit 100 ($msg)" \
 		bash -c "[ $rc -eq 100 ] && [[ '$msg' == *BC_LOCKDIR=*'symlink of uid 65534'* ]]"
 done
-check "nothing was made where the symlink led" test -z "$(ls -A "$T/rootonly")"
+# the run directory too: nobody's symlink to a root-only directory (two
+# loggers were both "ready" through two such links, their sockets and
+# flocks where the user chose)
+runuser -u nobody -- ln -s "$T/rootonly" "$T/pub/rd"
+msg=$(BC_RUNDIR=$T/pub/rd timeout 10 "$BIN/bc-logger" 2>&1)
+rc=$?
+check "a run directory through another user's symlink -> exit 100 ($msg)" \
+	expect $rc 100 "$msg" "BC_RUNDIR=" "symlink of uid 65534"
+check "nothing was made where the symlinks led" test -z "$(ls -A "$T/rootonly")"
 runuser -u nobody -- mkdir "$T/pub/state"
 msg=$(BC_RUNDIR=$T/run2 BC_STATEDIR=$T/pub/state/x timeout 10 "$BIN/bc-fetcher" 2>&1)
 rc=$?
