@@ -1,10 +1,13 @@
 #include "lib/logs/spool.h"
 
+#include "lib/base/fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A record on disk: this head (little-endian as the machine is: the file
@@ -112,16 +115,38 @@ bc_logspool_open(bc_logspool *s, const char *path, uint64_t max_bytes, bc_err *e
 	if (max_bytes < BC_LOGSPOOL_MIN)
 		return bc_err_set(err, BC_EINVAL, "spool: at least %u bytes", BC_LOGSPOOL_MIN);
 	s->max_bytes = max_bytes;
+	/* its directory: nobody but root (or us) can put or swap a file in
+	 * it, nor redirect it (bc_dir_secure, as the state directory) */
+	{
+		char dir[sizeof(s->path[0])];
+		const char *slash = strrchr(path, '/');
+		if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+			return bc_err_set(err, BC_EINVAL, "spool '%s': not an absolute path", path);
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+		if (bc_dir_secure(dir, 0700, err) < 0)
+			return -1;
+	}
 	for (int i = 0; i < 2; i++) {
+		struct stat st;
 		if ((size_t)snprintf(s->path[i], sizeof(s->path[i]), "%s.%d", path, i) >=
 		    sizeof(s->path[i])) {
 			bc_logspool_close(s);
 			return bc_err_set(err, BC_EINVAL, "spool '%s': too long a path", path);
 		}
-		s->fd[i] =
-		    open(s->path[i], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (s->fd[i] < 0) {
+		/* made new, ours alone: what was there (a run's leftover) goes */
+		if (unlink(s->path[i]) < 0 && errno != ENOENT) {
 			bc_err_sys(err, "spool '%s'", s->path[i]);
+			bc_logspool_close(s);
+			return -1;
+		}
+		s->fd[i] = open(s->path[i], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (s->fd[i] < 0 || fstat(s->fd[i], &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid() || st.st_nlink != 1 || (st.st_mode & 07777) != 0600) {
+			if (s->fd[i] >= 0)
+				bc_err_set(err, BC_EINVAL, "spool '%s': not a file of ours alone",
+					   s->path[i]);
+			else
+				bc_err_sys(err, "spool '%s'", s->path[i]);
 			bc_logspool_close(s);
 			return -1;
 		}

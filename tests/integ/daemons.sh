@@ -178,6 +178,15 @@ rc=$?
 check "a run directory through another user's symlink -> exit 100 ($msg)" \
 	expect $rc 100 "$msg" "BC_RUNDIR=" "symlink of uid 65534"
 check "nothing was made where the symlinks led" test -z "$(ls -A "$T/rootonly")"
+# the log spool: nobody's files, open to all, where the spool would be (the
+# root logger wrote the device's records into them, readable and
+# rewritable before they went to the cloud)
+runuser -u nobody -- sh -c "touch '$T/pub/bcspool.0' '$T/pub/bcspool.1' && chmod 666 '$T/pub/bcspool.0' '$T/pub/bcspool.1'"
+msg=$(BC_RUNDIR=$T/run2 BC_LOG_SPOOL=$T/pub/bcspool timeout 10 "$BIN/bc-logger" 2>&1)
+rc=$?
+check "a spool where others can write -> exit 100 naming BC_LOG_SPOOL ($msg)" \
+	expect $rc 100 "$msg" "BC_LOG_SPOOL=" "writable"
+check "and nobody's files got nothing" test ! -s "$T/pub/bcspool.0" -a ! -s "$T/pub/bcspool.1"
 runuser -u nobody -- mkdir "$T/pub/state"
 msg=$(BC_RUNDIR=$T/run2 BC_STATEDIR=$T/pub/state/x timeout 10 "$BIN/bc-fetcher" 2>&1)
 rc=$?

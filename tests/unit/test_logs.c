@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/base/clock.h"
@@ -379,6 +380,52 @@ same(const bc_logrec *a, const bc_logrec *b)
 	assert_string_equal(a->message, b->message);
 }
 
+/* The spool is the device's: in a directory another user could write it
+ * is refused; what was under its names (a file someone left, a link) is
+ * replaced by new files of ours alone, never written through. */
+static void
+test_spool_private(void **state)
+{
+	char dir[] = "/tmp/bc-spool-own.XXXXXX", path[64], f0[72], other[72];
+	bc_logspool s;
+	bc_err err = {0};
+	struct stat st, before;
+	FILE *fp;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/spool", dir);
+	snprintf(f0, sizeof(f0), "%s.0", path);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	/* a directory others may write: refused, naming it */
+	chmod(dir, 0777);
+	assert_int_equal(bc_logspool_open(&s, path, 1 << 20, &err), -1);
+	assert_non_null(strstr(err.msg, dir));
+	chmod(dir, 0700);
+	/* a file left as spool.0 (open to all), a hard link to another file */
+	fp = fopen(other, "w");
+	fputs("someone's", fp);
+	fclose(fp);
+	chmod(other, 0666);
+	assert_int_equal(link(other, f0), 0);
+	assert_int_equal(stat(other, &before), 0);
+	assert_int_equal(bc_logspool_open(&s, path, 1 << 20, &err), 0);
+	assert_int_equal(stat(f0, &st), 0);
+	assert_true(st.st_ino != before.st_ino);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_nlink, 1);
+	bc_logspool_close(&s);
+	fp = fopen(other, "r");
+	{
+		char got[32] = "";
+		assert_non_null(fgets(got, sizeof(got), fp));
+		assert_string_equal(got, "someone's");
+	}
+	fclose(fp);
+	unlink(other);
+	rmdir(dir);
+}
+
 static void
 test_spool(void **state)
 {
@@ -547,6 +594,7 @@ main(void)
 	    cmocka_unit_test(test_json),    cmocka_unit_test(test_ring),
 	    cmocka_unit_test(test_ring_local),
 	    cmocka_unit_test(test_spool),
+	    cmocka_unit_test(test_spool_private),
 	};
 	return cmocka_run_group_tests_name("logs", tests, NULL, NULL);
 }
