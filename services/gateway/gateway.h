@@ -38,7 +38,9 @@ struct gw_req {
 	struct gw *g;
 	nng_url *url;
 	nng_http_client *client;
-	nng_http_req *req;
+	char *head;	   /* the request as sent (ours: it holds the key, wiped
+			      once written and when freed), head_len bytes */
+	size_t head_len;
 	nng_http_conn *conn;
 	nng_aio *aio;
 	int phase;	   /* nng's threads only, one step at a time */

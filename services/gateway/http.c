@@ -115,9 +115,16 @@ step(void *arg)
 		rq->phase = RQ_WRITE;
 		if (!time_left(rq))
 			return finished(rq, NNG_ETIMEDOUT, NULL);
-		nng_http_conn_write_req(rq->conn, rq->req, rq->aio);
+		{
+			/* our own bytes, not nng's request object: nng would keep
+			 * and free copies of the key unwiped */
+			nng_iov iov = {.iov_buf = rq->head, .iov_len = rq->head_len};
+			nng_aio_set_iov(rq->aio, 1, &iov);
+			nng_http_conn_write_all(rq->conn, rq->aio);
+		}
 		return;
 	case RQ_WRITE:
+		explicit_bzero(rq->head, rq->head_len); /* written: the key goes */
 		if (rv != 0)
 			return finished(rq, rv, NULL);
 		rq->phase = RQ_READ;
@@ -218,38 +225,40 @@ int
 gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *url,
 	     const char *etag, char *body, bc_err *err)
 {
-	char h[700];
+	const char *key = rq->bearer ? rq->bearer : g->cfg.device_api_key;
 	bool plain;
-	int rv;
+	int rv, n;
 
 	rq->g = g;
 	rq->send = body;
 	if (bc_registry_url_check(url, &plain, err) < 0)
 		goto fail;
 	if ((rv = nng_url_parse(&rq->url, url)) != 0 ||
-	    (rv = nng_http_req_alloc(&rq->req, rq->url)) != 0 ||
 	    (rv = nng_aio_alloc(&rq->aio, step, rq)) != 0) {
 		bc_err_set(err, BC_ESYS, "request %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
 	if (bc_cloud_client(rq->url, plain ? NULL : g->tls, &rq->client, err) < 0)
 		goto fail;
-	snprintf(h, sizeof(h), "Bearer %s", rq->bearer ? rq->bearer : g->cfg.device_api_key);
-	rv = nng_http_req_set_header(rq->req, "Authorization", h);
-	explicit_bzero(h, sizeof(h));
-	if (rv == 0 && etag != NULL && *etag)
-		rv = nng_http_req_set_header(rq->req, "If-None-Match", etag);
-	if (rv == 0)
-		rv = nng_http_req_set_method(rq->req, method);
-	if (rv == 0 && body != NULL) {
-		rv = nng_http_req_set_header(rq->req, "Content-Type", "application/json");
-		if (rv == 0)
-			rv = nng_http_req_copy_data(rq->req, body, strlen(body));
-	}
-	if (rv != 0) {
-		bc_err_set(err, BC_ESYS, "request %s: %s", url, nng_strerror(rv));
+	/* the request's bytes, sized once (a buffer that grew would leave a
+	 * copy of the key behind); the ETag is the cloud's, one header line
+	 * as our parser took it */
+#define GW_HEAD_FMT                                                                                \
+	"%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n%s%s%s%s"                        \
+	"User-Agent: balena-compose/" BC_VERSION "\r\nContent-Length: %zu\r\n\r\n%s"
+#define GW_HEAD_ARGS                                                                               \
+	method, rq->url->u_requri, rq->url->u_host, key ? key : "",                               \
+	    etag && *etag ? "If-None-Match: " : "", etag && *etag ? etag : "",                     \
+	    etag && *etag ? "\r\n" : "", body ? "Content-Type: application/json\r\n" : "",         \
+	    body ? strlen(body) : (size_t)0, body ? body : ""
+	n = snprintf(NULL, 0, GW_HEAD_FMT, GW_HEAD_ARGS);
+	if (n < 0 || (rq->head = malloc((size_t)n + 1)) == NULL) {
+		bc_err_set(err, BC_ESYS, "request %s: out of memory", url);
 		goto fail;
 	}
+	rq->head_len = (size_t)snprintf(rq->head, (size_t)n + 1, GW_HEAD_FMT, GW_HEAD_ARGS);
+#undef GW_HEAD_FMT
+#undef GW_HEAD_ARGS
 	bc_http1_parser_init(&rq->parser, strcmp(method, "HEAD") == 0);
 	rq->parser.on_header = on_header;
 	rq->parser.hud = rq;
@@ -273,8 +282,10 @@ gw_req_free(struct gw_req *rq)
 		return;
 	if (rq->aio != NULL)
 		nng_aio_free(rq->aio);
-	if (rq->req != NULL)
-		nng_http_req_free(rq->req); /* its Authorization header: nng frees it */
+	if (rq->head != NULL) {
+		explicit_bzero(rq->head, rq->head_len);
+		free(rq->head);
+	}
 	if (rq->conn != NULL)
 		nng_http_conn_close(rq->conn);
 	bc_buf_free(&rq->got);

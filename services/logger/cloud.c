@@ -394,14 +394,19 @@ connect_done(struct lg *g)
 		return;
 	}
 	{
-		bc_buf all = {0};
-		if (bc_buf_add(&all, head, (size_t)n, NULL) < 0 ||
-		    bc_buf_add(&all, c->out.data, c->out.len, NULL) < 0) {
+		/* sized once: a buffer that grew would leave a freed copy of
+		 * the key behind */
+		bc_buf all = {.len = (size_t)n + c->out.len, .cap = (size_t)n + c->out.len + 1,
+			      .max = c->out.max};
+		if ((all.data = malloc(all.cap)) == NULL) {
 			explicit_bzero(head, sizeof(head));
-			bc_buf_free(&all);
 			hang_up(g, "out of memory");
 			return;
 		}
+		memcpy(all.data, head, (size_t)n);
+		if (c->out.len > 0)
+			memcpy(all.data + n, c->out.data, c->out.len);
+		all.data[all.len] = '\0';
 		explicit_bzero(head, sizeof(head));
 		explicit_bzero(c->out.data, c->out.len);
 		bc_buf_free(&c->out);

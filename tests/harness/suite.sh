@@ -91,3 +91,17 @@ lock_root_unmount() {
 	fi
 	umount -l "$1"
 }
+
+# suite_copies DAEMON SECRET: "N SEEN": how many times SECRET is in the
+# daemon's writable memory (tests/harness/memscan.py), and how many times
+# its state directory's name is (the scan does see its memory); N is
+# "unreadable: why" where this process may not read it.
+suite_copies() {
+	local pid n
+	pid=$(suite_pid "$1")
+	n=$(python3 "$(dirname "${BASH_SOURCE[0]}")/memscan.py" "$pid" "$2")
+	case $n in
+	unreadable*) echo "$n" ;;
+	*) echo "$n $(python3 "$(dirname "${BASH_SOURCE[0]}")/memscan.py" "$pid" "$BC_STATEDIR")" ;;
+	esac
+}

@@ -234,4 +234,14 @@ rc=$?
 check "the cloud well again: update exits 0" test $rc -eq 0
 bc status >"$T/status.out" 2>&1
 check "and status says reachable" grep -q '^cloud: *reachable' "$T/status.out"
+
+# the key in the gateway's memory after all these polls and reports: the
+# one copy it keeps (config.json's), none left by the requests
+read -r n seen <<<"$(suite_copies gateway "$KEY")"
+if [[ "$n" == unreadable* ]]; then
+	skip "the key is in the gateway's memory once" "its memory is $n $seen here (not dumpable, and no CAP_SYS_PTRACE)"
+else
+	check "the key is in the gateway's memory once, the copy it keeps ($n; the scan sees its state directory $seen times)" \
+		bash -c "[ '$n' = 1 ] && [ '$seen' -ge 1 ]"
+fi
 finish

@@ -151,7 +151,8 @@ check "bad option -> exit 100" test $? -eq 100
 mkdir -m 0755 "$T/looserun"
 msg=$(BC_RUNDIR=$T/looserun "$BIN/bc-locker" 2>&1)
 rc=$?
-check "loose run directory -> exit 111 ($msg)" bash -c "[ $rc -eq 111 ] && [[ '$msg' == *'mode 0700'* ]]"
+check "loose run directory -> exit 100 naming BC_RUNDIR, a setting to fix ($msg)" \
+	expect $rc 100 "$msg" "BC_RUNDIR=" "mode 0700"
 
 # A local unprivileged user cannot redirect the lock root or the state
 # directory: in a sticky world-writable place (as /tmp), 'nobody' makes the
