@@ -225,6 +225,7 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	cli_term_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 100;

@@ -38,6 +38,13 @@ void cli_print_ps(const json_t *doc, const char *const *want, size_t n);
 json_t *cli_load_target(const char *cmd, const char *compose, const char *project,
 			const char *target, bc_state *st);
 
+/* stdout and stderr through a filter that makes controls visible
+ * (cli/term.c); once, first thing in main. */
+void cli_term_init(void);
+/* Our own escape s (a colour, the cursor) onto f (stdout or stderr),
+ * around the filter, in order with what was printed before. */
+void cli_raw(FILE *f, const char *s);
+
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_ps(int argc, char **argv);

@@ -137,9 +137,14 @@ print(struct tail *t, const bc_log_rec *r)
 		int w = (int)strlen(name);
 		if (w > t->width)
 			t->width = w < 32 ? w : 32;
-		if (t->colour)
-			printf("\033[%sm%-*s |\033[0m %s\n", colour_of(t, name), t->width, name,
-			       r->message);
+		if (t->colour) {
+			char on[16];
+			snprintf(on, sizeof(on), "\033[%sm", colour_of(t, name));
+			cli_raw(stdout, on);
+			printf("%-*s |", t->width, name);
+			cli_raw(stdout, "\033[0m");
+			printf(" %s\n", r->message);
+		}
 		else
 			printf("%-*s | %s\n", t->width, name, r->message);
 	}

@@ -40,10 +40,13 @@ line(const struct view *v, size_t i)
 static void
 draw(struct view *v)
 {
-	if (v->drawn)
-		printf("\033[%zuA", v->n); /* back to the first line */
+	if (v->drawn) {
+		char up[24];
+		snprintf(up, sizeof(up), "\033[%zuA", v->n);
+		cli_raw(stdout, up); /* back to the first line */
+	}
 	for (size_t i = 0; i < v->n; i++) {
-		printf("\033[2K");
+		cli_raw(stdout, "\033[2K");
 		line(v, i);
 	}
 	fflush(stdout);

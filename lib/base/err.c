@@ -1,14 +1,31 @@
 #include "lib/base/err.h"
 
+#include "lib/base/buf.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+/* An error's words are shown to people: what came from the cloud, an app
+ * or Docker in them is made visible, never a control (bc_visible). */
+static void
+visible(bc_err *err)
+{
+	char v[sizeof(err->msg)];
+	size_t n = strlen(err->msg);
+
+	if (!bc_visible_needed(err->msg, n, false))
+		return;
+	bc_visible(err->msg, n, v, sizeof(v), false);
+	memcpy(err->msg, v, sizeof(v));
+}
+
 static void
 vfill(bc_err *err, const char *fmt, va_list ap)
 {
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	visible(err);
 }
 
 int
@@ -70,6 +87,7 @@ bc_err_wrap(bc_err *err, const char *fmt, ...)
 	memcpy(err->msg, prefix, plen - 2);
 	memcpy(err->msg + plen - 2, ": ", 2);
 	err->msg[plen + olen] = '\0';
+	visible(err);
 	return -1;
 }
 

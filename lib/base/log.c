@@ -1,5 +1,7 @@
 #include "lib/base/log.h"
 
+#include "lib/base/buf.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,7 +31,15 @@ vout(int with_errno, const char *func, const char *fmt, va_list ap)
 		n = strlen(line);
 		snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved));
 	}
-	fprintf(stderr, "%s\n", line);
+	/* one line of ours: what came from outside in it made visible (an
+	 * app's or the cloud's CR, LF or escape never forges or hides one) */
+	if (bc_visible_needed(line, strlen(line), false)) {
+		char v[sizeof(line)];
+		bc_visible(line, strlen(line), v, sizeof(v), false);
+		fprintf(stderr, "%s\n", v);
+	} else {
+		fprintf(stderr, "%s\n", line);
+	}
 	errno = saved;
 }
 

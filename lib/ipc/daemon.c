@@ -632,6 +632,16 @@ bc_daemon_syslog(struct bc_daemon *d, int64_t app_id, const char *service, const
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* one line: CR and LF folded (a target's words never make a second,
+	 * forged line in the device's log); other controls made visible */
+	for (char *p = text; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+	if (bc_visible_needed(text, strlen(text), false)) {
+		char v[sizeof(text)];
+		bc_visible(text, strlen(text), v, sizeof(v), false);
+		memcpy(text, v, sizeof(text));
+	}
 	if (!d->syslog_on)
 		return;
 	m.body.syslog.app_id = app_id;

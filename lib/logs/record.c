@@ -218,3 +218,22 @@ fail:
 	out->len = start;
 	return -1;
 }
+
+int
+bc_logcursor_entry(const char *id, const json_t *v, bc_logcursor c[2])
+{
+	if (id == NULL || strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64 ||
+	    !json_is_object(v))
+		return -1;
+	for (int k = 0; k < 2; k++) {
+		json_t *o = json_object_get(v, k ? "err" : "out");
+		const char *ts = json_string_value(json_object_get(o, "ts"));
+		json_t *n = json_object_get(o, "n");
+		if (ts == NULL || *ts == '\0' || strspn(ts, "0123456789") != strlen(ts) ||
+		    strlen(ts) > 19 || !json_is_integer(n) || json_integer_value(n) < 0 ||
+		    json_integer_value(n) > UINT32_MAX)
+			return -1;
+		c[k] = (bc_logcursor){strtoll(ts, NULL, 10), (uint32_t)json_integer_value(n)};
+	}
+	return 0;
+}

@@ -9,6 +9,7 @@
 #ifndef BC_LOG_RECORD_H
 #define BC_LOG_RECORD_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,11 @@ typedef struct bc_logcursor {
 	int64_t ts_ns;
 	uint32_t n;
 } bc_logcursor;
+/* One entry of the logger's cursor file (log-cursors.json, read at start):
+ * id a container id (64 lowercase hex), v {"out": {"ts": "<ns, decimal>",
+ * "n": N}, "err": {...}}. 0 with c[0] (stdout) and c[1] (stderr), or -1
+ * when anything in it is not so (that container is read from its start). */
+int bc_logcursor_entry(const char *id, const json_t *v, bc_logcursor c[2]);
 bool bc_logcursor_is_new(const bc_logcursor *c, int64_t ts_ns, uint32_t nth);
 /* The cursor moves past (ts_ns, nth). */
 void bc_logcursor_advance(bc_logcursor *c, int64_t ts_ns, uint32_t nth);

@@ -110,17 +110,7 @@ load_cursors(struct lg *g)
 	{
 		bc_logcursor c[2];
 		struct follower *f;
-		bool ok = strlen(id) == 64 && strspn(id, "0123456789abcdef") == 64;
-		for (int k = 0; k < 2 && ok; k++) {
-			json_t *o = json_object_get(v, k ? "err" : "out");
-			const char *ts = json_string_value(json_object_get(o, "ts"));
-			json_int_t n = json_integer_value(json_object_get(o, "n"));
-			ok = ts != NULL && *ts && strspn(ts, "0123456789") == strlen(ts) &&
-			     strlen(ts) <= 19 && n >= 0 && n <= UINT32_MAX;
-			if (ok)
-				c[k] = (bc_logcursor){strtoll(ts, NULL, 10), (uint32_t)n};
-		}
-		if (!ok || (f = add(g, id)) == NULL)
+		if (bc_logcursor_entry(id, v, c) < 0 || (f = add(g, id)) == NULL)
 			continue; /* a bad entry: that container is read from its start */
 		memcpy(f->done, c, sizeof(c));
 		memcpy(f->read, c, sizeof(c));

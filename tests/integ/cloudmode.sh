@@ -177,6 +177,25 @@ assert "frobnicate" in json.load(open(sys.argv[1]))["rejected"]' "$T/state.json"
 check "the report: c4 rejected, release_uuid c2, c2's service Running" \
 	until_report 'upd("c4") == "rejected" and a.get("release_uuid") == "c2" and svc("c2") == "Running"'
 check "nothing moved" test "$(cid)" = "$c2"
+
+# a target whose words hold escapes and a forged line: every place they are
+# told (update's error, the gateway's log, the device's log) shows them
+# made visible, one line, no raw ESC or CR
+put_target c6 six "$BCTEST_IMAGE" '"\u001b]0;PWNED\u0007\u001b[31mRED\r\nfake: line": 1, '
+out=$(bc update 2>&1)
+rc=$?
+printf '%s\n' "$out" >"$T/esc.out"
+only_with() { # FILE: "fake: line" only on lines that also hold PWNED (none forged)
+	! grep "fake: line" "$1" | grep -qv PWNED
+}
+check "update: exit 1, the key made visible, no raw escape, no forged line ($(head -c 160 "$T/esc.out"))" \
+	bash -c "[ $rc -eq 1 ] && grep -qF '\\e]0;PWNED\\x07\\e[31mRED\\r\\nfake: line' '$T/esc.out' && ! LC_ALL=C grep -q \$'[\\x1b\\r]' '$T/esc.out' && ! grep -q '^fake: line' '$T/esc.out'"
+check "the gateway's log: the same, no raw escape, no forged line" \
+	bash -c "! LC_ALL=C grep -q \$'[\\x1b\\r]' '$BC_LOGDIR/gateway/current' && $(declare -f only_with); only_with '$BC_LOGDIR/gateway/current'"
+for _ in $(seq 30); do bc logs | grep -q PWNED && break; sleep 0.1; done
+bc logs >"$T/syslog.out" 2>&1
+check "the device's log: one system line, visible ($(grep PWNED "$T/syslog.out" | head -1 | cut -c1-120))" \
+	bash -c "grep -q '^system .*Could not move to new release: .*PWNED' '$T/syslog.out' && ! LC_ALL=C grep -q \$'[\\x1b\\r]' '$T/syslog.out' && $(declare -f only_with); only_with '$T/syslog.out'"
 # a good target again: the rejection is over
 put_target c5 five
 out=$(bc up -a "$NAME" --timeout 60 2>&1)

@@ -39,7 +39,9 @@ cat >"$T/target.json" <<EOT
   "num": {"id": 11, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
    "composition": {"tty": false, "command": ["sh", "-c", "echo \\"Installed service 'faked'\\"; i=1; while [ \$i -le $N ]; do echo out \$i; echo err \$i >&2; [ \$((i % 100)) = 0 ] && sleep 0.1; i=\$((i+1)); done; printf %12000s | tr ' ' x; echo; echo done; trap exit TERM; while :; do sleep 1; done"]}},
   "tty": {"id": 12, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
-   "composition": {"tty": true, "command": ["sh", "-c", "echo tty says hi; trap exit TERM; while :; do sleep 1; done"]}}},
+   "composition": {"tty": true, "command": ["sh", "-c", "echo tty says hi; trap exit TERM; while :; do sleep 1; done"]}},
+  "esc": {"id": 13, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
+   "composition": {"tty": false, "command": ["sh", "-c", "printf 'a\\\\033]0;PWNED\\\\007\\\\033[31mRED\\\\rX\\\\302\\\\2331m\\\\n'; trap exit TERM; while :; do sleep 1; done"]}}},
  "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
 EOT
 suite_start "$BUILD" "$T" || abort "the suite did not start"
@@ -119,6 +121,21 @@ out=$(bc logs -p nosuchapp 2>&1)
 rc=$?
 check "logs -p of no app: exit 1 naming it ($out)" expect $rc 1 "$out" "no app 'nosuchapp'"
 check "the logger's cursors are kept" test -s "$BC_STATEDIR/log-cursors.json"
+
+# an app's escapes on a terminal: logs on a pseudo-terminal (script) shows
+# them made visible, never a raw ESC or CR (no retitled window, no colour,
+# no line overwritten); --json keeps the message exact
+for _ in $(seq 50); do bc logs -p "lg$APP" esc | grep -q RED && break; sleep 0.1; done
+NO_COLOR=1 script -qec "'$BIN/balena-compose' logs -p lg$APP esc" /dev/null >"$T/pty.out" 2>&1
+check "logs on a terminal: the app's escapes shown, none sent ($(tr -d '\r' <"$T/pty.out" | head -1))" \
+	bash -c "! LC_ALL=C grep -q \$'\\x1b' '$T/pty.out' && grep -qF 'a\\e]0;PWNED\\x07\\e[31mRED\\rX\\u009b1m' '$T/pty.out'"
+script -qec "'$BIN/balena-compose' logs -p lg$APP esc" /dev/null >"$T/pty2.out" 2>&1
+check "with colours: only ours (the prefix's), the app's still visible" \
+	bash -c "[ \"\$(LC_ALL=C grep -o \$'\\x1b' '$T/pty2.out' | wc -l)\" = 2 ] && grep -qF 'PWNED\\x07' '$T/pty2.out'"
+bc logs --json -p "lg$APP" esc >"$T/esc.json"
+check "logs --json: the message exact" python3 -c 'import json, sys
+m = json.loads(open(sys.argv[1]).readline())["message"]
+assert m == "a\x1b]0;PWNED\x07\x1b[31mRED\rX\x9b1m", repr(m)' "$T/esc.json"
 
 # system messages: the reconciler's steps, in the supervisor's words
 check "system messages: the reconciler's steps (Installed, Started service 'num')" \

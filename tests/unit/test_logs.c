@@ -383,6 +383,38 @@ same(const bc_logrec *a, const bc_logrec *b)
 /* The spool is the device's: in a directory another user could write it
  * is refused; what was under its names (a file someone left, a link) is
  * replaced by new files of ours alone, never written through. */
+/* an entry of the cursor file: whole, or refused */
+static void
+test_cursor_entry(void **state)
+{
+	char id[65];
+	bc_logcursor c[2];
+	json_t *v = json_pack("{s:{s:s, s:i}, s:{s:s, s:i}}", "out", "ts", "1796637266488000000",
+			      "n", 2, "err", "ts", "5", "n", 0);
+	(void)state;
+
+	memset(id, 'a', 64);
+	id[64] = '\0';
+	assert_int_equal(bc_logcursor_entry(id, v, c), 0);
+	assert_int_equal(c[0].ts_ns, 1796637266488000000LL);
+	assert_int_equal(c[0].n, 2);
+	assert_int_equal(c[1].ts_ns, 5);
+	assert_int_equal(bc_logcursor_entry("abc", v, c), -1); /* not a container id */
+	id[3] = 'G';
+	assert_int_equal(bc_logcursor_entry(id, v, c), -1);
+	id[3] = 'a';
+	json_object_set_new(json_object_get(v, "err"), "ts", json_string("-1"));
+	assert_int_equal(bc_logcursor_entry(id, v, c), -1);
+	json_object_set_new(json_object_get(v, "err"), "ts", json_string("12345678901234567890"));
+	assert_int_equal(bc_logcursor_entry(id, v, c), -1); /* past int64 */
+	json_object_set_new(json_object_get(v, "err"), "ts", json_string("7"));
+	json_object_set_new(json_object_get(v, "err"), "n", json_integer(-1));
+	assert_int_equal(bc_logcursor_entry(id, v, c), -1);
+	json_object_del(v, "err");
+	assert_int_equal(bc_logcursor_entry(id, v, c), -1);
+	json_decref(v);
+}
+
 static void
 test_spool_private(void **state)
 {
@@ -595,6 +627,7 @@ main(void)
 	    cmocka_unit_test(test_ring_local),
 	    cmocka_unit_test(test_spool),
 	    cmocka_unit_test(test_spool_private),
+	    cmocka_unit_test(test_cursor_entry),
 	};
 	return cmocka_run_group_tests_name("logs", tests, NULL, NULL);
 }

@@ -140,6 +140,34 @@ test_tame(void **state)
 	assert_string_equal(s, "a?[2Jb\tc??? d??31m e \xc3\xa9");
 }
 
+/* what a terminal is shown: escapes for every control but TAB, for C1
+ * and for bytes that are not UTF-8; the rest as it was; never half an
+ * escape when the room ends */
+static void
+test_visible(void **state)
+{
+	static const char in[] = "a\033]0;PWNED\a\033[31mRED\r\nfake: line\t\x7f"
+				 "\xc2\x9b"
+				 "1m \xc3\xa9 \xff \xe2\x82\xac";
+	char out[256], small[10];
+	(void)state;
+
+	assert_true(bc_visible_needed(in, sizeof(in) - 1, false));
+	bc_visible(in, sizeof(in) - 1, out, sizeof(out), false);
+	assert_string_equal(out, "a\\e]0;PWNED\\x07\\e[31mRED\\r\\nfake: line\t\\x7f\\u009b"
+				 "1m \xc3\xa9 \\xff \xe2\x82\xac");
+	bc_visible("a\nb", 3, out, sizeof(out), true);
+	assert_string_equal(out, "a\nb");
+	assert_false(bc_visible_needed("plain \xc3\xa9\ttext", 13, false));
+	assert_true(bc_visible_needed("a\nb", 3, false));
+	/* an overlong form and a surrogate are not UTF-8 */
+	bc_visible("\xc0\xaf\xed\xa0\x80", 5, out, sizeof(out), false);
+	assert_string_equal(out, "\\xc0\\xaf\\xed\\xa0\\x80");
+	/* cut before an escape that does not fit */
+	assert_int_equal(bc_visible("abcdefgh\033", 9, small, sizeof(small), false), 8);
+	assert_string_equal(small, "abcdefgh");
+}
+
 int
 main(void)
 {
@@ -148,6 +176,7 @@ main(void)
 	    cmocka_unit_test(test_label_filter), cmocka_unit_test(test_err_wrap),
 	    cmocka_unit_test(test_buf_bound),	 cmocka_unit_test(test_read_json),
 	    cmocka_unit_test(test_tame),
+	    cmocka_unit_test(test_visible),
 	};
 	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);
 }
