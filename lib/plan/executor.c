@@ -134,8 +134,22 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 			return bc_err_set(err, BC_ETOOBIG, "container name too long");
 		return bc_docker_container_rename(d, s->current->container_id, name, err);
 	case BC_STEP_CREATE_NETWORK: {
+		/* Docker would make a second network of the same name (a run of
+		 * ours killed as its create was on the way, the next one not
+		 * seeing it yet): asked not to, the one there is ours already */
 		char id[65];
-		return bc_docker_network_create(d, s->network->spec, id, err);
+		json_t *spec = json_copy(s->network->spec);
+		int rc;
+		if (spec == NULL)
+			return bc_err_set(err, BC_ESYS, "network create: out of memory");
+		json_object_set_new(spec, "CheckDuplicate", json_true());
+		rc = bc_docker_network_create(d, spec, id, err);
+		json_decref(spec);
+		if (rc < 0 && err->status == 409) {
+			bc_err_clear(err);
+			return 0;
+		}
+		return rc;
 	}
 	case BC_STEP_REMOVE_NETWORK:
 		bc_network_docker_name(name, sizeof(name), s->app->uuid, s->network->name);
