@@ -228,7 +228,15 @@ check "4 s on, the app's container still runs" test "$(cid)" = "$old"
 docker exec "$old" rm /tmp/balena/updates.lock
 for _ in $(seq 300); do [ -n "$(cid)" ] && [ "$(cid)" != "$old" ] && break; sleep 0.1; done
 check "let go: release 7 runs" test -n "$(cid)" -a "$(cid)" != "$old"
-[ "$fail" -eq 0 ] || { bc state; tail -20 "$BC_LOGDIR/reconciler/current"; tail -8 "$BC_LOGDIR/locker/current"; }
+[ "$fail" -eq 0 ] || {
+	bc state
+	tail -20 "$BC_LOGDIR/reconciler/current"
+	tail -8 "$BC_LOGDIR/locker/current"
+	echo "lock status:"; bc lock status
+	echo "the lock root:"; find "$BC_LOCKDIR" -ls | sed 's/^/  /'
+	echo "the old container's mounts:"; docker inspect -f '{{json .Mounts}}' "$old"
+	docker exec "$old" ls -la /tmp/balena
+}
 
 # The lock root unmounted under running containers (what make demo-stop
 # did): a new start never covers it with a fresh tmpfs, and an app whose
