@@ -226,8 +226,12 @@ check "and the next release waits on it" expect 0 0 "$st" "locked by the app (se
 sleep 4
 check "4 s on, the app's container still runs" test "$(cid)" = "$old"
 docker exec "$old" rm /tmp/balena/updates.lock
-for _ in $(seq 300); do [ -n "$(cid)" ] && [ "$(cid)" != "$old" ] && break; sleep 0.1; done
-check "let go: release 7 runs" test -n "$(cid)" -a "$(cid)" != "$old"
+# (where no tmpfs can be mounted, fresh-machine saw this take ~30 s after an
+# agent restart, a round apparently waiting on the locker; not yet
+# explained: the time is shown, and waited for up to 90 s)
+t0=$(date +%s)
+for _ in $(seq 900); do [ -n "$(cid)" ] && [ "$(cid)" != "$old" ] && break; sleep 0.1; done
+check "let go: release 7 runs ($(($(date +%s) - t0)) s after the app let go)" test -n "$(cid)" -a "$(cid)" != "$old"
 [ "$fail" -eq 0 ] || {
 	bc state
 	tail -20 "$BC_LOGDIR/reconciler/current"
