@@ -120,8 +120,7 @@ renew(const json_t *leases, json_t *lost, bool unreachable_is_lost)
 		if (bc_call("locker", &t, &tr, LOCK_CALL_MS, &err) < 0) {
 			if (unreachable_is_lost)
 				json_object_set(lost, k, e);
-			else
-				log_warnx("renew the lease of app %s: %s", k, err.msg);
+			log_warnx("renew the lease of app %s: %s", k, err.msg);
 		} else if (tr.type != BC_MSG_LOCK_GRANTED) {
 			json_object_set(lost, k, e);
 		}
@@ -136,9 +135,15 @@ rec_locks_refresh(struct round *rd)
 	bc_msg req = {.type = BC_MSG_LOCK_STATUS}, rep = {.type = BC_MSG_NONE};
 	json_t *leases = json_deep_copy(rd->leases), *lost = json_object(), *e;
 	const char *k;
+	bc_err err = {0};
+	uint64_t t0 = bc_mono_ms();
 
-	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, NULL) == 0 &&
-	    rep.type == BC_MSG_LOCK_INFO) {
+	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, &err) < 0)
+		log_warnx("the apps' update locks: %s", err.msg);
+	else if (bc_mono_ms() - t0 > 1000)
+		log_warnx("the apps' update locks: the locker took %llu ms to answer",
+			  (unsigned long long)(bc_mono_ms() - t0));
+	if (err.code == 0 && rep.type == BC_MSG_LOCK_INFO) {
 		for (size_t i = 0; i < rep.body.lock_info.locks.n; i++) {
 			const bc_lock_rec *l = &rep.body.lock_info.locks.v[i];
 			char key[32];
