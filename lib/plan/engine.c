@@ -461,9 +461,10 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 			goto out;
 		}
 	}
-	/* the apps that held their lock: that is waiting, not failure */
+	/* the apps that held their lock: that is waiting, not failure (said
+	 * once: a lock wait the plan found is in the device's words already) */
 	for (size_t i = 0; i < c->n_apps; i++)
-		if (c->apps[i].phase == BC_APP_LOCKED)
+		if (c->apps[i].phase == BC_APP_LOCKED && strstr(c->waiting, c->apps[i].why) == NULL)
 			join_waiting(c->waiting, sizeof(c->waiting), "", c->apps[i].why);
 	c->settled = c->waiting[0] == '\0' && w.failed == 0;
 	if (w.failed > 0) {
