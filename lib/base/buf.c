@@ -173,3 +173,17 @@ bc_visible_needed(const char *in, size_t n, bool keep_lf)
 	}
 	return false;
 }
+
+void
+bc_visible_in_place(char *s, size_t size, bool keep_lf)
+{
+	char v[1024];
+	size_t n = strlen(s);
+
+	if (size > sizeof(v))
+		size = sizeof(v);
+	if (!bc_visible_needed(s, n, keep_lf))
+		return;
+	bc_visible(s, n, v, size, keep_lf);
+	memcpy(s, v, strlen(v) + 1);
+}

@@ -42,4 +42,9 @@ size_t bc_visible(const char *in, size_t n, char *out, size_t outn, bool keep_lf
 /* Does in (n bytes) need bc_visible (anything it would change)? */
 bool bc_visible_needed(const char *in, size_t n, bool keep_lf);
 
+/* s (NUL-terminated, in a buffer of size bytes, at most 1024) made
+ * visible in place, cut to fit: what errors, log lines and system
+ * messages go through where they are made. */
+void bc_visible_in_place(char *s, size_t size, bool keep_lf);
+
 #endif

@@ -12,13 +12,7 @@
 static void
 visible(bc_err *err)
 {
-	char v[sizeof(err->msg)];
-	size_t n = strlen(err->msg);
-
-	if (!bc_visible_needed(err->msg, n, false))
-		return;
-	bc_visible(err->msg, n, v, sizeof(v), false);
-	memcpy(err->msg, v, sizeof(v));
+	bc_visible_in_place(err->msg, sizeof(err->msg), false);
 }
 
 static void

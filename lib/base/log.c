@@ -33,13 +33,8 @@ vout(int with_errno, const char *func, const char *fmt, va_list ap)
 	}
 	/* one line of ours: what came from outside in it made visible (an
 	 * app's or the cloud's CR, LF or escape never forges or hides one) */
-	if (bc_visible_needed(line, strlen(line), false)) {
-		char v[sizeof(line)];
-		bc_visible(line, strlen(line), v, sizeof(v), false);
-		fprintf(stderr, "%s\n", v);
-	} else {
-		fprintf(stderr, "%s\n", line);
-	}
+	bc_visible_in_place(line, sizeof(line), false);
+	fprintf(stderr, "%s\n", line);
 	errno = saved;
 }
 

@@ -444,11 +444,9 @@ syslog_flush(void *ud)
 		d->syslog_n--;
 		went = true;
 	}
-	if (went || d->syslog_wait_ms == 0)
-		d->syslog_wait_ms = 10;
-	else if (d->syslog_wait_ms < 1000)
-		d->syslog_wait_ms *= 2;
-	d->syslog_retry_ms = bc_mono_ms() + d->syslog_wait_ms;
+	d->syslog_fails = went ? 0 : d->syslog_fails + 1;
+	d->syslog_retry_ms =
+	    bc_mono_ms() + bc_doubling_ms(d->syslog_fails ? d->syslog_fails - 1 : 0, 10, 1000);
 }
 
 static uint64_t
@@ -637,11 +635,7 @@ bc_daemon_syslog(struct bc_daemon *d, int64_t app_id, const char *service, const
 	for (char *p = text; *p; p++)
 		if (*p == '\r' || *p == '\n')
 			*p = ' ';
-	if (bc_visible_needed(text, strlen(text), false)) {
-		char v[sizeof(text)];
-		bc_visible(text, strlen(text), v, sizeof(v), false);
-		memcpy(text, v, sizeof(text));
-	}
+	bc_visible_in_place(text, sizeof(text), false);
 	if (!d->syslog_on)
 		return;
 	m.body.syslog.app_id = app_id;

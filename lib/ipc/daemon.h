@@ -99,7 +99,7 @@ struct bc_daemon {
 	nng_msg *syslog_q[BC_SYSLOG_QUEUE];
 	size_t syslog_head, syslog_n;
 	uint64_t syslog_retry_ms; /* when to try again (monotonic ms) */
-	uint64_t syslog_wait_ms;  /* and the wait before that: 10 ms, doubling */
+	unsigned syslog_fails;	  /* tries in a row nothing went: the wait doubles */
 	uint64_t syslog_dropped;  /* the oldest let go, the queue full */
 };
 
