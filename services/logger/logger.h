@@ -123,11 +123,15 @@ struct lg {
 	bool scanning;
 	bool stopping;
 	uint64_t lines, dropped_lines;
-	/* the remote tail (remote.c): a REP on tls+tcp, LOG_QUERY only */
-	nng_socket remote;
+	/* the remote tail (remote.c): served by a child process */
 	bool remote_on;
-	int remote_fd;
-	nng_tls_config *remote_tls;
+	pid_t remote_pid; /* 0: none running */
+	int remote_fd;	  /* the child's report (EOF: it ended); -1: none */
+	char remote_line[256];
+	size_t remote_len;
+	uint64_t remote_since; /* when it was started */
+	unsigned remote_fails; /* ended soon after a start, in a row */
+	uint64_t remote_retry; /* when to start it again */
 };
 
 /* follow.c */
@@ -157,9 +161,15 @@ void lg_save_cursors(struct lg *g);
  * of BC_LOG_BATCH_MAX. Returns the last seq put in. */
 uint64_t lg_batch(struct lg *g, uint64_t after, bc_log_rec *recs, bc_body_log_batch *b);
 
-/* remote.c: the remote tail, when BC_LOG_REMOTE is set */
+/* remote.c: the remote tail, when BC_LOG_REMOTE is set: its process is
+ * started, watched, started again (lg_remote_start fails, naming the
+ * setting, when it refuses its settings at start) and stopped */
 int lg_remote_start(struct lg *g, bc_err *err);
 void lg_remote_stop(struct lg *g);
+/* the remote tail's process: `bc-logger --remote-tail LOGGER-PID URL CERT
+ * CLIENTS`, as lg_remote_start runs it; never returns but on a failure
+ * (its exit code) */
+int lg_remote_main(int argc, char **argv);
 
 /* system.c */
 int lg_system_start(struct lg *g, bc_err *err);

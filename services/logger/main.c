@@ -173,5 +173,8 @@ main(int argc, char **argv)
 	static const struct bc_daemon_ops ops = {
 	    .name = "logger", .dispatch = dispatch, .ctx = &g, .start = start, .stop = stop,
 	    .secrets = true};
+
+	if (argc > 1 && strcmp(argv[1], "--remote-tail") == 0)
+		return lg_remote_main(argc, argv);
 	return bc_daemon_main(argc, argv, &ops);
 }

@@ -50,7 +50,7 @@ cat >"$T/target.json" <<EOT
 {"bctestdev": {"name": "dev", "apps": {"bctest$APP": {"id": $APP, "name": "lr$APP",
  "releases": {"r1": {"id": 1, "services": {
   "talk": {"id": 21, "image_id": 1, "image": "$BCTEST_IMAGE", "labels": {"io.balena-compose.test": "1"},
-   "composition": {"command": ["sh", "-c", "i=1; while [ \$i -le 20 ]; do echo line \$i; i=\$((i+1)); done; trap exit TERM; while [ ! -e /tmp/more ]; do sleep 0.2; done; echo more 1; echo more 2; while :; do sleep 1; done"]}}},
+   "composition": {"command": ["sh", "-c", "i=1; while [ \$i -le 20 ]; do echo line \$i; i=\$((i+1)); done; trap exit TERM; while [ ! -e /tmp/more ]; do sleep 0.2; done; echo more 1; echo more 2; while :; do if [ -e /tmp/flood ]; then echo during the flood; rm -f /tmp/flood; fi; sleep 0.2; done"]}}},
  "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}}}}}}
 EOT
 
@@ -73,6 +73,9 @@ check "BC_LOG_REMOTE_CERT that holds no key: refused, named" \
 	BC_LOG_REMOTE_CERT="$T/ca.crt" BC_LOG_REMOTE_CLIENTS="$T/ca.crt"
 check "BC_LOG_BUFFER out of range: refused, named" refused "BC_LOG_BUFFER='1K'" BC_LOG_BUFFER=1K
 
+# as the review that found the flood ran it: 1024 descriptors (soft: the
+# flood below raises its own)
+ulimit -Sn 1024
 export BC_LOG_REMOTE=tls+tcp://127.0.0.1:$PORT BC_LOG_REMOTE_CERT=$T/logger.pem \
 	BC_LOG_REMOTE_CLIENTS=$T/ca.crt
 suite_start "$BUILD" "$T" || abort "the suite did not start"
@@ -167,5 +170,64 @@ check "no error from logs -f --remote" test ! -s "$T/follow.err"
 kill "$follow_pid"
 wait "$follow_pid" 2>/dev/null
 follow_pid=
+
+# A flood of strangers: 1,100 TCP connections that never start TLS, each
+# one nng drops after 10 s made again. They cost the remote tail's own
+# process (at most 64 descriptors), never the logger: lines are still read,
+# local logs answers, its descriptors and memory stay as they were.
+lpid=$(suite_pid logger)
+rpid=$(pgrep -P "$lpid" -f -- --remote-tail)
+check "the remote tail runs as the logger's child (pid ${rpid:-none})" test -n "$rpid"
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+rss0=$(rss "$lpid")
+fds0=$(ls "/proc/$lpid/fd" | wc -l)
+python3 "$here/../harness/flood.py" "$PORT" 1100 "$T/flood.n" 2>"$T/flood.err" &
+flood=$!
+for _ in $(seq 50); do [ -s "$T/flood.n" ] && break; sleep 0.1; done
+check "1,100 connections begun ($(cat "$T/flood.err"))" test -s "$T/flood.n"
+sleep 3
+docker exec "$(docker ps -q --filter label=io.balena.app-id=$APP | head -1)" touch /tmp/flood
+got=1
+for _ in $(seq 50); do
+	bc logs -p "lr$APP" 2>/dev/null | grep -q 'during the flood$' && { got=0; break; }
+	sleep 0.1
+done
+fds1=$(ls "/proc/$lpid/fd" | wc -l)
+rss1=$(rss "$lpid")
+rfds=$(ls "/proc/$rpid/fd" 2>/dev/null | wc -l)
+check "during the flood: a container's new line is read, local logs shows it" test "$got" -eq 0
+check "the logger's descriptors stay as they were ($fds0, then $fds1)" test "$fds1" -le $((fds0 + 8))
+check "its memory too (${rss0} KiB, then ${rss1} KiB)" test "$rss1" -le $((rss0 + 4096))
+check "the remote tail's process holds at most 64 descriptors ($rfds)" \
+	bash -c "[ '$rfds' -gt 0 ] && [ '$rfds' -le 64 ]"
+check "the logger never ran out of descriptors" \
+	bash -c "! grep -q 'Too many open files' '$BC_LOGDIR/logger/current'"
+kill "$flood"
+wait "$flood" 2>/dev/null
+ok=1
+for _ in $(seq 30); do
+	timeout 5 "$BIN/balena-compose" logs "${remote[@]}" --cert "$T/client.pem" -p "$APP" 2>/dev/null |
+		grep -q 'during the flood$' && { ok=0; break; }
+	sleep 0.5
+done
+check "once the flood ends, a client is let in again" test "$ok" -eq 0
+
+# the child killed: the logger says so and starts another at once
+kill9 "$rpid"
+for _ in $(seq 50); do
+	rpid2=$(pgrep -P "$lpid" -f -- --remote-tail)
+	[ -n "$rpid2" ] && [ "$rpid2" != "$rpid" ] && break
+	sleep 0.1
+done
+check "kill -9 of the remote tail's process: the logger starts another (${rpid2:-none})" \
+	bash -c "[ -n '$rpid2' ] && [ '$rpid2' != '$rpid' ] && grep -q 'remote tail: its process ended (killed by signal 9)' '$BC_LOGDIR/logger/current'"
+ok=1
+for _ in $(seq 30); do
+	timeout 5 "$BIN/balena-compose" logs "${remote[@]}" --cert "$T/client.pem" -p "$APP" 2>/dev/null |
+		grep -q 'during the flood$' && { ok=0; break; }
+	sleep 0.2
+done
+check "and it answers" test "$ok" -eq 0
+check "the logger itself ran on (pid $lpid)" test "$(suite_pid logger)" = "$lpid"
 
 finish
