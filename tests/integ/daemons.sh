@@ -194,6 +194,33 @@ rc=$?
 check "a state directory in another user's directory -> exit 100 ($msg)" \
 	bash -c "[ $rc -eq 100 ] && [[ '$msg' == *BC_STATEDIR=*'owned by uid 65534'* ]]"
 check "and nothing made in it" test ! -e "$T/pub/state/x"
+# The daemons that hold the device's key (gateway, logger, fetcher) are
+# not dumpable (PR_SET_DUMPABLE 0): no core file, and their /proc files are
+# root's even when they run as another user, whose other processes then
+# cannot read their memory or environment or ptrace them. Run as nobody
+# here (run as root, the owner is root either way); the locker, which
+# holds no key, is the control: its files stay nobody's.
+cp "$BIN/bc-gateway" "$BIN/bc-logger" "$BIN/bc-fetcher" "$BIN/bc-locker" "$T/nobody/"
+runuser -u nobody -- mkdir -m 0700 "$T/pub/nrun" "$T/pub/nstate"
+dumpable_owner() { # DAEMON: the owner of its /proc/PID/environ once it is ready
+	local p owner=""
+	setpriv --reuid=nobody --regid=nogroup --clear-groups env BC_RUNDIR="$T/pub/nrun" \
+		BC_STATEDIR="$T/pub/nstate" BC_LOCKDIR="$T/pub/nlocks" BC_CONFIG="$T/none.json" \
+		"$T/nobody/bc-$1" >"$T/dump-$1.out" 2>&1 &
+	p=$!
+	for _ in $(seq 50); do grep -q "ready (pid" "$T/dump-$1.out" && break; sleep 0.1; done
+	grep -q "ready (pid" "$T/dump-$1.out" && owner=$(stat -c %U "/proc/$p/environ" 2>/dev/null)
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	echo "${owner:-none: $(head -c 200 "$T/dump-$1.out")}"
+}
+for d in gateway logger fetcher; do
+	owner=$(dumpable_owner $d)
+	check "$d, run as nobody, is not dumpable: its /proc files are root's ($owner)" test "$owner" = root
+done
+owner=$(dumpable_owner locker)
+check "the locker (no key), run as nobody: its /proc files are nobody's ($owner)" test "$owner" = nobody
+
 "$BIN/balena-compose" ping nosuchdaemon 2>/dev/null
 check "ping of an unknown daemon name -> exit 100" test $? -eq 100
 "$BIN/balena-compose" frobnicate 2>/dev/null
