@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "lib/base/buf.h"
-#include "lib/docker/http1.h"
+#include "lib/cloud/answer.h"
 #include "lib/cloud/report.h"
 #include "lib/ipc/daemon.h"
 #include "lib/model/config.h"
@@ -32,91 +32,87 @@
 struct gw;
 
 /* One request: connect, send, read the answer through our own strict,
- * bounded parser (lib/docker/http1.h, fuzzed): a body larger than max is
+ * bounded reader (lib/cloud/answer.h, fuzzed): a body larger than max is
  * refused as its head says so, not after it was read. */
 struct gw_req {
 	struct gw *g;
 	nng_url *url;
 	nng_http_client *client;
-	char *head;	   /* the request as sent (ours: it holds the key, wiped
-			      once written and when freed), head_len bytes */
+	char *head; /* the request as sent (ours: it holds the key, wiped
+		       once written and when freed), head_len bytes */
 	size_t head_len;
 	nng_http_conn *conn;
 	nng_aio *aio;
-	int phase;	   /* nng's threads only, one step at a time */
-	uint64_t deadline; /* monotonic ms: the whole request */
-	bool too_big;
-	bc_buf got;	   /* the body, at most max bytes */
-	bc_http1_parser parser;
+	int phase;	     /* nng's threads only, one step at a time */
+	uint64_t deadline;   /* monotonic ms: the whole request */
+	bc_cloud_answer ans; /* the answer as it is read: the body at most max bytes */
 	char rbuf[16384];
-	char *send;		 /* the body sent (ours), or NULL */
-	size_t max;		 /* the largest body accepted */
-	struct gw_req *next;	 /* on the ended list */
-	struct gw_req *inext;	 /* on the in-flight list */
+	char *send;	      /* the body sent (ours), or NULL */
+	size_t max;	      /* the largest body accepted */
+	struct gw_req *next;  /* on the ended list */
+	struct gw_req *inext; /* on the in-flight list */
 	void (*done)(struct gw *g, struct gw_req *rq);
 	const char *bearer; /* another key than the device's (provisioning) */
 	/* ended: */
 	int rv;		  /* 0, or nng's error (gw_req_error) */
 	char why[160];	  /* what was wrong with the answer, when rv says EPROTO */
 	long status;	  /* HTTP status when rv is 0 */
-	const char *body; /* borrowed from got, len bytes, or NULL when empty */
+	const char *body; /* borrowed from ans.body, len bytes, or NULL when empty */
 	size_t len;
-	char etag[256];
-	long retry_after_s;
 };
 
 struct gw {
 	struct bc_daemon *d;
-	bc_config cfg; /* holds the device's key: wiped at stop */
-	bool cloud;    /* an apiEndpoint: the cloud's target is followed */
+	bc_config cfg;	  /* holds the device's key: wiped at stop */
+	bool cloud;	  /* an apiEndpoint: the cloud's target is followed */
 	bool provisioned; /* a registered device: poll and report */
 	uint64_t prov_at; /* the next provisioning step: when (0: none) */
 	unsigned prov_errors;
 	char ca_file[256];
 	char statefile[512]; /* the last accepted cloud target and its ETag */
 	nng_tls_config *tls;
-	uint64_t timeout_ms; /* of one request: min(config.json apiTimeout, 59 s) */
-	atomic_int stopping;  /* the loop is over: requests start nothing new */
-	int efd;		/* nng's threads -> the loop: a request ended */
-	pthread_mutex_t mu;	/* guards ended, nothing else; never held over I/O */
-	struct gw_req *ended;	/* requests that ended, for the loop */
+	uint64_t timeout_ms;	 /* of one request: min(config.json apiTimeout, 59 s) */
+	atomic_int stopping;	 /* the loop is over: requests start nothing new */
+	int efd;		 /* nng's threads -> the loop: a request ended */
+	pthread_mutex_t mu;	 /* guards ended, nothing else; never held over I/O */
+	struct gw_req *ended;	 /* requests that ended, for the loop */
 	struct gw_req *inflight; /* the loop's own list */
 
 	/* the target */
 	uint64_t next_poll;
 	unsigned poll_errors;
 	bool polling;
-	char etag[256];	   /* of the last target we got (accepted or not) */
-	json_t *target;	   /* the last accepted cloud target, or NULL */
-	json_t *rejected;  /* app uuid -> commit of the refused release: the last
-			      rejection only, this device's apps, at most
-			      BC_STATE_MAX_APPS (releases_of) */
+	char etag[256];	  /* of the last target we got (accepted or not) */
+	json_t *target;	  /* the last accepted cloud target, or NULL */
+	json_t *rejected; /* app uuid -> commit of the refused release: the last
+			     rejection only, this device's apps, at most
+			     BC_STATE_MAX_APPS (releases_of) */
 	/* the cloud's target was refused: its ETag (while the cloud answers
 	 * 304 to it, it is still the cloud's target) and why, terminal-safe */
 	char rejected_etag[256];
 	char rejected_why[400];
 	char last_poll[512]; /* when and how the last poll went, for status */
 	char last_report[512];
-	bool reachable; /* the last request to the cloud got an answer, not a 5xx */
+	bool reachable;		 /* the last request to the cloud got an answer, not a 5xx */
 	bc_pending *waiters[16]; /* POLL requests answered when the poll ends */
 	bc_body_ack applied;	 /* the reconciler's generation of our last APPLY */
 	size_t n_waiters;
-	size_t n_asked;	 /* the first n_asked waiters: this poll is theirs */
-	bool poll_again; /* a poll now was asked for while one ran */
+	size_t n_asked;		/* the first n_asked waiters: this poll is theirs */
+	bool poll_again;	/* a poll now was asked for while one ran */
 	struct gw_req *poll_rq; /* the poll in flight (polling), or NULL */
 	uint64_t poll_started;	/* monotonic ms: when it was sent */
 	bool poll_restart;	/* it was given up for a new one (a client asked) */
-	uint64_t kept_at;    /* the kept target is still to be applied: when */
+	uint64_t kept_at;	/* the kept target is still to be applied: when */
 	unsigned kept_tries;
 
 	/* the report */
 	nng_socket rsub;
 	int rsub_fd;
-	json_t *state;	      /* the reconciler's last state document */
+	json_t *state;	       /* the reconciler's last state document */
 	uint64_t state_ask_at; /* no STATE event yet: ask the reconciler then */
 	bool sub_live;	       /* a STATE event came: the subscription works */
-	json_t *reported;     /* the device part the cloud last accepted */
-	uint64_t next_report; /* UINT64_MAX: nothing to send */
+	json_t *reported;      /* the device part the cloud last accepted */
+	uint64_t next_report;  /* UINT64_MAX: nothing to send */
 	uint64_t last_sent;
 	unsigned report_errors;
 	bool reporting;

@@ -3,14 +3,13 @@
  * costs the gateway next to nothing in memory (libcurl and its TLS stack
  * cost about 6 MiB resident: bench/footprint). A request runs on nng's
  * threads: nng connects (TLS) and sends; the answer's bytes go through our
- * own HTTP/1.1 parser (lib/docker/http1.h: strict, bounded, fuzzed), so an
+ * own HTTP/1.1 parser (lib/cloud/answer.h: strict, bounded, fuzzed), so an
  * answer too large is refused by its head, before its body is read. Its
  * end is handed to the loop through an eventfd, and rq->done runs there. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -60,32 +59,6 @@ time_left(struct gw_req *rq)
 }
 
 static void
-on_header(void *ud, const char *name, const char *v)
-{
-	struct gw_req *rq = ud;
-
-	if (strcasecmp(name, "ETag") == 0)
-		snprintf(rq->etag, sizeof(rq->etag), "%s", v);
-	else if (strcasecmp(name, "Retry-After") == 0 && strspn(v, "0123456789") == strlen(v) &&
-		 strlen(v) > 0 && strlen(v) < 7)
-		rq->retry_after_s = strtol(v, NULL, 10);
-	else if (strcasecmp(name, "Content-Length") == 0 && strtoull(v, NULL, 10) > rq->max)
-		rq->too_big = true; /* the parser checked it is a number */
-}
-
-static int
-on_body(void *ud, const char *p, size_t n)
-{
-	struct gw_req *rq = ud;
-
-	if (bc_buf_add(&rq->got, p, n, NULL) < 0) {
-		rq->too_big = true;
-		return -1;
-	}
-	return 0;
-}
-
-static void
 read_more(struct gw_req *rq)
 {
 	nng_iov iov = {.iov_buf = rq->rbuf, .iov_len = sizeof(rq->rbuf)};
@@ -102,7 +75,6 @@ step(void *arg)
 {
 	struct gw_req *rq = arg;
 	int rv = nng_aio_result(rq->aio), r;
-	size_t used;
 	bc_err err = {0};
 
 	if (atomic_load(&rq->g->stopping))
@@ -131,15 +103,14 @@ step(void *arg)
 		break;
 	default:
 		if (rv == NNG_ECLOSED || rv == NNG_ECONNSHUT) { /* the server closed */
-			if (bc_http1_eof(&rq->parser, &err) == 1)
+			if (bc_cloud_answer_eof(&rq->ans, &err) == 1)
 				return finished(rq, 0, NULL);
 			return finished(rq, NNG_ECONNSHUT, NULL);
 		}
 		if (rv != 0)
 			return finished(rq, rv, NULL);
-		r = bc_http1_feed(&rq->parser, rq->rbuf, nng_aio_count(rq->aio), &used, on_body, rq,
-				  &err);
-		if (rq->too_big)
+		r = bc_cloud_answer_feed(&rq->ans, rq->rbuf, nng_aio_count(rq->aio), &err);
+		if (rq->ans.too_big)
 			return finished(rq, NNG_EMSGSIZE, NULL);
 		if (r < 0)
 			return finished(rq, NNG_EPROTO, err.msg);
@@ -180,9 +151,9 @@ on_ended(void *ud, short revents)
 		list = rq->next;
 		unlink_inflight(g, rq);
 		if (rq->rv == 0) {
-			rq->status = rq->parser.status;
-			rq->body = rq->got.len > 0 ? rq->got.data : NULL;
-			rq->len = rq->got.len;
+			rq->status = rq->ans.parser.status;
+			rq->body = rq->ans.body.len > 0 ? rq->ans.body.data : NULL;
+			rq->len = rq->ans.body.len;
 		}
 		rq->done(g, rq);
 	}
@@ -222,8 +193,8 @@ gw_http_stop(struct gw *g)
 }
 
 int
-gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *url,
-	     const char *etag, char *body, bc_err *err)
+gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *url, const char *etag,
+	     char *body, bc_err *err)
 {
 	const char *key = rq->bearer ? rq->bearer : g->cfg.device_api_key;
 	bool plain;
@@ -240,16 +211,16 @@ gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *ur
 	}
 	if (bc_cloud_client(rq->url, plain ? NULL : g->tls, &rq->client, err) < 0)
 		goto fail;
-	/* the request's bytes, sized once (a buffer that grew would leave a
-	 * copy of the key behind); the ETag is the cloud's, one header line
-	 * as our parser took it */
+		/* the request's bytes, sized once (a buffer that grew would leave a
+		 * copy of the key behind); the ETag is the cloud's, one header line
+		 * as our parser took it */
 #define GW_HEAD_FMT                                                                                \
-	"%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n%s%s%s%s"                        \
+	"%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n%s%s%s%s"                       \
 	"User-Agent: balena-compose/" BC_VERSION "\r\nContent-Length: %zu\r\n\r\n%s"
 #define GW_HEAD_ARGS                                                                               \
-	method, rq->url->u_requri, rq->url->u_host, key ? key : "",                               \
-	    etag && *etag ? "If-None-Match: " : "", etag && *etag ? etag : "",                     \
-	    etag && *etag ? "\r\n" : "", body ? "Content-Type: application/json\r\n" : "",         \
+	method, rq->url->u_requri, rq->url->u_host, key ? key : "",                                \
+	    etag &&*etag ? "If-None-Match: " : "", etag &&*etag ? etag : "",                       \
+	    etag &&*etag ? "\r\n" : "", body ? "Content-Type: application/json\r\n" : "",          \
 	    body ? strlen(body) : (size_t)0, body ? body : ""
 	n = snprintf(NULL, 0, GW_HEAD_FMT, GW_HEAD_ARGS);
 	if (n < 0 || (rq->head = malloc((size_t)n + 1)) == NULL) {
@@ -259,10 +230,7 @@ gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *ur
 	rq->head_len = (size_t)snprintf(rq->head, (size_t)n + 1, GW_HEAD_FMT, GW_HEAD_ARGS);
 #undef GW_HEAD_FMT
 #undef GW_HEAD_ARGS
-	bc_http1_parser_init(&rq->parser, strcmp(method, "HEAD") == 0);
-	rq->parser.on_header = on_header;
-	rq->parser.hud = rq;
-	rq->got.max = rq->max;
+	bc_cloud_answer_init(&rq->ans, rq->max, strcmp(method, "HEAD") == 0);
 	rq->phase = RQ_CONNECT;
 	rq->deadline = bc_mono_ms() + g->timeout_ms;
 	nng_aio_set_timeout(rq->aio, (nng_duration)g->timeout_ms);
@@ -288,7 +256,7 @@ gw_req_free(struct gw_req *rq)
 	}
 	if (rq->conn != NULL)
 		nng_http_conn_close(rq->conn);
-	bc_buf_free(&rq->got);
+	bc_cloud_answer_free(&rq->ans);
 	if (rq->client != NULL)
 		nng_http_client_free(rq->client);
 	if (rq->url != NULL)

@@ -71,18 +71,19 @@ start(struct bc_daemon *d, bc_err *err)
 	}
 	if (g->cfg.unmanaged || g->cfg.local_mode) {
 		log_info("local mode (%s)", g->cfg.unmanaged ? "no apiEndpoint in config.json"
-							  : "localMode in config.json");
+							     : "localMode in config.json");
 		return 0;
 	}
 	g->cloud = true;
 	g->timeout_ms = g->cfg.api_timeout_ms < GW_REQUEST_TIMEOUT_MS ? g->cfg.api_timeout_ms
-								       : GW_REQUEST_TIMEOUT_MS;
+								      : GW_REQUEST_TIMEOUT_MS;
 	g->provisioned = !gw_provision_needed(&g->cfg);
 	if (g->provisioned && (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL))
-		return bc_err_set(err, BC_EINVAL,
-				  "%s: a managed device needs uuid and deviceApiKey (or apiKey, the "
-				  "fleet's provisioning key, to register)",
-				  d->settings.config);
+		return bc_err_set(
+		    err, BC_EINVAL,
+		    "%s: a managed device needs uuid and deviceApiKey (or apiKey, the "
+		    "fleet's provisioning key, to register)",
+		    d->settings.config);
 	if (gw_http_start(g, err) < 0 || (!g->provisioned && gw_provision_start(g, err) < 0) ||
 	    gw_poll_start(g, err) < 0 || gw_report_start(g, err) < 0)
 		return -1;
@@ -101,7 +102,8 @@ usr1(struct bc_daemon *d)
 	struct gw *g = d->ops->ctx;
 
 	if (!g->cloud || !g->provisioned) {
-		log_info("SIGUSR1: %s", g->cloud ? "not registered yet" : "local mode, no cloud to poll");
+		log_info("SIGUSR1: %s",
+			 g->cloud ? "not registered yet" : "local mode, no cloud to poll");
 		return;
 	}
 	log_info("SIGUSR1: polling the cloud now");

@@ -102,7 +102,8 @@ answer(struct gw *g, const bc_body_ack *ack, const char *why)
 			/* our last APPLY's generation, unless the reconciler has
 			 * restarted since (it resumed the target from its disk) */
 			now = (bc_body_ack){r.body.state.generation, r.body.state.instance};
-			if (g->applied.instance == now.instance && g->applied.generation > now.generation)
+			if (g->applied.instance == now.instance &&
+			    g->applied.generation > now.generation)
 				now = g->applied;
 			ack = &now;
 			bc_msg_clear(&r);
@@ -115,7 +116,8 @@ answer(struct gw *g, const bc_body_ack *ack, const char *why)
 	for (size_t i = 0; i < g->n_asked; i++)
 		bc_daemon_reply(g->d, g->waiters[i], &rep, why != NULL ? &err : NULL);
 	/* who asked while it ran gets the next poll: this one was sent before */
-	memmove(g->waiters, g->waiters + g->n_asked, (g->n_waiters - g->n_asked) * sizeof(g->waiters[0]));
+	memmove(g->waiters, g->waiters + g->n_asked,
+		(g->n_waiters - g->n_asked) * sizeof(g->waiters[0]));
 	g->n_waiters -= g->n_asked;
 	g->n_asked = 0;
 }
@@ -144,7 +146,8 @@ gw_poll_wait(struct gw *g, bc_err *err)
 	bc_pending *p;
 
 	if (!g->provisioned)
-		return bc_err_set(err, BC_EINVAL, "the device is not registered yet (provisioning)");
+		return bc_err_set(err, BC_EINVAL,
+				  "the device is not registered yet (provisioning)");
 	if (g->n_waiters == sizeof(g->waiters) / sizeof(g->waiters[0]))
 		return bc_err_set(err, BC_ETOOBIG, "too many clients wait on a poll");
 	if ((p = bc_daemon_defer(g->d)) == NULL)
@@ -212,7 +215,7 @@ got_target(struct gw *g, struct gw_req *rq)
 	bc_state st;
 	bc_err err = {0};
 
-	snprintf(g->etag, sizeof(g->etag), "%s", rq->etag);
+	snprintf(g->etag, sizeof(g->etag), "%s", rq->ans.etag);
 	doc = rq->body ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &je) : NULL;
 	if (rq->body == NULL)
 		snprintf(je.text, sizeof(je.text), "%s", "an empty body"), je.line = je.column = 0;
@@ -255,9 +258,9 @@ got_target(struct gw *g, struct gw_req *rq)
 		json_decref(doc);
 	}
 	/* kept while the cloud's target is this one (a 304 to its ETag) */
-	snprintf(g->rejected_etag, sizeof(g->rejected_etag), "%s", rq->etag);
-	snprintf(g->rejected_why, sizeof(g->rejected_why), "%.*s",
-		 (int)sizeof(g->rejected_why) - 1, err.msg);
+	snprintf(g->rejected_etag, sizeof(g->rejected_etag), "%s", rq->ans.etag);
+	snprintf(g->rejected_why, sizeof(g->rejected_why), "%.*s", (int)sizeof(g->rejected_why) - 1,
+		 err.msg);
 	bc_tame(g->rejected_why);
 	gw_report_soon(g);
 	finish_poll(g, true, true, NULL, "rejected the target: %s", g->rejected_why);

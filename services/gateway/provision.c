@@ -83,7 +83,8 @@ identity(struct gw *g, bool fresh, bc_err *err)
 static void
 retry(struct gw *g, const char *why)
 {
-	uint64_t wait = bc_cloud_backoff_ms(g->prov_errors++, 0, g->cfg.app_update_poll_interval_ms);
+	uint64_t wait =
+	    bc_cloud_backoff_ms(g->prov_errors++, 0, g->cfg.app_update_poll_interval_ms);
 
 	log_warnx("provisioning: %s; again in %llu ms", why, (unsigned long long)wait);
 	g->prov_at = bc_mono_ms() + wait;

@@ -34,14 +34,15 @@ report_done(struct gw *g, struct gw_req *rq)
 		g->last_sent = bc_mono_ms();
 		gw_report_soon(g); /* anything that changed meanwhile */
 	} else {
-		uint64_t wait = bc_cloud_backoff_ms(g->report_errors++,
-						    rq->rv == 0 ? rq->retry_after_s : 0,
-						    g->cfg.app_update_poll_interval_ms);
+		uint64_t wait =
+		    bc_cloud_backoff_ms(g->report_errors++, rq->rv == 0 ? rq->ans.retry_after_s : 0,
+					g->cfg.app_update_poll_interval_ms);
 		if (rq->rv != 0)
 			gw_say(g->last_report, sizeof(g->last_report), "failed: %s",
 			       gw_req_error(rq));
 		else
-			gw_say(g->last_report, sizeof(g->last_report), "%s", "refused by the cloud");
+			gw_say(g->last_report, sizeof(g->last_report), "%s",
+			       "refused by the cloud");
 		if (rq->rv != 0)
 			log_warnx("state report: %s", gw_req_error(rq));
 		else
@@ -57,7 +58,7 @@ report_due(void *ud)
 {
 	struct gw *g = ud;
 	return g->cloud && g->provisioned && !g->reporting && g->state != NULL ? g->next_report
-										  : UINT64_MAX;
+									       : UINT64_MAX;
 }
 
 static void

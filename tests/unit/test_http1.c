@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cloud/answer.h"
 #include "lib/docker/http1.h"
 
 struct got {
@@ -105,8 +106,8 @@ test_continue_then_final_and_no_body(void **state)
 	size_t used;
 	bc_err err = {0};
 	(void)state;
-	assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", false,
-			       &g, &st, &used, &err),
+	assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+			       false, &g, &st, &used, &err),
 			 1);
 	assert_int_equal(st, 204);
 	assert_int_equal(g.n, 0);
@@ -227,6 +228,77 @@ test_header_callback(void **state)
 	assert_string_equal(out, "[ETag=W/\"7\"][Retry-After=30][Content-Length=0]");
 }
 
+/* The cloud's answers as the gateway reads them (lib/cloud/answer.h). */
+static int
+answer_of(const char *text, size_t max, bc_cloud_answer *a)
+{
+	bc_err err = {0};
+	int r;
+
+	bc_cloud_answer_init(a, max, false);
+	r = bc_cloud_answer_feed(a, text, strlen(text), &err);
+	if (r == 0)
+		r = bc_cloud_answer_eof(a, &err);
+	return r;
+}
+
+static void
+test_cloud_answer(void **state)
+{
+	bc_cloud_answer a;
+	char etag[400], text[600];
+
+	(void)state;
+	/* an error body within the limit: kept whole, with Retry-After */
+	assert_int_equal(answer_of("HTTP/1.1 503 Busy\r\nRetry-After: 30\r\nContent-Length: 4\r\n"
+				   "\r\nbusy",
+				   16, &a),
+			 1);
+	assert_int_equal(a.parser.status, 503);
+	assert_int_equal(a.retry_after_s, 30);
+	assert_string_equal(a.body.data, "busy");
+	bc_cloud_answer_free(&a);
+	/* refused by its head: not a byte of the body kept */
+	assert_int_equal(answer_of("HTTP/1.1 500 No\r\nContent-Length: 17\r\n\r\n", 16, &a), -1);
+	assert_true(a.too_big);
+	assert_int_equal(a.body.len, 0);
+	bc_cloud_answer_free(&a);
+	/* chunked past the limit: refused at the limit */
+	assert_int_equal(answer_of("HTTP/1.1 502 No\r\nTransfer-Encoding: chunked\r\n\r\n"
+				   "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n",
+				   16, &a),
+			 -1);
+	assert_true(a.too_big);
+	assert_true(a.body.len <= 16);
+	bc_cloud_answer_free(&a);
+	/* close-delimited past the limit too; none allowed at all (max 0) */
+	assert_int_equal(
+	    answer_of("HTTP/1.1 500 No\r\nConnection: close\r\n\r\n12345678901234567", 16, &a), -1);
+	assert_true(a.too_big);
+	bc_cloud_answer_free(&a);
+	assert_int_equal(answer_of("HTTP/1.1 500 No\r\nConnection: close\r\n\r\nx", 0, &a), -1);
+	bc_cloud_answer_free(&a);
+	/* Retry-After that is not whole seconds of at most 6 digits: none */
+	assert_int_equal(
+	    answer_of("HTTP/1.1 429 Slow\r\nRetry-After: 1234567\r\nContent-Length: 0\r\n\r\n", 16,
+		      &a),
+	    1);
+	assert_int_equal(a.retry_after_s, 0);
+	bc_cloud_answer_free(&a);
+	/* an ETag too long to send back whole is none, never cut */
+	memset(etag, 'e', sizeof(etag) - 1);
+	etag[sizeof(etag) - 1] = '\0';
+	snprintf(text, sizeof(text), "HTTP/1.1 200 OK\r\nETag: %s\r\nContent-Length: 0\r\n\r\n",
+		 etag);
+	assert_int_equal(answer_of(text, 16, &a), 1);
+	assert_string_equal(a.etag, "");
+	bc_cloud_answer_free(&a);
+	assert_int_equal(
+	    answer_of("HTTP/1.1 200 OK\r\nETag: \"r7\"\r\nContent-Length: 0\r\n\r\n", 16, &a), 1);
+	assert_string_equal(a.etag, "\"r7\"");
+	bc_cloud_answer_free(&a);
+}
+
 int
 main(void)
 {
@@ -239,6 +311,7 @@ main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_bounded_head),
 	    cmocka_unit_test(test_header_callback),
+	    cmocka_unit_test(test_cloud_answer),
 	};
 	return cmocka_run_group_tests_name("http1", tests, NULL, NULL);
 }
