@@ -227,16 +227,12 @@ cli_load_target(const char *cmd, const char *compose, const char *project, const
 	if (compose != NULL) {
 		doc = bc_compose_load(compose, &co, &err);
 	} else {
-		json_error_t je;
 		size_t len;
 		char *text = read_file(cmd, target, &len);
 		if (text == NULL)
 			return NULL;
-		doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+		doc = bc_target_load(text, len, target, &err);
 		free(text);
-		if (doc == NULL)
-			bc_err_set(&err, BC_EINVAL, "%s:%d:%d: %s", target, je.line, je.column,
-				   je.text);
 	}
 	/* the whole of it is checked here, naming the file, before anything is sent */
 	if (doc != NULL && bc_target_parse(doc, NULL, st ? st : &tmp, &err) < 0) {

@@ -132,7 +132,6 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 		   size_t errlen)
 {
 	bc_compose_opts o = {.device = c->uuid, .app_id = c->app_id, .commit = commit};
-	json_error_t je;
 	json_t *compose, *doc = NULL;
 	bc_state st;
 	bc_err err = {0};
@@ -149,9 +148,8 @@ bc_composer_update(bc_composer *c, const char *commit, const char *target, char 
 	 * without it the wait polls */
 	if (!c->have_sub)
 		c->have_sub = bc_client_sub(c->rundir, "reconciler", false, &c->sub, NULL) == 0;
-	if ((compose = json_loads(target, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		say(errbuf, errlen, "composer update: target:%d:%d: %s", je.line, je.column,
-		    je.text);
+	if ((compose = bc_target_load(target, strlen(target), "target", &err)) == NULL) {
+		say(errbuf, errlen, "composer update: %s", err.msg);
 		return -1;
 	}
 	if (json_is_object(compose) &&

@@ -39,6 +39,9 @@ string_map(const json_t *m, const char *what, const char *where, bc_err *err)
 		return 0;
 	if (!json_is_object(m))
 		return bc_err_set(err, BC_EINVAL, "%s: '%s' must be a map of strings", where, what);
+	if (json_object_size(m) > BC_TARGET_MAX_MAP)
+		return bc_err_set(err, BC_ETOOBIG, "%s: '%s' has more than %d entries", where, what,
+				  BC_TARGET_MAX_MAP);
 	json_object_foreach((json_t *)m, k, v) if (!json_is_string(v)) return bc_err_set(
 	    err, BC_EINVAL, "%s: '%s' value of '%s' must be a string", where, what, k);
 	return 0;
@@ -64,12 +67,16 @@ parse_service(bc_app *app, const char *name, const json_t *sj, const bc_spec_ctx
 	    get_id(sj, "image_id", &svc->image_id, w, err) < 0)
 		return -1;
 	image = json_string_value(json_object_get(sj, "image"));
-	if (image == NULL || *image == '\0' || strlen(image) > 512 || strchr(image, ' '))
+	if (image == NULL || *image == '\0' || strchr(image, ' '))
 		return bc_err_set(err, BC_EINVAL, "%s: 'image' must be an image reference", w);
 	/* Docker lists every tag explicitly: "name" is "name:latest" */
 	{
 		const char *slash = strrchr(image, '/'), *colon = strrchr(image, ':');
 		bool tagged = strchr(image, '@') != NULL || (colon && (!slash || colon > slash));
+		if (strlen(image) + (tagged ? 0 : strlen(":latest")) > BC_TARGET_MAX_IMAGE)
+			return bc_err_set(err, BC_ETOOBIG,
+					  "%s: 'image' is longer than %d bytes (with its tag)", w,
+					  BC_TARGET_MAX_IMAGE);
 		if (asprintf(&svc->image, "%s%s", image, tagged ? "" : ":latest") < 0)
 			return bc_err_sys(err, "%s", w);
 	}
@@ -103,6 +110,10 @@ parse_components(bc_app *app, const json_t *m, bool vols, const bc_spec_ctx *ctx
 		if (n == NULL || (n->name = strdup("default")) == NULL)
 			return bc_err_sys(err, "%s", ctx->where);
 	}
+	if (json_object_size(m) > BC_TARGET_MAX_NAMED - (vols ? 0 : 1))
+		return bc_err_set(err, BC_ETOOBIG, "%s: more than %d %s", ctx->where,
+				  BC_TARGET_MAX_NAMED - (vols ? 0 : 1),
+				  vols ? "volumes" : "networks");
 	json_object_foreach((json_t *)m, name, cfg)
 	{
 		if (!vols && strcmp(name, "default") == 0)
@@ -186,6 +197,30 @@ check_depends(const bc_app *app, const char *where, bc_err *err)
 	}
 }
 
+/* No more than BC_TARGET_MAX_NODES values in all, none deeper than
+ * BC_TARGET_MAX_DEPTH: what a target holds is walked many times after. */
+static int
+bounded(const json_t *j, int depth, size_t *nodes, bc_err *err)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (++*nodes > BC_TARGET_MAX_NODES)
+		return bc_err_set(err, BC_ETOOBIG, "target: more than %d values",
+				  BC_TARGET_MAX_NODES);
+	if (depth > BC_TARGET_MAX_DEPTH)
+		return bc_err_set(err, BC_ETOOBIG, "target: nested more than %d deep",
+				  BC_TARGET_MAX_DEPTH);
+	if (json_is_object(j)) {
+		json_object_foreach((json_t *)j, k,
+				    v) if (bounded(v, depth + 1, nodes, err) < 0) return -1;
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v) if (bounded(v, depth + 1, nodes, err) < 0) return -1;
+	}
+	return 0;
+}
+
 static int
 parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_uuid,
 	  const char *device_name, const bc_target_opts *opts, bc_err *err)
@@ -209,6 +244,12 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 	name = json_string_value(json_object_get(aj, "name"));
 	if (name == NULL)
 		return bc_err_set(err, BC_EINVAL, "%s: 'name' must be a string", where);
+	if (strlen(name) > BC_TARGET_MAX_NAME)
+		return bc_err_set(err, BC_ETOOBIG, "%s: 'name' is longer than %d bytes", where,
+				  BC_TARGET_MAX_NAME);
+	if (st->n_apps == BC_TARGET_MAX_APPS)
+		return bc_err_set(err, BC_ETOOBIG, "%s: more than %d apps", where,
+				  BC_TARGET_MAX_APPS);
 	if ((app = bc_state_add_app(st)) == NULL)
 		return bc_err_sys(err, "%s", where);
 	app->uuid = strdup(uuid);
@@ -250,6 +291,13 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 	svcs = json_object_get(rel, "services");
 	if (svcs != NULL && !json_is_object(svcs))
 		return bc_err_set(err, BC_EINVAL, "%s: 'services' must be a map", where);
+	if (json_object_size(svcs) > BC_TARGET_MAX_SERVICES)
+		return bc_err_set(err, BC_ETOOBIG, "%s: more than %d services", where,
+				  BC_TARGET_MAX_SERVICES);
+	for (size_t i = 0, all = json_object_size(svcs); i < st->n_apps; i++)
+		if ((all += st->apps[i].n_services) > BC_TARGET_MAX_ALL_SERVICES)
+			return bc_err_set(err, BC_ETOOBIG, "%s: more than %d services in all apps",
+					  where, BC_TARGET_MAX_ALL_SERVICES);
 	json_object_foreach(svcs, name,
 			    sj) if (parse_service(app, name, sj, &ctx, where, err) < 0) return -1;
 	return check_depends(app, where, err);
@@ -258,10 +306,13 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 int
 bc_target_parse(const json_t *doc, const bc_target_opts *opts, bc_state *out, bc_err *err)
 {
-	const char *device_uuid, *uuid;
+	const char *device_uuid, *uuid, *dname;
 	json_t *dev, *apps, *aj;
+	size_t nodes = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (bounded(doc, 0, &nodes, err) < 0)
+		return -1;
 	if (!json_is_object(doc) || json_object_size(doc) != 1)
 		return bc_err_set(err, BC_EINVAL,
 				  "target: must be a map with exactly one device uuid key");
@@ -275,10 +326,13 @@ bc_target_parse(const json_t *doc, const bc_target_opts *opts, bc_state *out, bc
 	if (json_object_get(dev, "config") != NULL &&
 	    string_map(json_object_get(dev, "config"), "config", "target device", err) < 0)
 		return -1;
+	dname = json_string_value(json_object_get(dev, "name"));
+	if (dname != NULL && strlen(dname) > BC_TARGET_MAX_NAME)
+		return bc_err_set(err, BC_ETOOBIG, "target device: 'name' is longer than %d bytes",
+				  BC_TARGET_MAX_NAME);
 	json_object_foreach(apps, uuid, aj)
 	{
-		if (parse_app(out, uuid, aj, device_uuid,
-			      json_string_value(json_object_get(dev, "name")), opts, err) < 0) {
+		if (parse_app(out, uuid, aj, device_uuid, dname, opts, err) < 0) {
 			bc_err_wrap(err, "target rejected");
 			bc_state_free(out);
 			return -1;
@@ -287,22 +341,58 @@ bc_target_parse(const json_t *doc, const bc_target_opts *opts, bc_state *out, bc
 	return 0;
 }
 
+size_t
+bc_json_values_bound(const char *text, size_t len)
+{
+	size_t n = 1;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == ',' || c == '[' || c == '{') {
+			n++;
+		}
+	}
+	return n;
+}
+
+json_t *
+bc_target_load(const char *text, size_t len, const char *source, bc_err *err)
+{
+	json_error_t je;
+	json_t *doc;
+
+	if (len > BC_TARGET_MAX_BYTES) {
+		bc_err_set(err, BC_ETOOBIG, "%s: larger than %zu bytes", source,
+			   BC_TARGET_MAX_BYTES);
+		return NULL;
+	}
+	if (bc_json_values_bound(text, len) > BC_TARGET_MAX_NODES) {
+		bc_err_set(err, BC_ETOOBIG, "%s: more than %d values", source, BC_TARGET_MAX_NODES);
+		return NULL;
+	}
+	if ((doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		bc_err_set(err, BC_EINVAL, "%s:%d:%d: %s", source, je.line, je.column, je.text);
+	return doc;
+}
+
 int
 bc_target_parse_text(const char *text, size_t len, const char *source, const bc_target_opts *opts,
 		     bc_state *out, bc_err *err)
 {
-	json_error_t je;
 	json_t *doc;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (len > BC_TARGET_MAX_BYTES)
-		return bc_err_set(err, BC_ETOOBIG, "%s: larger than %zu bytes", source,
-				  BC_TARGET_MAX_BYTES);
-	doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	if (doc == NULL)
-		return bc_err_set(err, BC_EINVAL, "%s:%d:%d: %s", source, je.line, je.column,
-				  je.text);
+	if ((doc = bc_target_load(text, len, source, err)) == NULL)
+		return -1;
 	rc = bc_target_parse(doc, opts, out, err);
 	if (rc < 0)
 		bc_err_wrap(err, "%s", source);

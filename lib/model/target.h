@@ -10,7 +10,23 @@
 #include "lib/base/err.h"
 #include "lib/model/model.h"
 
+/* What one target may hold. The document is untrusted (the cloud's, a
+ * local file's) and what it names is kept, planned, handed on and
+ * reported: each bound fits the messages after it (proto.h), so a target
+ * accepted here is never one the state report cannot carry. A target past
+ * any of them is refused whole, the bound named. */
+/* a local file's text; the cloud's answer is capped lower by the gateway
+ * (BC_PROTO_MAX_DOC, about 1 MiB: it goes to the reconciler in one message) */
 #define BC_TARGET_MAX_BYTES ((size_t)4 << 20)
+#define BC_TARGET_MAX_NODES 100000 /* JSON values in all (as a compose file) */
+#define BC_TARGET_MAX_DEPTH 64	   /* nesting of JSON values */
+#define BC_TARGET_MAX_APPS BC_STATE_MAX_APPS
+#define BC_TARGET_MAX_SERVICES BC_STATE_MAX_SERVICES	/* of one app */
+#define BC_TARGET_MAX_ALL_SERVICES BC_LOCK_MAX_SERVICES /* of all apps together */
+#define BC_TARGET_MAX_NAMED BC_STATE_MAX_NAMED		/* volumes, networks of one app */
+#define BC_TARGET_MAX_MAP 1024	/* environment, labels of one service; config */
+#define BC_TARGET_MAX_NAME 256	/* bytes of an app's name, of the device's */
+#define BC_TARGET_MAX_IMAGE 511 /* bytes of an image reference, with the ":latest" it may get */
 
 typedef struct bc_target_opts {
 	const char *lockdir; /* host base of lock dirs bind-mounted into services */
@@ -22,7 +38,21 @@ typedef struct bc_target_opts {
  * is left empty. */
 int bc_target_parse(const json_t *doc, const bc_target_opts *opts, bc_state *out, bc_err *err);
 
-/* Parse JSON text first (bounded; source names it in errors). */
+/* How many JSON values text can hold at most, counted before it is parsed
+ * (separators and openings outside strings, plus one): jansson builds a
+ * tree of up to ~75 bytes a byte of text ('{},{},...'), so a target's text
+ * is refused by this count, past BC_TARGET_MAX_NODES, before its tree is
+ * built. Never fewer than the values jansson would make of it. */
+size_t bc_json_values_bound(const char *text, size_t len);
+
+/* JSON text of a target (or another document from outside) into a tree,
+ * bounded: at most BC_TARGET_MAX_BYTES bytes and, by bc_json_values_bound,
+ * BC_TARGET_MAX_NODES values, refused before the tree is built; duplicate
+ * keys refused. source names it in errors ("SOURCE:LINE:COLUMN: why"). The
+ * tree is the caller's; NULL with err. */
+json_t *bc_target_load(const char *text, size_t len, const char *source, bc_err *err);
+
+/* Parse JSON text first (bc_target_load; source names it in errors). */
 int bc_target_parse_text(const char *text, size_t len, const char *source,
 			 const bc_target_opts *opts, bc_state *out, bc_err *err);
 

@@ -28,6 +28,12 @@
  * given up and a new one sent (a cloud that hung need not cost a client
  * the whole request timeout once it answers again) */
 #define GW_POLL_STALE_MS 2000
+/* The largest body the cloud may answer: a target fits one message to
+ * the reconciler (BC_PROTO_MAX_DOC, about 1 MiB); the answers to a state
+ * report, a device lookup and a registration are small JSON, read (when
+ * at all) for an id */
+#define GW_MAX_TARGET BC_PROTO_MAX_DOC
+#define GW_MAX_ANSWER ((size_t)64 << 10)
 
 struct gw;
 
@@ -111,7 +117,8 @@ struct gw {
 	json_t *state;	       /* the reconciler's last state document */
 	uint64_t state_ask_at; /* no STATE event yet: ask the reconciler then */
 	bool sub_live;	       /* a STATE event came: the subscription works */
-	json_t *reported;      /* the device part the cloud last accepted */
+	json_t *reported;      /* the device part the cloud last accepted: ours (what
+				  we sent, never the answer), two keys replaced whole */
 	uint64_t next_report;  /* UINT64_MAX: nothing to send */
 	uint64_t last_sent;
 	unsigned report_errors;

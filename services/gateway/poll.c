@@ -69,6 +69,15 @@ apply(struct gw *g, const json_t *doc, bc_body_ack *ack, bc_err *err)
 
 	if (text == NULL)
 		return bc_err_set(err, BC_ESYS, "target: out of memory");
+	/* written out again it can grow (jansson writes a real with 17
+	 * digits): past what one message holds it is refused, as too large */
+	if (strlen(text) > BC_PROTO_MAX_DOC) {
+		bc_err_set(err, BC_ETOOBIG,
+			   "target: %zu bytes written out, more than the %u one message holds",
+			   strlen(text), (unsigned)BC_PROTO_MAX_DOC);
+		free(text);
+		return -1;
+	}
 	req.body.apply.target = text;
 	req.body.apply.replace = true;
 	/* the reconciler validates and keeps it before it answers: quick */
@@ -210,21 +219,21 @@ releases_of(const json_t *doc, const char *device)
 static void
 got_target(struct gw *g, struct gw_req *rq)
 {
-	json_error_t je;
 	json_t *doc = NULL;
 	bc_state st;
 	bc_err err = {0};
 
 	snprintf(g->etag, sizeof(g->etag), "%s", rq->ans.etag);
-	doc = rq->body ? json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &je) : NULL;
 	if (rq->body == NULL)
-		snprintf(je.text, sizeof(je.text), "%s", "an empty body"), je.line = je.column = 0;
-	if (doc == NULL) {
-		bc_err_set(&err, BC_EINVAL, "target:%d:%d: %s", je.line, je.column, je.text);
-	} else if (json_object_get(doc, g->cfg.uuid) == NULL || json_object_size(doc) != 1) {
+		bc_err_set(&err, BC_EINVAL, "target: an empty body");
+	else
+		doc = bc_target_load(rq->body, rq->len, "target", &err);
+	/* (no doc: err says why) */
+	if (doc != NULL &&
+	    (json_object_get(doc, g->cfg.uuid) == NULL || json_object_size(doc) != 1)) {
 		bc_err_set(&err, BC_EINVAL, "target: not a document of this device (%s)",
 			   g->cfg.uuid);
-	} else if (bc_target_parse(doc, NULL, &st, &err) == 0) {
+	} else if (doc != NULL && bc_target_parse(doc, NULL, &st, &err) == 0) {
 		bc_body_ack ack;
 		bc_state_free(&st);
 		if (apply(g, doc, &ack, &err) == 0) {
@@ -239,12 +248,15 @@ got_target(struct gw *g, struct gw_req *rq)
 			finish_poll(g, true, false, &ack, "applied a new target (%s)", g->etag);
 			return;
 		}
-		/* the reconciler away: try again soon, it keeps what it runs */
-		log_warnx("target: the reconciler did not take it: %s", err.msg);
-		g->etag[0] = '\0';
-		json_decref(doc);
-		finish_poll(g, false, true, NULL, "could not hand the target over: %s", err.msg);
-		return;
+		if (err.code != BC_ETOOBIG) {
+			/* the reconciler away: try again soon, it keeps what it runs */
+			log_warnx("target: the reconciler did not take it: %s", err.msg);
+			g->etag[0] = '\0';
+			json_decref(doc);
+			finish_poll(g, false, true, NULL, "could not hand the target over: %s",
+				    err.msg);
+			return;
+		}
 	}
 	/* rejected whole: nothing running is touched */
 	log_warnx("Could not move to new release: %s", err.msg);
@@ -337,7 +349,7 @@ poll_fire(void *ud)
 		schedule(g, false);
 		return;
 	}
-	rq->max = BC_PROTO_MAX_DOC; /* it must fit the message to the reconciler */
+	rq->max = GW_MAX_TARGET;
 	rq->done = poll_done;
 	snprintf(url, sizeof(url), "%s/device/v3/%s/state", g->cfg.api_endpoint, g->cfg.uuid);
 	if (gw_http_send(g, rq, "GET", url,

@@ -148,7 +148,7 @@ lookup(struct gw *g)
 
 	if (rq == NULL)
 		return retry(g, "out of memory");
-	rq->max = 64 << 10;
+	rq->max = GW_MAX_ANSWER;
 	rq->done = lookup_done;
 	snprintf(url, sizeof(url), "%s/v6/device?$filter=uuid%%20eq%%20'%s'&$select=id",
 		 g->cfg.api_endpoint, g->cfg.uuid);
@@ -198,7 +198,7 @@ rq_register(struct gw *g)
 		json_object_set_new(b, "application", json_integer(g->cfg.application_id));
 	body = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
-	rq->max = 64 << 10;
+	rq->max = GW_MAX_ANSWER;
 	rq->done = register_done;
 	rq->bearer = g->cfg.api_key;
 	snprintf(url, sizeof(url), "%s/device/register", g->cfg.api_endpoint);

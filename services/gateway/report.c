@@ -83,7 +83,7 @@ report_fire(void *ud)
 		g->next_report = bc_mono_ms() + BC_REPORT_EVERY_MS;
 		return;
 	}
-	rq->max = 64 << 10;
+	rq->max = GW_MAX_ANSWER;
 	rq->done = report_done;
 	snprintf(url, sizeof(url), "%s/device/v3/state", g->cfg.api_endpoint);
 	if (gw_http_send(g, rq, "PATCH", url, NULL, text, &err) < 0) {

@@ -34,7 +34,6 @@ validate(const struct rec *r, const json_t *doc, bc_err *err)
 static int
 apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 {
-	json_error_t je;
 	json_t *doc, *merged;
 	uint64_t gen;
 	size_t napps;
@@ -47,9 +46,8 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 		    "apps, or set \"localMode\": true in config.json and restart the agent to run "
 		    "local ones",
 		    r->config);
-	doc = json_loads(req->target, JSON_REJECT_DUPLICATES, &je);
-	if (doc == NULL)
-		return bc_err_set(err, BC_EINVAL, "target:%d:%d: %s", je.line, je.column, je.text);
+	if ((doc = bc_target_load(req->target, strlen(req->target), "target", err)) == NULL)
+		return -1;
 	if (validate(r, doc, err) < 0) {
 		json_decref(doc);
 		return -1;
@@ -92,8 +90,9 @@ removed_app(const struct rec *r, const char *want)
 	size_t i;
 	json_t *a;
 
-	json_array_foreach(json_object_get(r->state_doc, "apps"), i, a) if (
-	    json_is_true(json_object_get(a, "removed")) && bc_statedoc_app_is(a, want)) return a;
+	json_array_foreach(json_object_get(r->state_doc, "apps"), i,
+			   a) if (json_is_true(json_object_get(a, "removed")) &&
+				  bc_statedoc_app_is(a, want)) return a;
 	return NULL;
 }
 

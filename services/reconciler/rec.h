@@ -31,23 +31,24 @@ struct rec {
 	int64_t locked_said[64];
 	size_t n_locked_said;
 	char config[256];
-	bool running;	     /* a round is out on the pool */
+	bool running; /* a round is out on the pool */
 	bool stopping;
-	uint64_t retry_at;   /* monotonic ms: not settled, look again then */
-	unsigned failures;   /* converges failed in a row (the retry backs off) */
-	json_t *state_doc;   /* the last converge's state document (lib/plan/statedoc.h) */
-	json_t *downloads;   /* "<app>/<service>" -> {image, percent, current, total} */
-	json_t *busy;	     /* "<app>" -> its status while a converge works on it */
+	uint64_t retry_at; /* monotonic ms: not settled, look again then */
+	unsigned failures; /* converges failed in a row (the retry backs off) */
+	json_t *state_doc; /* the last converge's state document (lib/plan/statedoc.h) */
+	json_t *downloads; /* "<app>/<service>" -> {image, percent, current, total} */
+	json_t *busy;	   /* "<app>" -> its status while a converge works on it */
 	/* pulls that failed: when each image is tried again
 	 * (lib/fetch/backoff.h); the loop's and the round's, under pull_mu,
-	 * memory only, never held across I/O. A new target clears it. */
+	 * memory only, never held across I/O. A new target clears it. At
+	 * most BC_PULL_BACKOFF_MAX_IMAGES (256) images, the oldest-due going. */
 	json_t *pulls;
 	pthread_mutex_t pull_mu;
 	uint64_t pull_cap_ms; /* the longest wait: the cloud's poll interval */
-	json_t *leases;	     /* app id -> our lease, as kept in leasefile (locks.c) */
-	struct round *round; /* the one out on the pool, or NULL */
-	uint64_t renew_at;   /* monotonic ms: renew our leases (locks.c) */
-	bool renewing;	     /* a renewal is out on the pool */
+	json_t *leases;	      /* app id -> our lease, as kept in leasefile (locks.c) */
+	struct round *round;  /* the one out on the pool, or NULL */
+	uint64_t renew_at;    /* monotonic ms: renew our leases (locks.c) */
+	bool renewing;	      /* a renewal is out on the pool */
 	/* the round's while one runs (one at a time; handed over by the pool) */
 	bc_engine *eng;
 	/* Docker's events and the locker's (events.c) */
@@ -65,7 +66,7 @@ struct rec {
 	size_t n_scope;
 	size_t workers;
 	uint64_t lock_ttl_ms; /* BC_LOCK_TTL_MS: leases are renewed every third of it */
-	uint64_t instance; /* this run (lib/ipc/daemon.h): in ACK and STATE */
+	uint64_t instance;    /* this run (lib/ipc/daemon.h): in ACK and STATE */
 };
 
 /* One converge, out on the pool: what it was given and what it found. */
@@ -75,8 +76,8 @@ struct round {
 	uint64_t gen;
 	json_t *purge; /* a copy of r->purge */
 	bool force_now;
-	json_t *leases; /* a copy of r->leases, changed as locks are taken */
-	json_t *app_locks; /* app id -> a service whose lock the app holds */
+	json_t *leases;	    /* a copy of r->leases, changed as locks are taken */
+	json_t *app_locks;  /* app id -> a service whose lock the app holds */
 	json_t *lost;	    /* app id -> our lease that ran out meanwhile (the loop sets it) */
 	pthread_mutex_t mu; /* leases and lost: memory only, never held across I/O */
 };

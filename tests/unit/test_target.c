@@ -243,9 +243,9 @@ test_rejections(void **state)
 	/* app id 0: the locker and lock directories cannot name it */
 	d = fixture();
 	json_object_set_new(
-	    json_object_get(json_object_get(json_object_get(d, "6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"),
-					    "apps"),
-			    APPUUID),
+	    json_object_get(
+		json_object_get(json_object_get(d, "6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"), "apps"),
+		APPUUID),
 	    "id", json_integer(0));
 	expect_reject(d, "'id' must be a positive integer");
 
@@ -258,6 +258,156 @@ test_rejections(void **state)
 
 	/* found by fuzz_compose: leaked PortBindings when ports was no list */
 	reject_composition("sensor", "ports", json_string("8080:80"), "'ports': must be a list");
+}
+
+/* What one target may hold (BC_TARGET_MAX_*): past each bound it is
+ * refused whole, the bound named; at it, taken. */
+static json_t *
+app_of(json_t *doc)
+{
+	return json_object_get(
+	    json_object_get(json_object_get(doc, "6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"), "apps"),
+	    APPUUID);
+}
+
+static json_t *
+many_apps(int n)
+{
+	json_t *d = json_object(), *apps = json_object();
+	char uuid[40];
+
+	for (int i = 1; i <= n; i++) {
+		snprintf(uuid, sizeof(uuid), "app%d", i);
+		json_object_set_new(apps, uuid,
+				    json_pack("{s:I, s:s}", "id", (json_int_t)i, "name", uuid));
+	}
+	json_object_set_new(d, "dev", json_pack("{s:o}", "apps", apps));
+	return d;
+}
+
+static void
+accept_doc(json_t *doc)
+{
+	bc_state st;
+	bc_err err = {0};
+
+	if (bc_target_parse(doc, NULL, &st, &err) < 0)
+		fail_msg("refused: %s", err.msg);
+	bc_state_free(&st);
+	json_decref(doc);
+}
+
+static void
+test_bounds(void **state)
+{
+	json_t *d, *m, *svcs, *deep;
+	char name[600], key[32];
+	(void)state;
+
+	accept_doc(many_apps(BC_TARGET_MAX_APPS));
+	expect_reject(many_apps(BC_TARGET_MAX_APPS + 1), "more than 256 apps");
+
+	/* an app's name: a state message holds 256 bytes of it */
+	memset(name, 'n', BC_TARGET_MAX_NAME + 1);
+	name[BC_TARGET_MAX_NAME + 1] = '\0';
+	d = fixture();
+	json_object_set_new(app_of(d), "name", json_string(name));
+	expect_reject(d, "'name' is longer than 256 bytes");
+	name[BC_TARGET_MAX_NAME] = '\0';
+	d = fixture();
+	json_object_set_new(app_of(d), "name", json_string(name));
+	accept_doc(d);
+
+	/* an image, with the ":latest" it gets: 511 bytes at most */
+	memset(name, 'i', sizeof(name));
+	name[BC_TARGET_MAX_IMAGE - 7 + 1] = '\0';
+	d = fixture();
+	json_object_set_new(svc_json(d, "sensor"), "image", json_string(name));
+	expect_reject(d, "'image' is longer than 511 bytes (with its tag)");
+	name[BC_TARGET_MAX_IMAGE - 7] = '\0';
+	d = fixture();
+	json_object_set_new(svc_json(d, "sensor"), "image", json_string(name));
+	accept_doc(d);
+
+	/* environment and labels of one service */
+	d = fixture();
+	m = json_object();
+	for (int i = 0; i <= BC_TARGET_MAX_MAP; i++) {
+		snprintf(key, sizeof(key), "V%d", i);
+		json_object_set_new(m, key, json_string("x"));
+	}
+	json_object_set_new(svc_json(d, "sensor"), "environment", m);
+	expect_reject(d, "'environment' has more than 1024 entries");
+
+	/* services of one app, and of all apps together */
+	d = fixture();
+	svcs = json_object_get(svc_json(d, NULL), "services");
+	for (int i = 0; json_object_size(svcs) <= BC_TARGET_MAX_SERVICES; i++) {
+		snprintf(key, sizeof(key), "s%d", i);
+		json_object_set(svcs, key, svc_json(d, "sensor"));
+	}
+	expect_reject(d, "more than 256 services");
+	d = many_apps(5);
+	for (int a = 1; a <= 5; a++) {
+		json_t *app;
+		snprintf(key, sizeof(key), "app%d", a);
+		app = json_object_get(json_object_get(json_object_get(d, "dev"), "apps"), key);
+		svcs = json_object();
+		for (int i = 0; i < 220; i++) {
+			char sn[16];
+			snprintf(sn, sizeof(sn), "s%d", i);
+			json_object_set_new(svcs, sn,
+					    json_pack("{s:I, s:i, s:s}", "id", (json_int_t)i + 1,
+						      "image_id", 1, "image", "busybox"));
+		}
+		json_object_set_new(app, "releases",
+				    json_pack("{s:{s:i, s:o}}", "c1", "id", 1, "services", svcs));
+	}
+	expect_reject(d, "more than 1024 services in all apps");
+
+	/* nesting, and values in all */
+	deep = json_string("x");
+	for (int i = 0; i < BC_TARGET_MAX_DEPTH + 2; i++)
+		deep = json_pack("[o]", deep);
+	d = fixture();
+	json_object_set_new(app_of(d), "extra", deep);
+	expect_reject(d, "nested more than 64 deep");
+	d = fixture();
+	m = json_array();
+	for (int i = 0; i < BC_TARGET_MAX_NODES; i++)
+		json_array_append_new(m, json_true());
+	json_object_set_new(app_of(d), "extra", m);
+	expect_reject(d, "more than 100000 values");
+}
+
+/* Text of many small values is refused by their count before a tree is
+ * built (1 MiB of '{},' is ~75 MiB of jansson's); strings hide none. */
+static void
+test_load_counts_values(void **state)
+{
+	size_t n = 3 * (BC_TARGET_MAX_NODES + 1);
+	char *text = malloc(n + 2);
+	bc_err err = {0};
+	json_t *j;
+
+	(void)state;
+	assert_non_null(text);
+	text[0] = '[';
+	for (size_t i = 1; i < n; i += 3)
+		memcpy(text + i, "{},", 3);
+	text[n - 1] = ']';
+	assert_true(bc_json_values_bound(text, n) > BC_TARGET_MAX_NODES);
+	assert_null(bc_target_load(text, n, "flood.json", &err));
+	assert_string_equal(err.msg, "flood.json: more than 100000 values");
+	free(text);
+	/* separators inside strings (escaped quotes too) are not values */
+	{
+		const char *t = "{\"a,b[{\":\"x\\\",{\"}";
+		assert_int_equal(bc_json_values_bound(t, strlen(t)), 2);
+	}
+	j = bc_target_load("{\"a\": 1, \"a\": 2}", 16, "dup.json", &err);
+	assert_null(j);
+	assert_non_null(strstr(err.msg, "dup.json:1:"));
 }
 
 static void
@@ -323,7 +473,8 @@ test_escalation_gates(void **state)
 	(void)state;
 
 	/* a named volume that is a bind mount by another name */
-	with_volume(json_pack("{s:s,s:s,s:s}", "type", "none", "o", "bind", "device", "/etc"), false,
+	with_volume(json_pack("{s:s,s:s,s:s}", "type", "none", "o", "bind", "device", "/etc"),
+		    false,
 		    "volume 'hostish' mounts the host's device '/etc', type 'none', o 'bind': "
 		    "refused, bind mounts need the label " BC_LABEL_BINDS);
 	with_volume(json_pack("{s:s,s:s}", "o", "ro,rbind", "device", "/root"), false,
@@ -379,20 +530,25 @@ test_logging(void **state)
 	if (bc_target_parse(d, NULL, &st, &err) < 0)
 		fail_msg("%s", err.msg);
 	lc = json_object_get(
-	    json_object_get(bc_app_service(&st.apps[0], "sensor")->spec, "HostConfig"), "LogConfig");
+	    json_object_get(bc_app_service(&st.apps[0], "sensor")->spec, "HostConfig"),
+	    "LogConfig");
 	assert_string_equal(json_string_value(json_object_get(lc, "Type")), "json-file");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(lc, "Config"), "max-size")),
-			    BC_LOG_MAX_SIZE);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file")),
-			    BC_LOG_MAX_FILE);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(lc, "Config"), "max-size")),
+	    BC_LOG_MAX_SIZE);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file")),
+	    BC_LOG_MAX_FILE);
 	lc = json_object_get(
-	    json_object_get(bc_app_service(&st.apps[0], "uploader")->spec, "HostConfig"), "LogConfig");
+	    json_object_get(bc_app_service(&st.apps[0], "uploader")->spec, "HostConfig"),
+	    "LogConfig");
 	assert_string_equal(json_string_value(json_object_get(lc, "Type")), "local");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file")),
-			    "2");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(lc, "Config"), "max-file")), "2");
 	bc_state_free(&st);
 	json_decref(d);
-	reject_composition("sensor", "logging", json_string("json-file"), "'logging': must be a map");
+	reject_composition("sensor", "logging", json_string("json-file"),
+			   "'logging': must be a map");
 	reject_composition("sensor", "logging", json_pack("{s:s}", "drvier", "local"),
 			   "'logging': key 'drvier' is not driver or options");
 	reject_composition("sensor", "logging", json_pack("{s:i}", "driver", 1),
@@ -531,11 +687,16 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_merge_find_remove),
-	    cmocka_unit_test(test_fixture),	 cmocka_unit_test(test_hash),
-	    cmocka_unit_test(test_rejections),	 cmocka_unit_test(test_binds_allowed_by_label),
+	    cmocka_unit_test(test_fixture),
+	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_rejections),
+	    cmocka_unit_test(test_binds_allowed_by_label),
 	    cmocka_unit_test(test_escalation_gates),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_load_counts_values),
 	    cmocka_unit_test(test_logging),
-	    cmocka_unit_test(test_compose_keys), cmocka_unit_test(test_text_errors),
+	    cmocka_unit_test(test_compose_keys),
+	    cmocka_unit_test(test_text_errors),
 	};
 	return cmocka_run_group_tests_name("target", tests, NULL, NULL);
 }
