@@ -15,10 +15,15 @@
 	"application/vnd.docker.distribution.manifest.list.v2+json, "                              \
 	"application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
 
+/* an answer of the registry (a manifest, a token) is at most this: past
+ * it the transfer is cut and the request fails */
+#define REGISTRY_MAX_BODY ((size_t)4 << 20)
+
 struct http {
 	CURL *curl;
-	bc_buf body;
-	char www_auth[1024]; /* the WWW-Authenticate of a 401 */
+	bc_buf body;	     /* an answer: at most REGISTRY_MAX_BODY bytes */
+	char www_auth[1024]; /* the WWW-Authenticate of a 401, "" when longer (www_auth_long) */
+	bool www_auth_long;
 	const char *user, *password;
 	char bearer[4096]; /* a token once we have one (a secret) */
 	long timeout_s;
@@ -37,8 +42,14 @@ on_header(char *p, size_t sz, size_t n, void *u)
 	struct http *h = u;
 	size_t len = sz * n;
 
-	if (len > 18 && strncasecmp(p, "WWW-Authenticate:", 17) == 0)
-		snprintf(h->www_auth, sizeof(h->www_auth), "%.*s", (int)(len - 17), p + 17);
+	if (len > 18 && strncasecmp(p, "WWW-Authenticate:", 17) == 0) {
+		/* never cut: a challenge cut could lose its realm or scope */
+		h->www_auth_long = len - 17 >= sizeof(h->www_auth);
+		if (h->www_auth_long)
+			h->www_auth[0] = '\0';
+		else
+			snprintf(h->www_auth, sizeof(h->www_auth), "%.*s", (int)(len - 17), p + 17);
+	}
 	return len;
 }
 
@@ -56,6 +67,7 @@ get(struct http *h, const char *url, bool basic, long *status, bc_err *err)
 	hdr = curl_slist_append(NULL, ACCEPT);
 	bc_buf_reset(&h->body);
 	h->www_auth[0] = '\0';
+	h->www_auth_long = false;
 	curl_easy_reset(h->curl);
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	/* curl speaks only the scheme checked above, and follows no redirect */
@@ -96,12 +108,24 @@ fetch_token(struct http *h, bc_err *err)
 	json_t *j;
 	const char *tok;
 
+	if (h->www_auth_long)
+		return bc_err_set(err, BC_EHTTP,
+				  "registry: a Bearer challenge longer than %zu bytes",
+				  sizeof(h->www_auth) - 1);
 	if (!bc_auth_param(h->www_auth, "realm", realm, sizeof(realm)))
 		return bc_err_set(err, BC_EHTTP, "registry: unreadable Bearer challenge");
 	if (bc_registry_url_check(realm, &(bool){false}, err) < 0)
 		return bc_err_wrap(err, "registry token realm");
-	bc_auth_param(h->www_auth, "service", service, sizeof(service));
-	bc_auth_param(h->www_auth, "scope", scope, sizeof(scope));
+	/* absent is "", there and too long is an error (never asked without) */
+	if ((strstr(h->www_auth, "service=\"") != NULL &&
+	     !bc_auth_param(h->www_auth, "service", service, sizeof(service))) ||
+	    (strstr(h->www_auth, "scope=\"") != NULL &&
+	     !bc_auth_param(h->www_auth, "scope", scope, sizeof(scope))))
+		return bc_err_set(
+		    err, BC_EHTTP,
+		    "registry: a Bearer challenge whose service or scope is unreadable "
+		    "(at most %zu and %zu bytes)",
+		    sizeof(service) - 1, sizeof(scope) - 1);
 	es = curl_easy_escape(h->curl, service, 0);
 	sc = curl_easy_escape(h->curl, scope, 0);
 	snprintf(url, sizeof(url), "%s?service=%s&scope=%s", realm, es ? es : "", sc ? sc : "");
@@ -122,6 +146,7 @@ fetch_token(struct http *h, bc_err *err)
 	}
 	snprintf(h->bearer, sizeof(h->bearer), "%s", tok);
 	json_decref(j);
+	explicit_bzero(h->body.data, h->body.len); /* the token's answer */
 	return 0;
 }
 
@@ -135,7 +160,8 @@ manifest(struct http *h, const char *url, json_t **out, bc_err *err)
 	if (get(h, url, false, &status, err) < 0)
 		return -1;
 	if (status == 401) {
-		if (strncasecmp(h->www_auth + strspn(h->www_auth, " "), "bearer", 6) == 0) {
+		if (h->www_auth_long ||
+		    strncasecmp(h->www_auth + strspn(h->www_auth, " "), "bearer", 6) == 0) {
 			if (fetch_token(h, err) < 0 || get(h, url, false, &status, err) < 0)
 				return -1;
 		} else if (get(h, url, true, &status, err) < 0) {
@@ -176,8 +202,10 @@ bc_registry_image_size(const char *ref, const char *user, const char *password, 
 {
 	char reg[256], name[512], tag[256], url[1400];
 	const char *repo, *scheme;
-	struct http h = {
-	    .user = user, .password = password, .timeout_s = timeout_s, .body = {.max = 4 << 20}};
+	struct http h = {.user = user,
+			 .password = password,
+			 .timeout_s = timeout_s,
+			 .body = {.max = REGISTRY_MAX_BODY}};
 	json_t *m = NULL, *e;
 	size_t i;
 	uint64_t sum = 0;

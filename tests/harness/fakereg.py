@@ -2,7 +2,8 @@
 """A registry that only asks for credentials, for the trust tests.
 
 fakereg.py PORT LOG basic          every request: 401, Basic challenge
-fakereg.py PORT LOG bearer REALM   every request: 401, Bearer challenge naming REALM
+fakereg.py PORT LOG bearer REALM [N]  every request: 401, Bearer challenge naming
+                                   REALM (and a scope of N bytes, when given)
 fakereg.py PORT LOG listen         a bare TCP listener (an ftp:// realm's host)
 
 Listens on 127.0.0.1 only. Each request (or connection) is one line in LOG:
@@ -40,8 +41,11 @@ class H(http.server.BaseHTTPRequestHandler):
         if mode == "basic":
             self.send_header("WWW-Authenticate", 'Basic realm="fake"')
         else:
+            scope = "repository:x:pull"
+            if len(sys.argv) > 5:
+                scope = "repository:%s:pull" % ("x" * (int(sys.argv[5]) - 16))
             self.send_header("WWW-Authenticate",
-                             'Bearer realm="%s",service="fake",scope="repository:x:pull"' % sys.argv[4])
+                             'Bearer realm="%s",service="fake",scope="%s"' % (sys.argv[4], scope))
         self.send_header("Docker-Distribution-API-Version", "registry/2.0")
         self.send_header("Content-Length", "0")
         self.end_headers()

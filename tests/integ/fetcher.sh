@@ -50,10 +50,10 @@ conf() {
 	echo "{\"uuid\": \"$UUID\", \"deviceApiKey\": \"$1\", \"registryEndpoint\": \"${2:-$AUTHREG}\"}" >"$T/config.json"
 }
 fakes=()
-# fake NAME PORT MODE [REALM]: tests/harness/fakereg.py, logging to $T/NAME.log
+# fake NAME PORT MODE [REALM [SCOPE-BYTES]]: tests/harness/fakereg.py, logging to $T/NAME.log
 fake() {
 	: >"$T/$1.log"
-	setsid python3 "$here/../harness/fakereg.py" "$2" "$T/$1.log" "$3" ${4:+"$4"} >/dev/null 2>&1 &
+	setsid python3 "$here/../harness/fakereg.py" "$2" "$T/$1.log" "$3" ${4:+"$4"} ${5:+"$5"} >/dev/null 2>&1 &
 	fakes+=($!)
 	for _ in $(seq 40); do (: </dev/tcp/127.0.0.1/"$2") 2>/dev/null && return 0; sleep 0.1; done
 	echo "fake $1 did not start" >&2
@@ -159,6 +159,20 @@ fake tokreg2 5014 bearer "http://localhost.evil.test:5013/token" || exit 1
 msg=$(printf 'd_%s\n%s\n' "$UUID" "$KEY" | "$BIN/bc-regsize" 127.0.0.1:5014/bctest/x:1 5 2>&1)
 check "plain-http token realm on a name that is not loopback: refused ($msg)" \
 	bash -c "[[ '$msg' == *'token realm'*'plain http only to a loopback'* ]]"
+# a challenge past what is kept of it is refused, never cut: a scope cut
+# to nothing, or a challenge cut before its scope, asked a token for no
+# scope at all from the realm
+fake realm 5015 listen || exit 1
+sleep 0.2 && : >"$T/realm.log"
+fake longscope 5016 bearer "http://127.0.0.1:5015/token" 600 || exit 1
+msg=$(printf 'd_%s\n%s\n' "$UUID" "$KEY" | "$BIN/bc-regsize" 127.0.0.1:5016/bctest/x:1 5 2>&1)
+check "a Bearer challenge's scope of 600 bytes: refused ($msg)" \
+	bash -c "[[ '$msg' == *'service or scope is unreadable'* ]]"
+fake longauth 5017 bearer "http://127.0.0.1:5015/token" 1200 || exit 1
+msg=$(printf 'd_%s\n%s\n' "$UUID" "$KEY" | "$BIN/bc-regsize" 127.0.0.1:5017/bctest/x:1 5 2>&1)
+check "a Bearer challenge of 1,200 bytes: refused ($msg)" \
+	bash -c "[[ '$msg' == *'Bearer challenge longer than 1023 bytes'* ]]"
+check "and no token was asked of the realm for either" test ! -s "$T/realm.log"
 
 # a wrong key: a clear error, and the running release stays
 docker rmi $AUTHREG/bctest/secret:1 >/dev/null
