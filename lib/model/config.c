@@ -46,7 +46,8 @@ host_port(const char *s, size_t n)
 		return false;
 	if (h == n)
 		return true;
-	return s[h] == ':' && n - h >= 2 && n - h <= 6 && strspn(s + h + 1, "0123456789") == n - h - 1;
+	return s[h] == ':' && n - h >= 2 && n - h <= 6 &&
+	       strspn(s + h + 1, "0123456789") == n - h - 1;
 }
 
 static const struct ckey keys[] = {
@@ -171,10 +172,11 @@ set_key(const struct ckey *k, json_t *v, bc_config *c, const char *src, bc_err *
 					  "%s: field '%s' must be an http:// or https:// URL", src,
 					  k->name);
 		if (k->off == offsetof(bc_config, registry_endpoint) && !host_port(s, n))
-			return bc_err_set(err, BC_EINVAL,
-					  "%s: field 'registryEndpoint' must be a host or host:port "
-					  "(registry2.balena-cloud.com), without scheme or path",
-					  src);
+			return bc_err_set(
+			    err, BC_EINVAL,
+			    "%s: field 'registryEndpoint' must be a host or host:port "
+			    "(registry2.balena-cloud.com), without scheme or path",
+			    src);
 		if (k->off == offsetof(bc_config, uuid) && strspn(s, "0123456789abcdef") != n)
 			return bc_err_set(err, BC_EINVAL,
 					  "%s: field 'uuid' must be lower-case hexadecimal", src);
@@ -239,10 +241,11 @@ bc_config_parse(const char *json, size_t len, const char *source, bc_config *c, 
 	c->unmanaged = c->api_endpoint == NULL;
 	/* managed: a device of its own, or the fleet's key to register one */
 	if (!c->unmanaged && c->api_key == NULL && (c->uuid == NULL || c->device_api_key == NULL)) {
-		bc_err_set(err, BC_EINVAL,
-			   "%s: apiEndpoint is set, so fields 'uuid' and 'deviceApiKey' are required "
-			   "(or 'apiKey', the fleet's provisioning key, to register the device)",
-			   source);
+		bc_err_set(
+		    err, BC_EINVAL,
+		    "%s: apiEndpoint is set, so fields 'uuid' and 'deviceApiKey' are required "
+		    "(or 'apiKey', the fleet's provisioning key, to register the device)",
+		    source);
 		bc_config_free(c);
 		return -1;
 	}
@@ -349,4 +352,28 @@ bc_config_update(const char *path, const json_t *changes, int *was_mode, bc_err 
 	rc = bc_write_json_atomic(path, doc, 0600, err);
 	json_decref(doc); /* the daemon that holds the key wipes what jansson frees */
 	return rc;
+}
+
+int
+bc_config_mode(const char *path, bc_config *c, char *why, size_t whylen, bc_err *err)
+{
+	bc_err lerr = {0};
+
+	if (bc_config_load(path, c, &lerr) < 0) {
+		if (lerr.code == BC_ESYS && lerr.errno_ == ENOENT) {
+			snprintf(why, whylen, "no config.json at %s", path);
+			return BC_MODE_LOCAL;
+		}
+		if (err != NULL)
+			*err = lerr;
+		return -1;
+	}
+	if (c->unmanaged || c->local_mode) {
+		snprintf(why, whylen, "%s in %s", c->unmanaged ? "no apiEndpoint" : "localMode",
+			 path);
+		bc_config_free(c);
+		return BC_MODE_LOCAL;
+	}
+	snprintf(why, whylen, "apiEndpoint in %s", path);
+	return BC_MODE_CLOUD;
 }

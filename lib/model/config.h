@@ -49,6 +49,17 @@ int bc_config_parse(const char *json, size_t len, const char *source, bc_config 
 /* Read and parse path (at most BC_CONFIG_MAX_BYTES). */
 int bc_config_load(const char *path, bc_config *c, bc_err *err);
 
+/* Does the device follow the cloud? The one answer every daemon and the
+ * CLI go by, from config.json at path:
+ *   BC_MODE_CLOUD  an apiEndpoint, no localMode: *c loaded (the caller's,
+ *                  bc_config_free);
+ *   BC_MODE_LOCAL  no config.json, no apiEndpoint, or localMode: why says
+ *                  which (NUL-terminated in whylen bytes), *c empty;
+ *   -1             config.json there but not readable or not valid: err
+ *                  names it, *c empty (what to do is the caller's: the
+ *                  gateway refuses to start, the others stay local). */
+enum { BC_MODE_LOCAL = 0, BC_MODE_CLOUD = 1 };
+int bc_config_mode(const char *path, bc_config *c, char *why, size_t whylen, bc_err *err);
 
 void bc_config_free(bc_config *c);
 

@@ -54,25 +54,22 @@ start(struct bc_daemon *d, bc_err *err)
 {
 	struct gw *g = d->ops->ctx;
 	bc_err cerr = {0};
+	char why[600];
 
 	g->d = d;
 	snprintf(g->ca_file, sizeof(g->ca_file), "%s", d->settings.ca_file);
 	snprintf(g->statefile, sizeof(g->statefile), "%s/cloud-target.json", d->settings.statedir);
-	if (bc_config_load(d->settings.config, &g->cfg, &cerr) < 0) {
-		if (cerr.code == BC_ESYS && cerr.errno_ == ENOENT) {
-			/* no config.json: a device in local mode */
-			log_info("local mode (%s)", cerr.msg);
-			return 0;
-		}
+	switch (bc_config_mode(d->settings.config, &g->cfg, why, sizeof(why), &cerr)) {
+	case BC_MODE_LOCAL:
+		log_info("local mode (%s)", why);
+		return 0;
+	case BC_MODE_CLOUD:
+		break;
+	default:
 		/* a broken one is not a reason to leave the cloud silently */
 		*err = cerr;
 		err->code = BC_EINVAL;
 		return -1;
-	}
-	if (g->cfg.unmanaged || g->cfg.local_mode) {
-		log_info("local mode (%s)", g->cfg.unmanaged ? "no apiEndpoint in config.json"
-							     : "localMode in config.json");
-		return 0;
 	}
 	g->cloud = true;
 	g->timeout_ms = g->cfg.api_timeout_ms < GW_REQUEST_TIMEOUT_MS ? g->cfg.api_timeout_ms

@@ -213,14 +213,18 @@ start(struct bc_daemon *d, bc_err *err)
 		/* the mode only: the gateway is the one that uses the key */
 		bc_config c;
 		bc_err cerr = {0};
+		char why[600];
+		int mode = bc_config_mode(set->config, &c, why, sizeof(why), &cerr);
 		r->pull_cap_ms = 900000;
-		if (bc_config_load(set->config, &c, &cerr) == 0) {
-			r->cloud = !c.unmanaged && !c.local_mode;
-			if (r->cloud)
-				r->pull_cap_ms = c.app_update_poll_interval_ms;
+		r->cloud = mode == BC_MODE_CLOUD;
+		if (r->cloud) {
+			r->pull_cap_ms = c.app_update_poll_interval_ms;
 			bc_config_free(&c);
 		}
-		log_info("%s mode (%s)", r->cloud ? "cloud" : "local", set->config);
+		if (mode < 0)
+			log_warnx("local mode (%s)", cerr.msg);
+		else
+			log_info("%s mode (%s)", r->cloud ? "cloud" : "local", why);
 	}
 	r->pulls = json_object();
 	pthread_mutex_init(&r->pull_mu, NULL);

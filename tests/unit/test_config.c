@@ -210,15 +210,65 @@ test_update_private(void **state)
 	rmdir(dir);
 }
 
+/* One answer to "does the device follow the cloud?" (bc_config_mode). */
+static int
+mode_of(const char *dir, const char *json, bc_config *c, char *why, bc_err *err)
+{
+	char path[96];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	unlink(path);
+	if (json != NULL) {
+		fp = fopen(path, "w");
+		fputs(json, fp);
+		fclose(fp);
+	}
+	return bc_config_mode(path, c, why, 200, err);
+}
+
+static void
+test_mode(void **state)
+{
+	char dir[] = "/tmp/bc-cfgmode-XXXXXX", why[200], path[96];
+	bc_config c;
+	bc_err err = {0};
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mode_of(dir, NULL, &c, why, &err), BC_MODE_LOCAL);
+	assert_non_null(strstr(why, "no config.json at "));
+	assert_int_equal(mode_of(dir, "{\"uuid\": \"abc123\"}", &c, why, &err), BC_MODE_LOCAL);
+	assert_non_null(strstr(why, "no apiEndpoint in "));
+	assert_null(c.uuid);
+	assert_int_equal(mode_of(dir,
+				 "{\"uuid\": \"abc123\", \"apiEndpoint\": \"https://api.example\", \"deviceApiKey\": \"k\", "
+				 "\"localMode\": true}",
+				 &c, why, &err),
+			 BC_MODE_LOCAL);
+	assert_non_null(strstr(why, "localMode in "));
+	assert_null(c.api_endpoint);
+	assert_int_equal(mode_of(dir, "{\"uuid\": \"abc123\", \"apiEndpoint\": \"https://api.example\", \"deviceApiKey\": \"k\"}",
+				 &c, why, &err),
+			 BC_MODE_CLOUD);
+	assert_string_equal(c.uuid, "abc123");
+	bc_config_free(&c);
+	assert_int_equal(mode_of(dir, "{\"uuid\": 7}", &c, why, &err), -1);
+	assert_non_null(strstr(err.msg, "uuid"));
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),	 cmocka_unit_test(test_defaults_unmanaged),
-	    cmocka_unit_test(test_field_errors), cmocka_unit_test(test_secrets_never_in_errors),
-	    cmocka_unit_test(test_load_file),	 cmocka_unit_test(test_size_bound),
-	    cmocka_unit_test(test_update_private),
-	    
+	    cmocka_unit_test(test_full),	   cmocka_unit_test(test_defaults_unmanaged),
+	    cmocka_unit_test(test_field_errors),   cmocka_unit_test(test_secrets_never_in_errors),
+	    cmocka_unit_test(test_load_file),	   cmocka_unit_test(test_size_bound),
+	    cmocka_unit_test(test_update_private), cmocka_unit_test(test_mode),
+
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
