@@ -128,7 +128,7 @@ hang_up(struct lg *g, const char *why)
 	if (c->out.data != NULL) /* the first write holds the key */
 		explicit_bzero(c->out.data, c->out.cap);
 	c->out.len = 0;
-	c->rlen = 0;
+	bc_cloud_answer_free(&c->ans);
 	c->writing = false;
 	lg_follow_resume(g);
 	c->n_adv = 0;
@@ -328,35 +328,37 @@ static void
 read_done(struct lg *g)
 {
 	struct lgc *c = &g->cloud;
-	int rv = nng_aio_result(c->raio);
-	size_t n;
+	int rv = nng_aio_result(c->raio), r = -1;
+	bc_err err = {0};
+	long status;
 	char why[160];
 
-	if (rv == 0)
-		c->rlen += nng_aio_count(c->raio);
-	n = c->rlen;
-	if (rv == 0 && n < 12 && n < sizeof(c->rbuf)) {
-		/* the status line comes in pieces: read on */
-		nng_iov riov = {.iov_buf = c->rbuf + n, .iov_len = sizeof(c->rbuf) - n};
-		nng_aio_set_iov(c->raio, 1, &riov);
-		nng_http_conn_read(c->conn, c->raio);
-		return;
+	if (rv == 0) {
+		r = bc_cloud_answer_feed(&c->ans, c->rbuf, nng_aio_count(c->raio), &err);
+		if (r == 0) { /* the answer comes in pieces: read on */
+			nng_iov riov = {.iov_buf = c->rbuf, .iov_len = sizeof(c->rbuf)};
+			nng_aio_set_iov(c->raio, 1, &riov);
+			nng_http_conn_read(c->conn, c->raio);
+			return;
+		}
+	} else if (rv == NNG_ECLOSED || rv == NNG_ECONNSHUT) {
+		/* an answer whose end is the connection's */
+		r = bc_cloud_answer_eof(&c->ans, &err) == 1 ? 1 : -2;
 	}
-
-	if (c->state == C_CLOSING && rv == 0 && n >= 12 &&
-	    (memcmp(c->rbuf, "HTTP/1.1 201", 12) == 0 ||
-	     memcmp(c->rbuf, "HTTP/1.1 200", 12) == 0)) {
+	status = r == 1 ? c->ans.parser.status : 0;
+	if (c->state == C_CLOSING && (status == 200 || status == 201)) {
 		snprintf(c->status, sizeof(c->status),
-			 "closed after 60 s idle (the cloud said %.3s)", c->rbuf + 9);
+			 "closed after 60 s idle (the cloud said %ld)", status);
 		c->failures = 0;
 		hang_up(g, NULL);
 		return;
 	}
-	if (rv == 0 && n >= 12 && memcmp(c->rbuf, "HTTP/1.", 7) == 0)
-		snprintf(why, sizeof(why), "the cloud answered %.3s%s", c->rbuf + 9,
-			 memcmp(c->rbuf + 9, "401", 3) == 0 ? " (is the device known?)" : "");
-	else if (rv == 0)
-		snprintf(why, sizeof(why), "the cloud sent what is not an answer");
+	if (r == 1)
+		snprintf(why, sizeof(why), "the cloud answered %ld%s", status,
+			 status == 401 ? " (is the device known?)" : "");
+	else if (r == -1)
+		snprintf(why, sizeof(why), "the cloud sent what is not an answer (%.100s)",
+			 err.msg);
 	else
 		snprintf(why, sizeof(why), "%s", nng_strerror(rv));
 	hang_up(g, why);
@@ -396,7 +398,8 @@ connect_done(struct lg *g)
 	{
 		/* sized once: a buffer that grew would leave a freed copy of
 		 * the key behind */
-		bc_buf all = {.len = (size_t)n + c->out.len, .cap = (size_t)n + c->out.len + 1,
+		bc_buf all = {.len = (size_t)n + c->out.len,
+			      .cap = (size_t)n + c->out.len + 1,
 			      .max = c->out.max};
 		if ((all.data = malloc(all.cap)) == NULL) {
 			explicit_bzero(head, sizeof(head));
@@ -418,7 +421,7 @@ connect_done(struct lg *g)
 	log_info("log stream: connected to %s", g->cfg.api_endpoint);
 	start_write(c);
 	/* any answer while we stream is a failure: listen for it */
-	c->rlen = 0;
+	bc_cloud_answer_init(&c->ans, LGC_MAX_ANSWER, false);
 	nng_aio_set_iov(c->raio, 1, &riov);
 	nng_aio_set_timeout(c->raio, NNG_DURATION_INFINITE);
 	nng_http_conn_read(c->conn, c->raio);
@@ -575,18 +578,19 @@ lg_cloud_config(struct lg *g)
 	struct lgc *c = &g->cloud;
 	const char *cfg = g->d->settings.config;
 	bc_err err = {0};
-	char url[2300];
+	char url[2300], why[600];
 	int rv;
 
 	bc_config_free(&g->cfg);
-	if (bc_config_load(cfg, &g->cfg, &err) < 0) {
-		if (!(err.code == BC_ESYS && err.errno_ == ENOENT))
-			log_warnx("%s (no cloud log stream)", err.msg);
-		goto off;
-	}
-	if (g->cfg.unmanaged || g->cfg.local_mode) {
-		log_info("local mode: no cloud log stream%s",
+	switch (bc_config_mode(cfg, &g->cfg, why, sizeof(why), &err)) {
+	case BC_MODE_CLOUD:
+		break;
+	case BC_MODE_LOCAL:
+		log_info("local mode (%s): no cloud log stream%s", why,
 			 c->spool_on ? " (BC_LOG_SPOOL is not used)" : "");
+		goto off;
+	default:
+		log_warnx("%s (no cloud log stream)", err.msg);
 		goto off;
 	}
 	if (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL) {
@@ -682,6 +686,7 @@ lg_cloud_stop(struct lg *g)
 	nng_aio_free(c->caio);
 	nng_aio_free(c->waio);
 	nng_aio_free(c->raio);
+	bc_cloud_answer_free(&c->ans);
 	if (c->url != NULL)
 		nng_url_free(c->url);
 	if (c->tls != NULL)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
+#include "lib/cloud/answer.h"
 #include "lib/docker/docker.h"
 #include "lib/ipc/daemon.h"
 #include "lib/logs/record.h"
@@ -26,9 +27,9 @@
 #include "lib/logs/spool.h"
 #include "lib/model/config.h"
 
-#define LG_MAX_FOLLOW 512	    /* containers followed at once */
-#define LG_SAVE_EVERY_MS 100	    /* cursors written at most this often */
-#define LG_RETRY_MS 1000	    /* a stream that broke, the event stream: again after */
+#define LG_MAX_FOLLOW 512    /* containers followed at once */
+#define LG_SAVE_EVERY_MS 100 /* cursors written at most this often */
+#define LG_RETRY_MS 1000     /* a stream that broke, the event stream: again after */
 /* how far apart the times of a container's stdout and stderr lines can be
  * in the order Docker writes them (they are stamped as each is read) */
 #define LG_SKEW_NS (10ll * 1000000000)
@@ -42,11 +43,11 @@ struct follower {
 	char short_id[13];
 	bool tty;
 	bool running;
-	bool seen; /* in the last scan */
+	bool seen;    /* in the last scan */
 	bool drained; /* stopped, and its stream ended: all it printed was read */
 	int64_t app_id, service_id;
 	char service[128];
-	bc_docker_stream *s; /* NULL: not read now */
+	bc_docker_stream *s;  /* NULL: not read now */
 	bc_logsplit split[2]; /* stdout, stderr */
 	/* Per stream (0 stdout, 1 stderr; a TTY has only 0): Docker stamps each
 	 * stream's lines in order, but the two interleave in its log file with
@@ -61,10 +62,14 @@ struct follower {
 #define LG_ADV_MAX 128 /* container streams in one write to the cloud */
 
 /* The cloud's log stream (cloud.c). */
+/* the body of the cloud's answer to the log stream kept, at most (its words
+ * on an error; past it the answer is refused as not one) */
+#define LGC_MAX_ANSWER 4096
+
 struct lgc {
 	int state;
-	int efd;		/* nng's threads -> the loop */
-	atomic_uint fired;	/* which operations ended */
+	int efd;		     /* nng's threads -> the loop */
+	atomic_uint fired;	     /* which operations ended */
 	nng_aio *caio, *waio, *raio; /* connect, write, read */
 	nng_http_client *client;
 	nng_http_conn *conn;
@@ -84,7 +89,7 @@ struct lgc {
 	bool spool_on;
 	uint64_t spooled; /* records that went to the spool (since start) */
 	bool spool_warned;
-	uint64_t inflight_sup;	 /* the suppressed count its notice says */
+	uint64_t inflight_sup; /* the suppressed count its notice says */
 	uint64_t connected_at;
 	struct {
 		char id[16];
@@ -93,8 +98,9 @@ struct lgc {
 		uint32_t nth;
 	} adv[LG_ADV_MAX]; /* cursors that move when the write is out */
 	size_t n_adv;
-	char rbuf[512];
-	size_t rlen; /* of the cloud's answer, read so far */
+	char rbuf[512];	     /* a read of the cloud's answer */
+	bc_cloud_answer ans; /* the answer, through the strict reader: a body of at
+				most LGC_MAX_ANSWER kept */
 	char status[200];
 	uint64_t lines, bytes;
 };
@@ -103,7 +109,7 @@ struct lg {
 	struct bc_daemon *d;
 	nng_socket sys; /* PULL: the other daemons' SYSLOG (bc_daemon_syslog) */
 	int sys_fd;	/* -1: not listening */
-	bc_config cfg; /* holds the device's key: wiped at stop */
+	bc_config cfg;	/* holds the device's key: wiped at stop */
 	struct lgc cloud;
 	bc_logring ring;
 	uint64_t published; /* records up to this seq went to the tails */
@@ -114,7 +120,7 @@ struct lg {
 	bool first_scan_done;
 	bool refilling; /* the buffer is refilled from the engine (refill.c) */
 	char cursor_file[512];
-	bool dirty;	    /* cursors changed since they were written */
+	bool dirty; /* cursors changed since they were written */
 	uint64_t saved_at;
 	/* containers */
 	bc_docker_stream *events;
