@@ -1,6 +1,6 @@
 #include "lib/base/log.h"
 
-#include "lib/base/buf.h"
+#include "lib/base/text.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -28,6 +28,7 @@
 #include "proto/ipc.h"
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
+#include "lib/base/text.h"
 
 /* The messages every daemon answers the same way. */
 static int

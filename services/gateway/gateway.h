@@ -125,8 +125,6 @@ struct gw {
 	bool reporting;
 };
 
-/* "<UTC time> <fmt with what>" into out (status lines) */
-void gw_say(char *out, size_t n, const char *fmt, const char *what);
 
 /* http.c */
 int gw_http_start(struct gw *g, bc_err *err);

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "lib/base/text.h"
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
 #include "lib/base/fsutil.h"
@@ -27,22 +28,10 @@ jitter(void)
 	return r % GW_JITTER_MS;
 }
 
-void
-gw_say(char *out, size_t n, const char *fmt, const char *what)
-{
-	char when[32];
-	time_t t = time(NULL);
-
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	snprintf(out, n, "%s ", when);
-	snprintf(out + strlen(out), n - strlen(out), fmt, what);
-	bc_tame(out); /* the cloud's words among them */
-}
-
 static void
 say(struct gw *g, const char *fmt, const char *what)
 {
-	gw_say(g->last_poll, sizeof(g->last_poll), fmt, what);
+	bc_status_line(g->last_poll, sizeof(g->last_poll), fmt, what);
 }
 
 static void

@@ -10,6 +10,7 @@
 
 #include "lib/base/clock.h"
 #include "lib/base/log.h"
+#include "lib/base/text.h"
 #include "lib/cloud/report.h"
 #include "lib/ipc/client.h"
 #include "proto/ipc.h"
@@ -22,7 +23,7 @@ report_done(struct gw *g, struct gw_req *rq)
 	g->reporting = false;
 	g->reachable = rq->rv == 0 && rq->status < 500;
 	if (rq->rv == 0 && rq->status >= 200 && rq->status < 300) {
-		gw_say(g->last_report, sizeof(g->last_report), "%s", "accepted");
+		bc_status_line(g->last_report, sizeof(g->last_report), "%s", "accepted");
 		/* rq->send held the body; the device part it brought is kept */
 		json_t *body = json_loads(rq->send, 0, NULL);
 		json_t *diff = json_object_get(body, g->cfg.uuid);
@@ -38,10 +39,10 @@ report_done(struct gw *g, struct gw_req *rq)
 		    bc_cloud_backoff_ms(g->report_errors++, rq->rv == 0 ? rq->ans.retry_after_s : 0,
 					g->cfg.app_update_poll_interval_ms);
 		if (rq->rv != 0)
-			gw_say(g->last_report, sizeof(g->last_report), "failed: %s",
+			bc_status_line(g->last_report, sizeof(g->last_report), "failed: %s",
 			       gw_req_error(rq));
 		else
-			gw_say(g->last_report, sizeof(g->last_report), "%s",
+			bc_status_line(g->last_report, sizeof(g->last_report), "%s",
 			       "refused by the cloud");
 		if (rq->rv != 0)
 			log_warnx("state report: %s", gw_req_error(rq));

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/base/text.h"
 #include "lib/docker/docker.h"
 #include "lib/base/buf.h"
 #include "lib/base/fsutil.h"
@@ -175,8 +176,7 @@ main(void)
 	    cmocka_unit_test(test_ref_split),	 cmocka_unit_test(test_ref_split_bad),
 	    cmocka_unit_test(test_label_filter), cmocka_unit_test(test_err_wrap),
 	    cmocka_unit_test(test_buf_bound),	 cmocka_unit_test(test_read_json),
-	    cmocka_unit_test(test_tame),
-	    cmocka_unit_test(test_visible),
+	    cmocka_unit_test(test_tame),	 cmocka_unit_test(test_visible),
 	};
 	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);
 }
