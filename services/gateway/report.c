@@ -40,10 +40,10 @@ report_done(struct gw *g, struct gw_req *rq)
 					g->cfg.app_update_poll_interval_ms);
 		if (rq->rv != 0)
 			bc_status_line(g->last_report, sizeof(g->last_report), "failed: %s",
-			       gw_req_error(rq));
+				       gw_req_error(rq));
 		else
 			bc_status_line(g->last_report, sizeof(g->last_report), "%s",
-			       "refused by the cloud");
+				       "refused by the cloud");
 		if (rq->rv != 0)
 			log_warnx("state report: %s", gw_req_error(rq));
 		else
