@@ -266,8 +266,8 @@ out:
 	return rc;
 }
 
-bool
-lg_cloud_busy(const struct lg *g)
+static bool
+busy(const struct lg *g)
 {
 	const struct lgc *c = &g->cloud;
 
@@ -280,8 +280,8 @@ lg_cloud_busy(const struct lg *g)
 		bc_mono_ms() - c->write_started < PACE_MS);
 }
 
-uint64_t
-lg_cloud_busy_until(const struct lg *g)
+static uint64_t
+busy_until(const struct lg *g)
 {
 	return g->cloud.writing ? g->cloud.write_started + PACE_MS : bc_mono_ms() + PACE_MS;
 }
@@ -634,6 +634,8 @@ lg_cloud_start(struct lg *g, bc_err *err)
 	int rv;
 
 	c->state = C_OFF;
+	g->hold = busy;
+	g->hold_until = busy_until;
 	if (g->d->settings.log_spool[0] != '\0') {
 		/* made now: one that cannot be is a setting to fix, told at
 		 * start, not when the cloud first goes away */

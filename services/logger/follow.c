@@ -20,124 +20,7 @@
 
 #define SCAN_DELAY_MS 50 /* events come in bursts: one scan for a burst */
 
-struct follower *
-lg_follower(struct lg *g, const char *short_id)
-{
-	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
-		if (g->f[i].used && strcmp(g->f[i].short_id, short_id) == 0)
-			return &g->f[i];
-	return NULL;
-}
-
-static struct follower *
-by_id(struct lg *g, const char *id)
-{
-	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
-		if (g->f[i].used && strcmp(g->f[i].id, id) == 0)
-			return &g->f[i];
-	return NULL;
-}
-
-static struct follower *
-add(struct lg *g, const char *id)
-{
-	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
-		if (!g->f[i].used) {
-			struct follower *f = &g->f[i];
-			memset(f, 0, sizeof(*f));
-			f->used = true;
-			snprintf(f->id, sizeof(f->id), "%s", id);
-			snprintf(f->short_id, sizeof(f->short_id), "%.12s", id);
-			return f;
-		}
-	return NULL;
-}
-
-/* --- the cursors file ------------------------------------------------- */
-
-void
-lg_cursor_done(struct lg *g, struct follower *f, bool is_stderr, int64_t ts_ns, uint32_t nth)
-{
-	bc_logcursor *c = &f->done[is_stderr];
-
-	if (!bc_logcursor_is_new(c, ts_ns, nth))
-		return;
-	bc_logcursor_advance(c, ts_ns, nth);
-	g->dirty = true;
-}
-
-void
-lg_save_cursors(struct lg *g)
-{
-	json_t *doc = json_object();
-	bc_err err = {0};
-
-	for (size_t i = 0; i < LG_MAX_FOLLOW; i++) {
-		struct follower *f = &g->f[i];
-		char ts[2][32];
-		if (!f->used || (f->done[0].ts_ns == 0 && f->done[1].ts_ns == 0))
-			continue;
-		for (int k = 0; k < 2; k++)
-			snprintf(ts[k], sizeof(ts[k]), "%" PRId64, f->done[k].ts_ns);
-		json_object_set_new(doc, f->id,
-				    json_pack("{s:{s:s, s:I}, s:{s:s, s:I}}", "out", "ts", ts[0], "n",
-					      (json_int_t)f->done[0].n, "err", "ts", ts[1], "n",
-					      (json_int_t)f->done[1].n));
-	}
-	if (bc_write_json_replace(g->cursor_file, doc, 0600, &err) < 0)
-		log_warnx("log cursors: %s", err.msg);
-	json_decref(doc);
-	g->dirty = false;
-	g->saved_at = bc_mono_ms();
-}
-
-static void
-load_cursors(struct lg *g)
-{
-	json_error_t je;
-	json_t *doc = bc_read_json(g->cursor_file, JSON_REJECT_DUPLICATES, 1 << 20, &je);
-	const char *id;
-	json_t *v;
-
-	if (doc == NULL) {
-		if (strstr(je.text, "No such file") == NULL)
-			log_warnx("log cursors '%s': %s (starting without them)", g->cursor_file,
-				  je.text);
-		return;
-	}
-	g->had_cursors = true;
-	json_object_foreach(doc, id, v)
-	{
-		bc_logcursor c[2];
-		struct follower *f;
-		if (bc_logcursor_entry(id, v, c) < 0 || (f = add(g, id)) == NULL)
-			continue; /* a bad entry: that container is read from its start */
-		memcpy(f->done, c, sizeof(c));
-		memcpy(f->read, c, sizeof(c));
-	}
-	json_decref(doc);
-}
-
 /* --- one container's stream ------------------------------------------- */
-
-int
-lg_line_record(const struct follower *f, int k, int64_t ts, uint32_t nth, const char *text,
-	       size_t n, bool cut, bc_logrec *r)
-{
-	*r = (bc_logrec){.ts_ns = ts,
-			 .nth = nth,
-			 .app_id = f->app_id,
-			 .service_id = f->service_id,
-			 .service = f->service[0] ? strdup(f->service) : NULL,
-			 .is_stderr = k == 1,
-			 .message = bc_log_message(text, n, cut)};
-	memcpy(r->container, f->short_id, sizeof(f->short_id));
-	if (r->message == NULL || (f->service[0] && r->service == NULL)) {
-		bc_logrec_free(r);
-		return -1;
-	}
-	return 0;
-}
 
 static int
 on_line(void *ud, const char *p, size_t n, bool cut)
@@ -248,8 +131,7 @@ attach(struct lg *g, struct follower *f)
 	}
 	bc_docker_stream_budget(f->s, 4); /* 64 KiB, then the others and the cloud */
 	f->retry_at = 0;
-	log_info("following %s (app %" PRId64 ", service %s)", f->short_id, f->app_id,
-		 f->service);
+	log_info("following %s (app %" PRId64 ", service %s)", f->short_id, f->app_id, f->service);
 }
 
 static void
@@ -264,7 +146,7 @@ streams_ready(void *ud, short revents)
 		struct follower *f = ev[i].data.ptr;
 		bc_err err = {0};
 		int rc;
-		if (lg_cloud_busy(g)) {
+		if (lg_hold(g)) {
 			/* the cloud catches up first (level-triggered: the rest
 			 * are seen again when reading resumes) */
 			if (!g->paused) {
@@ -298,7 +180,7 @@ lg_follow_resume(struct lg *g)
 {
 	bc_err err = {0};
 
-	if (!g->paused || lg_cloud_busy(g))
+	if (!g->paused || lg_hold(g))
 		return;
 	if (bc_daemon_watch_fd(g->d, g->epfd, POLLIN, streams_ready, g, &err) < 0) {
 		log_warnx("containers: %s", err.msg);
@@ -311,7 +193,7 @@ static uint64_t
 pause_due(void *ud)
 {
 	struct lg *g = ud;
-	return g->paused ? lg_cloud_busy_until(g) : UINT64_MAX;
+	return g->paused ? lg_hold_until(g) : UINT64_MAX;
 }
 
 static void
@@ -352,7 +234,8 @@ scan_work(void *ud)
 {
 	struct scan *sc = ud;
 	bc_docker *d = bc_docker_new(NULL, &sc->err);
-	json_t *list = d ? bc_docker_container_list(d, "io.balena.supervised", true, &sc->err) : NULL;
+	json_t *list =
+	    d ? bc_docker_container_list(d, "io.balena.supervised", true, &sc->err) : NULL;
 	size_t i;
 	json_t *c;
 
@@ -382,7 +265,7 @@ scan_work(void *ud)
 		if ((in = bc_docker_container_inspect(d, id, &ierr)) == NULL) {
 			if (ierr.code == BC_ENOTFOUND)
 				continue; /* gone meanwhile */
-			sc->err = ierr; /* not known: the scan fails, nothing is forgotten */
+			sc->err = ierr;	  /* not known: the scan fails, nothing is forgotten */
 			goto out;
 		}
 		s->tty = json_is_true(json_object_get(json_object_get(in, "Config"), "Tty"));
@@ -417,8 +300,8 @@ scan_done(void *ud, bool ran)
 		bool fresh = false;
 		if (!bc_settings_in_scope(&g->d->settings, s->app_id))
 			continue;
-		if ((f = by_id(g, s->id)) == NULL) {
-			if ((f = add(g, s->id)) == NULL) {
+		if ((f = lg_follower_by_id(g, s->id)) == NULL) {
+			if ((f = lg_follower_add(g, s->id)) == NULL) {
 				log_warnx("following %d containers already: %.12s is not read",
 					  LG_MAX_FOLLOW, s->id);
 				continue;
@@ -547,8 +430,8 @@ static void
 events_open(struct lg *g)
 {
 	bc_err err = {0};
-	json_t *flt = json_pack("{s:[s], s:[s]}", "type", "container", "label",
-				"io.balena.supervised");
+	json_t *flt =
+	    json_pack("{s:[s], s:[s]}", "type", "container", "label", "io.balena.supervised");
 	char *query = bc_docker_filters(flt, &err);
 
 	json_decref(flt);
@@ -597,7 +480,7 @@ lg_follow_start(struct lg *g, bc_err *err)
 {
 	snprintf(g->cursor_file, sizeof(g->cursor_file), "%s/log-cursors.json",
 		 g->d->settings.statedir);
-	load_cursors(g);
+	lg_load_cursors(g);
 	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
 		g->f[i].g = g;
 	if ((g->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)

@@ -138,34 +138,16 @@ struct lg {
 	uint64_t remote_since; /* when it was started */
 	unsigned remote_fails; /* ended soon after a start, in a row */
 	uint64_t remote_retry; /* when to start it again */
+	/* the cloud holds the reading back while its stream is behind (set by
+	 * cloud.c at its start; NULL: nothing holds it): lg_hold */
+	bool (*hold)(const struct lg *g);
+	uint64_t (*hold_until)(const struct lg *g);
 };
 
-/* follow.c */
-int lg_follow_start(struct lg *g, bc_err *err);
-/* r: a record of one line of f's stream k (0 stdout, 1 stderr) at (ts,
- * nth), its message made safe and cut; -1 when out of memory. */
-int lg_line_record(const struct follower *f, int k, int64_t ts, uint32_t nth, const char *text,
-		   size_t n, bool cut, bc_logrec *r);
-
-/* refill.c: after the first scan, the buffer is refilled from the engine
- * with the newest lines each container printed up to its cursor (what the
- * cloud had, or what came before a first run: the local view's only, never
- * sent again), then a scan attaches every container. */
-void lg_refill_start(struct lg *g);
-void lg_follow_stop(struct lg *g);
-/* read the containers again, if the cloud had paused it (lg_cloud_busy) */
-void lg_follow_resume(struct lg *g);
-/* the follower of a record's container (12 hex digits), or NULL */
-struct follower *lg_follower(struct lg *g, const char *short_id);
-void lg_cursor_done(struct lg *g, struct follower *f, bool is_stderr, int64_t ts_ns, uint32_t nth);
-/* write the cursors now (atomic against a kill, not fsynced: see
- * bc_write_json_replace); otherwise within LG_SAVE_EVERY_MS of a change */
-void lg_save_cursors(struct lg *g);
-
-/* main.c: the records after seq `after` in one LOG_BATCH (pointing into
- * the buffer: send it before the buffer changes); recs: the caller's array
- * of BC_LOG_BATCH_MAX. Returns the last seq put in. */
-uint64_t lg_batch(struct lg *g, uint64_t after, bc_log_rec *recs, bc_body_log_batch *b);
+/* The files of the logger, each calling only those listed after it:
+ * main.c (the daemon, the tails), remote.c, system.c, cloud.c, follow.c,
+ * refill.c, buffer.c, cursors.c. What a lower file needs of a higher one
+ * comes as a hook in struct lg (hold: the cloud holds the reading back). */
 
 /* remote.c: the remote tail, when BC_LOG_REMOTE is set: its process is
  * started, watched, started again (lg_remote_start fails, naming the
@@ -181,18 +163,61 @@ int lg_remote_main(int argc, char **argv);
 int lg_system_start(struct lg *g, bc_err *err);
 void lg_system_stop(struct lg *g);
 
-/* cloud.c */
+/* cloud.c: the stream to the cloud; while it is behind it holds the
+ * reading back (g->hold) */
 int lg_cloud_start(struct lg *g, bc_err *err);
 void lg_cloud_stop(struct lg *g);
-/* The cloud stream takes everything but is behind: reading pauses until
- * its write ends (or until lg_cloud_busy_until: then it is slow, and the
- * buffer drops for it). */
-bool lg_cloud_busy(const struct lg *g);
-uint64_t lg_cloud_busy_until(const struct lg *g);
 /* (re)read config.json: is there a cloud to stream to */
 void lg_cloud_config(struct lg *g);
 
-/* main.c: a record is in (its strings are taken) */
+/* follow.c */
+int lg_follow_start(struct lg *g, bc_err *err);
+void lg_follow_stop(struct lg *g);
+/* read the containers again, if the reading was held back (lg_hold) */
+void lg_follow_resume(struct lg *g);
+
+/* refill.c: after the first scan, the buffer is refilled from the engine
+ * with the newest lines each container printed up to its cursor (what the
+ * cloud had, or what came before a first run: the local view's only, never
+ * sent again), then a scan attaches every container. */
+void lg_refill_start(struct lg *g);
+
+/* buffer.c: a record is in (its strings are taken) */
 void lg_push(struct lg *g, bc_logrec *r);
+/* the records after seq `after` in one LOG_BATCH (pointing into the
+ * buffer: send it before the buffer changes); recs: the caller's array of
+ * BC_LOG_BATCH_MAX. Returns the last seq put in. */
+uint64_t lg_batch(struct lg *g, uint64_t after, bc_log_rec *recs, bc_body_log_batch *b);
+/* r: a record of one line of f's stream k (0 stdout, 1 stderr) at (ts,
+ * nth), its message made safe and cut; -1 when out of memory. */
+int lg_line_record(const struct follower *f, int k, int64_t ts, uint32_t nth, const char *text,
+		   size_t n, bool cut, bc_logrec *r);
+
+/* cursors.c: the follower of a record's container (12 hex digits), or
+ * NULL; by its whole id; a free one for id (NULL: the table is full) */
+struct follower *lg_follower(struct lg *g, const char *short_id);
+struct follower *lg_follower_by_id(struct lg *g, const char *id);
+struct follower *lg_follower_add(struct lg *g, const char *id);
+void lg_cursor_done(struct lg *g, struct follower *f, bool is_stderr, int64_t ts_ns, uint32_t nth);
+/* write the cursors now (atomic against a kill, not fsynced: see
+ * bc_write_json_replace); otherwise within LG_SAVE_EVERY_MS of a change */
+void lg_save_cursors(struct lg *g);
+/* read the cursor file at start: a follower for each good entry */
+void lg_load_cursors(struct lg *g);
+
+/* Does the cloud hold the reading back now (its stream takes everything
+ * but is behind), and until when at most (then it is slow, and the buffer
+ * drops for it)? No hook set: never. */
+static inline bool
+lg_hold(const struct lg *g)
+{
+	return g->hold != NULL && g->hold(g);
+}
+
+static inline uint64_t
+lg_hold_until(const struct lg *g)
+{
+	return g->hold_until != NULL ? g->hold_until(g) : UINT64_MAX;
+}
 
 #endif

@@ -9,64 +9,6 @@
 #include "proto/ipc.h"
 #include "logger.h"
 
-/* A batch of the records after seq `after` (the oldest held when it is
- * gone), at most BC_LOG_BATCH_BYTES of messages; recs is the caller's
- * array of BC_LOG_BATCH_MAX. Returns the last seq put in (after: none). */
-uint64_t
-lg_batch(struct lg *g, uint64_t after, bc_log_rec *recs, bc_body_log_batch *b)
-{
-	uint64_t seq = after + 1, first = bc_logring_first(&g->ring);
-	size_t bytes = 0;
-	const bc_logrec *r;
-
-	if (seq < first)
-		seq = first;
-	memset(b, 0, sizeof(*b));
-	b->instance = g->d->instance;
-	b->first = first;
-	b->records.v = recs;
-	for (; (r = bc_logring_get(&g->ring, seq)) != NULL; seq++) {
-		size_t cost = strlen(r->message) + 128;
-		if (b->records.n == BC_LOG_BATCH_MAX || (b->records.n > 0 && bytes + cost > BC_LOG_BATCH_BYTES)) {
-			b->more = true;
-			break;
-		}
-		bytes += cost;
-		recs[b->records.n++] = (bc_log_rec){.seq = r->seq,
-						    .ts_ns = r->ts_ns,
-						    .nth = r->nth,
-						    .app_id = r->app_id,
-						    .service_id = r->service_id,
-						    .service = r->service,
-						    .container = r->container[0] ? (char *)r->container : NULL,
-						    .is_stderr = r->is_stderr,
-						    .is_system = r->is_system,
-						    .message = r->message};
-	}
-	return b->records.n ? recs[b->records.n - 1].seq : after;
-}
-
-void
-lg_push(struct lg *g, bc_logrec *r)
-{
-	int64_t ts = r->ts_ns;
-	uint32_t nth = r->nth;
-	bool err = r->is_stderr;
-	char container[16];
-
-	memcpy(container, r->container, sizeof(container));
-	if (bc_logring_push(&g->ring, r) == 0) {
-		g->dropped_lines++;
-		return;
-	}
-	if (!g->ring.cloud && container[0]) {
-		/* no cloud: in the buffer is delivered */
-		struct follower *f = lg_follower(g, container);
-		if (f != NULL)
-			lg_cursor_done(g, f, err, ts, nth);
-	}
-}
-
 /* --- the tails ----------------------------------------------------------- */
 
 static uint64_t
@@ -170,9 +112,12 @@ int
 main(int argc, char **argv)
 {
 	static struct lg g;
-	static const struct bc_daemon_ops ops = {
-	    .name = "logger", .dispatch = dispatch, .ctx = &g, .start = start, .stop = stop,
-	    .secrets = true};
+	static const struct bc_daemon_ops ops = {.name = "logger",
+						 .dispatch = dispatch,
+						 .ctx = &g,
+						 .start = start,
+						 .stop = stop,
+						 .secrets = true};
 
 	if (argc > 1 && strcmp(argv[1], "--remote-tail") == 0)
 		return lg_remote_main(argc, argv);
