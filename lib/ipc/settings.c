@@ -230,6 +230,18 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 	const char *dr;
 
 	memset(s, 0, sizeof(*s));
+	/* the engine's socket, read by lib/docker when it connects: checked
+	 * here with the others, so a bad one stops the daemon at start */
+	{
+		const char *dh = lookup("DOCKER_HOST");
+		if (dh != NULL && *dh != '\0' &&
+		    (strncmp(dh, "unix:///", 8) != 0 || strlen(dh + 7) >= 108))
+			return bc_err_set(
+			    err, BC_EINVAL,
+			    "DOCKER_HOST='%.100s': the engine is reached by a unix socket "
+			    "only: unix:///PATH, under 108 bytes",
+			    dh);
+	}
 	if (path(lookup, "BC_RUNDIR", BC_RUNDIR_DEFAULT, s->rundir, sizeof(s->rundir), err) < 0 ||
 	    path(lookup, "BC_STATEDIR", "/var/lib/balena-compose", s->statedir, sizeof(s->statedir),
 		 err) < 0 ||

@@ -23,6 +23,8 @@
  *   BC_LOG_REMOTE_CLIENTS clients it lets in      a PEM file of certificates (with it)
  *   BC_LOG_SPOOL          the cloud's spool       unset (off) or a path: PATH.0, PATH.1
  *   BC_LOG_SPOOL_MAX      its bound               1M..1024M, 16M
+ * and DOCKER_HOST (the engine's socket, read by lib/docker): unset, or
+ * unix:///PATH (PATH under 108 bytes).
  */
 #ifndef BC_SETTINGS_H
 #define BC_SETTINGS_H

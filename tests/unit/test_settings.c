@@ -197,6 +197,9 @@ test_bad_values_named(void **state)
 	    {"BC_STATEDIR", "relative/dir",
 	     "BC_STATEDIR='relative/dir': an absolute path is needed"},
 	    {"BC_RUNDIR", "run", "BC_RUNDIR"},
+	    {"DOCKER_HOST", "tcp://10.0.0.1:2375",
+	     "DOCKER_HOST='tcp://10.0.0.1:2375': the engine is reached by a unix socket only"},
+	    {"DOCKER_HOST", "unix://relative.sock", "unix:///PATH"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
