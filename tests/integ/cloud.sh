@@ -61,6 +61,7 @@ sys.exit(0 if ok else 1)' "$1" "$2" "$APPUUID"
 wait_reported() {
 	for _ in $(seq 150); do reported "$1" "$2" && return 0; sleep 0.2; done
 	ctl GET "/reports/$UUID" >&2; echo >&2; tail -8 "$BC_LOGDIR/gateway/current" >&2
+	echo "the double's last requests:" >&2; ctl GET /timeline | tail -c 1200 >&2; echo >&2
 	return 1
 }
 
