@@ -33,6 +33,8 @@
  * report, a device lookup and a registration are small JSON, read (when
  * at all) for an id */
 #define GW_MAX_TARGET BC_PROTO_MAX_DOC
+/* clients waiting on one poll (balena-compose update) */
+#define GW_MAX_WAITERS 16
 #define GW_MAX_ANSWER ((size_t)64 << 10)
 
 struct gw;
@@ -99,9 +101,9 @@ struct gw {
 	char rejected_why[400];
 	char last_poll[512]; /* when and how the last poll went, for status */
 	char last_report[512];
-	bool reachable;		 /* the last request to the cloud got an answer, not a 5xx */
-	bc_pending *waiters[16]; /* POLL requests answered when the poll ends */
-	bc_body_ack applied;	 /* the reconciler's generation of our last APPLY */
+	bool reachable; /* the last request to the cloud got an answer, not a 5xx */
+	bc_pending *waiters[GW_MAX_WAITERS]; /* POLL requests answered when the poll ends */
+	bc_body_ack applied;		     /* the reconciler's generation of our last APPLY */
 	size_t n_waiters;
 	size_t n_asked;		/* the first n_asked waiters: this poll is theirs */
 	bool poll_again;	/* a poll now was asked for while one ran */
@@ -110,12 +112,14 @@ struct gw {
 	bool poll_restart;	/* it was given up for a new one (a client asked) */
 	uint64_t kept_at;	/* the kept target is still to be applied: when */
 	unsigned kept_tries;
+	bool kept_busy; /* it is being handed over (on the pool) */
 
 	/* the report */
 	nng_socket rsub;
 	int rsub_fd;
 	json_t *state;	       /* the reconciler's last state document */
 	uint64_t state_ask_at; /* no STATE event yet: ask the reconciler then */
+	bool state_asking;     /* asked (on the pool), no answer yet */
 	bool sub_live;	       /* a STATE event came: the subscription works */
 	json_t *reported;      /* the device part the cloud last accepted: ours (what
 				  we sent, never the answer), two keys replaced whole */
@@ -124,7 +128,6 @@ struct gw {
 	unsigned report_errors;
 	bool reporting;
 };
-
 
 /* http.c */
 int gw_http_start(struct gw *g, bc_err *err);

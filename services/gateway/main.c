@@ -81,8 +81,11 @@ start(struct bc_daemon *d, bc_err *err)
 		    "%s: a managed device needs uuid and deviceApiKey (or apiKey, the "
 		    "fleet's provisioning key, to register)",
 		    d->settings.config);
-	if (gw_http_start(g, err) < 0 || (!g->provisioned && gw_provision_start(g, err) < 0) ||
-	    gw_poll_start(g, err) < 0 || gw_report_start(g, err) < 0)
+	/* one thread for the calls to the reconciler, which the loop never
+	 * waits on */
+	if (bc_daemon_start_pool(d, 1, 8, err) < 0 || gw_http_start(g, err) < 0 ||
+	    (!g->provisioned && gw_provision_start(g, err) < 0) || gw_poll_start(g, err) < 0 ||
+	    gw_report_start(g, err) < 0)
 		return -1;
 	log_info("following %s for device %s", g->cfg.api_endpoint, g->cfg.uuid);
 	if (strncmp(g->cfg.api_endpoint, "http://", 7) == 0)
@@ -112,6 +115,9 @@ stop(struct bc_daemon *d)
 {
 	struct gw *g = d->ops->ctx;
 
+	/* what the pool still ends after this (its done()) touches nothing
+	 * of ours: gw->stopping */
+	atomic_store(&g->stopping, 1);
 	if (g->cloud) {
 		gw_report_stop(g);
 		gw_http_stop(g);
@@ -120,6 +126,7 @@ stop(struct bc_daemon *d)
 	json_decref(g->rejected);
 	json_decref(g->state);
 	json_decref(g->reported);
+	g->target = g->rejected = g->state = g->reported = NULL;
 	bc_config_free(&g->cfg); /* wipes the key */
 }
 

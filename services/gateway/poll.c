@@ -47,19 +47,62 @@ schedule(struct gw *g, bool ok)
 	}
 }
 
-/* Hand doc to the reconciler as the whole target; *ack (may be NULL) gets
- * the generation that holds it. */
-static int
-apply(struct gw *g, const json_t *doc, bc_body_ack *ack, bc_err *err)
+/* Handing a target to the reconciler (APPLY, replacing its target) runs
+ * on the pool: the call waits for a reconciler that is away or busy, and
+ * the loop must not. then() runs on the loop with how it went. */
+struct handing {
+	struct gw *g;
+	char *text;  /* the target as sent */
+	json_t *doc; /* the target (a reference) */
+	void (*then)(struct gw *g, struct handing *h);
+	int rc; /* 0: taken (ack), else err */
+	bc_body_ack ack;
+	bc_err err;
+};
+
+static void
+hand_work(void *ud)
 {
-	char *text = json_dumps(doc, JSON_COMPACT);
+	struct handing *h = ud;
 	bc_msg req = {.type = BC_MSG_APPLY}, rep;
-	int rc;
+
+	req.body.apply.target = h->text;
+	req.body.apply.replace = true;
+	/* the reconciler validates and keeps it before it answers: quick */
+	h->rc = bc_client_call(NULL, "reconciler", &req, &rep, BC_MSG_ACK, &h->err);
+	if (h->rc == 0) {
+		h->ack = rep.body.ack;
+		bc_msg_clear(&rep);
+	}
+}
+
+static void
+hand_done(void *ud, bool ran)
+{
+	struct handing *h = ud;
+
+	if (ran && !atomic_load(&h->g->stopping)) {
+		if (h->rc == 0)
+			h->g->applied = h->ack;
+		h->then(h->g, h);
+	}
+	free(h->text);
+	json_decref(h->doc);
+	free(h);
+}
+
+/* Hand doc over; then() follows. Returns 0, or -1 with err and then() not
+ * called: BC_ETOOBIG when doc written out is more than one message holds
+ * (jansson writes a real with 17 digits: it can grow), else the pool full
+ * or out of memory. */
+static int
+hand_over(struct gw *g, json_t *doc, void (*then)(struct gw *g, struct handing *h), bc_err *err)
+{
+	struct handing *h;
+	char *text = json_dumps(doc, JSON_COMPACT);
 
 	if (text == NULL)
 		return bc_err_set(err, BC_ESYS, "target: out of memory");
-	/* written out again it can grow (jansson writes a real with 17
-	 * digits): past what one message holds it is refused, as too large */
 	if (strlen(text) > BC_PROTO_MAX_DOC) {
 		bc_err_set(err, BC_ETOOBIG,
 			   "target: %zu bytes written out, more than the %u one message holds",
@@ -67,52 +110,102 @@ apply(struct gw *g, const json_t *doc, bc_body_ack *ack, bc_err *err)
 		free(text);
 		return -1;
 	}
-	req.body.apply.target = text;
-	req.body.apply.replace = true;
-	/* the reconciler validates and keeps it before it answers: quick */
-	rc = bc_client_call(NULL, "reconciler", &req, &rep, BC_MSG_ACK, err);
-	free(text);
-	if (rc == 0) {
-		g->applied = rep.body.ack;
-		if (ack != NULL)
-			*ack = rep.body.ack;
-		bc_msg_clear(&rep);
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		free(text);
+		return bc_err_set(err, BC_ESYS, "target: out of memory");
 	}
-	return rc;
+	*h = (struct handing){.g = g, .text = text, .doc = json_incref(doc), .then = then};
+	if (bc_pool_submit(g->d->pool, hand_work, hand_done, h, err) < 0) {
+		free(text);
+		json_decref(h->doc);
+		free(h);
+		return -1;
+	}
+	return 0;
 }
 
-/* Answer the clients that asked for this poll: ack, or why not. */
+/* Telling the clients that asked for a poll that found nothing new: the
+ * generation the reconciler is at, asked on the pool. */
+struct telling {
+	struct gw *g;
+	bc_pending *who[GW_MAX_WAITERS];
+	size_t n;
+	int rc;
+	bc_body_ack now;
+	bc_err err;
+};
+
+static void
+tell_work(void *ud)
+{
+	struct telling *t = ud;
+	bc_msg q = {.type = BC_MSG_GET_STATE}, r;
+
+	t->rc = bc_client_call(NULL, "reconciler", &q, &r, BC_MSG_STATE, &t->err);
+	if (t->rc == 0) {
+		t->now = (bc_body_ack){r.body.state.generation, r.body.state.instance};
+		bc_msg_clear(&r);
+	}
+}
+
+static void
+tell_done(void *ud, bool ran)
+{
+	struct telling *t = ud;
+	const struct gw *g = t->g;
+	bc_msg rep = {.type = BC_MSG_ACK};
+
+	if (!ran || atomic_load(&t->g->stopping)) {
+		t->rc = -1;
+		bc_err_set(&t->err, BC_ESYS, "the gateway is stopping");
+	} else if (t->rc == 0) {
+		/* our last APPLY's generation, unless the reconciler has
+		 * restarted since (it resumed the target from its disk) */
+		rep.body.ack = t->now;
+		if (g->applied.instance == t->now.instance &&
+		    g->applied.generation > t->now.generation)
+			rep.body.ack = g->applied;
+	}
+	if (t->rc != 0)
+		t->err.code = BC_EPROTO;
+	for (size_t i = 0; i < t->n; i++)
+		bc_daemon_reply(t->g->d, t->who[i], &rep, t->rc != 0 ? &t->err : NULL);
+	free(t);
+}
+
+/* Answer the clients that asked for this poll: ack, or why not (ack and
+ * why NULL: the generation the reconciler is at, asked first). */
 static void
 answer(struct gw *g, const bc_body_ack *ack, const char *why)
 {
 	bc_msg rep = {.type = BC_MSG_ACK};
-	bc_body_ack now = {0};
+	struct telling *t = NULL;
 	bc_err err = {0};
 
 	if (g->n_asked == 0)
 		return;
 	if (why == NULL && ack == NULL) {
-		/* unchanged: the generation the reconciler is at */
-		bc_msg q = {.type = BC_MSG_GET_STATE}, r;
-		if (bc_client_call(NULL, "reconciler", &q, &r, BC_MSG_STATE, &err) < 0) {
-			why = err.msg;
+		if ((t = calloc(1, sizeof(*t))) != NULL) {
+			t->g = g;
+			t->n = g->n_asked;
+			memcpy(t->who, g->waiters, t->n * sizeof(t->who[0]));
+			if (bc_pool_submit(g->d->pool, tell_work, tell_done, t, &err) < 0) {
+				free(t);
+				t = NULL;
+				why = err.msg;
+			}
 		} else {
-			/* our last APPLY's generation, unless the reconciler has
-			 * restarted since (it resumed the target from its disk) */
-			now = (bc_body_ack){r.body.state.generation, r.body.state.instance};
-			if (g->applied.instance == now.instance &&
-			    g->applied.generation > now.generation)
-				now = g->applied;
-			ack = &now;
-			bc_msg_clear(&r);
+			why = "out of memory";
 		}
 	}
-	if (why != NULL)
-		bc_err_set(&err, BC_EPROTO, "%s", why);
-	else
-		rep.body.ack = *ack;
-	for (size_t i = 0; i < g->n_asked; i++)
-		bc_daemon_reply(g->d, g->waiters[i], &rep, why != NULL ? &err : NULL);
+	if (t == NULL) {
+		if (why != NULL)
+			bc_err_set(&err, BC_EPROTO, "%s", why);
+		else
+			rep.body.ack = *ack;
+		for (size_t i = 0; i < g->n_asked; i++)
+			bc_daemon_reply(g->d, g->waiters[i], &rep, why != NULL ? &err : NULL);
+	}
 	/* who asked while it ran gets the next poll: this one was sent before */
 	memmove(g->waiters, g->waiters + g->n_asked,
 		(g->n_waiters - g->n_asked) * sizeof(g->waiters[0]));
@@ -205,6 +298,50 @@ releases_of(const json_t *doc, const char *device)
 	return out;
 }
 
+/* The cloud's target refused whole (why): nothing running is touched,
+ * and this rejection replaces the last one (doc: what was refused, may be
+ * NULL; it is kept while the cloud answers 304 to g->etag). */
+static void
+reject(struct gw *g, json_t *doc, const char *why)
+{
+	log_warnx("Could not move to new release: %s", why);
+	bc_daemon_syslog(g->d, 0, NULL, "Could not move to new release: %s", why);
+	json_object_clear(g->rejected);
+	if (doc != NULL) {
+		json_t *rels = releases_of(doc, g->cfg.uuid);
+		json_object_update(g->rejected, rels);
+		json_decref(rels);
+	}
+	snprintf(g->rejected_etag, sizeof(g->rejected_etag), "%s", g->etag);
+	snprintf(g->rejected_why, sizeof(g->rejected_why), "%.*s", (int)sizeof(g->rejected_why) - 1,
+		 why);
+	bc_tame(g->rejected_why);
+	gw_report_soon(g);
+	finish_poll(g, true, true, NULL, "rejected the target: %s", g->rejected_why);
+}
+
+/* The reconciler's answer to a new target from the cloud. */
+static void
+handed_new(struct gw *g, struct handing *h)
+{
+	if (h->rc == 0) {
+		g->kept_at = 0; /* newer than what was kept */
+		json_decref(g->target);
+		g->target = json_incref(h->doc);
+		json_object_clear(g->rejected);
+		g->rejected_etag[0] = g->rejected_why[0] = '\0';
+		keep(g);
+		log_info("applied the cloud's target (%s)", g->etag);
+		gw_report_soon(g);
+		finish_poll(g, true, false, &h->ack, "applied a new target (%s)", g->etag);
+		return;
+	}
+	/* the reconciler away: try again soon, it keeps what it runs */
+	log_warnx("target: the reconciler did not take it: %s", h->err.msg);
+	g->etag[0] = '\0';
+	finish_poll(g, false, true, NULL, "could not hand the target over: %s", h->err.msg);
+}
+
 static void
 got_target(struct gw *g, struct gw_req *rq)
 {
@@ -223,23 +360,14 @@ got_target(struct gw *g, struct gw_req *rq)
 		bc_err_set(&err, BC_EINVAL, "target: not a document of this device (%s)",
 			   g->cfg.uuid);
 	} else if (doc != NULL && bc_target_parse(doc, NULL, &st, &err) == 0) {
-		bc_body_ack ack;
 		bc_state_free(&st);
-		if (apply(g, doc, &ack, &err) == 0) {
-			g->kept_at = 0; /* newer than what was kept */
-			json_decref(g->target);
-			g->target = doc;
-			json_object_clear(g->rejected);
-			g->rejected_etag[0] = g->rejected_why[0] = '\0';
-			keep(g);
-			log_info("applied the cloud's target (%s)", g->etag);
-			gw_report_soon(g);
-			finish_poll(g, true, false, &ack, "applied a new target (%s)", g->etag);
+		if (hand_over(g, doc, handed_new, &err) == 0) {
+			g->polling = true; /* until the reconciler has answered */
+			json_decref(doc);
 			return;
 		}
 		if (err.code != BC_ETOOBIG) {
-			/* the reconciler away: try again soon, it keeps what it runs */
-			log_warnx("target: the reconciler did not take it: %s", err.msg);
+			log_warnx("target: %s", err.msg);
 			g->etag[0] = '\0';
 			json_decref(doc);
 			finish_poll(g, false, true, NULL, "could not hand the target over: %s",
@@ -247,24 +375,8 @@ got_target(struct gw *g, struct gw_req *rq)
 			return;
 		}
 	}
-	/* rejected whole: nothing running is touched */
-	log_warnx("Could not move to new release: %s", err.msg);
-	bc_daemon_syslog(g->d, 0, NULL, "Could not move to new release: %s", err.msg);
-	/* this rejection replaces the last one: what is refused now */
-	json_object_clear(g->rejected);
-	if (doc != NULL) {
-		json_t *rels = releases_of(doc, g->cfg.uuid);
-		json_object_update(g->rejected, rels);
-		json_decref(rels);
-		json_decref(doc);
-	}
-	/* kept while the cloud's target is this one (a 304 to its ETag) */
-	snprintf(g->rejected_etag, sizeof(g->rejected_etag), "%s", rq->ans.etag);
-	snprintf(g->rejected_why, sizeof(g->rejected_why), "%.*s", (int)sizeof(g->rejected_why) - 1,
-		 err.msg);
-	bc_tame(g->rejected_why);
-	gw_report_soon(g);
-	finish_poll(g, true, true, NULL, "rejected the target: %s", g->rejected_why);
+	reject(g, doc, err.msg);
+	json_decref(doc);
 }
 
 static void
@@ -366,11 +478,26 @@ static uint64_t
 kept_due(void *ud)
 {
 	struct gw *g = ud;
-	return g->kept_at != 0 ? g->kept_at : UINT64_MAX;
+	return g->kept_at != 0 && !g->kept_busy ? g->kept_at : UINT64_MAX;
 }
 
 /* The kept cloud target, handed to the reconciler once after a start
  * (unless a newer one came from the cloud first). */
+static void
+handed_kept(struct gw *g, struct handing *h)
+{
+	g->kept_busy = false;
+	if (h->rc < 0) {
+		if (g->kept_at != 0 && g->kept_tries++ % 30 == 0)
+			log_warnx("the kept cloud target: %s; trying again", h->err.msg);
+		if (g->kept_at != 0)
+			g->kept_at = bc_mono_ms() + 1000;
+		return;
+	}
+	log_info("applied the kept cloud target (%s)", g->etag);
+	g->kept_at = 0;
+}
+
 static void
 kept_fire(void *ud)
 {
@@ -381,14 +508,13 @@ kept_fire(void *ud)
 		g->kept_at = 0;
 		return;
 	}
-	if (apply(g, g->target, NULL, &err) < 0) {
+	if (hand_over(g, g->target, handed_kept, &err) < 0) {
 		if (g->kept_tries++ % 30 == 0)
 			log_warnx("the kept cloud target: %s; trying again", err.msg);
 		g->kept_at = bc_mono_ms() + 1000;
 		return;
 	}
-	log_info("applied the kept cloud target (%s)", g->etag);
-	g->kept_at = 0;
+	g->kept_busy = true;
 }
 
 int

@@ -143,20 +143,56 @@ state_due(void *ud)
 	return g->sub_live ? UINT64_MAX : g->state_ask_at;
 }
 
+/* Asked on the pool (the reconciler may be slow to answer), its answer
+ * taken on the loop. */
+struct asking {
+	struct gw *g;
+	json_t *doc;
+};
+
+static void
+ask_work(void *ud)
+{
+	struct asking *a = ud;
+	uint64_t gen;
+	bool settled;
+
+	if (bc_client_state(NULL, &gen, &settled, &a->doc, NULL) < 0)
+		a->doc = NULL;
+}
+
+static void
+ask_done(void *ud, bool ran)
+{
+	struct asking *a = ud;
+	struct gw *g = a->g;
+
+	g->state_asking = false;
+	if (ran && a->doc != NULL && !atomic_load(&g->stopping)) {
+		json_decref(g->state);
+		g->state = a->doc;
+		gw_report_soon(g);
+	} else {
+		json_decref(a->doc);
+	}
+	free(a);
+}
+
 static void
 state_fire(void *ud)
 {
 	struct gw *g = ud;
-	uint64_t gen;
-	bool settled;
-	json_t *doc;
+	struct asking *a;
 
 	g->state_ask_at = bc_mono_ms() + 1000;
-	if (bc_client_state(NULL, &gen, &settled, &doc, NULL) == 0) {
-		json_decref(g->state);
-		g->state = doc;
-		gw_report_soon(g);
+	if (g->state_asking || (a = calloc(1, sizeof(*a))) == NULL)
+		return;
+	a->g = g;
+	if (bc_pool_submit(g->d->pool, ask_work, ask_done, a, NULL) < 0) {
+		free(a);
+		return;
 	}
+	g->state_asking = true;
 }
 
 int

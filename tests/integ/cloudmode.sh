@@ -254,6 +254,27 @@ check "the cloud well again: update exits 0" test $rc -eq 0
 bc status >"$T/status.out" 2>&1
 check "and status says reachable" grep -q '^cloud: *reachable' "$T/status.out"
 
+# 6. the gateway never waits on the reconciler on its loop: with the
+# reconciler stopped (SIGSTOP) while a new target is handed to it, the
+# gateway still answers at once; the update ends once the reconciler goes on
+put_target c7 seven
+rpid=$(suite_pid reconciler)
+kill -STOP "$rpid"
+bc update >/dev/null 2>&1 &
+u7=$!
+sleep 1.5
+t0=$(date +%s%N)
+out=$(timeout 20 "$BIN/balena-compose" ping gateway 2>&1)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$rpid"
+wait "$u7"
+u7rc=$?
+check "the reconciler stopped while a target is handed to it: the gateway answers a ping in ${ms} ms (exit $rc)" \
+	bash -c "[ $rc -eq 0 ] && [ $ms -lt 1000 ] && [[ '$out' == *' UP '* ]]"
+check "and the update ends once the reconciler goes on (exit $u7rc)" test "$u7rc" -eq 0
+check "c7 runs then" until_report 'a.get("release_uuid") == "c7" and upd("c7") == "done"'
+
 # the key in the gateway's memory after all these polls and reports: the
 # one copy it keeps (config.json's), none left by the requests
 read -r n seen <<<"$(suite_copies gateway "$KEY")"
