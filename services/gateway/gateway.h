@@ -11,7 +11,6 @@
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,7 +56,7 @@ struct gw_req {
 	char rbuf[16384];
 	char *send;	      /* the body sent (ours), or NULL */
 	size_t max;	      /* the largest body accepted */
-	struct gw_req *next;  /* on the ended list */
+	bool ended;	      /* its end is posted to the loop (nng's thread sets it) */
 	struct gw_req *inext; /* on the in-flight list */
 	void (*done)(struct gw *g, struct gw_req *rq);
 	const char *bearer; /* another key than the device's (provisioning) */
@@ -81,9 +80,6 @@ struct gw {
 	nng_tls_config *tls;
 	uint64_t timeout_ms;	 /* of one request: min(config.json apiTimeout, 59 s) */
 	atomic_int stopping;	 /* the loop is over: requests start nothing new */
-	int efd;		 /* nng's threads -> the loop: a request ended */
-	pthread_mutex_t mu;	 /* guards ended, nothing else; never held over I/O */
-	struct gw_req *ended;	 /* requests that ended, for the loop */
 	struct gw_req *inflight; /* the loop's own list */
 
 	/* the target */

@@ -5,12 +5,12 @@
  * threads: nng connects (TLS) and sends; the answer's bytes go through our
  * own HTTP/1.1 parser (lib/cloud/answer.h: strict, bounded, fuzzed), so an
  * answer too large is refused by its head, before its body is read. Its
- * end is handed to the loop through an eventfd, and rq->done runs there. */
+ * end is handed to the loop as the pool's jobs hand theirs (bc_pool_post),
+ * and rq->done runs there. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -23,14 +23,13 @@
 #include "lib/fetch/fetch.h"
 #include "gateway.h"
 
+static void ended(void *ud);
+
 /* nng's thread: the request is over (rv, and why when it is ours to say);
- * queue it for the loop */
+ * handed to the loop as the pool's jobs hand their news (bc_pool_post) */
 static void
 finished(struct gw_req *rq, int rv, const char *why)
 {
-	struct gw *g = rq->g;
-	uint64_t one = 1;
-
 	rq->rv = rv;
 	if (why != NULL)
 		snprintf(rq->why, sizeof(rq->why), "%s", why);
@@ -38,12 +37,13 @@ finished(struct gw_req *rq, int rv, const char *why)
 		nng_http_conn_close(rq->conn);
 		rq->conn = NULL;
 	}
-	pthread_mutex_lock(&g->mu);
-	rq->next = g->ended;
-	g->ended = rq;
-	pthread_mutex_unlock(&g->mu);
-	if (write(g->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn("gateway eventfd");
+	rq->ended = true;
+	if (bc_pool_post(rq->g->d->pool, ended, rq) < 0) {
+		/* out of memory: its done() never runs (its caller is not
+		 * told), and stop frees it */
+		rq->ended = false;
+		log_warnx("a request to the cloud: its end is lost (out of memory)");
+	}
 }
 
 /* What is left of the request's time for its next step, or false. */
@@ -132,64 +132,50 @@ unlink_inflight(struct gw *g, struct gw_req *rq)
 		}
 }
 
-/* The loop: each request that ended gets its done(). */
+/* The loop: a request that ended gets its done() (once the gateway stops,
+ * it is only freed: stop left it to us). */
 static void
-on_ended(void *ud, short revents)
+ended(void *ud)
 {
-	struct gw *g = ud;
-	struct gw_req *list, *rq;
-	uint64_t n;
+	struct gw_req *rq = ud;
+	struct gw *g = rq->g;
 
-	(void)revents;
-	if (read(g->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_warn("gateway eventfd");
-	pthread_mutex_lock(&g->mu);
-	list = g->ended;
-	g->ended = NULL;
-	pthread_mutex_unlock(&g->mu);
-	while ((rq = list) != NULL) {
-		list = rq->next;
-		unlink_inflight(g, rq);
-		if (rq->rv == 0) {
-			rq->status = rq->ans.parser.status;
-			rq->body = rq->ans.body.len > 0 ? rq->ans.body.data : NULL;
-			rq->len = rq->ans.body.len;
-		}
-		rq->done(g, rq);
+	if (atomic_load(&g->stopping)) {
+		gw_req_free(rq);
+		return;
 	}
+	unlink_inflight(g, rq);
+	if (rq->rv == 0) {
+		rq->status = rq->ans.parser.status;
+		rq->body = rq->ans.body.len > 0 ? rq->ans.body.data : NULL;
+		rq->len = rq->ans.body.len;
+	}
+	rq->done(g, rq);
 }
 
 int
 gw_http_start(struct gw *g, bc_err *err)
 {
-	pthread_mutex_init(&g->mu, NULL);
-	if ((g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return bc_err_sys(err, "eventfd");
-	if (bc_cloud_tls_new(g->ca_file, &g->tls, err) < 0)
-		return -1;
-	return bc_daemon_watch_fd(g->d, g->efd, POLLIN, on_ended, g, err);
+	return bc_cloud_tls_new(g->ca_file, &g->tls, err);
 }
 
 void
 gw_http_stop(struct gw *g)
 {
 	/* requests in flight are cancelled and waited for (their done is not
-	 * called: the loop is over); their steps start nothing new */
+	 * called: the loop is over); their steps start nothing new. One that
+	 * ended is freed where its end was posted (ended) */
 	atomic_store(&g->stopping, 1);
 	for (struct gw_req *rq = g->inflight; rq != NULL; rq = rq->inext)
 		nng_aio_stop(rq->aio);
 	while (g->inflight != NULL) {
 		struct gw_req *rq = g->inflight;
 		g->inflight = rq->inext;
-		gw_req_free(rq);
+		if (!rq->ended)
+			gw_req_free(rq);
 	}
 	if (g->tls != NULL)
 		nng_tls_config_free(g->tls);
-	if (g->efd > 0) {
-		bc_daemon_unwatch_fd(g->d, g->efd);
-		close(g->efd);
-	}
-	pthread_mutex_destroy(&g->mu);
 }
 
 int
