@@ -139,7 +139,8 @@ bc_logspool_open(bc_logspool *s, const char *path, uint64_t max_bytes, bc_err *e
 			bc_logspool_close(s);
 			return -1;
 		}
-		s->fd[i] = open(s->path[i], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		s->fd[i] =
+		    open(s->path[i], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (s->fd[i] < 0 || fstat(s->fd[i], &st) < 0 || !S_ISREG(st.st_mode) ||
 		    st.st_uid != geteuid() || st.st_nlink != 1 || (st.st_mode & 07777) != 0600) {
 			if (s->fd[i] >= 0)
@@ -305,6 +306,10 @@ bc_logspool_rewind(bc_logspool *s, uint64_t seq)
 	if (s->lost_inflight > 0 && seq <= s->lost_upto)
 		lost = s->lost_inflight; /* gone with the older half, never out */
 	s->lost_inflight = 0;
+	/* records acknowledged since are read again too, as far as they are
+	 * still held (a connection the cloud refused took none of them) */
+	if (seq > 0 && seq <= s->acked)
+		s->acked = seq - 1;
 
 	s->rs = s->n[o] > 0 && s->last_seq[o] >= seq ? o : s->w;
 	s->roff = s->rcount = 0;

@@ -60,8 +60,9 @@ int bc_logspool_add(bc_logspool *s, const bc_logrec *r, uint64_t *dropped, bc_er
 const bc_logrec *bc_logspool_next(bc_logspool *s, bc_err *err);
 /* The record bc_logspool_next returned is taken. */
 void bc_logspool_took(bc_logspool *s);
-/* Give back what was taken from seq on (it is read again). Returns the
- * records of it that went with a dropped half meanwhile (to count). */
+/* Give back what was taken from seq on (it is read again), acknowledged
+ * or not: what is still held of it. Returns the records of it that went
+ * with a dropped half meanwhile, never out (to count). */
 uint64_t bc_logspool_rewind(bc_logspool *s, uint64_t seq);
 /* Empty it (a read that failed: what it held cannot be trusted). Returns
  * the records dropped that had not gone out (to count). */

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "lib/base/clock.h"
@@ -45,13 +44,30 @@ _Static_assert(COALESCE_MS < FLUSH_MS, "a line must go out within FLUSH_MS");
 enum { C_OFF, C_IDLE, C_CONNECTING, C_STREAMING, C_CLOSING };
 enum { F_CONNECT = 1, F_WRITE = 2, F_READ = 4 };
 
+/* An operation of the connection ended (nng's thread): its end goes to
+ * the loop as the pool's jobs' news do (bc_pool_post), with the
+ * connection it was of. */
+struct fired {
+	struct lgc *c;
+	unsigned op;
+	unsigned gen;
+};
+
+static void on_fired(void *ud);
+
 static void
-fired(struct lgc *c, unsigned bit)
+fired(struct lgc *c, unsigned op)
 {
-	uint64_t one = 1;
-	atomic_fetch_or(&c->fired, bit);
-	if (write(c->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn("logger eventfd");
+	struct fired *f = malloc(sizeof(*f));
+
+	if (f != NULL) {
+		*f = (struct fired){.c = c, .op = op, .gen = atomic_load(&c->gen)};
+		if (bc_pool_post(c->pool, on_fired, f) == 0)
+			return;
+		free(f);
+	}
+	/* out of memory: the stream stalls, and its watchdog hangs it up */
+	log_warnx("log stream: the end of an operation is lost (out of memory)");
 }
 static void
 connect_cb(void *arg)
@@ -101,7 +117,7 @@ hang_up(struct lg *g, const char *why)
 	nng_aio_cancel(c->raio);
 	nng_aio_wait(c->waio);
 	nng_aio_wait(c->raio);
-	atomic_store(&c->fired, 0);
+	atomic_fetch_add(&c->gen, 1); /* what those posted is not ours now */
 	if (c->conn != NULL) {
 		nng_http_conn_close(c->conn);
 		c->conn = NULL;
@@ -117,11 +133,15 @@ hang_up(struct lg *g, const char *why)
 	/* what the last fill took and did not see go out (a write that failed,
 	 * or a fill that did): whether the cloud got it is not known, it goes
 	 * again, the notice too */
+	if (c->refused && c->conn_first != 0)
+		c->inflight_first = c->conn_first; /* the cloud took none of it */
 	if (c->inflight_first != 0) {
 		if (c->spool_on)
 			g->ring.suppressed += bc_logspool_rewind(&c->spool, c->inflight_first);
 		bc_logring_cloud_rewind(&g->ring, c->inflight_first);
 	}
+	c->conn_first = 0;
+	c->refused = false;
 	g->ring.suppressed += c->inflight_sup;
 	c->inflight_first = 0;
 	c->inflight_sup = 0;
@@ -236,6 +256,8 @@ fill(struct lg *g)
 			goto out;
 		if (c->inflight_first == 0)
 			c->inflight_first = r->seq;
+		if (c->conn_first == 0)
+			c->conn_first = r->seq;
 		c->inflight_last = r->seq;
 		if (spooled)
 			bc_logspool_took(&c->spool);
@@ -353,10 +375,11 @@ read_done(struct lg *g)
 		hang_up(g, NULL);
 		return;
 	}
-	if (r == 1)
+	if (r == 1) {
 		snprintf(why, sizeof(why), "the cloud answered %ld%s", status,
 			 status == 401 ? " (is the device known?)" : "");
-	else if (r == -1)
+		c->refused = status >= 400;
+	} else if (r == -1)
 		snprintf(why, sizeof(why), "the cloud sent what is not an answer (%.100s)",
 			 err.msg);
 	else
@@ -428,22 +451,22 @@ connect_done(struct lg *g)
 }
 
 static void
-on_fired(void *ud, short revents)
+on_fired(void *ud)
 {
-	struct lg *g = ud;
-	struct lgc *c = &g->cloud;
-	uint64_t v;
-	unsigned bits;
+	struct fired *f = ud;
+	struct lgc *c = f->c;
+	struct lg *g = (struct lg *)((char *)c - offsetof(struct lg, cloud));
+	unsigned op = f->op;
+	bool ours = f->gen == atomic_load(&c->gen) && c->on;
 
-	(void)revents;
-	if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("logger eventfd");
-	bits = atomic_exchange(&c->fired, 0);
-	if ((bits & F_CONNECT) && c->state == C_CONNECTING)
+	free(f);
+	if (!ours)
+		return;
+	if (op == F_CONNECT && c->state == C_CONNECTING)
 		connect_done(g);
-	if ((bits & F_WRITE) && c->writing)
+	else if (op == F_WRITE && c->writing)
 		write_done(g);
-	if ((bits & F_READ) && c->conn != NULL)
+	else if (op == F_READ && c->conn != NULL)
 		read_done(g);
 }
 
@@ -652,14 +675,13 @@ lg_cloud_start(struct lg *g, bc_err *err)
 		spool_unused(c);
 		return 0;
 	}
-	if ((c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return bc_err_sys(err, "eventfd");
+	c->pool = g->d->pool;
+	c->on = true;
 	if ((rv = nng_aio_alloc(&c->caio, connect_cb, c)) != 0 ||
 	    (rv = nng_aio_alloc(&c->waio, write_cb, c)) != 0 ||
 	    (rv = nng_aio_alloc(&c->raio, read_cb, c)) != 0)
 		return bc_err_set(err, BC_ESYS, "aio: %s", nng_strerror(rv));
-	if (bc_daemon_watch_fd(g->d, c->efd, POLLIN, on_fired, g, err) < 0 ||
-	    bc_daemon_timer(g->d, cloud_due, cloud_fire, g, err) < 0)
+	if (bc_daemon_timer(g->d, cloud_due, cloud_fire, g, err) < 0)
 		return -1;
 	lg_cloud_config(g);
 	return 0;
@@ -671,8 +693,9 @@ lg_cloud_stop(struct lg *g)
 	struct lgc *c = &g->cloud;
 
 	spool_unused(c);
-	if (c->efd <= 0)
+	if (!c->on)
 		return;
+	c->on = false; /* ends posted and not yet run are not ours (on_fired) */
 	if (c->caio)
 		nng_aio_stop(c->caio);
 	if (c->waio)
@@ -696,7 +719,5 @@ lg_cloud_stop(struct lg *g)
 	if (c->out.data != NULL)
 		explicit_bzero(c->out.data, c->out.cap);
 	bc_buf_free(&c->out);
-	bc_daemon_unwatch_fd(g->d, c->efd);
-	close(c->efd);
 	bc_config_free(&g->cfg);
 }

@@ -68,8 +68,10 @@ struct follower {
 
 struct lgc {
 	int state;
-	int efd;		     /* nng's threads -> the loop */
-	atomic_uint fired;	     /* which operations ended */
+	bool on;		     /* started (its aios made) */
+	bc_pool *pool;		     /* nng's threads -> the loop: bc_pool_post */
+	atomic_uint gen;	     /* the connection's: an end posted for an
+					earlier one (hung up since) is not ours */
 	nng_aio *caio, *waio, *raio; /* connect, write, read */
 	nng_http_client *client;
 	nng_http_conn *conn;
@@ -84,6 +86,11 @@ struct lgc {
 	unsigned failures;
 	uint64_t inflight_first; /* the first record of the write in flight */
 	uint64_t inflight_last;	 /* and its last */
+	/* the first record written on this connection (0: none yet): a
+	 * connection the cloud answers with an error (it did not take the
+	 * stream) sends everything from it again, as far as it is held */
+	uint64_t conn_first;
+	bool refused;
 	/* BC_LOG_SPOOL: what left the buffer before the cloud took it */
 	bc_logspool spool;
 	bool spool_on;

@@ -503,6 +503,17 @@ test_spool(void **state)
 		bc_logspool_took(&s);
 	}
 	assert_false(bc_logspool_pending(&s));
+	/* acknowledged, then the connection refused (the cloud took none of
+	 * it): what is held from 18 on is read again */
+	bc_logspool_acked(&s, 20);
+	assert_false(bc_logspool_pending(&s));
+	bc_logspool_rewind(&s, 18);
+	for (n = 18; n <= 20; n++) {
+		assert_non_null(got = bc_logspool_next(&s, &err));
+		assert_int_equal(got->seq, n);
+		bc_logspool_took(&s);
+	}
+	assert_null(bc_logspool_next(&s, &err));
 	bc_logspool_acked(&s, 20);
 
 	/* over its bound (two halves of 512 KiB): the oldest half goes, the
@@ -621,13 +632,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_split),   cmocka_unit_test(test_stamp),
-	    cmocka_unit_test(test_message), cmocka_unit_test(test_cursor),
-	    cmocka_unit_test(test_json),    cmocka_unit_test(test_ring),
-	    cmocka_unit_test(test_ring_local),
-	    cmocka_unit_test(test_spool),
-	    cmocka_unit_test(test_spool_private),
-	    cmocka_unit_test(test_cursor_entry),
+	    cmocka_unit_test(test_split),	  cmocka_unit_test(test_stamp),
+	    cmocka_unit_test(test_message),	  cmocka_unit_test(test_cursor),
+	    cmocka_unit_test(test_json),	  cmocka_unit_test(test_ring),
+	    cmocka_unit_test(test_ring_local),	  cmocka_unit_test(test_spool),
+	    cmocka_unit_test(test_spool_private), cmocka_unit_test(test_cursor_entry),
 	};
 	return cmocka_run_group_tests_name("logs", tests, NULL, NULL);
 }
