@@ -12,22 +12,26 @@
 #include "lib/base/log.h"
 #include "logger.h"
 
-struct follower *
-lg_follower(struct lg *g, const char *short_id)
+/* the follower whose id (whole: the full id, else the short one) is id */
+static struct follower *
+find(struct lg *g, const char *id, bool whole)
 {
 	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
-		if (g->f[i].used && strcmp(g->f[i].short_id, short_id) == 0)
+		if (g->f[i].used && strcmp(whole ? g->f[i].id : g->f[i].short_id, id) == 0)
 			return &g->f[i];
 	return NULL;
 }
 
 struct follower *
+lg_follower(struct lg *g, const char *short_id)
+{
+	return find(g, short_id, false);
+}
+
+struct follower *
 lg_follower_by_id(struct lg *g, const char *id)
 {
-	for (size_t i = 0; i < LG_MAX_FOLLOW; i++)
-		if (g->f[i].used && strcmp(g->f[i].id, id) == 0)
-			return &g->f[i];
-	return NULL;
+	return find(g, id, true);
 }
 
 struct follower *
