@@ -1,4 +1,4 @@
-/* The size of an image from its registry manifest (lib/fetch.h), so the
+/* The size of an image from its registry manifest (lib/fetch/fetch.h), so the
  * disk guard can refuse a pull before any byte of it arrives. */
 #include <curl/curl.h>
 #include <stdio.h>

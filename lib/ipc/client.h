@@ -55,7 +55,7 @@ int bc_client_down(const char *rundir, const char *app, bool volumes, bc_ack *ac
  * asked (err says why), or the gateway did not answer. */
 int bc_client_poll(const char *rundir, bc_ack *ack, bc_err *err);
 
-/* The reconciler's state document (lib/statedoc.h; *doc is the caller's).
+/* The reconciler's state document (lib/plan/statedoc.h; *doc is the caller's).
  * instance may be NULL. */
 int bc_client_state(const char *rundir, uint64_t *gen, bool *settled, json_t **doc, bc_err *err);
 int bc_client_state_of(const char *rundir, uint64_t *gen, uint64_t *instance, bool *settled,

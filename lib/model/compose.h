@@ -1,6 +1,6 @@
 /* docker-compose.yml (the compose spec, the parts a device runs) into a v3
  * target document, for local mode. The result goes through the same
- * validation as a cloud target (lib/target.c).
+ * validation as a cloud target (lib/model/target.c).
  *
  * YAML is read with libyaml and bounded (file size, node count, depth, so
  * aliases cannot explode). ${VAR}, ${VAR:-default}, ${VAR-default},

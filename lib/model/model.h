@@ -1,7 +1,7 @@
 /* One model for target and current state: apps, their services, volumes and
- * networks. Target state comes from a v3 target (lib/target.c) or a compose
- * file (lib/compose.c, via the same v3 shape); current state is read from
- * Docker's lists (lib/current.c) every time, never kept as truth.
+ * networks. Target state comes from a v3 target (lib/model/target.c) or a compose
+ * file (lib/model/compose.c, via the same v3 shape); current state is read from
+ * Docker's lists (lib/plan/current.c) every time, never kept as truth.
  *
  * Ownership: a bc_state owns everything below it; bc_state_free frees it
  * all. Strings are NUL-terminated heap copies; json_t members are owned
@@ -34,14 +34,14 @@ typedef struct bc_service {
 	char *commit;	    /* release commit: names the container */
 	char *image;	    /* image reference */
 	bool running;	    /* target: wanted running; current: is running */
-	char *config_hash;  /* effective config, see lib/spec.h */
+	char *config_hash;  /* effective config, see lib/model/spec.h */
 	bc_strv depends_on; /* service names */
 	bc_strv volumes;    /* app-level names of the named volumes it mounts */
 	bc_strv networks;   /* app-level names of the networks it joins */
 	enum bc_strategy strategy;
 	uint64_t handover_timeout_ms;
 	/* target only */
-	json_t *spec;	 /* Docker create body without Image (lib/spec.h) */
+	json_t *spec;	 /* Docker create body without Image (lib/model/spec.h) */
 	json_t *connect; /* network name -> EndpointConfig, joined after create */
 	/* current only */
 	char *container_id;

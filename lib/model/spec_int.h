@@ -1,5 +1,5 @@
 /* Internal to lib/spec*.c: the service being built and the key handlers.
- * Nothing outside lib/spec.c and lib/spec_keys.c includes this. */
+ * Nothing outside lib/model/spec.c and lib/model/spec_keys.c includes this. */
 #ifndef BC_SPEC_INT_H
 #define BC_SPEC_INT_H
 

@@ -1,5 +1,5 @@
 /* The compose keys a service may use, each with its handler into the Docker
- * create body; the volume and network keys. See lib/spec.h. */
+ * create body; the volume and network keys. See lib/model/spec.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,7 +17,7 @@ int bc_current_from_docker(const json_t *containers, const json_t *volumes, cons
 			   bc_state *out, bc_err *err);
 
 /* The images present, from GET /images/json: one entry per tag and digest
- * (target references carry an explicit tag, see lib/target.c). Strings borrow from images,
+ * (target references carry an explicit tag, see lib/model/target.c). Strings borrow from images,
  * which must outlive the table; *out is the caller's to free(). */
 int bc_images_have(const json_t *images, bc_image_have **out, size_t *n, bc_err *err);
 

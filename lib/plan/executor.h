@@ -1,5 +1,5 @@
 /* Runs one round of a plan against Docker. The steps of a round are
- * independent by construction (lib/planner.h), so they run concurrently on
+ * independent by construction (lib/plan/planner.h), so they run concurrently on
  * the daemon's worker pool (lib/base/pool.h), as many at once as there are
  * Docker handles. */
 #ifndef BC_EXECUTOR_H

@@ -62,7 +62,7 @@ typedef struct bc_app_facts {
 } bc_app_facts;
 
 /* Everything the planner knows besides the two states, as data: it asks
- * nothing and does no I/O (lib/engine.c gathers these before each round). */
+ * nothing and does no I/O (lib/plan/engine.c gathers these before each round). */
 typedef struct bc_plan_ctx {
 	const bc_image_have *images; /* images present locally */
 	size_t n_images;
