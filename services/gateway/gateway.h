@@ -49,8 +49,10 @@ struct gw_req {
 		       once written and when freed), head_len bytes */
 	size_t head_len;
 	nng_http_conn *conn;
-	nng_aio *aio;
-	int phase;	     /* nng's threads only, one step at a time */
+	nng_aio *aio;	     /* the connect, then the write */
+	nng_aio *raio;	     /* the answer, read beside the write */
+	int phase;	     /* the aio's callback only */
+	atomic_bool over;    /* its end is told (finished, once) */
 	uint64_t deadline;   /* monotonic ms: the whole request */
 	bc_cloud_answer ans; /* the answer as it is read: the body at most max bytes */
 	char rbuf[16384];
@@ -134,6 +136,8 @@ void gw_http_stop(struct gw *g);
 int gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *url,
 		 const char *etag, char *body, bc_err *err);
 void gw_req_free(struct gw_req *rq);
+/* Give the request up (from the loop): it ends with NNG_ECANCELED. */
+void gw_req_cancel(struct gw_req *rq);
 /* Why rq failed (rv != 0), for logs and status lines. */
 const char *gw_req_error(const struct gw_req *rq);
 

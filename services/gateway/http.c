@@ -30,6 +30,8 @@ static void ended(void *ud);
 static void
 finished(struct gw_req *rq, int rv, const char *why)
 {
+	if (atomic_exchange(&rq->over, true))
+		return; /* the request's end is told once */
 	rq->rv = rv;
 	if (why != NULL)
 		snprintf(rq->why, sizeof(rq->why), "%s", why);
@@ -48,13 +50,13 @@ finished(struct gw_req *rq, int rv, const char *why)
 
 /* What is left of the request's time for its next step, or false. */
 static bool
-time_left(struct gw_req *rq)
+time_left(struct gw_req *rq, nng_aio *aio)
 {
 	uint64_t now = bc_mono_ms();
 
 	if (now >= rq->deadline)
 		return false;
-	nng_aio_set_timeout(rq->aio, (nng_duration)(rq->deadline - now));
+	nng_aio_set_timeout(aio, (nng_duration)(rq->deadline - now));
 	return true;
 }
 
@@ -63,63 +65,75 @@ read_more(struct gw_req *rq)
 {
 	nng_iov iov = {.iov_buf = rq->rbuf, .iov_len = sizeof(rq->rbuf)};
 
-	nng_aio_set_iov(rq->aio, 1, &iov);
-	nng_http_conn_read(rq->conn, rq->aio);
+	nng_aio_set_iov(rq->raio, 1, &iov);
+	nng_http_conn_read(rq->conn, rq->raio);
 }
 
-enum { RQ_CONNECT, RQ_WRITE, RQ_READ };
+enum { RQ_CONNECT, RQ_WRITE };
 
-/* nng's thread: one step of the request ended; start the next */
+/* nng's thread: the answer, as its bytes come. Read from the moment the
+ * connection is made, beside the request's write: a server that closes
+ * early (an error answer, or none) is seen whenever it closes. Only this
+ * side ends a request once it is connected, and only it uses the
+ * connection then. */
 static void
-step(void *arg)
+read_step(void *arg)
 {
 	struct gw_req *rq = arg;
-	int rv = nng_aio_result(rq->aio), r;
+	int rv = nng_aio_result(rq->raio), r;
 	bc_err err = {0};
 
 	if (atomic_load(&rq->g->stopping))
 		return finished(rq, NNG_ECLOSED, NULL);
-	switch (rq->phase) {
-	case RQ_CONNECT:
-		if (rv != 0)
-			return finished(rq, rv, NULL);
-		rq->conn = nng_aio_get_output(rq->aio, 0);
-		rq->phase = RQ_WRITE;
-		if (!time_left(rq))
-			return finished(rq, NNG_ETIMEDOUT, NULL);
-		{
-			/* our own bytes, not nng's request object: nng would keep
-			 * and free copies of the key unwiped */
-			nng_iov iov = {.iov_buf = rq->head, .iov_len = rq->head_len};
-			nng_aio_set_iov(rq->aio, 1, &iov);
-			nng_http_conn_write_all(rq->conn, rq->aio);
-		}
-		return;
-	case RQ_WRITE:
-		explicit_bzero(rq->head, rq->head_len); /* written: the key goes */
-		if (rv != 0)
-			return finished(rq, rv, NULL);
-		rq->phase = RQ_READ;
-		break;
-	default:
-		if (rv == NNG_ECLOSED || rv == NNG_ECONNSHUT) { /* the server closed */
-			if (bc_cloud_answer_eof(&rq->ans, &err) == 1)
-				return finished(rq, 0, NULL);
-			return finished(rq, NNG_ECONNSHUT, NULL);
-		}
-		if (rv != 0)
-			return finished(rq, rv, NULL);
-		r = bc_cloud_answer_feed(&rq->ans, rq->rbuf, nng_aio_count(rq->aio), &err);
-		if (rq->ans.too_big)
-			return finished(rq, NNG_EMSGSIZE, NULL);
-		if (r < 0)
-			return finished(rq, NNG_EPROTO, err.msg);
-		if (r > 0)
+	if (rv == NNG_ECLOSED || rv == NNG_ECONNSHUT) { /* the server closed */
+		if (bc_cloud_answer_eof(&rq->ans, &err) == 1)
 			return finished(rq, 0, NULL);
+		return finished(rq, NNG_ECONNSHUT, NULL);
 	}
-	if (!time_left(rq))
+	if (rv != 0)
+		return finished(rq, rv, NULL);
+	r = bc_cloud_answer_feed(&rq->ans, rq->rbuf, nng_aio_count(rq->raio), &err);
+	if (rq->ans.too_big)
+		return finished(rq, NNG_EMSGSIZE, NULL);
+	if (r < 0)
+		return finished(rq, NNG_EPROTO, err.msg);
+	if (r > 0)
+		return finished(rq, 0, NULL);
+	if (!time_left(rq, rq->raio))
 		return finished(rq, NNG_ETIMEDOUT, NULL);
 	read_more(rq);
+}
+
+/* nng's thread: the connect, then the request's write, ended */
+static void
+step(void *arg)
+{
+	struct gw_req *rq = arg;
+	int rv = nng_aio_result(rq->aio);
+
+	if (rq->phase == RQ_WRITE) {
+		/* written or not, the key goes; how the request ends is the
+		 * reading side's to say (a write cut short by the server's
+		 * close is followed by its answer, or by none) */
+		explicit_bzero(rq->head, rq->head_len);
+		return;
+	}
+	if (atomic_load(&rq->g->stopping))
+		return finished(rq, NNG_ECLOSED, NULL);
+	if (rv != 0)
+		return finished(rq, rv, NULL);
+	rq->conn = nng_aio_get_output(rq->aio, 0);
+	rq->phase = RQ_WRITE;
+	if (!time_left(rq, rq->aio) || !time_left(rq, rq->raio))
+		return finished(rq, NNG_ETIMEDOUT, NULL);
+	read_more(rq);
+	{
+		/* our own bytes, not nng's request object: nng would keep and
+		 * free copies of the key unwiped */
+		nng_iov iov = {.iov_buf = rq->head, .iov_len = rq->head_len};
+		nng_aio_set_iov(rq->aio, 1, &iov);
+		nng_http_conn_write_all(rq->conn, rq->aio);
+	}
 }
 
 static void
@@ -166,8 +180,10 @@ gw_http_stop(struct gw *g)
 	 * called: the loop is over); their steps start nothing new. One that
 	 * ended is freed where its end was posted (ended) */
 	atomic_store(&g->stopping, 1);
-	for (struct gw_req *rq = g->inflight; rq != NULL; rq = rq->inext)
+	for (struct gw_req *rq = g->inflight; rq != NULL; rq = rq->inext) {
 		nng_aio_stop(rq->aio);
+		nng_aio_stop(rq->raio);
+	}
 	while (g->inflight != NULL) {
 		struct gw_req *rq = g->inflight;
 		g->inflight = rq->inext;
@@ -191,7 +207,8 @@ gw_http_send(struct gw *g, struct gw_req *rq, const char *method, const char *ur
 	if (bc_registry_url_check(url, &plain, err) < 0)
 		goto fail;
 	if ((rv = nng_url_parse(&rq->url, url)) != 0 ||
-	    (rv = nng_aio_alloc(&rq->aio, step, rq)) != 0) {
+	    (rv = nng_aio_alloc(&rq->aio, step, rq)) != 0 ||
+	    (rv = nng_aio_alloc(&rq->raio, read_step, rq)) != 0) {
 		bc_err_set(err, BC_ESYS, "request %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
@@ -235,7 +252,9 @@ gw_req_free(struct gw_req *rq)
 	if (rq == NULL)
 		return;
 	if (rq->aio != NULL)
-		nng_aio_free(rq->aio);
+		nng_aio_free(rq->aio); /* waits for its callback, as the next */
+	if (rq->raio != NULL)
+		nng_aio_free(rq->raio);
 	if (rq->head != NULL) {
 		explicit_bzero(rq->head, rq->head_len);
 		free(rq->head);
@@ -259,4 +278,11 @@ gw_req_error(const struct gw_req *rq)
 	if (rq->rv == NNG_EPROTO && rq->why[0])
 		return rq->why;
 	return nng_strerror(rq->rv);
+}
+
+void
+gw_req_cancel(struct gw_req *rq)
+{
+	nng_aio_cancel(rq->aio);
+	nng_aio_cancel(rq->raio);
 }

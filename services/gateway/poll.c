@@ -249,7 +249,7 @@ gw_poll_wait(struct gw *g, bc_err *err)
 	    bc_mono_ms() - g->poll_started > GW_POLL_STALE_MS) {
 		/* no answer yet: give it up, everyone waits on a new one */
 		g->poll_restart = true;
-		nng_aio_cancel(g->poll_rq->aio);
+		gw_req_cancel(g->poll_rq);
 	}
 	return BC_DEFERRED;
 }
