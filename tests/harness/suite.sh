@@ -105,3 +105,17 @@ suite_copies() {
 	*) echo "$n $(python3 "$(dirname "${BASH_SOURCE[0]}")/memscan.py" "$pid" "$BC_STATEDIR")" ;;
 	esac
 }
+
+# check_key_once DAEMON KEY: the check (check.sh) that KEY is in DAEMON's
+# memory once, the copy it keeps (config.json's), none left behind; a skip
+# where its memory cannot be read here.
+check_key_once() {
+	local n seen
+	read -r n seen <<<"$(suite_copies "$1" "$2")"
+	if [[ "$n" == unreadable* ]]; then
+		skip "the key is in the $1's memory once" "its memory is $n $seen here (not dumpable, and no CAP_SYS_PTRACE)"
+	else
+		check "the key is in the $1's memory once, the copy it keeps ($n; the scan sees its state directory $seen times)" \
+			bash -c "[ '$n' = 1 ] && [ '$seen' -ge 1 ]"
+	fi
+}

@@ -277,11 +277,5 @@ check "c7 runs then" until_report 'a.get("release_uuid") == "c7" and upd("c7") =
 
 # the key in the gateway's memory after all these polls and reports: the
 # one copy it keeps (config.json's), none left by the requests
-read -r n seen <<<"$(suite_copies gateway "$KEY")"
-if [[ "$n" == unreadable* ]]; then
-	skip "the key is in the gateway's memory once" "its memory is $n $seen here (not dumpable, and no CAP_SYS_PTRACE)"
-else
-	check "the key is in the gateway's memory once, the copy it keeps ($n; the scan sees its state directory $seen times)" \
-		bash -c "[ '$n' = 1 ] && [ '$seen' -ge 1 ]"
-fi
+check_key_once gateway "$KEY"
 finish

@@ -66,13 +66,7 @@ check "the cloud's target runs, its lines reach the double" wait_got '^out 1$'
 # the key in the logger's memory once its stream has begun: the one copy
 # it keeps to connect again (config.json's, read once), no other (before:
 # freed copies of the request's head, as its buffer grew)
-read -r n seen <<<"$(suite_copies logger "$KEY")"
-if [[ "$n" == unreadable* ]]; then
-	skip "the key is in the logger's memory once" "its memory is $n $seen here (not dumpable, and no CAP_SYS_PTRACE)"
-else
-	check "the key is in the logger's memory once, the copy it keeps ($n; the scan sees its state directory $seen times)" \
-		bash -c "[ '$n' = 1 ] && [ '$seen' -ge 1 ]"
-fi
+check_key_once logger "$KEY"
 wait_got '^out 500$' 100
 before=$(suite_pid logger)
 kill9 "$before"
