@@ -23,12 +23,6 @@
 
 #define LOCK_CALL_MS 10000
 
-static void
-key_of(char *out, size_t n, int64_t app_id)
-{
-	snprintf(out, n, "%lld", (long long)app_id);
-}
-
 bool
 rec_in_scope(const struct rec *r, int64_t app)
 {
@@ -37,7 +31,8 @@ rec_in_scope(const struct rec *r, int64_t app)
 
 /* Our leases are kept on disk: a reconciler killed while it held an app's
  * locks renews them when it comes back, instead of waiting for them to
- * expire. The loop keeps the file; a round posts its changes there. */
+ * expire. The loop keeps the file ({"<app id>": lease, ...}); a round
+ * posts its changes there. */
 void
 rec_load_leases(struct rec *r)
 {
@@ -45,27 +40,42 @@ rec_load_leases(struct rec *r)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(l, k, v) if (json_is_integer(v) && json_integer_value(v) > 0)
-	    json_object_set(r->leases, k, v);
+	json_object_foreach(l, k, v)
+	{
+		char *end;
+		long long app = strtoll(k, &end, 10);
+		if (*end == '\0' && app > 0 && json_is_integer(v) && json_integer_value(v) > 0 &&
+		    bc_held_set(&r->leases, app, (uint64_t)json_integer_value(v)) < 0)
+			break;
+	}
 	json_decref(l);
 }
 
 void
-rec_lease_set(struct rec *r, const char *app_key, uint64_t lease)
+rec_lease_set(struct rec *r, int64_t app_id, uint64_t lease)
 {
+	json_t *doc = json_object();
 	bc_err err = {0};
+	size_t i = 0;
+	int64_t a;
+	uint64_t l;
 
-	if (lease != 0)
-		json_object_set_new(r->leases, app_key, json_integer((json_int_t)lease));
-	else
-		json_object_del(r->leases, app_key);
-	if (bc_write_json_atomic(r->leasefile, r->leases, 0600, &err) < 0)
-		log_warnx("keep our lock leases: %s", err.msg);
+	if (bc_held_set(&r->leases, app_id, lease) < 0)
+		log_warnx("app %lld: more than %d apps hold leases; this one is not kept",
+			  (long long)app_id, BC_HELD_MAX);
+	while (doc != NULL && bc_held_next(&r->leases, &i, &a, &l)) {
+		char key[32];
+		snprintf(key, sizeof(key), "%lld", (long long)a);
+		json_object_set_new(doc, key, json_integer((json_int_t)l));
+	}
+	if (doc == NULL || bc_write_json_atomic(r->leasefile, doc, 0600, &err) < 0)
+		log_warnx("keep our lock leases: %s", doc ? err.msg : "out of memory");
+	json_decref(doc);
 }
 
 struct lease_change {
 	struct rec *r;
-	char key[32];
+	int64_t app_id;
 	uint64_t lease;
 };
 
@@ -73,56 +83,52 @@ static void
 lease_changed(void *ud)
 {
 	struct lease_change *c = ud;
-	rec_lease_set(c->r, c->key, c->lease);
+	rec_lease_set(c->r, c->app_id, c->lease);
 	free(c);
 }
 
-/* The round's copy changes now; the loop's (and the file) right after. */
+/* The round's table changes now; the loop's (and the file) right after. */
 static void
-round_lease(struct round *rd, const char *key, uint64_t lease)
+round_lease(struct round *rd, int64_t app_id, uint64_t lease)
 {
 	struct lease_change *c = calloc(1, sizeof(*c));
 
-	pthread_mutex_lock(&rd->mu);
-	if (lease != 0)
-		json_object_set_new(rd->leases, key, json_integer((json_int_t)lease));
-	else
-		json_object_del(rd->leases, key);
-	pthread_mutex_unlock(&rd->mu);
+	if (bc_held_set(&rd->leases, app_id, lease) < 0)
+		log_warnx("app %lld: more than %d apps hold leases", (long long)app_id,
+			  BC_HELD_MAX);
 	if (c == NULL) {
 		log_warnx("keep our lock leases: out of memory");
 		return;
 	}
-	*c = (struct lease_change){.r = rd->r, .lease = lease};
-	snprintf(c->key, sizeof(c->key), "%s", key);
+	*c = (struct lease_change){.r = rd->r, .app_id = app_id, .lease = lease};
 	if (bc_pool_post(rd->r->pool, lease_changed, c) < 0) {
 		log_warnx("keep our lock leases: out of memory");
 		free(c);
 	}
 }
 
-/* Renew each lease (app id -> lease) with the locker; those it refused go
- * into lost, and with unreachable_is_lost those it could not be asked
- * about too. Blocks: a pool job's. */
+/* Renew each lease with the locker; those it refused go into lost, and
+ * with unreachable_is_lost those it could not be asked about too. Blocks:
+ * a pool job's. */
 static void
-renew(const json_t *leases, json_t *lost, bool unreachable_is_lost)
+renew(const bc_held *leases, bc_held *lost, bool unreachable_is_lost)
 {
-	const char *k;
-	json_t *e;
+	size_t i = 0;
+	int64_t app;
+	uint64_t lease;
 
-	json_object_foreach((json_t *)leases, k, e)
-	{
+	while (bc_held_next(leases, &i, &app, &lease)) {
 		bc_msg t = {.type = BC_MSG_LOCK_TAKE}, tr = {.type = BC_MSG_NONE};
 		bc_err err = {0};
-		t.body.lock_take.app_id = strtoll(k, NULL, 10);
+		t.body.lock_take.app_id = app;
 		/* a renewal (no services): the lease keeps its own */
-		t.body.lock_take.lease = (uint64_t)json_integer_value(e);
+		t.body.lock_take.lease = lease;
 		if (bc_call("locker", &t, &tr, LOCK_CALL_MS, &err) < 0) {
 			if (unreachable_is_lost)
-				json_object_set(lost, k, e);
-			log_warnx("renew the lease of app %s: %s", k, err.msg);
+				bc_held_set(lost, app, lease);
+			log_warnx("renew the lease of app %lld: %s", (long long)app, err.msg);
 		} else if (tr.type != BC_MSG_LOCK_GRANTED) {
-			json_object_set(lost, k, e);
+			bc_held_set(lost, app, lease);
 		}
 		if (tr.type != BC_MSG_NONE)
 			bc_msg_clear(&tr);
@@ -133,68 +139,73 @@ void
 rec_locks_refresh(struct round *rd)
 {
 	bc_msg req = {.type = BC_MSG_LOCK_STATUS}, rep = {.type = BC_MSG_NONE};
-	json_t *leases = json_deep_copy(rd->leases), *lost = json_object(), *e;
-	const char *k;
+	bc_held *leases = malloc(sizeof(*leases)), *lost = calloc(1, sizeof(*lost));
 	bc_err err = {0};
-	uint64_t t0 = bc_mono_ms();
+	uint64_t t0 = bc_mono_ms(), lease;
+	int64_t app;
+	size_t i = 0;
 
+	rd->n_app_locks = 0;
 	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, &err) < 0)
 		log_warnx("the apps' update locks: %s", err.msg);
 	else if (bc_mono_ms() - t0 > 1000)
 		log_warnx("the apps' update locks: the locker took %llu ms to answer",
 			  (unsigned long long)(bc_mono_ms() - t0));
 	if (err.code == 0 && rep.type == BC_MSG_LOCK_INFO) {
-		for (size_t i = 0; i < rep.body.lock_info.locks.n; i++) {
-			const bc_lock_rec *l = &rep.body.lock_info.locks.v[i];
-			char key[32];
-			key_of(key, sizeof(key), l->app_id);
-			if (l->holder == BC_HOLDER_APP && rec_in_scope(rd->r, l->app_id) &&
-			    json_object_get(rd->app_locks, key) == NULL)
-				json_object_set_new(rd->app_locks, key, json_string(l->service));
+		for (size_t k = 0; k < rep.body.lock_info.locks.n; k++) {
+			const bc_lock_rec *l = &rep.body.lock_info.locks.v[k];
+			bool seen = false;
+			if (l->holder != BC_HOLDER_APP || !rec_in_scope(rd->r, l->app_id))
+				continue;
+			for (size_t j = 0; j < rd->n_app_locks && !seen; j++)
+				seen = rd->app_locks[j].app_id == l->app_id;
+			if (seen || rd->n_app_locks == BC_STATE_MAX_APPS)
+				continue;
+			rd->app_locks[rd->n_app_locks].app_id = l->app_id;
+			snprintf(rd->app_locks[rd->n_app_locks].service,
+				 sizeof(rd->app_locks[0].service), "%s", l->service);
+			rd->n_app_locks++;
 		}
 	}
 	if (rep.type != BC_MSG_NONE)
 		bc_msg_clear(&rep);
+	if (leases == NULL || lost == NULL) {
+		log_warnx("renew our leases: out of memory");
+		free(leases);
+		free(lost);
+		return;
+	}
 	/* renew ours; one not renewed is dropped (the planner takes it again) */
+	bc_held_copy(leases, &rd->leases);
 	renew(leases, lost, true);
-	json_object_foreach(lost, k, e)
-	    round_lease(rd, k, 0);
-	json_decref(leases);
-	json_decref(lost);
+	while (bc_held_next(lost, &i, &app, &lease))
+		round_lease(rd, app, 0);
+	free(leases);
+	free(lost);
 }
 
 int
-rec_lock_facts(struct round *rd, json_t **keep, bc_app_facts **facts, size_t *n)
+rec_lock_facts(struct round *rd, bc_app_facts **facts, size_t *n)
 {
-	json_t *snap;
-	const char *k;
-	json_t *v;
-	size_t cap;
+	size_t cap = bc_held_count(&rd->leases) + rd->n_app_locks, i = 0;
+	int64_t app;
+	uint64_t lease;
 
-	/* copies: the facts must not change under the converge */
-	snap = json_pack("{s:o, s:o}", "leases", json_deep_copy(rd->leases), "app",
-			 json_deep_copy(rd->app_locks));
-	cap = json_object_size(json_object_get(snap, "leases")) +
-	      json_object_size(json_object_get(snap, "app"));
 	*n = 0;
-	*keep = snap;
-	if ((*facts = calloc(cap + 1, sizeof(**facts))) == NULL || snap == NULL)
+	if ((*facts = calloc(cap + 1, sizeof(**facts))) == NULL)
 		return -1;
-	json_object_foreach(json_object_get(snap, "leases"), k, v)
-	    (*facts)[(*n)++] = (bc_app_facts){.app_id = strtoll(k, NULL, 10), .locks_held = true};
-	json_object_foreach(json_object_get(snap, "app"), k, v)
-	{
-		int64_t id = strtoll(k, NULL, 10);
+	while (bc_held_next(&rd->leases, &i, &app, &lease) && *n < cap)
+		(*facts)[(*n)++] = (bc_app_facts){.app_id = app, .locks_held = true};
+	for (size_t k = 0; k < rd->n_app_locks && !rd->force_now; k++) {
+		/* up --force, or the device config: the apps' locks are passed */
 		bc_app_facts *f = NULL;
-		if (rd->force_now) /* up --force, or the device config */
-			break;
-		for (size_t i = 0; i < *n && f == NULL; i++)
-			if ((*facts)[i].app_id == id)
-				f = &(*facts)[i];
+		for (size_t j = 0; j < *n && f == NULL; j++)
+			if ((*facts)[j].app_id == rd->app_locks[k].app_id)
+				f = &(*facts)[j];
 		if (f == NULL)
 			f = &(*facts)[(*n)++];
-		f->app_id = id;
-		f->app_lock = json_string_value(v);
+		f->app_id = rd->app_locks[k].app_id;
+		f->app_lock = rd->app_locks[k].service;
 	}
 	return 0;
 }
@@ -267,7 +278,8 @@ lock_mounts_ours(struct rec *r, bc_docker *d, const bc_app *running, bc_err *err
 		if (!s->running || s->container_id == NULL ||
 		    (ins = bc_docker_container_inspect(d, s->container_id, NULL)) == NULL)
 			continue;
-		pid = (long)json_integer_value(json_object_get(json_object_get(ins, "State"), "Pid"));
+		pid =
+		    (long)json_integer_value(json_object_get(json_object_get(ins, "State"), "Pid"));
 		json_decref(ins);
 		if (pid <= 0 || (len = read_mountinfo(pid, buf, max)) < 0 ||
 		    bc_mountinfo_find(buf, (size_t)len, "/tmp/balena", dev, sizeof(dev), root,
@@ -292,16 +304,13 @@ lock_mounts_ours(struct rec *r, bc_docker *d, const bc_app *running, bc_err *err
 }
 
 int
-rec_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take,
-	 bc_err *err)
+rec_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take, bc_err *err)
 {
 	struct round *rd = ud;
 	bc_msg req = {.type = take ? BC_MSG_LOCK_TAKE : BC_MSG_LOCK_RELEASE},
 	       rep = {.type = BC_MSG_NONE};
-	char key[32];
 	int rc = 0;
 
-	key_of(key, sizeof(key), app->app_id);
 	if (take && !rd->force_now && running != NULL &&
 	    lock_mounts_ours(rd->r, d, running, err) < 0)
 		return -1;
@@ -310,15 +319,12 @@ rec_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool 
 		req.body.lock_take.force = rd->force_now;
 		services_of(rd->r, app, &req.body.lock_take.services);
 	} else {
-		pthread_mutex_lock(&rd->mu);
-		req.body.lock_release.lease =
-		    (uint64_t)json_integer_value(json_object_get(rd->leases, key));
-		pthread_mutex_unlock(&rd->mu);
+		req.body.lock_release.lease = bc_held_get(&rd->leases, app->app_id);
 	}
 	if (bc_call("locker", &req, &rep, LOCK_CALL_MS, err) < 0) {
 		rc = bc_err_wrap(err, "update locks of app %lld", (long long)app->app_id);
 	} else if (rep.type == BC_MSG_LOCK_GRANTED) {
-		round_lease(rd, key, rep.body.lock_granted.lease);
+		round_lease(rd, app->app_id, rep.body.lock_granted.lease);
 	} else if (rep.type == BC_MSG_LOCK_HELD) {
 		rc = bc_err_set(err, BC_ELOCKED, "locked by the app (service '%s')",
 				rep.body.lock_held.service);
@@ -328,7 +334,7 @@ rec_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool 
 		rc = bc_err_set(err, BC_ESYS, "update locks of app %lld: %s",
 				(long long)app->app_id, rep.body.error.message);
 	} else if (!take) {
-		round_lease(rd, key, 0); /* released, or the lease was gone anyway */
+		round_lease(rd, app->app_id, 0); /* released, or the lease was gone anyway */
 	}
 	if (take)
 		bc_strs_free(&req.body.lock_take.services);
@@ -341,17 +347,10 @@ int
 rec_guard(void *ud, const bc_app *app, bc_err *err)
 {
 	struct round *rd = ud;
-	char key[32];
-	json_int_t have, lost;
 
-	key_of(key, sizeof(key), app->app_id);
-	pthread_mutex_lock(&rd->mu);
-	have = json_integer_value(json_object_get(rd->leases, key));
-	lost = json_integer_value(json_object_get(rd->lost, key));
-	pthread_mutex_unlock(&rd->mu);
 	/* not a failure of the app: it waits, as for a lock the app holds,
 	 * and the next round takes the lock again (or finds the app's) */
-	if (have != 0 && have == lost) {
+	if (bc_held_is_lost(&rd->leases, app->app_id)) {
 		bc_err_set(err, BC_ELOCKED,
 			   "app %lld: our update lock lease ran out mid-update; stopping before "
 			   "this step (the lock is taken again first)",
@@ -366,8 +365,8 @@ rec_guard(void *ud, const bc_app *app, bc_err *err)
 /* One renewal of every lease, on the pool. */
 struct renewal {
 	struct rec *r;
-	json_t *leases; /* a copy of r->leases */
-	json_t *lost;	/* what the locker no longer knows */
+	bc_held leases; /* a copy of r->leases */
+	bc_held lost;	/* what the locker no longer knows */
 };
 
 static void
@@ -375,7 +374,7 @@ renew_work(void *ud)
 {
 	struct renewal *rn = ud;
 	/* the locker away: it removes nothing meanwhile either */
-	renew(rn->leases, rn->lost, false);
+	renew(&rn->leases, &rn->lost, false);
 }
 
 static void
@@ -383,26 +382,20 @@ renew_done(void *ud, bool ran)
 {
 	struct renewal *rn = ud;
 	struct rec *r = rn->r;
-	const char *k;
-	json_t *e;
+	size_t i = 0;
+	int64_t app;
+	uint64_t lease;
 
 	r->renewing = false;
 	r->renew_at = bc_mono_ms() + r->lock_ttl_ms / 3;
-	json_object_foreach(rn->lost, k, e)
-	{
-		if (!ran || json_integer_value(json_object_get(r->leases, k)) !=
-				json_integer_value(e))
+	while (ran && bc_held_next(&rn->lost, &i, &app, &lease)) {
+		if (bc_held_get(&r->leases, app) != lease)
 			continue; /* released or taken anew meanwhile */
-		log_warnx("app %s: our update lock lease ran out", k);
-		rec_lease_set(r, k, 0);
-		if (r->round != NULL) { /* the round stops before its next step of it */
-			pthread_mutex_lock(&r->round->mu);
-			json_object_set(r->round->lost, k, e);
-			pthread_mutex_unlock(&r->round->mu);
-		}
+		log_warnx("app %lld: our update lock lease ran out", (long long)app);
+		rec_lease_set(r, app, 0);
+		if (r->round != NULL) /* the round stops before its next step of it */
+			bc_held_mark_lost(&r->round->leases, app, lease);
 	}
-	json_decref(rn->leases);
-	json_decref(rn->lost);
 	free(rn);
 }
 
@@ -410,7 +403,7 @@ static uint64_t
 renew_due(void *ud)
 {
 	struct rec *r = ud;
-	return r->renewing || json_object_size(r->leases) == 0 ? UINT64_MAX : r->renew_at;
+	return r->renewing || bc_held_count(&r->leases) == 0 ? UINT64_MAX : r->renew_at;
 }
 
 static void
@@ -423,12 +416,10 @@ renew_fire(void *ud)
 	r->renew_at = bc_mono_ms() + r->lock_ttl_ms / 3;
 	if (rn == NULL)
 		return;
-	*rn = (struct renewal){.r = r, .leases = json_deep_copy(r->leases), .lost = json_object()};
-	if (rn->leases == NULL || rn->lost == NULL ||
-	    bc_pool_submit(r->pool, renew_work, renew_done, rn, &err) < 0) {
+	rn->r = r;
+	bc_held_copy(&rn->leases, &r->leases);
+	if (bc_pool_submit(r->pool, renew_work, renew_done, rn, &err) < 0) {
 		log_warnx("renew our leases: %s", err.msg[0] ? err.msg : "out of memory");
-		json_decref(rn->leases);
-		json_decref(rn->lost);
 		free(rn);
 		return;
 	}

@@ -63,9 +63,7 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	json_decref(r->target);
 	r->target = merged;
 	/* a new target: its images are tried at once */
-	pthread_mutex_lock(&r->pull_mu);
-	json_object_clear(r->pulls);
-	pthread_mutex_unlock(&r->pull_mu);
+	bc_pull_backoff_clear(&r->pulls);
 	rec_purge_prune(r, NULL); /* an app back in the target keeps its volumes */
 	gen = ++r->generation;
 	if (req->force)
@@ -202,7 +200,6 @@ start(struct bc_daemon *d, bc_err *err)
 	r->instance = d->instance;
 	r->downloads = json_object();
 	r->busy = json_object();
-	r->leases = json_object();
 	r->workers = set->workers;
 	r->lock_ttl_ms = set->lock_ttl_ms;
 	r->scope = set->n_scope ? set->scope : NULL;
@@ -226,8 +223,6 @@ start(struct bc_daemon *d, bc_err *err)
 		else
 			log_info("%s mode (%s)", r->cloud ? "cloud" : "local", why);
 	}
-	r->pulls = json_object();
-	pthread_mutex_init(&r->pull_mu, NULL);
 	snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", set->statedir);
 	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", set->statedir);
 	snprintf(r->purgefile, sizeof(r->purgefile), "%s/purge.json", set->statedir);

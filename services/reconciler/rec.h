@@ -3,14 +3,15 @@
  * the results that rounds post back are all handled on it. A converge
  * round (round.c) runs as one job of the worker pool, on a copy of what it
  * needs, and reports back through the loop (bc_pool_post); one round at a
- * time. No mutex of the daemon's own. Nothing outside this daemon sees it. */
+ * time. No mutex: what both touch while a round runs is atomic
+ * (lib/locks/held.h). Nothing outside this daemon sees it. */
 #ifndef BC_REC_H
 #define BC_REC_H
 
-#include <pthread.h>
-
 #include "lib/docker/docker.h"
+#include "lib/fetch/backoff.h"
 #include "lib/ipc/daemon.h"
+#include "lib/locks/held.h"
 #include "lib/plan/engine.h"
 
 struct rec {
@@ -39,13 +40,12 @@ struct rec {
 	json_t *downloads; /* "<app>/<service>" -> {image, percent, current, total} */
 	json_t *busy;	   /* "<app>" -> its status while a converge works on it */
 	/* pulls that failed: when each image is tried again
-	 * (lib/fetch/backoff.h); the loop's and the round's, under pull_mu,
-	 * memory only, never held across I/O. A new target clears it. At
-	 * most BC_PULL_BACKOFF_MAX_IMAGES (256) images, the oldest-due going. */
-	json_t *pulls;
-	pthread_mutex_t pull_mu;
+	 * (lib/fetch/backoff.h). The loop's: a round reads a copy and posts
+	 * each pull's end back. A new target clears it. At most
+	 * BC_PULL_BACKOFF_MAX_IMAGES (256) images, the oldest-due going. */
+	bc_pull_backoff pulls;
 	uint64_t pull_cap_ms; /* the longest wait: the cloud's poll interval */
-	json_t *leases;	      /* app id -> our lease, as kept in leasefile (locks.c) */
+	bc_held leases;	      /* our leases, as kept in leasefile (locks.c) */
 	struct round *round;  /* the one out on the pool, or NULL */
 	uint64_t renew_at;    /* monotonic ms: renew our leases (locks.c) */
 	bool renewing;	      /* a renewal is out on the pool */
@@ -76,10 +76,18 @@ struct round {
 	uint64_t gen;
 	json_t *purge; /* a copy of r->purge */
 	bool force_now;
-	json_t *leases;	    /* a copy of r->leases, changed as locks are taken */
-	json_t *app_locks;  /* app id -> a service whose lock the app holds */
-	json_t *lost;	    /* app id -> our lease that ran out meanwhile (the loop sets it) */
-	pthread_mutex_t mu; /* leases and lost: memory only, never held across I/O */
+	bc_pull_backoff pulls; /* a copy of r->pulls: read only */
+	/* a copy of r->leases, changed as locks are taken (the workers) and
+	 * marked where a lease ran out meanwhile (the loop): no lock, its
+	 * fields are atomic (lib/locks/held.h) */
+	bc_held leases;
+	/* the apps that hold their own lock, and a service of each whose lock
+	 * it is (rec_locks_refresh, before the converge) */
+	struct {
+		int64_t app_id;
+		char service[256];
+	} app_locks[BC_STATE_MAX_APPS];
+	size_t n_app_locks;
 };
 
 /* locks.c: on the round's thread, except rec_load_leases and
@@ -88,13 +96,13 @@ void rec_load_leases(struct rec *r);
 /* Renew the round's leases, learn which apps hold their own lock. */
 void rec_locks_refresh(struct round *rd);
 /* What the planner is to know of the apps' locks for one converge: *facts
- * (the caller's, free()) point into *keep (the caller's, json_decref). */
-int rec_lock_facts(struct round *rd, json_t **keep, bc_app_facts **facts, size_t *n);
+ * (the caller's, free()) point into rd. */
+int rec_lock_facts(struct round *rd, bc_app_facts **facts, size_t *n);
 /* The executor's lock hook (bc_exec_env.lock); ud is the round. */
 int rec_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take,
 	     bc_err *err);
 /* On the loop: our lease of an app is now lease (0: none); kept on disk. */
-void rec_lease_set(struct rec *r, const char *app_key, uint64_t lease);
+void rec_lease_set(struct rec *r, int64_t app_id, uint64_t lease);
 /* The executor's guard (bc_exec_env.guard): refuses a destructive step of
  * an app whose lease ran out while the round ran. ud is the round. */
 int rec_guard(void *ud, const bc_app *app, bc_err *err);

@@ -217,23 +217,43 @@ fetch_done(void *ud, size_t i, bool ok, const char *error)
 		snprintf(fx->error, sizeof(fx->error), "%s", error ? error : "failed");
 }
 
+/* A pull's end, told to the loop's backoff table. */
+struct pull_end {
+	struct rec *r;
+	bool ok;
+	uint64_t mono, wall;
+	char image[512];
+	char error[512];
+};
+
+static void
+pull_ended(void *ud)
+{
+	struct pull_end *p = ud;
+
+	if (p->ok)
+		bc_pull_backoff_ok(&p->r->pulls, p->image);
+	else
+		bc_pull_backoff_failed(&p->r->pulls, p->image, p->error, p->mono, p->wall,
+				       p->r->pull_cap_ms, NULL, 0);
+	free(p);
+}
+
 static int
 fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 {
 	struct round *rd = ud;
 	struct rec *r = rd->r;
 	struct fetching fx = {.r = r, .s = s};
+	struct pull_end *p;
 	char key[192], why[1024], when[96];
-	bool waits;
+	uint64_t mono, wall;
 	int failed;
 
 	(void)d;
 	/* a pull that failed lately waits its turn: no request, no log */
-	pthread_mutex_lock(&r->pull_mu);
-	waits = bc_pull_backoff_waits(r->pulls, s->image, bc_mono_ms(), bc_wall_ms(), why,
-				      sizeof(why));
-	pthread_mutex_unlock(&r->pull_mu);
-	if (waits)
+	if (bc_pull_backoff_waits(&rd->pulls, s->image, bc_mono_ms(), bc_wall_ms(), why,
+				  sizeof(why)))
 		return bc_err_set(err, BC_EHTTP, "fetch '%s': %s", s->image, why);
 	failed = bc_client_fetch(NULL, &s->image, 1, NULL, fetch_progress, fetch_done, &fx,
 				 60 * 60 * 1000, err);
@@ -241,13 +261,20 @@ fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 	post_json(r, key, NULL, false);
 	if (failed < 0)
 		return bc_err_wrap(err, "fetch '%s'", s->image);
-	pthread_mutex_lock(&r->pull_mu);
+	/* the loop's table learns it; the words of the next try are said
+	 * here from the same clock */
+	mono = bc_mono_ms();
+	wall = bc_wall_ms();
 	if (failed > 0)
-		bc_pull_backoff_failed(r->pulls, s->image, fx.error, bc_mono_ms(), bc_wall_ms(),
-				       r->pull_cap_ms, when, sizeof(when));
-	else
-		bc_pull_backoff_ok(r->pulls, s->image);
-	pthread_mutex_unlock(&r->pull_mu);
+		bc_pull_backoff_after(&rd->pulls, s->image, mono, wall, r->pull_cap_ms, when,
+				      sizeof(when));
+	if ((p = calloc(1, sizeof(*p))) != NULL) {
+		*p = (struct pull_end){.r = r, .ok = failed == 0, .mono = mono, .wall = wall};
+		snprintf(p->image, sizeof(p->image), "%s", s->image);
+		snprintf(p->error, sizeof(p->error), "%s", fx.error);
+		if (bc_pool_post(r->pool, pull_ended, p) < 0)
+			free(p);
+	}
 	if (failed > 0)
 		return bc_err_set(err, BC_EHTTP, "fetch '%s': %s; %s", s->image, fx.error, when);
 	return 0;
@@ -264,7 +291,8 @@ cleanup_images(const bc_state *target)
 	for (size_t a = 0; a < target->n_apps; a++)
 		for (size_t s = 0; s < target->apps[a].n_services; s++)
 			if (!bc_strs_has(&req.body.cleanup.keep, target->apps[a].services[s].image))
-				bc_strs_add(&req.body.cleanup.keep, target->apps[a].services[s].image);
+				bc_strs_add(&req.body.cleanup.keep,
+					    target->apps[a].services[s].image);
 	if (bc_call("fetcher", &req, &rep, 120 * 1000, &err) < 0)
 		log_warnx("image cleanup: %s", err.msg);
 	else if (rep.type == BC_MSG_CLEANUP_DONE)
@@ -414,9 +442,9 @@ on_plan(void *ud, const bc_plan *plan)
 		bc_statedoc_key(key, sizeof(key), s->app->app_id, NULL);
 		have = json_string_value(json_object_get(busy, key));
 		if (s->action == BC_STEP_FETCH || have == NULL)
-			json_object_set_new(busy, key,
-					    json_string(s->action == BC_STEP_FETCH ? "Downloading"
-										   : "Updating"));
+			json_object_set_new(
+			    busy, key,
+			    json_string(s->action == BC_STEP_FETCH ? "Downloading" : "Updating"));
 		else if (strcmp(have, "Downloading") != 0)
 			json_object_set_new(busy, key, json_string("Updating"));
 	}
@@ -447,7 +475,7 @@ posted_result(void *ud)
 	if (r->settled && r->generation == res->gen)
 		r->force = false; /* --force lasts until its target settles */
 	r->failures = res->rc < 0 ? r->failures + 1 : 0;
-	r->retry_at = bc_mono_ms() + (res->rc < 0 ? bc_doubling_ms(r->failures - 1, 1000, 60000)
+	r->retry_at = bc_mono_ms() + (res->rc < 0  ? bc_doubling_ms(r->failures - 1, 1000, 60000)
 				      : r->settled ? 0
 						   : 1000);
 	if (res->sdoc != NULL) { /* else (out of memory) the last one stays */
@@ -474,7 +502,6 @@ round_work(void *ud)
 	bc_converge c = {0};
 	bc_err err = {0}, err2 = {0};
 	bool have_cur, parsed = false;
-	json_t *lockjs = NULL;
 	bc_app_facts *facts = NULL;
 	size_t nfacts = 0;
 	struct result *res = calloc(1, sizeof(*res));
@@ -488,7 +515,7 @@ round_work(void *ud)
 	    json_integer_value(v);
 
 	rec_locks_refresh(rd);
-	if (rec_lock_facts(rd, &lockjs, &facts, &nfacts) < 0)
+	if (rec_lock_facts(rd, &facts, &nfacts) < 0)
 		log_warnx("lock facts: out of memory");
 	t0 = bc_mono_ms();
 	if (r->eng != NULL)
@@ -526,16 +553,17 @@ round_work(void *ud)
 			 c.settled ? ", settled" : "; waiting: ", c.waiting);
 	}
 	c.elapsed_ms = bc_mono_ms() - t0;
-	have_cur = r->eng != NULL && bc_engine_observe(r->eng, r->scope, r->n_scope, &cur, &err2) == 0;
+	have_cur =
+	    r->eng != NULL && bc_engine_observe(r->eng, r->scope, r->n_scope, &cur, &err2) == 0;
 	if (have_cur && parsed) /* a failed update too: dirs must not pile up */
 		prune_lockdirs(r, &target, &cur);
 	if (res != NULL) {
-		*res = (struct result){.r = r,
-				       .gen = rd->gen,
-				       .rc = rc,
-				       .settled = c.settled,
-				       .sdoc = state_doc(have_cur ? &cur : NULL, &target, &c, rc,
-							 &err, rd->gen)};
+		*res = (struct result){
+		    .r = r,
+		    .gen = rd->gen,
+		    .rc = rc,
+		    .settled = c.settled,
+		    .sdoc = state_doc(have_cur ? &cur : NULL, &target, &c, rc, &err, rd->gen)};
 		if (bc_pool_post(r->pool, posted_result, res) < 0) {
 			json_decref(res->sdoc);
 			free(res);
@@ -547,7 +575,6 @@ round_work(void *ud)
 		bc_state_free(&cur);
 	bc_converge_clear(&c);
 	free(facts);
-	json_decref(lockjs);
 	bc_state_free(&target);
 }
 
@@ -560,11 +587,8 @@ round_done(void *ud, bool ran)
 	rd->r->running = false;
 	rd->r->round = NULL;
 	json_decref(rd->doc);
-	json_decref(rd->lost);
-	json_decref(rd->leases);
-	json_decref(rd->app_locks);
 	json_decref(rd->purge);
-	pthread_mutex_destroy(&rd->mu);
+	bc_pull_backoff_clear(&rd->pulls);
 	free(rd);
 }
 
@@ -584,17 +608,14 @@ round_start(struct rec *r)
 	rd->gen = r->generation;
 	rd->purge = json_deep_copy(r->purge);
 	rd->doc = json_deep_copy(r->target);
-	rd->leases = json_deep_copy(r->leases);
-	rd->app_locks = json_object();
-	rd->lost = json_object();
+	bc_held_copy(&rd->leases, &r->leases);
 	/* locks are overridden by up --force, or by the device config */
 	rd->force_now = r->force || bc_target_override_lock(rd->doc);
-	pthread_mutex_init(&rd->mu, NULL);
 	r->wake = false;
 	r->running = true;
 	r->round = rd;
-	if (rd->doc == NULL || rd->leases == NULL || rd->app_locks == NULL || rd->lost == NULL ||
-	    rd->purge == NULL ||
+	if (rd->doc == NULL || rd->purge == NULL ||
+	    bc_pull_backoff_copy(&rd->pulls, &r->pulls) < 0 ||
 	    bc_pool_submit(r->pool, round_work, round_done, rd, &err) < 0) {
 		log_warnx("converge: %s", err.msg[0] ? err.msg : "out of memory");
 		round_done(rd, false);
