@@ -26,7 +26,7 @@ on_event(void *ud, json_t *ev)
 	if (action == NULL || strncmp(action, "exec_", 5) == 0 || strcmp(action, "attach") == 0 ||
 	    strncmp(action, "health_status", 13) == 0)
 		return 0;
-	r->wake = true;
+	r->core.wake = true;
 	return 0;
 }
 
@@ -46,10 +46,9 @@ events_broke(struct rec *r, const char *why)
 	events_close(r);
 	/* said once a streak, and again now and then */
 	if (r->events_failures++ == 0 || r->events_failures % 30 == 0)
-		log_warnx("docker events: %s; following them again in %d ms", why,
-			  EVENTS_RETRY_MS);
+		log_warnx("docker events: %s; following them again in %d ms", why, EVENTS_RETRY_MS);
 	r->events_retry_at = bc_mono_ms() + EVENTS_RETRY_MS;
-	r->wake = true; /* we may have missed something */
+	r->core.wake = true; /* we may have missed something */
 }
 
 static void
@@ -96,8 +95,8 @@ events_open(struct rec *r)
 		/* the engine is back (a restart of dockerd): look at once, not
 		 * when the backoff of the rounds that failed meanwhile ends */
 		log_info("docker events: following them again");
-		r->wake = true;
-		r->failures = 0;
+		r->core.wake = true;
+		r->core.failures = 0;
 	}
 	r->events_failures = 0;
 }
@@ -106,8 +105,9 @@ static uint64_t
 events_due(void *ud)
 {
 	struct rec *r = ud;
-	return r->events == NULL && r->events_retry_at != 0 && !r->stopping ? r->events_retry_at
-									    : UINT64_MAX;
+	return r->events == NULL && r->events_retry_at != 0 && !r->core.stopping
+		   ? r->events_retry_at
+		   : UINT64_MAX;
 }
 
 static void
@@ -125,7 +125,7 @@ lock_event(void *ud, bc_msg *m)
 	struct rec *r = ud;
 
 	if (m->type == BC_MSG_LOCK_EVENT)
-		r->wake = true;
+		r->core.wake = true;
 }
 
 static void

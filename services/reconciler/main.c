@@ -18,23 +18,12 @@
 #include "lib/model/target.h"
 #include "rec.h"
 
-/* Validate a whole document as a target. */
-static int
-validate(const struct rec *r, const json_t *doc, bc_err *err)
-{
-	bc_target_opts o = {.lockdir = r->lockdir};
-	bc_state st;
-
-	if (bc_target_parse(doc, &o, &st, err) < 0)
-		return -1;
-	bc_state_free(&st);
-	return 0;
-}
-
 static int
 apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 {
+	bc_target_opts o = {.lockdir = r->lockdir};
 	json_t *doc, *merged;
+	bc_release *rel;
 	uint64_t gen;
 	size_t napps;
 
@@ -48,31 +37,24 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 		    r->config);
 	if ((doc = bc_target_load(req->target, strlen(req->target), "target", err)) == NULL)
 		return -1;
-	if (validate(r, doc, err) < 0) {
-		json_decref(doc);
-		return -1;
-	}
-	merged = req->replace ? json_incref(doc) : bc_target_merge(r->target, doc, err);
-	/* the merge must hold together too (ids unique across apps, ...) */
-	if (merged == NULL || validate(r, merged, err) < 0) {
-		json_decref(merged);
-		json_decref(doc);
-		return -1;
-	}
 	napps = bc_target_count_apps(doc);
-	json_decref(r->target);
-	r->target = merged;
+	merged = req->replace ? json_incref(doc)
+			      : bc_target_merge(r->target ? r->target->doc : NULL, doc, err);
+	json_decref(doc);
+	/* validated whole, merged (ids unique across apps, ...), and parsed
+	 * into the model the rounds use: once */
+	if (merged == NULL || (rel = bc_release_new(merged, &o, err)) == NULL)
+		return -1;
+	bc_release_unref(r->target);
+	r->target = rel;
 	/* a new target: its images are tried at once */
 	bc_pull_backoff_clear(&r->pulls);
 	rec_purge_prune(r, NULL); /* an app back in the target keeps its volumes */
-	gen = ++r->generation;
-	if (req->force)
-		r->force = true;
+	gen = bc_recon_applied(&r->core, req->force);
 	/* kept before it is acknowledged: a client that follows a restarted
 	 * reconciler counts on it */
 	if (rec_persist(r, err) < 0)
 		log_warnx("%s (the target is applied but will not survive a restart)", err->msg);
-	json_decref(doc);
 	log_info("target generation %llu: %zu app(s) applied", (unsigned long long)gen, napps);
 	rep->type = BC_MSG_ACK;
 	rep->body.ack.generation = gen;
@@ -101,7 +83,8 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	const char *found;
 	uint64_t gen;
 
-	found = r->target ? bc_target_find_app(r->target, req->app, names, sizeof(names)) : NULL;
+	found =
+	    r->target ? bc_target_find_app(r->target->doc, req->app, names, sizeof(names)) : NULL;
 	if (found == NULL) {
 		/* an app that left the target earlier, its volumes kept: -v
 		 * removes them now; without it, there is nothing more to do */
@@ -111,7 +94,7 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 					  req->app, r->target ? names : "none");
 		if (!req->volumes) {
 			rep->type = BC_MSG_ACK;
-			rep->body.ack.generation = r->generation;
+			rep->body.ack.generation = r->core.generation;
 			rep->body.ack.instance = r->instance;
 			return BC_HANDLED;
 		}
@@ -127,11 +110,20 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 		    "by hand, set \"localMode\": true in config.json and restart the agent",
 		    r->config, req->app);
 	} else {
-		int64_t id = bc_target_remove_app(r->target, found);
+		/* a new release without the app (the one a round may hold is
+		 * never changed) */
+		bc_target_opts o = {.lockdir = r->lockdir};
+		json_t *doc = json_deep_copy(r->target->doc);
+		int64_t id = doc ? bc_target_remove_app(doc, found) : 0;
+		bc_release *rel;
+		if (doc == NULL || (rel = bc_release_new(doc, &o, err)) == NULL)
+			return doc == NULL ? bc_err_sys(err, "down") : -1;
+		bc_release_unref(r->target);
+		r->target = rel;
 		if (req->volumes)
 			rec_purge_add(r, id);
 	}
-	gen = ++r->generation;
+	gen = bc_recon_downed(&r->core);
 	if (rec_persist(r, err) < 0)
 		log_warnx("%s", err->msg);
 	rep->type = BC_MSG_ACK;
@@ -167,27 +159,24 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 	}
 }
 
-/* A target kept from before a restart: used if it still validates. */
-static void
-load_target(struct rec *r)
+/* A target kept in a file from before a restart, if it still validates. */
+static bc_release *
+load_release(struct rec *r, const char *file)
 {
+	bc_target_opts o = {.lockdir = r->lockdir};
 	json_error_t je;
 	bc_err err = {0};
-	json_t *doc = bc_read_json(r->statefile, JSON_REJECT_DUPLICATES, BC_PROTO_MAX_DOC, &je);
+	bc_release *rel;
+	json_t *doc = bc_read_json(file, JSON_REJECT_DUPLICATES, BC_PROTO_MAX_DOC, &je);
 
 	if (doc == NULL) {
-		if (access(r->statefile, F_OK) == 0)
-			log_warnx("ignoring %s: %s", r->statefile, je.text);
-		return;
+		if (access(file, F_OK) == 0)
+			log_warnx("ignoring %s: %s", file, je.text);
+		return NULL;
 	}
-	if (validate(r, doc, &err) < 0) {
-		log_warnx("ignoring %s: %s", r->statefile, err.msg);
-		json_decref(doc);
-		return;
-	}
-	r->target = doc;
-	r->generation = 1;
-	log_info("resuming the target kept in %s", r->statefile);
+	if ((rel = bc_release_new(doc, &o, &err)) == NULL)
+		log_warnx("ignoring %s: %s", file, err.msg);
+	return rel;
 }
 
 static int
@@ -226,20 +215,14 @@ start(struct bc_daemon *d, bc_err *err)
 	snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", set->statedir);
 	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", set->statedir);
 	snprintf(r->purgefile, sizeof(r->purgefile), "%s/purge.json", set->statedir);
-	r->purge = bc_read_json(r->purgefile, 0, 1 << 20, NULL);
-	if (!json_is_array(r->purge)) {
-		json_decref(r->purge);
-		r->purge = json_array();
-	}
 	if (bc_daemon_lock_root(d, err) < 0)
 		return -1;
-	load_target(r);
-	if (r->target == NULL) {
-		/* nothing to run: that is settled, at generation 1 (a client that
-		 * follows a restart sees at once that its target was not kept) */
-		r->generation = r->done_gen = 1;
-		r->settled = true;
-	}
+	snprintf(r->settledfile, sizeof(r->settledfile), "%s/settled.json", set->statedir);
+	if ((r->target = load_release(r, r->statefile)) != NULL)
+		log_info("resuming the target kept in %s", r->statefile);
+	r->last_good = load_release(r, r->settledfile);
+	bc_recon_init(&r->core, r->target != NULL);
+	rec_load_purge(r);
 	rec_load_leases(r);
 	/* a round, and beside it the steps it runs at once (bc_pool_map) */
 	if (bc_daemon_start_pool(d, r->workers + 1, 4, err) < 0)
@@ -257,7 +240,7 @@ stop(struct bc_daemon *d)
 {
 	struct rec *r = d->ops->ctx;
 
-	r->stopping = true;
+	r->core.stopping = true;
 	rec_events_stop(r);
 }
 

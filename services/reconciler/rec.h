@@ -8,6 +8,8 @@
 #ifndef BC_REC_H
 #define BC_REC_H
 
+#include "lib/core/recon.h"
+#include "lib/core/release.h"
 #include "lib/docker/docker.h"
 #include "lib/fetch/backoff.h"
 #include "lib/ipc/daemon.h"
@@ -18,24 +20,16 @@ struct rec {
 	struct bc_daemon *d;
 	bc_pool *pool;
 	/* the loop's */
-	json_t *target;	     /* the v3 document to run; NULL until the first APPLY */
-	uint64_t generation; /* bumped by every APPLY and DOWN */
-	uint64_t done_gen;   /* the generation the last converge was for */
-	bool settled;	     /* the last converge left nothing to do */
-	bool wake;	     /* Docker or a lock changed under us: look again */
-	json_t *purge;	     /* app ids whose volumes go with them (DOWN -v), until
-				they are gone; kept in purgefile */
-	bool force;	     /* APPLY --force: override app locks until settled */
-	bool cloud;	     /* config.json: the cloud's target rules (no local up) */
-	/* apps whose "Updates are locked" the device's log has had, until
-	 * their lock is taken (said once per wait, not every round) */
-	int64_t locked_said[64];
-	size_t n_locked_said;
+	bc_release *target; /* what to run, parsed once; NULL until the first APPLY */
+	/* the release history: the last target that settled (what going back
+	 * means: its images are kept by the cleanup while it is the last);
+	 * kept in settledfile, read at start; NULL: none yet */
+	bc_release *last_good;
+	/* generations, rounds, retries, --force, down -v's apps, what was
+	 * said: the decisions (lib/core/recon.h); purge kept in purgefile */
+	bc_recon core;
+	bool cloud; /* config.json: the cloud's target rules (no local up) */
 	char config[256];
-	bool running; /* a round is out on the pool */
-	bool stopping;
-	uint64_t retry_at; /* monotonic ms: not settled, look again then */
-	unsigned failures; /* converges failed in a row (the retry backs off) */
 	json_t *state_doc; /* the last converge's state document (lib/plan/statedoc.h) */
 	json_t *downloads; /* "<app>/<service>" -> {image, percent, current, total} */
 	json_t *busy;	   /* "<app>" -> its status while a converge works on it */
@@ -58,9 +52,10 @@ struct rec {
 	nng_socket lock_sub;
 	int lock_fd; /* -1: not watched */
 	/* set once at start */
-	char statefile[512]; /* where the target is kept across restarts */
-	char leasefile[512]; /* and our lock leases (locks.c) */
-	char purgefile[512]; /* and r->purge */
+	char statefile[512];   /* where the target is kept across restarts */
+	char leasefile[512];   /* and our lock leases (locks.c) */
+	char purgefile[512];   /* and r->core.purge */
+	char settledfile[512]; /* and r->last_good */
 	char lockdir[512];
 	const int64_t *scope; /* BC_SCOPE_APPS, or NULL: every supervised app */
 	size_t n_scope;
@@ -71,10 +66,12 @@ struct rec {
 
 /* One converge, out on the pool: what it was given and what it found. */
 struct round {
-	struct rec *r; /* only its constant parts and the round's are read */
-	json_t *doc;   /* the target (a copy) */
+	struct rec *r;	  /* only its constant parts and the round's are read */
+	bc_release *rel;  /* the target (a reference) */
+	bc_release *kept; /* r->last_good when it went out (a reference), or NULL */
 	uint64_t gen;
-	json_t *purge; /* a copy of r->purge */
+	int64_t purge[BC_STATE_MAX_APPS]; /* a copy of r->core.purge */
+	size_t n_purge;
 	bool force_now;
 	bc_pull_backoff pulls; /* a copy of r->pulls: read only */
 	/* a copy of r->leases, changed as locks are taken (the workers) and
@@ -120,12 +117,15 @@ int rec_rounds_start(struct rec *r, bc_err *err);
 /* The STATE body of now (the last converge's document, what is busy and
  * coming); st's strings are then st's own. */
 int rec_state_body(struct rec *r, bc_body_state *st, bc_err *err);
-/* Write r->target to r->statefile atomically (and r->purge to its file). */
+/* Write r->target to r->statefile atomically (and r->core.purge to its
+ * file). */
 int rec_persist(struct rec *r, bc_err *err);
 /* r->purge: add app (down -v), or drop those that the target has again or
  * that are gone from Docker (doc: the last state document, NULL: keep
  * those). Kept on disk by rec_persist. */
 void rec_purge_add(struct rec *r, int64_t app);
+/* r->core.purge from purgefile (at start). */
+void rec_load_purge(struct rec *r);
 void rec_purge_prune(struct rec *r, const json_t *doc);
 
 /* Is app one the reconciler may touch (BC_SCOPE_APPS; none set: all)? */

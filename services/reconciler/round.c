@@ -20,44 +20,73 @@
 #include "proto/ipc.h"
 #include "rec.h"
 
+/* r->core.purge as kept in purgefile: [app id, ...] */
+static int
+write_purge(struct rec *r, bc_err *err)
+{
+	json_t *a = json_array();
+	int rc;
+
+	for (size_t i = 0; a != NULL && i < r->core.n_purge; i++)
+		json_array_append_new(a, json_integer(r->core.purge[i]));
+	if (a == NULL)
+		return bc_err_set(err, BC_ESYS, "%s: out of memory", r->purgefile);
+	rc = bc_write_json_atomic(r->purgefile, a, 0600, err);
+	json_decref(a);
+	return rc;
+}
+
+void
+rec_load_purge(struct rec *r)
+{
+	json_t *a = bc_read_json(r->purgefile, 0, 1 << 20, NULL);
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v) if (json_is_integer(v) && json_integer_value(v) > 0)
+	    bc_recon_purge_add(&r->core, json_integer_value(v));
+	json_decref(a);
+}
+
 int
 rec_persist(struct rec *r, bc_err *err)
 {
-	if (bc_write_json_atomic(r->purgefile, r->purge, 0600, err) < 0)
+	if (write_purge(r, err) < 0)
 		return -1;
-	return bc_write_json_atomic(r->statefile, r->target, 0600, err);
+	return bc_write_json_atomic(r->statefile, r->target->doc, 0600, err);
 }
 
 void
 rec_purge_add(struct rec *r, int64_t app)
 {
-	size_t i;
-	json_t *v;
+	bc_recon_purge_add(&r->core, app);
+}
 
-	json_array_foreach(r->purge, i, v) if (json_integer_value(v) == app) return;
-	json_array_append_new(r->purge, json_integer(app));
+struct prune {
+	struct rec *r;
+	const json_t *doc;
+};
+
+/* back in the target: its volumes are its own again; gone: done */
+static bool
+purge_keeps(void *ud, int64_t app)
+{
+	struct prune *p = ud;
+	char id[32];
+
+	snprintf(id, sizeof(id), "%lld", (long long)app);
+	if (p->r->target && bc_target_find_app(p->r->target->doc, id, NULL, 0) != NULL)
+		return false;
+	return p->doc == NULL || bc_statedoc_find(p->doc, app) != NULL;
 }
 
 void
 rec_purge_prune(struct rec *r, const json_t *doc)
 {
-	bool changed = false;
+	struct prune p = {r, doc};
 	bc_err err = {0};
-	size_t i;
-	json_t *v;
 
-	json_array_foreach(r->purge, i, v)
-	{
-		char id[32];
-		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(v));
-		/* back in the target: its volumes are its own again; gone: done */
-		if ((r->target && bc_target_find_app(r->target, id, NULL, 0) != NULL) ||
-		    (doc != NULL && bc_statedoc_find(doc, json_integer_value(v)) == NULL)) {
-			json_array_remove(r->purge, i--);
-			changed = true;
-		}
-	}
-	if (changed && bc_write_json_atomic(r->purgefile, r->purge, 0600, &err) < 0)
+	if (bc_recon_purge_prune(&r->core, purge_keeps, &p) && write_purge(r, &err) < 0)
 		log_warnx("%s", err.msg);
 }
 
@@ -121,14 +150,14 @@ rec_state_body(struct rec *r, bc_body_state *st, bc_err *err)
 		return bc_err_sys(err, "state");
 	/* the last converge's document, with a newer target's releases (no
 	 * converge has run on it yet), what is busy and what comes now */
-	if (r->done_gen < r->generation && r->target != NULL)
-		bc_statedoc_pending(doc, r->target);
+	if (r->core.done_gen < r->core.generation && r->target != NULL)
+		bc_statedoc_pending(doc, r->target->doc);
 	bc_statedoc_overlay(doc, r->downloads, r->busy);
 	rc = bc_statedoc_to_msg(doc, st, err);
 	json_decref(doc);
-	st->generation = r->done_gen;
+	st->generation = r->core.done_gen;
 	st->instance = r->instance;
-	st->settled = r->settled;
+	st->settled = r->core.settled;
 	return rc;
 }
 
@@ -281,23 +310,25 @@ fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 }
 
 /* After an update settles: the fetcher removes the images it pulled that no
- * service of the target uses any more. */
+ * service of the target uses any more, nor of the release before it (the
+ * last that settled: the way back). */
 static void
-cleanup_images(const bc_state *target)
+cleanup_images(const bc_release *target, const bc_release *before)
 {
 	bc_msg req = {.type = BC_MSG_CLEANUP}, rep = {.type = BC_MSG_NONE};
 	bc_err err = {0};
 
-	for (size_t a = 0; a < target->n_apps; a++)
-		for (size_t s = 0; s < target->apps[a].n_services; s++)
-			if (!bc_strs_has(&req.body.cleanup.keep, target->apps[a].services[s].image))
-				bc_strs_add(&req.body.cleanup.keep,
-					    target->apps[a].services[s].image);
+	for (size_t i = 0; i < target->n_images; i++)
+		bc_strs_add(&req.body.cleanup.keep, target->images[i]);
+	for (size_t i = 0; before != NULL && i < before->n_images; i++)
+		if (!bc_strs_has(&req.body.cleanup.keep, before->images[i]))
+			bc_strs_add(&req.body.cleanup.keep, before->images[i]);
 	if (bc_call("fetcher", &req, &rep, 120 * 1000, &err) < 0)
 		log_warnx("image cleanup: %s", err.msg);
 	else if (rep.type == BC_MSG_CLEANUP_DONE)
-		for (size_t i = 0; i < rep.body.cleanup_done.removed.n; i++)
-			log_info("image cleanup removed %s", rep.body.cleanup_done.removed.v[i]);
+		log_info("image cleanup: %zu removed; kept the images of this release%s",
+			 rep.body.cleanup_done.removed.n,
+			 before != NULL && before != target ? " and of the one before it" : "");
 	else if (rep.type == BC_MSG_ERROR)
 		log_warnx("image cleanup: %s", rep.body.error.message);
 	if (rep.type != BC_MSG_NONE)
@@ -318,19 +349,9 @@ struct post_step {
 static void
 locked_said(struct rec *r, const bc_body_step *st, bool locked)
 {
-	size_t i;
-
-	for (i = 0; i < r->n_locked_said; i++)
-		if (r->locked_said[i] == st->app_id)
-			break;
-	if (st->ok && i < r->n_locked_said) /* the wait is over */
-		r->locked_said[i] = r->locked_said[--r->n_locked_said];
-	if (!locked || i < r->n_locked_said)
-		return;
-	if (r->n_locked_said < sizeof(r->locked_said) / sizeof(r->locked_said[0]))
-		r->locked_said[r->n_locked_said++] = st->app_id;
-	bc_daemon_syslog(r->d, st->app_id, NULL, "Updates are locked: %s; waiting",
-			 st->error ? st->error : "the app holds its lock");
+	if (bc_recon_say_locked(&r->core, st->app_id, st->ok, locked))
+		bc_daemon_syslog(r->d, st->app_id, NULL, "Updates are locked: %s; waiting",
+				 st->error ? st->error : "the app holds its lock");
 }
 
 static void
@@ -461,6 +482,19 @@ struct result {
 	json_t *sdoc;
 };
 
+/* The target settled: it is the release to go back to from the next one
+ * (kept on disk, read at start). */
+static void
+remember_settled(struct rec *r)
+{
+	bc_err err = {0};
+
+	bc_release_unref(r->last_good);
+	r->last_good = bc_release_ref(r->target);
+	if (bc_write_json_atomic(r->settledfile, r->target->doc, 0600, &err) < 0)
+		log_warnx("keep the settled release: %s", err.msg);
+}
+
 static void
 posted_result(void *ud)
 {
@@ -468,16 +502,11 @@ posted_result(void *ud)
 	struct rec *r = res->r;
 
 	json_object_clear(r->busy);
-	r->done_gen = res->gen;
-	r->settled = res->rc == 0 && res->settled;
-	if (r->settled && res->sdoc != NULL)
+	if (bc_recon_ended(&r->core, res->gen, res->rc, res->settled, bc_mono_ms()) &&
+	    res->sdoc != NULL)
 		rec_purge_prune(r, res->sdoc);
-	if (r->settled && r->generation == res->gen)
-		r->force = false; /* --force lasts until its target settles */
-	r->failures = res->rc < 0 ? r->failures + 1 : 0;
-	r->retry_at = bc_mono_ms() + (res->rc < 0  ? bc_doubling_ms(r->failures - 1, 1000, 60000)
-				      : r->settled ? 0
-						   : 1000);
+	if (r->core.settled && res->gen == r->core.generation && r->last_good != r->target)
+		remember_settled(r);
 	if (res->sdoc != NULL) { /* else (out of memory) the last one stays */
 		json_decref(r->state_doc);
 		r->state_doc = res->sdoc;
@@ -498,21 +527,16 @@ round_work(void *ud)
 			   .on_step = on_step,
 			   .ud = rd,
 			   .pool = r->pool};
-	bc_state target = {0}, cur = {0};
+	const bc_state *target = &rd->rel->st;
+	bc_state cur = {0};
 	bc_converge c = {0};
 	bc_err err = {0}, err2 = {0};
-	bool have_cur, parsed = false;
+	bool have_cur;
 	bc_app_facts *facts = NULL;
 	size_t nfacts = 0;
 	struct result *res = calloc(1, sizeof(*res));
-	int64_t purge[BC_STATE_MAX_APPS];
-	size_t n_purge = 0, i;
-	json_t *v;
 	uint64_t t0;
 	int rc;
-
-	json_array_foreach(rd->purge, i, v) if (n_purge < BC_STATE_MAX_APPS) purge[n_purge++] =
-	    json_integer_value(v);
 
 	rec_locks_refresh(rd);
 	if (rec_lock_facts(rd, &facts, &nfacts) < 0)
@@ -523,23 +547,18 @@ round_work(void *ud)
 	if (r->eng == NULL && (r->eng = bc_engine_new(r->workers, &env, &err)) == NULL) {
 		rc = -1;
 	} else {
-		bc_target_opts o = {.lockdir = r->lockdir};
-		rc = bc_target_parse(rd->doc, &o, &target, &err);
-		parsed = rc == 0;
-		if (rc == 0) {
-			c = (bc_converge){.now_ms = bc_wall_ms(),
-					  .purge = purge,
-					  .n_purge = n_purge,
-					  .scope = r->scope,
-					  .n_scope = r->n_scope,
-					  .use_locks = true,
-					  .facts = facts,
-					  .n_facts = nfacts,
-					  .on_plan = on_plan,
-					  .on_wait = on_wait,
-					  .ud = rd};
-			rc = bc_engine_converge(r->eng, &target, &c, &err);
-		}
+		c = (bc_converge){.now_ms = bc_wall_ms(),
+				  .purge = rd->purge,
+				  .n_purge = rd->n_purge,
+				  .scope = r->scope,
+				  .n_scope = r->n_scope,
+				  .use_locks = true,
+				  .facts = facts,
+				  .n_facts = nfacts,
+				  .on_plan = on_plan,
+				  .on_wait = on_wait,
+				  .ud = rd};
+		rc = bc_engine_converge(r->eng, target, &c, &err);
 	}
 	if (rc < 0) {
 		log_warnx("converge: %s", err.msg);
@@ -555,27 +574,26 @@ round_work(void *ud)
 	c.elapsed_ms = bc_mono_ms() - t0;
 	have_cur =
 	    r->eng != NULL && bc_engine_observe(r->eng, r->scope, r->n_scope, &cur, &err2) == 0;
-	if (have_cur && parsed) /* a failed update too: dirs must not pile up */
-		prune_lockdirs(r, &target, &cur);
+	if (have_cur) /* a failed update too: dirs must not pile up */
+		prune_lockdirs(r, target, &cur);
 	if (res != NULL) {
 		*res = (struct result){
 		    .r = r,
 		    .gen = rd->gen,
 		    .rc = rc,
 		    .settled = c.settled,
-		    .sdoc = state_doc(have_cur ? &cur : NULL, &target, &c, rc, &err, rd->gen)};
+		    .sdoc = state_doc(have_cur ? &cur : NULL, target, &c, rc, &err, rd->gen)};
 		if (bc_pool_post(r->pool, posted_result, res) < 0) {
 			json_decref(res->sdoc);
 			free(res);
 		}
 	}
 	if (rc == 0 && c.settled && c.steps_done > 0)
-		cleanup_images(&target);
+		cleanup_images(rd->rel, rd->kept);
 	if (have_cur)
 		bc_state_free(&cur);
 	bc_converge_clear(&c);
 	free(facts);
-	bc_state_free(&target);
 }
 
 static void
@@ -584,10 +602,10 @@ round_done(void *ud, bool ran)
 	struct round *rd = ud;
 
 	(void)ran; /* not run: the daemon stops; the next run starts anew */
-	rd->r->running = false;
+	bc_recon_gone(&rd->r->core);
 	rd->r->round = NULL;
-	json_decref(rd->doc);
-	json_decref(rd->purge);
+	bc_release_unref(rd->rel);
+	bc_release_unref(rd->kept);
 	bc_pull_backoff_clear(&rd->pulls);
 	free(rd);
 }
@@ -601,25 +619,25 @@ round_start(struct rec *r)
 
 	if (rd == NULL) {
 		log_warnx("converge: out of memory");
-		r->retry_at = bc_mono_ms() + 1000;
+		bc_recon_not_sent(&r->core, bc_mono_ms());
 		return;
 	}
 	rd->r = r;
-	rd->gen = r->generation;
-	rd->purge = json_deep_copy(r->purge);
-	rd->doc = json_deep_copy(r->target);
+	rd->gen = r->core.generation;
+	memcpy(rd->purge, r->core.purge, r->core.n_purge * sizeof(rd->purge[0]));
+	rd->n_purge = r->core.n_purge;
+	rd->rel = bc_release_ref(r->target);
+	rd->kept = bc_release_ref(r->last_good);
 	bc_held_copy(&rd->leases, &r->leases);
 	/* locks are overridden by up --force, or by the device config */
-	rd->force_now = r->force || bc_target_override_lock(rd->doc);
-	r->wake = false;
-	r->running = true;
+	rd->force_now = r->core.force || rd->rel->override_lock;
+	bc_recon_sent(&r->core);
 	r->round = rd;
-	if (rd->doc == NULL || rd->purge == NULL ||
-	    bc_pull_backoff_copy(&rd->pulls, &r->pulls) < 0 ||
+	if (bc_pull_backoff_copy(&rd->pulls, &r->pulls) < 0 ||
 	    bc_pool_submit(r->pool, round_work, round_done, rd, &err) < 0) {
 		log_warnx("converge: %s", err.msg[0] ? err.msg : "out of memory");
 		round_done(rd, false);
-		r->retry_at = bc_mono_ms() + 1000;
+		bc_recon_not_sent(&r->core, bc_mono_ms());
 	}
 }
 
@@ -628,14 +646,7 @@ static uint64_t
 round_due(void *ud)
 {
 	struct rec *r = ud;
-
-	if (r->running || r->stopping || r->target == NULL)
-		return UINT64_MAX;
-	if (r->generation != r->done_gen || r->wake)
-		return 0;
-	if (!r->settled) /* waiting on a timer (hand-over) or retrying an error */
-		return r->retry_at;
-	return UINT64_MAX;
+	return bc_recon_due(&r->core);
 }
 
 static void

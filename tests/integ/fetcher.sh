@@ -365,9 +365,14 @@ bc pull "$BIG" >/dev/null # the cancel above left it absent
 docker run -d --label io.balena-compose.test=1 --name "bctest-$$-user" "$BIG" sh -c 'trap exit TERM; while :; do sleep 1; done' >/dev/null
 bc pull "$BCTEST_REMOTE_IMAGE" >/dev/null
 sed "s|\"image\": \"$AUTHREG/bctest/secret:1\"|\"image\": \"$BCTEST_REMOTE_IMAGE\"|; s/\"r2\"/\"r3\"/; s/\"id\": 2, \"services\"/\"id\": 3, \"services\"/" "$T/t2.json" >"$T/t3.json"
+ncleanup=$(grep -c "image cleanup: " "$BC_LOGDIR/reconciler/current")
 check "release 3 (another image) goes through" bc up -t "$T/t3.json" --timeout 60
-for _ in $(seq 50); do grep -q "cleanup: removed $AUTHREG" "$BC_LOGDIR/fetcher/current" && break; sleep 0.1; done
-check "cleanup: the image release 2 used is removed" bash -c "! docker image inspect $AUTHREG/bctest/secret:1 >/dev/null 2>&1"
+for _ in $(seq 100); do [ "$(grep -c "image cleanup: " "$BC_LOGDIR/reconciler/current")" -gt "$ncleanup" ] && break; sleep 0.1; done
+check "cleanup ran after release 3 ($(grep "image cleanup: " "$BC_LOGDIR/reconciler/current" | tail -1 | cut -c1-160))" \
+	bash -c "[ \$(grep -c 'image cleanup: .* and of the one before it' '$BC_LOGDIR/reconciler/current') -gt 0 ]"
+check "cleanup: the image release 2 used is kept (the release before: the way back)" \
+	docker image inspect "$AUTHREG/bctest/secret:1" -f ok
+check "the release history is kept on disk: release 3 settled" grep -q '"r3"' "$BC_STATEDIR/settled.json"
 check "cleanup: an image a container uses is kept" docker image inspect "$BIG" -f ok
 check "cleanup: the running release's image is kept" docker image inspect "$BCTEST_REMOTE_IMAGE" -f ok
 check "cleanup: an image it never pulled is kept" docker image inspect "$BCTEST_IMAGE" -f ok
@@ -395,6 +400,9 @@ done
 wait $up
 check "state: the app is Downloading, its service shows the image and percent" test -n "$seen"
 check "and the update then runs" bash -c "docker ps --filter label=io.balena.app-id=$APP --format '{{.Names}}' | grep -q '_r4$'"
+for _ in $(seq 100); do grep -q "cleanup: removed $AUTHREG" "$BC_LOGDIR/fetcher/current" && break; sleep 0.1; done
+check "cleanup: the image release 2 used is removed once two releases came after it" \
+	bash -c "! docker image inspect $AUTHREG/bctest/secret:1 >/dev/null 2>&1"
 
 # on a terminal, pull draws a bar per image
 docker rmi -f $BIG >/dev/null 2>&1
