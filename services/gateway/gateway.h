@@ -18,22 +18,16 @@
 #include "lib/base/buf.h"
 #include "lib/cloud/answer.h"
 #include "lib/cloud/report.h"
+#include "lib/core/gateway.h"
 #include "lib/ipc/daemon.h"
 #include "lib/model/config.h"
 
 #define GW_REQUEST_TIMEOUT_MS 59000 /* the supervisor's apiRequestTimeout */
-#define GW_JITTER_MS 60000	    /* a poll comes up to 60 s late: spreads devices */
-/* a client asks while a poll has had no answer this long: that one is
- * given up and a new one sent (a cloud that hung need not cost a client
- * the whole request timeout once it answers again) */
-#define GW_POLL_STALE_MS 2000
 /* The largest body the cloud may answer: a target fits one message to
  * the reconciler (BC_PROTO_MAX_DOC, about 1 MiB); the answers to a state
  * report, a device lookup and a registration are small JSON, read (when
  * at all) for an id */
 #define GW_MAX_TARGET BC_PROTO_MAX_DOC
-/* clients waiting on one poll (balena-compose update) */
-#define GW_MAX_WAITERS 16
 #define GW_MAX_ANSWER ((size_t)64 << 10)
 
 struct gw;
@@ -85,9 +79,8 @@ struct gw {
 	struct gw_req *inflight; /* the loop's own list */
 
 	/* the target */
-	uint64_t next_poll;
-	unsigned poll_errors;
-	bool polling;
+	/* when to poll, the backoff, the clients waiting (lib/core/gateway.h) */
+	bc_gw_poll poll;
 	char etag[256];	  /* of the last target we got (accepted or not) */
 	json_t *target;	  /* the last accepted cloud target, or NULL */
 	json_t *rejected; /* app uuid -> commit of the refused release: the last
@@ -100,15 +93,10 @@ struct gw {
 	char last_poll[512]; /* when and how the last poll went, for status */
 	char last_report[512];
 	bool reachable; /* the last request to the cloud got an answer, not a 5xx */
-	bc_pending *waiters[GW_MAX_WAITERS]; /* POLL requests answered when the poll ends */
-	bc_body_ack applied;		     /* the reconciler's generation of our last APPLY */
-	size_t n_waiters;
-	size_t n_asked;		/* the first n_asked waiters: this poll is theirs */
-	bool poll_again;	/* a poll now was asked for while one ran */
-	struct gw_req *poll_rq; /* the poll in flight (polling), or NULL */
-	uint64_t poll_started;	/* monotonic ms: when it was sent */
-	bool poll_restart;	/* it was given up for a new one (a client asked) */
-	uint64_t kept_at;	/* the kept target is still to be applied: when */
+	bc_pending *waiters[BC_GW_MAX_WAITERS]; /* POLL requests, as many as poll.n_waiters */
+	bc_body_ack applied;			/* the reconciler's generation of our last APPLY */
+	struct gw_req *poll_rq;			/* the poll's request while it is out, or NULL */
+	uint64_t kept_at;			/* the kept target is still to be applied: when */
 	unsigned kept_tries;
 	bool kept_busy; /* it is being handed over (on the pool) */
 
@@ -121,10 +109,8 @@ struct gw {
 	bool sub_live;	       /* a STATE event came: the subscription works */
 	json_t *reported;      /* the device part the cloud last accepted: ours (what
 				  we sent, never the answer), two keys replaced whole */
-	uint64_t next_report;  /* UINT64_MAX: nothing to send */
-	uint64_t last_sent;
-	unsigned report_errors;
-	bool reporting;
+	/* when to report, the backoff (lib/core/gateway.h) */
+	bc_gw_report rep;
 };
 
 /* http.c */

@@ -25,26 +25,13 @@ jitter(void)
 
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 		r = (uint32_t)bc_mono_ms();
-	return r % GW_JITTER_MS;
+	return r;
 }
 
 static void
 say(struct gw *g, const char *fmt, const char *what)
 {
 	bc_status_line(g->last_poll, sizeof(g->last_poll), fmt, what);
-}
-
-static void
-schedule(struct gw *g, bool ok)
-{
-	uint64_t interval = g->cfg.app_update_poll_interval_ms;
-
-	if (ok) {
-		g->poll_errors = 0;
-		g->next_poll = bc_mono_ms() + interval + jitter();
-	} else {
-		g->next_poll = bc_mono_ms() + bc_cloud_backoff_ms(g->poll_errors++, 0, interval);
-	}
 }
 
 /* Handing a target to the reconciler (APPLY, replacing its target) runs
@@ -128,7 +115,7 @@ hand_over(struct gw *g, json_t *doc, void (*then)(struct gw *g, struct handing *
  * generation the reconciler is at, asked on the pool. */
 struct telling {
 	struct gw *g;
-	bc_pending *who[GW_MAX_WAITERS];
+	bc_pending *who[BC_GW_MAX_WAITERS];
 	size_t n;
 	int rc;
 	bc_body_ack now;
@@ -176,18 +163,18 @@ tell_done(void *ud, bool ran)
 /* Answer the clients that asked for this poll: ack, or why not (ack and
  * why NULL: the generation the reconciler is at, asked first). */
 static void
-answer(struct gw *g, const bc_body_ack *ack, const char *why)
+answer(struct gw *g, size_t n, const bc_body_ack *ack, const char *why)
 {
 	bc_msg rep = {.type = BC_MSG_ACK};
 	struct telling *t = NULL;
 	bc_err err = {0};
 
-	if (g->n_asked == 0)
+	if (n == 0)
 		return;
 	if (why == NULL && ack == NULL) {
 		if ((t = calloc(1, sizeof(*t))) != NULL) {
 			t->g = g;
-			t->n = g->n_asked;
+			t->n = n;
 			memcpy(t->who, g->waiters, t->n * sizeof(t->who[0]));
 			if (bc_pool_submit(g->d->pool, tell_work, tell_done, t, &err) < 0) {
 				free(t);
@@ -203,14 +190,11 @@ answer(struct gw *g, const bc_body_ack *ack, const char *why)
 			bc_err_set(&err, BC_EPROTO, "%s", why);
 		else
 			rep.body.ack = *ack;
-		for (size_t i = 0; i < g->n_asked; i++)
+		for (size_t i = 0; i < n; i++)
 			bc_daemon_reply(g->d, g->waiters[i], &rep, why != NULL ? &err : NULL);
 	}
 	/* who asked while it ran gets the next poll: this one was sent before */
-	memmove(g->waiters, g->waiters + g->n_asked,
-		(g->n_waiters - g->n_asked) * sizeof(g->waiters[0]));
-	g->n_waiters -= g->n_asked;
-	g->n_asked = 0;
+	memmove(g->waiters, g->waiters + n, g->poll.n_waiters * sizeof(g->waiters[0]));
 }
 
 /* A poll has ended: how (the status line), when the next one is due (ok:
@@ -220,37 +204,31 @@ static void
 finish_poll(struct gw *g, bool ok, bool error, const bc_body_ack *ack, const char *fmt,
 	    const char *what)
 {
+	size_t n;
+
 	say(g, fmt, what);
-	schedule(g, ok);
-	answer(g, ack, error ? g->last_poll : NULL);
-	g->polling = false;
-	if (g->poll_again) {
-		/* asked for while this poll ran: the cloud may have changed since */
-		g->poll_again = false;
-		g->next_poll = bc_mono_ms();
-	}
+	n = bc_gw_poll_ended(&g->poll, ok, bc_mono_ms(), jitter());
+	answer(g, n, ack, error ? g->last_poll : NULL);
 }
 
 int
 gw_poll_wait(struct gw *g, bc_err *err)
 {
 	bc_pending *p;
+	size_t at = g->poll.n_waiters;
+	int rc;
 
 	if (!g->provisioned)
 		return bc_err_set(err, BC_EINVAL,
 				  "the device is not registered yet (provisioning)");
-	if (g->n_waiters == sizeof(g->waiters) / sizeof(g->waiters[0]))
+	if (at == BC_GW_MAX_WAITERS)
 		return bc_err_set(err, BC_ETOOBIG, "too many clients wait on a poll");
 	if ((p = bc_daemon_defer(g->d)) == NULL)
 		return bc_err_set(err, BC_ESYS, "out of memory");
-	g->waiters[g->n_waiters++] = p;
-	gw_poll_now(g);
-	if (g->polling && g->poll_rq != NULL && !g->poll_restart &&
-	    bc_mono_ms() - g->poll_started > GW_POLL_STALE_MS) {
-		/* no answer yet: give it up, everyone waits on a new one */
-		g->poll_restart = true;
+	rc = bc_gw_poll_ask(&g->poll, bc_mono_ms());
+	g->waiters[at] = p;
+	if (rc == 1 && g->poll_rq != NULL) /* no answer yet: given up for a new one */
 		gw_req_cancel(g->poll_rq);
-	}
 	return BC_DEFERRED;
 }
 
@@ -362,7 +340,7 @@ got_target(struct gw *g, struct gw_req *rq)
 	} else if (doc != NULL && bc_target_parse(doc, NULL, &st, &err) == 0) {
 		bc_state_free(&st);
 		if (hand_over(g, doc, handed_new, &err) == 0) {
-			g->polling = true; /* until the reconciler has answered */
+			/* the poll is busy until the reconciler has answered */
 			json_decref(doc);
 			return;
 		}
@@ -382,49 +360,55 @@ got_target(struct gw *g, struct gw_req *rq)
 static void
 poll_done(struct gw *g, struct gw_req *rq)
 {
-	g->polling = false;
+	bc_gw_answer ans = {.cancelled = rq->rv == NNG_ECANCELED,
+			    .too_large = rq->rv == NNG_EMSGSIZE,
+			    .answered = rq->rv == 0,
+			    .status = rq->status,
+			    .etag_refused = g->rejected_etag[0] != '\0' &&
+					    strcmp(g->etag, g->rejected_etag) == 0,
+			    .have_target = g->target != NULL};
+	enum bc_gw_poll_verdict v = bc_gw_poll_verdict(&g->poll, &ans);
+	bool ok = bc_gw_poll_verdict_ok(v), error = bc_gw_poll_verdict_error(v);
+	char why[96];
+
+	bc_gw_poll_answered(&g->poll);
 	g->poll_rq = NULL;
-	if (g->poll_restart && rq->rv == NNG_ECANCELED) {
-		/* given up for a new one: its waiters wait on that */
+	if (v != BC_GW_POLL_GIVEN_UP)
+		g->reachable = rq->rv == 0 && rq->status < 500;
+	switch (v) {
+	case BC_GW_POLL_GIVEN_UP: /* its waiters wait on the new one */
 		log_info("target: no answer in %llu ms; a client asked: polling anew",
-			 (unsigned long long)(bc_mono_ms() - g->poll_started));
-		g->poll_restart = g->poll_again = false;
-		g->n_asked = 0;
-		g->next_poll = bc_mono_ms();
-		gw_req_free(rq);
-		return;
-	}
-	g->poll_restart = false;
-	g->reachable = rq->rv == 0 && rq->status < 500;
-	if (rq->rv == NNG_EMSGSIZE) {
-		char why[96];
+			 (unsigned long long)(bc_mono_ms() - g->poll.started));
+		bc_gw_poll_given_up(&g->poll, bc_mono_ms());
+		break;
+	case BC_GW_POLL_TOO_LARGE:
 		snprintf(why, sizeof(why), "a target larger than %zu bytes", rq->max);
 		log_warnx("Could not move to new release: target: too large (%s)", why);
-		finish_poll(g, false, true, NULL, "refused: too large (%s)", why);
-	} else if (rq->rv != 0) {
+		finish_poll(g, ok, error, NULL, "refused: too large (%s)", why);
+		break;
+	case BC_GW_POLL_UNREACHABLE:
 		log_warnx("target: %s: %s", g->cfg.api_endpoint, gw_req_error(rq));
-		finish_poll(g, false, true, NULL, "unreachable: %s", gw_req_error(rq));
-	} else if (rq->status == 304 && g->rejected_etag[0] != '\0' &&
-		   strcmp(g->etag, g->rejected_etag) == 0) {
-		/* the cloud's target is still the one refused */
-		finish_poll(g, true, true, NULL, "rejected the target (unchanged, 304): %s",
+		finish_poll(g, ok, error, NULL, "unreachable: %s", gw_req_error(rq));
+		break;
+	case BC_GW_POLL_STILL_REFUSED: /* the cloud's target is still the one refused */
+		finish_poll(g, ok, error, NULL, "rejected the target (unchanged, 304): %s",
 			    g->rejected_why);
-	} else if (rq->status == 304) {
-		if (g->target == NULL) {
-			/* the cloud's answer for an unknown or frozen device */
-			log_warnx("target: 304 but no target kept: the cloud does not know us?");
-			finish_poll(g, false, true, NULL, "%s",
-				    "304 with no target kept (unknown device?)");
-		} else {
-			finish_poll(g, true, false, NULL, "%s", "unchanged (304)");
-		}
-	} else if (rq->status == 200) {
+		break;
+	case BC_GW_POLL_UNCHANGED:
+		finish_poll(g, ok, error, NULL, "%s", "unchanged (304)");
+		break;
+	case BC_GW_POLL_UNKNOWN: /* the cloud's answer for an unknown or frozen device */
+		log_warnx("target: 304 but no target kept: the cloud does not know us?");
+		finish_poll(g, ok, error, NULL, "%s", "304 with no target kept (unknown device?)");
+		break;
+	case BC_GW_POLL_NEW:
 		got_target(g, rq);
-	} else {
-		char why[32];
+		break;
+	case BC_GW_POLL_FAILED:
 		snprintf(why, sizeof(why), "HTTP %ld", rq->status);
 		log_warnx("target: %s", why);
-		finish_poll(g, false, true, NULL, "failed: %s", why);
+		finish_poll(g, ok, error, NULL, "failed: %s", why);
+		break;
 	}
 	gw_req_free(rq);
 }
@@ -433,7 +417,7 @@ static uint64_t
 poll_due(void *ud)
 {
 	struct gw *g = ud;
-	return g->cloud && g->provisioned && !g->polling ? g->next_poll : UINT64_MAX;
+	return bc_gw_poll_due(&g->poll, g->cloud && g->provisioned);
 }
 
 static void
@@ -444,10 +428,9 @@ poll_fire(void *ud)
 	char url[1200];
 	bc_err err = {0};
 
-	g->next_poll = UINT64_MAX;
-	g->n_asked = g->n_waiters; /* this poll is theirs */
+	bc_gw_poll_sent(&g->poll, bc_mono_ms()); /* the clients waiting: theirs */
 	if (rq == NULL) {
-		schedule(g, false);
+		finish_poll(g, false, true, NULL, "could not ask: %s", "out of memory");
 		return;
 	}
 	rq->max = GW_MAX_TARGET;
@@ -460,18 +443,13 @@ poll_fire(void *ud)
 		finish_poll(g, false, true, NULL, "could not ask: %s", err.msg);
 		return;
 	}
-	g->polling = true;
 	g->poll_rq = rq;
-	g->poll_started = bc_mono_ms();
 }
 
 void
 gw_poll_now(struct gw *g)
 {
-	if (g->polling)
-		g->poll_again = true;
-	else
-		g->next_poll = bc_mono_ms();
+	bc_gw_poll_now(&g->poll, bc_mono_ms());
 }
 
 static uint64_t
@@ -535,7 +513,7 @@ gw_poll_start(struct gw *g, bc_err *err)
 	}
 	json_decref(k);
 	(void)aerr;
-	g->next_poll = bc_mono_ms(); /* the first poll at once */
+	bc_gw_poll_init(&g->poll, g->cfg.app_update_poll_interval_ms, bc_mono_ms());
 	if (bc_daemon_timer(g->d, kept_due, kept_fire, g, err) < 0)
 		return -1;
 	return bc_daemon_timer(g->d, poll_due, poll_fire, g, err);

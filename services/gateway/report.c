@@ -20,7 +20,6 @@
 static void
 report_done(struct gw *g, struct gw_req *rq)
 {
-	g->reporting = false;
 	g->reachable = rq->rv == 0 && rq->status < 500;
 	if (rq->rv == 0 && rq->status >= 200 && rq->status < 300) {
 		bc_status_line(g->last_report, sizeof(g->last_report), "%s", "accepted");
@@ -31,13 +30,11 @@ report_done(struct gw *g, struct gw_req *rq)
 			g->reported = json_object();
 		json_object_update(g->reported, diff);
 		json_decref(body);
-		g->report_errors = 0;
-		g->last_sent = bc_mono_ms();
+		bc_gw_report_accepted(&g->rep, bc_mono_ms());
 		gw_report_soon(g); /* anything that changed meanwhile */
 	} else {
-		uint64_t wait =
-		    bc_cloud_backoff_ms(g->report_errors++, rq->rv == 0 ? rq->ans.retry_after_s : 0,
-					g->cfg.app_update_poll_interval_ms);
+		uint64_t wait = bc_gw_report_failed(&g->rep, bc_mono_ms(),
+						    rq->rv == 0 ? rq->ans.retry_after_s : 0);
 		if (rq->rv != 0)
 			bc_status_line(g->last_report, sizeof(g->last_report), "failed: %s",
 				       gw_req_error(rq));
@@ -49,7 +46,6 @@ report_done(struct gw *g, struct gw_req *rq)
 		else
 			log_warnx("state report: HTTP %ld; again in %llu ms", rq->status,
 				  (unsigned long long)wait);
-		g->next_report = bc_mono_ms() + wait;
 	}
 	gw_req_free(rq);
 }
@@ -58,8 +54,7 @@ static uint64_t
 report_due(void *ud)
 {
 	struct gw *g = ud;
-	return g->cloud && g->provisioned && !g->reporting && g->state != NULL ? g->next_report
-									       : UINT64_MAX;
+	return bc_gw_report_due(&g->rep, g->cloud && g->provisioned && g->state != NULL);
 }
 
 static void
@@ -71,17 +66,18 @@ report_fire(void *ud)
 	char url[1200], *text;
 	bc_err err = {0};
 
-	g->next_report = UINT64_MAX;
 	diff = now ? bc_report_diff(g->reported, now) : NULL;
 	json_decref(now);
-	if (diff == NULL)
-		return; /* never an empty report */
+	if (diff == NULL) {
+		bc_gw_report_nothing(&g->rep); /* never an empty report */
+		return;
+	}
 	body = json_pack("{s:o}", g->cfg.uuid, diff);
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (text == NULL || (rq = calloc(1, sizeof(*rq))) == NULL) {
 		free(text);
-		g->next_report = bc_mono_ms() + BC_REPORT_EVERY_MS;
+		bc_gw_report_not_sent(&g->rep, bc_mono_ms(), BC_REPORT_EVERY_MS);
 		return;
 	}
 	rq->max = GW_MAX_ANSWER;
@@ -89,10 +85,10 @@ report_fire(void *ud)
 	snprintf(url, sizeof(url), "%s/device/v3/state", g->cfg.api_endpoint);
 	if (gw_http_send(g, rq, "PATCH", url, NULL, text, &err) < 0) {
 		log_warnx("state report: %s", err.msg);
-		g->next_report = bc_mono_ms() + BC_REPORT_EVERY_MS;
+		bc_gw_report_not_sent(&g->rep, bc_mono_ms(), BC_REPORT_EVERY_MS);
 		return;
 	}
-	g->reporting = true;
+	bc_gw_report_sent(&g->rep);
 }
 
 void
@@ -105,12 +101,9 @@ gw_report_soon(struct gw *g)
 		return;
 	now = bc_report_from_state(g->state, g->rejected);
 	/* a status change at once; anything else at most every 10 s */
-	at = bc_report_when(g->reported, now, g->last_sent, bc_mono_ms());
+	at = bc_report_when(g->reported, now, g->rep.last_sent, bc_mono_ms());
 	json_decref(now);
-	if (g->report_errors > 0)
-		return; /* a backoff is running: it sends what is new then */
-	if (at < g->next_report)
-		g->next_report = at;
+	bc_gw_report_soon(&g->rep, at);
 }
 
 static void
@@ -203,7 +196,7 @@ gw_report_start(struct gw *g, bc_err *err)
 	bool settled;
 	json_t *doc;
 
-	g->next_report = UINT64_MAX;
+	bc_gw_report_init(&g->rep, g->cfg.app_update_poll_interval_ms);
 	g->rsub_fd = -1;
 	if (bc_daemon_timer(g->d, report_due, report_fire, g, err) < 0)
 		return -1;
