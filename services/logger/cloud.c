@@ -29,19 +29,9 @@
 #include "lib/fetch/fetch.h"
 #include "logger.h"
 
-#define FLUSH_MS 100   /* a line waits at most this long (the contract) */
-#define COALESCE_MS 20 /* after a write, a few lines wait for company */
-#define PACE_MS 1000   /* a write longer than this: the cloud is slow */
-_Static_assert(COALESCE_MS < FLUSH_MS, "a line must go out within FLUSH_MS");
-#define IDLE_CLOSE_MS 60000
 #define WATCHDOG_MS 30000
-#define ANSWER_MS 10000 /* the 201 after the body ended */
-#define BACKOFF_MIN_MS 5000
-#define BACKOFF_MAX_MS 300000
 #define WRITE_MAX (64u << 10) /* JSON bytes in one write */
-#define CONFIG_AGAIN_MS 10000 /* not registered yet: read config.json again */
 
-enum { C_OFF, C_IDLE, C_CONNECTING, C_STREAMING, C_CLOSING };
 enum { F_CONNECT = 1, F_WRITE = 2, F_READ = 4 };
 
 /* An operation of the connection ended (nng's thread): its end goes to
@@ -85,17 +75,24 @@ read_cb(void *arg)
 	fired(arg, F_READ);
 }
 
-static uint64_t
-backoff(unsigned n)
-{
-	return bc_doubling_ms(n, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
-}
-
 /* Records in the spool the cloud has not taken? */
 static bool
 spool_pending(const struct lgc *c)
 {
 	return c->spool_on && bc_logspool_pending(&c->spool);
+}
+
+/* What waits for the cloud, as its stream's decisions see it. */
+static bc_ls_queue
+queue(const struct lg *g)
+{
+	const struct lgc *c = &g->cloud;
+	bool spool = spool_pending(c);
+
+	return (bc_ls_queue){.unsent = bc_logring_cloud_next(&g->ring) != NULL ||
+				       g->ring.suppressed > 0 || spool,
+			     .full = g->ring.unsent >= WRITE_MAX / 2 || spool,
+			     .behind = g->ring.unsent >= g->ring.max_bytes / 2 || spool};
 }
 
 /* No cloud stream in this run: the spool goes (its files too). */
@@ -112,6 +109,8 @@ static void
 hang_up(struct lg *g, const char *why)
 {
 	struct lgc *c = &g->cloud;
+	uint64_t wait;
+	bool say;
 
 	nng_aio_cancel(c->waio);
 	nng_aio_cancel(c->raio);
@@ -149,15 +148,12 @@ hang_up(struct lg *g, const char *why)
 		explicit_bzero(c->out.data, c->out.cap);
 	c->out.len = 0;
 	bc_cloud_answer_free(&c->ans);
-	c->writing = false;
+	wait = bc_ls_hung_up(&c->s, why != NULL, bc_mono_ms(), &say);
 	lg_follow_resume(g);
 	c->n_adv = 0;
-	c->state = C_IDLE;
 	if (why != NULL) {
-		c->retry_at = bc_mono_ms() + backoff(c->failures);
-		if (c->failures++ % 10 == 0)
-			log_warnx("log stream: %s; again in %" PRIu64 " s", why,
-				  backoff(c->failures - 1) / 1000);
+		if (say)
+			log_warnx("log stream: %s; again in %" PRIu64 " s", why, wait / 1000);
 		snprintf(c->status, sizeof(c->status), "%s", why);
 	}
 }
@@ -204,8 +200,7 @@ start_write(struct lgc *c)
 {
 	nng_iov iov = {.iov_buf = c->out.data, .iov_len = c->out.len};
 
-	c->writing = true;
-	c->write_started = bc_mono_ms();
+	bc_ls_write_started(&c->s, bc_mono_ms());
 	nng_aio_set_iov(c->waio, 1, &iov);
 	nng_aio_set_timeout(c->waio, WATCHDOG_MS);
 	nng_http_conn_write_all(c->conn, c->waio); /* a TLS write sends one record at most */
@@ -291,21 +286,14 @@ out:
 static bool
 busy(const struct lg *g)
 {
-	const struct lgc *c = &g->cloud;
-
-	/* the cloud takes what we send, only not yet this: the reading waits
-	 * (the engine keeps the lines) rather than drop; a stream that does not
-	 * move for PACE_MS is slow, and the buffer drops for it instead */
-	return c->state == C_STREAMING &&
-	       (g->ring.unsent >= g->ring.max_bytes / 2 || spool_pending(c)) &&
-	       (!c->writing /* its next write starts in this turn of the loop */ ||
-		bc_mono_ms() - c->write_started < PACE_MS);
+	bc_ls_queue q = queue(g);
+	return bc_ls_holds(&g->cloud.s, &q, bc_mono_ms());
 }
 
 static uint64_t
 busy_until(const struct lg *g)
 {
-	return g->cloud.writing ? g->cloud.write_started + PACE_MS : bc_mono_ms() + PACE_MS;
+	return bc_ls_hold_until(&g->cloud.s, bc_mono_ms());
 }
 
 static void
@@ -322,7 +310,6 @@ write_done(struct lg *g)
 		hang_up(g, why);
 		return;
 	}
-	c->writing = false;
 	for (size_t i = 0; i < c->n_adv; i++) {
 		struct follower *f = lg_follower(g, c->adv[i].id);
 		if (f != NULL)
@@ -338,12 +325,8 @@ write_done(struct lg *g)
 	c->n_adv = 0;
 	c->inflight_first = 0;
 	c->inflight_sup = 0;
-	c->last_write = bc_mono_ms();
-	if (c->last_write - c->connected_at > IDLE_CLOSE_MS)
-		c->failures = 0;		 /* up for a while: the cloud takes what we send */
+	bc_ls_write_done(&c->s, bc_mono_ms());
 	explicit_bzero(c->out.data, c->out.len); /* the first holds the key */
-	if (c->state == C_CLOSING)		 /* the body has ended: the cloud answers now */
-		c->close_deadline = c->last_write + ANSWER_MS;
 }
 
 static void
@@ -368,10 +351,9 @@ read_done(struct lg *g)
 		r = bc_cloud_answer_eof(&c->ans, &err) == 1 ? 1 : -2;
 	}
 	status = r == 1 ? c->ans.parser.status : 0;
-	if (c->state == C_CLOSING && (status == 200 || status == 201)) {
+	if (bc_ls_answered_well(&c->s, status)) {
 		snprintf(c->status, sizeof(c->status),
 			 "closed after 60 s idle (the cloud said %ld)", status);
-		c->failures = 0;
 		hang_up(g, NULL);
 		return;
 	}
@@ -438,8 +420,7 @@ connect_done(struct lg *g)
 		bc_buf_free(&c->out);
 		c->out = all; /* wiped when it is reused: it holds the key */
 	}
-	c->state = C_STREAMING;
-	c->connected_at = bc_mono_ms();
+	bc_ls_connected(&c->s, bc_mono_ms());
 	snprintf(c->status, sizeof(c->status), "streaming to %s", g->cfg.api_endpoint);
 	log_info("log stream: connected to %s", g->cfg.api_endpoint);
 	start_write(c);
@@ -462,9 +443,9 @@ on_fired(void *ud)
 	free(f);
 	if (!ours)
 		return;
-	if (op == F_CONNECT && c->state == C_CONNECTING)
+	if (op == F_CONNECT && c->s.state == BC_LS_CONNECTING)
 		connect_done(g);
-	else if (op == F_WRITE && c->writing)
+	else if (op == F_WRITE && c->s.writing)
 		write_done(g);
 	else if (op == F_READ && c->conn != NULL)
 		read_done(g);
@@ -480,45 +461,20 @@ open_stream(struct lg *g)
 		hang_up(g, err.msg);
 		return;
 	}
-	c->state = C_CONNECTING;
+	bc_ls_connecting(&c->s);
 	nng_aio_set_timeout(c->caio, WATCHDOG_MS);
 	nng_http_client_connect(c->client, c->caio);
 }
 
 /* --- the loop's timer: what to do next ------------------------------------ */
 
-static bool
-unsent(const struct lg *g)
-{
-	return bc_logring_cloud_next(&g->ring) != NULL || g->ring.suppressed > 0 ||
-	       spool_pending(&g->cloud);
-}
-
 static uint64_t
 cloud_due(void *ud)
 {
 	struct lg *g = ud;
-	struct lgc *c = &g->cloud;
+	bc_ls_queue q = queue(g);
 
-	switch (c->state) {
-	case C_OFF:
-		return c->config_at ? c->config_at : UINT64_MAX;
-	case C_IDLE:
-		return unsent(g) ? (c->retry_at ? c->retry_at : 0) : UINT64_MAX;
-	case C_STREAMING:
-		if (c->writing)
-			return UINT64_MAX;
-		if (unsent(g)) /* a full write at once, else a little later (fewer,
-				  larger writes), never more than FLUSH_MS later */
-			return g->ring.unsent >= WRITE_MAX / 2 || spool_pending(c)
-				   ? 0
-				   : c->last_write + COALESCE_MS;
-		return c->last_write + IDLE_CLOSE_MS;
-	case C_CLOSING:
-		return c->writing ? UINT64_MAX : c->close_deadline;
-	default:
-		return UINT64_MAX;
-	}
+	return bc_ls_due(&g->cloud.s, &q);
 }
 
 static void
@@ -526,37 +482,33 @@ cloud_fire(void *ud)
 {
 	struct lg *g = ud;
 	struct lgc *c = &g->cloud;
+	bc_ls_queue q = queue(g);
 
-	switch (c->state) {
-	case C_OFF:
-		c->config_at = 0;
+	switch (bc_ls_fire(&c->s, &q)) {
+	case BC_LS_READ_CONFIG:
 		lg_cloud_config(g);
 		return;
-	case C_IDLE:
-		c->retry_at = 0;
+	case BC_LS_OPEN:
 		open_stream(g);
 		return;
-	case C_STREAMING:
-		if (unsent(g)) {
-			if (fill(g) < 0) {
-				hang_up(g, "out of memory");
-				return;
-			}
-			start_write(c);
+	case BC_LS_WRITE:
+		if (fill(g) < 0) {
+			hang_up(g, "out of memory");
 			return;
 		}
-		/* 60 s with nothing: end the body, read the answer */
+		start_write(c);
+		return;
+	case BC_LS_END_BODY: /* a minute with nothing: end the body, read the answer */
 		if (chunk(c, NULL, 0, true) < 0) {
 			hang_up(g, "out of memory");
 			return;
 		}
-		c->state = C_CLOSING;
 		start_write(c);
 		return;
-	case C_CLOSING:
+	case BC_LS_GIVE_UP:
 		hang_up(g, "no answer to the end of the stream");
 		return;
-	default:
+	case BC_LS_NOTHING:
 		return;
 	}
 }
@@ -618,7 +570,7 @@ lg_cloud_config(struct lg *g)
 	}
 	if (g->cfg.uuid == NULL || g->cfg.device_api_key == NULL) {
 		/* the gateway registers the device: look again later */
-		c->config_at = bc_mono_ms() + CONFIG_AGAIN_MS;
+		bc_ls_config(&c->s, true, false, bc_mono_ms());
 		return;
 	}
 	snprintf(url, sizeof(url), "%s/device/v2/%s/log-stream", g->cfg.api_endpoint, g->cfg.uuid);
@@ -638,7 +590,7 @@ lg_cloud_config(struct lg *g)
 	g->ring.unsent = 0;
 	g->ring.gone = gone;
 	g->ring.ud = g;
-	c->state = C_IDLE;
+	bc_ls_config(&c->s, true, true, bc_mono_ms());
 	log_info("streaming logs to %s", g->cfg.api_endpoint);
 	if (strncmp(g->cfg.api_endpoint, "http://", 7) == 0)
 		log_warnx("logs over plain http (%s): for tests only; a local user listening first "
@@ -647,6 +599,7 @@ lg_cloud_config(struct lg *g)
 	return;
 off:
 	/* no cloud stream in this run: the spool goes unused */
+	bc_ls_config(&c->s, false, false, bc_mono_ms());
 	spool_unused(c);
 }
 
@@ -656,7 +609,7 @@ lg_cloud_start(struct lg *g, bc_err *err)
 	struct lgc *c = &g->cloud;
 	int rv;
 
-	c->state = C_OFF;
+	c->s = (bc_logstream){.state = BC_LS_OFF};
 	g->hold = busy;
 	g->hold_until = busy_until;
 	if (g->d->settings.log_spool[0] != '\0') {

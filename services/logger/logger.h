@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "lib/cloud/answer.h"
+#include "lib/core/logstream.h"
 #include "lib/docker/docker.h"
 #include "lib/ipc/daemon.h"
 #include "lib/logs/record.h"
@@ -67,7 +68,8 @@ struct follower {
 #define LGC_MAX_ANSWER 4096
 
 struct lgc {
-	int state;
+	/* the connection's state, timers and backoff (lib/core/logstream.h) */
+	bc_logstream s;
 	bool on;		     /* started (its aios made) */
 	bc_pool *pool;		     /* nng's threads -> the loop: bc_pool_post */
 	atomic_uint gen;	     /* the connection's: an end posted for an
@@ -81,9 +83,6 @@ struct lgc {
 	z_stream z;
 	bool z_init;
 	bc_buf out; /* the bytes being written (the first write holds the key: wiped) */
-	bool writing;
-	uint64_t write_started, last_write, retry_at, config_at, close_deadline;
-	unsigned failures;
 	uint64_t inflight_first; /* the first record of the write in flight */
 	uint64_t inflight_last;	 /* and its last */
 	/* the first record written on this connection (0: none yet): a
@@ -97,7 +96,6 @@ struct lgc {
 	uint64_t spooled; /* records that went to the spool (since start) */
 	bool spool_warned;
 	uint64_t inflight_sup; /* the suppressed count its notice says */
-	uint64_t connected_at;
 	struct {
 		char id[16];
 		bool is_stderr;
