@@ -19,20 +19,21 @@ list_path(const struct fetcher *f, char *out, size_t n)
 	snprintf(out, n, "%s/fetcher-pulled.json", f->statedir);
 }
 
-/* The list is the loop's: loaded once, kept on disk at each change. */
+/* The list is the loop's: loaded once, kept on disk at each change, as
+ * ["<image reference>", ...]. */
 void
 fetcher_pulled_load(struct fetcher *f)
 {
 	char path[600];
-	json_t *l;
+	json_t *l, *e;
+	size_t i;
 
 	list_path(f, path, sizeof(path));
 	l = bc_read_json(path, 0, 16 << 20, NULL);
-	if (!json_is_array(l)) {
-		json_decref(l);
-		l = json_array();
-	}
-	f->pulled = l;
+	json_array_foreach(l, i, e) if (json_is_string(e) &&
+					!bc_strs_has(&f->pulled, json_string_value(e)))
+	    bc_strs_add(&f->pulled, json_string_value(e));
+	json_decref(l);
 }
 
 static void
@@ -40,28 +41,21 @@ save(const struct fetcher *f)
 {
 	char path[600];
 	bc_err err = {0};
+	json_t *l = json_array();
 
+	for (size_t i = 0; l != NULL && i < f->pulled.n; i++)
+		json_array_append_new(l, json_string(f->pulled.v[i]));
 	list_path(f, path, sizeof(path));
-	if (bc_write_json_atomic(path, f->pulled, 0600, &err) < 0)
-		log_warnx("keep the list of pulled images: %s", err.msg);
-}
-
-static bool
-has(const json_t *l, const char *ref)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(l, i, e) if (strcmp(json_string_value(e), ref) == 0) return true;
-	return false;
+	if (l == NULL || bc_write_json_atomic(path, l, 0600, &err) < 0)
+		log_warnx("keep the list of pulled images: %s", l ? err.msg : "out of memory");
+	json_decref(l);
 }
 
 void
 fetcher_record_pull(struct fetcher *f, const char *ref)
 {
-	if (!has(f->pulled, ref)) {
-		json_array_append_new(f->pulled, json_string(ref));
+	if (!bc_strs_has(&f->pulled, ref) && bc_strs_add(&f->pulled, ref) == 0)
 		save(f);
-	}
 }
 
 /* One CLEANUP: what may go (decided on the loop), removed on the pool. */
@@ -87,7 +81,8 @@ cleanup_work(void *ud)
 	for (size_t i = 0; i < c->candidates.n; i++) {
 		const char *ref = c->candidates.v[i];
 		bc_err rerr = {0};
-		if (bc_docker_image_remove(d, ref, false, &rerr) == 0 || rerr.code == BC_ENOTFOUND) {
+		if (bc_docker_image_remove(d, ref, false, &rerr) == 0 ||
+		    rerr.code == BC_ENOTFOUND) {
 			bc_strs_add(&c->removed, ref);
 			log_info("cleanup: removed %s", ref);
 		} else {
@@ -111,12 +106,11 @@ cleanup_done(void *ud, bool ran)
 	if (c->rc == 0) {
 		/* the list as it is now (a pull may have ended meanwhile), less
 		 * what went */
-		json_t *left = json_array(), *e;
-		size_t i;
-		json_array_foreach(f->pulled, i, e) if (!bc_strs_has(&c->removed,
-								     json_string_value(e)))
-		    json_array_append(left, e);
-		json_decref(f->pulled);
+		bc_strs left = {0};
+		for (size_t i = 0; i < f->pulled.n; i++)
+			if (!bc_strs_has(&c->removed, f->pulled.v[i]))
+				bc_strs_add(&left, f->pulled.v[i]);
+		bc_strs_free(&f->pulled);
 		f->pulled = left;
 		save(f);
 		rep.body.cleanup_done.removed = c->removed;
@@ -133,18 +127,15 @@ int
 fetcher_cleanup(struct fetcher *f, const bc_body_cleanup *req, bc_msg *rep, bc_err *err)
 {
 	struct cleanup *c = calloc(1, sizeof(*c));
-	json_t *e;
-	size_t i;
 
 	(void)rep;
 	if (c == NULL)
 		return bc_err_sys(err, "cleanup");
 	c->f = f;
-	json_array_foreach(f->pulled, i, e)
-	{
-		const char *ref = json_string_value(e);
+	for (size_t i = 0; i < f->pulled.n; i++) {
+		const char *ref = f->pulled.v[i];
 		/* an image a job is pulling right now is wanted too */
-		if (ref != NULL && !bc_strs_has(&req->keep, ref) && !bc_jobs_in_flight(&f->jobs, ref))
+		if (!bc_strs_has(&req->keep, ref) && !bc_jobs_in_flight(&f->jobs, ref))
 			bc_strs_add(&c->candidates, ref);
 	}
 	if (bc_pool_submit(f->pool, cleanup_work, cleanup_done, c, err) < 0) {

@@ -7,7 +7,6 @@
 #ifndef BC_FETCHER_H
 #define BC_FETCHER_H
 
-#include <jansson.h>
 #include <stdatomic.h>
 
 #include "lib/fetch/fetch.h"
@@ -21,10 +20,10 @@ struct fetcher {
 	bc_pool *pool;
 	uint64_t instance; /* this run (lib/ipc/daemon.h): in every job message */
 	/* the loop's */
-	bc_jobs jobs; /* lib/fetch/jobs.h */
+	bc_jobs jobs;			 /* lib/fetch/jobs.h */
 	struct pull *pulls[BC_JOBS_MAX]; /* the job's pull, by slot; NULL: none */
-	size_t pulling;	      /* attempts out on the pool now */
-	json_t *pulled;	      /* images we pulled (cleanup.c), as kept on disk */
+	size_t pulling;			 /* attempts out on the pool now */
+	bc_strs pulled;			 /* images we pulled (cleanup.c), as kept on disk */
 	bool stopping;
 	atomic_bool guard_warned; /* the disk guard said once that it cannot see the disk */
 	/* set once at start */

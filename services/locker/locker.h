@@ -4,11 +4,10 @@
 #ifndef BC_LOCKER_H
 #define BC_LOCKER_H
 
+#include "lib/core/locker.h"
 #include "lib/ipc/daemon.h"
 #include "lib/locks/leases.h"
 #include "lib/locks/lock.h"
-
-struct wentry;
 
 struct locker {
 	bc_leases leases; /* lib/locks/leases.h */
@@ -17,9 +16,8 @@ struct locker {
 	uint64_t ttl_ms;
 	int inotify;
 	nng_socket pub;
-	/* what each inotify descriptor looks at */
-	struct wentry *watches;
-	size_t nwatches, capwatches;
+	/* what each inotify descriptor looks at (lib/core/locker.h) */
+	bc_lockwatches watches;
 };
 
 /* watch.c */

@@ -20,16 +20,6 @@
 
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE)
 
-/* What each watch descriptor looks at: depth 0 the lock dir, 1 an app's
- * dir, 2 a service's. */
-struct wentry {
-	int wd;
-	int depth;
-	int64_t app_id;
-	char name[64];
-	char path[1024];
-};
-
 static void
 publish(struct locker *l, int64_t app, const char *service, const char *dir)
 {
@@ -45,27 +35,10 @@ publish(struct locker *l, int64_t app, const char *service, const char *dir)
 static void
 add_watch(struct locker *l, const char *path, int depth, int64_t app, const char *name)
 {
-	struct wentry *w;
 	int wd = inotify_add_watch(l->inotify, path, WATCH_MASK | IN_ONLYDIR);
 
-	if (wd < 0)
-		return;
-	for (size_t i = 0; i < l->nwatches; i++)
-		if (l->watches[i].wd == wd)
-			return; /* already watched */
-	if (l->nwatches == l->capwatches) {
-		struct wentry *nw =
-		    realloc(l->watches, (l->capwatches = l->capwatches * 2 + 16) * sizeof(*nw));
-		if (nw == NULL)
-			return;
-		l->watches = nw;
-	}
-	w = &l->watches[l->nwatches++];
-	w->wd = wd;
-	w->depth = depth;
-	w->app_id = app;
-	snprintf(w->name, sizeof(w->name), "%s", name ? name : "");
-	snprintf(w->path, sizeof(w->path), "%s", path);
+	if (wd < 0 || bc_lockwatches_add(&l->watches, wd, depth, app, name, path) != 0)
+		return; /* already watched, or out of memory */
 	/* what is already there below it */
 	if (depth < 2) {
 		DIR *d = opendir(path);
@@ -75,8 +48,8 @@ add_watch(struct locker *l, const char *path, int depth, int64_t app, const char
 			if (e->d_name[0] == '.')
 				continue;
 			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			add_watch(l, sub, depth + 1,
-				  depth == 0 ? strtoll(e->d_name, NULL, 10) : app, e->d_name);
+			add_watch(l, sub, depth + 1, bc_lockwatch_app(depth + 1, app, e->d_name),
+				  e->d_name);
 		}
 		if (d)
 			closedir(d);
@@ -91,28 +64,13 @@ on_events(struct locker *l)
 
 	for (char *p = buf; n > 0 && p < buf + n;) {
 		struct inotify_event *ev = (struct inotify_event *)p;
-		struct wentry *w = NULL;
+		bc_lw_effect e;
 		p += sizeof(*ev) + ev->len;
-		for (size_t i = 0; i < l->nwatches; i++)
-			if (l->watches[i].wd == ev->wd)
-				w = &l->watches[i];
-		if (w != NULL && (ev->mask & IN_IGNORED)) {
-			/* the directory went (a pruned lock dir): so does its entry */
-			*w = l->watches[--l->nwatches];
-			continue;
-		}
-		if (w == NULL || ev->len == 0)
-			continue;
-		if (w->depth < 2 && (ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR)) {
-			char sub[1100];
-			snprintf(sub, sizeof(sub), "%s/%s", w->path, ev->name);
-			add_watch(l, sub, w->depth + 1,
-				  w->depth == 0 ? strtoll(ev->name, NULL, 10) : w->app_id,
-				  ev->name);
-		} else if (w->depth == 2 && (strcmp(ev->name, "updates.lock") == 0 ||
-					     strcmp(ev->name, "resin-updates.lock") == 0)) {
-			publish(l, w->app_id, w->name, w->path);
-		}
+		e = bc_lockwatches_event(&l->watches, ev->wd, ev->mask, ev->len ? ev->name : "");
+		if (e.action == BC_LW_WATCH)
+			add_watch(l, e.path, e.depth, e.app_id, e.name);
+		else if (e.action == BC_LW_PUBLISH)
+			publish(l, e.app_id, e.name, e.path);
 	}
 }
 
@@ -177,6 +135,5 @@ void
 locker_stop_watch(struct locker *l)
 {
 	close(l->inotify);
-	free(l->watches);
-	l->watches = NULL;
+	bc_lockwatches_free(&l->watches);
 }
