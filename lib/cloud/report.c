@@ -1,6 +1,7 @@
 #include "lib/cloud/report.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/base/clock.h"
@@ -12,10 +13,10 @@ service_status(const char *s, const char *app_status)
 {
 	static const struct {
 		const char *ours, *theirs;
-	} map[] = {{"running", "Running"},	   {"created", "Installed"},
-		   {"restarting", "Running"},	   {"paused", "Running"},
-		   {"exited", "exited"},	   {"dead", "Dead"},
-		   {"removing", "Stopping"},	   {"downloading", "Downloading"}};
+	} map[] = {{"running", "Running"},    {"created", "Installed"},
+		   {"restarting", "Running"}, {"paused", "Running"},
+		   {"exited", "exited"},      {"dead", "Dead"},
+		   {"removing", "Stopping"},  {"downloading", "Downloading"}};
 
 	for (size_t i = 0; s != NULL && i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(s, map[i].ours) == 0)
@@ -61,46 +62,54 @@ release_of(json_t *releases, const char *commit, const char *status)
  * target once the app is Idle, before that the release of the containers
  * that are not the target's; none (the cloud keeps what it had) while
  * only the target's containers exist and it is not yet applied. */
-static json_t *
-app_report(const json_t *a)
+static const char *const app_status_names[] = {
+    "Idle", "Downloading", "Updating", "Waiting", "Waiting for update lock", "Failed"};
+
+static const char *
+app_status(const bc_app_rec *a)
 {
-	const char *st = json_string_value(json_object_get(a, "status"));
-	const char *target = json_string_value(json_object_get(a, "commit"));
-	const char *runs = NULL, *name;
-	json_t *rels = json_object(), *s, *out;
+	return a->status >= 0 && a->status <= BC_APP_FAILING ? app_status_names[a->status] : NULL;
+}
+
+static json_t *
+app_report(const bc_app_rec *a)
+{
+	const char *st = app_status(a);
+	const char *target = a->commit;
+	const char *runs = NULL;
+	json_t *rels = json_object(), *out;
 
 	if (target != NULL)
 		release_of(rels, target, update_status(st));
-	json_object_foreach(json_object_get(a, "services"), name, s)
-	{
-		const char *commit = json_string_value(json_object_get(s, "commit")) ?: target;
-		const char *status = json_string_value(json_object_get(s, "status"));
-		json_t *dl = json_object_get(s, "download");
-		json_t *pct = json_object_get(dl, "percent");
+	for (size_t i = 0; i < a->services.n; i++) {
+		const bc_svc_rec *s = &a->services.v[i];
+		const char *commit = s->commit ?: target;
+		bool dl = s->dl_image != NULL;
 		bool old = target != NULL && commit != NULL && strcmp(commit, target) != 0;
 		json_t *o;
 
 		if (commit == NULL)
 			continue;
-		o = json_pack("{s:s, s:s}", "image",
-			      json_string_value(json_object_get(s, "image")) ?: "", "status",
-			      service_status(status, old ? "Idle" : st));
+		o = json_pack("{s:s, s:s}", "image", s->image ?: "", "status",
+			      service_status(s->status, old ? "Idle" : st));
 		if (old) {
-			if (runs == NULL || (status != NULL && strcmp(status, "running") == 0))
+			if (runs == NULL ||
+			    (s->status != NULL && strcmp(s->status, "running") == 0))
 				runs = commit;
-			json_object_set_new(release_of(rels, commit, "done"), name, o);
+			json_object_set_new(release_of(rels, commit, "done"), s->name, o);
 			/* the target's image for it is coming: filed under the target */
-			if (json_is_integer(pct))
+			if (dl)
 				json_object_set_new(
-				    release_of(rels, target, update_status(st)), name,
-				    json_pack("{s:s, s:s, s:O}", "image",
-					      json_string_value(json_object_get(dl, "image")) ?: "",
-					      "status", "Downloading", "download_progress", pct));
+				    release_of(rels, target, update_status(st)), s->name,
+				    json_pack("{s:s, s:s, s:I}", "image", s->dl_image, "status",
+					      "Downloading", "download_progress",
+					      (json_int_t)s->dl_percent));
 			continue;
 		}
-		if (json_is_integer(pct))
-			json_object_set(o, "download_progress", pct);
-		json_object_set_new(release_of(rels, commit, update_status(st)), name, o);
+		if (dl)
+			json_object_set_new(o, "download_progress",
+					    json_integer((json_int_t)s->dl_percent));
+		json_object_set_new(release_of(rels, commit, update_status(st)), s->name, o);
 	}
 	if (target != NULL && st != NULL && strcmp(st, "Idle") == 0)
 		runs = target;
@@ -111,35 +120,31 @@ app_report(const json_t *a)
 }
 
 json_t *
-bc_report_from_state(const json_t *state, const json_t *rejected)
+bc_report_from_state(const bc_body_state *state, const bc_rejections *rejected)
 {
-	json_t *apps = json_object(), *a, *out;
-	const char *uuid, *commit;
-	size_t i;
+	json_t *apps = json_object(), *out;
 	int busy = 0;
 
-	json_array_foreach(json_object_get(state, "apps"), i, a)
-	{
-		const char *st = json_string_value(json_object_get(a, "status"));
-		uuid = json_string_value(json_object_get(a, "uuid"));
+	for (size_t i = 0; i < state->apps.n; i++) {
+		const bc_app_rec *a = &state->apps.v[i];
+		const char *st = app_status(a);
 		if (st != NULL && strcmp(st, "Idle") != 0 && strcmp(st, "Failed") != 0)
 			busy = 1;
 		/* an app on its way out is not the cloud's to hear of (the
 		 * supervisor reports only the target's apps) */
-		if (uuid == NULL || json_is_true(json_object_get(a, "removed")))
+		if (a->uuid == NULL || a->removed)
 			continue;
-		json_object_set_new(apps, uuid, app_report(a));
+		json_object_set_new(apps, a->uuid, app_report(a));
 	}
-	json_object_foreach((json_t *)rejected, uuid, a)
-	{
-		json_t *ar = json_object_get(apps, uuid), *rels;
-		if ((commit = json_string_value(a)) == NULL)
-			continue;
+	for (size_t i = 0; rejected != NULL && i < rejected->n; i++) {
+		const bc_rejected *r = &rejected->v[i];
+		json_t *ar = json_object_get(apps, r->uuid), *rels;
 		if (ar == NULL)
-			json_object_set_new(apps, uuid, ar = json_pack("{s:{}}", "releases"));
+			json_object_set_new(apps, r->uuid, ar = json_pack("{s:{}}", "releases"));
 		rels = json_object_get(ar, "releases");
-		json_object_set_new(rels, commit,
-				    json_pack("{s:s, s:{}}", "update_status", "rejected", "services"));
+		json_object_set_new(
+		    rels, r->commit,
+		    json_pack("{s:s, s:{}}", "update_status", "rejected", "services"));
 	}
 	out = json_pack("{s:s, s:o}", "status", busy ? "Updating" : "Idle", "apps", apps);
 	return out;
@@ -209,4 +214,58 @@ bc_cloud_backoff_ms(unsigned n, long retry_after_s, uint64_t cap_ms)
 	if (retry_after_s > 0 && retry_after_s <= BC_RETRY_AFTER_MAX_S)
 		return (uint64_t)retry_after_s * 1000; /* seconds (RFC 9110) */
 	return bc_doubling_ms(n, BC_CLOUD_BACKOFF_MIN_MS, cap_ms);
+}
+
+char *
+bc_reporter_body(const bc_reporter *r, const char *uuid, const bc_body_state *st,
+		 const bc_rejections *rejected, bc_err *err)
+{
+	json_t *now = bc_report_from_state(st, rejected), *diff, *body;
+	char *text;
+
+	err->code = 0;
+	if (now == NULL) {
+		bc_err_set(err, BC_ESYS, "state report: out of memory");
+		return NULL;
+	}
+	diff = bc_report_diff(r->accepted, now);
+	json_decref(now);
+	if (diff == NULL)
+		return NULL; /* never an empty report */
+	body = json_pack("{s:o}", uuid, diff);
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (text == NULL)
+		bc_err_set(err, BC_ESYS, "state report: out of memory");
+	return text;
+}
+
+void
+bc_reporter_accepted(bc_reporter *r, const char *uuid, const char *body)
+{
+	json_t *b = json_loads(body, 0, NULL);
+	json_t *diff = json_object_get(b, uuid);
+
+	if (r->accepted == NULL)
+		r->accepted = json_object();
+	json_object_update(r->accepted, diff);
+	json_decref(b);
+}
+
+uint64_t
+bc_reporter_when(const bc_reporter *r, const bc_body_state *st, const bc_rejections *rejected,
+		 uint64_t last_sent_ms, uint64_t now_ms)
+{
+	json_t *now = bc_report_from_state(st, rejected);
+	uint64_t at = bc_report_when(r->accepted, now, last_sent_ms, now_ms);
+
+	json_decref(now);
+	return at;
+}
+
+void
+bc_reporter_free(bc_reporter *r)
+{
+	json_decref(r->accepted);
+	r->accepted = NULL;
 }

@@ -1,6 +1,8 @@
 /* The device's state report to the cloud (PATCH /device/v3/state), built
- * from the reconciler's state document (lib/plan/statedoc.h), and the
- * diff that makes a report carry only what changed. Pure: no I/O.
+ * from the reconciler's state (its STATE, typed: lib/plan/statedoc.h), and
+ * the diff that makes a report carry only what changed. Pure: no I/O. The
+ * report is the cloud's JSON: made here, and what the cloud last accepted
+ * kept here (bc_reporter), never in the gateway.
  *
  * The device part of a report (what goes under the device's uuid):
  *
@@ -30,14 +32,51 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "lib/base/err.h"
+#include "proto/proto.h"
+
 #define BC_REPORT_EVERY_MS 10000      /* at most one report in 10 s */
 #define BC_CLOUD_BACKOFF_MIN_MS 15000 /* errors: min(15 s x 2^n, the poll interval) */
 #define BC_RETRY_AFTER_MAX_S 86400    /* a Retry-After beyond a day is not taken */
 
-/* The device part from a state document. rejected, if not NULL, maps an
- * app uuid to the commit of a target release that was refused: reported
- * with update_status "rejected". A new reference, or NULL (no memory). */
-json_t *bc_report_from_state(const json_t *state, const json_t *rejected);
+/* The target releases refused (the last rejection only), per app: reported
+ * with update_status "rejected". uuid and commit: plain ids of the
+ * cloud's, 1..64 of [A-Za-z0-9_.-]. */
+typedef struct bc_rejected {
+	char uuid[65];
+	char commit[65];
+} bc_rejected;
+
+typedef struct bc_rejections {
+	bc_rejected v[BC_STATE_MAX_APPS];
+	size_t n;
+} bc_rejections;
+
+/* The device part from a state. rejected may be NULL. A new reference, or
+ * NULL (no memory). */
+json_t *bc_report_from_state(const bc_body_state *st, const bc_rejections *rejected);
+
+/* What the cloud last accepted, and what to send next. */
+typedef struct bc_reporter {
+	json_t *accepted; /* the device part: ours (what we sent, never the
+			     answer), its two keys replaced whole; NULL: none */
+} bc_reporter;
+
+/* The body of the next report of st (and rejected) for device uuid:
+ * {"<uuid>": <only what changed>}, as text (the caller's, free()), or
+ * NULL with err->code 0 when nothing changed (never an empty report);
+ * NULL with err when out of memory. */
+char *bc_reporter_body(const bc_reporter *r, const char *uuid, const bc_body_state *st,
+		       const bc_rejections *rejected, bc_err *err);
+
+/* The cloud accepted body (a text bc_reporter_body made) for uuid. */
+void bc_reporter_accepted(bc_reporter *r, const char *uuid, const char *body);
+
+/* When a report of st may go (bc_report_when, against what was accepted). */
+uint64_t bc_reporter_when(const bc_reporter *r, const bc_body_state *st,
+			  const bc_rejections *rejected, uint64_t last_sent_ms, uint64_t now_ms);
+
+void bc_reporter_free(bc_reporter *r);
 
 /* What to send: the top-level fields of now that differ from last (the
  * last report the cloud accepted; NULL: none yet), "apps" whole when

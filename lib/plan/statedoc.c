@@ -4,15 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void
-bc_statedoc_key(char *out, size_t n, int64_t app_id, const char *service)
-{
-	if (service != NULL)
-		snprintf(out, n, "%" PRId64 "/%s", app_id, service);
-	else
-		snprintf(out, n, "%" PRId64, app_id);
-}
-
 static json_t *
 idle_app(void)
 {
@@ -32,8 +23,8 @@ service_doc(const bc_service *s, bool current)
 		if (bc_container_name(name, sizeof(name), s) == 0)
 			json_object_set_new(o, "container", json_string(name));
 		if (s->container_id != NULL)
-			json_object_set_new(o, "id", json_stringn(s->container_id,
-								 strnlen(s->container_id, 12)));
+			json_object_set_new(
+			    o, "id", json_stringn(s->container_id, strnlen(s->container_id, 12)));
 	}
 	return o;
 }
@@ -77,7 +68,8 @@ app_doc(const bc_statedoc_in *in, const bc_app *cur, const bc_app *tgt, bool any
 	if (a == NULL)
 		return NULL;
 	if ((tgt && tgt->uuid) || (cur && cur->uuid))
-		json_object_set_new(a, "uuid", json_string(tgt && tgt->uuid ? tgt->uuid : cur->uuid));
+		json_object_set_new(a, "uuid",
+				    json_string(tgt && tgt->uuid ? tgt->uuid : cur->uuid));
 	if ((tgt && tgt->name) || (cur && cur->name))
 		json_object_set_new(a, "name", json_string(tgt ? tgt->name : cur->name));
 	if (tgt == NULL)
@@ -116,18 +108,18 @@ bc_statedoc_build(const bc_statedoc_in *in)
 
 	for (size_t i = 0; i < c->n_apps; i++)
 		any_failed |= c->apps[i].phase == BC_APP_FAILED;
-	doc = json_pack("{s:I, s:b, s:s?, s:s, s:i, s:I, s:I, s:[]}", "generation",
-			(json_int_t)in->generation, "settled", in->error == NULL && c->settled,
-			"error", in->error, "waiting", c->waiting, "rounds", c->rounds, "steps",
-			(json_int_t)c->steps_done, "converge_ms", (json_int_t)c->elapsed_ms, "apps");
+	doc =
+	    json_pack("{s:I, s:b, s:s?, s:s, s:i, s:I, s:I, s:[]}", "generation",
+		      (json_int_t)in->generation, "settled", in->error == NULL && c->settled,
+		      "error", in->error, "waiting", c->waiting, "rounds", c->rounds, "steps",
+		      (json_int_t)c->steps_done, "converge_ms", (json_int_t)c->elapsed_ms, "apps");
 	if (doc == NULL)
 		return NULL;
 	apps = json_object_get(doc, "apps");
 	for (size_t i = 0; tgt && i < tgt->n_apps; i++) {
 		const bc_app *t = &tgt->apps[i];
-		json_array_append_new(apps,
-				      app_doc(in, cur ? bc_state_app(cur, t->app_id) : NULL, t,
-					      any_failed));
+		json_array_append_new(
+		    apps, app_doc(in, cur ? bc_state_app(cur, t->app_id) : NULL, t, any_failed));
 	}
 	for (size_t i = 0; cur && i < cur->n_apps; i++)
 		if (tgt == NULL || bc_state_app(tgt, cur->apps[i].app_id) == NULL)
@@ -141,99 +133,9 @@ bc_statedoc_find(const json_t *doc, int64_t app_id)
 	size_t i;
 	json_t *a;
 
-	json_array_foreach(json_object_get(doc, "apps"), i, a) if (
-	    json_integer_value(json_object_get(a, "id")) == app_id) return a;
+	json_array_foreach(json_object_get(doc, "apps"), i,
+			   a) if (json_integer_value(json_object_get(a, "id")) == app_id) return a;
 	return NULL;
-}
-
-void
-bc_statedoc_pending(json_t *doc, const json_t *target)
-{
-	const char *du, *au, *commit;
-	json_t *dev, *ta, *rel, *a;
-
-	json_object_foreach((json_t *)target, du, dev)
-	{
-		json_object_foreach(json_object_get(dev, "apps"), au, ta)
-		{
-			json_t *id = json_object_get(ta, "id");
-			const char *have;
-			commit = NULL;
-			json_object_foreach(json_object_get(ta, "releases"), commit, rel)
-			{
-				break; /* only the first release counts */
-			}
-			if (commit == NULL || !json_is_integer(id))
-				continue;
-			if ((a = bc_statedoc_find(doc, json_integer_value(id))) == NULL) {
-				if ((a = idle_app()) == NULL)
-					continue;
-				json_object_set(a, "id", id);
-				json_object_set_new(a, "uuid", json_string(au));
-				if (json_is_string(json_object_get(ta, "name")))
-					json_object_set(a, "name", json_object_get(ta, "name"));
-				json_array_append_new(json_object_get(doc, "apps"), a);
-			}
-			have = json_string_value(json_object_get(a, "commit"));
-			if (have != NULL && strcmp(have, commit) == 0)
-				continue;
-			json_object_set_new(a, "commit", json_string(commit));
-			json_object_set_new(a, "status", json_string("Updating"));
-			json_object_del(a, "removed");
-			json_object_del(a, "error");
-			json_object_del(a, "waiting");
-		}
-	}
-}
-
-void
-bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)busy, k, v)
-	{
-		long long id;
-		json_t *a;
-		if (sscanf(k, "%lld", &id) != 1 || !json_is_string(v))
-			continue;
-		if ((a = bc_statedoc_find(doc, id)) == NULL) {
-			/* an app the last converge did not know yet */
-			if ((a = idle_app()) == NULL)
-				continue;
-			json_object_set_new(a, "id", json_integer(id));
-			json_array_append_new(json_object_get(doc, "apps"), a);
-		}
-		json_object_set(a, "status", v);
-		json_object_del(a, "error");
-		json_object_del(a, "waiting");
-	}
-	json_object_foreach((json_t *)downloads, k, v)
-	{
-		long long id;
-		int off = 0;
-		json_t *a, *svcs, *s;
-		if (sscanf(k, "%lld/%n", &id, &off) != 1 || off == 0 || k[off] == '\0')
-			continue;
-		if ((a = bc_statedoc_find(doc, id)) == NULL)
-			continue;
-		svcs = json_object_get(a, "services");
-		if ((s = json_object_get(svcs, k + off)) == NULL) {
-			s = json_pack("{s:s, s:O?}", "status", "downloading", "image",
-				      json_object_get(v, "image"));
-			json_object_set_new(svcs, k + off, s);
-		} else if (strcmp(json_string_value(json_object_get(s, "status")) ?: "",
-				  "pending") == 0) {
-			json_object_set_new(s, "status", json_string("downloading"));
-		}
-		json_object_set_new(s, "download",
-				    json_pack("{s:O?, s:O?, s:O?, s:O?}", "image",
-					      json_object_get(v, "image"), "percent",
-					      json_object_get(v, "percent"), "current",
-					      json_object_get(v, "current"), "total",
-					      json_object_get(v, "total")));
-	}
 }
 
 bool
@@ -257,8 +159,8 @@ bc_statedoc_app(const json_t *doc, int64_t app_id)
 
 /* --- the typed form (STATE) ------------------------------------------------- */
 
-static const char *const status_names[] = {"Idle",    "Downloading", "Updating",
-					   "Waiting", "Waiting for update lock", "Failed"};
+static const char *const status_names[] = {
+    "Idle", "Downloading", "Updating", "Waiting", "Waiting for update lock", "Failed"};
 
 static char *
 dup_or_null(const json_t *v)
@@ -329,8 +231,10 @@ app_to_msg(const json_t *a, bc_app_rec *r)
 		s->id = dup_or_null(json_object_get(v, "id"));
 		if (dl != NULL) {
 			s->dl_image = strdup(json_string_value(json_object_get(dl, "image")) ?: "");
-			s->dl_percent = (uint64_t)json_integer_value(json_object_get(dl, "percent"));
-			s->dl_current = (uint64_t)json_integer_value(json_object_get(dl, "current"));
+			s->dl_percent =
+			    (uint64_t)json_integer_value(json_object_get(dl, "percent"));
+			s->dl_current =
+			    (uint64_t)json_integer_value(json_object_get(dl, "current"));
 			s->dl_total = (uint64_t)json_integer_value(json_object_get(dl, "total"));
 		}
 		if (s->name == NULL || s->status == NULL)
@@ -374,7 +278,8 @@ static void
 named_from_msg(json_t *map, const bc_named_list *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		json_object_set_new(map, l->v[i].name, json_pack("{s:s}", "status", l->v[i].status));
+		json_object_set_new(map, l->v[i].name,
+				    json_pack("{s:s}", "status", l->v[i].status));
 }
 
 json_t *
@@ -405,20 +310,20 @@ bc_statedoc_from_msg(const bc_body_state *st)
 			json_object_set_new(a, "removed", json_true());
 		for (size_t k = 0; k < r->services.n; k++) {
 			const bc_svc_rec *s = &r->services.v[k];
-			json_t *o = json_pack("{s:s, s:s?, s:I, s:s?}", "status", s->status, "image",
-					      s->image, "release", (json_int_t)s->release,
+			json_t *o = json_pack("{s:s, s:s?, s:I, s:s?}", "status", s->status,
+					      "image", s->image, "release", (json_int_t)s->release,
 					      "commit", s->commit);
 			if (s->container)
 				json_object_set_new(o, "container", json_string(s->container));
 			if (s->id)
 				json_object_set_new(o, "id", json_string(s->id));
 			if (s->dl_image != NULL)
-				json_object_set_new(
-				    o, "download",
-				    json_pack("{s:s, s:I, s:I, s:I}", "image", s->dl_image, "percent",
-					      (json_int_t)s->dl_percent, "current",
-					      (json_int_t)s->dl_current, "total",
-					      (json_int_t)s->dl_total));
+				json_object_set_new(o, "download",
+						    json_pack("{s:s, s:I, s:I, s:I}", "image",
+							      s->dl_image, "percent",
+							      (json_int_t)s->dl_percent, "current",
+							      (json_int_t)s->dl_current, "total",
+							      (json_int_t)s->dl_total));
 			json_object_set_new(svcs, s->name, o);
 		}
 		json_object_set_new(a, "services", svcs);
@@ -429,4 +334,151 @@ bc_statedoc_from_msg(const bc_body_state *st)
 		json_array_append_new(apps, a);
 	}
 	return doc;
+}
+
+/* --- the typed form, between converges ------------------------------------- */
+
+int
+bc_statebody_copy(bc_body_state *to, const bc_body_state *from, bc_err *err)
+{
+	bc_msg m = {.type = BC_MSG_STATE}, back = {.type = BC_MSG_NONE};
+	bc_buf b = {0};
+	int rc;
+
+	m.body.state = *from; /* borrowed: never cleared here */
+	rc =
+	    bc_msg_encode(&m, &b, err) < 0 || bc_msg_decode(b.data, b.len, &back, err) < 0 ? -1 : 0;
+	bc_buf_free(&b);
+	*to = rc == 0 ? back.body.state : (bc_body_state){0};
+	if (rc < 0)
+		bc_msg_clear(&back);
+	return rc;
+}
+
+void
+bc_statebody_free(bc_body_state *st)
+{
+	bc_msg m = {.type = BC_MSG_STATE};
+
+	m.body.state = *st;
+	bc_msg_clear(&m);
+	*st = (bc_body_state){0};
+}
+
+bc_app_rec *
+bc_statebody_find(const bc_body_state *st, int64_t app_id)
+{
+	for (size_t i = 0; i < st->apps.n; i++)
+		if (st->apps.v[i].id == app_id)
+			return &st->apps.v[i];
+	return NULL;
+}
+
+bool
+bc_app_rec_is(const bc_app_rec *a, const char *want)
+{
+	char id[32];
+
+	snprintf(id, sizeof(id), "%lld", (long long)a->id);
+	return strcmp(id, want) == 0 || (a->uuid && strcmp(a->uuid, want) == 0) ||
+	       (a->name && strcmp(a->name, want) == 0);
+}
+
+/* app_id's record, added Idle (nothing of it known yet) when st has none:
+ * NULL when out of memory, or st holds BC_STATE_MAX_APPS already. */
+static bc_app_rec *
+app_rec(bc_body_state *st, int64_t app_id)
+{
+	bc_app_rec *a = bc_statebody_find(st, app_id), *v;
+
+	if (a != NULL)
+		return a;
+	if (st->apps.n == BC_STATE_MAX_APPS ||
+	    (v = realloc(st->apps.v, (st->apps.n + 1) * sizeof(*v))) == NULL)
+		return NULL;
+	st->apps.v = v;
+	a = &v[st->apps.n++];
+	*a = (bc_app_rec){.id = app_id, .status = BC_APP_IDLE};
+	return a;
+}
+
+static void
+set_str(char **at, const char *s)
+{
+	free(*at);
+	*at = s ? strdup(s) : NULL;
+}
+
+/* The app is busy now: what it said of a wait or a failure is over. */
+static void
+app_status(bc_app_rec *a, enum bc_app_status status)
+{
+	a->status = status;
+	set_str(&a->error, NULL);
+	set_str(&a->waiting, NULL);
+}
+
+int
+bc_statebody_pending(bc_body_state *st, const bc_state *target)
+{
+	for (size_t i = 0; target != NULL && i < target->n_apps; i++) {
+		const bc_app *t = &target->apps[i];
+		bc_app_rec *a;
+		bool known;
+		if (t->commit == NULL)
+			continue;
+		known = bc_statebody_find(st, t->app_id) != NULL;
+		if ((a = app_rec(st, t->app_id)) == NULL)
+			return -1;
+		if (!known) {
+			set_str(&a->uuid, t->uuid);
+			set_str(&a->name, t->name);
+		}
+		if (a->commit != NULL && strcmp(a->commit, t->commit) == 0)
+			continue;
+		set_str(&a->commit, t->commit);
+		a->removed = false;
+		app_status(a, BC_APP_UPDATING);
+	}
+	return 0;
+}
+
+int
+bc_statebody_overlay(bc_body_state *st, const bc_download *dl, size_t n_dl, const bc_busy *busy,
+		     size_t n_busy)
+{
+	for (size_t i = 0; i < n_busy; i++) {
+		bc_app_rec *a = app_rec(st, busy[i].app_id);
+		if (a == NULL)
+			return -1;
+		app_status(a, busy[i].downloading ? BC_APP_DOWNLOADING : BC_APP_UPDATING);
+	}
+	for (size_t i = 0; i < n_dl; i++) {
+		bc_app_rec *a = bc_statebody_find(st, dl[i].app_id);
+		bc_svc_rec *s = NULL, *v;
+		if (a == NULL)
+			continue;
+		for (size_t k = 0; k < a->services.n && s == NULL; k++)
+			if (strcmp(a->services.v[k].name, dl[i].service) == 0)
+				s = &a->services.v[k];
+		if (s == NULL) {
+			if (a->services.n == BC_STATE_MAX_SERVICES ||
+			    (v = realloc(a->services.v, (a->services.n + 1) * sizeof(*v))) == NULL)
+				return -1;
+			a->services.v = v;
+			s = &v[a->services.n++];
+			*s = (bc_svc_rec){.name = strdup(dl[i].service),
+					  .status = strdup("downloading"),
+					  .image = strdup(dl[i].image)};
+		} else if (strcmp(s->status, "pending") == 0) {
+			set_str(&s->status, "downloading");
+		}
+		set_str(&s->dl_image, dl[i].image);
+		s->dl_percent = dl[i].percent;
+		s->dl_current = dl[i].current;
+		s->dl_total = dl[i].total;
+		if (s->name == NULL || s->status == NULL || s->dl_image == NULL)
+			return -1;
+	}
+	return 0;
 }

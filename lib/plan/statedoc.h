@@ -51,19 +51,6 @@ typedef struct bc_statedoc_in {
 /* A new document (the caller's), or NULL when out of memory. */
 json_t *bc_statedoc_build(const bc_statedoc_in *in);
 
-/* Lay what changes between converges over doc (in place): downloads maps
- * "<appId>/<service>" to {"image", "percent", "current", "total"}; busy maps
- * "<appId>" to the status of an app being converged now ("Downloading",
- * "Updating"). Either may be NULL. */
-void bc_statedoc_overlay(json_t *doc, const json_t *downloads, const json_t *busy);
-
-/* Lay a newer target (a v3 document) over doc, in place, before a converge
- * has run on it: each of its apps whose release (commit) is not the one doc
- * shows gets that commit and status "Updating" (an app doc does not know
- * yet is added so); the containers stay as they are. A target without
- * commits (a compose project) changes nothing. */
-void bc_statedoc_pending(json_t *doc, const json_t *target);
-
 /* app_id's document in doc, borrowed from it; NULL when doc has none. */
 json_t *bc_statedoc_find(const json_t *doc, int64_t app_id);
 
@@ -82,8 +69,49 @@ json_t *bc_statedoc_app(const json_t *doc, int64_t app_id);
 int bc_statedoc_to_msg(const json_t *doc, bc_body_state *out, bc_err *err);
 json_t *bc_statedoc_from_msg(const bc_body_state *st);
 
-/* The key of downloads and busy for an app (and a service): "<appId>" or
- * "<appId>/<service>" into out. */
-void bc_statedoc_key(char *out, size_t n, int64_t app_id, const char *service);
+/* --- the typed form, between converges ----------------------------------
+ * The reconciler keeps the last converge's state as its STATE body and
+ * lays over it what changes until the next one ends. */
+
+/* An app being converged now: "Downloading" while one of its images
+ * comes, else "Updating". */
+typedef struct bc_busy {
+	int64_t app_id;
+	bool downloading;
+} bc_busy;
+
+/* A service's next image, coming. */
+typedef struct bc_download {
+	int64_t app_id;
+	char service[256];
+	char image[512];
+	unsigned percent;
+	uint64_t current, total;
+} bc_download;
+
+/* A deep copy of from into to (the caller's: bc_msg_clear of a message
+ * holding it, or bc_statebody_free). -1 with err when out of memory. */
+int bc_statebody_copy(bc_body_state *to, const bc_body_state *from, bc_err *err);
+void bc_statebody_free(bc_body_state *st);
+
+/* app_id's record in st, borrowed from it; NULL when st has none. */
+bc_app_rec *bc_statebody_find(const bc_body_state *st, int64_t app_id);
+
+/* Is a the app want names: its id, uuid or name? */
+bool bc_app_rec_is(const bc_app_rec *a, const char *want);
+
+/* Lay a newer target over st, in place, before a converge has run on it:
+ * each of its apps whose release (commit) is not the one st shows gets
+ * that commit and status Updating (an app st does not know yet is added
+ * so); the containers stay as they are. Apps without a commit (a compose
+ * project) change nothing. -1 when out of memory (st holds less). */
+int bc_statebody_pending(bc_body_state *st, const bc_state *target);
+
+/* Lay what changes between converges over st, in place: the apps being
+ * converged (an app st does not know is added), the images coming (a
+ * service with no record gets one, "downloading"; a pending one is
+ * "downloading" now). -1 when out of memory (st holds less). */
+int bc_statebody_overlay(bc_body_state *st, const bc_download *dl, size_t n_dl, const bc_busy *busy,
+			 size_t n_busy);
 
 #endif

@@ -7,7 +7,6 @@
 #ifndef BC_GATEWAY_H
 #define BC_GATEWAY_H
 
-#include <jansson.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
@@ -21,6 +20,7 @@
 #include "lib/core/gateway.h"
 #include "lib/ipc/daemon.h"
 #include "lib/model/config.h"
+#include "lib/plan/statedoc.h"
 
 #define GW_REQUEST_TIMEOUT_MS 59000 /* the supervisor's apiRequestTimeout */
 /* The largest body the cloud may answer: a target fits one message to
@@ -81,11 +81,13 @@ struct gw {
 	/* the target */
 	/* when to poll, the backoff, the clients waiting (lib/core/gateway.h) */
 	bc_gw_poll poll;
-	char etag[256];	  /* of the last target we got (accepted or not) */
-	json_t *target;	  /* the last accepted cloud target, or NULL */
-	json_t *rejected; /* app uuid -> commit of the refused release: the last
-			     rejection only, this device's apps, at most
-			     BC_STATE_MAX_APPS (releases_of) */
+	char etag[256]; /* of the last target we got (accepted or not) */
+	/* the last accepted cloud target, as handed to the reconciler (and
+	 * kept in statefile), or NULL */
+	char *target;
+	/* the refused releases, per app: the last rejection only, this
+	 * device's apps (releases_of) */
+	bc_rejections rejected;
 	/* the cloud's target was refused: its ETag (while the cloud answers
 	 * 304 to it, it is still the cloud's target) and why, terminal-safe */
 	char rejected_etag[256];
@@ -103,12 +105,12 @@ struct gw {
 	/* the report */
 	nng_socket rsub;
 	int rsub_fd;
-	json_t *state;	       /* the reconciler's last state document */
+	bc_body_state state; /* the reconciler's last state (have_state: one came) */
+	bool have_state;
 	uint64_t state_ask_at; /* no STATE event yet: ask the reconciler then */
 	bool state_asking;     /* asked (on the pool), no answer yet */
 	bool sub_live;	       /* a STATE event came: the subscription works */
-	json_t *reported;      /* the device part the cloud last accepted: ours (what
-				  we sent, never the answer), two keys replaced whole */
+	bc_reporter reported;  /* what the cloud last accepted (lib/cloud/report.h) */
 	/* when to report, the backoff (lib/core/gateway.h) */
 	bc_gw_report rep;
 };

@@ -122,11 +122,11 @@ stop(struct bc_daemon *d)
 		gw_report_stop(g);
 		gw_http_stop(g);
 	}
-	json_decref(g->target);
-	json_decref(g->rejected);
-	json_decref(g->state);
-	json_decref(g->reported);
-	g->target = g->rejected = g->state = g->reported = NULL;
+	free(g->target);
+	g->target = NULL;
+	bc_statebody_free(&g->state);
+	g->have_state = false;
+	bc_reporter_free(&g->reported);
 	bc_config_free(&g->cfg); /* wipes the key */
 }
 

@@ -39,8 +39,7 @@ say(struct gw *g, const char *fmt, const char *what)
  * the loop must not. then() runs on the loop with how it went. */
 struct handing {
 	struct gw *g;
-	char *text;  /* the target as sent */
-	json_t *doc; /* the target (a reference) */
+	char *text; /* the target as sent */
 	void (*then)(struct gw *g, struct handing *h);
 	int rc; /* 0: taken (ack), else err */
 	bc_body_ack ack;
@@ -74,19 +73,17 @@ hand_done(void *ud, bool ran)
 		h->then(h->g, h);
 	}
 	free(h->text);
-	json_decref(h->doc);
 	free(h);
 }
 
-/* Hand doc over; then() follows. Returns 0, or -1 with err and then() not
- * called: BC_ETOOBIG when doc written out is more than one message holds
- * (jansson writes a real with 17 digits: it can grow), else the pool full
- * or out of memory. */
+/* Hand text over (a target, taken over: freed here on failure too); then()
+ * follows. Returns 0, or -1 with err and then() not called: BC_ETOOBIG when
+ * text is more than one message holds, else the pool full or out of
+ * memory. */
 static int
-hand_over(struct gw *g, json_t *doc, void (*then)(struct gw *g, struct handing *h), bc_err *err)
+hand_over(struct gw *g, char *text, void (*then)(struct gw *g, struct handing *h), bc_err *err)
 {
 	struct handing *h;
-	char *text = json_dumps(doc, JSON_COMPACT);
 
 	if (text == NULL)
 		return bc_err_set(err, BC_ESYS, "target: out of memory");
@@ -101,10 +98,9 @@ hand_over(struct gw *g, json_t *doc, void (*then)(struct gw *g, struct handing *
 		free(text);
 		return bc_err_set(err, BC_ESYS, "target: out of memory");
 	}
-	*h = (struct handing){.g = g, .text = text, .doc = json_incref(doc), .then = then};
+	*h = (struct handing){.g = g, .text = text, .then = then};
 	if (bc_pool_submit(g->d->pool, hand_work, hand_done, h, err) < 0) {
 		free(text);
-		json_decref(h->doc);
 		free(h);
 		return -1;
 	}
@@ -232,14 +228,17 @@ gw_poll_wait(struct gw *g, bc_err *err)
 	return BC_DEFERRED;
 }
 
+/* The cloud's target and its ETag on disk: {"etag": ..., "target": {...}}
+ * (JSON made here, at the file). */
 static void
 keep(struct gw *g)
 {
-	json_t *k = json_pack("{s:s, s:O}", "etag", g->etag, "target", g->target);
+	json_t *k = json_pack("{s:s, s:o}", "etag", g->etag, "target",
+			      json_loads(g->target, JSON_REJECT_DUPLICATES, NULL));
 	bc_err err = {0};
 
 	if (k == NULL || bc_write_json_atomic(g->statefile, k, 0600, &err) < 0)
-		log_warnx("keeping the cloud's target: %s", err.msg);
+		log_warnx("keeping the cloud's target: %s", k ? err.msg : "out of memory");
 	json_decref(k);
 }
 
@@ -254,26 +253,28 @@ plain_id(const char *s)
 }
 
 /* Which app uuid -> commit this device's part of a target names (for a
- * rejection's report): its first release each, plain ids only, at most
- * BC_STATE_MAX_APPS (the cloud's document is not ours to grow on). */
-static json_t *
-releases_of(const json_t *doc, const char *device)
+ * rejection's report) into out: its first release each, plain ids only,
+ * at most BC_STATE_MAX_APPS (the cloud's document is not ours to grow on). */
+static void
+releases_of(const json_t *doc, const char *device, bc_rejections *out)
 {
-	json_t *out = json_object(), *a, *rel;
+	json_t *a, *rel;
 	const char *au, *commit;
 
 	json_object_foreach(json_object_get(json_object_get(doc, device), "apps"), au, a)
 	{
-		if (json_object_size(out) >= BC_STATE_MAX_APPS)
+		if (out->n >= BC_STATE_MAX_APPS)
 			break;
 		json_object_foreach(json_object_get(a, "releases"), commit, rel)
 		{
-			if (plain_id(au) && plain_id(commit))
-				json_object_set_new(out, au, json_string(commit));
+			if (plain_id(au) && plain_id(commit)) {
+				bc_rejected *r = &out->v[out->n++];
+				snprintf(r->uuid, sizeof(r->uuid), "%s", au);
+				snprintf(r->commit, sizeof(r->commit), "%s", commit);
+			}
 			break;
 		}
 	}
-	return out;
 }
 
 /* The cloud's target refused whole (why): nothing running is touched,
@@ -284,12 +285,9 @@ reject(struct gw *g, json_t *doc, const char *why)
 {
 	log_warnx("Could not move to new release: %s", why);
 	bc_daemon_syslog(g->d, 0, NULL, "Could not move to new release: %s", why);
-	json_object_clear(g->rejected);
-	if (doc != NULL) {
-		json_t *rels = releases_of(doc, g->cfg.uuid);
-		json_object_update(g->rejected, rels);
-		json_decref(rels);
-	}
+	g->rejected.n = 0;
+	if (doc != NULL)
+		releases_of(doc, g->cfg.uuid, &g->rejected);
 	snprintf(g->rejected_etag, sizeof(g->rejected_etag), "%s", g->etag);
 	snprintf(g->rejected_why, sizeof(g->rejected_why), "%.*s", (int)sizeof(g->rejected_why) - 1,
 		 why);
@@ -304,9 +302,10 @@ handed_new(struct gw *g, struct handing *h)
 {
 	if (h->rc == 0) {
 		g->kept_at = 0; /* newer than what was kept */
-		json_decref(g->target);
-		g->target = json_incref(h->doc);
-		json_object_clear(g->rejected);
+		free(g->target);
+		g->target = h->text;
+		h->text = NULL;
+		g->rejected.n = 0;
 		g->rejected_etag[0] = g->rejected_why[0] = '\0';
 		keep(g);
 		log_info("applied the cloud's target (%s)", g->etag);
@@ -339,7 +338,7 @@ got_target(struct gw *g, struct gw_req *rq)
 			   g->cfg.uuid);
 	} else if (doc != NULL && bc_target_parse(doc, NULL, &st, &err) == 0) {
 		bc_state_free(&st);
-		if (hand_over(g, doc, handed_new, &err) == 0) {
+		if (hand_over(g, json_dumps(doc, JSON_COMPACT), handed_new, &err) == 0) {
 			/* the poll is busy until the reconciler has answered */
 			json_decref(doc);
 			return;
@@ -486,7 +485,7 @@ kept_fire(void *ud)
 		g->kept_at = 0;
 		return;
 	}
-	if (hand_over(g, g->target, handed_kept, &err) < 0) {
+	if (hand_over(g, strdup(g->target), handed_kept, &err) < 0) {
 		if (g->kept_tries++ % 30 == 0)
 			log_warnx("the kept cloud target: %s; trying again", err.msg);
 		g->kept_at = bc_mono_ms() + 1000;
@@ -501,10 +500,9 @@ gw_poll_start(struct gw *g, bc_err *err)
 	json_t *k = bc_read_json(g->statefile, JSON_REJECT_DUPLICATES, BC_PROTO_MAX_DOC, NULL);
 	bc_err aerr = {0};
 
-	g->rejected = json_object();
 	if (json_is_object(json_object_get(k, "target")) &&
-	    json_is_string(json_object_get(k, "etag"))) {
-		g->target = json_incref(json_object_get(k, "target"));
+	    json_is_string(json_object_get(k, "etag")) &&
+	    (g->target = json_dumps(json_object_get(k, "target"), JSON_COMPACT)) != NULL) {
 		snprintf(g->etag, sizeof(g->etag), "%s",
 			 json_string_value(json_object_get(k, "etag")));
 		/* offline at boot: what the cloud said last is what runs (the

@@ -24,12 +24,7 @@ report_done(struct gw *g, struct gw_req *rq)
 	if (rq->rv == 0 && rq->status >= 200 && rq->status < 300) {
 		bc_status_line(g->last_report, sizeof(g->last_report), "%s", "accepted");
 		/* rq->send held the body; the device part it brought is kept */
-		json_t *body = json_loads(rq->send, 0, NULL);
-		json_t *diff = json_object_get(body, g->cfg.uuid);
-		if (g->reported == NULL)
-			g->reported = json_object();
-		json_object_update(g->reported, diff);
-		json_decref(body);
+		bc_reporter_accepted(&g->reported, g->cfg.uuid, rq->send);
 		bc_gw_report_accepted(&g->rep, bc_mono_ms());
 		gw_report_soon(g); /* anything that changed meanwhile */
 	} else {
@@ -54,27 +49,22 @@ static uint64_t
 report_due(void *ud)
 {
 	struct gw *g = ud;
-	return bc_gw_report_due(&g->rep, g->cloud && g->provisioned && g->state != NULL);
+	return bc_gw_report_due(&g->rep, g->cloud && g->provisioned && g->have_state);
 }
 
 static void
 report_fire(void *ud)
 {
 	struct gw *g = ud;
-	json_t *now = bc_report_from_state(g->state, g->rejected), *diff, *body;
 	struct gw_req *rq;
 	char url[1200], *text;
 	bc_err err = {0};
 
-	diff = now ? bc_report_diff(g->reported, now) : NULL;
-	json_decref(now);
-	if (diff == NULL) {
+	text = bc_reporter_body(&g->reported, g->cfg.uuid, &g->state, &g->rejected, &err);
+	if (text == NULL && err.code == 0) {
 		bc_gw_report_nothing(&g->rep); /* never an empty report */
 		return;
 	}
-	body = json_pack("{s:o}", g->cfg.uuid, diff);
-	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
 	if (text == NULL || (rq = calloc(1, sizeof(*rq))) == NULL) {
 		free(text);
 		bc_gw_report_not_sent(&g->rep, bc_mono_ms(), BC_REPORT_EVERY_MS);
@@ -94,32 +84,46 @@ report_fire(void *ud)
 void
 gw_report_soon(struct gw *g)
 {
-	json_t *now;
-	uint64_t at;
-
-	if (!g->cloud || g->state == NULL)
+	if (!g->cloud || !g->have_state)
 		return;
-	now = bc_report_from_state(g->state, g->rejected);
 	/* a status change at once; anything else at most every 10 s */
-	at = bc_report_when(g->reported, now, g->rep.last_sent, bc_mono_ms());
-	json_decref(now);
-	bc_gw_report_soon(&g->rep, at);
+	bc_gw_report_soon(&g->rep, bc_reporter_when(&g->reported, &g->state, &g->rejected,
+						    g->rep.last_sent, bc_mono_ms()));
+}
+
+/* The reconciler's state (taken over: *st is left empty) is now ours. */
+static void
+take_state(struct gw *g, bc_body_state *st)
+{
+	bc_statebody_free(&g->state);
+	g->state = *st;
+	*st = (bc_body_state){0};
+	g->have_state = true;
+	gw_report_soon(g);
+}
+
+/* The reconciler's state now, asked (blocks: a pool job's, or the start's). */
+static int
+ask_state(bc_body_state *st)
+{
+	bc_msg q = {.type = BC_MSG_GET_STATE}, r;
+	bc_err err = {0};
+
+	if (bc_client_call(NULL, "reconciler", &q, &r, BC_MSG_STATE, &err) < 0)
+		return -1;
+	*st = r.body.state;
+	return 0;
 }
 
 static void
 state_event(void *ud, bc_msg *m)
 {
 	struct gw *g = ud;
-	json_t *doc;
 
 	if (m->type != BC_MSG_STATE)
 		return;
 	g->sub_live = true; /* the events come: no more asking */
-	if ((doc = bc_statedoc_from_msg(&m->body.state)) != NULL) {
-		json_decref(g->state);
-		g->state = doc;
-		gw_report_soon(g);
-	}
+	take_state(g, &m->body.state);
 }
 
 static void
@@ -140,18 +144,16 @@ state_due(void *ud)
  * taken on the loop. */
 struct asking {
 	struct gw *g;
-	json_t *doc;
+	bc_body_state st;
+	bool ok;
 };
 
 static void
 ask_work(void *ud)
 {
 	struct asking *a = ud;
-	uint64_t gen;
-	bool settled;
 
-	if (bc_client_state(NULL, &gen, &settled, &a->doc, NULL) < 0)
-		a->doc = NULL;
+	a->ok = ask_state(&a->st) == 0;
 }
 
 static void
@@ -161,13 +163,9 @@ ask_done(void *ud, bool ran)
 	struct gw *g = a->g;
 
 	g->state_asking = false;
-	if (ran && a->doc != NULL && !atomic_load(&g->stopping)) {
-		json_decref(g->state);
-		g->state = a->doc;
-		gw_report_soon(g);
-	} else {
-		json_decref(a->doc);
-	}
+	if (ran && a->ok && !atomic_load(&g->stopping))
+		take_state(g, &a->st);
+	bc_statebody_free(&a->st);
 	free(a);
 }
 
@@ -192,9 +190,7 @@ int
 gw_report_start(struct gw *g, bc_err *err)
 {
 	bc_err serr = {0};
-	uint64_t gen;
-	bool settled;
-	json_t *doc;
+	bc_body_state st;
 
 	bc_gw_report_init(&g->rep, g->cfg.app_update_poll_interval_ms);
 	g->rsub_fd = -1;
@@ -211,10 +207,8 @@ gw_report_start(struct gw *g, bc_err *err)
 	 * yet, and the STATE events it sends before our subscription is
 	 * connected are lost (a quick converge at boot would then never be
 	 * reported): until the first STATE event comes, ask every second. */
-	if (bc_client_state(NULL, &gen, &settled, &doc, &serr) == 0) {
-		g->state = doc;
-		gw_report_soon(g);
-	}
+	if (ask_state(&st) == 0)
+		take_state(g, &st);
 	g->state_ask_at = bc_mono_ms() + 1000;
 	return bc_daemon_timer(g->d, state_due, state_fire, g, err);
 }

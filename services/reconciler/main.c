@@ -62,17 +62,14 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	return BC_HANDLED;
 }
 
-/* The last state's document of an app that want names (id, uuid or name)
+/* The last state's record of an app that want names (id, uuid or name)
  * and that has left the target, or NULL. */
-static const json_t *
+static const bc_app_rec *
 removed_app(const struct rec *r, const char *want)
 {
-	size_t i;
-	json_t *a;
-
-	json_array_foreach(json_object_get(r->state_doc, "apps"), i,
-			   a) if (json_is_true(json_object_get(a, "removed")) &&
-				  bc_statedoc_app_is(a, want)) return a;
+	for (size_t i = 0; i < r->sdoc.apps.n; i++)
+		if (r->sdoc.apps.v[i].removed && bc_app_rec_is(&r->sdoc.apps.v[i], want))
+			return &r->sdoc.apps.v[i];
 	return NULL;
 }
 
@@ -88,7 +85,7 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	if (found == NULL) {
 		/* an app that left the target earlier, its volumes kept: -v
 		 * removes them now; without it, there is nothing more to do */
-		const json_t *left = removed_app(r, req->app);
+		const bc_app_rec *left = removed_app(r, req->app);
 		if (left == NULL)
 			return bc_err_set(err, BC_ENOTFOUND, "no app '%s' in the target (apps: %s)",
 					  req->app, r->target ? names : "none");
@@ -98,7 +95,7 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 			rep->body.ack.instance = r->instance;
 			return BC_HANDLED;
 		}
-		rec_purge_add(r, json_integer_value(json_object_get(left, "id")));
+		rec_purge_add(r, left->id);
 	} else if (r->cloud) {
 		/* the cloud's target is the truth here: an app removed by hand
 		 * would stay away until the next target, and up -a would find
@@ -187,8 +184,6 @@ start(struct bc_daemon *d, bc_err *err)
 
 	r->d = d;
 	r->instance = d->instance;
-	r->downloads = json_object();
-	r->busy = json_object();
 	r->workers = set->workers;
 	r->lock_ttl_ms = set->lock_ttl_ms;
 	r->scope = set->n_scope ? set->scope : NULL;

@@ -15,6 +15,7 @@
 #include "lib/ipc/daemon.h"
 #include "lib/locks/held.h"
 #include "lib/plan/engine.h"
+#include "lib/plan/statedoc.h"
 
 struct rec {
 	struct bc_daemon *d;
@@ -30,9 +31,16 @@ struct rec {
 	bc_recon core;
 	bool cloud; /* config.json: the cloud's target rules (no local up) */
 	char config[256];
-	json_t *state_doc; /* the last converge's state document (lib/plan/statedoc.h) */
-	json_t *downloads; /* "<app>/<service>" -> {image, percent, current, total} */
-	json_t *busy;	   /* "<app>" -> its status while a converge works on it */
+	/* the last converge's state (lib/plan/statedoc.h), typed as STATE
+	 * carries it; sdoc_ok: one has ended (else a zeroed, empty one) */
+	bc_body_state sdoc;
+	bool sdoc_ok;
+	/* what changes until the next converge ends: the apps being
+	 * converged, the images coming (at most one per service) */
+	bc_busy *busy;
+	size_t n_busy;
+	bc_download *downloads;
+	size_t n_downloads;
 	/* pulls that failed: when each image is tried again
 	 * (lib/fetch/backoff.h). The loop's: a round reads a copy and posts
 	 * each pull's end back. A new target clears it. At most
@@ -126,7 +134,7 @@ int rec_persist(struct rec *r, bc_err *err);
 void rec_purge_add(struct rec *r, int64_t app);
 /* r->core.purge from purgefile (at start). */
 void rec_load_purge(struct rec *r);
-void rec_purge_prune(struct rec *r, const json_t *doc);
+void rec_purge_prune(struct rec *r, const bc_body_state *doc);
 
 /* Is app one the reconciler may touch (BC_SCOPE_APPS; none set: all)? */
 bool rec_in_scope(const struct rec *r, int64_t app);

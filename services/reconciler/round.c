@@ -64,7 +64,7 @@ rec_purge_add(struct rec *r, int64_t app)
 
 struct prune {
 	struct rec *r;
-	const json_t *doc;
+	const bc_body_state *doc;
 };
 
 /* back in the target: its volumes are its own again; gone: done */
@@ -77,11 +77,11 @@ purge_keeps(void *ud, int64_t app)
 	snprintf(id, sizeof(id), "%lld", (long long)app);
 	if (p->r->target && bc_target_find_app(p->r->target->doc, id, NULL, 0) != NULL)
 		return false;
-	return p->doc == NULL || bc_statedoc_find(p->doc, app) != NULL;
+	return p->doc == NULL || bc_statebody_find(p->doc, app) != NULL;
 }
 
 void
-rec_purge_prune(struct rec *r, const json_t *doc)
+rec_purge_prune(struct rec *r, const bc_body_state *doc)
 {
 	struct prune p = {r, doc};
 	bc_err err = {0};
@@ -90,19 +90,28 @@ rec_purge_prune(struct rec *r, const json_t *doc)
 		log_warnx("%s", err.msg);
 }
 
-/* The state document (lib/plan/statedoc.h) after a converge (cur: what
- * Docker has now, NULL if it could not be seen); without an engine (Docker
- * away) it still says why. */
-static json_t *
+/* The state (lib/plan/statedoc.h) after a converge (cur: what Docker has
+ * now, NULL if it could not be seen), typed into out; without an engine
+ * (Docker away) it still says why. -1 when out of memory. */
+static int
 state_doc(const bc_state *cur, const bc_state *target, const bc_converge *c, int rc,
-	  const bc_err *err, uint64_t gen)
+	  const bc_err *err, uint64_t gen, bc_body_state *out)
 {
 	bc_statedoc_in in = {.generation = gen,
 			     .current = cur,
 			     .target = target,
 			     .c = c,
 			     .error = rc < 0 ? err->msg : NULL};
-	return bc_statedoc_build(&in);
+	json_t *doc = bc_statedoc_build(&in);
+	bc_err terr = {0};
+	int ok = doc != NULL && bc_statedoc_to_msg(doc, out, &terr) == 0 ? 0 : -1;
+
+	if (ok < 0) {
+		log_warnx("state: %s", terr.msg[0] ? terr.msg : "out of memory");
+		bc_statebody_free(out);
+	}
+	json_decref(doc);
+	return ok;
 }
 
 /* Which lock directories stay: those of apps outside our scope, and of
@@ -143,18 +152,16 @@ prune_lockdirs(struct rec *r, const bc_state *target, const bc_state *cur)
 int
 rec_state_body(struct rec *r, bc_body_state *st, bc_err *err)
 {
-	json_t *doc = r->state_doc ? json_deep_copy(r->state_doc) : json_object();
-	int rc;
+	int rc = bc_statebody_copy(st, &r->sdoc, err);
 
-	if (doc == NULL)
-		return bc_err_sys(err, "state");
-	/* the last converge's document, with a newer target's releases (no
+	/* the last converge's state, with a newer target's releases (no
 	 * converge has run on it yet), what is busy and what comes now */
-	if (r->core.done_gen < r->core.generation && r->target != NULL)
-		bc_statedoc_pending(doc, r->target->doc);
-	bc_statedoc_overlay(doc, r->downloads, r->busy);
-	rc = bc_statedoc_to_msg(doc, st, err);
-	json_decref(doc);
+	if (rc == 0 && r->core.done_gen < r->core.generation && r->target != NULL)
+		rc = bc_statebody_pending(st, &r->target->st);
+	if (rc == 0)
+		rc = bc_statebody_overlay(st, r->downloads, r->n_downloads, r->busy, r->n_busy);
+	if (rc < 0 && err->msg[0] == '\0')
+		bc_err_set(err, BC_ESYS, "state: out of memory");
 	st->generation = r->core.done_gen;
 	st->instance = r->instance;
 	st->settled = r->core.settled;
@@ -174,46 +181,74 @@ publish(struct rec *r)
 
 /* --- what a round posts back (run on the loop) ------------------------- */
 
-struct post_json {
+/* An image coming for a service (dl), or done (gone). */
+struct post_download {
 	struct rec *r;
-	char key[192];
-	json_t *v; /* NULL: delete key */
-	bool busy; /* into r->busy (v: the whole new object), else r->downloads */
+	bc_download dl;
+	bool gone;
 };
 
 static void
-posted_json(void *ud)
+posted_download(void *ud)
 {
-	struct post_json *p = ud;
+	struct post_download *p = ud;
+	struct rec *r = p->r;
+	size_t i;
 
-	if (p->busy) {
-		json_decref(p->r->busy);
-		p->r->busy = p->v;
-	} else if (p->v != NULL) {
-		json_object_set_new(p->r->downloads, p->key, p->v);
+	for (i = 0; i < r->n_downloads; i++)
+		if (r->downloads[i].app_id == p->dl.app_id &&
+		    strcmp(r->downloads[i].service, p->dl.service) == 0)
+			break;
+	if (p->gone) {
+		if (i < r->n_downloads)
+			r->downloads[i] = r->downloads[--r->n_downloads];
+	} else if (i < r->n_downloads) {
+		r->downloads[i] = p->dl;
 	} else {
-		json_object_del(p->r->downloads, p->key);
+		bc_download *v = realloc(r->downloads, (r->n_downloads + 1) * sizeof(*v));
+		if (v != NULL) { /* else the state shows less for a moment */
+			r->downloads = v;
+			v[r->n_downloads++] = p->dl;
+		}
 	}
 	free(p);
 }
 
 static void
-post_json(struct rec *r, const char *key, json_t *v, bool busy)
+post_download(struct rec *r, const bc_step *s, unsigned percent, uint64_t current, uint64_t total,
+	      bool gone)
 {
-	struct post_json *p = calloc(1, sizeof(*p));
+	struct post_download *p = calloc(1, sizeof(*p));
 
-	if (p == NULL || (v == NULL && busy)) {
-		json_decref(v);
-		free(p);
+	if (p == NULL)
 		return; /* the state shows less for a moment: not worth failing for */
-	}
-	*p = (struct post_json){.r = r, .v = v, .busy = busy};
-	if (key != NULL)
-		snprintf(p->key, sizeof(p->key), "%s", key);
-	if (bc_pool_post(r->pool, posted_json, p) < 0) {
-		json_decref(v);
+	*p = (struct post_download){
+	    .r = r,
+	    .gone = gone,
+	    .dl = {
+		.app_id = s->app->app_id, .percent = percent, .current = current, .total = total}};
+	snprintf(p->dl.service, sizeof(p->dl.service), "%s", s->target->name);
+	snprintf(p->dl.image, sizeof(p->dl.image), "%s", s->image);
+	if (bc_pool_post(r->pool, posted_download, p) < 0)
 		free(p);
-	}
+}
+
+/* The apps a round's plan is busy with, replacing those of its last. */
+struct post_busy {
+	struct rec *r;
+	bc_busy *busy;
+	size_t n;
+};
+
+static void
+posted_busy(void *ud)
+{
+	struct post_busy *p = ud;
+
+	free(p->r->busy);
+	p->r->busy = p->busy;
+	p->r->n_busy = p->n;
+	free(p);
 }
 
 /* Images come through the fetcher daemon; while one comes, its progress is
@@ -228,13 +263,8 @@ static void
 fetch_progress(void *ud, size_t i, unsigned percent, uint64_t current, uint64_t total)
 {
 	struct fetching *fx = ud;
-	char key[192];
 	(void)i;
-	bc_statedoc_key(key, sizeof(key), fx->s->app->app_id, fx->s->target->name);
-	post_json(fx->r, key,
-		  json_pack("{s:s, s:i, s:I, s:I}", "image", fx->s->image, "percent", (int)percent,
-			    "current", (json_int_t)current, "total", (json_int_t)total),
-		  false);
+	post_download(fx->r, fx->s, percent, current, total, false);
 }
 
 static void
@@ -275,7 +305,7 @@ fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 	struct rec *r = rd->r;
 	struct fetching fx = {.r = r, .s = s};
 	struct pull_end *p;
-	char key[192], why[1024], when[96];
+	char why[1024], when[96];
 	uint64_t mono, wall;
 	int failed;
 
@@ -286,8 +316,7 @@ fetch_via_fetcher(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 		return bc_err_set(err, BC_EHTTP, "fetch '%s': %s", s->image, why);
 	failed = bc_client_fetch(NULL, &s->image, 1, NULL, fetch_progress, fetch_done, &fx,
 				 60 * 60 * 1000, err);
-	bc_statedoc_key(key, sizeof(key), s->app->app_id, s->target->name);
-	post_json(r, key, NULL, false);
+	post_download(r, s, 0, 0, 0, true);
 	if (failed < 0)
 		return bc_err_wrap(err, "fetch '%s'", s->image);
 	/* the loop's table learns it; the words of the next try are said
@@ -452,24 +481,29 @@ static void
 on_plan(void *ud, const bc_plan *plan)
 {
 	struct round *rd = ud;
-	json_t *busy = json_object();
+	struct post_busy *p = calloc(1, sizeof(*p));
 
+	if (p == NULL || (plan->n > 0 && (p->busy = calloc(plan->n, sizeof(*p->busy))) == NULL)) {
+		free(p);
+		return; /* the state shows less for a moment */
+	}
+	p->r = rd->r;
 	for (size_t i = 0; i < plan->n; i++) {
 		const bc_step *s = &plan->steps[i];
-		char key[32];
-		const char *have;
+		size_t k;
 		if (s->app == NULL || s->action == BC_STEP_NOOP)
 			continue;
-		bc_statedoc_key(key, sizeof(key), s->app->app_id, NULL);
-		have = json_string_value(json_object_get(busy, key));
-		if (s->action == BC_STEP_FETCH || have == NULL)
-			json_object_set_new(
-			    busy, key,
-			    json_string(s->action == BC_STEP_FETCH ? "Downloading" : "Updating"));
-		else if (strcmp(have, "Downloading") != 0)
-			json_object_set_new(busy, key, json_string("Updating"));
+		for (k = 0; k < p->n && p->busy[k].app_id != s->app->app_id; k++)
+			;
+		if (k == p->n)
+			p->busy[p->n++] = (bc_busy){.app_id = s->app->app_id};
+		if (s->action == BC_STEP_FETCH)
+			p->busy[k].downloading = true;
 	}
-	post_json(rd->r, NULL, busy, true);
+	if (bc_pool_post(rd->r->pool, posted_busy, p) < 0) {
+		free(p->busy);
+		free(p);
+	}
 }
 
 /* What a round ends with, posted before its cleanup: whoever waits on the
@@ -479,7 +513,8 @@ struct result {
 	uint64_t gen;
 	int rc;
 	bool settled;
-	json_t *sdoc;
+	bool sdoc_ok; /* sdoc was made (else, out of memory, the last stays) */
+	bc_body_state sdoc;
 };
 
 /* The target settled: it is the release to go back to from the next one
@@ -501,15 +536,17 @@ posted_result(void *ud)
 	struct result *res = ud;
 	struct rec *r = res->r;
 
-	json_object_clear(r->busy);
-	if (bc_recon_ended(&r->core, res->gen, res->rc, res->settled, bc_mono_ms()) &&
-	    res->sdoc != NULL)
-		rec_purge_prune(r, res->sdoc);
+	free(r->busy);
+	r->busy = NULL;
+	r->n_busy = 0;
+	if (bc_recon_ended(&r->core, res->gen, res->rc, res->settled, bc_mono_ms()) && res->sdoc_ok)
+		rec_purge_prune(r, &res->sdoc);
 	if (r->core.settled && res->gen == r->core.generation && r->last_good != r->target)
 		remember_settled(r);
-	if (res->sdoc != NULL) { /* else (out of memory) the last one stays */
-		json_decref(r->state_doc);
-		r->state_doc = res->sdoc;
+	if (res->sdoc_ok) { /* else (out of memory) the last one stays */
+		bc_statebody_free(&r->sdoc);
+		r->sdoc = res->sdoc;
+		r->sdoc_ok = true;
 	}
 	publish(r);
 	free(res);
@@ -577,14 +614,11 @@ round_work(void *ud)
 	if (have_cur) /* a failed update too: dirs must not pile up */
 		prune_lockdirs(r, target, &cur);
 	if (res != NULL) {
-		*res = (struct result){
-		    .r = r,
-		    .gen = rd->gen,
-		    .rc = rc,
-		    .settled = c.settled,
-		    .sdoc = state_doc(have_cur ? &cur : NULL, target, &c, rc, &err, rd->gen)};
+		*res = (struct result){.r = r, .gen = rd->gen, .rc = rc, .settled = c.settled};
+		res->sdoc_ok = state_doc(have_cur ? &cur : NULL, target, &c, rc, &err, rd->gen,
+					 &res->sdoc) == 0;
 		if (bc_pool_post(r->pool, posted_result, res) < 0) {
-			json_decref(res->sdoc);
+			bc_statebody_free(&res->sdoc);
 			free(res);
 		}
 	}

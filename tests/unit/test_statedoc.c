@@ -150,10 +150,29 @@ test_outcomes_per_app(void **state)
 	in.error = "docker: connection refused";
 	doc = bc_statedoc_build(&in);
 	assert_string_equal(str(app_of(doc, 1), NULL, NULL, "status"), "Failed");
-	assert_string_equal(str(app_of(doc, 3), NULL, NULL, "error"),
-			    "docker: connection refused");
+	assert_string_equal(str(app_of(doc, 3), NULL, NULL, "error"), "docker: connection refused");
 	json_decref(doc);
 	bc_state_free(&tgt);
+}
+
+/* The document typed (as the reconciler keeps it) and back (to look at). */
+static void
+typed(json_t *doc, bc_body_state *st)
+{
+	bc_err err = {0};
+	*st = (bc_body_state){0};
+	if (bc_statedoc_to_msg(doc, st, &err) < 0)
+		fail_msg("to_msg: %s", err.msg);
+	json_decref(doc);
+}
+
+static json_t *
+untyped(bc_body_state *st)
+{
+	json_t *doc = bc_statedoc_from_msg(st);
+	bc_statebody_free(st);
+	assert_non_null(doc);
+	return doc;
 }
 
 static void
@@ -162,67 +181,116 @@ test_overlay_busy_and_downloads(void **state)
 	bc_state tgt = {0}, cur = {0};
 	bc_converge cv = {.settled = true};
 	bc_statedoc_in in = {.generation = 1, .current = &cur, .target = &tgt, .c = &cv};
-	json_t *doc, *busy, *dl, *a, *d;
+	bc_body_state st, copy;
+	bc_err err = {0};
+	json_t *doc, *a, *d;
+	const bc_busy busy[] = {{.app_id = 1, .downloading = true}, {.app_id = 9}};
+	const bc_download dl[] = {
+	    {.app_id = 1,
+	     .service = "db",
+	     .image = "reg/db:2",
+	     .percent = 40,
+	     .current = 4,
+	     .total = 10},
+	    {.app_id = 1,
+	     .service = "web",
+	     .image = "reg/web:2",
+	     .percent = 5,
+	     .current = 1,
+	     .total = 20},
+	    {.app_id = 1,
+	     .service = "new",
+	     .image = "reg/new:1",
+	     .percent = 1,
+	     .current = 1,
+	     .total = 100},
+	    {.app_id = 77, .service = "x", .image = "reg/x:1"}, /* no such app: nothing */
+	};
 	(void)state;
 
 	svc(app(&tgt, 1, "one", "c2"), "db", 2, NULL);
 	svc(app(&cur, 1, NULL, NULL), "web", 1, "running");
-	doc = bc_statedoc_build(&in);
-	busy = json_pack("{s:s, s:s}", "1", "Downloading", "9", "Updating");
-	dl = json_pack("{s:{s:s, s:i, s:i, s:i}, s:{s:s, s:i, s:i, s:i}}", "1/db", "image",
-		       "reg/db:2", "percent", 40, "current", 4, "total", 10, "1/web", "image",
-		       "reg/web:2", "percent", 5, "current", 1, "total", 20);
-	bc_statedoc_overlay(doc, dl, busy);
+	typed(bc_statedoc_build(&in), &st);
+	/* the loop lays it over a copy: the kept one stays as it was */
+	assert_int_equal(bc_statebody_copy(&copy, &st, &err), 0);
+	assert_int_equal(bc_statebody_overlay(&copy, dl, 4, busy, 2), 0);
+	assert_null(bc_statebody_find(&st, 9));
+	bc_statebody_free(&st);
+	doc = untyped(&copy);
 	a = app_of(doc, 1);
 	assert_string_equal(str(a, NULL, NULL, "status"), "Downloading");
 	assert_string_equal(str(a, "services", "db", "status"), "downloading");
 	d = json_object_get(json_object_get(json_object_get(a, "services"), "db"), "download");
 	assert_int_equal(json_integer_value(json_object_get(d, "percent")), 40);
+	assert_int_equal(json_integer_value(json_object_get(d, "total")), 10);
 	assert_string_equal(json_string_value(json_object_get(d, "image")), "reg/db:2");
 	/* the running one keeps running while its next image comes */
 	assert_string_equal(str(a, "services", "web", "status"), "running");
-	assert_non_null(json_object_get(
-	    json_object_get(json_object_get(a, "services"), "web"), "download"));
+	assert_non_null(
+	    json_object_get(json_object_get(json_object_get(a, "services"), "web"), "download"));
+	/* a service with no record yet: one, downloading its image */
+	assert_string_equal(str(a, "services", "new", "status"), "downloading");
+	assert_string_equal(str(a, "services", "new", "image"), "reg/new:1");
 	/* an app the last converge did not know yet */
 	assert_string_equal(str(app_of(doc, 9), NULL, NULL, "status"), "Updating");
-	json_decref(busy);
-	json_decref(dl);
+	assert_null(bc_statedoc_find(doc, 77));
 	json_decref(doc);
 	bc_state_free(&tgt);
 	bc_state_free(&cur);
 }
 
-/* The document through a STATE message and back is the same document. */
 static void
 test_pending_target(void **state)
 {
-	json_t *doc = json_pack("{s:I, s:[{s:i, s:s, s:s, s:s, s:{s:{s:s, s:s}}}]}", "generation",
-				(json_int_t)4, "apps", "id", 7, "uuid", "u7", "commit", "c1", "status",
-				"Idle", "services", "main", "status", "running", "commit", "c1");
-	json_t *tgt = json_pack("{s:{s:{s:{s:i, s:s, s:{s:{}}}, s:{s:i, s:s, s:{s:{}}}}}}", "dev",
-				"apps", "u7", "id", 7, "name", "seven", "releases", "c2", "u8", "id",
-				8, "name", "eight", "releases", "d1");
-	json_t *same = json_pack("{s:{s:{s:{s:i, s:{s:{}}}}}}", "dev", "apps", "u7", "id", 7,
-				 "releases", "c1");
+	json_t *doc = json_pack("{s:I, s:[{s:i, s:s, s:s, s:s, s:s, s:{s:{s:s, s:s}}}]}",
+				"generation", (json_int_t)4, "apps", "id", 7, "uuid", "u7",
+				"commit", "c1", "status", "Failed", "error", "boom", "services",
+				"main", "status", "running", "commit", "c1");
+	bc_state tgt = {0}, same = {0};
+	bc_body_state st;
 	(void)state;
 
+	app(&same, 7, "seven", "c1");
+	app(&tgt, 7, "seven", "c2");
+	app(&tgt, 8, "eight", "d1");
+	app(&tgt, 9, NULL, NULL); /* a compose project: no commit, nothing */
+	typed(doc, &st);
 	/* the same release: nothing changes */
-	bc_statedoc_pending(doc, same);
-	assert_string_equal(str(app_of(doc, 7), NULL, NULL, "status"), "Idle");
-	/* a newer one: its commit, Updating, the containers as they are */
-	bc_statedoc_pending(doc, tgt);
+	assert_int_equal(bc_statebody_pending(&st, &same), 0);
+	assert_int_equal(bc_statebody_find(&st, 7)->status, BC_APP_FAILING);
+	/* a newer one: its commit, Updating (the failure is over), the
+	 * containers as they are */
+	assert_int_equal(bc_statebody_pending(&st, &tgt), 0);
+	doc = untyped(&st);
 	assert_string_equal(str(app_of(doc, 7), NULL, NULL, "commit"), "c2");
 	assert_string_equal(str(app_of(doc, 7), NULL, NULL, "status"), "Updating");
+	assert_null(str(app_of(doc, 7), NULL, NULL, "error"));
 	assert_string_equal(str(app_of(doc, 7), "services", "main", "commit"), "c1");
-	/* an app the document did not know */
+	/* an app the state did not know */
 	assert_string_equal(str(app_of(doc, 8), NULL, NULL, "commit"), "d1");
 	assert_string_equal(str(app_of(doc, 8), NULL, NULL, "name"), "eight");
 	assert_string_equal(str(app_of(doc, 8), NULL, NULL, "status"), "Updating");
-	json_decref(same);
-	json_decref(tgt);
+	assert_null(bc_statedoc_find(doc, 9));
 	json_decref(doc);
+	bc_state_free(&tgt);
+	bc_state_free(&same);
 }
 
+/* Found by id, uuid or name. */
+static void
+test_app_rec_is(void **state)
+{
+	bc_app_rec a = {.id = 12, .uuid = "abc", .name = "web"};
+	(void)state;
+	assert_true(bc_app_rec_is(&a, "12"));
+	assert_true(bc_app_rec_is(&a, "abc"));
+	assert_true(bc_app_rec_is(&a, "web"));
+	assert_false(bc_app_rec_is(&a, "1"));
+	a.uuid = a.name = NULL;
+	assert_false(bc_app_rec_is(&a, "abc"));
+}
+
+/* The document through a STATE message and back is the same document. */
 static void
 test_through_the_wire(void **state)
 {
@@ -234,7 +302,13 @@ test_through_the_wire(void **state)
 	bc_msg m = {.type = BC_MSG_STATE}, back;
 	bc_buf b = {0};
 	bc_err err = {0};
-	json_t *doc, *dl, *again;
+	json_t *doc, *again;
+	const bc_download dl = {.app_id = 1,
+				.service = "db",
+				.image = "reg/db:2",
+				.percent = 40,
+				.current = 4,
+				.total = 10};
 	(void)state;
 
 	svc(app(&tgt, 1, "one", "c2"), "db", 2, NULL);
@@ -242,24 +316,33 @@ test_through_the_wire(void **state)
 	bc_app_add_volume(&tgt.apps[0])->name = strdup("data");
 	svc(app(&tgt, 2, "two", "c9"), "x", 2, NULL);
 	doc = bc_statedoc_build(&in);
-	dl = json_pack("{s:{s:s, s:i, s:i, s:i}}", "1/db", "image", "reg/db:2", "percent", 40,
-		       "current", 4, "total", 10);
-	bc_statedoc_overlay(doc, dl, NULL);
 	assert_int_equal(bc_statedoc_to_msg(doc, &m.body.state, &err), 0);
 	m.body.state.generation = 4;
-	assert_int_equal(bc_msg_encode(&m, &b, &err), 0);
-	assert_int_equal(bc_msg_decode(b.data, b.len, &back, &err), 0);
-	again = bc_statedoc_from_msg(&back.body.state);
-	if (!json_equal(doc, again)) {
-		char *x = json_dumps(doc, JSON_SORT_KEYS), *y = json_dumps(again, JSON_SORT_KEYS);
-		fail_msg("before: %s\nafter:  %s", x, y);
+	for (int pass = 0; pass < 2; pass++) {
+		/* as built, then with a download laid over the typed form */
+		assert_int_equal(bc_msg_encode(&m, &b, &err), 0);
+		assert_int_equal(bc_msg_decode(b.data, b.len, &back, &err), 0);
+		again = bc_statedoc_from_msg(&back.body.state);
+		if (!json_equal(doc, again)) {
+			char *x = json_dumps(doc, JSON_SORT_KEYS),
+			     *y = json_dumps(again, JSON_SORT_KEYS);
+			fail_msg("pass %d: before: %s\nafter:  %s", pass, x, y);
+		}
+		json_decref(again);
+		json_decref(doc);
+		bc_msg_clear(&back);
+		bc_buf_free(&b);
+		assert_int_equal(bc_statebody_overlay(&m.body.state, &dl, 1, NULL, 0), 0);
+		doc = bc_statedoc_from_msg(&m.body.state);
 	}
-	json_decref(again);
-	json_decref(dl);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(json_object_get(app_of(doc, 1), "services"), "db"),
+				"download"),
+		"percent")),
+	    40);
 	json_decref(doc);
-	bc_msg_clear(&back);
 	bc_msg_clear(&m);
-	bc_buf_free(&b);
 	bc_state_free(&tgt);
 	bc_state_free(&cur);
 }
@@ -298,6 +381,7 @@ main(void)
 	    cmocka_unit_test(test_outcomes_per_app),
 	    cmocka_unit_test(test_overlay_busy_and_downloads),
 	    cmocka_unit_test(test_pending_target),
+	    cmocka_unit_test(test_app_rec_is),
 	    cmocka_unit_test(test_through_the_wire),
 	    cmocka_unit_test(test_bounded_for_the_wire),
 	};
