@@ -75,11 +75,12 @@ poll_watch(void *arg)
 			bc_msg req = {.type = BC_MSG_GW_STATUS}, rep;
 			bc_err err = {0};
 			const char *where = NULL;
-			bool got = bc_client_call(NULL, "gateway", &req, &rep, BC_MSG_GW_INFO,
-						  &err) == 0;
+			bool got =
+			    bc_client_call(NULL, "gateway", &req, &rep, BC_MSG_GW_INFO, &err) == 0;
 			if (got)
 				where = rep.body.gw_info.endpoint;
-			fprintf(stderr, "waiting: the cloud%s%s has not answered the poll yet (%llu s)\n",
+			fprintf(stderr,
+				"waiting: the cloud%s%s has not answered the poll yet (%llu s)\n",
 				where ? " at " : "", where ? where : "",
 				(unsigned long long)((bc_mono_ms() - t0) / 1000));
 			if (got)
@@ -137,7 +138,8 @@ app_label(const json_t *app, char *buf, size_t n)
 	if (name != NULL)
 		snprintf(buf, n, "%s (removed)", name);
 	else
-		snprintf(buf, n, "%lld%s", (long long)json_integer_value(json_object_get(app, "id")),
+		snprintf(buf, n, "%lld%s",
+			 (long long)json_integer_value(json_object_get(app, "id")),
 			 removed ? " (removed)" : "");
 	return buf;
 }
@@ -149,8 +151,8 @@ cli_print_ps(const json_t *doc, const char *const *want, size_t n)
 	const char *k;
 	json_t *app, *s;
 
-	printf("%-16s %-12s %-36s %-12s %-12s %s\n", "APP", "SERVICE", "CONTAINER", "ID",
-	       "STATUS", "IMAGE");
+	printf("%-16s %-12s %-36s %-12s %-12s %s\n", "APP", "SERVICE", "CONTAINER", "ID", "STATUS",
+	       "IMAGE");
 	json_array_foreach(json_object_get(doc, "apps"), i, app)
 	{
 		char buf[300];
@@ -215,14 +217,11 @@ warn_unset(void *ud, const char *name)
 }
 
 json_t *
-cli_load_target(const char *cmd, const char *compose, const char *project, const char *target,
-		bc_state *st)
+cli_read_target(const char *cmd, const char *compose, const char *project, const char *target)
 {
 	bc_compose_opts co = {.project = project, .unset = warn_unset, .ud = (void *)cmd};
-	const char *source = compose ? compose : target;
 	bc_err err = {0};
-	bc_state tmp;
-	json_t *doc = NULL;
+	json_t *doc;
 
 	if (compose != NULL) {
 		doc = bc_compose_load(compose, &co, &err);
@@ -234,16 +233,29 @@ cli_load_target(const char *cmd, const char *compose, const char *project, const
 		doc = bc_target_load(text, len, target, &err);
 		free(text);
 	}
-	/* the whole of it is checked here, naming the file, before anything is sent */
-	if (doc != NULL && bc_target_parse(doc, NULL, st ? st : &tmp, &err) < 0) {
-		bc_err_wrap(&err, "%s", source);
-		json_decref(doc);
-		doc = NULL;
-	} else if (doc != NULL && st == NULL) {
-		bc_state_free(&tmp);
-	}
 	if (doc == NULL)
 		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+	return doc;
+}
+
+json_t *
+cli_load_target(const char *cmd, const char *compose, const char *project, const char *target,
+		bc_state *st)
+{
+	const char *source = compose ? compose : target;
+	bc_err err = {0};
+	bc_state tmp;
+	json_t *doc = cli_read_target(cmd, compose, project, target);
+
+	/* the whole of it is checked here, naming the file */
+	if (doc != NULL && bc_target_parse(doc, NULL, st ? st : &tmp, &err) < 0) {
+		bc_err_wrap(&err, "%s", source);
+		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+		json_decref(doc);
+		return NULL;
+	}
+	if (doc != NULL && st == NULL)
+		bc_state_free(&tmp);
 	return doc;
 }
 
@@ -323,7 +335,8 @@ up_cloud_app(const char *app, int timeout)
 	}
 	json_decref(doc);
 	if (id == 0) {
-		fprintf(stderr, "balena-compose up: no app '%s' in the cloud's target for this device\n",
+		fprintf(stderr,
+			"balena-compose up: no app '%s' in the cloud's target for this device\n",
 			app);
 		return 1;
 	}
@@ -333,11 +346,10 @@ up_cloud_app(const char *app, int timeout)
 int
 cmd_up(int argc, char **argv)
 {
-	static const struct option opts[] = {{"target", 1, NULL, 't'},	{"file", 1, NULL, 'f'},
-					     {"app", 1, NULL, 'a'},
-					     {"project", 1, NULL, 'p'}, {"detach", 0, NULL, 'd'},
-					     {"force", 0, NULL, 'F'},	{"timeout", 1, NULL, 'T'},
-					     {"help", 0, NULL, 'h'},	{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"target", 1, NULL, 't'},  {"file", 1, NULL, 'f'},	 {"app", 1, NULL, 'a'},
+	    {"project", 1, NULL, 'p'}, {"detach", 0, NULL, 'd'}, {"force", 0, NULL, 'F'},
+	    {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},	 {NULL, 0, NULL, 0}};
 	const char *path = NULL, *compose = NULL, *project = NULL, *app = NULL;
 	int detach = 0, timeout = 600, c, rc;
 	bool force = false;
@@ -345,7 +357,7 @@ cmd_up(int argc, char **argv)
 	json_t *doc;
 	char *text;
 	bc_ack ack;
-	bc_state st;
+	size_t napps;
 	int64_t *ids;
 	const char **names;
 
@@ -382,7 +394,8 @@ cmd_up(int argc, char **argv)
 		}
 	}
 	if (app != NULL) {
-		if (path || compose || project || detach || force || optind != argc || timeout <= 0) {
+		if (path || compose || project || detach || force || optind != argc ||
+		    timeout <= 0) {
 			fputs(up_usage, stderr);
 			return 100;
 		}
@@ -393,36 +406,41 @@ cmd_up(int argc, char **argv)
 		fputs(up_usage, stderr);
 		return 100;
 	}
-	if ((doc = cli_load_target("up", compose, project, path, &st)) == NULL)
+	/* read here (a compose file into the v3 shape), validated whole by the
+	 * reconciler as it arrives: parsed into the model once, there */
+	if ((doc = cli_read_target("up", compose, project, path)) == NULL)
 		return 1;
 	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
 	rc = text ? bc_client_apply(NULL, text, force, &ack, &err)
 		  : bc_err_set(&err, BC_ESYS, "out of memory");
 	free(text);
 	if (rc < 0) {
-		fprintf(stderr, "balena-compose up: %s\n", err.msg);
-		bc_state_free(&st);
+		/* a target refused names its file, as the file's own errors do */
+		if (err.code == BC_EINVAL || err.code == BC_ETOOBIG)
+			fprintf(stderr, "balena-compose up: %s: %s\n", compose ? compose : path,
+				err.msg);
+		else
+			fprintf(stderr, "balena-compose up: %s\n", err.msg);
+		json_decref(doc);
 		return 1;
 	}
 	if (detach) {
 		printf("target accepted (generation %llu)\n", (unsigned long long)ack.generation);
-		bc_state_free(&st);
+		json_decref(doc);
 		return 0;
 	}
 	/* wait for these apps only, and show only them */
-	ids = calloc(st.n_apps + 1, sizeof(*ids));
-	names = calloc(st.n_apps + 1, sizeof(*names));
+	napps = bc_target_count_apps(doc);
+	ids = calloc(napps + 1, sizeof(*ids));
+	names = calloc(napps + 1, sizeof(*names));
 	rc = ids && names ? 0 : 1;
-	for (size_t i = 0; rc == 0 && i < st.n_apps; i++) {
-		ids[i] = st.apps[i].app_id;
-		names[i] = st.apps[i].uuid;
-	}
 	if (rc == 0)
-		rc = wait_and_show(&ack, ids, names, st.n_apps, timeout);
+		napps = bc_target_apps(doc, ids, names, napps);
+	if (rc == 0)
+		rc = wait_and_show(&ack, ids, names, napps, timeout);
 	free(ids);
 	free(names);
-	bc_state_free(&st);
+	json_decref(doc);
 	return rc;
 }
 
@@ -499,8 +517,8 @@ cmd_down(int argc, char **argv)
 		app = only;
 	}
 	/* the app's id, to wait for it alone: another app's trouble is not ours */
-	json_array_foreach(json_object_get(doc, "apps"), i, a) if (
-	    cli_app_matches(a, (const char *const[]){app}, 1)) id =
+	json_array_foreach(json_object_get(doc, "apps"), i,
+			   a) if (cli_app_matches(a, (const char *const[]){app}, 1)) id =
 	    json_integer_value(json_object_get(a, "id"));
 	json_decref(doc);
 	if (bc_client_down(NULL, app, volumes, &ack, &err) < 0) {
@@ -517,8 +535,10 @@ cmd_down(int argc, char **argv)
 		json_t *v;
 		if (json_object_size(json_object_get(left, "volumes")) > 0) {
 			printf("kept: the volume(s)");
-			json_object_foreach(json_object_get(left, "volumes"), k, v) printf(" %s", k);
-			printf(" of app %s (balena-compose down -p %s -v removes them)\n", app, app);
+			json_object_foreach(json_object_get(left, "volumes"), k, v)
+			    printf(" %s", k);
+			printf(" of app %s (balena-compose down -p %s -v removes them)\n", app,
+			       app);
 		}
 		json_decref(doc);
 	}
@@ -671,7 +691,12 @@ cmd_state(int argc, char **argv)
 			       json_string_value(json_object_get(a, "name")) ?: "-",
 			       (long long)json_integer_value(json_object_get(a, "id")),
 			       json_string_value(json_object_get(a, "status")),
-			       ae ? ": " : aw ? ": " : "", ae ? ae : aw ? aw : "");
+			       ae   ? ": "
+			       : aw ? ": "
+				    : "",
+			       ae   ? ae
+			       : aw ? aw
+				    : "");
 			print_removed(a);
 			putchar('\n');
 		}

@@ -480,6 +480,24 @@ bc_target_count_apps(const json_t *doc)
 	return json_object_size(json_object_get(device_of(doc, NULL), "apps"));
 }
 
+size_t
+bc_target_apps(const json_t *doc, int64_t *ids, const char **uuids, size_t max)
+{
+	json_t *apps = json_object_get(device_of(doc, NULL), "apps"), *app;
+	const char *uuid;
+	size_t n = 0;
+
+	json_object_foreach(apps, uuid, app)
+	{
+		json_t *id = json_object_get(app, "id");
+		if (n == max)
+			break;
+		ids[n] = json_is_integer(id) ? json_integer_value(id) : 0;
+		uuids[n++] = uuid;
+	}
+	return n;
+}
+
 int64_t
 bc_target_remove_app(json_t *target, const char *uuid)
 {

@@ -72,6 +72,12 @@ const char *bc_target_find_app(const json_t *target, const char *want, char *nam
 /* How many apps doc has. */
 size_t bc_target_count_apps(const json_t *doc);
 
+/* The apps doc names, at most max: each one's id (0 when it has none
+ * that fits) and uuid (its key, borrowed from doc) into ids and uuids.
+ * Their number. Reads doc as it is: it is not validated here (the
+ * reconciler does, once, on arrival). */
+size_t bc_target_apps(const json_t *doc, int64_t *ids, const char **uuids, size_t max);
+
 /* Remove the app of that uuid from target (in place); its id, or 0 when
  * target had no such app. */
 int64_t bc_target_remove_app(json_t *target, const char *uuid);

@@ -658,6 +658,15 @@ test_merge_find_remove(void **state)
 	assert_string_equal(bc_target_find_app(m, "u1", NULL, 0), "u1");
 	assert_null(bc_target_find_app(m, "nope", names, sizeof(names)));
 	assert_string_equal(names, "one, deux, u3");
+	{
+		/* the apps it names, for a client to wait on (not validated) */
+		int64_t ids[4];
+		const char *uuids[4];
+		assert_int_equal(bc_target_apps(m, ids, uuids, 4), 3);
+		assert_int_equal(ids[0] + ids[1] + ids[2], 6);
+		assert_int_equal(bc_target_apps(m, ids, uuids, 2), 2);
+		assert_int_equal(bc_target_apps(json_object_get(m, "dev"), ids, uuids, 4), 0);
+	}
 	/* the held device keeps its config: a new document brings apps */
 	assert_false(bc_target_override_lock(m));
 	assert_true(bc_target_override_lock(doc));
