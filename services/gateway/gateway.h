@@ -19,6 +19,7 @@
 #include "lib/cloud/report.h"
 #include "lib/core/gateway.h"
 #include "lib/ipc/daemon.h"
+#include "lib/ipc/peer.h"
 #include "lib/model/config.h"
 #include "lib/plan/statedoc.h"
 
@@ -29,6 +30,8 @@
  * at all) for an id */
 #define GW_MAX_TARGET BC_PROTO_MAX_DOC
 #define GW_MAX_ANSWER ((size_t)64 << 10)
+/* a call to the reconciler: it answers at once unless it is away */
+#define GW_CALL_MS 10000
 
 struct gw;
 
@@ -67,6 +70,7 @@ struct gw_req {
 struct gw {
 	struct bc_daemon *d;
 	bc_config cfg;	  /* holds the device's key: wiped at stop */
+	bc_peer *recon;	  /* the reconciler, called without waiting (cloud mode) */
 	bool cloud;	  /* an apiEndpoint: the cloud's target is followed */
 	bool provisioned; /* a registered device: poll and report */
 	uint64_t prov_at; /* the next provisioning step: when (0: none) */

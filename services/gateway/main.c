@@ -81,11 +81,12 @@ start(struct bc_daemon *d, bc_err *err)
 		    "%s: a managed device needs uuid and deviceApiKey (or apiKey, the "
 		    "fleet's provisioning key, to register)",
 		    d->settings.config);
-	/* one thread for the calls to the reconciler, which the loop never
-	 * waits on */
-	if (bc_daemon_start_pool(d, 1, 8, err) < 0 || gw_http_start(g, err) < 0 ||
-	    (!g->provisioned && gw_provision_start(g, err) < 0) || gw_poll_start(g, err) < 0 ||
-	    gw_report_start(g, err) < 0)
+	/* the pool: the hand-off of nng's threads (HTTP, the reconciler's
+	 * answers) to the loop, which never waits on either */
+	if (bc_daemon_start_pool(d, 1, 8, err) < 0 ||
+	    (g->recon = bc_peer_open(d->pool, NULL, "reconciler", err)) == NULL ||
+	    gw_http_start(g, err) < 0 || (!g->provisioned && gw_provision_start(g, err) < 0) ||
+	    gw_poll_start(g, err) < 0 || gw_report_start(g, err) < 0)
 		return -1;
 	log_info("following %s for device %s", g->cfg.api_endpoint, g->cfg.uuid);
 	if (strncmp(g->cfg.api_endpoint, "http://", 7) == 0)
@@ -121,6 +122,8 @@ stop(struct bc_daemon *d)
 	if (g->cloud) {
 		gw_report_stop(g);
 		gw_http_stop(g);
+		bc_peer_free(g->recon);
+		g->recon = NULL;
 	}
 	free(g->target);
 	g->target = NULL;

@@ -34,9 +34,10 @@ say(struct gw *g, const char *fmt, const char *what)
 	bc_status_line(g->last_poll, sizeof(g->last_poll), fmt, what);
 }
 
-/* Handing a target to the reconciler (APPLY, replacing its target) runs
- * on the pool: the call waits for a reconciler that is away or busy, and
- * the loop must not. then() runs on the loop with how it went. */
+/* Handing a target to the reconciler (APPLY, replacing its target): the
+ * call goes out and its answer comes back on the loop (lib/ipc/peer.h),
+ * which never waits on a reconciler that is away or busy; then() runs on
+ * the loop with how it went. */
 struct handing {
 	struct gw *g;
 	char *text; /* the target as sent */
@@ -47,42 +48,31 @@ struct handing {
 };
 
 static void
-hand_work(void *ud)
-{
-	struct handing *h = ud;
-	bc_msg req = {.type = BC_MSG_APPLY}, rep;
-
-	req.body.apply.target = h->text;
-	req.body.apply.replace = true;
-	/* the reconciler validates and keeps it before it answers: quick */
-	h->rc = bc_client_call(NULL, "reconciler", &req, &rep, BC_MSG_ACK, &h->err);
-	if (h->rc == 0) {
-		h->ack = rep.body.ack;
-		bc_msg_clear(&rep);
-	}
-}
-
-static void
-hand_done(void *ud, bool ran)
+handed(void *ud, bc_msg *rep, const bc_err *err)
 {
 	struct handing *h = ud;
 
-	if (ran && !atomic_load(&h->g->stopping)) {
-		if (h->rc == 0)
-			h->g->applied = h->ack;
+	if (!atomic_load(&h->g->stopping)) {
+		h->rc = rep != NULL ? 0 : -1;
+		if (rep != NULL)
+			h->g->applied = h->ack = rep->body.ack;
+		else
+			h->err = *err;
 		h->then(h->g, h);
 	}
+	if (rep != NULL)
+		bc_msg_clear(rep);
 	free(h->text);
 	free(h);
 }
 
 /* Hand text over (a target, taken over: freed here on failure too); then()
  * follows. Returns 0, or -1 with err and then() not called: BC_ETOOBIG when
- * text is more than one message holds, else the pool full or out of
- * memory. */
+ * text is more than one message holds, else out of memory. */
 static int
 hand_over(struct gw *g, char *text, void (*then)(struct gw *g, struct handing *h), bc_err *err)
 {
+	bc_msg req = {.type = BC_MSG_APPLY};
 	struct handing *h;
 
 	if (text == NULL)
@@ -99,7 +89,10 @@ hand_over(struct gw *g, char *text, void (*then)(struct gw *g, struct handing *h
 		return bc_err_set(err, BC_ESYS, "target: out of memory");
 	}
 	*h = (struct handing){.g = g, .text = text, .then = then};
-	if (bc_pool_submit(g->d->pool, hand_work, hand_done, h, err) < 0) {
+	req.body.apply.target = text;
+	req.body.apply.replace = true;
+	/* the reconciler validates and keeps it before it answers: quick */
+	if (bc_peer_call(g->recon, &req, BC_MSG_ACK, GW_CALL_MS, handed, h, err) < 0) {
 		free(text);
 		free(h);
 		return -1;
@@ -108,51 +101,37 @@ hand_over(struct gw *g, char *text, void (*then)(struct gw *g, struct handing *h
 }
 
 /* Telling the clients that asked for a poll that found nothing new: the
- * generation the reconciler is at, asked on the pool. */
+ * generation the reconciler is at, asked (lib/ipc/peer.h). */
 struct telling {
 	struct gw *g;
 	bc_pending *who[BC_GW_MAX_WAITERS];
 	size_t n;
-	int rc;
-	bc_body_ack now;
-	bc_err err;
 };
 
 static void
-tell_work(void *ud)
-{
-	struct telling *t = ud;
-	bc_msg q = {.type = BC_MSG_GET_STATE}, r;
-
-	t->rc = bc_client_call(NULL, "reconciler", &q, &r, BC_MSG_STATE, &t->err);
-	if (t->rc == 0) {
-		t->now = (bc_body_ack){r.body.state.generation, r.body.state.instance};
-		bc_msg_clear(&r);
-	}
-}
-
-static void
-tell_done(void *ud, bool ran)
+told(void *ud, bc_msg *r, const bc_err *cerr)
 {
 	struct telling *t = ud;
 	const struct gw *g = t->g;
 	bc_msg rep = {.type = BC_MSG_ACK};
+	bc_err err = {0};
 
-	if (!ran || atomic_load(&t->g->stopping)) {
-		t->rc = -1;
-		bc_err_set(&t->err, BC_ESYS, "the gateway is stopping");
-	} else if (t->rc == 0) {
+	if (atomic_load(&g->stopping))
+		bc_err_set(&err, BC_EPROTO, "the gateway is stopping");
+	else if (r == NULL)
+		bc_err_set(&err, BC_EPROTO, "%s", cerr->msg);
+	else {
+		bc_body_ack now = {r->body.state.generation, r->body.state.instance};
 		/* our last APPLY's generation, unless the reconciler has
 		 * restarted since (it resumed the target from its disk) */
-		rep.body.ack = t->now;
-		if (g->applied.instance == t->now.instance &&
-		    g->applied.generation > t->now.generation)
+		rep.body.ack = now;
+		if (g->applied.instance == now.instance && g->applied.generation > now.generation)
 			rep.body.ack = g->applied;
 	}
-	if (t->rc != 0)
-		t->err.code = BC_EPROTO;
 	for (size_t i = 0; i < t->n; i++)
-		bc_daemon_reply(t->g->d, t->who[i], &rep, t->rc != 0 ? &t->err : NULL);
+		bc_daemon_reply(g->d, t->who[i], &rep, err.code != 0 ? &err : NULL);
+	if (r != NULL)
+		bc_msg_clear(r);
 	free(t);
 }
 
@@ -172,7 +151,8 @@ answer(struct gw *g, size_t n, const bc_body_ack *ack, const char *why)
 			t->g = g;
 			t->n = n;
 			memcpy(t->who, g->waiters, t->n * sizeof(t->who[0]));
-			if (bc_pool_submit(g->d->pool, tell_work, tell_done, t, &err) < 0) {
+			if (bc_peer_call(g->recon, &(bc_msg){.type = BC_MSG_GET_STATE},
+					 BC_MSG_STATE, GW_CALL_MS, told, t, &err) < 0) {
 				free(t);
 				t = NULL;
 				why = err.msg;

@@ -102,19 +102,6 @@ take_state(struct gw *g, bc_body_state *st)
 	gw_report_soon(g);
 }
 
-/* The reconciler's state now, asked (blocks: a pool job's, or the start's). */
-static int
-ask_state(bc_body_state *st)
-{
-	bc_msg q = {.type = BC_MSG_GET_STATE}, r;
-	bc_err err = {0};
-
-	if (bc_client_call(NULL, "reconciler", &q, &r, BC_MSG_STATE, &err) < 0)
-		return -1;
-	*st = r.body.state;
-	return 0;
-}
-
 static void
 state_event(void *ud, bc_msg *m)
 {
@@ -140,49 +127,30 @@ state_due(void *ud)
 	return g->sub_live ? UINT64_MAX : g->state_ask_at;
 }
 
-/* Asked on the pool (the reconciler may be slow to answer), its answer
- * taken on the loop. */
-struct asking {
-	struct gw *g;
-	bc_body_state st;
-	bool ok;
-};
-
+/* Asked without waiting (lib/ipc/peer.h): the answer comes on the loop. */
 static void
-ask_work(void *ud)
+asked(void *ud, bc_msg *rep, const bc_err *err)
 {
-	struct asking *a = ud;
+	struct gw *g = ud;
 
-	a->ok = ask_state(&a->st) == 0;
-}
-
-static void
-ask_done(void *ud, bool ran)
-{
-	struct asking *a = ud;
-	struct gw *g = a->g;
-
+	(void)err; /* asked again in a second */
 	g->state_asking = false;
-	if (ran && a->ok && !atomic_load(&g->stopping))
-		take_state(g, &a->st);
-	bc_statebody_free(&a->st);
-	free(a);
+	if (rep != NULL && !atomic_load(&g->stopping) && !g->sub_live)
+		take_state(g, &rep->body.state);
+	if (rep != NULL)
+		bc_msg_clear(rep);
 }
 
 static void
 state_fire(void *ud)
 {
 	struct gw *g = ud;
-	struct asking *a;
+	bc_err err = {0};
 
 	g->state_ask_at = bc_mono_ms() + 1000;
-	if (g->state_asking || (a = calloc(1, sizeof(*a))) == NULL)
+	if (g->state_asking || bc_peer_call(g->recon, &(bc_msg){.type = BC_MSG_GET_STATE},
+					    BC_MSG_STATE, GW_CALL_MS, asked, g, &err) < 0)
 		return;
-	a->g = g;
-	if (bc_pool_submit(g->d->pool, ask_work, ask_done, a, NULL) < 0) {
-		free(a);
-		return;
-	}
 	g->state_asking = true;
 }
 
@@ -190,7 +158,6 @@ int
 gw_report_start(struct gw *g, bc_err *err)
 {
 	bc_err serr = {0};
-	bc_body_state st;
 
 	bc_gw_report_init(&g->rep, g->cfg.app_update_poll_interval_ms);
 	g->rsub_fd = -1;
@@ -203,13 +170,12 @@ gw_report_start(struct gw *g, bc_err *err)
 	if (nng_socket_get_int(g->rsub, NNG_OPT_RECVFD, &g->rsub_fd) != 0 ||
 	    bc_daemon_watch_fd(g->d, g->rsub_fd, POLLIN, state_ready, g, err) < 0)
 		return -1;
-	/* what runs now, for the first report. The reconciler may not be up
-	 * yet, and the STATE events it sends before our subscription is
-	 * connected are lost (a quick converge at boot would then never be
-	 * reported): until the first STATE event comes, ask every second. */
-	if (ask_state(&st) == 0)
-		take_state(g, &st);
-	g->state_ask_at = bc_mono_ms() + 1000;
+	/* what runs now, for the first report, asked at once. The reconciler
+	 * may not be up yet, and the STATE events it sends before our
+	 * subscription is connected are lost (a quick converge at boot would
+	 * then never be reported): until the first STATE event comes, ask
+	 * every second. */
+	g->state_ask_at = bc_mono_ms();
 	return bc_daemon_timer(g->d, state_due, state_fire, g, err);
 }
 
