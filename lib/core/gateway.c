@@ -171,3 +171,24 @@ bc_gw_report_failed(bc_gw_report *r, uint64_t now, long retry_after_s)
 	r->next = now + wait;
 	return wait;
 }
+
+enum bc_gw_prov_next
+bc_gw_prov_after_register(bool answered, long status, int64_t id)
+{
+	if (answered && status == 201)
+		return id > 0 ? BC_GW_PROV_REGISTERED : BC_GW_PROV_RETRY;
+	if (answered && status == 409)
+		return BC_GW_PROV_LOOKUP; /* registered before (a restart mid-way)? */
+	return BC_GW_PROV_RETRY;
+}
+
+enum bc_gw_prov_next
+bc_gw_prov_after_lookup(bool answered, long status, int64_t id)
+{
+	if (!answered || status != 200)
+		return BC_GW_PROV_RETRY;
+	/* ours (an earlier registration), else the uuid is someone else's or
+	 * ours with another key: start over with a new identity, as the
+	 * supervisor does */
+	return id > 0 ? BC_GW_PROV_REGISTERED : BC_GW_PROV_NEW_IDENTITY;
+}

@@ -130,4 +130,22 @@ void bc_gw_report_accepted(bc_gw_report *r, uint64_t now);
  * before the next, which is then due. */
 uint64_t bc_gw_report_failed(bc_gw_report *r, uint64_t now, long retry_after_s);
 
+/* --- provisioning -------------------------------------------------- */
+
+/* What comes after an answer to a registration or to the lookup of our
+ * uuid (registered: an HTTP answer came; id: the device id its body
+ * names, 0: none). */
+enum bc_gw_prov_next {
+	BC_GW_PROV_REGISTERED,	 /* id is ours: write it, the key of the fleet goes */
+	BC_GW_PROV_LOOKUP,	 /* 409: registered before? look our uuid up */
+	BC_GW_PROV_NEW_IDENTITY, /* the uuid is someone else's: a new one, then again */
+	BC_GW_PROV_RETRY,	 /* an error: again after the backoff */
+};
+
+/* POST /device/register answered (or not). */
+enum bc_gw_prov_next bc_gw_prov_after_register(bool answered, long status, int64_t id);
+
+/* GET /v6/device?$filter=uuid eq ... answered (or not). */
+enum bc_gw_prov_next bc_gw_prov_after_lookup(bool answered, long status, int64_t id);
+
 #endif

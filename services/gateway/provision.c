@@ -119,21 +119,23 @@ lookup_done(struct gw *g, struct gw_req *rq)
 	json_t *d0 = json_array_get(json_object_get(doc, "d"), 0);
 	json_int_t id = json_integer_value(json_object_get(d0, "id"));
 	bc_err err = {0};
+	char why[96];
 
-	if (rq->rv != 0 || rq->status != 200) {
-		char why[96];
-		snprintf(why, sizeof(why), "device lookup: %s",
-			 rq->rv ? gw_req_error(rq) : "an HTTP error");
-		retry(g, why);
-	} else if (id > 0) {
-		registered(g, id); /* our own earlier registration (a restart mid-way) */
-	} else {
-		/* the uuid is someone else's, or ours with another key: start
-		 * over with a new identity, as the supervisor does */
+	switch (bc_gw_prov_after_lookup(rq->rv == 0, rq->status, id)) {
+	case BC_GW_PROV_REGISTERED: /* our own earlier registration (a restart mid-way) */
+		registered(g, id);
+		break;
+	case BC_GW_PROV_NEW_IDENTITY:
 		if (identity(g, true, &err) < 0)
 			retry(g, err.msg);
 		else
 			retry(g, "the uuid was taken; registering with a new one");
+		break;
+	default:
+		snprintf(why, sizeof(why), "device lookup: %s",
+			 rq->rv ? gw_req_error(rq) : "an HTTP error");
+		retry(g, why);
+		break;
 	}
 	json_decref(doc);
 	gw_req_free(rq);
@@ -159,24 +161,29 @@ lookup(struct gw *g)
 static void
 register_done(struct gw *g, struct gw_req *rq)
 {
-	if (rq->rv != 0) {
-		char why[96];
-		snprintf(why, sizeof(why), "register: %s", gw_req_error(rq));
-		retry(g, why);
-	} else if (rq->status == 201) {
-		json_t *doc = rq->body ? json_loadb(rq->body, rq->len, 0, NULL) : NULL;
-		json_int_t id = json_integer_value(json_object_get(doc, "id"));
-		json_decref(doc);
-		if (id > 0)
-			registered(g, id);
-		else
-			retry(g, "register: 201 without a device id");
-	} else if (rq->status == 409) {
+	json_t *doc = rq->rv == 0 && rq->status == 201 && rq->body
+			  ? json_loadb(rq->body, rq->len, 0, NULL)
+			  : NULL;
+	json_int_t id = json_integer_value(json_object_get(doc, "id"));
+	char why[96];
+
+	json_decref(doc);
+	switch (bc_gw_prov_after_register(rq->rv == 0, rq->status, id)) {
+	case BC_GW_PROV_REGISTERED:
+		registered(g, id);
+		break;
+	case BC_GW_PROV_LOOKUP:
 		lookup(g); /* registered before? */
-	} else {
-		char why[64];
-		snprintf(why, sizeof(why), "register: HTTP %ld", rq->status);
+		break;
+	default:
+		if (rq->rv != 0)
+			snprintf(why, sizeof(why), "register: %s", gw_req_error(rq));
+		else if (rq->status == 201)
+			snprintf(why, sizeof(why), "register: 201 without a device id");
+		else
+			snprintf(why, sizeof(why), "register: HTTP %ld", rq->status);
 		retry(g, why);
+		break;
 	}
 	gw_req_free(rq);
 }

@@ -184,14 +184,45 @@ test_report(void **state)
 	assert_int_equal(bc_gw_report_due(&r, true), 60000 + BC_REPORT_EVERY_MS);
 }
 
+static void
+test_provisioning(void **state)
+{
+	(void)state;
+	const struct {
+		bool lookup; /* else register */
+		bool answered;
+		long status;
+		int64_t id;
+		enum bc_gw_prov_next next;
+	} rows[] = {
+	    {false, true, 201, 42, BC_GW_PROV_REGISTERED},
+	    {false, true, 201, 0, BC_GW_PROV_RETRY},  /* 201 without a device id */
+	    {false, true, 409, 0, BC_GW_PROV_LOOKUP}, /* registered before? */
+	    {false, true, 401, 0, BC_GW_PROV_RETRY},
+	    {false, true, 500, 0, BC_GW_PROV_RETRY},
+	    {false, false, 0, 0, BC_GW_PROV_RETRY},	   /* no answer */
+	    {true, true, 200, 42, BC_GW_PROV_REGISTERED},  /* ours: a restart mid-way */
+	    {true, true, 200, 0, BC_GW_PROV_NEW_IDENTITY}, /* someone else's uuid */
+	    {true, true, 404, 0, BC_GW_PROV_RETRY},
+	    {true, false, 0, 42, BC_GW_PROV_RETRY},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		enum bc_gw_prov_next n =
+		    rows[i].lookup
+			? bc_gw_prov_after_lookup(rows[i].answered, rows[i].status, rows[i].id)
+			: bc_gw_prov_after_register(rows[i].answered, rows[i].status, rows[i].id);
+		if (n != rows[i].next)
+			fail_msg("row %zu: %d, not %d", i, n, rows[i].next);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_poll_schedule),
-	    cmocka_unit_test(test_poll_clients),
-	    cmocka_unit_test(test_poll_verdicts),
-	    cmocka_unit_test(test_report),
+	    cmocka_unit_test(test_poll_schedule), cmocka_unit_test(test_poll_clients),
+	    cmocka_unit_test(test_poll_verdicts), cmocka_unit_test(test_report),
+	    cmocka_unit_test(test_provisioning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
