@@ -541,14 +541,16 @@ posted_result(void *ud)
 	r->n_busy = 0;
 	if (bc_recon_ended(&r->core, res->gen, res->rc, res->settled, bc_mono_ms()) && res->sdoc_ok)
 		rec_purge_prune(r, &res->sdoc);
-	if (r->core.settled && res->gen == r->core.generation && r->last_good != r->target)
-		remember_settled(r);
 	if (res->sdoc_ok) { /* else (out of memory) the last one stays */
 		bc_statebody_free(&r->sdoc);
 		r->sdoc = res->sdoc;
 		r->sdoc_ok = true;
 	}
 	publish(r);
+	/* after the state is out: whoever waits on it does not wait for
+	 * the file's fsync too */
+	if (r->core.settled && res->gen == r->core.generation && r->last_good != r->target)
+		remember_settled(r);
 	free(res);
 }
 
