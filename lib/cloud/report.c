@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/base/clock.h"
+#include "lib/plan/statedoc.h"
 
 /* Docker's state of a container (or ours while it has none) as the
  * supervisor names a service's status. */
@@ -62,19 +63,10 @@ release_of(json_t *releases, const char *commit, const char *status)
  * target once the app is Idle, before that the release of the containers
  * that are not the target's; none (the cloud keeps what it had) while
  * only the target's containers exist and it is not yet applied. */
-static const char *const app_status_names[] = {
-    "Idle", "Downloading", "Updating", "Waiting", "Waiting for update lock", "Failed"};
-
-static const char *
-app_status(const bc_app_rec *a)
-{
-	return a->status >= 0 && a->status <= BC_APP_FAILING ? app_status_names[a->status] : NULL;
-}
-
 static json_t *
 app_report(const bc_app_rec *a)
 {
-	const char *st = app_status(a);
+	const char *st = bc_app_status_name(a->status);
 	const char *target = a->commit;
 	const char *runs = NULL;
 	json_t *rels = json_object(), *out;
@@ -127,7 +119,7 @@ bc_report_from_state(const bc_body_state *state, const bc_rejections *rejected)
 
 	for (size_t i = 0; i < state->apps.n; i++) {
 		const bc_app_rec *a = &state->apps.v[i];
-		const char *st = app_status(a);
+		const char *st = bc_app_status_name(a->status);
 		if (st != NULL && strcmp(st, "Idle") != 0 && strcmp(st, "Failed") != 0)
 			busy = 1;
 		/* an app on its way out is not the cloud's to hear of (the

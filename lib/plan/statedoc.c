@@ -162,6 +162,12 @@ bc_statedoc_app(const json_t *doc, int64_t app_id)
 static const char *const status_names[] = {
     "Idle", "Downloading", "Updating", "Waiting", "Waiting for update lock", "Failed"};
 
+const char *
+bc_app_status_name(int status)
+{
+	return status >= 0 && status <= BC_APP_FAILING ? status_names[status] : NULL;
+}
+
 static char *
 dup_or_null(const json_t *v)
 {

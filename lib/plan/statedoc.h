@@ -61,6 +61,10 @@ bool bc_statedoc_app_is(const json_t *app, const char *want);
  * doc has no such app. NULL only when out of memory. */
 json_t *bc_statedoc_app(const json_t *doc, int64_t app_id);
 
+/* An app's status (enum bc_app_status) as the document writes it ("Idle",
+ * ..., "Failed"), or NULL for a number that is none. */
+const char *bc_app_status_name(int status);
+
 /* The document as a STATE body (typed, proto/proto.h) and back. to_msg
  * fills out with owned copies (bc_msg_clear of the message frees them),
  * cut to the message's bounds (BC_STATE_MAX_*);
