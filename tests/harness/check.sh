@@ -24,7 +24,20 @@ abort() {
 	finish
 	exit 1
 }
+# After a failure, the tail of each daemon's log (when a suite ran one):
+# what CI prints is all there is to read. cat -v: a log line is text from
+# apps and the cloud, on its way to a terminal.
+finish_logs() {
+	local f
+	[ "$fail" -gt 0 ] && [ -n "${BC_LOGDIR:-}" ] && [ -d "$BC_LOGDIR" ] || return 0
+	for f in "$BC_LOGDIR"/*/current; do
+		[ -f "$f" ] || continue
+		echo "-- the last lines of $f:"
+		tail -n 25 "$f" | cut -c1-400 | cat -v
+	done
+}
 finish() {
+	finish_logs
 	if [ "$skipped" -gt 0 ]; then
 		echo "$pass passed, $fail failed, $skipped skipped"
 	else

@@ -13,6 +13,10 @@ suite_start() {
 	# never the host's own lock root and state (a suite may set its own)
 	export BC_LOCKDIR=${BC_LOCKDIR:-$work/locks} BC_STATEDIR=${BC_STATEDIR:-$work/state}
 	SUITE_SCAN=$work/scan
+	# a fresh copy on every start: a restart's old supervise/ holds the
+	# last run's status, which s6-svwait would take as this run's (and cp
+	# into an existing directory would nest a second scan dir in it)
+	rm -rf "$SUITE_SCAN"
 	cp -R "$build/scandir" "$SUITE_SCAN"
 	setsid s6-svscan "$SUITE_SCAN" >"$work/svscan.log" 2>&1 &
 	SUITE_SVSCAN=$!
@@ -55,11 +59,31 @@ suite_restarted() {
 	return 1
 }
 
+# Wait until no s6-supervise runs on any service of the scan dir (10 s).
+suite_supervised_wait() {
+	local d any
+	for _ in $(seq 100); do
+		any=
+		for d in "$SUITE_SCAN"/*/ "$SUITE_SCAN"/*/log/; do
+			[ -d "$d" ] && s6-svok "$d" 2>/dev/null && any=$d
+		done
+		[ -z "$any" ] && return 0
+		sleep 0.1
+	done
+	echo "suite: a supervisor still runs on $any" >&2
+	return 1
+}
+
 suite_stop() {
 	[ -n "$SUITE_SVSCAN" ] || return 0
 	s6-svscanctl -t "$SUITE_SCAN" 2>/dev/null
 	wait "$SUITE_SVSCAN" 2>/dev/null
 	SUITE_SVSCAN=
+	# s6-svscan waits for the loggers, not for the daemons' supervisors: one
+	# may still be reaping its daemon. A start now would find it holding its
+	# service (the new supervisor exits, the daemon never comes) and its
+	# status still "up": wait until each is gone (at most 10 s)
+	suite_supervised_wait
 	# the daemons mount a small tmpfs on the lock root where they may;
 	# 'suite_stop keep' (a restart) leaves it. A test's lock root goes with
 	# the test, its containers too (make demo-stop keeps one in use:
