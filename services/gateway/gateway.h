@@ -1,9 +1,9 @@
 /* The gateway: the one process that speaks to the cloud API for the
  * device's target and state (../shared/CLOUD-API.md). One loop: HTTPS
- * requests (nng's HTTP client and TLS, http.c) end on the loop through an
- * eventfd; the target is polled (poll.c) and handed to the reconciler
- * whole; the reconciler's state, as it publishes it, is reported
- * (report.c). Everything here belongs to the loop's thread. */
+ * requests (lib/cloud/conn.h, http.c) end on the loop; the target is
+ * polled (poll.c) and handed to the reconciler whole; the reconciler's
+ * state, as it publishes it, is reported (report.c). Everything here belongs to the loop's thread.
+ */
 #ifndef BC_GATEWAY_H
 #define BC_GATEWAY_H
 
@@ -16,6 +16,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/cloud/answer.h"
+#include "lib/cloud/conn.h"
 #include "lib/cloud/report.h"
 #include "lib/core/gateway.h"
 #include "lib/ipc/daemon.h"
@@ -35,35 +36,26 @@
 
 struct gw;
 
-/* One request: connect, send, read the answer through our own strict,
- * bounded reader (lib/cloud/answer.h, fuzzed): a body larger than max is
- * refused as its head says so, not after it was read. */
+/* One request to the cloud: its bytes, and the exchange that carries them
+ * (lib/cloud/conn.h: connect, write, the answer through the strict,
+ * bounded reader; a body larger than max is refused as its head says so,
+ * not after it was read). */
 struct gw_req {
 	struct gw *g;
-	nng_url *url;
-	nng_http_client *client;
+	bc_cloud_conn *cc;
 	char *head; /* the request as sent (ours: it holds the key, wiped
 		       once written and when freed), head_len bytes */
 	size_t head_len;
-	nng_http_conn *conn;
-	nng_aio *aio;	     /* the connect, then the write */
-	nng_aio *raio;	     /* the answer, read beside the write */
-	int phase;	     /* the aio's callback only */
-	atomic_bool over;    /* its end is told (finished, once) */
-	uint64_t deadline;   /* monotonic ms: the whole request */
-	bc_cloud_answer ans; /* the answer as it is read: the body at most max bytes */
-	char rbuf[16384];
 	char *send;	      /* the body sent (ours), or NULL */
 	size_t max;	      /* the largest body accepted */
-	bool ended;	      /* its end is posted to the loop (nng's thread sets it) */
 	struct gw_req *inext; /* on the in-flight list */
 	void (*done)(struct gw *g, struct gw_req *rq);
 	const char *bearer; /* another key than the device's (provisioning) */
 	/* ended: */
-	int rv;		  /* 0, or nng's error (gw_req_error) */
-	char why[160];	  /* what was wrong with the answer, when rv says EPROTO */
-	long status;	  /* HTTP status when rv is 0 */
-	const char *body; /* borrowed from ans.body, len bytes, or NULL when empty */
+	int rv;			    /* 0, or nng's error (gw_req_error) */
+	long status;		    /* HTTP status when rv is 0 */
+	const bc_cloud_answer *ans; /* when rv is 0: borrowed from cc (ETag, Retry-After) */
+	const char *body;	    /* borrowed from ans, len bytes, or NULL when empty */
 	size_t len;
 };
 
@@ -79,7 +71,7 @@ struct gw {
 	char statefile[512]; /* the last accepted cloud target and its ETag */
 	nng_tls_config *tls;
 	uint64_t timeout_ms;	 /* of one request: min(config.json apiTimeout, 59 s) */
-	atomic_int stopping;	 /* the loop is over: requests start nothing new */
+	atomic_int stopping;	 /* the loop is over: calls' ends are dropped */
 	struct gw_req *inflight; /* the loop's own list */
 
 	/* the target */

@@ -306,7 +306,7 @@ got_target(struct gw *g, struct gw_req *rq)
 	bc_state st;
 	bc_err err = {0};
 
-	snprintf(g->etag, sizeof(g->etag), "%s", rq->ans.etag);
+	snprintf(g->etag, sizeof(g->etag), "%s", rq->ans->etag);
 	if (rq->body == NULL)
 		bc_err_set(&err, BC_EINVAL, "target: an empty body");
 	else

@@ -29,7 +29,7 @@ report_done(struct gw *g, struct gw_req *rq)
 		gw_report_soon(g); /* anything that changed meanwhile */
 	} else {
 		uint64_t wait = bc_gw_report_failed(&g->rep, bc_mono_ms(),
-						    rq->rv == 0 ? rq->ans.retry_after_s : 0);
+						    rq->rv == 0 ? rq->ans->retry_after_s : 0);
 		if (rq->rv != 0)
 			bc_status_line(g->last_report, sizeof(g->last_report), "failed: %s",
 				       gw_req_error(rq));

@@ -7,9 +7,10 @@
  * for a stalled stream). After a failure: again in 5 s x 2^n, at most 5 min;
  * the records of the write that failed are sent again.
  *
- * nng connects (TLS) and moves the bytes on its threads; each end of an
- * operation is told to the loop through an eventfd, and all the logic runs
- * on the loop. A record's cursor moves once its write has gone out (or
+ * The connection is the one cloud client's (lib/cloud/conn.h): nng
+ * connects (TLS) and moves the bytes on its threads, the answer is read
+ * beside the writes through the strict reader, and each end comes to the
+ * loop, where all the logic runs. A record's cursor moves once its write has gone out (or
  * when the buffer drops it unsent), and is kept at once: that is what a
  * restart resumes from. A stop sends nothing twice; a crash (kill -9) in
  * the moment between a write going out and its cursor being kept sends
@@ -31,49 +32,6 @@
 
 #define WATCHDOG_MS 30000
 #define WRITE_MAX (64u << 10) /* JSON bytes in one write */
-
-enum { F_CONNECT = 1, F_WRITE = 2, F_READ = 4 };
-
-/* An operation of the connection ended (nng's thread): its end goes to
- * the loop as the pool's jobs' news do (bc_pool_post), with the
- * connection it was of. */
-struct fired {
-	struct lgc *c;
-	unsigned op;
-	unsigned gen;
-};
-
-static void on_fired(void *ud);
-
-static void
-fired(struct lgc *c, unsigned op)
-{
-	struct fired *f = malloc(sizeof(*f));
-
-	if (f != NULL) {
-		*f = (struct fired){.c = c, .op = op, .gen = atomic_load(&c->gen)};
-		if (bc_pool_post(c->pool, on_fired, f) == 0)
-			return;
-		free(f);
-	}
-	/* out of memory: the stream stalls, and its watchdog hangs it up */
-	log_warnx("log stream: the end of an operation is lost (out of memory)");
-}
-static void
-connect_cb(void *arg)
-{
-	fired(arg, F_CONNECT);
-}
-static void
-write_cb(void *arg)
-{
-	fired(arg, F_WRITE);
-}
-static void
-read_cb(void *arg)
-{
-	fired(arg, F_READ);
-}
 
 /* Records in the spool the cloud has not taken? */
 static bool
@@ -112,19 +70,8 @@ hang_up(struct lg *g, const char *why)
 	uint64_t wait;
 	bool say;
 
-	nng_aio_cancel(c->waio);
-	nng_aio_cancel(c->raio);
-	nng_aio_wait(c->waio);
-	nng_aio_wait(c->raio);
-	atomic_fetch_add(&c->gen, 1); /* what those posted is not ours now */
-	if (c->conn != NULL) {
-		nng_http_conn_close(c->conn);
-		c->conn = NULL;
-	}
-	if (c->client != NULL) {
-		nng_http_client_free(c->client);
-		c->client = NULL;
-	}
+	bc_cloud_conn_close(c->cc); /* nothing of it comes after this */
+	c->cc = NULL;
 	if (c->z_init) {
 		deflateEnd(&c->z);
 		c->z_init = false;
@@ -147,7 +94,6 @@ hang_up(struct lg *g, const char *why)
 	if (c->out.data != NULL) /* the first write holds the key */
 		explicit_bzero(c->out.data, c->out.cap);
 	c->out.len = 0;
-	bc_cloud_answer_free(&c->ans);
 	wait = bc_ls_hung_up(&c->s, why != NULL, bc_mono_ms(), &say);
 	lg_follow_resume(g);
 	c->n_adv = 0;
@@ -195,15 +141,12 @@ chunk(struct lgc *c, const char *p, size_t len, bool finish)
 	return 0;
 }
 
-static void
+/* The bytes in c->out go; a watchdog of 30 s. */
+static int
 start_write(struct lgc *c)
 {
-	nng_iov iov = {.iov_buf = c->out.data, .iov_len = c->out.len};
-
 	bc_ls_write_started(&c->s, bc_mono_ms());
-	nng_aio_set_iov(c->waio, 1, &iov);
-	nng_aio_set_timeout(c->waio, WATCHDOG_MS);
-	nng_http_conn_write_all(c->conn, c->waio); /* a TLS write sends one record at most */
+	return bc_cloud_conn_write(c->cc, c->out.data, c->out.len, WATCHDOG_MS);
 }
 
 /* What the next write carries: the records the cloud has not taken (and a
@@ -297,10 +240,9 @@ busy_until(const struct lg *g)
 }
 
 static void
-write_done(struct lg *g)
+write_done(struct lg *g, int rv)
 {
 	struct lgc *c = &g->cloud;
-	int rv = nng_aio_result(c->waio);
 
 	if (rv != 0) { /* hang_up sends what this write held again */
 		char why[96];
@@ -329,43 +271,30 @@ write_done(struct lg *g)
 	explicit_bzero(c->out.data, c->out.len); /* the first holds the key */
 }
 
+/* The exchange is over: any answer while we stream is a failure; at the
+ * end of the body, the cloud's 201 is how it ends well. */
 static void
-read_done(struct lg *g)
+ended(struct lg *g, int rv)
 {
 	struct lgc *c = &g->cloud;
-	int rv = nng_aio_result(c->raio), r = -1;
-	bc_err err = {0};
-	long status;
+	long status = rv == 0 ? bc_cloud_conn_answer(c->cc)->parser.status : 0;
 	char why[160];
 
-	if (rv == 0) {
-		r = bc_cloud_answer_feed(&c->ans, c->rbuf, nng_aio_count(c->raio), &err);
-		if (r == 0) { /* the answer comes in pieces: read on */
-			nng_iov riov = {.iov_buf = c->rbuf, .iov_len = sizeof(c->rbuf)};
-			nng_aio_set_iov(c->raio, 1, &riov);
-			nng_http_conn_read(c->conn, c->raio);
-			return;
-		}
-	} else if (rv == NNG_ECLOSED || rv == NNG_ECONNSHUT) {
-		/* an answer whose end is the connection's */
-		r = bc_cloud_answer_eof(&c->ans, &err) == 1 ? 1 : -2;
-	}
-	status = r == 1 ? c->ans.parser.status : 0;
 	if (bc_ls_answered_well(&c->s, status)) {
 		snprintf(c->status, sizeof(c->status),
 			 "closed after 60 s idle (the cloud said %ld)", status);
 		hang_up(g, NULL);
 		return;
 	}
-	if (r == 1) {
+	if (rv == 0) {
 		snprintf(why, sizeof(why), "the cloud answered %ld%s", status,
 			 status == 401 ? " (is the device known?)" : "");
 		c->refused = status >= 400;
-	} else if (r == -1)
+	} else if (rv == NNG_EPROTO)
 		snprintf(why, sizeof(why), "the cloud sent what is not an answer (%.100s)",
-			 err.msg);
+			 bc_cloud_conn_error(c->cc, rv));
 	else
-		snprintf(why, sizeof(why), "%s", nng_strerror(rv));
+		snprintf(why, sizeof(why), "%s", bc_cloud_conn_error(c->cc, rv));
 	hang_up(g, why);
 }
 
@@ -373,16 +302,10 @@ static void
 connect_done(struct lg *g)
 {
 	struct lgc *c = &g->cloud;
-	int rv = nng_aio_result(c->caio);
-	nng_iov riov = {.iov_buf = c->rbuf, .iov_len = sizeof(c->rbuf)};
+	const nng_url *u = bc_cloud_conn_url(c->cc);
 	char head[2048];
 	int n;
 
-	if (rv != 0) {
-		hang_up(g, nng_strerror(rv));
-		return;
-	}
-	c->conn = nng_aio_get_output(c->caio, 0);
 	if (deflateInit2(&c->z, 1, Z_DEFLATED, 16 + 12, 5, Z_DEFAULT_STRATEGY) != Z_OK) {
 		hang_up(g, "out of memory");
 		return;
@@ -394,7 +317,7 @@ connect_done(struct lg *g)
 		     "Content-Type: application/x-ndjson\r\nContent-Encoding: gzip\r\n"
 		     "Transfer-Encoding: chunked\r\nUser-Agent: balena-compose/" BC_VERSION
 		     "\r\n\r\n",
-		     c->url->u_requri, c->url->u_host, g->cfg.device_api_key);
+		     u->u_requri, u->u_host, g->cfg.device_api_key);
 	if (n < 0 || (size_t)n >= sizeof(head) || fill(g) < 0) {
 		explicit_bzero(head, sizeof(head));
 		hang_up(g, "out of memory");
@@ -423,32 +346,24 @@ connect_done(struct lg *g)
 	bc_ls_connected(&c->s, bc_mono_ms());
 	snprintf(c->status, sizeof(c->status), "streaming to %s", g->cfg.api_endpoint);
 	log_info("log stream: connected to %s", g->cfg.api_endpoint);
-	start_write(c);
-	/* any answer while we stream is a failure: listen for it */
-	bc_cloud_answer_init(&c->ans, LGC_MAX_ANSWER, false);
-	nng_aio_set_iov(c->raio, 1, &riov);
-	nng_aio_set_timeout(c->raio, NNG_DURATION_INFINITE);
-	nng_http_conn_read(c->conn, c->raio);
+	if (start_write(c) < 0)
+		hang_up(g, "the connection is over");
 }
 
+/* The loop: the connection's steps (lib/cloud/conn.h). */
 static void
-on_fired(void *ud)
+on_exchange(void *ud, bc_cloud_conn *cc, bc_cc_event ev, int rv)
 {
-	struct fired *f = ud;
-	struct lgc *c = f->c;
-	struct lg *g = (struct lg *)((char *)c - offsetof(struct lg, cloud));
-	unsigned op = f->op;
-	bool ours = f->gen == atomic_load(&c->gen) && c->on;
+	struct lg *g = ud;
+	struct lgc *c = &g->cloud;
 
-	free(f);
-	if (!ours)
-		return;
-	if (op == F_CONNECT && c->s.state == BC_LS_CONNECTING)
+	(void)cc; /* the one open: a closed one tells nothing */
+	if (ev == BC_CC_CONNECTED && c->s.state == BC_LS_CONNECTING)
 		connect_done(g);
-	else if (op == F_WRITE && c->s.writing)
-		write_done(g);
-	else if (op == F_READ && c->conn != NULL)
-		read_done(g);
+	else if (ev == BC_CC_WRITTEN && c->s.writing)
+		write_done(g, rv);
+	else if (ev == BC_CC_ENDED)
+		ended(g, rv);
 }
 
 static void
@@ -456,14 +371,21 @@ open_stream(struct lg *g)
 {
 	struct lgc *c = &g->cloud;
 	bc_err err = {0};
+	/* the answer's deadline is none: the stream is ended by us (the
+	 * core's idle close and its give-up) */
+	bc_cc_opts o = {.url = c->url,
+			.tls = c->tls,
+			.pool = c->pool,
+			.max = LGC_MAX_ANSWER,
+			.connect_ms = WATCHDOG_MS,
+			.fn = on_exchange,
+			.ud = g};
 
-	if (bc_cloud_client(c->url, c->plain ? NULL : c->tls, &c->client, &err) < 0) {
+	if (bc_cloud_conn_open(&c->cc, &o, &err) < 0) {
 		hang_up(g, err.msg);
 		return;
 	}
 	bc_ls_connecting(&c->s);
-	nng_aio_set_timeout(c->caio, WATCHDOG_MS);
-	nng_http_client_connect(c->client, c->caio);
 }
 
 /* --- the loop's timer: what to do next ------------------------------------ */
@@ -496,14 +418,16 @@ cloud_fire(void *ud)
 			hang_up(g, "out of memory");
 			return;
 		}
-		start_write(c);
+		if (start_write(c) < 0)
+			hang_up(g, "the connection is over");
 		return;
 	case BC_LS_END_BODY: /* a minute with nothing: end the body, read the answer */
 		if (chunk(c, NULL, 0, true) < 0) {
 			hang_up(g, "out of memory");
 			return;
 		}
-		start_write(c);
+		if (start_write(c) < 0)
+			hang_up(g, "the connection is over");
 		return;
 	case BC_LS_GIVE_UP:
 		hang_up(g, "no answer to the end of the stream");
@@ -553,8 +477,8 @@ lg_cloud_config(struct lg *g)
 	struct lgc *c = &g->cloud;
 	const char *cfg = g->d->settings.config;
 	bc_err err = {0};
-	char url[2300], why[600];
-	int rv;
+	char why[600];
+	bool plain;
 
 	bc_config_free(&g->cfg);
 	switch (bc_config_mode(cfg, &g->cfg, why, sizeof(why), &err)) {
@@ -573,10 +497,11 @@ lg_cloud_config(struct lg *g)
 		bc_ls_config(&c->s, true, false, bc_mono_ms());
 		return;
 	}
-	snprintf(url, sizeof(url), "%s/device/v2/%s/log-stream", g->cfg.api_endpoint, g->cfg.uuid);
-	if (bc_registry_url_check(url, &c->plain, &err) < 0 ||
-	    (rv = nng_url_parse(&c->url, url)) != 0) {
-		log_warnx("log stream: %s", err.msg[0] ? err.msg : "a bad apiEndpoint");
+	snprintf(c->url, sizeof(c->url), "%s/device/v2/%s/log-stream", g->cfg.api_endpoint,
+		 g->cfg.uuid);
+	/* said now, once, not at each try */
+	if (bc_registry_url_check(c->url, &plain, &err) < 0) {
+		log_warnx("log stream: %s", err.msg);
 		goto off;
 	}
 	/* the CAs only now: a device in local mode never loads them (about
@@ -607,7 +532,6 @@ int
 lg_cloud_start(struct lg *g, bc_err *err)
 {
 	struct lgc *c = &g->cloud;
-	int rv;
 
 	c->s = (bc_logstream){.state = BC_LS_OFF};
 	g->hold = busy;
@@ -630,10 +554,6 @@ lg_cloud_start(struct lg *g, bc_err *err)
 	}
 	c->pool = g->d->pool;
 	c->on = true;
-	if ((rv = nng_aio_alloc(&c->caio, connect_cb, c)) != 0 ||
-	    (rv = nng_aio_alloc(&c->waio, write_cb, c)) != 0 ||
-	    (rv = nng_aio_alloc(&c->raio, read_cb, c)) != 0)
-		return bc_err_set(err, BC_ESYS, "aio: %s", nng_strerror(rv));
 	if (bc_daemon_timer(g->d, cloud_due, cloud_fire, g, err) < 0)
 		return -1;
 	lg_cloud_config(g);
@@ -648,25 +568,11 @@ lg_cloud_stop(struct lg *g)
 	spool_unused(c);
 	if (!c->on)
 		return;
-	c->on = false; /* ends posted and not yet run are not ours (on_fired) */
-	if (c->caio)
-		nng_aio_stop(c->caio);
-	if (c->waio)
-		nng_aio_stop(c->waio);
-	if (c->raio)
-		nng_aio_stop(c->raio);
-	if (c->conn != NULL)
-		nng_http_conn_close(c->conn);
-	if (c->client != NULL)
-		nng_http_client_free(c->client);
+	c->on = false;
+	bc_cloud_conn_close(c->cc); /* nothing of it comes after this */
+	c->cc = NULL;
 	if (c->z_init)
 		deflateEnd(&c->z);
-	nng_aio_free(c->caio);
-	nng_aio_free(c->waio);
-	nng_aio_free(c->raio);
-	bc_cloud_answer_free(&c->ans);
-	if (c->url != NULL)
-		nng_url_free(c->url);
 	if (c->tls != NULL)
 		nng_tls_config_free(c->tls);
 	if (c->out.data != NULL)

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "lib/cloud/answer.h"
+#include "lib/cloud/conn.h"
 #include "lib/core/logstream.h"
 #include "lib/docker/docker.h"
 #include "lib/ipc/daemon.h"
@@ -70,16 +70,11 @@ struct follower {
 struct lgc {
 	/* the connection's state, timers and backoff (lib/core/logstream.h) */
 	bc_logstream s;
-	bool on;		     /* started (its aios made) */
-	bc_pool *pool;		     /* nng's threads -> the loop: bc_pool_post */
-	atomic_uint gen;	     /* the connection's: an end posted for an
-					earlier one (hung up since) is not ours */
-	nng_aio *caio, *waio, *raio; /* connect, write, read */
-	nng_http_client *client;
-	nng_http_conn *conn;
+	bool on;	   /* started */
+	bc_pool *pool;	   /* nng's threads -> the loop (lib/cloud/conn.h) */
+	bc_cloud_conn *cc; /* the connection, or NULL */
 	nng_tls_config *tls;
-	nng_url *url;
-	bool plain; /* http to a loopback address (tests) */
+	char url[2300]; /* {apiEndpoint}/device/v2/{uuid}/log-stream */
 	z_stream z;
 	bool z_init;
 	bc_buf out; /* the bytes being written (the first write holds the key: wiped) */
@@ -103,9 +98,6 @@ struct lgc {
 		uint32_t nth;
 	} adv[LG_ADV_MAX]; /* cursors that move when the write is out */
 	size_t n_adv;
-	char rbuf[512];	     /* a read of the cloud's answer */
-	bc_cloud_answer ans; /* the answer, through the strict reader: a body of at
-				most LGC_MAX_ANSWER kept */
 	char status[200];
 	uint64_t lines, bytes;
 };
