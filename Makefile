@@ -38,7 +38,7 @@ INTEGS  := $(INTEGSRC:tests/integ/%.c=$(BUILD)/tests/%) $(BUILD)/tests/rawreq $(
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZSRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: demo-stop format all deps check unit unit-asan integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench start stop
+.PHONY: demo-stop format all deps check unit unit-asan oracles integ fuzz fuzz-smoke fuzz-run demo install scandir clean bench start stop
 
 all: $(BINS) $(BUILD)/scandir/.stamp $(BUILD)/examples/composer-example $(LIBSO) \
   $(BUILD)/pkgconfig/balena-compose.pc
@@ -118,6 +118,11 @@ unit: $(UNITS)
 
 unit-asan:
 	$(MAKE) BUILD=build/asan SAN=1 unit
+
+# the tables the unit tests compare with, made again by the reference
+# packages themselves (node's semver, @balena/contrato; npm registry)
+oracles:
+	tests/contracts/check.sh $(BUILD)
 
 integ: all $(INTEGS)
 	tests/harness/run-integ.sh $(BUILD)

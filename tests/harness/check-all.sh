@@ -1,6 +1,7 @@
 #!/bin/bash
 # make check: every stage (the build, the unit tests, the same under
-# ASan+UBSan, the fuzz smoke, the integration suites), each run even when
+# ASan+UBSan, the fuzz smoke, the reference packages' tables, the
+# integration suites), each run even when
 # one before failed, then one last line adding up every unit program, fuzz
 # target and suite: "P passed, F failed, S skipped".
 # usage: tests/harness/check-all.sh [MAKE]
@@ -30,6 +31,7 @@ stage all
 stage unit
 stage unit-asan
 stage fuzz-smoke
+stage oracles
 stage integ
 python3 "$here/tally.py" "$log"
 # a stage that failed with no failing check to show for it (a build error,
