@@ -23,6 +23,7 @@ static const char *const names[] = {"BC_RUNDIR",
 				    "BC_DISK_RESERVE",
 				    "BC_SCOPE_APPS",
 				    "BC_CA_FILE",
+				    "BC_OS_RELEASE",
 				    "BC_CLOUD_LOGS",
 				    "BC_LOG_BUFFER",
 				    "BC_LOG_REMOTE",
@@ -251,6 +252,8 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 		 err) < 0 ||
 	    path(lookup, "BC_CONFIG", BC_CONFIG_PATH_DEFAULT, s->config, sizeof(s->config), err) <
 		0 ||
+	    path(lookup, "BC_OS_RELEASE", "/etc/os-release", s->os_release, sizeof(s->os_release),
+		 err) < 0 ||
 	    number(lookup, "BC_WORKERS", 1, 8, 4, &w, err) < 0 ||
 	    number(lookup, "BC_FETCH_CONCURRENCY", 1, 16, 3, &fc, err) < 0 ||
 	    number(lookup, "BC_PULL_RETRIES", 0, 100, 5, &pr, err) < 0 ||

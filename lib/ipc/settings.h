@@ -16,6 +16,7 @@
  *   BC_DISK_RESERVE       free space a pull keeps N% (0..100) or a size (512M, 2G, ...)
  *   BC_SCOPE_APPS         app ids to touch        comma-separated ids, at most 256
  *   BC_CA_FILE            CAs the gateway trusts  a PEM file; default the system's
+ *   BC_OS_RELEASE         the host OS's os-release /etc/os-release (contracts' sw.os)
  *   BC_CLOUD_LOGS         the cloud log stream    on (default) or off
  *   BC_LOG_BUFFER         the logger's buffer     64K..64M, 256K
  *   BC_LOG_REMOTE         remote tail listener    off (default) or tls+tcp://HOST:PORT
@@ -41,9 +42,10 @@
 
 typedef struct bc_settings {
 	char rundir[256], statedir[256], logdir[256], lockdir[256], config[256];
-	char ca_file[256]; /* "" when not set: the system's CAs */
-	bool cloud_logs;   /* stream logs to the cloud (when there is one) */
-	size_t log_buffer; /* the logger's buffer, bytes */
+	char ca_file[256];    /* "" when not set: the system's CAs */
+	char os_release[256]; /* the host OS's os-release file (contracts' sw.os) */
+	bool cloud_logs;      /* stream logs to the cloud (when there is one) */
+	size_t log_buffer;    /* the logger's buffer, bytes */
 	/* the remote tail: "" when off, else its tls+tcp:// listen URL, the
 	 * logger's certificate and key, the clients' certificates */
 	char log_remote[200], log_remote_cert[256], log_remote_clients[256];

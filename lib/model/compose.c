@@ -52,8 +52,7 @@ lookup(struct cx *c, const char *name)
 static void
 tell_unset(struct cx *c, const char *name)
 {
-	if (c->opts == NULL || c->opts->unset == NULL ||
-	    json_object_get(c->unset, name) != NULL)
+	if (c->opts == NULL || c->opts->unset == NULL || json_object_get(c->unset, name) != NULL)
 		return;
 	if (c->unset == NULL)
 		c->unset = json_object();
@@ -456,10 +455,78 @@ env_map(struct cx *c, json_t *v, json_t *into, yaml_node_t *svc, const char *nam
 	return 0;
 }
 
+/* The contract.yml at the root of a service's build context (as balena's
+ * tools read it), as JSON: NULL and no error when there is none. The
+ * context is where its build: says, under the compose file's directory. */
+#define CONTRACT_MAX_BYTES 65536
+static json_t *
+build_contract(struct cx *c, const json_t *build, const char *what, yaml_node_t *node, bool *bad)
+{
+	const char *ctx = json_is_string(build)
+			      ? json_string_value(build)
+			      : json_string_value(json_object_get(build, "context"));
+	char path[1024], text[CONTRACT_MAX_BYTES + 1];
+	struct cx sub = {.opts = c->opts, .err = c->err};
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	json_t *out = NULL;
+	FILE *f;
+	size_t n;
+
+	*bad = false;
+	if (ctx == NULL) {
+		*bad = true;
+		bc_err_set(c->err, BC_EINVAL, "%s: %s: build must be a path or have a context",
+			   loc(c, key_line(c, node, "build")), what);
+		return NULL;
+	}
+	if (c->dir == NULL) /* no files are read: no contract */
+		return NULL;
+	snprintf(path, sizeof(path), "%s%s%s/contract.yml", ctx[0] == '/' ? "" : c->dir,
+		 ctx[0] == '/' ? "" : "/", ctx);
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return NULL;
+		*bad = true;
+		bc_err_sys(c->err, "%s: open '%s'", what, path);
+		return NULL;
+	}
+	n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	if (n > CONTRACT_MAX_BYTES) {
+		*bad = true;
+		bc_err_set(c->err, BC_ETOOBIG, "%s: larger than %d bytes", path,
+			   CONTRACT_MAX_BYTES);
+		return NULL;
+	}
+	sub.source = path;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, n);
+	if (!yaml_parser_load(&parser, &doc)) {
+		bc_err_set(c->err, BC_EINVAL, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+			   parser.problem ? parser.problem : "not valid YAML");
+		yaml_parser_delete(&parser);
+		*bad = true;
+		return NULL;
+	}
+	sub.doc = &doc;
+	if ((root = yaml_document_get_root_node(&doc)) == NULL)
+		bc_err_set(c->err, BC_EINVAL, "%s: the file is empty", path);
+	else
+		out = convert(&sub, root, 0, false);
+	json_decref(sub.unset);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	*bad = out == NULL;
+	return out;
+}
+
 static json_t *
 service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 {
 	json_t *out = NULL, *comp = json_object(), *env = json_object(), *labels = NULL, *v;
+	json_t *contract = NULL;
 	const char *k, *image = json_string_value(json_object_get(s, "image"));
 	char what[128], path[1024];
 	int64_t sid = 1 + (int64_t)(fnv(name) % 999999);
@@ -478,8 +545,11 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 	}
 	json_object_foreach(s, k, v)
 	{
+		/* build: only where its contract.yml is (the image is built
+		 * elsewhere) */
 		if (strncmp(k, "x-", 2) == 0 || strcmp(k, "image") == 0 ||
-		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0)
+		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0 ||
+		    strcmp(k, "build") == 0)
 			continue;
 		if (strcmp(k, "labels") == 0) {
 			labels = v;
@@ -554,10 +624,21 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		json_object_set_new(labels, k, json_string(t));
 		free(t);
 	}
+	if ((v = json_object_get(s, "build")) != NULL) {
+		bool bad;
+		contract = build_contract(c, v, what, node, &bad);
+		if (bad) {
+			json_decref(labels);
+			goto out;
+		}
+	}
 	out = json_pack("{s:I, s:I, s:s, s:O, s:o, s:O}", "id", (json_int_t)sid, "image_id",
 			(json_int_t)sid, "image", image, "environment", env, "labels", labels,
 			"composition", comp);
+	if (out != NULL && contract != NULL)
+		json_object_set(out, "contract", contract);
 out:
+	json_decref(contract);
 	json_decref(comp);
 	json_decref(env);
 	return out;

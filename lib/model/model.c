@@ -42,6 +42,18 @@ app_free(bc_app *a)
 	free(a->uuid);
 	free(a->name);
 	free(a->commit);
+	bc_strv_free(&a->skipped);
+}
+
+void
+bc_app_remove_service(bc_app *a, size_t i)
+{
+	if (i >= a->n_services)
+		return;
+	service_free(&a->services[i]);
+	memmove(&a->services[i], &a->services[i + 1],
+		(a->n_services - i - 1) * sizeof(a->services[0]));
+	a->n_services--;
 }
 
 void

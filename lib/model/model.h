@@ -77,6 +77,9 @@ typedef struct bc_app {
 	size_t n_volumes;
 	bc_network *networks;
 	size_t n_networks;
+	/* target only: services of the release not run, their contracts
+	 * unmet and they optional (lib/model/contract.h) */
+	bc_strv skipped;
 } bc_app;
 
 typedef struct bc_state {
@@ -100,6 +103,9 @@ bc_app *bc_state_add_app(bc_state *s);
 bc_service *bc_app_add_service(bc_app *a);
 bc_volume *bc_app_add_volume(bc_app *a);
 bc_network *bc_app_add_network(bc_app *a);
+
+/* Free the service at index i and close the gap (i out of range: a no-op). */
+void bc_app_remove_service(bc_app *a, size_t i);
 
 static inline int
 bc_strv_add(bc_strv *v, const char *s)

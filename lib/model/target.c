@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/model/spec.h"
 
@@ -84,6 +85,12 @@ parse_service(bc_app *app, const char *name, const json_t *sj, const bc_spec_ctx
 	if (run != NULL && !json_is_boolean(run))
 		return bc_err_set(err, BC_EINVAL, "%s: 'running' must be true or false", w);
 	svc->running = run == NULL || json_is_true(run);
+	/* a contract: its shape now, its verdict once the app is whole (judge) */
+	{
+		const json_t *c = json_object_get(sj, "contract");
+		if (c != NULL && !json_is_null(c) && bc_contract_check(c, name, err) < 0)
+			return bc_err_wrap(err, "%s", w);
+	}
 	svc->release_id = app->release_id;
 	svc->commit = app->commit ? strdup(app->commit) : NULL;
 	if (string_map(json_object_get(sj, "environment"), "environment", w, err) < 0 ||
@@ -92,6 +99,73 @@ parse_service(bc_app *app, const char *name, const json_t *sj, const bc_spec_ctx
 	return bc_spec_service(svc, json_object_get(sj, "composition"),
 			       json_object_get(sj, "environment"), json_object_get(sj, "labels"),
 			       ctx, err);
+}
+
+/* Is a label's value true, as the supervisor reads it (checkTruthy)? */
+static bool
+truthy(const char *v)
+{
+	return v != NULL &&
+	       (strcasecmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0);
+}
+
+/* name out of list v (a no-op when absent) */
+static void
+strv_drop(bc_strv *v, const char *name)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < v->n; i++) {
+		if (strcmp(v->v[i], name) == 0)
+			free(v->v[i]);
+		else
+			v->v[o++] = v->v[i];
+	}
+	v->n = o;
+}
+
+/* The services' contracts against the device (bc_target_opts.facts): an
+ * optional service whose contract is unmet leaves the app (and the
+ * depends_on of the others), named in app->skipped; any other refuses the
+ * target, with every such service and why. */
+static int
+judge(bc_app *app, const json_t *svcs, const bc_device_facts *f, const char *where, bc_err *err)
+{
+	char unmet[400] = "";
+	size_t o = 0;
+
+	for (size_t i = 0; i < app->n_services;) {
+		bc_service *svc = &app->services[i];
+		const json_t *sj = json_object_get(svcs, svc->name);
+		const json_t *c = json_object_get(sj, "contract");
+		const char *opt = json_string_value(
+		    json_object_get(json_object_get(sj, "labels"), "io.balena.features.optional"));
+		char why[300];
+		int r;
+		if (c == NULL || json_is_null(c) ||
+		    (r = bc_contract_met(c, svc->name, f, why, sizeof(why), err)) == 1) {
+			i++;
+			continue;
+		}
+		if (r < 0)
+			return bc_err_wrap(err, "%s", where);
+		if (!truthy(opt)) {
+			if (o < sizeof(unmet))
+				o += (size_t)snprintf(unmet + o, sizeof(unmet) - o, "%s%s (%s)",
+						      o ? ", " : "", svc->name, why);
+			i++;
+			continue;
+		}
+		if (bc_strv_add(&app->skipped, svc->name) < 0)
+			return bc_err_sys(err, "%s", where);
+		for (size_t k = 0; k < app->n_services; k++)
+			strv_drop(&app->services[k].depends_on, svc->name);
+		bc_app_remove_service(app, i);
+	}
+	if (o > 0)
+		return bc_err_set(err, BC_EINVAL, "%s: services with unmet requirements: %s", where,
+				  unmet);
+	return 0;
 }
 
 /* Components (volumes, networks) of the release, by name. */
@@ -300,7 +374,9 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 					  where, BC_TARGET_MAX_ALL_SERVICES);
 	json_object_foreach(svcs, name,
 			    sj) if (parse_service(app, name, sj, &ctx, where, err) < 0) return -1;
-	return check_depends(app, where, err);
+	if (check_depends(app, where, err) < 0)
+		return -1;
+	return opts != NULL && opts->facts != NULL ? judge(app, svcs, opts->facts, where, err) : 0;
 }
 
 int

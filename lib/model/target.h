@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "lib/base/err.h"
+#include "lib/model/contract.h"
 #include "lib/model/model.h"
 
 /* What one target may hold. The document is untrusted (the cloud's, a
@@ -31,6 +32,12 @@
 typedef struct bc_target_opts {
 	const char *lockdir; /* host base of lock dirs bind-mounted into services */
 	const char *device_type;
+	/* the device, to judge services' contracts by: an unmet one of an
+	 * optional service (label io.balena.features.optional) leaves it out
+	 * (named in its app's skipped), of any other refuses the target
+	 * (BC_EINVAL, naming the app, the services and what they require).
+	 * NULL: contracts are only checked for their shape. */
+	const bc_device_facts *facts;
 } bc_target_opts;
 
 /* Parse a whole v3 target document: { "<device uuid>": { name, config,

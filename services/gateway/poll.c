@@ -293,6 +293,15 @@ handed_new(struct gw *g, struct handing *h)
 		finish_poll(g, true, false, &h->ack, "applied a new target (%s)", g->etag);
 		return;
 	}
+	/* refused for what only the reconciler can judge (services' contracts
+	 * against this device): rejected, as a target the gateway refuses;
+	 * what runs stays */
+	if (h->err.code == BC_EINVAL) {
+		json_t *doc = bc_target_load(h->text, strlen(h->text), "target", NULL);
+		reject(g, doc, h->err.msg);
+		json_decref(doc);
+		return;
+	}
 	/* the reconciler away: try again soon, it keeps what it runs */
 	log_warnx("target: the reconciler did not take it: %s", h->err.msg);
 	g->etag[0] = '\0';

@@ -18,10 +18,32 @@
 #include "lib/model/target.h"
 #include "rec.h"
 
+/* The services a release leaves out for their unmet contracts, said as
+ * the supervisor says it (a system message of each app). */
+static void
+skipped_said(struct rec *r, const bc_release *rel)
+{
+	for (size_t a = 0; a < rel->st.n_apps; a++) {
+		const bc_app *app = &rel->st.apps[a];
+		char names[512];
+		size_t o = 0;
+		if (app->skipped.n == 0)
+			continue;
+		for (size_t i = 0; i < app->skipped.n && o < sizeof(names); i++)
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ". " : "",
+					      app->skipped.v[i]);
+		log_info("app %lld: not running %s: their contracts are unmet (optional)",
+			 (long long)app->app_id, names);
+		bc_daemon_syslog(r->d, app->app_id, NULL,
+				 "Not running containers because of contract violations: %s",
+				 names);
+	}
+}
+
 static int
 apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 {
-	bc_target_opts o = {.lockdir = r->lockdir};
+	bc_target_opts o = {.lockdir = r->lockdir, .facts = &r->facts};
 	json_t *doc, *merged;
 	bc_release *rel;
 	uint64_t gen;
@@ -47,6 +69,7 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 		return -1;
 	bc_release_unref(r->target);
 	r->target = rel;
+	skipped_said(r, rel);
 	/* a new target: its images are tried at once */
 	bc_pull_backoff_clear(&r->pulls);
 	rec_purge_prune(r, NULL); /* an app back in the target keeps its volumes */
@@ -109,7 +132,7 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	} else {
 		/* a new release without the app (the one a round may hold is
 		 * never changed) */
-		bc_target_opts o = {.lockdir = r->lockdir};
+		bc_target_opts o = {.lockdir = r->lockdir, .facts = &r->facts};
 		json_t *doc = json_deep_copy(r->target->doc);
 		int64_t id = doc ? bc_target_remove_app(doc, found) : 0;
 		bc_release *rel;
@@ -160,7 +183,7 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 static bc_release *
 load_release(struct rec *r, const char *file)
 {
-	bc_target_opts o = {.lockdir = r->lockdir};
+	bc_target_opts o = {.lockdir = r->lockdir, .facts = &r->facts};
 	json_error_t je;
 	bc_err err = {0};
 	bc_release *rel;
@@ -206,6 +229,23 @@ start(struct bc_daemon *d, bc_err *err)
 			log_warnx("local mode (%s)", cerr.msg);
 		else
 			log_info("%s mode (%s)", r->cloud ? "cloud" : "local", why);
+	}
+	{
+		/* the device's facts for contracts: config.json's deviceType
+		 * (either mode), the host OS's os-release, uname */
+		bc_config c;
+		bc_err cerr = {0};
+		bool have = bc_config_load(set->config, &c, &cerr) == 0;
+		bc_device_facts_read(&r->facts, set->os_release, have ? c.device_type : NULL);
+		if (have)
+			bc_config_free(&c);
+		log_info("the device, for contracts: supervisor %s, device type %s, arch %s, os "
+			 "%s %s, kernel %s %s%s%s",
+			 r->facts.supervisor, r->facts.device_type[0] ? r->facts.device_type : "-",
+			 r->facts.arch[0] ? r->facts.arch : "-",
+			 r->facts.os_slug[0] ? r->facts.os_slug : "-", r->facts.os_version,
+			 r->facts.kernel_slug, r->facts.kernel_version,
+			 r->facts.l4t[0] ? ", l4t " : "", r->facts.l4t);
 	}
 	snprintf(r->statefile, sizeof(r->statefile), "%s/target.json", set->statedir);
 	snprintf(r->leasefile, sizeof(r->leasefile), "%s/leases.json", set->statedir);

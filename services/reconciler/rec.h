@@ -31,6 +31,8 @@ struct rec {
 	bc_recon core;
 	bool cloud; /* config.json: the cloud's target rules (no local up) */
 	char config[256];
+	/* what the device is, to judge services' contracts by (read at start) */
+	bc_device_facts facts;
 	/* the last converge's state (lib/plan/statedoc.h), typed as STATE
 	 * carries it; sdoc_ok: one has ended (else a zeroed, empty one) */
 	bc_body_state sdoc;

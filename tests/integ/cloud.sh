@@ -160,12 +160,25 @@ rejected() {
 seen = {}
 for r in json.load(sys.stdin):
     seen.update(r)
-rel = seen.get("apps", {}).get(sys.argv[1], {}).get("releases", {}).get("c3", {})
-sys.exit(0 if rel.get("update_status") == "rejected" else 1)' "$APPUUID"
+rel = seen.get("apps", {}).get(sys.argv[1], {}).get("releases", {}).get(sys.argv[2], {})
+sys.exit(0 if rel.get("update_status") == "rejected" else 1)' "$APPUUID" "${1:-c3}"
 }
 for _ in $(seq 100); do rejected && break; sleep 0.2; done
 check "wrong-typed target: reported rejected (release c3)" rejected
 check "with its reason in the log" grep -q "Could not move to new release: .*image_id" "$BC_LOGDIR/gateway/current"
+check "nothing running was touched" still "$s2"
+# a target this device does not meet (a service's contract): valid, handed
+# over, refused by the reconciler, which judges it against the device; the
+# cloud is told the release was rejected, and why is logged
+target c3c three 3 | python3 -c 'import json, sys
+d = json.load(sys.stdin); app = list(list(d.values())[0]["apps"].values())[0]
+list(app["releases"].values())[0]["services"]["s"]["contract"] = {"requires": [{"type": "sw.supervisor", "version": ">=99"}]}
+json.dump(d, sys.stdout)' >"$T/bad3.json"
+ctl PUT "/target/$UUID" "$T/bad3.json" >/dev/null
+bc update >/dev/null
+for _ in $(seq 100); do rejected c3c && break; sleep 0.2; done
+check "a contract the device does not meet: reported rejected (release c3c)" rejected c3c
+check "with the reason in the log" grep -q "Could not move to new release: target rejected: app .* release 'c3c': services with unmet requirements: s (requires sw.supervisor >=99" "$BC_LOGDIR/gateway/current"
 check "nothing running was touched" still "$s2"
 
 # an oversized target (2 MiB) is refused before it is parsed; a 401 (a key

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/model/compose.h"
+#include "lib/model/contract.h"
 #include "lib/model/target.h"
 
 static char dir[64];
@@ -156,8 +157,8 @@ test_errors_name_file_line_key(void **state)
 	(void)state;
 	expect("services:\n  web:\n    image: a\n    frobnicate: 1\n",
 	       "compose.yml:4: service 'web': key 'frobnicate' is not supported");
-	expect("services:\n  web:\n    image: a\n    build: .\n",
-	       "compose.yml:4: service 'web': key 'build' is not supported");
+	expect("services:\n  web:\n    image: a\n    build: 5\n",
+	       "compose.yml:4: service 'web': build must be a path or have a context");
 	expect("services:\n  web:\n    image: a\nsecrets: {}\n",
 	       "compose.yml:4: top level: key 'secrets' is not supported");
 	expect("services:\n  web:\n    image: a\nvolumes:\n  v:\n    external: true\n",
@@ -186,11 +187,12 @@ count_unset(void *ud, const char *name)
 static void
 test_unset_told_once(void **state)
 {
-	static const char yml[] = "services:\n"
-				  "  a:\n"
-				  "    image: x/y:${NOPE}\n"
-				  "    command: echo $NOPE ${NOPE} $$LITERAL $OTHER\n"
-				  "    environment: [\"A=${D1:-x}\", \"B=${D2-y}\", \"C=${EMPTY}\", \"T=$TAG\"]\n";
+	static const char yml[] =
+	    "services:\n"
+	    "  a:\n"
+	    "    image: x/y:${NOPE}\n"
+	    "    command: echo $NOPE ${NOPE} $$LITERAL $OTHER\n"
+	    "    environment: [\"A=${D1:-x}\", \"B=${D2-y}\", \"C=${EMPTY}\", \"T=$TAG\"]\n";
 	char seen[256] = "";
 	bc_compose_opts o = {.lookup = vars, .unset = count_unset, .ud = seen};
 	bc_err err = {0};
@@ -265,6 +267,68 @@ test_project_from_directory(void **state)
 	json_decref(doc);
 }
 
+/* A service's contract: contract.yml at the root of its build context, as
+ * balena's tools read it (the image itself is built elsewhere). */
+static void
+test_build_contract(void **state)
+{
+	char path[300], sub[300];
+	bc_err err = {0};
+	json_t *doc, *svcs, *rel = NULL, *x = NULL;
+	const char *k;
+	FILE *f;
+	(void)state;
+
+	snprintf(sub, sizeof(sub), "%s/sensor", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sensor/contract.yml", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("type: sw.container\nslug: sensor\nrequires:\n  - type: arch.sw\n    slug: "
+	      "aarch64\n  - or:\n      - type: sw.l4t\n        version: '32.x'\n",
+	      f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/docker-compose.yml", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("services:\n  sensor:\n    image: r/sensor\n    build: ./sensor\n"
+	      "  web:\n    image: r/web\n    build: {context: web}\n",
+	      f);
+	fclose(f);
+	if ((doc = bc_compose_load(path, NULL, &err)) == NULL)
+		fail_msg("%s", err.msg);
+	json_object_foreach(json_object_get(json_object_get(doc, "local"), "apps"), k, x) break;
+	json_object_foreach(json_object_get(x, "releases"), k, rel) break;
+	svcs = json_object_get(rel, "services");
+	x = json_object_get(json_object_get(svcs, "sensor"), "contract");
+	assert_non_null(x);
+	assert_string_equal(json_string_value(json_object_get(x, "slug")), "sensor");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(x, "requires"), 0), "slug")),
+			    "aarch64");
+	/* the contract is the target's: checked there like any */
+	assert_int_equal(bc_contract_check(x, "sensor", &err), 0);
+	/* web's context has none: no contract; build is not a Docker key */
+	assert_null(json_object_get(json_object_get(svcs, "web"), "contract"));
+	assert_null(
+	    json_object_get(json_object_get(json_object_get(svcs, "web"), "composition"), "build"));
+	json_decref(doc);
+	/* a build with no context, and a contract.yml that is not YAML: named */
+	assert_non_null(f = fopen(path, "w"));
+	fputs("services:\n  web:\n    image: r/web\n    build: {dockerfile: x}\n", f);
+	fclose(f);
+	assert_null(bc_compose_load(path, NULL, &err));
+	assert_non_null(strstr(err.msg, "build must be a path or have a context"));
+	snprintf(path, sizeof(path), "%s/sensor/contract.yml", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("requires: [a: b: c\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/docker-compose.yml", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("services:\n  sensor:\n    image: r/sensor\n    build: sensor\n", f);
+	fclose(f);
+	assert_null(bc_compose_load(path, NULL, &err));
+	assert_non_null(strstr(err.msg, "sensor/contract.yml:"));
+}
+
 static int
 setup(void **state)
 {
@@ -293,6 +357,7 @@ main(void)
 	    cmocka_unit_test(test_unset_told_once),
 	    cmocka_unit_test(test_stable_ids_and_project),
 	    cmocka_unit_test(test_project_from_directory),
+	    cmocka_unit_test(test_build_contract),
 	};
 	return cmocka_run_group_tests_name("compose", tests, setup, teardown);
 }

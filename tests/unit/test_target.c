@@ -691,11 +691,71 @@ test_merge_find_remove(void **state)
 	json_decref(doc);
 }
 
+/* Contracts: the shape always; against the device when it is given:
+ * an optional service whose contract is unmet is left out (and out of the
+ * others' depends_on), any other refuses the target naming what is
+ * required. */
+static void
+test_contracts(void **state)
+{
+	bc_device_facts f;
+	bc_target_opts o = {.lockdir = "/tmp/bc-locks", .facts = &f};
+	json_t *doc = fixture();
+	json_t *need99 =
+	    json_pack("{s:[{s:s,s:s}]}", "requires", "type", "sw.supervisor", "version", ">=99");
+	bc_state st;
+	bc_err err = {0};
+	(void)state;
+
+	bc_device_facts_from(&f, NULL, "intel-nuc", "Linux", "6.1.0", "x86_64");
+	/* met: all runs */
+	json_object_set_new(
+	    svc_json(doc, "sensor"), "contract",
+	    json_pack("{s:[{s:s,s:s}]}", "requires", "type", "arch.sw", "slug", "amd64"));
+	assert_int_equal(bc_target_parse(doc, &o, &st, &err), 0);
+	assert_int_equal(st.apps[0].n_services, 2);
+	assert_int_equal(st.apps[0].skipped.n, 0);
+	bc_state_free(&st);
+	/* unmet, optional: sensor is left out, and uploader no longer waits on it */
+	json_object_set(svc_json(doc, "sensor"), "contract", need99);
+	json_object_set_new(json_object_get(svc_json(doc, "sensor"), "labels"),
+			    "io.balena.features.optional", json_string("TRUE"));
+	assert_int_equal(bc_target_parse(doc, &o, &st, &err), 0);
+	assert_int_equal(st.apps[0].n_services, 1);
+	assert_string_equal(st.apps[0].services[0].name, "uploader");
+	assert_int_equal(st.apps[0].services[0].depends_on.n, 0);
+	assert_int_equal(st.apps[0].skipped.n, 1);
+	assert_string_equal(st.apps[0].skipped.v[0], "sensor");
+	bc_state_free(&st);
+	/* not judged without the device: both run */
+	assert_int_equal(bc_target_parse(doc, NULL, &st, &err), 0);
+	assert_int_equal(st.apps[0].n_services, 2);
+	bc_state_free(&st);
+	/* unmet, not optional: the target is refused, naming service and need */
+	json_object_del(json_object_get(svc_json(doc, "sensor"), "labels"),
+			"io.balena.features.optional");
+	assert_int_equal(bc_target_parse(doc, &o, &st, &err), -1);
+	assert_int_equal(err.code, BC_EINVAL);
+	assert_non_null(strstr(err.msg, "services with unmet requirements: "));
+	assert_non_null(strstr(
+	    err.msg,
+	    "sensor (requires sw.supervisor >=99 (the device has " BC_SUPERVISOR_CLAIM "))"));
+	assert_int_equal(st.n_apps, 0);
+	/* a contract of the wrong shape is refused with or without the device */
+	json_object_set_new(svc_json(doc, "sensor"), "contract",
+			    json_pack("{s:[{s:s}]}", "requires", "type", "sw.blah"));
+	assert_int_equal(bc_target_parse(doc, NULL, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "sw.blah is not a valid contract requirement type"));
+	json_decref(need99);
+	json_decref(doc);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_merge_find_remove),
+	    cmocka_unit_test(test_contracts),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),
