@@ -12,6 +12,9 @@ service_free(bc_service *s)
 	free(s->image);
 	free(s->config_hash);
 	bc_strv_free(&s->depends_on);
+	for (size_t i = 0; i < s->n_dep_rules; i++)
+		free(s->dep_rules[i].name);
+	free(s->dep_rules);
 	bc_strv_free(&s->volumes);
 	bc_strv_free(&s->networks);
 	json_decref(s->spec);
@@ -43,6 +46,15 @@ app_free(bc_app *a)
 	free(a->name);
 	free(a->commit);
 	bc_strv_free(&a->skipped);
+}
+
+const bc_dep_rule *
+bc_service_dep_rule(const bc_service *svc, const char *dep)
+{
+	for (size_t i = 0; i < svc->n_dep_rules; i++)
+		if (strcmp(svc->dep_rules[i].name, dep) == 0)
+			return &svc->dep_rules[i];
+	return NULL;
 }
 
 void

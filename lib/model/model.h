@@ -26,6 +26,24 @@ enum bc_strategy {
 /* A list of owned strings: the same list as the wire's (proto/proto.h). */
 typedef bc_strs bc_strv;
 
+/* What a service waits for of a dependency before it starts (depends_on's
+ * long form, compose's conditions). */
+enum bc_dep_cond {
+	BC_DEP_STARTED = 0, /* service_started: running (the short form) */
+	BC_DEP_HEALTHY,	    /* service_healthy: running and healthy */
+	BC_DEP_COMPLETED,   /* service_completed_successfully: exited 0 */
+};
+
+typedef struct bc_dep_rule {
+	char *name;    /* the dependency */
+	uint8_t cond;  /* enum bc_dep_cond */
+	bool optional; /* required: false: it may be absent from the release */
+	bool restart;  /* restart: true */
+} bc_dep_rule;
+
+/* A container's health as Docker reports it (current only). */
+enum bc_health { BC_HEALTH_NONE = 0, BC_HEALTH_STARTING, BC_HEALTH_HEALTHY, BC_HEALTH_UNHEALTHY };
+
 typedef struct bc_service {
 	char *name;	    /* service name in the compose sense */
 	int64_t service_id; /* balena serviceId (0 in pure local mode) */
@@ -36,8 +54,12 @@ typedef struct bc_service {
 	bool running;	    /* target: wanted running; current: is running */
 	char *config_hash;  /* effective config, see lib/model/spec.h */
 	bc_strv depends_on; /* service names */
-	bc_strv volumes;    /* app-level names of the named volumes it mounts */
-	bc_strv networks;   /* app-level names of the networks it joins */
+	/* depends_on's long form: the rule of each dependency that has one
+	 * (one without: started, required) */
+	bc_dep_rule *dep_rules;
+	size_t n_dep_rules;
+	bc_strv volumes;  /* app-level names of the named volumes it mounts */
+	bc_strv networks; /* app-level names of the networks it joins */
 	enum bc_strategy strategy;
 	uint64_t handover_timeout_ms;
 	/* target only */
@@ -51,6 +73,8 @@ typedef struct bc_service {
 	int64_t started_ms; /* when it last started (ms since the epoch), where the
 			       engine looked (a hand-over's new container); 0:
 			       not known */
+	uint8_t health;	    /* enum bc_health */
+	int exit_code;	    /* of an exited container; -1: not known */
 } bc_service;
 
 typedef struct bc_volume {
@@ -103,6 +127,9 @@ bc_app *bc_state_add_app(bc_state *s);
 bc_service *bc_app_add_service(bc_app *a);
 bc_volume *bc_app_add_volume(bc_app *a);
 bc_network *bc_app_add_network(bc_app *a);
+
+/* The rule svc has for its dependency dep (NULL: started, required). */
+const bc_dep_rule *bc_service_dep_rule(const bc_service *svc, const char *dep);
 
 /* Free the service at index i and close the gap (i out of range: a no-op). */
 void bc_app_remove_service(bc_app *a, size_t i);

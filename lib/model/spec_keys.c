@@ -229,7 +229,8 @@ k_logging(struct sb *b, const struct key *k, json_t *v)
 	drv = e ? json_string_value(e) : "json-file";
 	e = json_object_get(v, "options");
 	rc = e ? spec_pairs_into(b, "logging.options", e, opts, '=') : 0;
-	json_object_set_new(b->host, "LogConfig", json_pack("{s:s, s:o}", "Type", drv, "Config", opts));
+	json_object_set_new(b->host, "LogConfig",
+			    json_pack("{s:s, s:o}", "Type", drv, "Config", opts));
 	return rc;
 }
 
@@ -489,7 +490,65 @@ k_depends(struct sb *b, const struct key *k, json_t *v)
 	json_t *e;
 
 	if (json_is_object(v)) {
-		json_object_foreach(v, name, e) bc_strv_add(&b->svc->depends_on, name);
+		/* the long form: name -> {condition, required, restart} */
+		bc_service *svc = b->svc;
+		char why[300];
+		if (json_object_size(v) > 0 &&
+		    (svc->dep_rules = calloc(json_object_size(v), sizeof(*svc->dep_rules))) == NULL)
+			return spec_fail(b, k->name, "%s", "out of memory");
+		json_object_foreach(v, name, e)
+		{
+			bc_dep_rule *r = &svc->dep_rules[svc->n_dep_rules];
+			const char *cond = json_string_value(json_object_get(e, "condition"));
+			json_t *req = json_object_get(e, "required"),
+			       *rs = json_object_get(e, "restart");
+			const char *kk, *bad = NULL;
+			json_t *kv;
+			why[0] = '\0';
+			if (!json_is_object(e) && !json_is_null(e))
+				snprintf(why, sizeof(why),
+					 "'%.63s': must be a map (condition, required, restart)",
+					 name);
+			json_object_foreach(e, kk, kv)
+			{
+				if (bad == NULL && strcmp(kk, "condition") &&
+				    strcmp(kk, "required") && strcmp(kk, "restart"))
+					bad = kk;
+			}
+			if (!why[0] && bad != NULL)
+				snprintf(
+				    why, sizeof(why),
+				    "'%.63s': key '%.63s' is not supported (condition, required, "
+				    "restart)",
+				    name, bad);
+			if (cond == NULL || strcmp(cond, "service_started") == 0)
+				r->cond = BC_DEP_STARTED;
+			else if (strcmp(cond, "service_healthy") == 0)
+				r->cond = BC_DEP_HEALTHY;
+			else if (strcmp(cond, "service_completed_successfully") == 0)
+				r->cond = BC_DEP_COMPLETED;
+			else if (!why[0])
+				snprintf(why, sizeof(why),
+					 "'%.63s': condition '%.63s' is not service_started, "
+					 "service_healthy or service_completed_successfully",
+					 name, cond);
+			if (!why[0] && cond == NULL && json_object_get(e, "condition") != NULL)
+				snprintf(why, sizeof(why), "'%.63s': condition must be a string",
+					 name);
+			if (!why[0] && ((req != NULL && !json_is_boolean(req)) ||
+					(rs != NULL && !json_is_boolean(rs))))
+				snprintf(why, sizeof(why),
+					 "'%.63s': required and restart must be true or false",
+					 name);
+			if (why[0])
+				return spec_fail(b, k->name, "%s", why);
+			r->optional = req != NULL && json_is_false(req);
+			r->restart = rs != NULL && json_is_true(rs);
+			if ((r->name = strdup(name)) == NULL)
+				return spec_fail(b, k->name, "%s", "out of memory");
+			svc->n_dep_rules++;
+			bc_strv_add(&svc->depends_on, name);
+		}
 		return 0;
 	}
 	if (!json_is_array(v))
@@ -540,9 +599,10 @@ k_share(struct sb *b, const struct key *k, json_t *v)
 		return k_str(b, k, v);
 	}
 	return spec_fail(b, k->name,
-			 ok == pid ? "'%s' is not host or service:<name> (a service of this app)"
-				   : "'%s' is not host, none, private, shareable or service:<name> (a "
-				     "service of this app)",
+			 ok == pid
+			     ? "'%s' is not host or service:<name> (a service of this app)"
+			     : "'%s' is not host, none, private, shareable or service:<name> (a "
+			       "service of this app)",
 			 m);
 }
 
@@ -702,10 +762,11 @@ volume_entry(struct sb *b, json_t *e)
 			return spec_fail(b, "volumes", "volume '%s' is not declared by the release",
 					 src);
 		if (!b->allow_binds && host_mount(vol->spec, why, sizeof(why))) {
-			return bc_err_set(b->err, BC_EINVAL,
-					  "%s service '%s': 'volumes': volume '%s' mounts the host's %s: "
-					  "refused, bind mounts need the label " BC_LABEL_BINDS "=1",
-					  b->ctx->where, b->svc->name, src, why);
+			return bc_err_set(
+			    b->err, BC_EINVAL,
+			    "%s service '%s': 'volumes': volume '%s' mounts the host's %s: "
+			    "refused, bind mounts need the label " BC_LABEL_BINDS "=1",
+			    b->ctx->where, b->svc->name, src, why);
 		}
 		bc_volume_docker_name(vname, sizeof(vname), b->ctx->app_id, src);
 		snprintf(bind, sizeof(bind), "%s:%s%s", vname, dst, ro ? ":ro" : "");

@@ -224,6 +224,10 @@ check_depends(const bc_app *app, const char *where, bc_err *err)
 		const bc_service *s = &app->services[i];
 		for (size_t d = 0; d < s->depends_on.n; d++) {
 			const char *dep = s->depends_on.v[d];
+			const bc_dep_rule *r = bc_service_dep_rule(s, dep);
+			/* required: false: it may be absent (compose warns, goes on) */
+			if (bc_app_service(app, dep) == NULL && r != NULL && r->optional)
+				continue;
 			if (bc_app_service(app, dep) == NULL)
 				return bc_err_set(
 				    err, BC_EINVAL,
@@ -249,9 +253,11 @@ check_depends(const bc_app *app, const char *where, bc_err *err)
 			for (size_t i = 0; i < app->n_services; i++) {
 				const bc_service *s = &app->services[i];
 				bool ready = !done[i];
-				for (size_t d = 0; ready && d < s->depends_on.n; d++)
-					ready = done[bc_app_service(app, s->depends_on.v[d]) -
-						     app->services];
+				for (size_t d = 0; ready && d < s->depends_on.n; d++) {
+					const bc_service *ds =
+					    bc_app_service(app, s->depends_on.v[d]);
+					ready = ds == NULL || done[ds - app->services];
+				}
 				if (ready) {
 					done[i] = true;
 					left--;

@@ -85,6 +85,31 @@ after_prefix(const char *name, const char *prefix)
 	return name + n + 1;
 }
 
+/* What the engine's Status words say beyond State (the words docker ps
+ * shows, the list's only account of them): the health of a running
+ * container, "Up 5 minutes (healthy)", "(unhealthy)", "(health:
+ * starting)"; the code of an exited one, "Exited (0) 3 seconds ago". */
+static void
+status_words(const char *st, bc_service *s)
+{
+	s->health = BC_HEALTH_NONE;
+	s->exit_code = -1;
+	if (st == NULL)
+		return;
+	if (strstr(st, "(healthy)") != NULL)
+		s->health = BC_HEALTH_HEALTHY;
+	else if (strstr(st, "(unhealthy)") != NULL)
+		s->health = BC_HEALTH_UNHEALTHY;
+	else if (strstr(st, "(health: starting)") != NULL)
+		s->health = BC_HEALTH_STARTING;
+	if (strncmp(st, "Exited (", 8) == 0) {
+		char *end;
+		long code = strtol(st + 8, &end, 10);
+		if (end != st + 8 && *end == ')' && code >= -1 && code <= 255)
+			s->exit_code = (int)code;
+	}
+}
+
 static int
 add_container(bc_state *st, const json_t *c, bc_err *err)
 {
@@ -108,6 +133,7 @@ add_container(bc_state *st, const json_t *c, bc_err *err)
 	s->container_id = strdup(json_string_value(json_object_get(c, "Id")) ?: "");
 	s->status = strdup(json_string_value(json_object_get(c, "State")) ?: "unknown");
 	s->running = strcmp(s->status, "running") == 0 || strcmp(s->status, "restarting") == 0;
+	status_words(json_string_value(json_object_get(c, "Status")), s);
 	s->image = strdup(json_string_value(json_object_get(c, "Image")) ?: "");
 	if ((v = json_string_value(json_object_get(c, "ImageID"))) != NULL)
 		s->image_ref_id = strdup(v);

@@ -130,10 +130,36 @@ start_blocker(const struct planner *p, const bc_app *c, const bc_app *t, const b
 		const char *dep = svc->depends_on.v[i];
 		const bc_service *dt = bc_app_service(t, dep);
 		const bc_service *dc = pick(p, c, dep, dt);
+		const bc_dep_rule *r = bc_service_dep_rule(svc, dep);
+		uint8_t cond = r != NULL ? r->cond : BC_DEP_STARTED;
 		if (dt == NULL)
-			continue; /* validated away at parse time */
+			continue; /* not in the release: required: false */
+		if (cond == BC_DEP_COMPLETED) {
+			/* a one-shot of this release that exited 0 (an exited
+			 * container is left to its restart policy: it stays so) */
+			if (dc == NULL || !config_equal(p, dc, dt) || dc->status == NULL ||
+			    strcmp(dc->status, "exited") != 0) {
+				snprintf(buf, n, "waiting for dependency '%s' to complete", dep);
+				return buf;
+			}
+			if (dc->exit_code != 0) {
+				snprintf(
+				    buf, n,
+				    "dependency '%s' did not complete successfully (exit code %d)",
+				    dep, dc->exit_code);
+				return buf;
+			}
+			continue;
+		}
 		if (dc == NULL || !is_running(dc) || !config_equal(p, dc, dt)) {
 			snprintf(buf, n, "waiting for dependency '%s' to run", dep);
+			return buf;
+		}
+		if (cond == BC_DEP_HEALTHY && dc->health != BC_HEALTH_HEALTHY) {
+			snprintf(buf, n, "waiting for dependency '%s' to be healthy%s", dep,
+				 dc->health == BC_HEALTH_NONE	     ? " (it has no healthcheck)"
+				 : dc->health == BC_HEALTH_UNHEALTHY ? " (it is unhealthy)"
+								     : "");
 			return buf;
 		}
 	}
@@ -527,9 +553,9 @@ bc_step_say(const bc_step *s, int rc, const char *error, char *out, size_t n)
 	    [BC_STEP_CREATE_VOLUME] = {"Created volume", "Failed to create volume"},
 	    [BC_STEP_REMOVE_VOLUME] = {"Removed volume", "Failed to remove volume"},
 	};
-	const char *what = s->current   ? s->current->name
-			   : s->target  ? s->target->name
-			   : s->volume  ? s->volume->name
+	const char *what = s->current	? s->current->name
+			   : s->target	? s->target->name
+			   : s->volume	? s->volume->name
 			   : s->network ? s->network->name
 					: NULL;
 

@@ -23,8 +23,9 @@ on_event(void *ud, json_t *ev)
 	struct rec *r = ud;
 	const char *action = json_string_value(json_object_get(ev, "Action"));
 
-	if (action == NULL || strncmp(action, "exec_", 5) == 0 || strcmp(action, "attach") == 0 ||
-	    strncmp(action, "health_status", 13) == 0)
+	/* health_status: a change of a container's health (the engine tells
+	 * changes only), which a service waiting on service_healthy needs */
+	if (action == NULL || strncmp(action, "exec_", 5) == 0 || strcmp(action, "attach") == 0)
 		return 0;
 	r->core.wake = true;
 	return 0;

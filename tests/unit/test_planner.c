@@ -16,6 +16,10 @@ struct sd { /* a service, current or target; unset fields take defaults */
 	const char *name, *image, *hash, *commit, *status, *rid, *cid;
 	int64_t image_id, release_id, created, started_ms;
 	const char *deps, *vols, *nets; /* comma lists */
+	/* depends_on's long form: "dep=healthy|completed|started|optional|restart,..." */
+	const char *rules;
+	uint8_t health; /* current: enum bc_health */
+	int exit;	/* current, exited: its code */
 	enum bc_strategy strat;
 	uint64_t ho_ms;
 	bool stopped; /* target: running=false */
@@ -29,10 +33,11 @@ struct pcase {
 	const char *images; /* "ref=id,..." default img:1=sha:1 */
 	uint64_t now_ms;
 	bool handover_done;
-	int64_t purge; /* an app whose volumes go with it (down -v), or 0 */
+	int64_t purge;	      /* an app whose volumes go with it (down -v), or 0 */
 	int locks;	      /* 0 none, 1 not held, 2 held */
 	const char *app_lock; /* the service whose lock the app holds */
 	const char *expect;
+	const char *reason; /* in the first NOOP step's reason, when set */
 };
 
 static void
@@ -44,6 +49,27 @@ split_add(bc_strv *v, const char *list)
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
 		assert_int_equal(bc_strv_add(v, t), 0);
+}
+
+static void
+add_rules(bc_service *s, const char *list)
+{
+	char buf[256], *save = NULL;
+	if (list == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%s", list);
+	s->dep_rules = calloc(8, sizeof(*s->dep_rules));
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		bc_dep_rule *r = &s->dep_rules[s->n_dep_rules++];
+		*eq = '\0';
+		r->name = strdup(t);
+		r->cond = !strcmp(eq + 1, "healthy")	 ? BC_DEP_HEALTHY
+			  : !strcmp(eq + 1, "completed") ? BC_DEP_COMPLETED
+							 : BC_DEP_STARTED;
+		r->optional = !strcmp(eq + 1, "optional");
+		r->restart = !strcmp(eq + 1, "restart");
+	}
 }
 
 static char *
@@ -69,6 +95,7 @@ add_services(bc_app *a, const struct sd *defs, bool current)
 		s->strategy = d->strat;
 		s->handover_timeout_ms = d->ho_ms ? d->ho_ms : 60000;
 		split_add(&s->depends_on, d->deps);
+		add_rules(s, d->rules);
 		split_add(&s->volumes, d->vols);
 		split_add(&s->networks, d->nets);
 		if (current) {
@@ -79,6 +106,8 @@ add_services(bc_app *a, const struct sd *defs, bool current)
 			s->container_id = dup_or(d->cid, cid);
 			s->created = d->created ? d->created : 100;
 			s->started_ms = d->started_ms;
+			s->health = d->health;
+			s->exit_code = d->exit;
 		} else {
 			s->running = !d->stopped;
 		}
@@ -172,6 +201,21 @@ run_case(const struct pcase *c)
 	if (bc_plan_build(&cur, &tgt, &ctx, &plan, &err) < 0)
 		fail_msg("%s: plan failed: %s", c->name, err.msg);
 	describe(&plan, got, sizeof(got));
+	if (c->reason != NULL) {
+		const char *why = NULL;
+		for (size_t i = 0; why == NULL && i < plan.n; i++)
+			if (plan.steps[i].action == BC_STEP_NOOP)
+				why = plan.steps[i].reason;
+		if (why == NULL || strstr(why, c->reason) == NULL) {
+			print_error("case '%s':\n  want the reason: %s\n  got:  %s\n", c->name,
+				    c->reason, why ? why : "(no NOOP)");
+			bc_plan_free(&plan);
+			bc_state_free(&cur);
+			bc_state_free(&tgt);
+			bc_strv_free(&signalled);
+			return 1;
+		}
+	}
 	bc_plan_free(&plan);
 	bc_state_free(&cur);
 	bc_state_free(&tgt);
@@ -294,6 +338,38 @@ static const struct pcase cases[] = {
      .expect = "START db; NOOP web"},
     {"depends_on: dependency being replaced", .cur_app = 1, .tgt_app = 1, .cur = {DB()},
      .tgt = {DB(.hash = "h2"), WEB(.deps = "db")}, .expect = "KILL db; NOOP web"},
+    {"service_healthy: the dependency healthy", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.health = BC_HEALTH_HEALTHY)},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=healthy")}, .expect = "CREATE web"},
+    {"service_healthy: the dependency still starting", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.health = BC_HEALTH_STARTING)},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=healthy")}, .expect = "NOOP web",
+     .reason = "waiting for dependency 'db' to be healthy"},
+    {"service_healthy: the dependency has no healthcheck", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB()}, .tgt = {DB(), WEB(.deps = "db", .rules = "db=healthy")}, .expect = "NOOP web",
+     .reason = "(it has no healthcheck)"},
+    {"service_healthy: the dependency unhealthy", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.health = BC_HEALTH_UNHEALTHY)},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=healthy")}, .expect = "NOOP web",
+     .reason = "(it is unhealthy)"},
+    {"service_completed_successfully: exited 0", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.status = "exited")}, .tgt = {DB(), WEB(.deps = "db", .rules = "db=completed")},
+     .expect = "CREATE web"},
+    {"service_completed_successfully: still running", .cur_app = 1, .tgt_app = 1, .cur = {DB()},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=completed")}, .expect = "NOOP web",
+     .reason = "waiting for dependency 'db' to complete"},
+    {"service_completed_successfully: exited 3", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.status = "exited", .exit = 3)},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=completed")}, .expect = "NOOP web",
+     .reason = "did not complete successfully (exit code 3)"},
+    {"service_completed_successfully: exited 0 but of the last release", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.status = "exited")},
+     .tgt = {DB(.hash = "h2"), WEB(.deps = "db", .rules = "db=completed")},
+     .expect = "KILL db; NOOP web"},
+    {"service_started, long form: running is enough", .cur_app = 1, .tgt_app = 1, .cur = {DB()},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=started")}, .expect = "CREATE web"},
+    {"required: false and not in the release: not waited for", .tgt_app = 1,
+     .tgt = {WEB(.deps = "cache", .rules = "cache=optional")}, .expect = "CREATE web"},
     {"volume created before its service", .tgt_app = 1, .tgt = {WEB(.vols = "data")},
      .tgt_vols = "data=v1", .expect = "NOOP web; CREATE_VOLUME data"},
     {"volume present: service created", .cur_app = 1, .tgt_app = 1, .tgt = {WEB(.vols = "data")},
@@ -320,8 +396,8 @@ static const struct pcase cases[] = {
     {"app removed: then networks", .cur_app = 1, .cur_nets = "default=n1", .cur_vols = "data=v1",
      .expect = "REMOVE_NETWORK default"},
     {"app removed: volumes kept", .cur_app = 1, .cur_vols = "data=v1", .expect = ""},
-    {"app removed with down -v: volumes go", .cur_app = 1, .cur_vols = "data=v1",
-     .purge = 1, .expect = "REMOVE_VOLUME data"},
+    {"app removed with down -v: volumes go", .cur_app = 1, .cur_vols = "data=v1", .purge = 1,
+     .expect = "REMOVE_VOLUME data"},
     {"another app's down -v: this app's volumes stay", .cur_app = 1, .cur_vols = "data=v1",
      .purge = 2, .expect = ""},
     {"locks: taken before a kill", .cur_app = 1, .tgt_app = 1, .cur = {WEB()},

@@ -691,6 +691,59 @@ test_merge_find_remove(void **state)
 	json_decref(doc);
 }
 
+/* depends_on's long form: each dependency's condition, required and
+ * restart kept; a bad one named; a dependency that is not required may be
+ * absent from the release. */
+static void
+test_depends_long_form(void **state)
+{
+	json_t *doc = fixture(), *comp;
+	bc_state st;
+	bc_err err = {0};
+	const bc_dep_rule *r;
+	(void)state;
+
+	comp = json_object_get(svc_json(doc, "uploader"), "composition");
+	json_object_set_new(comp, "depends_on",
+			    json_pack("{s:{s:s,s:b},s:{s:s,s:b}}", "sensor", "condition",
+				      "service_healthy", "restart", 1, "cache", "condition",
+				      "service_completed_successfully", "required", 0));
+	if (bc_target_parse(doc, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	{
+		bc_service *up = bc_app_service(&st.apps[0], "uploader");
+		assert_int_equal(up->depends_on.n, 2);
+		assert_non_null(r = bc_service_dep_rule(up, "sensor"));
+		assert_int_equal(r->cond, BC_DEP_HEALTHY);
+		assert_true(r->restart);
+		assert_false(r->optional);
+		assert_non_null(r = bc_service_dep_rule(up, "cache"));
+		assert_int_equal(r->cond, BC_DEP_COMPLETED);
+		assert_true(r->optional);
+		assert_null(bc_service_dep_rule(up, "nope"));
+	}
+	bc_state_free(&st);
+	/* required (the default) and absent: refused */
+	json_object_set_new(comp, "depends_on",
+			    json_pack("{s:{s:s}}", "cache", "condition", "service_started"));
+	assert_int_equal(bc_target_parse(doc, NULL, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "depends_on 'cache' is not a service of the release"));
+	/* what is not compose's: named */
+	json_object_set_new(comp, "depends_on",
+			    json_pack("{s:{s:s}}", "sensor", "condition", "service_ready"));
+	assert_int_equal(bc_target_parse(doc, NULL, &st, &err), -1);
+	assert_non_null(strstr(err.msg,
+			       "'sensor': condition 'service_ready' is not service_started, "
+			       "service_healthy or service_completed_successfully"));
+	json_object_set_new(comp, "depends_on", json_pack("{s:{s:s}}", "sensor", "restart", "yes"));
+	assert_int_equal(bc_target_parse(doc, NULL, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "required and restart must be true or false"));
+	json_object_set_new(comp, "depends_on", json_pack("{s:{s:i}}", "sensor", "timeout", 5));
+	assert_int_equal(bc_target_parse(doc, NULL, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "key 'timeout' is not supported"));
+	json_decref(doc);
+}
+
 /* Contracts: the shape always; against the device when it is given:
  * an optional service whose contract is unmet is left out (and out of the
  * others' depends_on), any other refuses the target naming what is
@@ -756,6 +809,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_merge_find_remove),
 	    cmocka_unit_test(test_contracts),
+	    cmocka_unit_test(test_depends_long_form),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),
