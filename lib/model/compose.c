@@ -455,6 +455,40 @@ env_map(struct cx *c, json_t *v, json_t *into, yaml_node_t *svc, const char *nam
 	return 0;
 }
 
+/* text as YAML (c->source names it in errors), its root converted: the
+ * tree, or NULL with c->err. The document stays (key lines are looked up
+ * in it, *root is its root) until yaml_done. */
+static json_t *
+yaml_tree(struct cx *c, yaml_parser_t *parser, yaml_document_t *doc, const char *text, size_t len,
+	  yaml_node_t **root)
+{
+	*root = NULL;
+	c->doc = NULL;
+	yaml_parser_initialize(parser);
+	yaml_parser_set_input_string(parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(parser, doc)) {
+		bc_err_set(c->err, BC_EINVAL, "%s:%zu: %s", c->source,
+			   parser->problem_mark.line + 1,
+			   parser->problem ? parser->problem : "not valid YAML");
+		return NULL;
+	}
+	c->doc = doc;
+	if ((*root = yaml_document_get_root_node(doc)) == NULL) {
+		bc_err_set(c->err, BC_EINVAL, "%s: the file is empty", c->source);
+		return NULL;
+	}
+	return convert(c, *root, 0, false);
+}
+
+static void
+yaml_done(struct cx *c, yaml_parser_t *parser)
+{
+	if (c->doc != NULL)
+		yaml_document_delete(c->doc);
+	c->doc = NULL;
+	yaml_parser_delete(parser);
+}
+
 /* The contract.yml at the root of a service's build context (as balena's
  * tools read it), as JSON: NULL and no error when there is none. The
  * context is where its build: says, under the compose file's directory. */
@@ -501,23 +535,9 @@ build_contract(struct cx *c, const json_t *build, const char *what, yaml_node_t 
 		return NULL;
 	}
 	sub.source = path;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, n);
-	if (!yaml_parser_load(&parser, &doc)) {
-		bc_err_set(c->err, BC_EINVAL, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-			   parser.problem ? parser.problem : "not valid YAML");
-		yaml_parser_delete(&parser);
-		*bad = true;
-		return NULL;
-	}
-	sub.doc = &doc;
-	if ((root = yaml_document_get_root_node(&doc)) == NULL)
-		bc_err_set(c->err, BC_EINVAL, "%s: the file is empty", path);
-	else
-		out = convert(&sub, root, 0, false);
+	out = yaml_tree(&sub, &parser, &doc, text, n, &root);
 	json_decref(sub.unset);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	yaml_done(&sub, &parser);
 	*bad = out == NULL;
 	return out;
 }
@@ -816,26 +836,12 @@ bc_compose_parse(const char *text, size_t len, const char *source, const char *d
 			return NULL;
 		}
 	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		bc_err_set(err, BC_EINVAL, "%s:%zu: %s", source, parser.problem_mark.line + 1,
-			   parser.problem ? parser.problem : "not valid YAML");
-		yaml_parser_delete(&parser);
-		json_decref(c.dotenv);
-		return NULL;
-	}
-	c.doc = &doc;
-	root = yaml_document_get_root_node(&doc);
-	if (root == NULL)
-		bc_err_set(err, BC_EINVAL, "%s: the file is empty", source);
-	else if ((tree = convert(&c, root, 0, false)) != NULL)
+	if ((tree = yaml_tree(&c, &parser, &doc, text, len, &root)) != NULL)
 		out = to_target(&c, tree, root);
 	json_decref(tree);
 	json_decref(c.dotenv);
 	json_decref(c.unset);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	yaml_done(&c, &parser);
 	return out;
 }
 
