@@ -210,13 +210,16 @@ test_request_and_answer(void **state)
 	assert_string_equal(bc_cloud_conn_url(c)->u_requri, "/x");
 	run_until(pool, &s, 5000);
 	assert_true(s.ended);
-	/* connected, written, ended: in that order */
-	assert_int_equal(s.n, 3);
+	/* connected, (written,) ended: in that order. The write's end may
+	 * come after the answer, whose end is the last: then it is not told */
+	assert_in_range(s.n, 2, 3);
 	assert_int_equal(s.ev[0], BC_CC_CONNECTED);
-	assert_int_equal(s.ev[1], BC_CC_WRITTEN);
-	assert_int_equal(s.rv[1], 0);
-	assert_int_equal(s.ev[2], BC_CC_ENDED);
-	assert_int_equal(s.rv[2], 0);
+	if (s.n == 3) {
+		assert_int_equal(s.ev[1], BC_CC_WRITTEN);
+		assert_int_equal(s.rv[1], 0);
+	}
+	assert_int_equal(s.ev[s.n - 1], BC_CC_ENDED);
+	assert_int_equal(s.rv[s.n - 1], 0);
 	assert_int_equal(s.status, 200);
 	assert_string_equal(s.body, "hello");
 	assert_string_equal(s.etag, "\"e1\"");
@@ -238,12 +241,16 @@ test_stream(void **state)
 	c = open_conn(pool, &s, 1024, 0);
 	run_until(pool, &s, 5000);
 	assert_true(s.ended);
-	assert_int_equal(s.n, 6); /* connected, 4 written, ended */
-	for (int i = 1; i <= 4; i++) {
+	/* connected, 4 written (the last one's end may come after the
+	 * answer's, and is then not told), ended */
+	assert_in_range(s.n, 5, 6);
+	assert_int_equal(s.written, 4);
+	for (int i = 1; i < s.n - 1; i++) {
 		assert_int_equal(s.ev[i], BC_CC_WRITTEN);
 		assert_int_equal(s.rv[i], 0);
 	}
-	assert_int_equal(s.rv[5], 0);
+	assert_int_equal(s.ev[s.n - 1], BC_CC_ENDED);
+	assert_int_equal(s.rv[s.n - 1], 0);
 	assert_int_equal(s.status, 201);
 	assert_non_null(strstr(got, "3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n"));
 	bc_cloud_conn_close(c);
