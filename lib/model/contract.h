@@ -31,6 +31,9 @@ typedef struct bc_device_facts {
 	char kernel_slug[32];	 /* sw.kernel: uname -s, lower case ... */
 	char kernel_version[32]; /* ... and the x.y.z that uname -r begins with */
 	char l4t[32];		 /* sw.l4t: "-l4t-rX.Y[.Z]" in uname -r (Jetson) */
+	/* not a contract's: os-release's BALENA_BOARD_REV, for the label
+	 * io.balena.features.host-os.board-rev */
+	char board_rev[64];
 } bc_device_facts;
 
 /* A contract as the supervisor takes it: an object; type and slug strings

@@ -33,6 +33,9 @@ static const struct {
       "/etc/machine-id:/etc/machine-id:ro"},
      NULL,
      NULL},
+    /* the device's named volume of extra firmware (not the app's: one for
+     * the device), written by the services that bring firmware */
+    {"io.balena.features.extra-firmware", {"extra-firmware:/extra-firmware"}, NULL, NULL},
 };
 
 static bool
@@ -151,6 +154,17 @@ inject(struct sb *b)
 		if (features[i].env)
 			setenv_default(b->env, features[i].env, features[i].env_val);
 	}
+	/* the GPU, as docker run --gpus 1 asks for it: every field given, as
+	 * the engine reports it back (a partial one never compares equal) */
+	if (truthy(json_object_get(b->labels, "io.balena.features.gpu")))
+		json_object_set_new(b->host, "DeviceRequests",
+				    json_pack("[{s:s, s:i, s:[], s:[[s]], s:{}}]", "Driver", "",
+					      "Count", 1, "DeviceIDs", "Capabilities", "gpu",
+					      "Options"));
+	/* the board's revision, from the host OS's os-release */
+	if (truthy(json_object_get(b->labels, "io.balena.features.host-os.board-rev")))
+		setenv_default(b->env, "BALENA_HOST_OS_BOARD_REV",
+			       c->board_rev != NULL ? c->board_rev : "");
 	json_object_set_new(b->labels, "io.balena.supervised", json_string("true"));
 	json_object_set_new(b->labels, "io.balena.app-id", json_string(id));
 	json_object_set_new(b->labels, "io.balena.app-uuid", json_string(c->app_uuid));
@@ -266,11 +280,11 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 				  ctx->where, svc->name);
 	/* logs are bounded unless the composition's logging says otherwise:
 	 * json-file without max-size grows until /var/lib/docker is full */
-	b.body = json_pack("{s:b, s:i, s:{}, s:{}, s:{s:[], s:{}, s:{s:s,s:i}, s:{s:s, s:{s:s,s:s}}}}",
-			   "Tty", 1, "StopTimeout", 10, "ExposedPorts", "Volumes", "HostConfig",
-			   "Binds", "Tmpfs", "RestartPolicy", "Name", "always", "MaximumRetryCount",
-			   0, "LogConfig", "Type", "json-file", "Config", "max-size",
-			   BC_LOG_MAX_SIZE, "max-file", BC_LOG_MAX_FILE);
+	b.body = json_pack(
+	    "{s:b, s:i, s:{}, s:{}, s:{s:[], s:{}, s:{s:s,s:i}, s:{s:s, s:{s:s,s:s}}}}", "Tty", 1,
+	    "StopTimeout", 10, "ExposedPorts", "Volumes", "HostConfig", "Binds", "Tmpfs",
+	    "RestartPolicy", "Name", "always", "MaximumRetryCount", 0, "LogConfig", "Type",
+	    "json-file", "Config", "max-size", BC_LOG_MAX_SIZE, "max-file", BC_LOG_MAX_FILE);
 	b.host = json_object_get(b.body, "HostConfig");
 	b.binds = json_object_get(b.host, "Binds");
 	b.env = json_object();
@@ -298,6 +312,15 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 	if (labels != NULL && bc_spec_keys[0].fn(&b, &bc_spec_keys[0], (json_t *)labels) < 0)
 		goto out;
 	normalise_labels(b.labels);
+	/* the supervisor's API is not served here (yet): a service that needs
+	 * it would start and fail to reach it */
+	if (truthy(json_object_get(b.labels, "io.balena.features.supervisor-api"))) {
+		spec_fail(&b, "labels", "%s",
+			  "io.balena.features.supervisor-api: the supervisor API is not provided "
+			  "by balena-compose (no device API yet); remove the label or run the "
+			  "service without it");
+		goto out;
+	}
 	b.allow_binds = truthy(json_object_get(b.labels, BC_LABEL_BINDS));
 	if (strategy_from_labels(&b) < 0)
 		goto out;
@@ -390,8 +413,9 @@ bc_spec_volume(bc_volume *vol, const json_t *cfg, const bc_spec_ctx *ctx, bc_err
 		const char *k;
 		json_t *v;
 		if (!json_is_object(opts))
-			return bc_err_set(err, BC_EINVAL, "%s volume '%s': driver_opts must be a map",
-					  ctx->where, vol->name);
+			return bc_err_set(err, BC_EINVAL,
+					  "%s volume '%s': driver_opts must be a map", ctx->where,
+					  vol->name);
 		json_object_foreach(opts, k, v) if (!json_is_string(v)) return bc_err_set(
 		    err, BC_EINVAL, "%s volume '%s': driver_opts '%s' must be a string", ctx->where,
 		    vol->name, k);

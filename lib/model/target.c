@@ -361,6 +361,9 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 			    .device_uuid = device_uuid,
 			    .device_name = device_name,
 			    .device_type = opts ? opts->device_type : NULL,
+			    .board_rev = opts && opts->facts && opts->facts->board_rev[0]
+					     ? opts->facts->board_rev
+					     : NULL,
 			    .lockdir = opts ? opts->lockdir : NULL,
 			    .app = app,
 			    .where = where};

@@ -453,6 +453,14 @@ static void
 handed_kept(struct gw *g, struct handing *h)
 {
 	g->kept_busy = false;
+	if (h->rc < 0 && h->err.code == BC_EINVAL) {
+		/* refused, not missed (a contract this device no longer meets):
+		 * asking again gives the same answer; the next poll brings the
+		 * cloud's target */
+		log_warnx("the kept cloud target was refused: %s", h->err.msg);
+		g->kept_at = 0;
+		return;
+	}
 	if (h->rc < 0) {
 		if (g->kept_at != 0 && g->kept_tries++ % 30 == 0)
 			log_warnx("the kept cloud target: %s; trying again", h->err.msg);

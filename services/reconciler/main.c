@@ -18,6 +18,13 @@
 #include "lib/model/target.h"
 #include "rec.h"
 
+/* config.json's deviceType (BALENA_DEVICE_TYPE in every service), or NULL */
+static const char *
+rec_device_type(const struct rec *r)
+{
+	return r->facts.device_type[0] ? r->facts.device_type : NULL;
+}
+
 /* The services a release leaves out for their unmet contracts, said as
  * the supervisor says it (a system message of each app). */
 static void
@@ -43,7 +50,8 @@ skipped_said(struct rec *r, const bc_release *rel)
 static int
 apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 {
-	bc_target_opts o = {.lockdir = r->lockdir, .facts = &r->facts};
+	bc_target_opts o = {
+	    .lockdir = r->lockdir, .device_type = rec_device_type(r), .facts = &r->facts};
 	json_t *doc, *merged;
 	bc_release *rel;
 	uint64_t gen;
@@ -132,7 +140,8 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	} else {
 		/* a new release without the app (the one a round may hold is
 		 * never changed) */
-		bc_target_opts o = {.lockdir = r->lockdir, .facts = &r->facts};
+		bc_target_opts o = {
+		    .lockdir = r->lockdir, .device_type = rec_device_type(r), .facts = &r->facts};
 		json_t *doc = json_deep_copy(r->target->doc);
 		int64_t id = doc ? bc_target_remove_app(doc, found) : 0;
 		bc_release *rel;
@@ -183,7 +192,8 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 static bc_release *
 load_release(struct rec *r, const char *file)
 {
-	bc_target_opts o = {.lockdir = r->lockdir, .facts = &r->facts};
+	bc_target_opts o = {
+	    .lockdir = r->lockdir, .device_type = rec_device_type(r), .facts = &r->facts};
 	json_error_t je;
 	bc_err err = {0};
 	bc_release *rel;

@@ -391,4 +391,24 @@ for _ in $(seq 20); do grep -q "plain http (http://127.0.0.1:5544)" "$BC_LOGDIR/
 check "the cloud over plain http (loopback): the gateway warns at start, once" \
 	test "$(grep -c "the cloud over plain http (http://127.0.0.1:5544): for tests only" "$BC_LOGDIR/gateway/current")" = 1
 cp "$T/config.https" "$T/config.json"
+
+# the kept cloud target, on a device that no longer meets it (its OS changed
+# between runs): the reconciler refuses it at start; the gateway says so
+# once and does not hand it over again every second; what runs stays
+printf 'ID=balena-os\nVERSION="2.88.4+rev1"\n' >"$T/os-balena"
+printf 'ID=other\nVERSION="1.0.0"\n' >"$T/os-other"
+target c9 nine 9 | python3 -c 'import json, sys
+d = json.load(sys.stdin); app = list(list(d.values())[0]["apps"].values())[0]
+list(app["releases"].values())[0]["services"]["s"]["contract"] = {"requires": [{"type": "sw.os", "slug": "balena-os", "version": "^2.88"}]}
+json.dump(d, sys.stdout)' >"$T/t9.json"
+ctl PUT "/target/$UUID" "$T/t9.json" >/dev/null
+restart_with BC_CA_FILE="$T/certs/ca.pem" BC_OS_RELEASE="$T/os-balena"
+bc update >/dev/null 2>&1
+check "a contract on the OS, met (balena-os 2.88.4+rev1): c9 is reported Running" wait_reported c9 Running
+s9=$(cid s)
+restart_with BC_OS_RELEASE="$T/os-other"
+sleep 4
+check "the OS changed: the kept target refused, said once ($(grep -c 'the kept cloud target was refused' "$BC_LOGDIR/gateway/current"))" \
+	test "$(grep -c 'the kept cloud target was refused' "$BC_LOGDIR/gateway/current")" = 1
+check "and what runs stays" still "$s9"
 finish

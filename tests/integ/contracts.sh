@@ -4,8 +4,9 @@
 # (BC_OS_RELEASE) and a device type from config.json. An unmet contract
 # refuses the target with the reason and leaves the running release as it
 # was; an optional service with an unmet contract is left out, said in a
-# system message, the others run; a met contract runs. Prints "N passed, N
-# failed".
+# system message, the others run; a met contract runs. And the feature
+# labels that need the device (extra-firmware, host-os.board-rev,
+# supervisor-api). Prints "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
@@ -34,15 +35,17 @@ export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=$APP,${APPC:-1} \
 	BC_CONFIG=$T/config.json BC_OS_RELEASE=$T/os-release
 bc() { "$BIN/balena-compose" "$@"; }
 cid() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter "label=io.balena.service-name=$1"; }
+fw_before=x
 cleanup() {
 	bc down -v -p "$APP" --timeout 30 >/dev/null 2>&1
 	suite_stop
 	docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+	[ -z "$fw_before" ] && docker volume rm extra-firmware >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
-printf 'NAME="balenaOS"\nID="balena-os"\nVERSION="2.88.4+rev1"\nVERSION_ID="2.88.4"\n' >"$T/os-release"
+printf 'NAME="balenaOS"\nID="balena-os"\nVERSION="2.88.4+rev1"\nVERSION_ID="2.88.4"\nBALENA_BOARD_REV="1.4"\n' >"$T/os-release"
 echo '{"deviceType": "intel-nuc"}' >"$T/config.json" # no apiEndpoint: local mode
 case $(uname -m) in x86_64) ARCH=amd64 ;; aarch64) ARCH=aarch64 ;; *) ARCH=$(uname -m) ;; esac
 
@@ -110,6 +113,27 @@ for _ in $(seq 30); do bc logs -p "ct$APP" 2>/dev/null | grep -q "contract viola
 bc logs -p "ct$APP" >"$T/logs" 2>&1
 check "a system message says so: 'Not running containers because of contract violations: extra'" \
 	grep -q '^system *| Not running containers because of contract violations: extra' "$T/logs"
+# feature labels the supervisor knows, on this device: extra-firmware
+# mounts the device's volume of extra firmware (one for the device, made
+# when first used: removed after only if this test made it); the board's
+# revision comes from the host's os-release; supervisor-api is refused
+fw_before=$(docker volume ls -q --filter name=^extra-firmware$)
+target c5 "$(svc main 1 '' '"io.balena.features.extra-firmware": "1", "io.balena.features.host-os.board-rev": "1"')" >"$T/t5.json"
+out=$(bc up -t "$T/t5.json" --timeout 60 2>&1)
+rc=$?
+check "feature labels: up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
+c5=$(cid main)
+check "extra-firmware: the device's volume at /extra-firmware, writable" \
+	bash -c "docker inspect -f '{{range .Mounts}}{{.Name}}:{{.Destination}}:{{.RW}} {{end}}' $c5 | grep -q 'extra-firmware:/extra-firmware:true'"
+check "host-os.board-rev: BALENA_HOST_OS_BOARD_REV=1.4, and BALENA_DEVICE_TYPE=intel-nuc" \
+	bash -c "docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' $c5 | grep -q 'BALENA_HOST_OS_BOARD_REV=1.4 ' && docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' $c5 | grep -q 'BALENA_DEVICE_TYPE=intel-nuc '"
+target c6 "$(svc main 1 '' '"io.balena.features.supervisor-api": "1"')" >"$T/t6.json"
+out=$(bc up -t "$T/t6.json" --timeout 60 2>&1)
+rc=$?
+check "supervisor-api: refused, saying why ($out)" \
+	expect $rc 1 "$out" "the supervisor API is not provided by balena-compose"
+check "and what runs stays" test "$(cid main)" = "$c5"
+
 # a compose file: the service's contract is the contract.yml at the root
 # of its build context; unmet, the file is refused and nothing of it runs
 # (the file: made before the start, its app id in the scope)

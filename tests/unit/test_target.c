@@ -691,6 +691,61 @@ test_merge_find_remove(void **state)
 	json_decref(doc);
 }
 
+/* Feature labels: gpu asks for the GPU as docker run --gpus 1 does (every
+ * field); extra-firmware mounts the device's volume of extra firmware;
+ * host-os.board-rev passes the host's board revision; supervisor-api is
+ * refused with why (no device API yet); BALENA_DEVICE_TYPE is the
+ * device's. */
+static void
+test_feature_labels(void **state)
+{
+	bc_device_facts f;
+	bc_target_opts o = {.lockdir = "/tmp/bc-locks", .device_type = "intel-nuc", .facts = &f};
+	json_t *doc = fixture(), *labels, *host, *req;
+	bc_state st;
+	bc_err err = {0};
+	bc_service *s;
+	char *env;
+	(void)state;
+
+	bc_device_facts_from(&f, "ID=balena-os\nVERSION=2.88.4\nBALENA_BOARD_REV=\"1.2\"\n",
+			     "intel-nuc", "Linux", "6.1.0", "x86_64");
+	labels = json_object_get(svc_json(doc, "sensor"), "labels");
+	json_object_set_new(labels, "io.balena.features.gpu", json_string("1"));
+	json_object_set_new(labels, "io.balena.features.extra-firmware", json_string("true"));
+	json_object_set_new(labels, "io.balena.features.host-os.board-rev", json_string("on"));
+	if (bc_target_parse(doc, &o, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	s = bc_app_service(&st.apps[0], "sensor");
+	host = json_object_get(s->spec, "HostConfig");
+	req = json_array_get(json_object_get(host, "DeviceRequests"), 0);
+	assert_non_null(req);
+	assert_string_equal(json_string_value(json_object_get(req, "Driver")), "");
+	assert_int_equal(json_integer_value(json_object_get(req, "Count")), 1);
+	assert_int_equal(json_array_size(json_object_get(req, "DeviceIDs")), 0);
+	assert_string_equal(json_string_value(json_array_get(
+				json_array_get(json_object_get(req, "Capabilities"), 0), 0)),
+			    "gpu");
+	assert_true(json_is_object(json_object_get(req, "Options")));
+	assert_true(has_str(json_object_get(host, "Binds"), "extra-firmware:/extra-firmware"));
+	env = json_dumps(json_object_get(s->spec, "Env"), 0);
+	assert_non_null(strstr(env, "\"BALENA_HOST_OS_BOARD_REV=1.2\""));
+	assert_non_null(strstr(env, "\"BALENA_DEVICE_TYPE=intel-nuc\""));
+	free(env);
+	/* uploader has none of them */
+	s = bc_app_service(&st.apps[0], "uploader");
+	host = json_object_get(s->spec, "HostConfig");
+	assert_null(json_object_get(host, "DeviceRequests"));
+	assert_false(has_str(json_object_get(host, "Binds"), "extra-firmware:/extra-firmware"));
+	bc_state_free(&st);
+	/* the supervisor's API: refused, said why */
+	json_object_set_new(labels, "io.balena.features.supervisor-api", json_string("1"));
+	assert_int_equal(bc_target_parse(doc, &o, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "service 'sensor'"));
+	assert_non_null(strstr(err.msg, "the supervisor API is not provided by balena-compose"));
+	json_decref(doc);
+}
+
 /* depends_on's long form: each dependency's condition, required and
  * restart kept; a bad one named; a dependency that is not required may be
  * absent from the release. */
@@ -810,6 +865,7 @@ main(void)
 	    cmocka_unit_test(test_merge_find_remove),
 	    cmocka_unit_test(test_contracts),
 	    cmocka_unit_test(test_depends_long_form),
+	    cmocka_unit_test(test_feature_labels),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),
