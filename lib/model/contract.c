@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include "lib/base/text.h"
 #include "lib/model/contract.h"
@@ -282,23 +281,4 @@ bc_device_facts_from(bc_device_facts *f, const char *os_release, const char *dev
 		else if (dots == 0)
 			f->l4t[0] = '\0';
 	}
-}
-
-void
-bc_device_facts_read(bc_device_facts *f, const char *os_release, const char *device_type)
-{
-	struct utsname u;
-	char buf[8192];
-	FILE *fp = os_release != NULL ? fopen(os_release, "re") : NULL;
-	size_t n = 0;
-
-	if (fp != NULL) {
-		n = fread(buf, 1, sizeof(buf) - 1, fp);
-		fclose(fp);
-	}
-	buf[n] = '\0';
-	if (uname(&u) < 0)
-		memset(&u, 0, sizeof(u));
-	bc_device_facts_from(f, fp != NULL ? buf : NULL, device_type, u.sysname, u.release,
-			     u.machine);
 }

@@ -48,13 +48,10 @@ int bc_contract_check(const json_t *contract, const char *service, bc_err *err);
 int bc_contract_met(const json_t *contract, const char *service, const bc_device_facts *f,
 		    char *why, size_t n, bc_err *err);
 
-/* This device's facts: os_release (an os-release file; NULL or unreadable:
- * no sw.os), device_type (config.json's deviceType, or NULL), uname. */
-void bc_device_facts_read(bc_device_facts *f, const char *os_release, const char *device_type);
-
-/* The facts from these texts (bc_device_facts_read's pure part):
- * os_release the file's contents or NULL; sysname, release and machine
- * as uname gives them. */
+/* The device's facts from these texts (the reconciler reads them):
+ * os_release an os-release file's contents or NULL (no sw.os),
+ * device_type config.json's deviceType or NULL; sysname, release and
+ * machine as uname gives them. */
 void bc_device_facts_from(bc_device_facts *f, const char *os_release, const char *device_type,
 			  const char *sysname, const char *release, const char *machine);
 

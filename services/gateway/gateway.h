@@ -2,8 +2,8 @@
  * device's target and state (../shared/CLOUD-API.md). One loop: HTTPS
  * requests (lib/cloud/conn.h, http.c) end on the loop; the target is
  * polled (poll.c) and handed to the reconciler whole; the reconciler's
- * state, as it publishes it, is reported (report.c). Everything here belongs to the loop's thread.
- */
+ * state, as it publishes it, is reported (report.c). Everything here
+ * belongs to the loop's thread. */
 #ifndef BC_GATEWAY_H
 #define BC_GATEWAY_H
 

@@ -10,9 +10,9 @@
  * The connection is the one cloud client's (lib/cloud/conn.h): nng
  * connects (TLS) and moves the bytes on its threads, the answer is read
  * beside the writes through the strict reader, and each end comes to the
- * loop, where all the logic runs. A record's cursor moves once its write has gone out (or
- * when the buffer drops it unsent), and is kept at once: that is what a
- * restart resumes from. A stop sends nothing twice; a crash (kill -9) in
+ * loop, where all the logic runs. A record's cursor moves once its write
+ * has gone out (or when the buffer drops it unsent), and is kept at once:
+ * that is what a restart resumes from. A stop sends nothing twice; a crash (kill -9) in
  * the moment between a write going out and its cursor being kept sends
  * that one write (at most 100 ms of lines) again: at least once, never a
  * gap. */
@@ -142,11 +142,14 @@ chunk(struct lgc *c, const char *p, size_t len, bool finish)
 }
 
 /* The bytes in c->out go; a watchdog of 30 s. */
-static int
-start_write(struct lgc *c)
+static void
+start_write(struct lg *g)
 {
+	struct lgc *c = &g->cloud;
+
 	bc_ls_write_started(&c->s, bc_mono_ms());
-	return bc_cloud_conn_write(c->cc, c->out.data, c->out.len, WATCHDOG_MS);
+	if (bc_cloud_conn_write(c->cc, c->out.data, c->out.len, WATCHDOG_MS) < 0)
+		hang_up(g, "the connection is over");
 }
 
 /* What the next write carries: the records the cloud has not taken (and a
@@ -346,8 +349,7 @@ connect_done(struct lg *g)
 	bc_ls_connected(&c->s, bc_mono_ms());
 	snprintf(c->status, sizeof(c->status), "streaming to %s", g->cfg.api_endpoint);
 	log_info("log stream: connected to %s", g->cfg.api_endpoint);
-	if (start_write(c) < 0)
-		hang_up(g, "the connection is over");
+	start_write(g);
 }
 
 /* The loop: the connection's steps (lib/cloud/conn.h). */
@@ -418,16 +420,14 @@ cloud_fire(void *ud)
 			hang_up(g, "out of memory");
 			return;
 		}
-		if (start_write(c) < 0)
-			hang_up(g, "the connection is over");
+		start_write(g);
 		return;
 	case BC_LS_END_BODY: /* a minute with nothing: end the body, read the answer */
 		if (chunk(c, NULL, 0, true) < 0) {
 			hang_up(g, "out of memory");
 			return;
 		}
-		if (start_write(c) < 0)
-			hang_up(g, "the connection is over");
+		start_write(g);
 		return;
 	case BC_LS_GIVE_UP:
 		hang_up(g, "no answer to the end of the stream");

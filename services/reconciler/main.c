@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "lib/base/fsutil.h"
@@ -17,6 +18,27 @@
 #include "lib/model/config.h"
 #include "lib/model/target.h"
 #include "rec.h"
+
+/* This device's facts: os_release (an os-release file; unreadable: no
+ * sw.os), device_type (config.json's deviceType, or NULL), uname. */
+static void
+device_facts_read(bc_device_facts *f, const char *os_release, const char *device_type)
+{
+	struct utsname u;
+	char buf[8192];
+	FILE *fp = os_release != NULL ? fopen(os_release, "re") : NULL;
+	bool have = fp != NULL;
+	size_t n = 0;
+
+	if (have) {
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+	if (uname(&u) < 0)
+		memset(&u, 0, sizeof(u));
+	bc_device_facts_from(f, have ? buf : NULL, device_type, u.sysname, u.release, u.machine);
+}
 
 /* config.json's deviceType (BALENA_DEVICE_TYPE in every service), or NULL */
 static const char *
@@ -246,7 +268,7 @@ start(struct bc_daemon *d, bc_err *err)
 		bc_config c;
 		bc_err cerr = {0};
 		bool have = bc_config_load(set->config, &c, &cerr) == 0;
-		bc_device_facts_read(&r->facts, set->os_release, have ? c.device_type : NULL);
+		device_facts_read(&r->facts, set->os_release, have ? c.device_type : NULL);
 		if (have)
 			bc_config_free(&c);
 		log_info("the device, for contracts: supervisor %s, device type %s, arch %s, os "
