@@ -253,6 +253,10 @@ enum bc_app_status {
 	BC_APP_WAITING_ON = 3, /* "Waiting" */
 	BC_APP_LOCK_WAIT = 4,  /* "Waiting for update lock" */
 	BC_APP_FAILING = 5,    /* "Failed" */
+	BC_APP_SETTLING = 6,   /* "Settling": its new release proves itself
+				  (the settle period of a health-gated update) */
+	BC_APP_ROLLED_BACK = 7, /* "Rolled back": its new release failed its
+				   settle period; the one before it runs */
 };
 
 typedef struct bc_svc_rec {
@@ -288,10 +292,13 @@ typedef struct bc_app_rec {
 	char *name;		/* optional */
 	char *commit;		/* optional */
 	int status;		/* required: an enum bc_app_status */
-	char *error;		/* optional: with BC_APP_FAILING */
+	char *error;		/* optional: with BC_APP_FAILING, BC_APP_ROLLED_BACK */
 	char *waiting;		/* optional */
 	bool removed;		/* optional: not in the target; what is left of it
 				   is on its way out, or its kept volumes */
+	char *rolled_back;	/* optional: the commit of the release that
+				   failed and was rolled back from (with
+				   BC_APP_ROLLED_BACK) */
 	bc_svc_list services;	/* required */
 	bc_named_list networks; /* required */
 	bc_named_list volumes;	/* required */

@@ -39,6 +39,8 @@ update_status(const char *app_status)
 		return "downloading";
 	if (strcmp(app_status, "Failed") == 0)
 		return "aborted";
+	if (strcmp(app_status, "Rolled back") == 0)
+		return "done"; /* the release that runs is the one before */
 	return "applying changes";
 }
 
@@ -73,6 +75,10 @@ app_report(const bc_app_rec *a)
 
 	if (target != NULL)
 		release_of(rels, target, update_status(st));
+	/* the release that failed its trial: aborted (the supervisor's
+	 * nearest; why is in the device's log) */
+	if (a->rolled_back != NULL && (target == NULL || strcmp(a->rolled_back, target) != 0))
+		release_of(rels, a->rolled_back, "aborted");
 	for (size_t i = 0; i < a->services.n; i++) {
 		const bc_svc_rec *s = &a->services.v[i];
 		const char *commit = s->commit ?: target;
@@ -103,7 +109,8 @@ app_report(const bc_app_rec *a)
 					    json_integer((json_int_t)s->dl_percent));
 		json_object_set_new(release_of(rels, commit, update_status(st)), s->name, o);
 	}
-	if (target != NULL && st != NULL && strcmp(st, "Idle") == 0)
+	if (target != NULL && st != NULL &&
+	    (strcmp(st, "Idle") == 0 || strcmp(st, "Rolled back") == 0))
 		runs = target;
 	out = json_pack("{s:o}", "releases", rels);
 	if (runs != NULL)
@@ -120,7 +127,8 @@ bc_report_from_state(const bc_body_state *state, const bc_rejections *rejected)
 	for (size_t i = 0; i < state->apps.n; i++) {
 		const bc_app_rec *a = &state->apps.v[i];
 		const char *st = bc_app_status_name(a->status);
-		if (st != NULL && strcmp(st, "Idle") != 0 && strcmp(st, "Failed") != 0)
+		if (st != NULL && strcmp(st, "Idle") != 0 && strcmp(st, "Failed") != 0 &&
+		    strcmp(st, "Rolled back") != 0)
 			busy = 1;
 		/* an app on its way out is not the cloud's to hear of (the
 		 * supervisor reports only the target's apps) */

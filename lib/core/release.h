@@ -36,4 +36,22 @@ void bc_release_unref(bc_release *rel);
 /* Does rel run image (some service's)? */
 bool bc_release_has_image(const bc_release *rel, const char *image);
 
+/* The content key of app in rel: a hash of its document (all of it: its
+ * releases, services, labels, ...); "" when rel is NULL or has no such app.
+ * Two targets with the same key for an app are the same release of it. */
+void bc_release_app_key(const bc_release *rel, int64_t app, char key[17]);
+
+/* The apps of to whose document is not the one from has (from NULL: all of
+ * to's): their ids into out (at most max). How many. */
+size_t bc_release_changed(const bc_release *from, const bc_release *to, int64_t *out, size_t max);
+
+/* A new document (the caller's): to's, with each app of apps (n) as from
+ * has it; an app from lacks stays as to has it. NULL when out of memory. */
+json_t *bc_release_with_apps_of(const bc_release *to, const bc_release *from, const int64_t *apps,
+				size_t n);
+
+/* The longest settle period of app's services in rel (their label
+ * io.balena-compose.update.settle-period), or dflt where none says. */
+uint64_t bc_release_settle_ms(const bc_release *rel, const int64_t *apps, size_t n, uint64_t dflt);
+
 #endif

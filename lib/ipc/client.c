@@ -221,7 +221,8 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, enum bc_wa
 						      "removed it)",
 					  (long long)apps[i]);
 		}
-		if (st != NULL && strcmp(st, "Failed") == 0) {
+		/* a release rolled back has ended too: in failure */
+		if (st != NULL && (strcmp(st, "Failed") == 0 || strcmp(st, "Rolled back") == 0)) {
 			add_failure(failed, nfailed, a, apps[i], ae);
 			continue;
 		}

@@ -24,6 +24,7 @@ static const char *const names[] = {"BC_RUNDIR",
 				    "BC_SCOPE_APPS",
 				    "BC_CA_FILE",
 				    "BC_OS_RELEASE",
+				    "BC_SETTLE_PERIOD",
 				    "BC_CLOUD_LOGS",
 				    "BC_LOG_BUFFER",
 				    "BC_LOG_REMOTE",
@@ -264,6 +265,22 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 	if (value(lookup, "BC_CA_FILE") != NULL &&
 	    path(lookup, "BC_CA_FILE", "", s->ca_file, sizeof(s->ca_file), err) < 0)
 		return -1;
+	s->settle_ms = 30000;
+	if ((dr = value(lookup, "BC_SETTLE_PERIOD")) != NULL) {
+		json_t *v = json_string(dr);
+		int64_t ns = -1;
+		bc_err derr = {0};
+		if (v == NULL || bc_parse_duration(v, &ns, &derr) < 0 || ns < 0 ||
+		    ns > (int64_t)86400 * 1000000000) {
+			json_decref(v);
+			return bc_err_set(err, BC_EINVAL,
+					  "BC_SETTLE_PERIOD='%.60s': allowed is a duration from 0s "
+					  "to 24h (30s, 2m, 1m30s)",
+					  dr);
+		}
+		json_decref(v);
+		s->settle_ms = (uint64_t)(ns / 1000000);
+	}
 	s->cloud_logs = true;
 	if ((dr = value(lookup, "BC_CLOUD_LOGS")) != NULL) {
 		if (strcmp(dr, "off") != 0 && strcmp(dr, "on") != 0)

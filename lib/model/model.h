@@ -62,6 +62,10 @@ typedef struct bc_service {
 	bc_strv networks; /* app-level names of the networks it joins */
 	enum bc_strategy strategy;
 	uint64_t handover_timeout_ms;
+	/* how long it must run (healthy, where it has a healthcheck) before
+	 * its update is committed: the label
+	 * io.balena-compose.update.settle-period; -1: not set (BC_SETTLE_PERIOD) */
+	int64_t settle_ms;
 	/* target only */
 	json_t *spec;	 /* Docker create body without Image (lib/model/spec.h) */
 	json_t *connect; /* network name -> EndpointConfig, joined after create */

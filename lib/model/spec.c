@@ -77,6 +77,7 @@ strategy_from_labels(struct sb *b)
 		     {"hand-over", BC_STRAT_HAND_OVER}};
 	json_t *v = json_object_get(b->labels, "io.balena.update.strategy");
 	json_t *t = json_object_get(b->labels, "io.balena.update.handover-timeout");
+	json_t *settle = json_object_get(b->labels, BC_LABEL_SETTLE);
 	size_t i;
 
 	b->svc->strategy = BC_STRAT_DOWNLOAD_THEN_KILL;
@@ -102,6 +103,18 @@ strategy_from_labels(struct sb *b)
 					 "number of milliseconds",
 					 json_string_value(t));
 		b->svc->handover_timeout_ms = (uint64_t)ms;
+	}
+	b->svc->settle_ms = -1;
+	if (settle != NULL) {
+		int64_t ns;
+		bc_err derr = {0};
+		if (bc_parse_duration(settle, &ns, &derr) < 0 || ns < 0 ||
+		    ns > (int64_t)86400 * 1000000000)
+			return spec_fail(b, "labels",
+					 BC_LABEL_SETTLE " '%s' is not a duration such as "
+							 "\"30s\" or \"2m\" (at most a day)",
+					 json_string_value(settle));
+		b->svc->settle_ms = ns / 1000000;
 	}
 	return 0;
 }

@@ -19,6 +19,8 @@
  * calls an app that has left the target while parts of it remain (its
  * kept volumes). Outside the hash: a renamed app is not recreated. */
 #define BC_LABEL_APP_NAME "io.balena-compose.app-name"
+/* how long a service must run before its update is committed */
+#define BC_LABEL_SETTLE "io.balena-compose.update.settle-period"
 /* A service's logs unless its composition has `logging`: json-file, at
  * most BC_LOG_MAX_FILE files of BC_LOG_MAX_SIZE. */
 #define BC_LOG_MAX_SIZE "10m"

@@ -583,6 +583,24 @@ bc_target_apps(const json_t *doc, int64_t *ids, const char **uuids, size_t max)
 	return n;
 }
 
+json_t *
+bc_target_app_doc(const json_t *target, int64_t id, const char **uuid)
+{
+	json_t *apps = json_object_get(device_of(target, NULL), "apps"), *app;
+	const char *k;
+
+	json_object_foreach(apps, k, app)
+	{
+		json_t *v = json_object_get(app, "id");
+		if (json_is_integer(v) && json_integer_value(v) == id) {
+			if (uuid != NULL)
+				*uuid = k;
+			return app;
+		}
+	}
+	return NULL;
+}
+
 int64_t
 bc_target_remove_app(json_t *target, const char *uuid)
 {

@@ -85,6 +85,10 @@ size_t bc_target_count_apps(const json_t *doc);
  * reconciler does, once, on arrival). */
 size_t bc_target_apps(const json_t *doc, int64_t *ids, const char **uuids, size_t max);
 
+/* The document of the app whose id is id in target (borrowed from it; *uuid,
+ * if not NULL, its key, borrowed too), or NULL. */
+json_t *bc_target_app_doc(const json_t *target, int64_t id, const char **uuid);
+
 /* Remove the app of that uuid from target (in place); its id, or 0 when
  * target had no such app. */
 int64_t bc_target_remove_app(json_t *target, const char *uuid);

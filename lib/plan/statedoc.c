@@ -160,12 +160,13 @@ bc_statedoc_app(const json_t *doc, int64_t app_id)
 /* --- the typed form (STATE) ------------------------------------------------- */
 
 static const char *const status_names[] = {
-    "Idle", "Downloading", "Updating", "Waiting", "Waiting for update lock", "Failed"};
+    "Idle",   "Downloading", "Updating",	"Waiting", "Waiting for update lock",
+    "Failed", "Settling",    "Rolled back"};
 
 const char *
 bc_app_status_name(int status)
 {
-	return status >= 0 && status <= BC_APP_FAILING ? status_names[status] : NULL;
+	return status >= 0 && status <= BC_APP_ROLLED_BACK ? status_names[status] : NULL;
 }
 
 static char *
@@ -213,7 +214,8 @@ app_to_msg(const json_t *a, bc_app_rec *r)
 	r->waiting = dup_or_null(json_object_get(a, "waiting"));
 	r->removed = json_is_true(json_object_get(a, "removed"));
 	r->status = -1;
-	for (int i = 0; st && i <= BC_APP_FAILING; i++)
+	r->rolled_back = dup_or_null(json_object_get(a, "rolled_back"));
+	for (int i = 0; st && i <= BC_APP_ROLLED_BACK; i++)
 		if (strcmp(st, status_names[i]) == 0)
 			r->status = i;
 	if (r->status < 0)
@@ -314,6 +316,8 @@ bc_statedoc_from_msg(const bc_body_state *st)
 			json_object_set_new(a, "waiting", json_string(r->waiting));
 		if (r->removed)
 			json_object_set_new(a, "removed", json_true());
+		if (r->rolled_back)
+			json_object_set_new(a, "rolled_back", json_string(r->rolled_back));
 		for (size_t k = 0; k < r->services.n; k++) {
 			const bc_svc_rec *s = &r->services.v[k];
 			json_t *o = json_pack("{s:s, s:s?, s:I, s:s?}", "status", s->status,

@@ -93,6 +93,12 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	merged = req->replace ? json_incref(doc)
 			      : bc_target_merge(r->target ? r->target->doc : NULL, doc, err);
 	json_decref(doc);
+	/* a release that failed its trial and was rolled back is not tried
+	 * again until it changes (or --force) */
+	if (merged != NULL && rec_trial_filter(r, merged, req->force) < 0) {
+		json_decref(merged);
+		return bc_err_sys(err, "target");
+	}
 	/* validated whole, merged (ids unique across apps, ...), and parsed
 	 * into the model the rounds use: once */
 	if (merged == NULL || (rel = bc_release_new(merged, &o, err)) == NULL)
@@ -100,6 +106,7 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	bc_release_unref(r->target);
 	r->target = rel;
 	skipped_said(r, rel);
+	rec_trial_arm(r);
 	/* a new target: its images are tried at once */
 	bc_pull_backoff_clear(&r->pulls);
 	rec_purge_prune(r, NULL); /* an app back in the target keeps its volumes */
@@ -173,6 +180,8 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 		r->target = rel;
 		if (req->volumes)
 			rec_purge_add(r, id);
+		rec_trial_forget(r, id);
+		rec_trial_arm(r);
 	}
 	gen = bc_recon_downed(&r->core);
 	if (rec_persist(r, err) < 0)
@@ -285,12 +294,16 @@ start(struct bc_daemon *d, bc_err *err)
 	if (bc_daemon_lock_root(d, err) < 0)
 		return -1;
 	snprintf(r->settledfile, sizeof(r->settledfile), "%s/settled.json", set->statedir);
+	snprintf(r->trialfile, sizeof(r->trialfile), "%s/trial.json", set->statedir);
+	r->settle_ms = set->settle_ms;
 	if ((r->target = load_release(r, r->statefile)) != NULL)
 		log_info("resuming the target kept in %s", r->statefile);
 	r->last_good = load_release(r, r->settledfile);
 	bc_recon_init(&r->core, r->target != NULL);
 	rec_load_purge(r);
 	rec_load_leases(r);
+	if (rec_trial_start(r, err) < 0)
+		return -1;
 	/* a round, and beside it the steps it runs at once (bc_pool_map) */
 	if (bc_daemon_start_pool(d, r->workers + 1, 4, err) < 0)
 		return -1;

@@ -10,6 +10,7 @@
 
 #include "lib/core/recon.h"
 #include "lib/core/release.h"
+#include "lib/core/trial.h"
 #include "lib/docker/docker.h"
 #include "lib/fetch/backoff.h"
 #include "lib/ipc/daemon.h"
@@ -26,6 +27,13 @@ struct rec {
 	 * means: its images are kept by the cleanup while it is the last);
 	 * kept in settledfile, read at start; NULL: none yet */
 	bc_release *last_good;
+	/* the update on trial (health-gated: lib/core/trial.h) and the
+	 * releases that failed theirs, per app; kept in trialfile */
+	bc_trial trial;
+	bc_trial_book failed;
+	uint64_t settle_ms;  /* BC_SETTLE_PERIOD */
+	uint64_t trial_wake; /* monotonic ms: judge the trial then (UINT64_MAX: no) */
+	bool cleanup_due;    /* a commit let the release before go: its images too */
 	/* generations, rounds, retries, --force, down -v's apps, what was
 	 * said: the decisions (lib/core/recon.h); purge kept in purgefile */
 	bc_recon core;
@@ -66,6 +74,7 @@ struct rec {
 	char leasefile[512];   /* and our lock leases (locks.c) */
 	char purgefile[512];   /* and r->core.purge */
 	char settledfile[512]; /* and r->last_good */
+	char trialfile[512];   /* and r->trial, r->failed */
 	char lockdir[512];
 	const int64_t *scope; /* BC_SCOPE_APPS, or NULL: every supervised app */
 	size_t n_scope;
@@ -83,6 +92,10 @@ struct round {
 	int64_t purge[BC_STATE_MAX_APPS]; /* a copy of r->core.purge */
 	size_t n_purge;
 	bool force_now;
+	bool cleanup; /* clean images up even when it changes nothing */
+	/* the apps on trial: their containers are looked at closely */
+	int64_t trial_apps[BC_STATE_MAX_APPS];
+	size_t n_trial;
 	bc_pull_backoff pulls; /* a copy of r->pulls: read only */
 	/* a copy of r->leases, changed as locks are taken (the workers) and
 	 * marked where a lease ran out meanwhile (the loop): no lock, its
@@ -137,6 +150,35 @@ void rec_purge_add(struct rec *r, int64_t app);
 /* r->core.purge from purgefile (at start). */
 void rec_load_purge(struct rec *r);
 void rec_purge_prune(struct rec *r, const bc_body_state *doc);
+
+/* The target settled: it is the release to go back to from the next one
+ * (kept on disk, read at start). */
+void rec_remember_settled(struct rec *r);
+
+/* trial.c, on the loop: health-gated updates (lib/core/trial.h). */
+/* The target changed by APPLY or DOWN: its apps that differ from the last
+ * committed release go on trial. */
+void rec_trial_arm(struct rec *r);
+/* Before an APPLY's merged document is taken: an app whose release failed
+ * and was rolled back, coming again unchanged (and not forced), keeps the
+ * release that runs; one that changed (or forced) is forgotten as failed.
+ * Returns how many were kept back, -1 when out of memory. */
+int rec_trial_filter(struct rec *r, json_t *merged, bool force);
+/* app left the target: what failed of it is forgotten. */
+void rec_trial_forget(struct rec *r, int64_t app);
+/* May a settled target become the release to go back to (no trial, no
+ * app of it a release that failed with nothing before it)? */
+bool rec_trial_committable(const struct rec *r);
+/* A round of the current generation ended (settled or not) and saw obs
+ * of the apps on trial: commit, roll back or wait. */
+void rec_trial_seen(struct rec *r, bool settled, const bc_trial_obs *obs, size_t n);
+/* A step ended: a failed create or start of an app on trial rolls back. */
+void rec_trial_step(struct rec *r, const bc_body_step *st, bool locked);
+/* Lay the trial over a STATE body: Settling, Rolled back, Failed. */
+void rec_trial_overlay(const struct rec *r, bc_body_state *st);
+/* At start: read trialfile, finish a roll back a restart cut short, go on
+ * with the trial, and judge it when its period ends (a timer). */
+int rec_trial_start(struct rec *r, bc_err *err);
 
 /* Is app one the reconciler may touch (BC_SCOPE_APPS; none set: all)? */
 bool rec_in_scope(const struct rec *r, int64_t app);

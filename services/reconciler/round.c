@@ -160,6 +160,8 @@ rec_state_body(struct rec *r, bc_body_state *st, bc_err *err)
 		rc = bc_statebody_pending(st, &r->target->st);
 	if (rc == 0)
 		rc = bc_statebody_overlay(st, r->downloads, r->n_downloads, r->busy, r->n_busy);
+	if (rc == 0)
+		rec_trial_overlay(r, st);
 	if (rc < 0 && err->msg[0] == '\0')
 		bc_err_set(err, BC_ESYS, "state: out of memory");
 	st->generation = r->core.done_gen;
@@ -399,6 +401,8 @@ posted_step(void *ud)
 				 "Started service '%s'", p->m.body.step.service);
 	if (p->locked || strcmp(p->m.body.step.action, "TAKE_LOCK") == 0)
 		locked_said(p->r, &p->m.body.step, p->locked);
+	if (p->m.body.step.generation == p->r->core.generation)
+		rec_trial_step(p->r, &p->m.body.step, p->locked);
 	bc_msg_clear(&p->m);
 	free(p);
 }
@@ -515,12 +519,13 @@ struct result {
 	bool settled;
 	bool sdoc_ok; /* sdoc was made (else, out of memory, the last stays) */
 	bc_body_state sdoc;
+	bool seen;	    /* the trial's apps were looked at: obs */
+	bc_trial_obs *obs;  /* each container of them */
+	size_t n_obs;
 };
 
-/* The target settled: it is the release to go back to from the next one
- * (kept on disk, read at start). */
-static void
-remember_settled(struct rec *r)
+void
+rec_remember_settled(struct rec *r)
 {
 	bc_err err = {0};
 
@@ -546,12 +551,92 @@ posted_result(void *ud)
 		r->sdoc = res->sdoc;
 		r->sdoc_ok = true;
 	}
+	/* the trial judges what the round saw of its apps (a roll back
+	 * makes a new generation: the state said next is of it) */
+	if (res->gen == r->core.generation && res->seen)
+		rec_trial_seen(r, res->rc == 0 && res->settled, res->obs, res->n_obs);
 	publish(r);
 	/* after the state is out: whoever waits on it does not wait for
 	 * the file's fsync too */
-	if (r->core.settled && res->gen == r->core.generation && r->last_good != r->target)
-		remember_settled(r);
+	if (r->core.settled && res->gen == r->core.generation && r->last_good != r->target &&
+	    rec_trial_committable(r))
+		rec_remember_settled(r);
+	free(res->obs);
 	free(res);
+}
+
+/* Restart policy of a target service: does an exit 0 end it well? */
+static bool
+one_shot(const bc_service *s)
+{
+	const char *p = json_string_value(json_object_get(
+	    json_object_get(json_object_get(s->spec, "HostConfig"), "RestartPolicy"), "Name"));
+	return p == NULL || *p == '\0' || strcmp(p, "no") == 0 || strcmp(p, "on-failure") == 0;
+}
+
+/* What Docker says of each container of the apps on trial (the target's
+ * services, the container made for each: same config hash). */
+static int
+trial_observe(struct round *rd, bc_docker *d, const bc_state *target, const bc_state *cur,
+	      bc_trial_obs **out, size_t *n)
+{
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i < rd->n_trial; i++) {
+		const bc_app *ta = bc_state_app(target, rd->trial_apps[i]);
+		const bc_app *ca = bc_state_app(cur, rd->trial_apps[i]);
+		for (size_t k = 0; ta != NULL && k < ta->n_services; k++) {
+			const bc_service *ts = &ta->services[k], *cs = NULL;
+			bc_trial_obs *o;
+			json_t *in;
+			bc_err err = {0};
+			for (size_t j = 0; ca != NULL && j < ca->n_services && cs == NULL; j++)
+				if (strcmp(ca->services[j].name, ts->name) == 0 &&
+				    ca->services[j].config_hash && ts->config_hash &&
+				    strcmp(ca->services[j].config_hash, ts->config_hash) == 0)
+					cs = &ca->services[j];
+			if (*n == cap) {
+				bc_trial_obs *v = realloc(*out, (cap = cap * 2 + 8) * sizeof(*v));
+				if (v == NULL)
+					return -1;
+				*out = v;
+			}
+			o = &(*out)[(*n)++];
+			*o = (bc_trial_obs){.app_id = ta->app_id,
+					    .wanted = ts->running,
+					    .one_shot = one_shot(ts),
+					    .exit_code = -1};
+			snprintf(o->service, sizeof(o->service), "%s", ts->name);
+			if (cs == NULL)
+				continue; /* not made yet */
+			if ((in = bc_docker_container_inspect(d, cs->container_id, &err)) == NULL) {
+				(*n)--; /* gone meanwhile: the next round sees */
+				continue;
+			}
+			{
+				json_t *state = json_object_get(in, "State");
+				const char *h = json_string_value(
+				    json_object_get(json_object_get(state, "Health"), "Status"));
+				snprintf(o->container, sizeof(o->container), "%s", cs->container_id);
+				o->created = cs->created;
+				o->restarting = json_is_true(json_object_get(state, "Restarting"));
+				o->running =
+				    json_is_true(json_object_get(state, "Running")) && !o->restarting;
+				o->exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+				o->restarts = (uint64_t)json_integer_value(
+				    json_object_get(in, "RestartCount"));
+				o->health = h == NULL			     ? BC_HEALTH_NONE
+					    : strcmp(h, "healthy") == 0	     ? BC_HEALTH_HEALTHY
+					    : strcmp(h, "unhealthy") == 0    ? BC_HEALTH_UNHEALTHY
+					    : strcmp(h, "starting") == 0     ? BC_HEALTH_STARTING
+									     : BC_HEALTH_NONE;
+			}
+			json_decref(in);
+		}
+	}
+	return 0;
 }
 
 static void
@@ -619,12 +704,16 @@ round_work(void *ud)
 		*res = (struct result){.r = r, .gen = rd->gen, .rc = rc, .settled = c.settled};
 		res->sdoc_ok = state_doc(have_cur ? &cur : NULL, target, &c, rc, &err, rd->gen,
 					 &res->sdoc) == 0;
+		if (have_cur && rd->n_trial > 0)
+			res->seen = trial_observe(rd, bc_engine_docker(r->eng), target, &cur,
+						  &res->obs, &res->n_obs) == 0;
 		if (bc_pool_post(r->pool, posted_result, res) < 0) {
 			bc_statebody_free(&res->sdoc);
+			free(res->obs);
 			free(res);
 		}
 	}
-	if (rc == 0 && c.settled && c.steps_done > 0)
+	if (rc == 0 && c.settled && (c.steps_done > 0 || rd->cleanup))
 		cleanup_images(rd->rel, rd->kept);
 	if (have_cur)
 		bc_state_free(&cur);
@@ -667,6 +756,10 @@ round_start(struct rec *r)
 	bc_held_copy(&rd->leases, &r->leases);
 	/* locks are overridden by up --force, or by the device config */
 	rd->force_now = r->core.force || rd->rel->override_lock;
+	rd->cleanup = r->cleanup_due;
+	r->cleanup_due = false;
+	for (size_t i = 0; i < r->trial.n_apps && r->trial.on; i++)
+		rd->trial_apps[rd->n_trial++] = r->trial.apps[i];
 	bc_recon_sent(&r->core);
 	r->round = rd;
 	if (bc_pull_backoff_copy(&rd->pulls, &r->pulls) < 0 ||

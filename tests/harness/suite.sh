@@ -12,6 +12,9 @@ suite_start() {
 	export BC_RUNDIR=$work/run BC_LOGDIR=$work/log
 	# never the host's own lock root and state (a suite may set its own)
 	export BC_LOCKDIR=${BC_LOCKDIR:-$work/locks} BC_STATEDIR=${BC_STATEDIR:-$work/state}
+	# an update is committed as soon as it runs (the trial is judged at
+	# once); tests/integ/rollback.sh runs settle periods of its own
+	export BC_SETTLE_PERIOD=${BC_SETTLE_PERIOD:-0}
 	SUITE_SCAN=$work/scan
 	# a fresh copy on every start: a restart's old supervise/ holds the
 	# last run's status, which s6-svwait would take as this run's (and cp
