@@ -267,7 +267,10 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 		return -1;
 	s->settle_ms = 30000;
 	if ((dr = value(lookup, "BC_SETTLE_PERIOD")) != NULL) {
-		json_t *v = json_string(dr);
+		/* a bare number is seconds, as in compose */
+		json_t *v = dr[strspn(dr, "0123456789")] == '\0' && strlen(dr) < 10
+				? json_integer(strtoll(dr, NULL, 10))
+				: json_string(dr);
 		int64_t ns = -1;
 		bc_err derr = {0};
 		if (v == NULL || bc_parse_duration(v, &ns, &derr) < 0 || ns < 0 ||

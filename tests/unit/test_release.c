@@ -100,6 +100,71 @@ test_invalid(void **state)
 	assert_non_null(strstr(err.msg, "sensor"));
 }
 
+/* The helpers of a trial: which apps changed, the content key, the way
+ * back, the settle period. */
+static void
+test_trial_helpers(void **state)
+{
+	bc_target_opts o = {.lockdir = "/tmp/bc-locks"};
+	bc_err err = {0};
+	bc_release *a = bc_release_new(fixture(), &o, &err), *b, *c;
+	json_t *doc, *sensor;
+	int64_t ids[4];
+	char ka[17], kb[17], kc[17];
+	(void)state;
+
+	assert_non_null(a);
+	int64_t id = a->st.apps[0].app_id;
+	/* the same document: nothing changed; from none: all */
+	assert_non_null(b = bc_release_new(json_deep_copy(a->doc), &o, &err));
+	assert_int_equal(bc_release_changed(a, b, ids, 4), 0);
+	assert_int_equal(bc_release_changed(NULL, b, ids, 4), 1);
+	assert_int_equal(ids[0], id);
+	bc_release_app_key(a, id, ka);
+	bc_release_app_key(b, id, kb);
+	assert_string_equal(ka, kb);
+	assert_int_equal(strlen(ka), 16);
+	bc_release_app_key(a, 999, kc);
+	assert_string_equal(kc, "");
+	bc_release_unref(b);
+
+	/* a label changes: the app changed, another key; its settle period */
+	doc = json_deep_copy(a->doc);
+	sensor = json_object_get(services(doc), "sensor");
+	json_object_set_new(json_object_get(sensor, "labels"),
+			    "io.balena-compose.update.settle-period", json_string("1m30s"));
+	assert_non_null(b = bc_release_new(doc, &o, &err));
+	assert_int_equal(bc_release_changed(a, b, ids, 4), 1);
+	bc_release_app_key(b, id, kb);
+	assert_string_not_equal(ka, kb);
+	assert_int_equal(bc_release_settle_ms(b, &id, 1, 30000), 90000);
+	assert_int_equal(bc_release_settle_ms(a, &id, 1, 30000), 30000);
+	assert_int_equal(bc_release_settle_ms(a, &id, 1, 0), 0);
+
+	/* the way back: b's doc with the app as a has it */
+	doc = bc_release_with_apps_of(b, a, &id, 1);
+	assert_non_null(doc);
+	assert_true(json_equal(doc, a->doc));
+	assert_non_null(c = bc_release_new(doc, &o, &err));
+	bc_release_app_key(c, id, kc);
+	assert_string_equal(kc, ka);
+	bc_release_unref(c);
+	/* an app the earlier release lacks stays as it is */
+	doc = bc_release_with_apps_of(b, NULL, &id, 1);
+	assert_true(json_equal(doc, b->doc));
+	json_decref(doc);
+	bc_release_unref(b);
+
+	/* a settle period that is not a duration: refused, named */
+	doc = json_deep_copy(a->doc);
+	sensor = json_object_get(services(doc), "sensor");
+	json_object_set_new(json_object_get(sensor, "labels"),
+			    "io.balena-compose.update.settle-period", json_string("soon"));
+	assert_null(bc_release_new(doc, &o, &err));
+	assert_non_null(strstr(err.msg, "io.balena-compose.update.settle-period 'soon'"));
+	bc_release_unref(a);
+}
+
 int
 main(void)
 {
@@ -107,6 +172,7 @@ main(void)
 	    cmocka_unit_test(test_parsed_once),
 	    cmocka_unit_test(test_override_lock),
 	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_trial_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,6 +219,30 @@ test_release_that_runs(void **state_)
 	json_decref(dev);
 	json_decref(st);
 
+	/* c2 failed its trial and c1 came back: c1 runs and is done, c2 is
+	 * aborted; the device is not busy */
+	st = update_state("Rolled back", "c1", "running", "c1", -1);
+	json_object_set_new(json_array_get(json_object_get(st, "apps"), 0), "commit",
+			    json_string("c1"));
+	json_object_set_new(json_array_get(json_object_get(st, "apps"), 0), "rolled_back",
+			    json_string("c2"));
+	dev = report_of(st, NULL);
+	assert_string_equal(runs(dev), "c1");
+	assert_string_equal(rel_status(dev, "appuuid1", "c1"), "done");
+	assert_string_equal(rel_status(dev, "appuuid1", "c2"), "aborted");
+	assert_int_equal(n_services(dev, "c2"), 0);
+	assert_string_equal(json_string_value(json_object_get(dev, "status")), "Idle");
+	json_decref(dev);
+	json_decref(st);
+
+	/* the trial of c2: applying changes until it is committed */
+	st = update_state("Settling", "c2", "running", "c2", -1);
+	dev = report_of(st, NULL);
+	assert_string_equal(rel_status(dev, "appuuid1", "c2"), "applying changes");
+	assert_string_equal(json_string_value(json_object_get(dev, "status")), "Updating");
+	json_decref(dev);
+	json_decref(st);
+
 	/* half way: web is c2's, db still c1's */
 	st = update_state("Updating", "c2", "running", "c1", -1);
 	dev = report_of(st, NULL);

@@ -51,6 +51,34 @@ test_defaults(void **state)
 	assert_int_equal(s.n_scope, 0);
 	assert_int_equal(s.log_buffer, 256 << 10);
 	assert_string_equal(s.log_remote, "");
+	assert_int_equal(s.settle_ms, 30000);
+}
+
+/* BC_SETTLE_PERIOD: a duration, 0 to a day */
+static void
+test_settle_period(void **state)
+{
+	static const struct {
+		const char *v;
+		int64_t ms; /* -1: refused */
+	} t[] = {{"0", 0},	  {"0s", 0},	  {"1m30s", 90000}, {"250ms", 250}, {"45", 45000},
+		 {"24h", 86400000}, {"25h", -1},  {"-1s", -1},	    {"soon", -1},   {"3 s", -1}};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *tab[] = {"BC_SETTLE_PERIOD", t[i].v, NULL};
+		bc_settings s;
+		bc_err err = {0};
+		table = tab;
+		int rc = bc_settings_load(&s, lookup, NULL, NULL, &err);
+		if (t[i].ms < 0) {
+			if (rc != -1 || strstr(err.msg, "BC_SETTLE_PERIOD") == NULL)
+				fail_msg("'%s' accepted or not named: %s", t[i].v, err.msg);
+		} else if (rc != 0 || s.settle_ms != (uint64_t)t[i].ms) {
+			fail_msg("'%s': rc %d, %llu ms (%s)", t[i].v, rc,
+				 (unsigned long long)s.settle_ms, err.msg);
+		}
+	}
+	table = NULL;
 }
 
 /* the logger's: BC_LOG_BUFFER sizes; BC_LOG_REMOTE off, or a tls+tcp URL
@@ -262,7 +290,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),	cmocka_unit_test(test_log_settings),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_settle_period),	cmocka_unit_test(test_log_settings),
 	    cmocka_unit_test(test_hostport),	cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_scope_many),	cmocka_unit_test(test_bad_values_named),
 	    cmocka_unit_test(test_scope_bound),
