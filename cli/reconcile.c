@@ -272,9 +272,13 @@ static const char up_usage[] =
     "  -a, --app APP      a device that follows the cloud: ask the cloud now and\n"
     "                     wait for that app of its target (a name or a uuid)\n"
     "  -d, --detach       return once the target is accepted\n"
-    "      --force        update even services whose app holds its update lock\n"
+    "      --force        update even services whose app holds its update lock,\n"
+    "                     and try again a release that was rolled back\n"
     "      --timeout S    how long to wait for it to settle\n"
-    "Exit status: 0 running as asked, 1 rejected or not settled, 100 usage.\n";
+    "An update is committed once its services have run their settle period\n"
+    "(BC_SETTLE_PERIOD, 30 s); one that fails it is rolled back.\n"
+    "Exit status: 0 running as asked, 1 rejected, rolled back or not settled,\n"
+    "100 usage.\n";
 
 /* Wait for these apps as up does, then show them all: the ones that
  * failed as well as the others. The exit status: 0 all run, else 1. */
@@ -604,7 +608,8 @@ static const char state_usage[] =
     "\n"
     "The reconciler's view: target generation, whether it settled, what it\n"
     "waits on, and each app: its status (Idle, Downloading, Updating,\n"
-    "Waiting, Waiting for update lock, Failed) and services.\n"
+    "Waiting, Waiting for update lock, Failed, Settling, Rolled back) and\n"
+    "services.\n"
     "--json: {generation, settled, error, waiting, apps: [one document per app,\n"
     "as the Composer API's state() gives it]}.\n";
 

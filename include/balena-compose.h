@@ -56,7 +56,11 @@ bc_composer *bc_composer_new(int64_t app_id, const bc_composer_options *opts, ch
  * comes; "Updating" while its containers change; "Waiting" (with
  * "waiting": on what, e.g. a hand-over); "Waiting for update lock" (the app
  * holds its lock; "waiting" names the service); "Failed" (with "error":
- * why; the update is retried).
+ * why; the update is retried); "Settling" while the new release runs its
+ * settle period (health-gated updates: README); "Rolled back" (with
+ * "error": why, "rolled_back": the release that failed) when it failed
+ * it and the release before it came back. update() returns -1 then, its
+ * error saying why.
  * A service's status is Docker's state of its container ("running",
  * "exited", ...), or "downloading" / "pending" while it has none yet;
  * "download" is there while its next image comes. Networks and volumes:

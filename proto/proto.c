@@ -98,7 +98,7 @@ static const struct field bc_svc_rec_fields[] = {
     FSTR(bc_svc_rec, commit, 128, false),     FSTR(bc_svc_rec, container, 512, false),
     FSTR(bc_svc_rec, id, 64, false),	      FSTR(bc_svc_rec, dl_image, 512, false),
     FU64(bc_svc_rec, dl_percent, false),      FU64(bc_svc_rec, dl_current, false),
-    FU64(bc_svc_rec, dl_total, false),
+    FU64(bc_svc_rec, dl_total, false),	      FU64(bc_svc_rec, health_restarts, false),
 };
 static const struct field bc_named_rec_fields[] = {
     FSTR(bc_named_rec, name, 256, true),

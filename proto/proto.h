@@ -271,6 +271,8 @@ typedef struct bc_svc_rec {
 	uint64_t dl_percent;  /* with dl_image */
 	uint64_t dl_current;  /* with dl_image */
 	uint64_t dl_total;    /* with dl_image */
+	uint64_t health_restarts; /* optional: restarted for being unhealthy
+				     (since the reconciler started) */
 } bc_svc_rec;
 typedef struct bc_svc_list {
 	bc_svc_rec *v;

@@ -69,8 +69,7 @@ base_of(bc_trial *t, const bc_trial_obs *o)
 }
 
 int
-bc_trial_judge(bc_trial *t, const bc_trial_obs *obs, size_t n, uint64_t now, char *why,
-	       size_t len)
+bc_trial_judge(bc_trial *t, const bc_trial_obs *obs, size_t n, uint64_t now, char *why, size_t len)
 {
 	bool ready = true;
 
@@ -177,18 +176,18 @@ json_t *
 bc_trial_to_json(const bc_trial *t, const bc_trial_book *b)
 {
 	json_t *apps = json_array(), *base = json_array(), *failed = json_array();
-	json_t *doc = json_pack("{s:b, s:I, s:I, s:I, s:o, s:o, s:o}", "on", t->on, "armed",
-				(json_int_t)t->armed, "since", (json_int_t)t->since, "period_ms",
-				(json_int_t)t->period_ms, "apps", apps, "base", base, "failed",
-				failed);
+	json_t *doc =
+	    json_pack("{s:b, s:I, s:I, s:I, s:o, s:o, s:o}", "on", t->on, "armed",
+		      (json_int_t)t->armed, "since", (json_int_t)t->since, "period_ms",
+		      (json_int_t)t->period_ms, "apps", apps, "base", base, "failed", failed);
 	if (doc == NULL)
 		return NULL;
 	for (size_t i = 0; i < t->n_apps; i++)
 		json_array_append_new(apps, json_integer(t->apps[i]));
 	for (size_t i = 0; i < t->n_base; i++)
-		json_array_append_new(base, json_pack("{s:s, s:I}", "container",
-						      t->base[i].container, "restarts",
-						      (json_int_t)t->base[i].restarts));
+		json_array_append_new(base,
+				      json_pack("{s:s, s:I}", "container", t->base[i].container,
+						"restarts", (json_int_t)t->base[i].restarts));
 	for (size_t i = 0; i < b->n; i++) {
 		const bc_trial_failed *f = &b->v[i];
 		json_array_append_new(failed,
@@ -243,8 +242,8 @@ bc_trial_from_json(const json_t *doc, bc_trial *t, bc_trial_book *b)
 	json_array_foreach(base, i, v)
 	{
 		int64_t r = count_of(json_object_get(v, "restarts"));
-		if (r < 0 || !str_into(json_object_get(v, "container"), t->base[t->n_base].container,
-				       sizeof(t->base[0].container)))
+		if (r < 0 || !str_into(json_object_get(v, "container"),
+				       t->base[t->n_base].container, sizeof(t->base[0].container)))
 			goto bad;
 		t->base[t->n_base++].restarts = (uint64_t)r;
 	}

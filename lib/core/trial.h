@@ -66,11 +66,11 @@ typedef struct bc_trial {
 /* An app's release that failed its trial. */
 typedef struct bc_trial_failed {
 	int64_t app_id;
-	char key[17];	   /* the failed release's content (bc_release_app_key) */
-	char commit[128];  /* its commit ("" when it has none) */
-	char reason[512];  /* why, for people */
-	bool rolled_back;  /* the release before it came back (else there was none) */
-	uint64_t at;	   /* wall ms */
+	char key[17];	  /* the failed release's content (bc_release_app_key) */
+	char commit[128]; /* its commit ("" when it has none) */
+	char reason[512]; /* why, for people */
+	bool rolled_back; /* the release before it came back (else there was none) */
+	uint64_t at;	  /* wall ms */
 } bc_trial_failed;
 
 typedef struct bc_trial_book {
@@ -109,8 +109,8 @@ int bc_trial_judge(bc_trial *t, const bc_trial_obs *obs, size_t n, uint64_t now,
 /* A step of app ended. Does it fail the trial? A create, start or
  * hand-over that failed does (why says so); a fetch does not (the old
  * release runs on while the image is tried again), nor a wait on a lock. */
-bool bc_trial_step(const bc_trial *t, int64_t app, const char *action, const char *service,
-		   bool ok, bool locked, const char *error, char *why, size_t len);
+bool bc_trial_step(const bc_trial *t, int64_t app, const char *action, const char *service, bool ok,
+		   bool locked, const char *error, char *why, size_t len);
 
 /* The book of failed releases: app's entry, or NULL. */
 const bc_trial_failed *bc_trial_failed_of(const bc_trial_book *b, int64_t app);

@@ -222,7 +222,13 @@ judge(const json_t *doc, bool settled, const int64_t *apps, size_t n, enum bc_wa
 					  (long long)apps[i]);
 		}
 		/* a release rolled back has ended too: in failure */
-		if (st != NULL && (strcmp(st, "Failed") == 0 || strcmp(st, "Rolled back") == 0)) {
+		if (st != NULL && strcmp(st, "Rolled back") == 0) {
+			char why[512];
+			snprintf(why, sizeof(why), "rolled back: %s", ae ? ae : "its update failed");
+			add_failure(failed, nfailed, a, apps[i], why);
+			continue;
+		}
+		if (st != NULL && strcmp(st, "Failed") == 0) {
 			add_failure(failed, nfailed, a, apps[i], ae);
 			continue;
 		}

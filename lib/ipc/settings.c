@@ -25,6 +25,7 @@ static const char *const names[] = {"BC_RUNDIR",
 				    "BC_CA_FILE",
 				    "BC_OS_RELEASE",
 				    "BC_SETTLE_PERIOD",
+				    "BC_UNHEALTHY_RESTART",
 				    "BC_CLOUD_LOGS",
 				    "BC_LOG_BUFFER",
 				    "BC_LOG_REMOTE",
@@ -39,6 +40,35 @@ value(const char *(*lookup)(const char *), const char *name)
 {
 	const char *v = lookup(name);
 	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* A duration from 0 to a day ("30s", "1m30s"; a bare number is seconds,
+ * as in compose), in ms; dflt when not set. */
+static int
+duration_setting(const char *(*lookup)(const char *), const char *name, uint64_t dflt,
+		 uint64_t *ms, bc_err *err)
+{
+	const char *dr = value(lookup, name);
+	json_t *v;
+	int64_t ns = -1;
+	bc_err derr = {0};
+
+	*ms = dflt;
+	if (dr == NULL)
+		return 0;
+	v = dr[strspn(dr, "0123456789")] == '\0' && strlen(dr) < 10
+		? json_integer(strtoll(dr, NULL, 10))
+		: json_string(dr);
+	if (v == NULL || bc_parse_duration(v, &ns, &derr) < 0 || ns < 0 ||
+	    ns > (int64_t)86400 * 1000000000) {
+		json_decref(v);
+		return bc_err_set(err, BC_EINVAL,
+				  "%s='%.60s': allowed is a duration from 0s to 24h (30s, 2m, 1m30s)",
+				  name, dr);
+	}
+	json_decref(v);
+	*ms = (uint64_t)(ns / 1000000);
+	return 0;
 }
 
 static int
@@ -265,25 +295,9 @@ bc_settings_load(bc_settings *s, const char *(*lookup)(const char *name), char *
 	if (value(lookup, "BC_CA_FILE") != NULL &&
 	    path(lookup, "BC_CA_FILE", "", s->ca_file, sizeof(s->ca_file), err) < 0)
 		return -1;
-	s->settle_ms = 30000;
-	if ((dr = value(lookup, "BC_SETTLE_PERIOD")) != NULL) {
-		/* a bare number is seconds, as in compose */
-		json_t *v = dr[strspn(dr, "0123456789")] == '\0' && strlen(dr) < 10
-				? json_integer(strtoll(dr, NULL, 10))
-				: json_string(dr);
-		int64_t ns = -1;
-		bc_err derr = {0};
-		if (v == NULL || bc_parse_duration(v, &ns, &derr) < 0 || ns < 0 ||
-		    ns > (int64_t)86400 * 1000000000) {
-			json_decref(v);
-			return bc_err_set(err, BC_EINVAL,
-					  "BC_SETTLE_PERIOD='%.60s': allowed is a duration from 0s "
-					  "to 24h (30s, 2m, 1m30s)",
-					  dr);
-		}
-		json_decref(v);
-		s->settle_ms = (uint64_t)(ns / 1000000);
-	}
+	if (duration_setting(lookup, "BC_SETTLE_PERIOD", 30000, &s->settle_ms, err) < 0 ||
+	    duration_setting(lookup, "BC_UNHEALTHY_RESTART", 60000, &s->unhealthy_ms, err) < 0)
+		return -1;
 	s->cloud_logs = true;
 	if ((dr = value(lookup, "BC_CLOUD_LOGS")) != NULL) {
 		if (strcmp(dr, "off") != 0 && strcmp(dr, "on") != 0)

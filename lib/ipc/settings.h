@@ -19,6 +19,8 @@
  *   BC_OS_RELEASE         the host OS's os-release /etc/os-release (contracts' sw.os)
  *   BC_SETTLE_PERIOD      an update's settle period 0s..24h, 30s (a service's label
  *                         io.balena-compose.update.settle-period overrides it)
+ *   BC_UNHEALTHY_RESTART  unhealthy this long:    0s (never)..24h, 60s (the label
+ *                         restarted               io.balena-compose.health.restart-after)
  *   BC_CLOUD_LOGS         the cloud log stream    on (default) or off
  *   BC_LOG_BUFFER         the logger's buffer     64K..64M, 256K
  *   BC_LOG_REMOTE         remote tail listener    off (default) or tls+tcp://HOST:PORT
@@ -47,6 +49,7 @@ typedef struct bc_settings {
 	char ca_file[256];    /* "" when not set: the system's CAs */
 	char os_release[256]; /* the host OS's os-release file (contracts' sw.os) */
 	bool cloud_logs;      /* stream logs to the cloud (when there is one) */
+	uint64_t unhealthy_ms; /* unhealthy this long: restarted (0: never) */
 	uint64_t settle_ms;   /* how long an update's services must run before it
 				 is committed (lib/core/trial.h) */
 	size_t log_buffer;    /* the logger's buffer, bytes */

@@ -66,6 +66,10 @@ typedef struct bc_service {
 	 * its update is committed: the label
 	 * io.balena-compose.update.settle-period; -1: not set (BC_SETTLE_PERIOD) */
 	int64_t settle_ms;
+	/* how long it may stay unhealthy before it is restarted: the label
+	 * io.balena-compose.health.restart-after (0: never); -1: not set
+	 * (BC_UNHEALTHY_RESTART) */
+	int64_t unhealthy_ms;
 	/* target only */
 	json_t *spec;	 /* Docker create body without Image (lib/model/spec.h) */
 	json_t *connect; /* network name -> EndpointConfig, joined after create */

@@ -65,6 +65,27 @@ normalise_labels(json_t *labels)
 	}
 }
 
+/* A label's duration (v: its value, or NULL: -1) in ms, at most a day;
+ * refused naming the label and what would do (like). */
+static int
+label_ms(struct sb *b, const json_t *v, const char *label, const char *like, int64_t *ms)
+{
+	char what[160];
+	int64_t ns;
+	bc_err derr = {0};
+
+	*ms = -1;
+	if (v == NULL)
+		return 0;
+	if (bc_parse_duration(v, &ns, &derr) == 0 && ns >= 0 && ns <= (int64_t)86400 * 1000000000) {
+		*ms = ns / 1000000;
+		return 0;
+	}
+	snprintf(what, sizeof(what), "%s '%%s' is not a duration such as %s (at most a day)", label,
+		 like);
+	return spec_fail(b, "labels", what, json_string_value(v));
+}
+
 static int
 strategy_from_labels(struct sb *b)
 {
@@ -78,6 +99,7 @@ strategy_from_labels(struct sb *b)
 	json_t *v = json_object_get(b->labels, "io.balena.update.strategy");
 	json_t *t = json_object_get(b->labels, "io.balena.update.handover-timeout");
 	json_t *settle = json_object_get(b->labels, BC_LABEL_SETTLE);
+	json_t *sick = json_object_get(b->labels, BC_LABEL_UNHEALTHY);
 	size_t i;
 
 	b->svc->strategy = BC_STRAT_DOWNLOAD_THEN_KILL;
@@ -104,18 +126,10 @@ strategy_from_labels(struct sb *b)
 					 json_string_value(t));
 		b->svc->handover_timeout_ms = (uint64_t)ms;
 	}
-	b->svc->settle_ms = -1;
-	if (settle != NULL) {
-		int64_t ns;
-		bc_err derr = {0};
-		if (bc_parse_duration(settle, &ns, &derr) < 0 || ns < 0 ||
-		    ns > (int64_t)86400 * 1000000000)
-			return spec_fail(b, "labels",
-					 BC_LABEL_SETTLE " '%s' is not a duration such as "
-							 "\"30s\" or \"2m\" (at most a day)",
-					 json_string_value(settle));
-		b->svc->settle_ms = ns / 1000000;
-	}
+	if (label_ms(b, settle, BC_LABEL_SETTLE, "\"30s\" or \"2m\"", &b->svc->settle_ms) < 0 ||
+	    label_ms(b, sick, BC_LABEL_UNHEALTHY, "\"1m\" or \"0\" (never)",
+		     &b->svc->unhealthy_ms) < 0)
+		return -1;
 	return 0;
 }
 

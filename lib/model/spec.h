@@ -21,6 +21,8 @@
 #define BC_LABEL_APP_NAME "io.balena-compose.app-name"
 /* how long a service must run before its update is committed */
 #define BC_LABEL_SETTLE "io.balena-compose.update.settle-period"
+/* how long it may stay unhealthy before it is restarted */
+#define BC_LABEL_UNHEALTHY "io.balena-compose.health.restart-after"
 /* A service's logs unless its composition has `logging`: json-file, at
  * most BC_LOG_MAX_FILE files of BC_LOG_MAX_SIZE. */
 #define BC_LOG_MAX_SIZE "10m"

@@ -237,6 +237,8 @@ app_to_msg(const json_t *a, bc_app_rec *r)
 		s->commit = dup_or_null(json_object_get(v, "commit"));
 		s->container = dup_or_null(json_object_get(v, "container"));
 		s->id = dup_or_null(json_object_get(v, "id"));
+		s->health_restarts =
+		    (uint64_t)json_integer_value(json_object_get(v, "health_restarts"));
 		if (dl != NULL) {
 			s->dl_image = strdup(json_string_value(json_object_get(dl, "image")) ?: "");
 			s->dl_percent =
@@ -327,6 +329,9 @@ bc_statedoc_from_msg(const bc_body_state *st)
 				json_object_set_new(o, "container", json_string(s->container));
 			if (s->id)
 				json_object_set_new(o, "id", json_string(s->id));
+			if (s->health_restarts > 0)
+				json_object_set_new(o, "health_restarts",
+						    json_integer((json_int_t)s->health_restarts));
 			if (s->dl_image != NULL)
 				json_object_set_new(o, "download",
 						    json_pack("{s:s, s:I, s:I, s:I}", "image",

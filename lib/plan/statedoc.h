@@ -14,8 +14,11 @@
  *                      out, or is its volumes, kept by a down without -v;
  *                      name: from the labels of what is left),
  *    "status": "Idle" | "Downloading" | "Updating" | "Waiting" |
- *              "Waiting for update lock" | "Failed",
- *    "error": "..."?   (status Failed: why),
+ *              "Waiting for update lock" | "Failed" | "Settling" |
+ *              "Rolled back",
+ *    "error": "..."?   (status Failed, Rolled back: why),
+ *    "rolled_back": "<commit>"? (status Rolled back: the release that failed
+ *                      its settle period; the one before it runs),
  *    "waiting": "..."? (status Waiting*: on what),
  *    "services": {"<name>": SERVICE, ...},
  *    "networks": {"<name>": {"status": "created" | "pending"}, ...},
@@ -25,6 +28,8 @@
  *                     "downloading" / "pending" while it has no container,
  *           "image": "...", "release": N, "commit": "..."?,
  *           "container": "..."?, "id": "<12 hex>"?,
+ *           "health_restarts": N? (restarted for being unhealthy, since the
+ *                      reconciler started),
  *           "download": {"image": "...", "percent": N, "current": N,
  *                        "total": N}? (while its next image comes)}
  *

@@ -296,13 +296,14 @@ start(struct bc_daemon *d, bc_err *err)
 	snprintf(r->settledfile, sizeof(r->settledfile), "%s/settled.json", set->statedir);
 	snprintf(r->trialfile, sizeof(r->trialfile), "%s/trial.json", set->statedir);
 	r->settle_ms = set->settle_ms;
+	r->unhealthy_ms = set->unhealthy_ms;
 	if ((r->target = load_release(r, r->statefile)) != NULL)
 		log_info("resuming the target kept in %s", r->statefile);
 	r->last_good = load_release(r, r->settledfile);
 	bc_recon_init(&r->core, r->target != NULL);
 	rec_load_purge(r);
 	rec_load_leases(r);
-	if (rec_trial_start(r, err) < 0)
+	if (rec_trial_start(r, err) < 0 || rec_health_start(r, err) < 0)
 		return -1;
 	/* a round, and beside it the steps it runs at once (bc_pool_map) */
 	if (bc_daemon_start_pool(d, r->workers + 1, 4, err) < 0)

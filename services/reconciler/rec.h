@@ -11,12 +11,15 @@
 #include "lib/core/recon.h"
 #include "lib/core/release.h"
 #include "lib/core/trial.h"
+#include "lib/core/health.h"
 #include "lib/docker/docker.h"
 #include "lib/fetch/backoff.h"
 #include "lib/ipc/daemon.h"
 #include "lib/locks/held.h"
 #include "lib/plan/engine.h"
 #include "lib/plan/statedoc.h"
+
+#define BC_SICK_RESTARTS 32 /* restarts one round does at most */
 
 struct rec {
 	struct bc_daemon *d;
@@ -34,6 +37,18 @@ struct rec {
 	uint64_t settle_ms;  /* BC_SETTLE_PERIOD */
 	uint64_t trial_wake; /* monotonic ms: judge the trial then (UINT64_MAX: no) */
 	bool cleanup_due;    /* a commit let the release before go: its images too */
+	/* unhealthy containers (lib/core/health.h), those due a restart in
+	 * the next round, and how many times each service was restarted */
+	bc_sick_table sick;
+	uint64_t unhealthy_ms; /* BC_UNHEALTHY_RESTART */
+	bc_sick_obs restart[BC_SICK_RESTARTS];
+	size_t n_restart;
+	struct {
+		int64_t app_id;
+		char service[128];
+		uint64_t n;
+	} counts[BC_SICK_MAX];
+	size_t n_counts;
 	/* generations, rounds, retries, --force, down -v's apps, what was
 	 * said: the decisions (lib/core/recon.h); purge kept in purgefile */
 	bc_recon core;
@@ -96,6 +111,9 @@ struct round {
 	/* the apps on trial: their containers are looked at closely */
 	int64_t trial_apps[BC_STATE_MAX_APPS];
 	size_t n_trial;
+	/* unhealthy containers to restart first */
+	bc_sick_obs restart[BC_SICK_RESTARTS];
+	size_t n_restart;
 	bc_pull_backoff pulls; /* a copy of r->pulls: read only */
 	/* a copy of r->leases, changed as locks are taken (the workers) and
 	 * marked where a lease ran out meanwhile (the loop): no lock, its
@@ -179,6 +197,15 @@ void rec_trial_overlay(const struct rec *r, bc_body_state *st);
 /* At start: read trialfile, finish a roll back a restart cut short, go on
  * with the trial, and judge it when its period ends (a timer). */
 int rec_trial_start(struct rec *r, bc_err *err);
+
+/* health.c, on the loop: unhealthy containers restarted. */
+int rec_health_start(struct rec *r, bc_err *err);
+/* A round saw these containers unhealthy (and every other one not). */
+void rec_health_seen(struct rec *r, const bc_sick_obs *obs, size_t n);
+/* A round restarted o (or failed to). */
+void rec_health_restarted(struct rec *r, const bc_sick_obs *o, bool ok, const char *error);
+/* The count of each service's restarts, laid over a STATE body. */
+void rec_health_overlay(const struct rec *r, bc_body_state *st);
 
 /* Is app one the reconciler may touch (BC_SCOPE_APPS; none set: all)? */
 bool rec_in_scope(const struct rec *r, int64_t app);

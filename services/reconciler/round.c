@@ -162,6 +162,8 @@ rec_state_body(struct rec *r, bc_body_state *st, bc_err *err)
 		rc = bc_statebody_overlay(st, r->downloads, r->n_downloads, r->busy, r->n_busy);
 	if (rc == 0)
 		rec_trial_overlay(r, st);
+	if (rc == 0)
+		rec_health_overlay(r, st);
 	if (rc < 0 && err->msg[0] == '\0')
 		bc_err_set(err, BC_ESYS, "state: out of memory");
 	st->generation = r->core.done_gen;
@@ -522,6 +524,9 @@ struct result {
 	bool seen;	    /* the trial's apps were looked at: obs */
 	bc_trial_obs *obs;  /* each container of them */
 	size_t n_obs;
+	bool sick_seen;	    /* every container was looked at: these are unhealthy */
+	bc_sick_obs *sick;
+	size_t n_sick;
 };
 
 void
@@ -555,6 +560,8 @@ posted_result(void *ud)
 	 * makes a new generation: the state said next is of it) */
 	if (res->gen == r->core.generation && res->seen)
 		rec_trial_seen(r, res->rc == 0 && res->settled, res->obs, res->n_obs);
+	if (res->sick_seen)
+		rec_health_seen(r, res->sick, res->n_sick);
 	publish(r);
 	/* after the state is out: whoever waits on it does not wait for
 	 * the file's fsync too */
@@ -562,6 +569,7 @@ posted_result(void *ud)
 	    rec_trial_committable(r))
 		rec_remember_settled(r);
 	free(res->obs);
+	free(res->sick);
 	free(res);
 }
 
@@ -639,6 +647,76 @@ trial_observe(struct round *rd, bc_docker *d, const bc_state *target, const bc_s
 	return 0;
 }
 
+/* The containers cur has unhealthy, outside the trial (its apps roll back
+ * instead), each with its service's period (the target's label, else
+ * BC_UNHEALTHY_RESTART). */
+static int
+sick_observe(const struct round *rd, const bc_state *cur, bc_sick_obs **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	for (size_t a = 0; a < cur->n_apps; a++) {
+		const bc_app *ca = &cur->apps[a];
+		const bc_app *ta = bc_state_app(&rd->rel->st, ca->app_id);
+		bool trial = false;
+		for (size_t i = 0; i < rd->n_trial; i++)
+			trial |= rd->trial_apps[i] == ca->app_id;
+		for (size_t k = 0; !trial && k < ca->n_services; k++) {
+			const bc_service *cs = &ca->services[k];
+			const bc_service *ts = ta ? bc_app_service(ta, cs->name) : NULL;
+			bc_sick_obs *o, *v;
+			if (cs->health != BC_HEALTH_UNHEALTHY || !cs->running || *n >= BC_SICK_MAX)
+				continue;
+			if ((v = realloc(*out, (*n + 1) * sizeof(*v))) == NULL)
+				return -1;
+			*out = v;
+			o = &v[(*n)++];
+			*o = (bc_sick_obs){.app_id = ca->app_id,
+					   .period_ms = ts && ts->unhealthy_ms >= 0
+							    ? (uint64_t)ts->unhealthy_ms
+							    : rd->r->unhealthy_ms};
+			snprintf(o->service, sizeof(o->service), "%s", cs->name);
+			snprintf(o->container, sizeof(o->container), "%s", cs->container_id);
+		}
+	}
+	return 0;
+}
+
+/* A restart's end, told to the loop. */
+struct post_restart {
+	struct rec *r;
+	bc_sick_obs o;
+	bool ok;
+	char error[sizeof(((bc_err *)0)->msg)];
+};
+
+static void
+posted_restart(void *ud)
+{
+	struct post_restart *p = ud;
+	rec_health_restarted(p->r, &p->o, p->ok, p->error);
+	free(p);
+}
+
+static void
+restart_sick(struct round *rd, bc_docker *d)
+{
+	for (size_t i = 0; i < rd->n_restart; i++) {
+		struct post_restart *p = calloc(1, sizeof(*p));
+		char path[160];
+		bc_err err = {0};
+		int rc;
+		snprintf(path, sizeof(path), "/containers/%s/restart?t=10", rd->restart[i].container);
+		rc = bc_docker_request(d, "POST", path, NULL, NULL, &err);
+		if (p == NULL)
+			continue;
+		*p = (struct post_restart){.r = rd->r, .o = rd->restart[i], .ok = rc == 0};
+		snprintf(p->error, sizeof(p->error), "%s", err.msg);
+		if (bc_pool_post(rd->r->pool, posted_restart, p) < 0)
+			free(p);
+	}
+}
+
 static void
 round_work(void *ud)
 {
@@ -696,6 +774,8 @@ round_work(void *ud)
 			 c.settled ? ", settled" : "; waiting: ", c.waiting);
 	}
 	c.elapsed_ms = bc_mono_ms() - t0;
+	if (r->eng != NULL && rd->n_restart > 0)
+		restart_sick(rd, bc_engine_docker(r->eng));
 	have_cur =
 	    r->eng != NULL && bc_engine_observe(r->eng, r->scope, r->n_scope, &cur, &err2) == 0;
 	if (have_cur) /* a failed update too: dirs must not pile up */
@@ -707,9 +787,12 @@ round_work(void *ud)
 		if (have_cur && rd->n_trial > 0)
 			res->seen = trial_observe(rd, bc_engine_docker(r->eng), target, &cur,
 						  &res->obs, &res->n_obs) == 0;
+		if (have_cur)
+			res->sick_seen = sick_observe(rd, &cur, &res->sick, &res->n_sick) == 0;
 		if (bc_pool_post(r->pool, posted_result, res) < 0) {
 			bc_statebody_free(&res->sdoc);
 			free(res->obs);
+			free(res->sick);
 			free(res);
 		}
 	}
@@ -757,6 +840,9 @@ round_start(struct rec *r)
 	/* locks are overridden by up --force, or by the device config */
 	rd->force_now = r->core.force || rd->rel->override_lock;
 	rd->cleanup = r->cleanup_due;
+	memcpy(rd->restart, r->restart, r->n_restart * sizeof(r->restart[0]));
+	rd->n_restart = r->n_restart;
+	r->n_restart = 0;
 	r->cleanup_due = false;
 	for (size_t i = 0; i < r->trial.n_apps && r->trial.on; i++)
 		rd->trial_apps[rd->n_trial++] = r->trial.apps[i];

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/base/clock.h"
 #include "lib/base/fsutil.h"
@@ -164,7 +165,8 @@ rollback(struct rec *r, const char *why)
 					 was ? "Rolled back" : "Update failed", f.commit, f.reason);
 		else
 			bc_daemon_syslog(r->d, id, NULL, "%s: %s",
-					 was ? "Rolled back the update" : "Update failed", f.reason);
+					 was ? "Rolled back the update" : "Update failed",
+					 f.reason);
 	}
 	bc_trial_end(&r->trial);
 	r->trial_wake = UINT64_MAX;
@@ -189,7 +191,8 @@ rollback(struct rec *r, const char *why)
 static void
 commit(struct rec *r)
 {
-	log_info("update committed: every service ran %llu ms", (unsigned long long)r->trial.period_ms);
+	log_info("update committed: every service ran %llu ms",
+		 (unsigned long long)r->trial.period_ms);
 	for (size_t i = 0; i < r->trial.n_apps; i++)
 		bc_daemon_syslog(r->d, r->trial.apps[i], NULL,
 				 "Update committed: every service ran its settle period");
@@ -239,8 +242,8 @@ rec_trial_step(struct rec *r, const bc_body_step *st, bool locked)
 {
 	char why[512];
 
-	if (bc_trial_step(&r->trial, st->app_id, st->action, st->service, st->ok, locked,
-			  st->error, why, sizeof(why)))
+	if (bc_trial_step(&r->trial, st->app_id, st->action, st->service, st->ok, locked, st->error,
+			  why, sizeof(why)))
 		rollback(r, why);
 }
 
@@ -256,17 +259,26 @@ rec_trial_overlay(const struct rec *r, bc_body_state *st)
 		if (a->status != BC_APP_IDLE || a->removed)
 			continue;
 		if (bc_trial_judges(&r->trial, a->id)) {
-			uint64_t left = dl > now ? dl - now : 0;
+			/* words that stay the same while it lasts: a client says
+			 * each new one */
 			a->status = BC_APP_SETTLING;
-			if (dl == 0)
+			if (dl == 0) {
 				snprintf(text, sizeof(text), "the new release to settle");
-			else if (left > 0)
-				snprintf(text, sizeof(text),
-					 "the new release to run its settle period: %llu s left",
-					 (unsigned long long)((left + 999) / 1000));
-			else
+			} else if (dl > now) {
+				time_t end = (time_t)(dl / 1000);
+				struct tm tm;
+				char at[32] = "";
+				if (gmtime_r(&end, &tm) != NULL)
+					strftime(at, sizeof(at), "%H:%M:%SZ", &tm);
+				snprintf(
+				    text, sizeof(text),
+				    "the new release to run its settle period of %llu s (until "
+				    "%s)",
+				    (unsigned long long)((r->trial.period_ms + 999) / 1000), at);
+			} else {
 				snprintf(text, sizeof(text),
 					 "the new release's services to be running and healthy");
+			}
 			free(a->waiting);
 			a->waiting = strdup(text);
 			continue;
@@ -283,10 +295,10 @@ rec_trial_overlay(const struct rec *r, bc_body_state *st)
 			free(a->rolled_back);
 			a->rolled_back = strdup(f->commit[0] ? f->commit : "local");
 			if (rel_name(f->commit) != NULL)
-				snprintf(text, sizeof(text), "rolled back from release %s: %s",
-					 f->commit, f->reason);
+				snprintf(text, sizeof(text), "release %s: %s", f->commit,
+					 f->reason);
 			else
-				snprintf(text, sizeof(text), "rolled back: %s", f->reason);
+				snprintf(text, sizeof(text), "%s", f->reason);
 		} else {
 			if (!failed_here(r, r->target, a->id))
 				continue;
@@ -342,15 +354,16 @@ rec_trial_start(struct rec *r, bc_err *err)
 			back[n_back++] = id;
 	}
 	if (n_back > 0) {
-		bc_target_opts o = {
-		    .lockdir = r->lockdir,
-		    .device_type = r->facts.device_type[0] ? r->facts.device_type : NULL,
-		    .facts = &r->facts};
+		bc_target_opts o = {.lockdir = r->lockdir,
+				    .device_type =
+					r->facts.device_type[0] ? r->facts.device_type : NULL,
+				    .facts = &r->facts};
 		bc_err rerr = {0};
 		json_t *d = bc_release_with_apps_of(r->target, r->last_good, back, n_back);
 		bc_release *rel = d ? bc_release_new(d, &o, &rerr) : NULL;
 		if (rel != NULL) {
-			log_info("finishing a roll back of %zu app(s) a restart interrupted", n_back);
+			log_info("finishing a roll back of %zu app(s) a restart interrupted",
+				 n_back);
 			bc_release_unref(r->target);
 			r->target = rel;
 			if (rec_persist(r, &rerr) < 0)

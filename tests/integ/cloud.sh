@@ -155,14 +155,16 @@ check "malformed JSON: rejected, the reason logged" grep -q "Could not move to n
 target c3 three 3 | sed 's/"image_id": 1/"image_id": "one"/' >"$T/bad2.json"
 ctl PUT "/target/$UUID" "$T/bad2.json" >/dev/null
 bc update >/dev/null
-rejected() {
+# released_as STATUS COMMIT: the reports, folded, say COMMIT's update_status is STATUS
+released_as() {
 	ctl GET "/reports/$UUID" | python3 -c 'import json, sys
 seen = {}
 for r in json.load(sys.stdin):
     seen.update(r)
 rel = seen.get("apps", {}).get(sys.argv[1], {}).get("releases", {}).get(sys.argv[2], {})
-sys.exit(0 if rel.get("update_status") == "rejected" else 1)' "$APPUUID" "${1:-c3}"
+sys.exit(0 if rel.get("update_status") == sys.argv[3] else 1)' "$APPUUID" "$2" "$1"
 }
+rejected() { released_as rejected "${1:-c3}"; }
 for _ in $(seq 100); do rejected && break; sleep 0.2; done
 check "wrong-typed target: reported rejected (release c3)" rejected
 check "with its reason in the log" grep -q "Could not move to new release: .*image_id" "$BC_LOGDIR/gateway/current"
@@ -180,6 +182,28 @@ for _ in $(seq 100); do rejected c3c && break; sleep 0.2; done
 check "a contract the device does not meet: reported rejected (release c3c)" rejected c3c
 check "with the reason in the log" grep -q "Could not move to new release: target rejected: app .* release 'c3c': services with unmet requirements: s (requires sw.supervisor >=99" "$BC_LOGDIR/gateway/current"
 check "nothing running was touched" still "$s2"
+
+# a release that crash loops (issue #22): rolled back to c2 after its
+# round, the cloud told it was aborted, not tried again at the next polls
+target c3r three 3 | python3 -c 'import json, sys
+d = json.load(sys.stdin); app = list(list(d.values())[0]["apps"].values())[0]
+svc = list(app["releases"].values())[0]["services"]["s"]
+svc["composition"]["command"] = ["sh", "-c", "exit 1"]
+svc["labels"]["io.balena-compose.update.settle-period"] = "2s"
+json.dump(d, sys.stdout)' >"$T/crash.json"
+ctl PUT "/target/$UUID" "$T/crash.json" >/dev/null
+bc update >/dev/null
+aborted() { released_as aborted "$1"; }
+for _ in $(seq 150); do aborted c3r && break; sleep 0.2; done
+check "a crash looping release: reported aborted (release c3r)" aborted c3r
+check "and c2 runs again, reported done" wait_reported c2 Running
+check "c2's service, with its env" bash -c "docker inspect -f '{{range .Config.Env}}{{.}} {{end}}' \$(docker ps -q --filter label=io.balena.app-id=$APP) | grep -q GREETING=two"
+check "why is in the reconciler's log" grep -q "release c3r failed its trial: service 's' restarted" "$BC_LOGDIR/reconciler/current"
+s2=$(cid s)
+bc update >/dev/null
+sleep 3 # a poll or two more (2 s apart)
+check "the same release is not tried again: c2's container stays" still "$s2"
+check "state says Rolled back from c3r" bash -c "'$BIN/balena-compose' state | grep -q 'Rolled back: release c3r: service .s. restarted'"
 
 # an oversized target (2 MiB) is refused before it is parsed; a 401 (a key
 # the cloud no longer knows) is an error said to the caller; neither moves

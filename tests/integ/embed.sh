@@ -55,6 +55,47 @@ check "the program built so: exit 0, release1 ran, release2 (numbered 2), remove
 	'removed: {"status":"Idle","services":{},"networks":{},"volumes":{}}'
 check "nothing of its app is left" test -z "$(docker ps -aq --filter "label=io.balena.app-id=$APP")"
 
+# a release that crash loops, through the API (python's ctypes on the
+# shared library): update() returns -1 saying it was rolled back, state()
+# says "Rolled back" and release 1 runs again
+cat >"$T/rb.py" <<'EOT'
+import ctypes, json, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.bc_composer_new.restype = ctypes.c_void_p
+lib.bc_composer_new.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+lib.bc_composer_update.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                   ctypes.c_char_p, ctypes.c_size_t]
+lib.bc_composer_state.restype = ctypes.c_void_p
+lib.bc_composer_state.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+lib.bc_composer_free.argtypes = [ctypes.c_void_p]
+libc = ctypes.CDLL(None)
+libc.free.argtypes = [ctypes.c_void_p]
+err = ctypes.create_string_buffer(1024)
+c = lib.bc_composer_new(int(sys.argv[2]), None, err, 1024)
+def release(cmd):
+    return json.dumps({"name": "rb", "services": {"main": {
+        "image": sys.argv[3], "command": ["sh", "-c", cmd],
+        "labels": {"io.balena-compose.test": "1", "io.balena-compose.update.settle-period": "2s"}}},
+        "networks": {"default": {"labels": {"io.balena-compose.test": "1"}}}}).encode()
+rc1 = lib.bc_composer_update(c, b"one", release("trap exit TERM; while :; do sleep 1; done"), err, 1024)
+print("update one:", rc1, err.value.decode() if rc1 else "")
+rc2 = lib.bc_composer_update(c, b"two", release("exit 3"), err, 1024)
+print("update two:", rc2, err.value.decode())
+p = lib.bc_composer_state(c, err, 1024)
+st = json.loads(ctypes.string_at(p).decode())
+libc.free(p)
+print("state:", st["status"], st.get("error"), st["commit"], st.get("rolled_back"))
+lib.bc_composer_update(c, b"gone", json.dumps({"name": "rb", "services": {}}).encode(), err, 1024)
+lib.bc_composer_free(c)
+EOT
+out=$(python3 "$T/rb.py" "$ABUILD/libbalena-compose.so" "$APP" "$BCTEST_IMAGE" 2>&1)
+echo "$out" | sed 's/^/  /' | cut -c1-200
+check "the Composer API: update() of a crash loop returns -1, rolled back, why" \
+	expect 0 0 "$out" "update one: 0" "update two: -1 " "app 'rb': rolled back: release two: service 'main' restarted" "(exit code 3); back to release one"
+check "and state() says Rolled back, release one running, two the failed one" \
+	expect 0 0 "$out" "state: Rolled back release two: service 'main'" " one two"
+docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+
 # in cloud mode the cloud's target rules: update is refused, saying so
 suite_stop keep
 printf '{"uuid": "e1bed", "deviceApiKey": "k", "apiEndpoint": "https://127.0.0.1:5583"}' >"$T/cloud.json"

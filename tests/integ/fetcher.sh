@@ -364,14 +364,21 @@ suite_wait_ready fetcher
 bc pull "$BIG" >/dev/null # the cancel above left it absent
 docker run -d --label io.balena-compose.test=1 --name "bctest-$$-user" "$BIG" sh -c 'trap exit TERM; while :; do sleep 1; done' >/dev/null
 bc pull "$BCTEST_REMOTE_IMAGE" >/dev/null
+# release 3 runs a settle period of 3 s (issue #22): release 2 is the way
+# back until it is committed, so its image is kept until then, not after
 sed "s|\"image\": \"$AUTHREG/bctest/secret:1\"|\"image\": \"$BCTEST_REMOTE_IMAGE\"|; s/\"r2\"/\"r3\"/; s/\"id\": 2, \"services\"/\"id\": 3, \"services\"/" "$T/t2.json" >"$T/t3.json"
+sed -i 's/"labels": {"io.balena-compose.test": "1"},/"labels": {"io.balena-compose.test": "1", "io.balena-compose.update.settle-period": "3s"},/' "$T/t3.json"
 ncleanup=$(grep -c "image cleanup: " "$BC_LOGDIR/reconciler/current")
-check "release 3 (another image) goes through" bc up -t "$T/t3.json" --timeout 60
+check "release 3 (another image) goes through" bc up -d -t "$T/t3.json"
 for _ in $(seq 100); do [ "$(grep -c "image cleanup: " "$BC_LOGDIR/reconciler/current")" -gt "$ncleanup" ] && break; sleep 0.1; done
-check "cleanup ran after release 3 ($(grep "image cleanup: " "$BC_LOGDIR/reconciler/current" | tail -1 | cut -c1-160))" \
+check "cleanup ran after release 3's round, on trial ($(grep "image cleanup: " "$BC_LOGDIR/reconciler/current" | tail -1 | cut -c1-160))" \
 	bash -c "[ \$(grep -c 'image cleanup: .* and of the one before it' '$BC_LOGDIR/reconciler/current') -gt 0 ]"
-check "cleanup: the image release 2 used is kept (the release before: the way back)" \
+check "cleanup: the image release 2 used is kept while 3 is on trial (the way back)" \
 	docker image inspect "$AUTHREG/bctest/secret:1" -f ok
+check "release 3 is committed after its settle period" bc up -t "$T/t3.json" --timeout 60
+for _ in $(seq 100); do docker image inspect "$AUTHREG/bctest/secret:1" >/dev/null 2>&1 || break; sleep 0.1; done
+check "cleanup: once release 3 is committed, release 2's image goes" \
+	bash -c "! docker image inspect '$AUTHREG/bctest/secret:1' >/dev/null 2>&1"
 check "the release history is kept on disk: release 3 settled" grep -q '"r3"' "$BC_STATEDIR/settled.json"
 check "cleanup: an image a container uses is kept" docker image inspect "$BIG" -f ok
 check "cleanup: the running release's image is kept" docker image inspect "$BCTEST_REMOTE_IMAGE" -f ok

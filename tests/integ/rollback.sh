@@ -20,7 +20,7 @@ PROJ=rb$$
 # release V: service main (CMD: what it runs), settle period SETTLE (a
 # label; "" leaves the setting's), HEALTH: a healthcheck test or ""
 release() {
-	local v=$1 cmd=$2 settle=$3 health=$4
+	local v=$1 cmd=$2 settle=$3 health=$4 after=${5:-}
 	{
 		echo "name: $PROJ"
 		echo "services:"
@@ -31,6 +31,7 @@ release() {
 		echo "    labels:"
 		echo "      io.balena-compose.test: \"1\""
 		[ -n "$settle" ] && echo "      io.balena-compose.update.settle-period: \"$settle\""
+		[ -n "$after" ] && echo "      io.balena-compose.health.restart-after: \"$after\""
 		if [ -n "$health" ]; then
 			echo "    healthcheck:"
 			echo "      test: [\"CMD-SHELL\", \"$health\"]"
@@ -49,6 +50,12 @@ release 3 "trap exit TERM; while :; do sleep 1; done" 30s "test -f /nonexistent"
 release 4 "$LOOP" 6s ""
 release 5 "$LOOP" "" ""
 release 6 "exec /no/such/program" 2s ""
+# takes its update lock 2 s after it starts (once the update's own lock
+# is gone) and is unhealthy while it holds it
+release 8 "trap exit TERM; sleep 2; touch /tmp/balena/updates.lock; while :; do sleep 1; done" 30s "test ! -f /tmp/balena/updates.lock"
+# healthy for 5 s after each start, then unhealthy (the file outlives a
+# restart: the start removes it)
+release 7 "trap exit TERM; rm -f /tmp/sick; for i in 1 2 3 4 5; do sleep 1; done; touch /tmp/sick; while :; do sleep 1; done" 1s "test ! -f /tmp/sick" 2s
 APP=$("$BIN/balena-compose" config -f "$T/p/v1.yml" 2>/dev/null |
 	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
 export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=${APP:-1} BC_SETTLE_PERIOD=3s
@@ -97,7 +104,7 @@ check "v2: up says it was rolled back and why ($(echo "$out" | tail -1))" \
 	expect 0 0 "$out" "rolled back" "service 'main'" "exit code 1"
 st="$(field status): $(field error)"
 check "v2: state says Rolled back with the reason ($st)" \
-	expect 0 0 "$st" "Rolled back: rolled back: service 'main'" "the release before it runs again"
+	expect 0 0 "$st" "Rolled back: service 'main'" "the release before it runs again"
 check "v2: v1 runs again" test "$(running_v)" = 1
 check "v2: v1 stays the committed release" committed 1
 check "v2: the device's log says it (a system message)" \
@@ -167,4 +174,40 @@ check "v2 forced, kill -9 meanwhile: rolled back to v4 ($(field status))" \
 	test "$(field status)" = "Rolled back" -a "$(running_v)" = 4
 check "no container of v2 is left" \
 	test -z "$(docker ps -aq --filter "label=io.balena.app-id=$APP" --filter "status=restarting")"
+
+# 9. a roll back respects the app's update lock: it waits for it
+bc up -d -f "$T/p/v8.yml" >/dev/null 2>&1
+st=
+for _ in $(seq 200); do
+	st=$(field status)
+	[ "$st" = "Waiting for update lock" ] && break
+	sleep 0.1
+done
+sleep 2
+check "v8 (unhealthy, holding its lock): the roll back waits for the lock ($(field status): $(field waiting))" \
+	test "$(field status)" = "Waiting for update lock" -a "$(running_v)" = 8
+rm -f "$BC_LOCKDIR/$APP/main/updates.lock"
+for _ in $(seq 200); do [ "$(field status)" = "Rolled back" ] && break; sleep 0.1; done
+check "v8: once the lock is gone, rolled back to v4 ($(field status): $(field error))" \
+	test "$(field status)" = "Rolled back" -a "$(running_v)" = 4
+
+# 10. an unhealthy container is restarted (once its release is committed),
+# counted in the state and said in the device's log
+out=$(bc up -f "$T/p/v7.yml" --timeout 60 2>&1)
+rc=$?
+check "v7: up exits 0 (healthy for its 1 s settle period) ($(echo "$out" | tail -1))" test "$rc" -eq 0
+cid7=$(docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=main)
+started=$(docker inspect -f '{{.State.StartedAt}}' "$cid7")
+n=
+for _ in $(seq 300); do
+	n=$(app_json | python3 -c "import json,sys; print(json.load(sys.stdin)['services']['main'].get('health_restarts', 0))")
+	[ "${n:-0}" -ge 1 ] && break
+	sleep 0.1
+done
+check "v7: restarted for being unhealthy; the state counts it ($n)" test "${n:-0}" -ge 1
+check "v7: the same container, started again" \
+	test "$(docker inspect -f '{{.State.StartedAt}}' "$cid7")" != "$started"
+check "v7: the device's log says it" \
+	bash -c "'$BIN/balena-compose' logs -p '$PROJ' 2>/dev/null | grep -q \"Restarted service 'main': unhealthy for 2 s\""
+check "v7: not rolled back (its release was committed)" test "$(running_v)" = 7 -a "$(field status)" = Idle
 finish

@@ -52,9 +52,10 @@ test_defaults(void **state)
 	assert_int_equal(s.log_buffer, 256 << 10);
 	assert_string_equal(s.log_remote, "");
 	assert_int_equal(s.settle_ms, 30000);
+	assert_int_equal(s.unhealthy_ms, 60000);
 }
 
-/* BC_SETTLE_PERIOD: a duration, 0 to a day */
+/* BC_SETTLE_PERIOD, BC_UNHEALTHY_RESTART: a duration, 0 to a day */
 static void
 test_settle_period(void **state)
 {
@@ -64,18 +65,22 @@ test_settle_period(void **state)
 	} t[] = {{"0", 0},	  {"0s", 0},	  {"1m30s", 90000}, {"250ms", 250}, {"45", 45000},
 		 {"24h", 86400000}, {"25h", -1},  {"-1s", -1},	    {"soon", -1},   {"3 s", -1}};
 	(void)state;
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		const char *tab[] = {"BC_SETTLE_PERIOD", t[i].v, NULL};
+	for (size_t i = 0; i < 2 * sizeof(t) / sizeof(t[0]); i++) {
+		size_t k = i % (sizeof(t) / sizeof(t[0]));
+		bool settle = i < sizeof(t) / sizeof(t[0]);
+		const char *name = settle ? "BC_SETTLE_PERIOD" : "BC_UNHEALTHY_RESTART";
+		const char *tab[] = {name, t[k].v, NULL};
 		bc_settings s;
 		bc_err err = {0};
 		table = tab;
 		int rc = bc_settings_load(&s, lookup, NULL, NULL, &err);
-		if (t[i].ms < 0) {
-			if (rc != -1 || strstr(err.msg, "BC_SETTLE_PERIOD") == NULL)
-				fail_msg("'%s' accepted or not named: %s", t[i].v, err.msg);
-		} else if (rc != 0 || s.settle_ms != (uint64_t)t[i].ms) {
-			fail_msg("'%s': rc %d, %llu ms (%s)", t[i].v, rc,
-				 (unsigned long long)s.settle_ms, err.msg);
+		uint64_t got = settle ? s.settle_ms : s.unhealthy_ms;
+		if (t[k].ms < 0) {
+			if (rc != -1 || strstr(err.msg, name) == NULL)
+				fail_msg("%s '%s' accepted or not named: %s", name, t[k].v, err.msg);
+		} else if (rc != 0 || got != (uint64_t)t[k].ms) {
+			fail_msg("%s '%s': rc %d, %llu ms (%s)", name, t[k].v, rc,
+				 (unsigned long long)got, err.msg);
 		}
 	}
 	table = NULL;

@@ -347,6 +347,46 @@ test_through_the_wire(void **state)
 	bc_state_free(&cur);
 }
 
+/* The words of a health-gated update go over the wire and back: Settling,
+ * Rolled back with the release that failed, a service's restart count. */
+static void
+test_trial_words_through_the_wire(void **state)
+{
+	const char *text =
+	    "{\"generation\": 3, \"settled\": true, \"error\": null, \"waiting\": \"\", \"rounds\": 1, "
+	    "\"steps\": 0, \"converge_ms\": 1, \"apps\": ["
+	    "{\"id\": 1, \"commit\": \"c1\", \"status\": \"Rolled back\", \"error\": \"why\", "
+	    "\"rolled_back\": \"c2\", \"services\": {\"s\": {\"status\": \"running\", \"image\": \"i\", "
+	    "\"commit\": \"c1\", "
+	    "\"release\": 1, \"health_restarts\": 2}}, \"networks\": {}, \"volumes\": {}},"
+	    "{\"id\": 2, \"status\": \"Settling\", \"waiting\": \"its period\", \"services\": {}, "
+	    "\"networks\": {}, \"volumes\": {}}]}";
+	json_t *doc = json_loads(text, 0, NULL), *again;
+	bc_msg m = {.type = BC_MSG_STATE}, back;
+	bc_buf b = {0};
+	bc_err err = {0};
+	(void)state;
+
+	assert_non_null(doc);
+	assert_int_equal(bc_statedoc_to_msg(doc, &m.body.state, &err), 0);
+	assert_int_equal(m.body.state.apps.v[0].status, BC_APP_ROLLED_BACK);
+	assert_int_equal(m.body.state.apps.v[1].status, BC_APP_SETTLING);
+	assert_int_equal(bc_msg_encode(&m, &b, &err), 0);
+	assert_int_equal(bc_msg_decode(b.data, b.len, &back, &err), 0);
+	again = bc_statedoc_from_msg(&back.body.state);
+	if (!json_equal(doc, again)) {
+		char *x = json_dumps(doc, JSON_SORT_KEYS), *y = json_dumps(again, JSON_SORT_KEYS);
+		fail_msg("before: %s\nafter:  %s", x, y);
+	}
+	assert_string_equal(bc_app_status_name(BC_APP_ROLLED_BACK), "Rolled back");
+	assert_null(bc_app_status_name(BC_APP_ROLLED_BACK + 1));
+	json_decref(again);
+	json_decref(doc);
+	bc_msg_clear(&back);
+	bc_msg_clear(&m);
+	bc_buf_free(&b);
+}
+
 /* A state beyond the message's bounds is cut to them: it is still sent. */
 static void
 test_bounded_for_the_wire(void **state)
@@ -383,6 +423,7 @@ main(void)
 	    cmocka_unit_test(test_pending_target),
 	    cmocka_unit_test(test_app_rec_is),
 	    cmocka_unit_test(test_through_the_wire),
+	    cmocka_unit_test(test_trial_words_through_the_wire),
 	    cmocka_unit_test(test_bounded_for_the_wire),
 	};
 	return cmocka_run_group_tests_name("statedoc", tests, NULL, NULL);

@@ -40,7 +40,7 @@ begun(uint64_t period)
 struct row {
 	const char *what;
 	bc_trial_obs o;
-	bool settle;	/* the round settled */
+	bool settle; /* the round settled */
 	uint64_t now;
 	int verdict;
 	const char *why; /* a part of it; NULL: "" */
@@ -140,8 +140,7 @@ test_waits_for_what_is_not_ready(void **state)
 	    {"no container yet", none, true, T0, BC_TRIAL_WAIT, NULL},
 	    {"no container after the period", none, false, T0 + 60000, BC_TRIAL_WAIT, NULL},
 	    {"health starting after it", starting, false, T0 + 60000, BC_TRIAL_WAIT, NULL},
-	    {"exited 0 but not a one-shot", stopped_always, false, T0 + 60000, BC_TRIAL_WAIT,
-	     NULL},
+	    {"exited 0 but not a one-shot", stopped_always, false, T0 + 60000, BC_TRIAL_WAIT, NULL},
 	    {"healthy at last", fine, false, T0 + 61000, BC_TRIAL_COMMIT, NULL},
 	};
 	bc_trial t = begun(30000);
@@ -179,8 +178,8 @@ test_steps(void **state)
 	bc_trial t = begun(30000);
 	char why[256];
 
-	assert_true(bc_trial_step(&t, 1, "START", "main", false, false, "no such file", why,
-				  sizeof(why)));
+	assert_true(
+	    bc_trial_step(&t, 1, "START", "main", false, false, "no such file", why, sizeof(why)));
 	assert_string_equal(why, "service 'main': no such file");
 	assert_true(bc_trial_step(&t, 2, "CREATE", "x", false, false, "bad", why, sizeof(why)));
 	assert_true(bc_trial_step(&t, 2, "HANDOVER", "x", false, false, NULL, why, sizeof(why)));
@@ -190,8 +189,7 @@ test_steps(void **state)
 	assert_false(bc_trial_step(&t, 3, "START", "y", false, false, "bad", why, sizeof(why)));
 	bc_trial_end(&t);
 	assert_false(bc_trial_step(&t, 1, "START", "main", false, false, "x", why, sizeof(why)));
-	assert_int_equal(bc_trial_judge(&t, NULL, 0, T0 + 99999, why, sizeof(why)),
-			 BC_TRIAL_WAIT);
+	assert_int_equal(bc_trial_judge(&t, NULL, 0, T0 + 99999, why, sizeof(why)), BC_TRIAL_WAIT);
 }
 
 static void
@@ -240,8 +238,12 @@ test_json_round_trip(void **state)
 	static bc_trial_book b, bback;
 	bc_trial_obs o = up(1, "main", "abc");
 	char why[64];
-	bc_trial_failed f = {.app_id = 7, .key = "0123456789abcdef", .commit = "c0ffee",
-			     .reason = "service 'x' is unhealthy", .rolled_back = true, .at = 9};
+	bc_trial_failed f = {.app_id = 7,
+			     .key = "0123456789abcdef",
+			     .commit = "c0ffee",
+			     .reason = "service 'x' is unhealthy",
+			     .rolled_back = true,
+			     .at = 9};
 
 	t = begun(5000);
 	bc_trial_settled(&t, T0);
