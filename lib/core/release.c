@@ -93,8 +93,7 @@ bc_release_changed(const bc_release *from, const bc_release *to, int64_t *out, s
 }
 
 json_t *
-bc_release_with_apps_of(const bc_release *to, const bc_release *from, const int64_t *apps,
-			size_t n)
+bc_release_with_apps_of(const bc_release *to, const bc_release *from, const int64_t *apps, size_t n)
 {
 	json_t *doc = json_deep_copy(to->doc), *parent = NULL, *d;
 	const char *dev;

@@ -81,6 +81,9 @@ typedef struct bc_service {
 	int64_t started_ms; /* when it last started (ms since the epoch), where the
 			       engine looked (a hand-over's new container); 0:
 			       not known */
+	int64_t created_ms; /* when it was created (ms since the epoch), where the
+			       engine looked (a dependency of a restart: true
+			       rule); 0: not known */
 	uint8_t health;	    /* enum bc_health */
 	int exit_code;	    /* of an exited container; -1: not known */
 } bc_service;

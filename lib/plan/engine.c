@@ -87,7 +87,6 @@ out:
 	return rc;
 }
 
-
 /* Drop the apps outside the scope from a current state. */
 static void
 apply_scope(bc_state *cur, const int64_t *scope, size_t n)
@@ -178,8 +177,7 @@ wrap_fetch(void *ud, bc_docker *d, const bc_step *s, bc_err *err)
 }
 
 static int
-wrap_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take,
-	  bc_err *err)
+wrap_lock(void *ud, bc_docker *d, const bc_app *app, const bc_app *running, bool take, bc_err *err)
 {
 	struct wrap *w = ud;
 	return w->env->lock(w->env->ud, d, app, running, take, err);
@@ -321,7 +319,8 @@ handover_starts(bc_engine *e, const bc_state *target, bc_state *cur)
 			if (t->services[i].strategy != BC_STRAT_HAND_OVER)
 				continue;
 			for (size_t k = 0; k < c->n_services; k++)
-				n += strcmp(c->services[k].name, name) == 0 && c->services[k].running;
+				n += strcmp(c->services[k].name, name) == 0 &&
+				     c->services[k].running;
 			for (size_t k = 0; n >= 2 && k < c->n_services; k++) {
 				bc_service *s = &c->services[k];
 				json_t *ins;
@@ -329,14 +328,78 @@ handover_starts(bc_engine *e, const bc_state *target, bc_state *cur)
 				int64_t ns;
 				size_t off;
 				if (strcmp(s->name, name) != 0 || !s->running ||
-				    (ins = bc_docker_container_inspect(e->handles[0], s->container_id,
-									NULL)) == NULL)
+				    (ins = bc_docker_container_inspect(
+					 e->handles[0], s->container_id, NULL)) == NULL)
 					continue;
 				at = json_string_value(
 				    json_object_get(json_object_get(ins, "State"), "StartedAt"));
-				if (at != NULL && bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
+				if (at != NULL &&
+				    bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
 					s->started_ms = ns / 1000000;
 				json_decref(ins);
+			}
+		}
+	}
+}
+
+/* The running container of name in c (the newest), or NULL. */
+static bc_service *
+running_of(bc_app *c, const char *name)
+{
+	bc_service *best = NULL;
+
+	for (size_t k = 0; c != NULL && k < c->n_services; k++) {
+		bc_service *s = &c->services[k];
+		if (strcmp(s->name, name) == 0 && s->running &&
+		    (best == NULL || s->created > best->created))
+			best = s;
+	}
+	return best;
+}
+
+/* For services with restart: true rules: when the service's container
+ * started and when each such dependency's was created, to the
+ * millisecond (the list has whole seconds of creation only). Inspects
+ * only for those. */
+static void
+restart_facts(bc_engine *e, const bc_state *target, bc_state *cur)
+{
+	for (size_t a = 0; a < target->n_apps; a++) {
+		const bc_app *t = &target->apps[a];
+		bc_app *c = bc_state_app(cur, t->app_id);
+		for (size_t i = 0; c != NULL && i < t->n_services; i++) {
+			const bc_service *ts = &t->services[i];
+			bc_service *me = NULL;
+			for (size_t r = 0; r < ts->n_dep_rules; r++) {
+				bc_service *dep;
+				json_t *ins;
+				const char *at;
+				int64_t ns;
+				size_t off;
+				if (!ts->dep_rules[r].restart ||
+				    (dep = running_of(c, ts->dep_rules[r].name)) == NULL)
+					continue;
+				if (me == NULL && (me = running_of(c, ts->name)) == NULL)
+					break;
+				if (me->started_ms == 0 &&
+				    (ins = bc_docker_container_inspect(
+					 e->handles[0], me->container_id, NULL)) != NULL) {
+					at = json_string_value(json_object_get(
+					    json_object_get(ins, "State"), "StartedAt"));
+					if (at != NULL &&
+					    bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
+						me->started_ms = ns / 1000000;
+					json_decref(ins);
+				}
+				if (dep->created_ms == 0 &&
+				    (ins = bc_docker_container_inspect(
+					 e->handles[0], dep->container_id, NULL)) != NULL) {
+					at = json_string_value(json_object_get(ins, "Created"));
+					if (at != NULL &&
+					    bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
+						dep->created_ms = ns / 1000000;
+					json_decref(ins);
+				}
 			}
 		}
 	}
@@ -399,6 +462,7 @@ bc_engine_converge(bc_engine *e, const bc_state *target, bc_converge *c, bc_err 
 		}
 		handover_signals(e->env.lockdir, target, &signalled);
 		handover_starts(e, target, &cur);
+		restart_facts(e, target, &cur);
 		ctx = (bc_plan_ctx){.images = have,
 				    .n_images = nhave,
 				    .now_ms = c->now_ms,

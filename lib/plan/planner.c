@@ -182,6 +182,24 @@ start_blocker(const struct planner *p, const bc_app *c, const bc_app *t, const b
 	return NULL;
 }
 
+/* The dependency of svc's restart: true rules recreated since cur (svc's
+ * running container) started, or NULL. Both times come from the engine's
+ * inspect (0: not known: no restart). */
+static const char *
+restart_cause(const struct planner *p, const bc_app *c, const bc_app *t, const bc_service *svc,
+	      const bc_service *cur)
+{
+	for (size_t i = 0; i < svc->n_dep_rules && cur->started_ms > 0; i++) {
+		const bc_dep_rule *r = &svc->dep_rules[i];
+		const bc_service *dt = r->restart ? bc_app_service(t, r->name) : NULL;
+		const bc_service *dc = dt ? pick(p, c, r->name, dt) : NULL;
+		if (dc != NULL && is_running(dc) && config_equal(p, dc, dt) && dc->created_ms > 0 &&
+		    dc->created_ms > cur->started_ms)
+			return r->name;
+	}
+	return NULL;
+}
+
 static void
 kill_step(struct planner *p, const bc_app *app, const bc_service *cur, bool remove_image)
 {
@@ -244,6 +262,22 @@ service_steps(struct planner *p, const bc_app *c, const bc_app *t, const bc_serv
 					    */
 		else if (!svc->running && is_running(cur))
 			a = BC_STEP_STOP;
+		else if (svc->running && is_running(cur) &&
+			 (why = restart_cause(p, c, t, svc, cur)) != NULL) {
+			/* once its dependencies are as its rules ask */
+			const char *cause = why;
+			if ((why = start_blocker(p, c, t, svc, buf, sizeof(buf))) != NULL) {
+				noop(p, t, svc, "%s", why);
+				return;
+			}
+			if ((s = emit(p, BC_STEP_RESTART, t)) != NULL) {
+				s->current = cur;
+				s->target = svc;
+				snprintf(s->reason, sizeof(s->reason),
+					 "its dependency '%s' was recreated", cause);
+			}
+			return;
+		}
 		if (a != BC_STEP_NOOP && (s = emit(p, a, t)) != NULL) {
 			s->current = cur;
 			s->target = svc;
@@ -413,7 +447,7 @@ static bool
 destructive(enum bc_action a)
 {
 	return a == BC_STEP_KILL || a == BC_STEP_STOP || a == BC_STEP_UPDATE_METADATA ||
-	       a == BC_STEP_HANDOVER || a == BC_STEP_REMOVE;
+	       a == BC_STEP_HANDOVER || a == BC_STEP_REMOVE || a == BC_STEP_RESTART;
 }
 
 /* Locks: before the first destructive step of an app, take its locks and
@@ -529,6 +563,7 @@ bc_action_name(enum bc_action a)
 	    "UPDATE_METADATA", "HANDOVER",	"CREATE_NETWORK",
 	    "REMOVE_NETWORK",  "CREATE_VOLUME", "REMOVE_VOLUME",
 	    "TAKE_LOCK",       "RELEASE_LOCK",	"NOOP",
+	    "RESTART",
 	};
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
@@ -552,6 +587,7 @@ bc_step_say(const bc_step *s, int rc, const char *error, char *out, size_t n)
 	    [BC_STEP_REMOVE_NETWORK] = {"Removed network", "Failed to remove network"},
 	    [BC_STEP_CREATE_VOLUME] = {"Created volume", "Failed to create volume"},
 	    [BC_STEP_REMOVE_VOLUME] = {"Removed volume", "Failed to remove volume"},
+	    [BC_STEP_RESTART] = {"Restarted service", "Failed to restart service"},
 	};
 	const char *what = s->current	? s->current->name
 			   : s->target	? s->target->name

@@ -27,6 +27,8 @@ enum bc_action {
 	BC_STEP_TAKE_LOCK,    /* take the app's update locks before touching it */
 	BC_STEP_RELEASE_LOCK, /* the app has settled */
 	BC_STEP_NOOP,	      /* waiting; reason says on what */
+	BC_STEP_RESTART,      /* restart current: a dependency of its restart: true
+				 rule was recreated since it started */
 };
 
 typedef struct bc_step {

@@ -521,10 +521,10 @@ struct result {
 	bool settled;
 	bool sdoc_ok; /* sdoc was made (else, out of memory, the last stays) */
 	bc_body_state sdoc;
-	bool seen;	    /* the trial's apps were looked at: obs */
-	bc_trial_obs *obs;  /* each container of them */
+	bool seen;	   /* the trial's apps were looked at: obs */
+	bc_trial_obs *obs; /* each container of them */
 	size_t n_obs;
-	bool sick_seen;	    /* every container was looked at: these are unhealthy */
+	bool sick_seen; /* every container was looked at: these are unhealthy */
 	bc_sick_obs *sick;
 	size_t n_sick;
 };
@@ -627,19 +627,21 @@ trial_observe(struct round *rd, bc_docker *d, const bc_state *target, const bc_s
 				json_t *state = json_object_get(in, "State");
 				const char *h = json_string_value(
 				    json_object_get(json_object_get(state, "Health"), "Status"));
-				snprintf(o->container, sizeof(o->container), "%s", cs->container_id);
+				snprintf(o->container, sizeof(o->container), "%s",
+					 cs->container_id);
 				o->created = cs->created;
 				o->restarting = json_is_true(json_object_get(state, "Restarting"));
-				o->running =
-				    json_is_true(json_object_get(state, "Running")) && !o->restarting;
-				o->exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+				o->running = json_is_true(json_object_get(state, "Running")) &&
+					     !o->restarting;
+				o->exit_code =
+				    (int)json_integer_value(json_object_get(state, "ExitCode"));
 				o->restarts = (uint64_t)json_integer_value(
 				    json_object_get(in, "RestartCount"));
-				o->health = h == NULL			     ? BC_HEALTH_NONE
-					    : strcmp(h, "healthy") == 0	     ? BC_HEALTH_HEALTHY
-					    : strcmp(h, "unhealthy") == 0    ? BC_HEALTH_UNHEALTHY
-					    : strcmp(h, "starting") == 0     ? BC_HEALTH_STARTING
-									     : BC_HEALTH_NONE;
+				o->health = h == NULL			  ? BC_HEALTH_NONE
+					    : strcmp(h, "healthy") == 0	  ? BC_HEALTH_HEALTHY
+					    : strcmp(h, "unhealthy") == 0 ? BC_HEALTH_UNHEALTHY
+					    : strcmp(h, "starting") == 0  ? BC_HEALTH_STARTING
+									  : BC_HEALTH_NONE;
 			}
 			json_decref(in);
 		}
@@ -706,7 +708,8 @@ restart_sick(struct round *rd, bc_docker *d)
 		char path[160];
 		bc_err err = {0};
 		int rc;
-		snprintf(path, sizeof(path), "/containers/%s/restart?t=10", rd->restart[i].container);
+		snprintf(path, sizeof(path), "/containers/%s/restart?t=10",
+			 rd->restart[i].container);
 		rc = bc_docker_request(d, "POST", path, NULL, NULL, &err);
 		if (p == NULL)
 			continue;

@@ -35,11 +35,14 @@ services:
     command: sh -c 'trap exit TERM; while :; do sleep 1; done'
     depends_on:
       init: {condition: service_completed_successfully}
-      db: {condition: service_healthy}
+      db: {condition: service_healthy, restart: true}
     labels: {io.balena-compose.test: "1"}
 networks:
   default: {labels: {io.balena-compose.test: "1"}}
 EOT
+# the same with db changed (its environment): db is recreated, and web,
+# whose rule on it says restart: true, is restarted once db is healthy
+sed 's/^  db:$/  db:\n    environment: {V: "2"}/' "$T/proj/docker-compose.yml" >"$T/proj/v2.yml"
 PROJ=dep$$
 APP=$("$BIN/balena-compose" config -f "$T/proj/docker-compose.yml" -p "$PROJ" 2>/dev/null |
 	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
@@ -82,4 +85,28 @@ check "web was created after db was healthy (service_healthy)" \
 check "init exited 0 and stays exited (a one-shot, left to its restart policy)" \
 	bash -c "[ \"\$(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' \$(docker ps -aq --filter label=io.balena.app-id=$APP --filter label=io.balena.service-name=init))\" = 'exited 0' ]"
 check "web runs" test -n "$(docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=web)"
+
+# restart: true
+web1=$(docker ps -q --no-trunc --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=web)
+docker events --filter "label=io.balena.app-id=$APP" --filter type=container \
+	--format '{{.TimeNano}} {{.Action}} {{index .Actor.Attributes "io.balena.service-name"}} {{.Actor.ID}}' >"$T/events2" 2>&1 &
+evpid=$!
+sleep 0.5
+out=$(bc up -f "$T/proj/v2.yml" -p "$PROJ" --timeout 90 2>&1)
+rc=$?
+sleep 1
+kill "$evpid" 2>/dev/null
+evpid=
+check "v2 (db changed): up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
+db_create=$(awk '$3 == "db" && $2 == "create" { print $1; exit }' "$T/events2")
+db_healthy=$(awk '$(NF - 1) == "db" && /health_status: healthy/ { print $1; exit }' "$T/events2")
+web_restart=$(awk -v id="$web1" '$2 == "restart" && $NF == id { print $1; exit }' "$T/events2")
+check "db was recreated, web restarted (the same container) ($db_create $web_restart)" \
+	test -n "$db_create" -a -n "$web_restart"
+check "web restarted after the new db was healthy (restart: true, service_healthy) ($db_healthy)" \
+	test "${web_restart:-0}" -gt "${db_healthy:-9999999999999999999}"
+check "web is the same container, not recreated" \
+	test "$(docker ps -q --no-trunc --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=web)" = "$web1"
+check "the device's log says why" \
+	bash -c "'$BIN/balena-compose' logs -p '$PROJ' 2>/dev/null | grep -q \"Restarted service 'web'\""
 finish

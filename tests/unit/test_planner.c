@@ -14,7 +14,7 @@
 
 struct sd { /* a service, current or target; unset fields take defaults */
 	const char *name, *image, *hash, *commit, *status, *rid, *cid;
-	int64_t image_id, release_id, created, started_ms;
+	int64_t image_id, release_id, created, started_ms, created_ms;
 	const char *deps, *vols, *nets; /* comma lists */
 	/* depends_on's long form: "dep=healthy|completed|started|optional|restart,..." */
 	const char *rules;
@@ -106,6 +106,7 @@ add_services(bc_app *a, const struct sd *defs, bool current)
 			s->container_id = dup_or(d->cid, cid);
 			s->created = d->created ? d->created : 100;
 			s->started_ms = d->started_ms;
+			s->created_ms = d->created_ms;
 			s->health = d->health;
 			s->exit_code = d->exit;
 		} else {
@@ -368,6 +369,30 @@ static const struct pcase cases[] = {
      .expect = "KILL db; NOOP web"},
     {"service_started, long form: running is enough", .cur_app = 1, .tgt_app = 1, .cur = {DB()},
      .tgt = {DB(), WEB(.deps = "db", .rules = "db=started")}, .expect = "CREATE web"},
+    {"restart: true: its dependency was recreated since it started", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.created_ms = 5000), WEB(.started_ms = 4000)},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=restart")}, .expect = "RESTART web",
+     .reason = NULL},
+    {"restart: true: the dependency older than its start", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.created_ms = 3000), WEB(.started_ms = 4000)},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=restart")}, .expect = ""},
+    {"restart: true: times not known: nothing", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(), WEB()}, .tgt = {DB(), WEB(.deps = "db", .rules = "db=restart")},
+     .expect = ""},
+    {"restart: false (the short form): never restarted", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.created_ms = 5000), WEB(.started_ms = 4000)},
+     .tgt = {DB(), WEB(.deps = "db")}, .expect = ""},
+    {"restart: false (the long form): never restarted", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.created_ms = 5000), WEB(.started_ms = 4000)},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=started")}, .expect = ""},
+    {"restart: true: its lock first", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.created_ms = 5000), WEB(.started_ms = 4000)},
+     .tgt = {DB(), WEB(.deps = "db", .rules = "db=restart")}, .locks = 1,
+     .expect = "TAKE_LOCK app1"},
+    {"restart: true: not while the new dependency is being made", .cur_app = 1, .tgt_app = 1,
+     .cur = {DB(.created_ms = 5000), WEB(.started_ms = 4000)},
+     .tgt = {DB(.hash = "h2"), WEB(.deps = "db", .rules = "db=restart")},
+     .expect = "KILL db"},
     {"required: false and not in the release: not waited for", .tgt_app = 1,
      .tgt = {WEB(.deps = "cache", .rules = "cache=optional")}, .expect = "CREATE web"},
     {"volume created before its service", .tgt_app = 1, .tgt = {WEB(.vols = "data")},
