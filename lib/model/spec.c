@@ -188,6 +188,17 @@ inject(struct sb *b)
 				    json_pack("[{s:s, s:i, s:[], s:[[s]], s:{}}]", "Driver", "",
 					      "Count", 1, "DeviceIDs", "Capabilities", "gpu",
 					      "Options"));
+	/* the device's API key and the cloud's address, as the supervisor
+	 * gives them (a release owner's decision: docs/security.md) */
+	if (truthy(json_object_get(b->labels, "io.balena.features.balena-api")) &&
+	    c->api_key != NULL && c->api_url != NULL) {
+		const char *names[][2] = {{"BALENA_API_KEY", "BALENA_API_URL"},
+					  {"RESIN_API_KEY", "RESIN_API_URL"}};
+		for (int i = 0; i < 2; i++) {
+			setenv_default(b->env, names[i][0], c->api_key);
+			setenv_default(b->env, names[i][1], c->api_url);
+		}
+	}
 	/* the board's revision, from the host OS's os-release */
 	if (truthy(json_object_get(b->labels, "io.balena.features.host-os.board-rev")))
 		setenv_default(b->env, "BALENA_HOST_OS_BOARD_REV",

@@ -36,6 +36,8 @@ typedef struct bc_spec_ctx {
 	const char *device_type; /* may be NULL */
 	const char *device_name; /* may be NULL */
 	const char *board_rev;	 /* the host OS's BALENA_BOARD_REV; may be NULL */
+	const char *api_key;	 /* for io.balena.features.balena-api; may be NULL */
+	const char *api_url;	 /* the same; may be NULL */
 	const char *lockdir;	 /* host base of the update-lock dirs; NULL: none */
 	const bc_app *app;	 /* the app being built: its declared volumes and networks */
 	const char *where;	 /* "app 'x'": prefix for errors */

@@ -365,6 +365,8 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 					     ? opts->facts->board_rev
 					     : NULL,
 			    .lockdir = opts ? opts->lockdir : NULL,
+			    .api_key = opts ? opts->api_key : NULL,
+			    .api_url = opts ? opts->api_url : NULL,
 			    .app = app,
 			    .where = where};
 	if (parse_components(app, json_object_get(rel, "volumes"), true, &ctx, err) < 0)

@@ -38,6 +38,10 @@ typedef struct bc_target_opts {
 	 * (BC_EINVAL, naming the app, the services and what they require).
 	 * NULL: contracts are only checked for their shape. */
 	const bc_device_facts *facts;
+	/* what a service labelled io.balena.features.balena-api gets as
+	 * BALENA_API_KEY and BALENA_API_URL (config.json's deviceApiKey, a
+	 * secret, and apiEndpoint); NULL: nothing */
+	const char *api_key, *api_url;
 } bc_target_opts;
 
 /* Parse a whole v3 target document: { "<device uuid>": { name, config,

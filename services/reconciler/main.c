@@ -47,6 +47,30 @@ rec_device_type(const struct rec *r)
 	return r->facts.device_type[0] ? r->facts.device_type : NULL;
 }
 
+void
+rec_target_opts(struct rec *r, bc_target_opts *o)
+{
+	bc_config c;
+	bc_err err = {0};
+
+	explicit_bzero(r->api_key, sizeof(r->api_key));
+	r->api_url[0] = '\0';
+	if (bc_config_load(r->config, &c, &err) == 0) {
+		if (c.device_api_key != NULL && c.api_endpoint != NULL &&
+		    strlen(c.device_api_key) < sizeof(r->api_key) &&
+		    strlen(c.api_endpoint) < sizeof(r->api_url)) {
+			memcpy(r->api_key, c.device_api_key, strlen(c.device_api_key) + 1);
+			memcpy(r->api_url, c.api_endpoint, strlen(c.api_endpoint) + 1);
+		}
+		bc_config_free(&c);
+	}
+	*o = (bc_target_opts){.lockdir = r->lockdir,
+			      .device_type = rec_device_type(r),
+			      .facts = &r->facts,
+			      .api_key = r->api_key[0] ? r->api_key : NULL,
+			      .api_url = r->api_url[0] ? r->api_url : NULL};
+}
+
 /* The services a release leaves out for their unmet contracts, said as
  * the supervisor says it (a system message of each app). */
 static void
@@ -72,13 +96,13 @@ skipped_said(struct rec *r, const bc_release *rel)
 static int
 apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 {
-	bc_target_opts o = {
-	    .lockdir = r->lockdir, .device_type = rec_device_type(r), .facts = &r->facts};
+	bc_target_opts o;
 	json_t *doc, *merged;
 	bc_release *rel;
 	uint64_t gen;
 	size_t napps;
 
+	rec_target_opts(r, &o);
 	if (r->cloud && !req->replace)
 		return bc_err_set(
 		    err, BC_EINVAL,
@@ -169,11 +193,11 @@ down(struct rec *r, const bc_body_down *req, bc_msg *rep, bc_err *err)
 	} else {
 		/* a new release without the app (the one a round may hold is
 		 * never changed) */
-		bc_target_opts o = {
-		    .lockdir = r->lockdir, .device_type = rec_device_type(r), .facts = &r->facts};
+		bc_target_opts o;
 		json_t *doc = json_deep_copy(r->target->doc);
 		int64_t id = doc ? bc_target_remove_app(doc, found) : 0;
 		bc_release *rel;
+		rec_target_opts(r, &o);
 		if (doc == NULL || (rel = bc_release_new(doc, &o, err)) == NULL)
 			return doc == NULL ? bc_err_sys(err, "down") : -1;
 		bc_release_unref(r->target);
@@ -223,13 +247,13 @@ dispatch(struct bc_daemon *d, const bc_msg *req, bc_msg *rep, bc_err *err)
 static bc_release *
 load_release(struct rec *r, const char *file)
 {
-	bc_target_opts o = {
-	    .lockdir = r->lockdir, .device_type = rec_device_type(r), .facts = &r->facts};
+	bc_target_opts o;
 	json_error_t je;
 	bc_err err = {0};
 	bc_release *rel;
 	json_t *doc = bc_read_json(file, JSON_REJECT_DUPLICATES, BC_PROTO_MAX_DOC, &je);
 
+	rec_target_opts(r, &o);
 	if (doc == NULL) {
 		if (access(file, F_OK) == 0)
 			log_warnx("ignoring %s: %s", file, je.text);

@@ -56,6 +56,9 @@ struct rec {
 	char config[256];
 	/* what the device is, to judge services' contracts by (read at start) */
 	bc_device_facts facts;
+	/* config.json's deviceApiKey (a secret: never logged) and apiEndpoint,
+	 * as of the last target made (io.balena.features.balena-api) */
+	char api_key[520], api_url[2056];
 	/* the last converge's state (lib/plan/statedoc.h), typed as STATE
 	 * carries it; sdoc_ok: one has ended (else a zeroed, empty one) */
 	bc_body_state sdoc;
@@ -206,6 +209,13 @@ void rec_health_seen(struct rec *r, const bc_sick_obs *obs, size_t n);
 void rec_health_restarted(struct rec *r, const bc_sick_obs *o, bool ok, const char *error);
 /* The count of each service's restarts, laid over a STATE body. */
 void rec_health_overlay(const struct rec *r, bc_body_state *st);
+
+/* How targets are made into releases here (every one the same way: a
+ * service's config, and so its hash, must not depend on where it came
+ * from): the lock dir, the device's facts, and for the balena-api label
+ * config.json's key and endpoint, read again now (provisioning writes
+ * them while we run). o points into r. */
+void rec_target_opts(struct rec *r, bc_target_opts *o);
 
 /* Is app one the reconciler may touch (BC_SCOPE_APPS; none set: all)? */
 bool rec_in_scope(const struct rec *r, int64_t app);

@@ -130,9 +130,7 @@ rec_trial_forget(struct rec *r, int64_t app)
 static void
 rollback(struct rec *r, const char *why)
 {
-	bc_target_opts o = {.lockdir = r->lockdir,
-			    .device_type = r->facts.device_type[0] ? r->facts.device_type : NULL,
-			    .facts = &r->facts};
+	bc_target_opts o;
 	int64_t back[BC_STATE_MAX_APPS];
 	size_t n_back = 0;
 	bc_err err = {0};
@@ -175,6 +173,7 @@ rollback(struct rec *r, const char *why)
 	trial_save(r);
 	if (n_back == 0)
 		return;
+	rec_target_opts(r, &o);
 	if ((doc = bc_release_with_apps_of(r->target, r->last_good, back, n_back)) == NULL ||
 	    (rel = bc_release_new(doc, &o, &err)) == NULL) {
 		log_warnx("roll back: %s", doc ? err.msg : "out of memory");
@@ -354,13 +353,13 @@ rec_trial_start(struct rec *r, bc_err *err)
 			back[n_back++] = id;
 	}
 	if (n_back > 0) {
-		bc_target_opts o = {.lockdir = r->lockdir,
-				    .device_type =
-					r->facts.device_type[0] ? r->facts.device_type : NULL,
-				    .facts = &r->facts};
+		bc_target_opts o;
 		bc_err rerr = {0};
-		json_t *d = bc_release_with_apps_of(r->target, r->last_good, back, n_back);
-		bc_release *rel = d ? bc_release_new(d, &o, &rerr) : NULL;
+		json_t *d;
+		bc_release *rel;
+		rec_target_opts(r, &o);
+		d = bc_release_with_apps_of(r->target, r->last_good, back, n_back);
+		rel = d ? bc_release_new(d, &o, &rerr) : NULL;
 		if (rel != NULL) {
 			log_info("finishing a roll back of %zu app(s) a restart interrupted",
 				 n_back);

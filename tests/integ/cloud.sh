@@ -224,7 +224,11 @@ check "nothing running was touched by either" still "$s2"
 
 # the cloud away for a while (500s, then resets): the device keeps running,
 # then catches up with the release that came meanwhile
-target c4 four 4 >"$T/t4.json"
+# (c4's service asks for the device's API key: io.balena.features.balena-api)
+target c4 four 4 | python3 -c 'import json, sys
+d = json.load(sys.stdin); app = list(list(d.values())[0]["apps"].values())[0]
+list(app["releases"].values())[0]["services"]["s"]["labels"]["io.balena.features.balena-api"] = "1"
+json.dump(d, sys.stdout)' >"$T/t4.json"
 ctl POST "/fault?kind=500&count=3&method=GET" >/dev/null
 ctl POST "/fault?kind=reset&count=2&method=GET" >/dev/null
 ctl PUT "/target/$UUID" "$T/t4.json" >/dev/null
@@ -236,6 +240,8 @@ check "the cloud failing: what runs keeps running" still "$s2"
 check "then c4 is reported Running (the poll tried again, at most the 2 s interval apart)" \
 	wait_reported c4 Running
 check "the gateway logged the failures" grep -q "target: HTTP 500" "$BC_LOGDIR/gateway/current"
+check "c4's service has the device's API key and the cloud's address (balena-api)" \
+	bash -c "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' \$(docker ps -q --filter label=io.balena.app-id=$APP) | grep -qx 'BALENA_API_KEY=$KEY' && docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' \$(docker ps -q --filter label=io.balena.app-id=$APP) | grep -qx 'BALENA_API_URL=https://$API'"
 
 # every daemon restarted with the cloud away: the kept target is applied
 suite_stop keep

@@ -700,7 +700,11 @@ static void
 test_feature_labels(void **state)
 {
 	bc_device_facts f;
-	bc_target_opts o = {.lockdir = "/tmp/bc-locks", .device_type = "intel-nuc", .facts = &f};
+	bc_target_opts o = {.lockdir = "/tmp/bc-locks",
+			    .device_type = "intel-nuc",
+			    .facts = &f,
+			    .api_key = "k3y",
+			    .api_url = "https://api.example"};
 	json_t *doc = fixture(), *labels, *host, *req;
 	bc_state st;
 	bc_err err = {0};
@@ -714,6 +718,7 @@ test_feature_labels(void **state)
 	json_object_set_new(labels, "io.balena.features.gpu", json_string("1"));
 	json_object_set_new(labels, "io.balena.features.extra-firmware", json_string("true"));
 	json_object_set_new(labels, "io.balena.features.host-os.board-rev", json_string("on"));
+	json_object_set_new(labels, "io.balena.features.balena-api", json_string("1"));
 	if (bc_target_parse(doc, &o, &st, &err) < 0)
 		fail_msg("%s", err.msg);
 	s = bc_app_service(&st.apps[0], "sensor");
@@ -731,12 +736,27 @@ test_feature_labels(void **state)
 	env = json_dumps(json_object_get(s->spec, "Env"), 0);
 	assert_non_null(strstr(env, "\"BALENA_HOST_OS_BOARD_REV=1.2\""));
 	assert_non_null(strstr(env, "\"BALENA_DEVICE_TYPE=intel-nuc\""));
+	assert_non_null(strstr(env, "\"BALENA_API_KEY=k3y\""));
+	assert_non_null(strstr(env, "\"RESIN_API_KEY=k3y\""));
+	assert_non_null(strstr(env, "\"BALENA_API_URL=https://api.example\""));
 	free(env);
 	/* uploader has none of them */
 	s = bc_app_service(&st.apps[0], "uploader");
+	env = json_dumps(json_object_get(s->spec, "Env"), 0);
+	assert_null(strstr(env, "API_KEY"));
+	free(env);
 	host = json_object_get(s->spec, "HostConfig");
 	assert_null(json_object_get(host, "DeviceRequests"));
 	assert_false(has_str(json_object_get(host, "Binds"), "extra-firmware:/extra-firmware"));
+	bc_state_free(&st);
+	/* no key (local mode, not provisioned yet): the label gives nothing */
+	o.api_key = NULL;
+	if (bc_target_parse(doc, &o, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	env = json_dumps(json_object_get(bc_app_service(&st.apps[0], "sensor")->spec, "Env"), 0);
+	assert_null(strstr(env, "API_KEY"));
+	assert_null(strstr(env, "API_URL"));
+	free(env);
 	bc_state_free(&st);
 	/* the supervisor's API: refused, said why */
 	json_object_set_new(labels, "io.balena.features.supervisor-api", json_string("1"));
