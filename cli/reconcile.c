@@ -9,6 +9,7 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
+#include "lib/base/text.h"
 #include "lib/ipc/client.h"
 #include "lib/model/compose.h"
 #include "lib/model/target.h"
@@ -613,6 +614,26 @@ static const char state_usage[] =
     "--json: {generation, settled, error, waiting, apps: [one document per app,\n"
     "as the Composer API's state() gives it]}.\n";
 
+/* " (left out, their contracts unmet: a, b)" of an app that has such */
+static void
+print_skipped(const json_t *a)
+{
+	const json_t *sk = json_object_get(a, "skipped"), *v;
+	size_t i;
+
+	if (json_array_size(sk) == 0)
+		return;
+	fputs(" (left out, their contracts unmet: ", stdout);
+	json_array_foreach(sk, i, v)
+	{
+		char name[128];
+		snprintf(name, sizeof(name), "%s", json_string_value(v) ?: "");
+		bc_tame(name);
+		printf("%s%s", i ? ", " : "", name);
+	}
+	putchar(')');
+}
+
 /* Why an app that left the target is still listed. */
 static void
 print_removed(const json_t *a)
@@ -703,6 +724,7 @@ cmd_state(int argc, char **argv)
 			       : aw ? aw
 				    : "");
 			print_removed(a);
+			print_skipped(a);
 			putchar('\n');
 		}
 		cli_print_ps(doc, want, n);

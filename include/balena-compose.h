@@ -60,7 +60,8 @@ bc_composer *bc_composer_new(int64_t app_id, const bc_composer_options *opts, ch
  * settle period (health-gated updates: README); "Rolled back" (with
  * "error": why, "rolled_back": the release that failed) when it failed
  * it and the release before it came back. update() returns -1 then, its
- * error saying why.
+ * error saying why. "skipped" lists the optional services of its release
+ * left out because their contracts are unmet.
  * A service's status is Docker's state of its container ("running",
  * "exited", ...), or "downloading" / "pending" while it has none yet;
  * "download" is there while its next image comes. Networks and volumes:

@@ -301,6 +301,8 @@ typedef struct bc_app_rec {
 	char *rolled_back;	/* optional: the commit of the release that
 				   failed and was rolled back from (with
 				   BC_APP_ROLLED_BACK) */
+	bc_strs skipped;	/* optional: services of its release left out,
+				   their contracts unmet (optional ones) */
 	bc_svc_list services;	/* required */
 	bc_named_list networks; /* required */
 	bc_named_list volumes;	/* required */

@@ -76,6 +76,12 @@ app_doc(const bc_statedoc_in *in, const bc_app *cur, const bc_app *tgt, bool any
 		json_object_set_new(a, "removed", json_true());
 	if (tgt && tgt->commit)
 		json_object_set_new(a, "commit", json_string(tgt->commit));
+	if (tgt && tgt->skipped.n > 0) {
+		json_t *sk = json_array();
+		for (size_t i = 0; i < tgt->skipped.n; i++)
+			json_array_append_new(sk, json_string(tgt->skipped.v[i]));
+		json_object_set_new(a, "skipped", sk);
+	}
 	json_object_update_missing_new(a, idle_app());
 	if (o != NULL && o->phase == BC_APP_FAILED) {
 		json_object_set_new(a, "status", json_string("Failed"));
@@ -215,6 +221,17 @@ app_to_msg(const json_t *a, bc_app_rec *r)
 	r->removed = json_is_true(json_object_get(a, "removed"));
 	r->status = -1;
 	r->rolled_back = dup_or_null(json_object_get(a, "rolled_back"));
+	{
+		size_t si;
+		json_t *sv;
+		json_array_foreach(json_object_get(a, "skipped"), si, sv)
+		{
+			if (r->skipped.n == BC_STATE_MAX_SERVICES || !json_is_string(sv))
+				break;
+			if (bc_strs_add(&r->skipped, json_string_value(sv)) < 0)
+				return -1;
+		}
+	}
 	for (int i = 0; st && i <= BC_APP_ROLLED_BACK; i++)
 		if (strcmp(st, status_names[i]) == 0)
 			r->status = i;
@@ -320,6 +337,12 @@ bc_statedoc_from_msg(const bc_body_state *st)
 			json_object_set_new(a, "removed", json_true());
 		if (r->rolled_back)
 			json_object_set_new(a, "rolled_back", json_string(r->rolled_back));
+		if (r->skipped.n > 0) {
+			json_t *sk = json_array();
+			for (size_t k = 0; k < r->skipped.n; k++)
+				json_array_append_new(sk, json_string(r->skipped.v[k]));
+			json_object_set_new(a, "skipped", sk);
+		}
 		for (size_t k = 0; k < r->services.n; k++) {
 			const bc_svc_rec *s = &r->services.v[k];
 			json_t *o = json_pack("{s:s, s:s?, s:I, s:s?}", "status", s->status,

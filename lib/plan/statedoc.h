@@ -19,6 +19,8 @@
  *    "error": "..."?   (status Failed, Rolled back: why),
  *    "rolled_back": "<commit>"? (status Rolled back: the release that failed
  *                      its settle period; the one before it runs),
+ *    "skipped": ["<service>", ...]? (optional services of its release left
+ *                      out: their contracts are unmet),
  *    "waiting": "..."? (status Waiting*: on what),
  *    "services": {"<name>": SERVICE, ...},
  *    "networks": {"<name>": {"status": "created" | "pending"}, ...},

@@ -113,6 +113,8 @@ for _ in $(seq 30); do bc logs -p "ct$APP" 2>/dev/null | grep -q "contract viola
 bc logs -p "ct$APP" >"$T/logs" 2>&1
 check "a system message says so: 'Not running containers because of contract violations: extra'" \
 	grep -q '^system *| Not running containers because of contract violations: extra' "$T/logs"
+check "the state reports it skipped (\"skipped\": [\"extra\"]; state: $(bc state | grep "^app ct$APP" | cut -c1-100))" \
+	bash -c "'$BIN/balena-compose' state --json | python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if any(a.get(\"skipped\") == [\"extra\"] for a in d[\"apps\"]) else 1)' && '$BIN/balena-compose' state | grep -q 'left out, their contracts unmet: extra'"
 # feature labels the supervisor knows, on this device: extra-firmware
 # mounts the device's volume of extra firmware (one for the device, made
 # when first used: removed after only if this test made it); the board's
