@@ -41,8 +41,7 @@ static const struct {
 static bool
 truthy(const json_t *v)
 {
-	const char *s = json_string_value(v);
-	return s && (strcmp(s, "1") == 0 || strcmp(s, "true") == 0 || strcmp(s, "on") == 0);
+	return bc_label_truthy(json_string_value(v));
 }
 
 /* io.resin.* labels are read as io.balena.* */

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lib/model/spec.h"
+#include "lib/model/values.h"
 
 /* A name we put into Docker object names and paths. */
 static bool
@@ -101,14 +101,6 @@ parse_service(bc_app *app, const char *name, const json_t *sj, const bc_spec_ctx
 			       ctx, err);
 }
 
-/* Is a label's value true, as the supervisor reads it (checkTruthy)? */
-static bool
-truthy(const char *v)
-{
-	return v != NULL &&
-	       (strcasecmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0);
-}
-
 /* name out of list v (a no-op when absent) */
 static void
 strv_drop(bc_strv *v, const char *name)
@@ -149,7 +141,7 @@ judge(bc_app *app, const json_t *svcs, const bc_device_facts *f, const char *whe
 		}
 		if (r < 0)
 			return bc_err_wrap(err, "%s", where);
-		if (!truthy(opt)) {
+		if (!bc_label_truthy(opt)) {
 			if (o < sizeof(unmet))
 				o += (size_t)snprintf(unmet + o, sizeof(unmet) - o, "%s%s (%s)",
 						      o ? ", " : "", svc->name, why);

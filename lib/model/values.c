@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/base/buf.h"
 
@@ -298,4 +299,11 @@ bad:
 	bc_err_set(err, BC_EINVAL,
 		   "restart '%.64s' is not one of no, always, unless-stopped, on-failure[:N]", s);
 	return NULL;
+}
+
+bool
+bc_label_truthy(const char *v)
+{
+	return v != NULL &&
+	       (strcasecmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0);
 }

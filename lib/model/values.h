@@ -4,6 +4,7 @@
 #define BC_VALUES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/base/err.h"
@@ -11,6 +12,10 @@
 /* Go-style duration ("1h2m3.5s", "500ms", "10us") or a bare number of
  * seconds -> nanoseconds. */
 int bc_parse_duration(const json_t *v, int64_t *ns, bc_err *err);
+
+/* Is a label's value true, as the supervisor reads it (checkTruthy: "1",
+ * "true", "on", any case)? NULL is not. */
+bool bc_label_truthy(const char *v);
 
 /* Byte size: integer, or a number with b/k/m/g (optionally followed by b),
  * any case -> bytes. */

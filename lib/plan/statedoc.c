@@ -166,7 +166,7 @@ bc_statedoc_app(const json_t *doc, int64_t app_id)
 /* --- the typed form (STATE) ------------------------------------------------- */
 
 static const char *const status_names[] = {
-    "Idle",   "Downloading", "Updating",	"Waiting", "Waiting for update lock",
+    "Idle",   "Downloading", "Updating",   "Waiting", "Waiting for update lock",
     "Failed", "Settling",    "Rolled back"};
 
 const char *

@@ -14,6 +14,7 @@
 #include "lib/docker/docker.h"
 #include "lib/base/buf.h"
 #include "lib/base/fsutil.h"
+#include "lib/model/values.h"
 
 static void
 split_ok(const char *ref, const char *name, const char *tag)
@@ -169,6 +170,22 @@ test_visible(void **state)
 	assert_string_equal(small, "abcdefgh");
 }
 
+/* A label's truth as the supervisor's checkTruthy reads it: any case */
+static void
+test_label_truthy(void **state)
+{
+	const char *yes[] = {"1", "true", "True", "TRUE", "on", "ON"};
+	const char *no[] = {"0", "false", "yes", "", " 1", "true ", "off", "2"};
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!bc_label_truthy(yes[i]))
+			fail_msg("'%s' is true", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (bc_label_truthy(no[i]))
+			fail_msg("'%s' is not true", no[i]);
+	assert_false(bc_label_truthy(NULL));
+}
+
 int
 main(void)
 {
@@ -177,6 +194,7 @@ main(void)
 	    cmocka_unit_test(test_label_filter), cmocka_unit_test(test_err_wrap),
 	    cmocka_unit_test(test_buf_bound),	 cmocka_unit_test(test_read_json),
 	    cmocka_unit_test(test_tame),	 cmocka_unit_test(test_visible),
+	    cmocka_unit_test(test_label_truthy),
 	};
 	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);
 }
