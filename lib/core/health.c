@@ -5,16 +5,20 @@
 void
 bc_sick_seen(bc_sick_table *t, const bc_sick_obs *obs, size_t n, uint64_t now)
 {
-	bc_sick_table next = {.n = 0};
+	uint64_t since[BC_SICK_MAX];
 
-	for (size_t i = 0; i < n && next.n < BC_SICK_MAX; i++) {
-		bc_sick s = {.o = obs[i], .since = now};
+	/* in place, touching only what is used: the table is the loop's */
+	if (n > BC_SICK_MAX)
+		n = BC_SICK_MAX;
+	for (size_t i = 0; i < n; i++) {
+		since[i] = now;
 		for (size_t k = 0; k < t->n; k++)
 			if (strcmp(t->v[k].o.container, obs[i].container) == 0)
-				s.since = t->v[k].since; /* still unhealthy: since then */
-		next.v[next.n++] = s;
+				since[i] = t->v[k].since; /* still unhealthy: since then */
 	}
-	*t = next;
+	for (size_t i = 0; i < n; i++)
+		t->v[i] = (bc_sick){.o = obs[i], .since = since[i]};
+	t->n = n;
 }
 
 size_t

@@ -28,7 +28,7 @@
 #include "proto/proto.h"
 
 #define BC_TRIAL_PERIOD_MS 30000 /* BC_SETTLE_PERIOD's default */
-#define BC_TRIAL_MAX_BASE 512	 /* containers whose restart count is kept */
+#define BC_TRIAL_MAX_BASE 256	 /* containers whose restart count is kept */
 #define BC_TRIAL_MAX_FAILED 64	 /* apps whose failed release is kept */
 
 /* What a round saw of one container of an app on trial (Docker's inspect
