@@ -3,7 +3,7 @@
  * release to go back to (settled.json); a failure puts the release before
  * it back for each app on trial (target.json), after writing down what
  * failed (trial.json) so that a kill -9 anywhere between the two files
- * still ends in the earlier release (rec_trial_load finishes it). */
+ * still ends in the earlier release (rec_trial_start finishes it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +197,10 @@ commit(struct rec *r)
 				 "Update committed: every service ran its settle period");
 	bc_trial_end(&r->trial);
 	r->trial_wake = UINT64_MAX;
-	rec_remember_settled(r);
+	/* a target holding a release that failed with nothing before it is
+	 * no way back: the last one stays that */
+	if (rec_trial_committable(r))
+		rec_remember_settled(r);
 	trial_save(r);
 	/* the release before it is no longer the way back: its images go */
 	r->cleanup_due = true;
