@@ -303,6 +303,24 @@ handover_signals(const char *lockdir, const bc_state *target, bc_strv *out)
 	}
 }
 
+/* When container id started (State.StartedAt) or was created (Created),
+ * from Docker's inspect, in ms since the epoch; 0 when not known. */
+static int64_t
+inspect_ms(bc_engine *e, const char *id, bool started)
+{
+	json_t *ins = bc_docker_container_inspect(e->handles[0], id, NULL);
+	const char *at =
+	    json_string_value(started ? json_object_get(json_object_get(ins, "State"), "StartedAt")
+				      : json_object_get(ins, "Created"));
+	int64_t ns, ms = 0;
+	size_t off;
+
+	if (at != NULL && bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
+		ms = ns / 1000000;
+	json_decref(ins);
+	return ms;
+}
+
 /* When the containers of each service being handed over started (Docker's
  * list has whole seconds of their creation only): the hand-over's timeout
  * runs from the new one's start. An inspect a container, only while two
@@ -323,20 +341,8 @@ handover_starts(bc_engine *e, const bc_state *target, bc_state *cur)
 				     c->services[k].running;
 			for (size_t k = 0; n >= 2 && k < c->n_services; k++) {
 				bc_service *s = &c->services[k];
-				json_t *ins;
-				const char *at;
-				int64_t ns;
-				size_t off;
-				if (strcmp(s->name, name) != 0 || !s->running ||
-				    (ins = bc_docker_container_inspect(
-					 e->handles[0], s->container_id, NULL)) == NULL)
-					continue;
-				at = json_string_value(
-				    json_object_get(json_object_get(ins, "State"), "StartedAt"));
-				if (at != NULL &&
-				    bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
-					s->started_ms = ns / 1000000;
-				json_decref(ins);
+				if (strcmp(s->name, name) == 0 && s->running)
+					s->started_ms = inspect_ms(e, s->container_id, true);
 			}
 		}
 	}
@@ -372,34 +378,15 @@ restart_facts(bc_engine *e, const bc_state *target, bc_state *cur)
 			bc_service *me = NULL;
 			for (size_t r = 0; r < ts->n_dep_rules; r++) {
 				bc_service *dep;
-				json_t *ins;
-				const char *at;
-				int64_t ns;
-				size_t off;
 				if (!ts->dep_rules[r].restart ||
 				    (dep = running_of(c, ts->dep_rules[r].name)) == NULL)
 					continue;
 				if (me == NULL && (me = running_of(c, ts->name)) == NULL)
 					break;
-				if (me->started_ms == 0 &&
-				    (ins = bc_docker_container_inspect(
-					 e->handles[0], me->container_id, NULL)) != NULL) {
-					at = json_string_value(json_object_get(
-					    json_object_get(ins, "State"), "StartedAt"));
-					if (at != NULL &&
-					    bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
-						me->started_ms = ns / 1000000;
-					json_decref(ins);
-				}
-				if (dep->created_ms == 0 &&
-				    (ins = bc_docker_container_inspect(
-					 e->handles[0], dep->container_id, NULL)) != NULL) {
-					at = json_string_value(json_object_get(ins, "Created"));
-					if (at != NULL &&
-					    bc_parse_rfc3339(at, strlen(at), &ns, &off, NULL) == 0)
-						dep->created_ms = ns / 1000000;
-					json_decref(ins);
-				}
+				if (me->started_ms == 0)
+					me->started_ms = inspect_ms(e, me->container_id, true);
+				if (dep->created_ms == 0)
+					dep->created_ms = inspect_ms(e, dep->container_id, false);
 			}
 		}
 	}

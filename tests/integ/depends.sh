@@ -60,20 +60,25 @@ trap cleanup EXIT
 [ -n "$APP" ] || abort "config: no app id"
 
 suite_start "$BUILD" "$T" || abort "the suite did not start"
-docker events --filter "label=io.balena.app-id=$APP" --filter type=container \
-	--format '{{.TimeNano}} {{.Action}} {{index .Actor.Attributes "io.balena.service-name"}}' >"$T/events" 2>&1 &
-evpid=$!
-sleep 0.5
-out=$(bc up -f "$T/proj/docker-compose.yml" -p "$PROJ" --timeout 90 2>&1)
-rc=$?
-sleep 1
-kill "$evpid" 2>/dev/null
-evpid=
+# up_watched FILE EVENTS: up -f FILE (out, rc) while the engine's events of
+# the app go to EVENTS, one a line: "NANOS ACTION... SERVICE CONTAINER-ID"
+up_watched() {
+	docker events --filter "label=io.balena.app-id=$APP" --filter type=container \
+		--format '{{.TimeNano}} {{.Action}} {{index .Actor.Attributes "io.balena.service-name"}} {{.Actor.ID}}' >"$2" 2>&1 &
+	evpid=$!
+	sleep 0.5
+	out=$(bc up -f "$1" -p "$PROJ" --timeout 90 2>&1)
+	rc=$?
+	sleep 1
+	kill "$evpid" 2>/dev/null
+	evpid=
+}
+up_watched "$T/proj/docker-compose.yml" "$T/events"
 check "up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
 # when SERVICE's first ACTION came (ns), or nothing
-at() { awk -v a="$2" -v s="$1" '$NF == s && index($0, " " a " ") { print $1; exit }' "$T/events"; }
+at() { awk -v a="$2" -v s="$1" '$(NF - 1) == s && index($0, " " a " ") { print $1; exit }' "$T/events"; }
 init_die=$(at init die)
-db_healthy=$(awk '$NF == "db" && /health_status: healthy/ { print $1; exit }' "$T/events")
+db_healthy=$(awk '$(NF - 1) == "db" && /health_status: healthy/ { print $1; exit }' "$T/events")
 web_create=$(at web create)
 web_start=$(at web start)
 check "the events were seen: init died, db healthy, web started ($init_die $db_healthy $web_start)" \
@@ -88,15 +93,7 @@ check "web runs" test -n "$(docker ps -q --filter "label=io.balena.app-id=$APP" 
 
 # restart: true
 web1=$(docker ps -q --no-trunc --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=web)
-docker events --filter "label=io.balena.app-id=$APP" --filter type=container \
-	--format '{{.TimeNano}} {{.Action}} {{index .Actor.Attributes "io.balena.service-name"}} {{.Actor.ID}}' >"$T/events2" 2>&1 &
-evpid=$!
-sleep 0.5
-out=$(bc up -f "$T/proj/v2.yml" -p "$PROJ" --timeout 90 2>&1)
-rc=$?
-sleep 1
-kill "$evpid" 2>/dev/null
-evpid=
+up_watched "$T/proj/v2.yml" "$T/events2"
 check "v2 (db changed): up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
 db_create=$(awk '$3 == "db" && $2 == "create" { print $1; exit }' "$T/events2")
 db_healthy=$(awk '$(NF - 1) == "db" && /health_status: healthy/ { print $1; exit }' "$T/events2")
