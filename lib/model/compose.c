@@ -542,6 +542,33 @@ build_contract(struct cx *c, const json_t *build, const char *what, yaml_node_t 
 	return out;
 }
 
+/* docker compose publishes a port given alone ("80", 80, "8000-8001/udp")
+ * on one the engine picks; a v3 target (the supervisor) on the same one:
+ * the target says docker compose's meaning so, "0:80". */
+static void
+ephemeral_ports(json_t *comp)
+{
+	json_t *ports = json_object_get(comp, "ports"), *e;
+	size_t i;
+
+	if (!json_is_array(ports))
+		return; /* refused as it is by the target's parser */
+	/* its own copy: the file's tree may be shared (YAML anchors) */
+	json_object_set_new(comp, "ports", ports = json_deep_copy(ports));
+	json_array_foreach(ports, i, e)
+	{
+		const char *s = json_string_value(e);
+		char buf[80];
+		if (json_is_integer(e))
+			snprintf(buf, sizeof(buf), "0:%lld", (long long)json_integer_value(e));
+		else if (s != NULL && strchr(s, ':') == NULL && strlen(s) < 64)
+			snprintf(buf, sizeof(buf), "0:%s", s);
+		else
+			continue;
+		json_array_set_new(ports, i, json_string(buf));
+	}
+}
+
 static json_t *
 service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 {
@@ -652,6 +679,7 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			goto out;
 		}
 	}
+	ephemeral_ports(comp);
 	out = json_pack("{s:I, s:I, s:s, s:O, s:o, s:O}", "id", (json_int_t)sid, "image_id",
 			(json_int_t)sid, "image", image, "environment", env, "labels", labels,
 			"composition", comp);

@@ -274,9 +274,9 @@ k_ports(struct sb *b, const struct key *k, json_t *v)
 						 "long form needs an integer 'target'");
 			if (pub != NULL && !json_is_integer(pub) && !json_is_string(pub))
 				return spec_fail(b, k->name, "%s", "'published' must be a port");
-			if (pub == NULL)
-				snprintf(s, sizeof(s), "%lld/%s", (long long)json_integer_value(t),
-					 proto ? proto : "tcp");
+			if (pub == NULL) /* docker compose: a port the engine picks */
+				snprintf(s, sizeof(s), "%s%s:%lld/%s", ip ? ip : "", ip ? ":" : "",
+					 (long long)json_integer_value(t), proto ? proto : "tcp");
 			else if (json_is_integer(pub))
 				snprintf(s, sizeof(s), "%s%s%lld:%lld/%s", ip ? ip : "",
 					 ip ? ":" : "", (long long)json_integer_value(pub),

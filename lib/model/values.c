@@ -1,5 +1,6 @@
 #include "lib/model/values.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -195,13 +196,26 @@ port_range(const char *s, long *lo, long *hi)
 	return *end == '\0' ? 0 : -1;
 }
 
+/* An IP as a port mapping names it: v4, or v6 (in brackets or not);
+ * brackets are dropped in place. */
+static bool
+port_ip(char **ip)
+{
+	size_t n = strlen(*ip);
+	unsigned char a[16];
+
+	if (n >= 2 && (*ip)[0] == '[' && (*ip)[n - 1] == ']') {
+		(*ip)[n - 1] = '\0';
+		(*ip)++;
+	}
+	return inet_pton(AF_INET, *ip, a) == 1 || inet_pton(AF_INET6, *ip, a) == 1;
+}
+
 int
 bc_parse_port(const json_t *v, json_t *exposed, json_t *bindings, bc_err *err)
 {
-	char buf[128], *parts[3], *proto = "tcp", *slash, *save = NULL;
-	const char *ip = "", *hostp = NULL, *contp;
+	char buf[128], *proto = "tcp", *slash, *c, *h, *ip = "", *hostp = NULL, *contp = buf;
 	long clo, chi, hlo = 0, hhi = 0;
-	int n = 0;
 
 	if (json_is_integer(v))
 		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
@@ -216,35 +230,42 @@ bc_parse_port(const json_t *v, json_t *exposed, json_t *bindings, bc_err *err)
 		if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
 			goto bad;
 	}
-	for (char *t = strtok_r(buf, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
-		if (n == 3)
-			goto bad;
-		parts[n++] = t;
+	/* [IP:][HOST:]CONTAINER, from the right: the IP may hold ':' (v6) */
+	if ((c = strrchr(buf, ':')) != NULL) {
+		*c = '\0';
+		contp = c + 1;
+		hostp = buf;
+		if ((h = strrchr(buf, ':')) != NULL) {
+			*h = '\0';
+			hostp = h + 1;
+			ip = buf;
+			if (*ip != '\0' && !port_ip(&ip)) /* "::80": no IP */
+				goto bad;
+		}
 	}
-	if (n == 0)
+	if (port_range(contp, &clo, &chi) < 0 ||
+	    (hostp && *hostp && port_range(hostp, &hlo, &hhi) < 0))
 		goto bad;
-	contp = parts[n - 1];
-	if (n >= 2)
-		hostp = parts[n - 2];
-	if (n == 3)
-		ip = parts[0];
-	if (port_range(contp, &clo, &chi) < 0 || (hostp && port_range(hostp, &hlo, &hhi) < 0))
-		goto bad;
-	if (hostp && hhi - hlo != chi - clo && hlo != hhi)
+	if (hostp == NULL) { /* "80": the same host port (the supervisor's) */
+		hlo = clo;
+		hhi = chi;
+	}
+	if (hhi - hlo != chi - clo && hlo != hhi)
 		goto bad;
 	for (long p = clo; p <= chi; p++) {
-		char key[32], hp[16];
+		char key[32], hp[24] = "";
 		json_t *arr;
+		long host = hlo == hhi ? hlo : hlo + (p - clo);
 		snprintf(key, sizeof(key), "%ld/%s", p, proto);
 		json_object_set_new(exposed, key, json_object());
-		if (hostp == NULL)
-			continue;
 		arr = json_object_get(bindings, key);
 		if (arr == NULL) {
 			arr = json_array();
 			json_object_set_new(bindings, key, arr);
 		}
-		snprintf(hp, sizeof(hp), "%ld", hlo == hhi ? hlo : hlo + (p - clo));
+		/* an empty or 0 host port: one the engine picks */
+		if (host > 0)
+			snprintf(hp, sizeof(hp), "%ld", host);
 		json_array_append_new(arr, json_pack("{s:s,s:s}", "HostIp", ip, "HostPort", hp));
 	}
 	return 0;

@@ -26,8 +26,12 @@ int bc_parse_bytes(const json_t *v, int64_t *bytes, bc_err *err);
  * No expansion. Returns a new JSON array of strings (caller owns). */
 json_t *bc_shell_split(const char *s, bc_err *err);
 
-/* One compose port ("8080:80", "127.0.0.1:8080:80/udp", "80", "8000-8001:80-81",
- * or an integer) added to ExposedPorts and PortBindings (both objects). */
+/* One port ("[IP:][HOST:]CONTAINER[/PROTO]", ranges "8000-8001", or an
+ * integer) added to ExposedPorts and PortBindings (both objects). The IP
+ * may be v4 or v6 (in brackets or not, as the supervisor reads it). HOST
+ * empty or 0 ("127.0.0.1::80", "0:80"): a port the engine picks; no HOST
+ * ("80"): the same port on the host, as the supervisor publishes it (the
+ * compose loader writes docker compose's "80" as "0:80"). */
 int bc_parse_port(const json_t *v, json_t *exposed, json_t *bindings, bc_err *err);
 
 /* "host[:container[:perms]]" -> {PathOnHost, PathInContainer, CgroupPermissions}. */

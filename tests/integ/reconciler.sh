@@ -266,6 +266,20 @@ check "down of the failing app itself: exit 0" test $? -eq 0
 check "a removed app's lock directory goes with it" test ! -e "$BC_LOCKDIR/$APP5"
 check "state of a removed app: absent" test "$(app_status $APP5)" = absent
 
+# config -t: a v3 target checked offline and printed normalised; a bad one
+# refused naming the field, exit 1; -f with -t is a usage error
+top=$(cd "$here/../.." && pwd)
+out=$(bc config -t "$top/tests/fixtures/target-v3-example.json" 2>&1)
+rc=$?
+check "config -t TARGET.json: exit 0, the same document, keys sorted" \
+	bash -c "[ $rc -eq 0 ] && python3 -c 'import json, sys; a = json.load(open(sys.argv[1])); b = json.loads(sys.argv[2]); sys.exit(0 if a == b and sys.argv[2] == json.dumps(b, indent=2, sort_keys=True) else 1)' '$top/tests/fixtures/target-v3-example.json' '$out'"
+out=$(sed 's/"image_id": 4001/"image_id": "one"/' "$top/tests/fixtures/target-v3-example.json" | bc config -t - 2>&1)
+rc=$?
+check "config -t - (a bad one on standard input): exit 1 naming it ($out)" \
+	expect $rc 1 "$out" "image_id"
+bc config -t x.json -f y.yml >/dev/null 2>&1
+check "config -t with -f: usage, exit 100" test $? -eq 100
+
 # local mode: a compose file
 unset_warning='warning: The "BCTEST_UNSET_VAR" variable is not set. Defaulting to a blank string.'
 check "config: an unset variable is warned of on stderr, once" \

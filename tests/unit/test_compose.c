@@ -74,6 +74,7 @@ static const char full[] = "name: demo-app\n"
 			   "    image: bctest/busybox:v1\n"
 			   "    environment: {PORT: 5432, DEBUG: true, NULLVAR: null}\n"
 			   "    volumes: ['data:/data', {type: tmpfs, target: /run}]\n"
+			   "    ports: ['81', 82, '127.0.0.1:8082:83']\n"
 			   "    networks: [front]\n"
 			   "volumes:\n"
 			   "  data: {labels: {io.balena-compose.test: '1'}}\n"
@@ -122,6 +123,15 @@ test_full(void **state)
 	assert_true(has(json_object_get(db, "environment"), "PORT=5432"));
 	assert_true(has(json_object_get(db, "environment"), "DEBUG=true"));
 	assert_null(json_object_get(json_object_get(db, "environment"), "NULLVAR"));
+	{
+		/* a port alone is published on one the engine picks, as docker
+		 * compose does: said so in the target ("0:81") */
+		json_t *ports = json_object_get(json_object_get(db, "composition"), "ports");
+		assert_string_equal(json_string_value(json_array_get(ports, 0)), "0:81");
+		assert_string_equal(json_string_value(json_array_get(ports, 1)), "0:82");
+		assert_string_equal(json_string_value(json_array_get(ports, 2)),
+				    "127.0.0.1:8082:83");
+	}
 	assert_string_equal(json_string_value(json_object_get(json_object_get(web, "labels"),
 							      "io.balena-compose.test")),
 			    "1");

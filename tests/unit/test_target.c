@@ -10,6 +10,7 @@
 
 #include "lib/model/spec.h"
 #include "lib/model/target.h"
+#include "lib/model/values.h"
 
 #define FIXTURE "tests/fixtures/target-v3-example.json"
 #define APPUUID "a1b2c3d4e5f60718293a4b5c6d7e8f90"
@@ -691,6 +692,62 @@ test_merge_find_remove(void **state)
 	json_decref(doc);
 }
 
+/* Port forms: each as "KEY=HOSTIP|HOSTPORT,..." of the PortBindings it
+ * makes (HOSTPORT empty: the engine picks), or refused. */
+static void
+test_port_forms(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *want; /* NULL: refused */
+	} t[] = {
+	    {"80", "80/tcp=|80"}, /* the supervisor: the same port */
+	    {"0:80", "80/tcp=|"}, /* docker compose's "80": the engine picks */
+	    {"8080:80", "80/tcp=|8080"},
+	    {"127.0.0.1:8080:80/udp", "80/udp=127.0.0.1|8080"},
+	    {"127.0.0.1::80", "80/tcp=127.0.0.1|"},
+	    {":80", "80/tcp=|"},
+	    {"[::1]:8080:80", "80/tcp=::1|8080"},
+	    {"::1:8080:80", "80/tcp=::1|8080"},
+	    {"8000-8001:80-81", "80/tcp=|8000,81/tcp=|8001"},
+	    {"8000-8001", "8000/tcp=|8000,8001/tcp=|8001"},
+	    {"9000:80-81", "80/tcp=|9000,81/tcp=|9000"},
+	    {"80/sctp", "80/sctp=|80"},
+	    {"8000-8002:80-81", NULL},
+	    {"80/icmp", NULL},
+	    {"99999:80", NULL},
+	    {"host.example:8080:80", NULL},
+	    {"[]:8080:80", NULL},
+	    {"1:2:3:4", NULL},
+	    {"", NULL},
+	    {"a:80", NULL},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		json_t *exposed = json_object(), *bind = json_object(), *in = json_string(t[i].in);
+		bc_err err = {0};
+		int rc = bc_parse_port(in, exposed, bind, &err);
+		char got[256] = "";
+		const char *k;
+		json_t *v;
+		json_object_foreach(bind, k, v)
+		{
+			size_t o = strlen(got);
+			snprintf(got + o, sizeof(got) - o, "%s%s=%s|%s", o ? "," : "", k,
+				 json_string_value(json_object_get(json_array_get(v, 0), "HostIp")),
+				 json_string_value(json_object_get(json_array_get(v, 0), "HostPort")));
+		}
+		if (t[i].want == NULL ? rc != -1 : rc != 0 || strcmp(got, t[i].want) != 0)
+			fail_msg("'%s': rc %d, '%s' (want %s; %s)", t[i].in, rc, got,
+				 t[i].want ? t[i].want : "refused", err.msg);
+		if (rc == 0 && json_object_size(exposed) != json_object_size(bind))
+			fail_msg("'%s': exposed and bound differ", t[i].in);
+		json_decref(exposed);
+		json_decref(bind);
+		json_decref(in);
+	}
+}
+
 /* Feature labels: gpu asks for the GPU as docker run --gpus 1 does (every
  * field); extra-firmware mounts the device's volume of extra firmware;
  * host-os.board-rev passes the host's board revision; supervisor-api is
@@ -886,6 +943,7 @@ main(void)
 	    cmocka_unit_test(test_contracts),
 	    cmocka_unit_test(test_depends_long_form),
 	    cmocka_unit_test(test_feature_labels),
+	    cmocka_unit_test(test_port_forms),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),

@@ -1,0 +1,68 @@
+#!/bin/bash
+# Port forms (issue #23) on real Docker: a compose port without a host port
+# ("127.0.0.1::80", the long form without `published`) is published on a
+# port the engine picks, as docker compose does, and answers there; the
+# engine's bindings are as the target said. Only loopback is published.
+# Prints "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/suite.sh
+. "$here/../harness/suite.sh"
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
+T=$(mktemp -d /tmp/bc-ports.XXXXXX)
+mkdir -p "$T/p"
+PROJ=pt$$
+cat >"$T/p/docker-compose.yml" <<EOT
+services:
+  web:
+    image: $BCTEST_IMAGE
+    init: true
+    command: sh -c 'mkdir -p /www && echo "hello on 80" >/www/index.html && httpd -p 81 -h /www && exec httpd -f -p 80 -h /www'
+    ports:
+      - "127.0.0.1::80"
+      - {target: 81, host_ip: 127.0.0.1}
+    labels: {io.balena-compose.test: "1"}
+networks:
+  default: {labels: {io.balena-compose.test: "1"}}
+EOT
+APP=$("$BIN/balena-compose" config -f "$T/p/docker-compose.yml" -p "$PROJ" 2>/dev/null |
+	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
+export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=${APP:-1}
+bc() { "$BIN/balena-compose" "$@"; }
+cleanup() {
+	bc down -v -p "$PROJ" --timeout 30 >/dev/null 2>&1
+	suite_stop
+	docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+[ -n "$APP" ] || abort "config: no app id"
+suite_start "$BUILD" "$T" || abort "the suite did not start"
+
+out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+check "up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
+c=$(docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=web)
+p80=$(docker port "$c" 80/tcp 2>/dev/null | head -1)
+p81=$(docker port "$c" 81/tcp 2>/dev/null | head -1)
+check "127.0.0.1::80: published on loopback, a port the engine picked ($p80)" \
+	bash -c "[[ '$p80' =~ ^127\.0\.0\.1:[0-9]+$ ]] && [ '${p80##*:}' != 80 ]"
+check "the long form without published: the same ($p81)" \
+	bash -c "[[ '$p81' =~ ^127\.0\.0\.1:[0-9]+$ ]]"
+body=
+for _ in $(seq 50); do
+	body=$(curl -s --max-time 2 "http://$p80/" 2>/dev/null) && [ -n "$body" ] && break
+	sleep 0.1
+done
+check "it answers there ($body)" test "$body" = "hello on 80"
+body=$(curl -s --max-time 2 "http://$p81/" 2>/dev/null)
+check "and on the other ($body)" test "$body" = "hello on 80"
+# an unchanged file is a no-op: the engine's own bindings (a picked port)
+# are not taken for a change
+out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+check "up again: a no-op, the same container" \
+	test "$(docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=web)" = "$c"
+finish
