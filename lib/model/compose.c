@@ -60,12 +60,49 @@ tell_unset(struct cx *c, const char *name)
 	c->opts->unset(c->opts->ud, name);
 }
 
+/* The '}' that closes the "${" at p (nested "${...}" inside counted), or
+ * NULL. */
+static const char *
+closing_brace(const char *p)
+{
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (p[0] == '$' && p[1] == '{') {
+			depth++;
+			p++;
+		} else if (*p == '}' && --depth == 0) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static int interpolate_at(struct cx *c, const char *in, int line, bc_buf *out, int depth);
+
+/* As the compose specification interpolates: $VAR, ${VAR}, ${VAR:-default},
+ * ${VAR-default}, ${VAR:?error}, ${VAR?error}, ${VAR:+alt}, ${VAR+alt},
+ * $$; a default, error or alternative is interpolated too (nested, at most
+ * 8 deep). */
 static int
 interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 {
+	return interpolate_at(c, in, line, out, 0);
+}
+
+static int
+interpolate_at(struct cx *c, const char *in, int line, bc_buf *out, int depth)
+{
 	const char *p = in;
+	bc_buf sub = {0};
+	int rc = -1;
 
 	bc_buf_reset(out);
+	if (depth > 8) {
+		bc_err_set(c->err, BC_EINVAL, "%s: substitutions nested too deep in '%.64s'",
+			   loc(c, line), in);
+		goto out;
+	}
 	while (*p) {
 		char name[256], op[3] = "", arg[1024] = "";
 		const char *val, *end;
@@ -73,38 +110,49 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 
 		if (*p != '$') {
 			if (bc_buf_add(out, p++, 1, c->err) < 0)
-				return -1;
+				goto out;
 			continue;
 		}
 		if (p[1] == '$') { /* $$ is a literal $ */
 			if (bc_buf_add(out, "$", 1, c->err) < 0)
-				return -1;
+				goto out;
 			p += 2;
 			continue;
 		}
 		if (p[1] == '{') {
-			end = strchr(p + 2, '}');
-			if (end == NULL)
-				return bc_err_set(c->err, BC_EINVAL,
-						  "%s: unterminated ${ in '%.64s'", loc(c, line),
-						  in);
+			end = closing_brace(p);
+			if (end == NULL) {
+				bc_err_set(c->err, BC_EINVAL, "%s: unterminated ${ in '%.64s'",
+					   loc(c, line), in);
+				goto out;
+			}
 			n = strspn(
 			    p + 2,
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
-			if (n == 0 || n >= sizeof(name))
-				return bc_err_set(c->err, BC_EINVAL, "%s: bad variable in '%.64s'",
-						  loc(c, line), in);
+			if (n == 0 || n >= sizeof(name)) {
+				bc_err_set(c->err, BC_EINVAL, "%s: bad variable in '%.64s'",
+					   loc(c, line), in);
+				goto out;
+			}
 			memcpy(name, p + 2, n);
 			name[n] = '\0';
 			{
 				const char *o = p + 2 + n;
 				size_t ol = (o[0] == ':' && o < end) ? 2 : (o < end ? 1 : 0);
-				if (ol && strchr("-?", o[ol - 1]) == NULL)
-					return bc_err_set(c->err, BC_EINVAL,
-							  "%s: bad substitution in '%.64s'",
-							  loc(c, line), in);
+				if (ol && strchr("-?+", o[ol - 1]) == NULL) {
+					bc_err_set(c->err, BC_EINVAL,
+						   "%s: bad substitution in '%.64s'", loc(c, line),
+						   in);
+					goto out;
+				}
 				memcpy(op, o, ol);
 				op[ol] = '\0';
+				if ((size_t)(end - (o + ol)) >= sizeof(arg)) {
+					bc_err_set(c->err, BC_EINVAL,
+						   "%s: substitution too long in '%.64s'",
+						   loc(c, line), in);
+					goto out;
+				}
 				snprintf(arg, sizeof(arg), "%.*s", (int)(end - (o + ol)), o + ol);
 			}
 			p = end + 1;
@@ -114,7 +162,7 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
 			if (n == 0 || n >= sizeof(name)) { /* a lone $ */
 				if (bc_buf_add(out, p++, 1, c->err) < 0)
-					return -1;
+					goto out;
 				continue;
 			}
 			memcpy(name, p + 1, n);
@@ -127,17 +175,28 @@ interpolate(struct cx *c, const char *in, int line, bc_buf *out)
 		if (op[0] != '\0') {
 			bool colon = op[0] == ':', missing = val == NULL || (colon && *val == '\0');
 			char kind = op[strlen(op) - 1];
-			if (missing && kind == '-')
-				val = arg;
-			else if (missing && kind == '?')
-				return bc_err_set(c->err, BC_EINVAL, "%s: variable %s: %s",
-						  loc(c, line), name,
-						  arg[0] ? arg : "required but not set");
+			/* the word used is interpolated in its turn */
+			if ((missing && kind != '+') || (!missing && kind == '+')) {
+				if (interpolate_at(c, arg, line, &sub, depth + 1) < 0)
+					goto out;
+			}
+			if (missing && kind == '-') {
+				val = sub.len ? sub.data : "";
+			} else if (missing && kind == '?') {
+				bc_err_set(c->err, BC_EINVAL, "%s: variable %s: %s", loc(c, line),
+					   name, sub.len ? sub.data : "required but not set");
+				goto out;
+			} else if (kind == '+') {
+				val = !missing && sub.len ? sub.data : "";
+			}
 		}
 		if (val != NULL && bc_buf_add(out, val, strlen(val), c->err) < 0)
-			return -1;
+			goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	bc_buf_free(&sub);
+	return rc;
 }
 
 /* --- YAML to JSON ------------------------------------------------------------------- */

@@ -213,6 +213,69 @@ test_unset_told_once(void **state)
 	json_decref(doc);
 }
 
+/* The specification's substitutions, each as docker compose makes it:
+ * ":+" and "+" (an alternative when set), nested words, and errors that
+ * name the variable, the file and the line. */
+static void
+test_interpolation_forms(void **state)
+{
+	static const struct {
+		const char *in, *want; /* want NULL: refused with err */
+		const char *err;
+	} t[] = {
+	    {"${TAG:+alt}", "alt", NULL},
+	    {"${TAG+alt}", "alt", NULL},
+	    {"${NOPE:+alt}", "", NULL},
+	    {"${NOPE+alt}", "", NULL},
+	    {"${EMPTY:+alt}", "", NULL},	 /* set but empty: not for ":+" */
+	    {"${EMPTY+alt}", "alt", NULL},	 /* set: for "+" */
+	    {"${NOPE:-${TAG}-x}", "v1-x", NULL}, /* a nested default */
+	    {"${NOPE:-${ALSO:-deep}}", "deep", NULL},
+	    {"${TAG:+${TAG}${TAG}}", "v1v1", NULL},
+	    {"a${NOPE-}b", "ab", NULL},
+	    {"$${TAG}", "${TAG}", NULL},
+	    {"${NOPE:?need ${TAG}}", NULL, "compose.yml:4: variable NOPE: need v1"},
+	    {"${NOPE:-${OOPS}", NULL, "compose.yml:4: unterminated ${"},
+	    {"${TAG:=x}", NULL, "compose.yml:4: bad substitution"},
+	    {"${NOPE:-${A:-${A:-${A:-${A:-${A:-${A:-${A:-${A:-${A:-x}}}}}}}}}}", NULL,
+	     "substitutions nested too deep"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char yml[512];
+		bc_compose_opts o = {.lookup = vars};
+		bc_err err = {0};
+		json_t *doc, *app = NULL, *env;
+		const char *k;
+		snprintf(yml, sizeof(yml),
+			 "services:\n  a:\n    image: x\n    environment: {V: '%s'}\n", t[i].in);
+		doc = bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, &err);
+		if (t[i].want == NULL) {
+			if (doc != NULL || strstr(err.msg, t[i].err) == NULL)
+				fail_msg("'%s': accepted, or not '%s' (%s)", t[i].in, t[i].err,
+					 err.msg);
+			continue;
+		}
+		if (doc == NULL)
+			fail_msg("'%s': %s", t[i].in, err.msg);
+		json_object_foreach(json_object_get(json_object_get(doc, "local"), "apps"), k,
+				    app) break;
+		env = json_object_get(
+		    json_object_get(
+			json_object_get(
+			    json_object_get(
+				json_object_get(json_object_get(app, "releases"), "local"),
+				"services"),
+			    "a"),
+			"environment"),
+		    "V");
+		if (!json_is_string(env) || strcmp(json_string_value(env), t[i].want) != 0)
+			fail_msg("'%s': '%s', want '%s'", t[i].in,
+				 env ? json_string_value(env) : "(none)", t[i].want);
+		json_decref(doc);
+	}
+}
+
 static void
 test_alias_bomb(void **state)
 {
@@ -365,6 +428,7 @@ main(void)
 	    cmocka_unit_test(test_errors_name_file_line_key),
 	    cmocka_unit_test(test_alias_bomb),
 	    cmocka_unit_test(test_unset_told_once),
+	    cmocka_unit_test(test_interpolation_forms),
 	    cmocka_unit_test(test_stable_ids_and_project),
 	    cmocka_unit_test(test_project_from_directory),
 	    cmocka_unit_test(test_build_contract),

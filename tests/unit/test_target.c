@@ -733,9 +733,10 @@ test_port_forms(void **state)
 		json_object_foreach(bind, k, v)
 		{
 			size_t o = strlen(got);
-			snprintf(got + o, sizeof(got) - o, "%s%s=%s|%s", o ? "," : "", k,
-				 json_string_value(json_object_get(json_array_get(v, 0), "HostIp")),
-				 json_string_value(json_object_get(json_array_get(v, 0), "HostPort")));
+			snprintf(
+			    got + o, sizeof(got) - o, "%s%s=%s|%s", o ? "," : "", k,
+			    json_string_value(json_object_get(json_array_get(v, 0), "HostIp")),
+			    json_string_value(json_object_get(json_array_get(v, 0), "HostPort")));
 		}
 		if (t[i].want == NULL ? rc != -1 : rc != 0 || strcmp(got, t[i].want) != 0)
 			fail_msg("'%s': rc %d, '%s' (want %s; %s)", t[i].in, rc, got,
