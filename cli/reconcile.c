@@ -634,6 +634,26 @@ print_skipped(const json_t *a)
 	putchar(')');
 }
 
+/* " (left out of its composition: web: frobnicate, ...)" of an app with such */
+static void
+print_ignored(const json_t *a)
+{
+	const json_t *ig = json_object_get(a, "ignored"), *v;
+	size_t i;
+
+	if (json_array_size(ig) == 0)
+		return;
+	fputs(" (left out of its composition: ", stdout);
+	json_array_foreach(ig, i, v)
+	{
+		char one[256];
+		snprintf(one, sizeof(one), "%s", json_string_value(v) ?: "");
+		bc_tame(one);
+		printf("%s%s", i ? ", " : "", one);
+	}
+	putchar(')');
+}
+
 /* Why an app that left the target is still listed. */
 static void
 print_removed(const json_t *a)
@@ -725,6 +745,7 @@ cmd_state(int argc, char **argv)
 				    : "");
 			print_removed(a);
 			print_skipped(a);
+			print_ignored(a);
 			putchar('\n');
 		}
 		cli_print_ps(doc, want, n);

@@ -115,6 +115,7 @@ static const struct field bc_app_rec_fields[] = {
     FBOOL(bc_app_rec, removed, false),
     FSTR(bc_app_rec, rolled_back, 128, false),
     FSTRS(bc_app_rec, skipped, BC_STATE_MAX_SERVICES, 128, false),
+    FSTRS(bc_app_rec, ignored, BC_STATE_MAX_SERVICES, 256, false),
     FRECS(bc_app_rec, services, BC_STATE_MAX_SERVICES, bc_svc_rec, true),
     FRECS(bc_app_rec, networks, BC_STATE_MAX_NAMED, bc_named_rec, true),
     FRECS(bc_app_rec, volumes, BC_STATE_MAX_NAMED, bc_named_rec, true),

@@ -303,6 +303,8 @@ typedef struct bc_app_rec {
 				   BC_APP_ROLLED_BACK) */
 	bc_strs skipped;	/* optional: services of its release left out,
 				   their contracts unmet (optional ones) */
+	bc_strs ignored;	/* optional: "service: key" of composition keys
+				   of its release left out (unknown here) */
 	bc_svc_list services;	/* required */
 	bc_named_list networks; /* required */
 	bc_named_list volumes;	/* required */

@@ -16,6 +16,7 @@ service_free(bc_service *s)
 		free(s->dep_rules[i].name);
 	free(s->dep_rules);
 	bc_strv_free(&s->volumes);
+	bc_strv_free(&s->ignored);
 	bc_strv_free(&s->networks);
 	json_decref(s->spec);
 	json_decref(s->connect);

@@ -58,6 +58,8 @@ typedef struct bc_service {
 	 * (one without: started, required) */
 	bc_dep_rule *dep_rules;
 	size_t n_dep_rules;
+	bc_strv ignored;  /* target only: composition keys left out (unknown, or
+			     not run here), as the supervisor drops them */
 	bc_strv volumes;  /* app-level names of the named volumes it mounts */
 	bc_strv networks; /* app-level names of the networks it joins */
 	enum bc_strategy strategy;

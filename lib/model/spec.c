@@ -302,12 +302,68 @@ bc_json_hash(const json_t *j, const json_t *extra, char out[17])
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
+/* The snake_case of a camelCase key ("capAdd" -> "cap_add"), as the
+ * supervisor takes either; out n bytes. A key with no capital is itself. */
+static void
+snake_of(const char *k, char *out, size_t n)
+{
+	size_t o = 0;
+
+	for (; *k && o + 2 < n; k++) {
+		if (*k >= 'A' && *k <= 'Z') {
+			if (o > 0)
+				out[o++] = '_';
+			out[o++] = (char)(*k - 'A' + 'a');
+		} else {
+			out[o++] = *k;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* The composition as we read it: each key in snake_case (the supervisor
+ * takes camelCase too); a key we do not run is left out and named in
+ * svc->ignored, as the supervisor drops it with a warning rather than
+ * refuse the release (a compose file's keys were checked before: a typo
+ * there is an error). A key given in both spellings is refused. NULL with
+ * err then, or when out of memory. */
+static json_t *
+normalised(bc_service *svc, const json_t *composition, const bc_spec_ctx *ctx, bc_err *err)
+{
+	json_t *out = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)composition, k, v)
+	{
+		char key[128];
+		snake_of(k, key, sizeof(key));
+		if (json_object_get(out, key) != NULL) {
+			bc_err_set(err, BC_EINVAL,
+				   "%s service '%s': composition key '%s' is given twice (as '%s' "
+				   "and in another spelling)",
+				   ctx->where, svc->name, key, k);
+			json_decref(out);
+			return NULL;
+		}
+		if (!bc_spec_service_key(key)) {
+			if (bc_strv_add(&svc->ignored, k) < 0) {
+				json_decref(out);
+				bc_err_sys(err, "composition");
+				return NULL;
+			}
+			continue;
+		}
+		json_object_set(out, key, v);
+	}
+	return out;
+}
+
 int
 bc_spec_service(bc_service *svc, const json_t *composition, const json_t *environment,
 		const json_t *labels, const bc_spec_ctx *ctx, bc_err *err)
 {
+	json_t *comp = NULL;
 	struct sb b = {.ctx = ctx, .svc = svc, .err = err};
-	const char *name;
 	json_t *v;
 	char hash[17];
 	int rc = -1;
@@ -328,20 +384,10 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 	b.labels = json_object();
 	b.nets = json_object();
 
-	/* every key must be known */
-	json_object_foreach((json_t *)composition, name, v)
-	{
-		size_t i;
-		for (i = 0; i < bc_spec_nkeys; i++)
-			if (strcmp(bc_spec_keys[i].name, name) == 0)
-				break;
-		if (i == bc_spec_nkeys) {
-			bc_err_set(err, BC_EINVAL,
-				   "%s service '%s': composition key '%s' is not supported",
-				   ctx->where, svc->name, name);
-			goto out;
-		}
-	}
+	/* snake_case; what we do not run left out, named */
+	if ((comp = normalised(svc, composition, ctx, err)) == NULL)
+		goto out;
+	composition = comp;
 	/* labels first (composition, then the service's own, which win) */
 	if ((v = json_object_get(composition, "labels")) != NULL &&
 	    bc_spec_keys[0].fn(&b, &bc_spec_keys[0], v) < 0)
@@ -379,6 +425,7 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 	svc->spec = json_incref(b.body);
 	rc = 0;
 out:
+	json_decref(comp);
 	json_decref(b.body);
 	json_decref(b.env);
 	json_decref(b.labels);

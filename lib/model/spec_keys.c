@@ -185,6 +185,14 @@ k_sysctls(struct sb *b, const struct key *k, json_t *v)
 }
 
 static int
+k_storage_opt(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *o = json_object();
+	json_object_set_new(b->host, "StorageOpt", o);
+	return spec_pairs_into(b, k->name, v, o, '=');
+}
+
+static int
 k_extra_hosts(struct sb *b, const struct key *k, json_t *v)
 {
 	json_t *o = json_object(), *arr = json_array(), *e;
@@ -845,6 +853,16 @@ const struct key bc_spec_keys[] = {
     {"cpu_shares", k_int, 1, "CpuShares"},
     {"oom_score_adj", k_int, 1, "OomScoreAdj"},
     {"extra_hosts", k_extra_hosts, 1, NULL},
+    /* the rest of the supervisor's (its supportedComposeFields) */
+    {"cgroup_parent", k_str, 1, "CgroupParent"},
+    {"cpu_quota", k_int, 1, "CpuQuota"},
+    {"cpuset", k_str, 1, "CpusetCpus"},
+    {"mac_address", k_str, 0, "MacAddress"},
+    {"oom_kill_disable", k_bool, 1, "OomKillDisable"},
+    {"pids_limit", k_int, 1, "PidsLimit"},
+    {"storage_opt", k_storage_opt, 1, NULL},
+    {"userns_mode", k_str, 1, "UsernsMode"},
+    {"runtime", k_str, 1, "Runtime"},
     {"build", k_refuse, 0, NULL},
     {"container_name", k_refuse, 0, NULL},
 };

@@ -82,6 +82,17 @@ app_doc(const bc_statedoc_in *in, const bc_app *cur, const bc_app *tgt, bool any
 			json_array_append_new(sk, json_string(tgt->skipped.v[i]));
 		json_object_set_new(a, "skipped", sk);
 	}
+	for (size_t i = 0; tgt && i < tgt->n_services; i++) {
+		const bc_service *ts = &tgt->services[i];
+		json_t *ig = json_object_get(a, "ignored");
+		for (size_t k = 0; k < ts->ignored.n; k++) {
+			char one[256];
+			snprintf(one, sizeof(one), "%s: %s", ts->name, ts->ignored.v[k]);
+			if (ig == NULL)
+				json_object_set_new(a, "ignored", ig = json_array());
+			json_array_append_new(ig, json_string(one));
+		}
+	}
 	json_object_update_missing_new(a, idle_app());
 	if (o != NULL && o->phase == BC_APP_FAILED) {
 		json_object_set_new(a, "status", json_string("Failed"));
@@ -231,6 +242,13 @@ app_to_msg(const json_t *a, bc_app_rec *r)
 			if (bc_strs_add(&r->skipped, json_string_value(sv)) < 0)
 				return -1;
 		}
+		json_array_foreach(json_object_get(a, "ignored"), si, sv)
+		{
+			if (r->ignored.n == BC_STATE_MAX_SERVICES || !json_is_string(sv))
+				break;
+			if (bc_strs_add(&r->ignored, json_string_value(sv)) < 0)
+				return -1;
+		}
 	}
 	for (int i = 0; st && i <= BC_APP_ROLLED_BACK; i++)
 		if (strcmp(st, status_names[i]) == 0)
@@ -342,6 +360,12 @@ bc_statedoc_from_msg(const bc_body_state *st)
 			for (size_t k = 0; k < r->skipped.n; k++)
 				json_array_append_new(sk, json_string(r->skipped.v[k]));
 			json_object_set_new(a, "skipped", sk);
+		}
+		if (r->ignored.n > 0) {
+			json_t *ig = json_array();
+			for (size_t k = 0; k < r->ignored.n; k++)
+				json_array_append_new(ig, json_string(r->ignored.v[k]));
+			json_object_set_new(a, "ignored", ig);
 		}
 		for (size_t k = 0; k < r->services.n; k++) {
 			const bc_svc_rec *s = &r->services.v[k];

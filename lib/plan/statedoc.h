@@ -21,6 +21,9 @@
  *                      its settle period; the one before it runs),
  *    "skipped": ["<service>", ...]? (optional services of its release left
  *                      out: their contracts are unmet),
+ *    "ignored": ["<service>: <key>", ...]? (composition keys of its release
+ *                      left out, as the supervisor drops what it does not
+ *                      know),
  *    "waiting": "..."? (status Waiting*: on what),
  *    "services": {"<name>": SERVICE, ...},
  *    "networks": {"<name>": {"status": "created" | "pending"}, ...},

@@ -93,6 +93,30 @@ skipped_said(struct rec *r, const bc_release *rel)
 	}
 }
 
+/* The composition keys a release leaves out, said as the supervisor says
+ * it (a system message of each service that has some). */
+static void
+ignored_said(struct rec *r, const bc_release *rel)
+{
+	for (size_t a = 0; a < rel->st.n_apps; a++)
+		for (size_t i = 0; i < rel->st.apps[a].n_services; i++) {
+			const bc_service *s = &rel->st.apps[a].services[i];
+			char keys[512];
+			size_t o = 0;
+			if (s->ignored.n == 0)
+				continue;
+			for (size_t k = 0; k < s->ignored.n && o < sizeof(keys); k++)
+				o += (size_t)snprintf(keys + o, sizeof(keys) - o, "%s%s",
+						      k ? ", " : "", s->ignored.v[k]);
+			log_warnx("app %lld service '%s': ignoring unsupported or unknown compose "
+				  "fields: %s",
+				  (long long)rel->st.apps[a].app_id, s->name, keys);
+			bc_daemon_syslog(r->d, rel->st.apps[a].app_id, s->name,
+					 "Ignoring unsupported or unknown compose fields: %s",
+					 keys);
+		}
+}
+
 static int
 apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 {
@@ -130,6 +154,7 @@ apply(struct rec *r, const bc_body_apply *req, bc_msg *rep, bc_err *err)
 	bc_release_unref(r->target);
 	r->target = rel;
 	skipped_said(r, rel);
+	ignored_said(r, rel);
 	rec_trial_arm(r);
 	/* a new target: its images are tried at once */
 	bc_pull_backoff_clear(&r->pulls);

@@ -147,7 +147,9 @@ assert len(g) >= 2, g
 assert all(x >= 0.9 * 2 ** (k + 1) for k, x in enumerate(g)), g' "$gaps"
 
 # 2. a rejected target stays rejected while it is the cloud's target
-put_target c4 four "$BCTEST_IMAGE" '"frobnicate": true, '
+# (a known key with a value the device refuses: an unknown key is left out
+# with a warning, as the supervisor does)
+put_target c4 four "$BCTEST_IMAGE" '"restart": "frobnicate", '
 out=$(bc up -a "$NAME" --timeout 20 2>&1)
 rc=$?
 check "up -a of a target the device refuses: exit 1, saying why ($out)" expect $rc 1 "$out" "frobnicate"
@@ -181,7 +183,7 @@ check "nothing moved" test "$(cid)" = "$c2"
 # a target whose words hold escapes and a forged line: every place they are
 # told (update's error, the gateway's log, the device's log) shows them
 # made visible, one line, no raw ESC or CR
-put_target c6 six "$BCTEST_IMAGE" '"\u001b]0;PWNED\u0007\u001b[31mRED\r\nfake: line": 1, '
+put_target c6 six "$BCTEST_IMAGE" '"restart": "\u001b]0;PWNED\u0007\u001b[31mRED\r\nfake: line", '
 out=$(bc update 2>&1)
 rc=$?
 printf '%s\n' "$out" >"$T/esc.out"
@@ -196,11 +198,20 @@ for _ in $(seq 30); do bc logs | grep -q PWNED && break; sleep 0.1; done
 bc logs >"$T/syslog.out" 2>&1
 check "the device's log: one system line, visible ($(grep PWNED "$T/syslog.out" | head -1 | cut -c1-120))" \
 	bash -c "grep -q '^system .*Could not move to new release: .*PWNED' '$T/syslog.out' && ! LC_ALL=C grep -q \$'[\\x1b\\r]' '$T/syslog.out' && $(declare -f only_with); only_with '$T/syslog.out'"
-# a good target again: the rejection is over
-put_target c5 five
+# a good target again: the rejection is over. Its composition has a key
+# the device does not know and one in camelCase: the first is left out with
+# the supervisor's warning, the second taken as its snake_case
+put_target c5 five "$BCTEST_IMAGE" '"frobnicate": true, "workingDir": "/tmp", '
 out=$(bc up -a "$NAME" --timeout 60 2>&1)
 rc=$?
 check "then a good target: up -a exits 0 ($(echo "$out" | tail -1))" test $rc -eq 0
+check "workingDir (camelCase) is the container's working dir" \
+	test "$(docker inspect -f '{{.Config.WorkingDir}}' "$(cid)")" = /tmp
+for _ in $(seq 30); do bc logs | grep -q "Ignoring unsupported" && break; sleep 0.1; done
+check "the unknown key: the device's log says it was ignored" \
+	bash -c "'$BIN/balena-compose' logs | grep -q '^system .*Ignoring unsupported or unknown compose fields: frobnicate'"
+check "and state shows it" \
+	bash -c "'$BIN/balena-compose' state | grep -q 'left out of its composition: main: frobnicate'"
 bc status >"$T/status.out" 2>&1
 check "and status no longer says rejected" bash -c "! grep -q rejected '$T/status.out'"
 check "the report: c5 runs, done" until_report 'a.get("release_uuid") == "c5" and upd("c5") == "done"'

@@ -353,10 +353,12 @@ static void
 test_trial_words_through_the_wire(void **state)
 {
 	const char *text =
-	    "{\"generation\": 3, \"settled\": true, \"error\": null, \"waiting\": \"\", \"rounds\": 1, "
+	    "{\"generation\": 3, \"settled\": true, \"error\": null, \"waiting\": \"\", "
+	    "\"rounds\": 1, "
 	    "\"steps\": 0, \"converge_ms\": 1, \"apps\": ["
 	    "{\"id\": 1, \"commit\": \"c1\", \"status\": \"Rolled back\", \"error\": \"why\", "
-	    "\"rolled_back\": \"c2\", \"skipped\": [\"opt\", \"gpu\"], \"services\": {\"s\": {\"status\": \"running\", \"image\": \"i\", "
+	    "\"rolled_back\": \"c2\", \"skipped\": [\"opt\", \"gpu\"], \"ignored\": [\"s: "
+	    "frobnicate\"], \"services\": {\"s\": {\"status\": \"running\", \"image\": \"i\", "
 	    "\"commit\": \"c1\", "
 	    "\"release\": 1, \"health_restarts\": 2}}, \"networks\": {}, \"volumes\": {}},"
 	    "{\"id\": 2, \"status\": \"Settling\", \"waiting\": \"its period\", \"services\": {}, "

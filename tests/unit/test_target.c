@@ -212,8 +212,13 @@ test_rejections(void **state)
 	json_t *d;
 	(void)state;
 
-	reject_composition("sensor", "frobnicate", json_true(),
-			   "service 'sensor': composition key 'frobnicate' is not supported");
+	/* both spellings of one key: refused, naming it */
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "capAdd",
+			    json_pack("[s]", "NET_ADMIN"));
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "cap_add",
+			    json_pack("[s]", "NET_ADMIN"));
+	expect_reject(d, "composition key 'cap_add' is given twice");
 
 	reject_composition("sensor", "volumes", json_pack("[s]", "nope:/x"),
 			   "volume 'nope' is not declared by the release");
@@ -238,8 +243,6 @@ test_rejections(void **state)
 
 	reject_composition("sensor", "networks", json_pack("[s]", "elsewhere"),
 			   "network 'elsewhere' is not declared");
-
-	reject_composition("sensor", "build", json_string("."), "build and push the image first");
 
 	/* app id 0: the locker and lock directories cannot name it */
 	d = fixture();
@@ -692,6 +695,64 @@ test_merge_find_remove(void **state)
 	json_decref(doc);
 }
 
+/* A v3 target as the supervisor reads it: camelCase keys as their
+ * snake_case, the supervisor's keys run, and a key we do not run (unknown,
+ * or build, container_name) left out and named, not refusing the release. */
+static void
+test_supervisor_keys(void **state)
+{
+	json_t *d = fixture(), *c = json_object_get(svc_json(d, "sensor"), "composition"), *host;
+	bc_state st;
+	bc_err err = {0};
+	const bc_service *s;
+	(void)state;
+
+	json_object_set_new(c, "capAdd", json_pack("[s]", "NET_ADMIN"));
+	json_object_set_new(c, "workingDir", json_string("/app"));
+	json_object_set_new(c, "securityOpt", json_pack("[s]", "no-new-privileges"));
+	json_object_set_new(c, "cgroup_parent", json_string("/bc"));
+	json_object_set_new(c, "cpuQuota", json_integer(50000));
+	json_object_set_new(c, "cpuset", json_string("0-1"));
+	json_object_set_new(c, "mac_address", json_string("02:42:ac:11:00:02"));
+	json_object_set_new(c, "oomKillDisable", json_true());
+	json_object_set_new(c, "pids_limit", json_integer(100));
+	json_object_set_new(c, "storage_opt", json_pack("{s:s}", "size", "1G"));
+	json_object_set_new(c, "usernsMode", json_string("host"));
+	json_object_set_new(c, "runtime", json_string("runc"));
+	json_object_set_new(c, "frobnicate", json_true());
+	json_object_set_new(c, "build", json_string("."));
+	json_object_set_new(c, "container_name", json_string("x"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	s = bc_app_service(&st.apps[0], "sensor");
+	host = json_object_get(s->spec, "HostConfig");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(host, "CapAdd"), 0)),
+			    "NET_ADMIN");
+	assert_string_equal(json_string_value(json_object_get(s->spec, "WorkingDir")), "/app");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(host, "SecurityOpt"), 0)),
+	    "no-new-privileges");
+	assert_string_equal(json_string_value(json_object_get(host, "CgroupParent")), "/bc");
+	assert_int_equal(json_integer_value(json_object_get(host, "CpuQuota")), 50000);
+	assert_string_equal(json_string_value(json_object_get(host, "CpusetCpus")), "0-1");
+	assert_string_equal(json_string_value(json_object_get(s->spec, "MacAddress")),
+			    "02:42:ac:11:00:02");
+	assert_true(json_is_true(json_object_get(host, "OomKillDisable")));
+	assert_int_equal(json_integer_value(json_object_get(host, "PidsLimit")), 100);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(host, "StorageOpt"), "size")), "1G");
+	assert_string_equal(json_string_value(json_object_get(host, "UsernsMode")), "host");
+	assert_string_equal(json_string_value(json_object_get(host, "Runtime")), "runc");
+	/* left out, named as given */
+	assert_int_equal(s->ignored.n, 3);
+	assert_true(bc_strv_has(&s->ignored, "frobnicate"));
+	assert_true(bc_strv_has(&s->ignored, "build"));
+	assert_true(bc_strv_has(&s->ignored, "container_name"));
+	assert_int_equal(bc_app_service(&st.apps[0], "uploader")->ignored.n, 0);
+	bc_state_free(&st);
+	json_decref(d);
+}
+
 /* Port forms: each as "KEY=HOSTIP|HOSTPORT,..." of the PortBindings it
  * makes (HOSTPORT empty: the engine picks), or refused. */
 static void
@@ -945,6 +1006,7 @@ main(void)
 	    cmocka_unit_test(test_depends_long_form),
 	    cmocka_unit_test(test_feature_labels),
 	    cmocka_unit_test(test_port_forms),
+	    cmocka_unit_test(test_supervisor_keys),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),
