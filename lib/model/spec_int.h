@@ -19,6 +19,7 @@ struct sb {
 	json_t *binds;	/* HostConfig.Binds (borrowed) */
 	json_t *nets;	/* network name -> endpoint config, in order */
 	const char *network_mode;
+	char mode_buf[300]; /* network_mode as we write it ("service:x") */
 	bool allow_binds;
 };
 

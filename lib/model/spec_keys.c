@@ -580,8 +580,15 @@ k_network_mode(struct sb *b, const struct key *k, json_t *v)
 	if (strcmp(m, "host") && strcmp(m, "bridge") && strcmp(m, "none") &&
 	    strncmp(m, "service:", 8) != 0)
 		return spec_fail(b, k->name, "'%s' is not host, bridge, none or service:<name>", m);
-	if (strncmp(m, "service:", 8) == 0)
-		bc_strv_add(&b->svc->depends_on, m + 8);
+	if (strncmp(m, "service:", 8) == 0) {
+		/* "service: x" too, as the supervisor takes it */
+		const char *name = m + 8 + strspn(m + 8, " ");
+		if (*name == '\0' || strlen(name) + 9 > sizeof(b->mode_buf))
+			return spec_fail(b, k->name, "'%s' names no service", m);
+		snprintf(b->mode_buf, sizeof(b->mode_buf), "service:%s", name);
+		bc_strv_add(&b->svc->depends_on, name);
+		m = b->mode_buf;
+	}
 	b->network_mode = m;
 	return 0;
 }

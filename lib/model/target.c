@@ -442,6 +442,44 @@ bc_json_values_bound(const char *text, size_t len)
 	return n;
 }
 
+/* An id written as a string of digits ("1234"), as the supervisor accepts
+ * it, made the integer it names, in place; anything else is left for the
+ * parser to refuse, naming it. */
+static void
+id_as_integer(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	size_t n = s ? strlen(s) : 0;
+
+	if (n > 0 && n <= 18 && strspn(s, "0123456789") == n)
+		json_object_set_new(o, key, json_integer(strtoll(s, NULL, 10)));
+}
+
+/* Every id of doc (apps', releases', services', images') an integer. */
+static void
+ids_as_integers(json_t *doc)
+{
+	json_t *dev, *app, *rel, *svc;
+	const char *dk, *ak, *rk, *sk;
+
+	json_object_foreach(doc, dk, dev)
+	{
+		json_object_foreach(json_object_get(dev, "apps"), ak, app)
+		{
+			id_as_integer(app, "id");
+			json_object_foreach(json_object_get(app, "releases"), rk, rel)
+			{
+				id_as_integer(rel, "id");
+				json_object_foreach(json_object_get(rel, "services"), sk, svc)
+				{
+					id_as_integer(svc, "id");
+					id_as_integer(svc, "image_id");
+				}
+			}
+		}
+	}
+}
+
 json_t *
 bc_target_load(const char *text, size_t len, const char *source, bc_err *err)
 {
@@ -459,6 +497,8 @@ bc_target_load(const char *text, size_t len, const char *source, bc_err *err)
 	}
 	if ((doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
 		bc_err_set(err, BC_EINVAL, "%s:%d:%d: %s", source, je.line, je.column, je.text);
+	else
+		ids_as_integers(doc);
 	return doc;
 }
 

@@ -753,6 +753,59 @@ test_supervisor_keys(void **state)
 	json_decref(d);
 }
 
+/* Ids as strings of digits, as the supervisor takes them: the integers
+ * they name; anything else still refused, named. */
+static void
+test_ids_as_strings(void **state)
+{
+	json_t *d = fixture(), *svc = svc_json(d, "sensor");
+	char *text;
+	bc_state st;
+	bc_err err = {0};
+	(void)state;
+
+	json_object_set_new(svc, "id", json_string("301"));
+	json_object_set_new(svc, "image_id", json_string("4001"));
+	text = json_dumps(d, 0);
+	if (bc_target_parse_text(text, strlen(text), "t.json", NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(bc_app_service(&st.apps[0], "sensor")->service_id, 301);
+	assert_int_equal(bc_app_service(&st.apps[0], "sensor")->image_id, 4001);
+	bc_state_free(&st);
+	free(text);
+	json_object_set_new(svc, "image_id", json_string("40a1"));
+	text = json_dumps(d, 0);
+	assert_int_equal(bc_target_parse_text(text, strlen(text), "t.json", NULL, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "'image_id' must be a non-negative integer"));
+	free(text);
+	json_decref(d);
+}
+
+/* network_mode "service: x" (with a space), as the supervisor takes it:
+ * written "service:x", and x is waited for. */
+static void
+test_network_mode_service_space(void **state)
+{
+	json_t *d = fixture(), *c = json_object_get(svc_json(d, "uploader"), "composition");
+	bc_state st;
+	bc_err err = {0};
+	const bc_service *s;
+	(void)state;
+
+	json_object_del(c, "networks");
+	json_object_set_new(c, "network_mode", json_string("service:  sensor"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	s = bc_app_service(&st.apps[0], "uploader");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(s->spec, "HostConfig"), "NetworkMode")),
+			    "service:sensor");
+	assert_true(bc_strv_has(&s->depends_on, "sensor"));
+	bc_state_free(&st);
+	json_object_set_new(c, "network_mode", json_string("service: "));
+	expect_reject(d, "'service: ' names no service");
+}
+
 /* Port forms: each as "KEY=HOSTIP|HOSTPORT,..." of the PortBindings it
  * makes (HOSTPORT empty: the engine picks), or refused. */
 static void
@@ -1007,6 +1060,8 @@ main(void)
 	    cmocka_unit_test(test_feature_labels),
 	    cmocka_unit_test(test_port_forms),
 	    cmocka_unit_test(test_supervisor_keys),
+	    cmocka_unit_test(test_ids_as_strings),
+	    cmocka_unit_test(test_network_mode_service_space),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),
