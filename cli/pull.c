@@ -203,7 +203,7 @@ cmd_pull(int argc, char **argv)
 	}
 	if (file || target) {
 		bc_state st;
-		json_t *doc = cli_load_target("pull", file, co.project, target, &st);
+		json_t *doc = cli_load_target("pull", file, co.project, NULL, target, &st);
 		if (doc == NULL)
 			return 1;
 		n = images_of(&st, images, MAX_IMAGES);

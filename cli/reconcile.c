@@ -218,9 +218,13 @@ warn_unset(void *ud, const char *name)
 }
 
 json_t *
-cli_read_target(const char *cmd, const char *compose, const char *project, const char *target)
+cli_read_target(const char *cmd, const char *compose, const char *project, const char *profiles,
+		const char *target)
 {
-	bc_compose_opts co = {.project = project, .unset = warn_unset, .ud = (void *)cmd};
+	bc_compose_opts co = {.project = project,
+			      .profiles = profiles ? profiles : getenv("COMPOSE_PROFILES"),
+			      .unset = warn_unset,
+			      .ud = (void *)cmd};
 	bc_err err = {0};
 	json_t *doc;
 
@@ -240,13 +244,13 @@ cli_read_target(const char *cmd, const char *compose, const char *project, const
 }
 
 json_t *
-cli_load_target(const char *cmd, const char *compose, const char *project, const char *target,
-		bc_state *st)
+cli_load_target(const char *cmd, const char *compose, const char *project, const char *profiles,
+		const char *target, bc_state *st)
 {
 	const char *source = compose ? compose : target;
 	bc_err err = {0};
 	bc_state tmp;
-	json_t *doc = cli_read_target(cmd, compose, project, target);
+	json_t *doc = cli_read_target(cmd, compose, project, profiles, target);
 
 	/* the whole of it is checked here, naming the file */
 	if (doc != NULL && bc_target_parse(doc, NULL, st ? st : &tmp, &err) < 0) {
@@ -260,6 +264,19 @@ cli_load_target(const char *cmd, const char *compose, const char *project, const
 	return doc;
 }
 
+/* --profile NAME, once more: added to list (size n), comma-separated.
+ * -1 when it does not fit or is no name. */
+static int
+add_profile(char *list, size_t n, const char *name)
+{
+	size_t used = strlen(list);
+
+	if (*name == '\0' || strchr(name, ',') != NULL || used + strlen(name) + 2 > n)
+		return -1;
+	snprintf(list + used, n - used, "%s%s", used ? "," : "", name);
+	return 0;
+}
+
 static const char up_usage[] =
     "usage: balena-compose up -f docker-compose.yml [-p NAME] [--detach] [--timeout S]\n"
     "       balena-compose up -t TARGET.json [--detach] [--timeout S]\n"
@@ -269,6 +286,8 @@ static const char up_usage[] =
     "v3 target state document, and wait until they run (default: up to 600 s).\n"
     "  -f, --file FILE    a docker-compose.yml\n"
     "  -p, --project NAME the app's name (default: the file's name:, else its directory)\n"
+    "      --profile NAME run the services of that profile too (again for more;\n"
+    "                     default: $COMPOSE_PROFILES, comma-separated)\n"
     "  -t, --target FILE  a v3 target (- for standard input)\n"
     "  -a, --app APP      a device that follows the cloud: ask the cloud now and\n"
     "                     wait for that app of its target (a name or a uuid)\n"
@@ -351,11 +370,13 @@ up_cloud_app(const char *app, int timeout)
 int
 cmd_up(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"target", 1, NULL, 't'},  {"file", 1, NULL, 'f'},	 {"app", 1, NULL, 'a'},
-	    {"project", 1, NULL, 'p'}, {"detach", 0, NULL, 'd'}, {"force", 0, NULL, 'F'},
-	    {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},	 {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"target", 1, NULL, 't'},	{"file", 1, NULL, 'f'},
+					     {"app", 1, NULL, 'a'},	{"project", 1, NULL, 'p'},
+					     {"detach", 0, NULL, 'd'},	{"force", 0, NULL, 'F'},
+					     {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},
+					     {"profile", 1, NULL, 'P'}, {NULL, 0, NULL, 0}};
 	const char *path = NULL, *compose = NULL, *project = NULL, *app = NULL;
+	char profiles[512] = "";
 	int detach = 0, timeout = 600, c, rc;
 	bool force = false;
 	bc_err err = {0};
@@ -390,6 +411,12 @@ cmd_up(int argc, char **argv)
 		case 'T':
 			timeout = atoi(optarg);
 			break;
+		case 'P':
+			if (add_profile(profiles, sizeof(profiles), optarg) < 0) {
+				fputs(up_usage, stderr);
+				return 100;
+			}
+			break;
 		case 'h':
 			fputs(up_usage, stdout);
 			return 0;
@@ -406,14 +433,15 @@ cmd_up(int argc, char **argv)
 		}
 		return up_cloud_app(app, timeout);
 	}
-	if ((path == NULL) == (compose == NULL) || (project && !compose) || optind != argc ||
-	    timeout <= 0) {
+	if ((path == NULL) == (compose == NULL) || ((project || profiles[0]) && !compose) ||
+	    optind != argc || timeout <= 0) {
 		fputs(up_usage, stderr);
 		return 100;
 	}
 	/* read here (a compose file into the v3 shape), validated whole by the
 	 * reconciler as it arrives: parsed into the model once, there */
-	if ((doc = cli_read_target("up", compose, project, path)) == NULL)
+	if ((doc = cli_read_target("up", compose, project, profiles[0] ? profiles : NULL, path)) ==
+	    NULL)
 		return 1;
 	text = json_dumps(doc, JSON_COMPACT);
 	rc = text ? bc_client_apply(NULL, text, force, &ack, &err)
@@ -756,7 +784,7 @@ cmd_state(int argc, char **argv)
 }
 
 static const char config_usage[] =
-    "usage: balena-compose config -f docker-compose.yml [-p NAME]\n"
+    "usage: balena-compose config -f docker-compose.yml [-p NAME] [--profile NAME]...\n"
     "       balena-compose config -t TARGET.json\n"
     "\n"
     "Validate without running: -f prints the v3 target a compose file becomes;\n"
@@ -768,13 +796,12 @@ static const char config_usage[] =
 int
 cmd_config(int argc, char **argv)
 {
-	static const struct option opts[] = {{"file", 1, NULL, 'f'},
-					     {"project", 1, NULL, 'p'},
-					     {"target", 1, NULL, 't'},
-					     {"help", 0, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"file", 1, NULL, 'f'},   {"project", 1, NULL, 'p'},
+					     {"target", 1, NULL, 't'}, {"profile", 1, NULL, 'P'},
+					     {"help", 0, NULL, 'h'},   {NULL, 0, NULL, 0}};
 	bc_compose_opts co = {0};
 	const char *file = NULL, *target = NULL;
+	char profiles[512] = "";
 	json_t *doc;
 	int c;
 
@@ -790,6 +817,12 @@ cmd_config(int argc, char **argv)
 		case 't':
 			target = optarg;
 			break;
+		case 'P':
+			if (add_profile(profiles, sizeof(profiles), optarg) < 0) {
+				fputs(config_usage, stderr);
+				return 100;
+			}
+			break;
 		case 'h':
 			fputs(config_usage, stdout);
 			return 0;
@@ -798,11 +831,13 @@ cmd_config(int argc, char **argv)
 			return 100;
 		}
 	}
-	if ((file == NULL) == (target == NULL) || (target && co.project) || optind != argc) {
+	if ((file == NULL) == (target == NULL) || (target && (co.project || profiles[0])) ||
+	    optind != argc) {
 		fputs(config_usage, stderr);
 		return 100;
 	}
-	if ((doc = cli_load_target("config", file, co.project, target, NULL)) == NULL)
+	if ((doc = cli_load_target("config", file, co.project, profiles[0] ? profiles : NULL,
+				   target, NULL)) == NULL)
 		return 1;
 	json_dumpf(doc, stdout, JSON_INDENT(2) | (target ? JSON_SORT_KEYS : 0));
 	putchar('\n');

@@ -655,7 +655,7 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		 * elsewhere) */
 		if (strncmp(k, "x-", 2) == 0 || strcmp(k, "image") == 0 ||
 		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0 ||
-		    strcmp(k, "build") == 0)
+		    strcmp(k, "build") == 0 || strcmp(k, "profiles") == 0)
 			continue;
 		if (strcmp(k, "labels") == 0) {
 			labels = v;
@@ -825,6 +825,40 @@ project_name(struct cx *c, json_t *tree, char *out, size_t n)
 	return 0;
 }
 
+/* Does service s run with the profiles enabled (c->opts->profiles)? A
+ * service without profiles always does. 1 yes, 0 no, -1 a bad profiles
+ * key (err). */
+static int
+enabled(struct cx *c, const char *name, const json_t *s, yaml_node_t *node)
+{
+	const json_t *p = json_object_get(s, "profiles"), *e;
+	const char *on = c->opts ? c->opts->profiles : NULL;
+	size_t i;
+
+	if (p == NULL)
+		return 1;
+	if (!json_is_array(p) || json_array_size(p) == 0) {
+		bc_err_set(c->err, BC_EINVAL, "%s: service '%s': profiles must be a list of names",
+			   loc(c, key_line(c, node, "profiles")), name);
+		return -1;
+	}
+	json_array_foreach(p, i, e) if (!json_is_string(e) || json_string_length(e) == 0)
+	{
+		bc_err_set(c->err, BC_EINVAL, "%s: service '%s': profiles must be a list of names",
+			   loc(c, key_line(c, node, "profiles")), name);
+		return -1;
+	}
+	for (const char *q = on; q != NULL && *q;) {
+		size_t n = strcspn(q, ",");
+		if (n == 1 && *q == '*')
+			return 1;
+		json_array_foreach(p, i, e) if (strlen(json_string_value(e)) == n &&
+						strncmp(json_string_value(e), q, n) == 0) return 1;
+		q += n + (q[n] == ',');
+	}
+	return 0;
+}
+
 /* The compose structure (tree) into a v3 document. root is its YAML node
  * when it came from YAML (for line numbers), else NULL. */
 static json_t *
@@ -859,12 +893,23 @@ to_target(struct cx *c, json_t *tree, yaml_node_t *root)
 	services = json_object();
 	json_object_foreach(json_object_get(tree, "services"), k, v)
 	{
-		json_t *s = service(c, k, v, child(c, svcs_node, k));
+		int on = json_is_object(v) ? enabled(c, k, v, child(c, svcs_node, k)) : 1;
+		json_t *s = on > 0 ? service(c, k, v, child(c, svcs_node, k)) : NULL;
+		if (on == 0)
+			continue; /* in profiles not enabled */
 		if (s == NULL) {
 			json_decref(services);
 			return NULL;
 		}
 		json_object_set_new(services, k, s);
+	}
+	if (json_object_size(services) == 0) {
+		json_decref(services);
+		bc_err_set(c->err, BC_EINVAL,
+			   "%s: no service runs: each is in profiles not enabled (--profile NAME, "
+			   "or COMPOSE_PROFILES)",
+			   loc(c, key_line(c, root, "services")));
+		return NULL;
 	}
 	if ((vols = components(c, json_object_get(tree, "volumes"), child(c, root, "volumes"),
 			       true)) == NULL ||

@@ -25,6 +25,9 @@ typedef struct bc_compose_opts {
 	int64_t app_id;	     /* 0: derived from the project name */
 	const char *commit;  /* release commit; NULL: "local" */
 	int64_t release_id;  /* 0: 1 */
+	/* the profiles enabled, comma-separated ("*": all); a service with
+	 * profiles runs only when one of them is enabled. NULL: none. */
+	const char *profiles;
 	/* Variable lookup for interpolation; NULL: getenv. */
 	const char *(*lookup)(void *ud, const char *name);
 	/* Told once per variable that is used unset with no default (it

@@ -276,6 +276,65 @@ test_interpolation_forms(void **state)
 	}
 }
 
+/* profiles: a service in profiles runs only when one is enabled ("*":
+ * all); none left is an error saying how to enable one; a bad profiles key
+ * is named with its line. */
+static void
+test_profiles(void **state)
+{
+	static const char yml[] = "services:\n"
+				  "  web: {image: x}\n"
+				  "  debug: {image: x, profiles: [debug, all]}\n"
+				  "  tools:\n"
+				  "    image: x\n"
+				  "    profiles: [tools]\n";
+	static const struct {
+		const char *on, *want;
+	} t[] = {{NULL, "web"},
+		 {"", "web"},
+		 {"debug", "debug web"},
+		 {"all", "debug web"},
+		 {"tools,debug", "debug tools web"},
+		 {"*", "debug tools web"},
+		 {"nope", "web"}};
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bc_compose_opts o = {.profiles = t[i].on};
+		bc_err err = {0};
+		json_t *doc = bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, &err),
+		       *app = NULL;
+		const char *k, *names[3];
+		char got[64] = "";
+		size_t n = 0;
+		if (doc == NULL)
+			fail_msg("'%s': %s", t[i].on ? t[i].on : "(none)", err.msg);
+		json_object_foreach(json_object_get(json_object_get(doc, "local"), "apps"), k,
+				    app) break;
+		json_t *svcs = json_object_get(
+			   json_object_get(json_object_get(app, "releases"), "local"), "services"),
+		       *sv;
+		json_object_foreach(svcs, k, sv) if (n < 3) names[n++] = k;
+		/* sorted, to compare */
+		for (size_t a = 0; a < n; a++)
+			for (size_t b = a + 1; b < n; b++)
+				if (strcmp(names[b], names[a]) < 0) {
+					const char *x = names[a];
+					names[a] = names[b];
+					names[b] = x;
+				}
+		for (size_t a = 0; a < n; a++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", a ? " " : "",
+				 names[a]);
+		if (strcmp(got, t[i].want) != 0)
+			fail_msg("'%s': %s, want %s", t[i].on ? t[i].on : "(none)", got, t[i].want);
+		json_decref(doc);
+	}
+	expect("services:\n  web: {image: x, profiles: [a]}\n",
+	       "no service runs: each is in profiles not enabled (--profile NAME");
+	expect("services:\n  web:\n    image: x\n    profiles: debug\n",
+	       "compose.yml:4: service 'web': profiles must be a list of names");
+}
+
 static void
 test_alias_bomb(void **state)
 {
@@ -429,6 +488,7 @@ main(void)
 	    cmocka_unit_test(test_alias_bomb),
 	    cmocka_unit_test(test_unset_told_once),
 	    cmocka_unit_test(test_interpolation_forms),
+	    cmocka_unit_test(test_profiles),
 	    cmocka_unit_test(test_stable_ids_and_project),
 	    cmocka_unit_test(test_project_from_directory),
 	    cmocka_unit_test(test_build_contract),

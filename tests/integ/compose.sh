@@ -1,9 +1,10 @@
 #!/bin/bash
-# Port forms (issue #23) on real Docker: a compose port without a host port
-# ("127.0.0.1::80", the long form without `published`) is published on a
-# port the engine picks, as docker compose does, and answers there; the
-# engine's bindings are as the target said. Only loopback is published.
-# Prints "N passed, N failed".
+# Compose files as docker compose reads them (issue #23), on real Docker:
+# a port without a host port ("127.0.0.1::80", the long form without
+# `published`) is published on a port the engine picks and answers there
+# (only loopback is published); a service in a profile starts only when
+# its profile is enabled (--profile, COMPOSE_PROFILES). Prints "N passed,
+# N failed".
 set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
@@ -24,6 +25,11 @@ services:
     ports:
       - "127.0.0.1::80"
       - {target: 81, host_ip: 127.0.0.1}
+    labels: {io.balena-compose.test: "1"}
+  debug:
+    image: $BCTEST_IMAGE
+    command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    profiles: [debug]
     labels: {io.balena-compose.test: "1"}
 networks:
   default: {labels: {io.balena-compose.test: "1"}}
@@ -65,4 +71,18 @@ check "and on the other ($body)" test "$body" = "hello on 80"
 out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
 check "up again: a no-op, the same container" \
 	test "$(docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=web)" = "$c"
+
+# profiles: debug is not run until its profile is enabled
+dbg() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=debug; }
+check "a service in a profile not enabled: not run" test -z "$(dbg)"
+out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --profile debug --timeout 60 2>&1)
+rc=$?
+check "up --profile debug: exit 0, debug runs ($(echo "$out" | grep debug | head -1))" \
+	test "$rc" -eq 0 -a -n "$(dbg)"
+check "and web is untouched" \
+	test "$(docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=web)" = "$c"
+out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+check "up without it again: debug goes ($(dbg))" test -z "$(dbg)"
+out=$(COMPOSE_PROFILES=debug bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+check "COMPOSE_PROFILES=debug: debug runs" test -n "$(dbg)"
 finish
