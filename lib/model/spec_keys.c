@@ -276,7 +276,24 @@ k_ports(struct sb *b, const struct key *k, json_t *v)
 			       *pub = json_object_get(e, "published");
 			const char *proto = json_string_value(json_object_get(e, "protocol"));
 			const char *ip = json_string_value(json_object_get(e, "host_ip"));
+			const char *mode = json_string_value(json_object_get(e, "mode"));
+			const char *pk;
+			json_t *pv;
 			char s[128];
+			/* mode ingress is the swarm's: on one device, the same as
+			 * host; name and app_protocol are names for people */
+			json_object_foreach(
+			    e, pk, pv) if (strcmp(pk, "target") && strcmp(pk, "published") &&
+					   strcmp(pk, "protocol") && strcmp(pk, "host_ip") &&
+					   strcmp(pk, "mode") && strcmp(pk, "name") &&
+					   strcmp(pk, "app_protocol"))
+			{
+				return spec_fail(b, k->name, "long form: key '%s' is not supported",
+						 pk);
+			}
+			if (json_object_get(e, "mode") != NULL &&
+			    (mode == NULL || (strcmp(mode, "host") && strcmp(mode, "ingress"))))
+				return spec_fail(b, k->name, "%s", "mode must be host or ingress");
 			if (!json_is_integer(t))
 				return spec_fail(b, k->name, "%s",
 						 "long form needs an integer 'target'");
@@ -704,12 +721,99 @@ host_mount(const json_t *vspec, char *why, size_t n)
 	return true;
 }
 
+/* The long form's own keys, each known: bind.propagation (and selinux),
+ * volume.nocopy, tmpfs.size and mode, into opts (the mount's options as
+ * Binds or Tmpfs write them: "rslave", "nocopy", "size=65536,mode=1777");
+ * consistency (no meaning on Linux) accepted; anything else refused,
+ * named. */
+static int
+volume_long_opts(struct sb *b, const json_t *e, const char *type, char *opts, size_t n)
+{
+	static const char *const keys[] = {"type",   "source", "target",      "read_only", "bind",
+					   "volume", "tmpfs",  "consistency", NULL};
+	const json_t *sub;
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)e, k, v)
+	{
+		size_t i;
+		for (i = 0; keys[i] != NULL && strcmp(keys[i], k) != 0; i++)
+			;
+		if (keys[i] == NULL)
+			return spec_fail(b, "volumes", "long form: key '%s' is not supported", k);
+	}
+	opts[0] = '\0';
+	if ((sub = json_object_get(e, "bind")) != NULL) {
+		const char *prop = json_string_value(json_object_get(sub, "propagation"));
+		const char *sel = json_string_value(json_object_get(sub, "selinux"));
+		json_object_foreach((json_t *)sub, k, v) if (strcmp(k, "propagation") &&
+							     strcmp(k, "selinux") &&
+							     strcmp(k, "create_host_path"))
+		{
+			return spec_fail(b, "volumes", "bind: key '%s' is not supported", k);
+		}
+		if (strcmp(type, "bind") != 0)
+			return spec_fail(b, "volumes", "%s", "'bind' options need type: bind");
+		if (prop != NULL && strcmp(prop, "private") && strcmp(prop, "rprivate") &&
+		    strcmp(prop, "shared") && strcmp(prop, "rshared") && strcmp(prop, "slave") &&
+		    strcmp(prop, "rslave"))
+			return spec_fail(b, "volumes",
+					 "bind.propagation '%s' is not one of "
+					 "[r]private, [r]shared, [r]slave",
+					 prop);
+		if (sel != NULL && strcmp(sel, "z") && strcmp(sel, "Z"))
+			return spec_fail(b, "volumes", "bind.selinux '%s' is not z or Z", sel);
+		snprintf(opts, n, "%s%s%s", prop ? prop : "", prop && sel ? "," : "",
+			 sel ? sel : "");
+	}
+	if ((sub = json_object_get(e, "volume")) != NULL) {
+		json_object_foreach((json_t *)sub, k, v) if (strcmp(k, "nocopy"))
+		{
+			return spec_fail(b, "volumes",
+					 "volume: key '%s' is not supported here "
+					 "(nocopy is)",
+					 k);
+		}
+		if (strcmp(type, "volume") != 0)
+			return spec_fail(b, "volumes", "%s", "'volume' options need type: volume");
+		if (json_is_true(json_object_get(sub, "nocopy")))
+			snprintf(opts, n, "nocopy");
+	}
+	if ((sub = json_object_get(e, "tmpfs")) != NULL) {
+		const json_t *size = json_object_get(sub, "size"),
+			     *mode = json_object_get(sub, "mode");
+		int64_t bytes = 0;
+		size_t o = 0;
+		json_object_foreach((json_t *)sub, k, v) if (strcmp(k, "size") && strcmp(k, "mode"))
+		{
+			return spec_fail(b, "volumes", "tmpfs: key '%s' is not supported", k);
+		}
+		if (strcmp(type, "tmpfs") != 0)
+			return spec_fail(b, "volumes", "%s", "'tmpfs' options need type: tmpfs");
+		if (size != NULL) {
+			if (bc_parse_bytes(size, &bytes, b->err) < 0)
+				return spec_wrap(b, "volumes");
+			o += (size_t)snprintf(opts + o, n - o, "size=%lld", (long long)bytes);
+		}
+		if (mode != NULL) {
+			if (!json_is_integer(mode) || json_integer_value(mode) < 0 ||
+			    json_integer_value(mode) > 07777)
+				return spec_fail(b, "volumes", "%s",
+						 "tmpfs.mode must be a file mode (like 1777)");
+			snprintf(opts + o, n - o, "%smode=%llo", o ? "," : "",
+				 (unsigned long long)json_integer_value(mode));
+		}
+	}
+	return 0;
+}
+
 /* One volume entry: "name:/path[:ro]", "/host:/path[:ro]" (binds need the
  * feature label), "/path" (anonymous), or the long form. */
 static int
 volume_entry(struct sb *b, json_t *e)
 {
-	char src[512] = "", dst[512] = "", bind[1200];
+	char src[512] = "", dst[512] = "", bind[1200], opts[64] = "";
 	bool ro = false;
 	const char *type = "volume";
 
@@ -724,9 +828,11 @@ volume_entry(struct sb *b, json_t *e)
 		snprintf(src, sizeof(src), "%s", s ? s : "");
 		snprintf(dst, sizeof(dst), "%s", d);
 		ro = json_is_true(json_object_get(e, "read_only"));
+		if (volume_long_opts(b, e, type, opts, sizeof(opts)) < 0)
+			return -1;
 		if (strcmp(type, "tmpfs") == 0) {
 			json_object_set_new(json_object_get(b->host, "Tmpfs"), dst,
-					    json_string(""));
+					    json_string(opts));
 			return 0;
 		}
 		if (strcmp(type, "volume") && strcmp(type, "bind"))
@@ -769,7 +875,9 @@ volume_entry(struct sb *b, json_t *e)
 			    src);
 		if (src[0] != '/')
 			return spec_fail(b, "volumes", "host path '%s' must be absolute", src);
-		snprintf(bind, sizeof(bind), "%s:%s%s", src, dst, ro ? ":ro" : "");
+		snprintf(bind, sizeof(bind), "%s:%s%s%s%s", src, dst, ro ? ":ro" : "",
+			 opts[0] && !ro ? ":" : "", opts[0] ? (ro ? "," : "") : "");
+		strncat(bind, opts, sizeof(bind) - strlen(bind) - 1);
 	} else {
 		char vname[600], why[400];
 		const bc_volume *vol = bc_app_volume(b->ctx->app, src);
@@ -784,7 +892,9 @@ volume_entry(struct sb *b, json_t *e)
 			    b->ctx->where, b->svc->name, src, why);
 		}
 		bc_volume_docker_name(vname, sizeof(vname), b->ctx->app_id, src);
-		snprintf(bind, sizeof(bind), "%s:%s%s", vname, dst, ro ? ":ro" : "");
+		snprintf(bind, sizeof(bind), "%s:%s%s%s%s", vname, dst, ro ? ":ro" : "",
+			 opts[0] && !ro ? ":" : "", opts[0] ? (ro ? "," : "") : "");
+		strncat(bind, opts, sizeof(bind) - strlen(bind) - 1);
 		if (!bc_strv_has(&b->svc->volumes, src))
 			bc_strv_add(&b->svc->volumes, src);
 	}

@@ -806,6 +806,75 @@ test_network_mode_service_space(void **state)
 	expect_reject(d, "'service: ' names no service");
 }
 
+/* Long-form volumes: their options become the mount's (propagation,
+ * nocopy, tmpfs size and mode); a key the long form does not have is
+ * refused, named. */
+static void
+test_volume_long_forms(void **state)
+{
+	json_t *d = fixture(), *svc = svc_json(d, "sensor"),
+	       *c = json_object_get(svc, "composition");
+	json_t *host;
+	bc_state st;
+	bc_err err = {0};
+	char *binds, *tmpfs;
+	(void)state;
+
+	json_object_set_new(json_object_get(svc, "labels"), BC_LABEL_BINDS, json_string("1"));
+	json_object_set_new(
+	    c, "volumes",
+	    json_pack("[{s:s, s:s, s:s, s:{s:s}}, {s:s, s:s, s:s, s:b, s:{s:b}, s:s}, "
+		      "{s:s, s:s, s:{s:i, s:i}}]",
+		      "type", "bind", "source", "/srv", "target", "/srv", "bind", "propagation",
+		      "rslave", "type", "volume", "source", "readings", "target", "/data",
+		      "read_only", 1, "volume", "nocopy", 1, "consistency", "cached", "type",
+		      "tmpfs", "target", "/run", "tmpfs", "size", 65536, "mode", 1023));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	host = json_object_get(bc_app_service(&st.apps[0], "sensor")->spec, "HostConfig");
+	binds = json_dumps(json_object_get(host, "Binds"), 0);
+	tmpfs = json_dumps(json_object_get(host, "Tmpfs"), 0);
+	assert_non_null(strstr(binds, "\"/srv:/srv:rslave\""));
+	assert_non_null(strstr(binds, ":/data:ro,nocopy\""));
+	assert_non_null(strstr(tmpfs, "\"/run\": \"size=65536,mode=1777\""));
+	free(binds);
+	free(tmpfs);
+	bc_state_free(&st);
+	json_decref(d);
+
+	reject_composition("sensor", "volumes",
+			   json_pack("[{s:s, s:s, s:s, s:i}]", "type", "volume", "source",
+				     "readings", "target", "/d", "bogus", 1),
+			   "long form: key 'bogus' is not supported");
+	reject_composition("sensor", "volumes",
+			   json_pack("[{s:s, s:s, s:s, s:{s:b}}]", "type", "volume", "source",
+				     "readings", "target", "/d", "volume", "subpath", 1),
+			   "volume: key 'subpath' is not supported");
+	reject_composition("sensor", "volumes",
+			   json_pack("[{s:s, s:s, s:s, s:{s:s}}]", "type", "volume", "source",
+				     "readings", "target", "/d", "bind", "propagation", "rslave"),
+			   "'bind' options need type: bind");
+	reject_composition("sensor", "volumes",
+			   json_pack("[{s:s, s:s, s:{s:s}}]", "type", "tmpfs", "target", "/t",
+				     "tmpfs", "size", "lots"),
+			   "'volumes'");
+	/* long-form ports: mode, name and app_protocol taken; others refused */
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "ports",
+			    json_pack("[{s:i, s:s, s:s, s:s, s:s}]", "target", 80, "host_ip",
+				      "127.0.0.1", "mode", "ingress", "name", "web", "app_protocol",
+				      "http"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	bc_state_free(&st);
+	json_decref(d);
+	reject_composition("sensor", "ports", json_pack("[{s:i, s:i}]", "target", 80, "bogus", 1),
+			   "long form: key 'bogus' is not supported");
+	reject_composition("sensor", "ports",
+			   json_pack("[{s:i, s:s}]", "target", 80, "mode", "swarm"),
+			   "mode must be host or ingress");
+}
+
 /* Port forms: each as "KEY=HOSTIP|HOSTPORT,..." of the PortBindings it
  * makes (HOSTPORT empty: the engine picks), or refused. */
 static void
@@ -1062,6 +1131,7 @@ main(void)
 	    cmocka_unit_test(test_supervisor_keys),
 	    cmocka_unit_test(test_ids_as_strings),
 	    cmocka_unit_test(test_network_mode_service_space),
+	    cmocka_unit_test(test_volume_long_forms),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),
