@@ -233,7 +233,8 @@ wire_networks(struct sb *b)
 	json_object_foreach(b->nets, name, ep)
 	{
 		bc_network_docker_name(dn, sizeof(dn), b->ctx->app_uuid, name);
-		if (first) {
+		/* the network of the highest priority is joined at create */
+		if (b->first_net != NULL ? strcmp(name, b->first_net) == 0 : first) {
 			json_object_set_new(b->host, "NetworkMode", json_string(dn));
 			json_object_set_new(b->body, "NetworkingConfig",
 					    json_pack("{s:{s:O}}", "EndpointsConfig", dn, ep));

@@ -19,7 +19,10 @@ struct sb {
 	json_t *binds;	/* HostConfig.Binds (borrowed) */
 	json_t *nets;	/* network name -> endpoint config, in order */
 	const char *network_mode;
-	char mode_buf[300]; /* network_mode as we write it ("service:x") */
+	char mode_buf[300];    /* network_mode as we write it ("service:x") */
+	const char *first_net; /* the network of the highest priority (joined at
+				  create), or NULL: the first given */
+	int64_t first_prio;
 	bool allow_binds;
 };
 

@@ -638,11 +638,88 @@ k_share(struct sb *b, const struct key *k, json_t *v)
 			 m);
 }
 
+/* A service's attachment to network name (cfg, a map) into its endpoint
+ * config ep and aliases: aliases, ipv4_address, ipv6_address,
+ * link_local_ips, mac_address, driver_opts, priority (the network of the
+ * highest is joined first, at create, as docker compose does); any other key
+ * refused, named. */
+static int
+network_attachment(struct sb *b, const char *name, const json_t *cfg, json_t *ep, json_t *aliases)
+{
+	const json_t *al = json_object_get(cfg, "aliases"),
+		     *ll = json_object_get(cfg, "link_local_ips");
+	const json_t *prio = json_object_get(cfg, "priority"),
+		     *dopts = json_object_get(cfg, "driver_opts");
+	const char *ip4 = json_string_value(json_object_get(cfg, "ipv4_address"));
+	const char *ip6 = json_string_value(json_object_get(cfg, "ipv6_address"));
+	const char *mac = json_string_value(json_object_get(cfg, "mac_address"));
+	json_t *ipam = NULL, *e;
+	const char *k;
+	size_t i;
+
+	if (!json_is_object(cfg))
+		return spec_fail(b, "networks",
+				 "'%s' must map to the attachment's keys (aliases, "
+				 "ipv4_address, ...)",
+				 name);
+	json_object_foreach((json_t *)cfg, k,
+			    e) if (strcmp(k, "aliases") && strcmp(k, "ipv4_address") &&
+				   strcmp(k, "ipv6_address") && strcmp(k, "link_local_ips") &&
+				   strcmp(k, "mac_address") && strcmp(k, "priority") &&
+				   strcmp(k, "driver_opts"))
+	{
+		char what[200];
+		snprintf(what, sizeof(what), "'%s': key '%%s' is not supported", name);
+		return spec_fail(b, "networks", what, k);
+	}
+	if ((al != NULL && !json_is_array(al)) || (ll != NULL && !json_is_array(ll)))
+		return spec_fail(b, "networks", "'%s': aliases and link_local_ips must be lists",
+				 name);
+	json_array_foreach(al, i, e)
+	{
+		if (!json_is_string(e))
+			return spec_fail(b, "networks", "'%s': aliases must be names", name);
+		json_array_append(aliases, e);
+	}
+	if ((json_object_get(cfg, "ipv4_address") && ip4 == NULL) ||
+	    (json_object_get(cfg, "ipv6_address") && ip6 == NULL) ||
+	    (json_object_get(cfg, "mac_address") && mac == NULL))
+		return spec_fail(b, "networks", "'%s': an address must be a string", name);
+	if (ip4 != NULL || ip6 != NULL || ll != NULL) {
+		ipam = json_object();
+		if (ip4 != NULL)
+			json_object_set_new(ipam, "IPv4Address", json_string(ip4));
+		if (ip6 != NULL)
+			json_object_set_new(ipam, "IPv6Address", json_string(ip6));
+		if (ll != NULL) {
+			json_array_foreach(ll, i, e) if (!json_is_string(e))
+			{
+				json_decref(ipam);
+				return spec_fail(b, "networks",
+						 "'%s': link_local_ips must be addresses", name);
+			}
+			json_object_set(ipam, "LinkLocalIPs", (json_t *)ll);
+		}
+		json_object_set_new(ep, "IPAMConfig", ipam);
+	}
+	if (mac != NULL)
+		json_object_set_new(ep, "MacAddress", json_string(mac));
+	if (dopts != NULL) {
+		json_t *m = json_object();
+		json_object_set_new(ep, "DriverOpts", m);
+		if (spec_pairs_into(b, "networks", (json_t *)dopts, m, '=') < 0)
+			return -1;
+	}
+	if (prio != NULL && !json_is_integer(prio))
+		return spec_fail(b, "networks", "'%s': priority must be an integer", name);
+	return 0;
+}
+
 int
 spec_add_network(struct sb *b, const char *name, json_t *cfg)
 {
-	json_t *ep, *aliases, *e;
-	size_t i;
+	json_t *ep, *aliases;
+	int64_t prio = json_integer_value(json_object_get(cfg, "priority")); /* 0: none */
 
 	if (bc_app_network(b->ctx->app, name) == NULL)
 		return spec_fail(b, "networks", "network '%s' is not declared by the release",
@@ -650,22 +727,19 @@ spec_add_network(struct sb *b, const char *name, json_t *cfg)
 	ep = json_object();
 	aliases = json_array();
 	json_array_append_new(aliases, json_string(b->svc->name));
-	if (cfg != NULL && !json_is_null(cfg)) {
-		json_t *al = json_object_get(cfg, "aliases");
-		const char *ip = json_string_value(json_object_get(cfg, "ipv4_address"));
-		if (!json_is_object(cfg) || (al != NULL && !json_is_array(al))) {
-			json_decref(ep);
-			json_decref(aliases);
-			return spec_fail(b, "networks", "'%s' must map to aliases / ipv4_address",
-					 name);
-		}
-		json_array_foreach(al, i, e) if (json_is_string(e)) json_array_append(aliases, e);
-		if (ip != NULL)
-			json_object_set_new(ep, "IPAMConfig",
-					    json_pack("{s:s}", "IPv4Address", ip));
+	if (cfg != NULL && !json_is_null(cfg) &&
+	    network_attachment(b, name, cfg, ep, aliases) < 0) {
+		json_decref(ep);
+		json_decref(aliases);
+		return -1;
 	}
 	json_object_set_new(ep, "Aliases", aliases);
 	json_object_set_new(b->nets, name, ep);
+	/* joined first: the highest priority, the first given among equals */
+	if (b->first_net == NULL || prio > b->first_prio) {
+		b->first_net = name;
+		b->first_prio = prio;
+	}
 	return bc_strv_add(&b->svc->networks, name);
 }
 

@@ -875,6 +875,58 @@ test_volume_long_forms(void **state)
 			   "mode must be host or ingress");
 }
 
+/* A service's network attachments: every key taken into the endpoint (or
+ * refused, named); the network of the highest priority is the one joined
+ * at create. */
+static void
+test_network_attachments(void **state)
+{
+	json_t *d = fixture(), *rel, *c = json_object_get(svc_json(d, "sensor"), "composition");
+	json_t *ep, *connect;
+	bc_state st;
+	bc_err err = {0};
+	const bc_service *s;
+	char *text;
+	(void)state;
+
+	/* a second network in the release */
+	rel = json_object_get(
+	    json_object_get(
+		json_object_get(
+		    json_object_get(json_object_get(d, "6fe3b78b0a5c4d1e9f2a3b4c5d6e7f80"), "apps"),
+		    "a1b2c3d4e5f60718293a4b5c6d7e8f90"),
+		"releases"),
+	    "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+	json_object_set_new(json_object_get(rel, "networks"), "front", json_object());
+	json_object_set_new(c, "networks",
+			    json_pack("{s:{s:[s], s:s, s:s, s:[s], s:s, s:{s:s}}, s:{s:i}}",
+				      "backend", "aliases", "sense", "ipv4_address", "172.30.0.5",
+				      "ipv6_address", "fd00::5", "link_local_ips", "169.254.1.5",
+				      "mac_address", "02:42:ac:1e:00:05", "driver_opts",
+				      "com.example.x", "1", "front", "priority", 100));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	s = bc_app_service(&st.apps[0], "sensor");
+	/* front (priority 100) at create; backend joined after, all of it */
+	assert_non_null(strstr(json_string_value(json_object_get(
+				   json_object_get(s->spec, "HostConfig"), "NetworkMode")),
+			       "_front"));
+	connect = s->connect;
+	assert_int_equal(json_object_size(connect), 1);
+	ep = json_object_iter_value(json_object_iter(connect));
+	text = json_dumps(ep, JSON_SORT_KEYS);
+	assert_non_null(strstr(text, "\"IPv4Address\": \"172.30.0.5\""));
+	assert_non_null(strstr(text, "\"IPv6Address\": \"fd00::5\""));
+	assert_non_null(strstr(text, "\"LinkLocalIPs\": [\"169.254.1.5\"]"));
+	assert_non_null(strstr(text, "\"MacAddress\": \"02:42:ac:1e:00:05\""));
+	assert_non_null(strstr(text, "\"DriverOpts\": {\"com.example.x\": \"1\"}"));
+	assert_non_null(strstr(text, "\"sense\""));
+	free(text);
+	bc_state_free(&st);
+	json_object_set_new(c, "networks", json_pack("{s:{s:i}}", "backend", "bogus", 1));
+	expect_reject(d, "'backend': key 'bogus' is not supported");
+}
+
 /* Port forms: each as "KEY=HOSTIP|HOSTPORT,..." of the PortBindings it
  * makes (HOSTPORT empty: the engine picks), or refused. */
 static void
@@ -1132,6 +1184,7 @@ main(void)
 	    cmocka_unit_test(test_ids_as_strings),
 	    cmocka_unit_test(test_network_mode_service_space),
 	    cmocka_unit_test(test_volume_long_forms),
+	    cmocka_unit_test(test_network_attachments),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),
