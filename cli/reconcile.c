@@ -217,6 +217,16 @@ warn_unset(void *ud, const char *name)
 		(const char *)ud, name);
 }
 
+static void
+warn_compose(void *ud, const char *msg)
+{
+	char m[512];
+
+	snprintf(m, sizeof(m), "%s", msg);
+	bc_tame(m); /* the file's words */
+	fprintf(stderr, "balena-compose %s: warning: %s\n", (const char *)ud, m);
+}
+
 json_t *
 cli_read_target(const char *cmd, const char *compose, const char *project, const char *profiles,
 		const char *target)
@@ -224,6 +234,7 @@ cli_read_target(const char *cmd, const char *compose, const char *project, const
 	bc_compose_opts co = {.project = project,
 			      .profiles = profiles ? profiles : getenv("COMPOSE_PROFILES"),
 			      .unset = warn_unset,
+			      .warn = warn_compose,
 			      .ud = (void *)cmd};
 	bc_err err = {0};
 	json_t *doc;

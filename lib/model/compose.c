@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <errno.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,6 +602,138 @@ build_contract(struct cx *c, const json_t *build, const char *what, yaml_node_t 
 	return out;
 }
 
+static void warn(struct cx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void
+warn(struct cx *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (c->opts == NULL || c->opts->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->opts->warn(c->opts->ud, msg);
+}
+
+/* comp[key] = v, unless the service gave key itself: the same value is
+ * fine, another an error (as docker compose says). */
+static int
+set_once(struct cx *c, json_t *comp, const char *key, json_t *v, const char *what, const char *from,
+	 int line)
+{
+	json_t *was = json_object_get(comp, key);
+
+	if (was != NULL && !json_equal(was, v)) {
+		json_decref(v);
+		return bc_err_set(c->err, BC_EINVAL, "%s: %s: %s and %s differ", loc(c, line), what,
+				  key, from);
+	}
+	json_object_set_new(comp, key, v);
+	return 0;
+}
+
+/* deploy, as docker compose reads it on one engine: resources' limits and
+ * reservations become the container's (mem_limit, cpus, pids_limit,
+ * mem_reservation), restart_policy its restart when it has none; the
+ * swarm's keys and replicas other than 1 have no meaning on one device:
+ * accepted, a warning names each. Any other key is an error. */
+static int
+deploy(struct cx *c, const char *what, const json_t *d, json_t *comp, int line)
+{
+	static const char *const swarm[] = {
+	    "mode",   "placement", "update_config", "rollback_config", "endpoint_mode",
+	    "labels", NULL};
+	const json_t *res = json_object_get(d, "resources"), *lim, *rsv, *rp, *v;
+	const char *k;
+
+	if (!json_is_object(d))
+		return bc_err_set(c->err, BC_EINVAL, "%s: %s: deploy must be a mapping",
+				  loc(c, line), what);
+	json_object_foreach((json_t *)d, k, v)
+	{
+		size_t i;
+		for (i = 0; swarm[i] != NULL && strcmp(swarm[i], k) != 0; i++)
+			;
+		if (swarm[i] != NULL) {
+			warn(c, "%s: deploy.%s has no meaning on one device (swarm): ignored", what,
+			     k);
+			continue;
+		}
+		if (strcmp(k, "resources") && strcmp(k, "replicas") && strcmp(k, "restart_policy"))
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: %s: key 'deploy.%s' is not supported", loc(c, line),
+					  what, k);
+	}
+	if ((v = json_object_get(d, "replicas")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) != 1))
+		warn(c,
+		     "%s: deploy.replicas other than 1 has no meaning on one device: one "
+		     "container runs",
+		     what);
+	lim = json_object_get(res, "limits");
+	rsv = json_object_get(res, "reservations");
+	json_object_foreach(
+	    (json_t *)res, k,
+	    v) if (strcmp(k, "limits") &&
+		   strcmp(k, "reservations")) return bc_err_set(c->err, BC_EINVAL,
+								"%s: %s: key 'deploy.resources.%s' "
+								"is not supported",
+								loc(c, line), what, k);
+	json_object_foreach((json_t *)lim, k, v)
+	{
+		const char *to = strcmp(k, "cpus") == 0	    ? "cpus"
+				 : strcmp(k, "memory") == 0 ? "mem_limit"
+				 : strcmp(k, "pids") == 0   ? "pids_limit"
+							    : NULL;
+		if (to == NULL) {
+			warn(c, "%s: deploy.resources.limits.%s is not applied here", what, k);
+			continue;
+		}
+		if (set_once(c, comp, to, json_deep_copy(v), what, "deploy.resources.limits",
+			     line) < 0)
+			return -1;
+	}
+	json_object_foreach((json_t *)rsv, k, v)
+	{
+		if (strcmp(k, "memory") != 0) {
+			warn(c, "%s: deploy.resources.reservations.%s is not applied here", what,
+			     k);
+			continue;
+		}
+		if (set_once(c, comp, "mem_reservation", json_deep_copy(v), what,
+			     "deploy.resources.reservations", line) < 0)
+			return -1;
+	}
+	if ((rp = json_object_get(d, "restart_policy")) != NULL &&
+	    json_object_get(comp, "restart") == NULL) {
+		const char *cond = json_string_value(json_object_get(rp, "condition"));
+		const json_t *max = json_object_get(rp, "max_attempts");
+		char r[64];
+		if (cond == NULL || strcmp(cond, "any") == 0)
+			snprintf(r, sizeof(r), "always");
+		else if (strcmp(cond, "none") == 0)
+			snprintf(r, sizeof(r), "no");
+		else if (strcmp(cond, "on-failure") == 0 && json_is_integer(max))
+			snprintf(r, sizeof(r), "on-failure:%lld",
+				 (long long)json_integer_value(max));
+		else if (strcmp(cond, "on-failure") == 0)
+			snprintf(r, sizeof(r), "on-failure");
+		else
+			return bc_err_set(
+			    c->err, BC_EINVAL,
+			    "%s: %s: deploy.restart_policy.condition '%s' is not none, "
+			    "on-failure or any",
+			    loc(c, line), what, cond);
+		json_object_set_new(comp, "restart", json_string(r));
+		if (json_object_get(rp, "delay") || json_object_get(rp, "window"))
+			warn(c, "%s: deploy.restart_policy's delay and window are not applied here",
+			     what);
+	}
+	return 0;
+}
+
 /* docker compose publishes a port given alone ("80", 80, "8000-8001/udp")
  * on one the engine picks; a v3 target (the supervisor) on the same one:
  * the target says docker compose's meaning so, "0:80". */
@@ -655,7 +788,8 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		 * elsewhere) */
 		if (strncmp(k, "x-", 2) == 0 || strcmp(k, "image") == 0 ||
 		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0 ||
-		    strcmp(k, "build") == 0 || strcmp(k, "profiles") == 0)
+		    strcmp(k, "build") == 0 || strcmp(k, "profiles") == 0 ||
+		    strcmp(k, "deploy") == 0)
 			continue;
 		if (strcmp(k, "labels") == 0) {
 			labels = v;
@@ -673,9 +807,27 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		size_t i;
 		json_t *f;
 		int bad = !json_is_array(files);
-		json_array_foreach(files, i, f) if (!bad && json_is_string(f))
+		json_array_foreach(files, i, f) if (!bad)
 		{
+			/* "path", or the long form {path, required} */
 			const char *fp = json_string_value(f);
+			bool required = true;
+			if (json_is_object(f)) {
+				const char *fk;
+				json_t *fv;
+				const json_t *req = json_object_get(f, "required");
+				fp = json_string_value(json_object_get(f, "path"));
+				json_object_foreach(f, fk, fv) if (strcmp(fk, "path") &&
+								   strcmp(fk, "required")) fp =
+				    NULL;
+				if (req != NULL && !json_is_boolean(req))
+					fp = NULL;
+				required = req == NULL || json_is_true(req);
+			}
+			if (fp == NULL) {
+				bad = 1;
+				break;
+			}
 			if (c->dir == NULL) {
 				bc_err_set(c->err, BC_EINVAL,
 					   "%s: %s: env_file needs a file on disk", c->source,
@@ -685,7 +837,7 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			}
 			snprintf(path, sizeof(path), "%s%s%s", fp[0] == '/' ? "" : c->dir,
 				 fp[0] == '/' ? "" : "/", fp);
-			if (read_env_file(c, path, env, false) < 0) {
+			if (read_env_file(c, path, env, !required) < 0) {
 				bad = 2;
 				break;
 			}
@@ -693,7 +845,8 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		json_decref(files);
 		if (bad == 1)
 			bc_err_set(c->err, BC_EINVAL,
-				   "%s: %s: env_file must be a path or a list of paths",
+				   "%s: %s: env_file must be a path, or a list of paths and "
+				   "{path, required} maps",
 				   loc(c, key_line(c, node, "env_file")), what);
 		if (bad)
 			goto out;
@@ -738,6 +891,9 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			goto out;
 		}
 	}
+	if ((v = json_object_get(s, "deploy")) != NULL &&
+	    deploy(c, what, v, comp, key_line(c, node, "deploy")) < 0)
+		goto out;
 	ephemeral_ports(comp);
 	out = json_pack("{s:I, s:I, s:s, s:O, s:o, s:O}", "id", (json_int_t)sid, "image_id",
 			(json_int_t)sid, "image", image, "environment", env, "labels", labels,

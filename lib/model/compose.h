@@ -33,6 +33,9 @@ typedef struct bc_compose_opts {
 	/* Told once per variable that is used unset with no default (it
 	 * becomes ""); may be NULL. name is borrowed for the call. */
 	void (*unset)(void *ud, const char *name);
+	/* Told each key accepted that has no meaning on one device (deploy's
+	 * swarm keys, replicas > 1), as docker compose warns; may be NULL. */
+	void (*warn)(void *ud, const char *msg);
 	void *ud;
 } bc_compose_opts;
 

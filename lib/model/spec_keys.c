@@ -364,13 +364,61 @@ k_tmpfs(struct sb *b, const struct key *k, json_t *v)
 	return 0;
 }
 
+/* The long form of a device: {source, target, permissions}, as
+ * "source:target:permissions"; NULL (err) for anything else. */
+static json_t *
+device_long(struct sb *b, const char *key, const json_t *e)
+{
+	const char *src = json_string_value(json_object_get(e, "source"));
+	const char *dst = json_string_value(json_object_get(e, "target"));
+	const char *perm = json_string_value(json_object_get(e, "permissions"));
+	const char *k;
+	json_t *v;
+	char s[600];
+
+	json_object_foreach((json_t *)e, k, v) if (strcmp(k, "source") && strcmp(k, "target") &&
+						   strcmp(k, "permissions"))
+	{
+		spec_fail(b, key, "long form: key '%s' is not supported", k);
+		return NULL;
+	}
+	if (src == NULL) {
+		spec_fail(b, key, "%s", "long form needs 'source'");
+		return NULL;
+	}
+	if (dst == NULL && perm == NULL)
+		snprintf(s, sizeof(s), "%s", src);
+	else
+		snprintf(s, sizeof(s), "%s:%s%s%s", src, dst ? dst : src, perm ? ":" : "",
+			 perm ? perm : "");
+	return json_string(s);
+}
+
 static int
 k_devices(struct sb *b, const struct key *k, json_t *v)
 {
-	json_t *l = strlist(b, k->name, v, false), *out = json_array(), *e;
+	json_t *l, *out = json_array(), *e;
 	size_t i;
 
 	json_object_set_new(b->host, "Devices", out);
+	/* long-form entries written short first */
+	if (json_is_array(v)) {
+		json_t *w = json_array();
+		json_array_foreach(v, i, e)
+		{
+			json_t *one =
+			    json_is_object(e) ? device_long(b, k->name, e) : json_incref(e);
+			if (one == NULL) {
+				json_decref(w);
+				return -1;
+			}
+			json_array_append_new(w, one);
+		}
+		l = strlist(b, k->name, w, false);
+		json_decref(w);
+	} else {
+		l = strlist(b, k->name, v, false);
+	}
 	if (l == NULL)
 		return -1;
 	json_array_foreach(l, i, e)
@@ -461,8 +509,8 @@ duration_field(struct sb *b, json_t *hc, json_t *src, const char *from, const ch
 static int
 k_health(struct sb *b, const struct key *k, json_t *v)
 {
-	static const char *const known[] = {"test",    "interval",     "timeout",
-					    "retries", "start_period", "disable"};
+	static const char *const known[] = {"test",	    "interval", "timeout",	 "retries",
+					    "start_period", "disable",	"start_interval"};
 	json_t *hc = json_object(), *test, *e;
 	const char *name;
 
@@ -504,7 +552,9 @@ k_health(struct sb *b, const struct key *k, json_t *v)
 	}
 	return duration_field(b, hc, v, "interval", "Interval") ||
 	       duration_field(b, hc, v, "timeout", "Timeout") ||
-	       duration_field(b, hc, v, "start_period", "StartPeriod");
+	       duration_field(b, hc, v, "start_period", "StartPeriod") ||
+	       /* Docker Engine 25's (API 1.44): an older engine does not apply it */
+	       duration_field(b, hc, v, "start_interval", "StartInterval");
 }
 
 static int

@@ -335,6 +335,98 @@ test_profiles(void **state)
 	       "compose.yml:4: service 'web': profiles must be a list of names");
 }
 
+/* env_file's long form: {path, required}; a missing optional file is
+ * nothing, a missing required one an error naming it. */
+static void
+test_env_file_long_form(void **state)
+{
+	static const char yml[] = "services:\n"
+				  "  a:\n"
+				  "    image: x\n"
+				  "    env_file:\n"
+				  "      - path: web.env\n"
+				  "      - {path: no-such.env, required: false}\n";
+	bc_err err = {0};
+	json_t *doc;
+	(void)state;
+	write_file("web.env", "FROM_FILE=long\n");
+	doc = parse(yml, &err);
+	if (doc == NULL)
+		fail_msg("%s", err.msg);
+	json_decref(doc);
+	expect("services:\n  a:\n    image: x\n    env_file: [{path: no-such.env}]\n",
+	       "no-such.env");
+	expect("services:\n  a:\n    image: x\n    env_file: [{path: web.env, optional: 1}]\n",
+	       "compose.yml:4: service 'a': env_file must be a path, or a list of paths and "
+	       "{path, required} maps");
+	expect("services:\n  a:\n    image: x\n    env_file: [5]\n", "env_file must be a path");
+}
+
+static void
+collect(void *ud, const char *msg)
+{
+	char *seen = ud;
+	strncat(seen, msg, 1023 - strlen(seen));
+	strncat(seen, "|", 1023 - strlen(seen));
+}
+
+/* deploy as docker compose reads it on one engine: resources become the
+ * container's limits, restart_policy its restart; the swarm's keys and
+ * replicas other than 1 are warned of, each named; a key deploy does not
+ * have, or two values of one limit, is an error. */
+static void
+test_deploy(void **state)
+{
+	static const char yml[] = "services:\n"
+				  "  a:\n"
+				  "    image: x\n"
+				  "    mem_limit: 64m\n"
+				  "    deploy:\n"
+				  "      replicas: 3\n"
+				  "      placement: {constraints: [node.role == manager]}\n"
+				  "      restart_policy: {condition: on-failure, max_attempts: 4}\n"
+				  "      resources:\n"
+				  "        limits: {cpus: '0.5', memory: 64m, pids: 50}\n"
+				  "        reservations: {memory: 32m, cpus: '0.1'}\n";
+	char seen[1024] = "";
+	bc_compose_opts o = {.warn = collect, .ud = seen};
+	bc_err err = {0};
+	json_t *doc = bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, &err), *app = NULL;
+	const char *k;
+	bc_state st;
+	(void)state;
+	if (doc == NULL)
+		fail_msg("%s", err.msg);
+	json_object_foreach(json_object_get(json_object_get(doc, "local"), "apps"), k, app) break;
+	json_t *comp = json_object_get(
+	    json_object_get(
+		json_object_get(json_object_get(json_object_get(app, "releases"), "local"),
+				"services"),
+		"a"),
+	    "composition");
+	assert_string_equal(json_string_value(json_object_get(comp, "cpus")), "0.5");
+	assert_int_equal(json_integer_value(json_object_get(comp, "pids_limit")), 50);
+	assert_string_equal(json_string_value(json_object_get(comp, "mem_reservation")), "32m");
+	assert_string_equal(json_string_value(json_object_get(comp, "restart")), "on-failure:4");
+	assert_null(json_object_get(comp, "deploy"));
+	assert_non_null(strstr(seen, "service 'a': deploy.replicas other than 1"));
+	assert_non_null(strstr(seen, "service 'a': deploy.placement has no meaning"));
+	assert_non_null(strstr(seen, "deploy.resources.reservations.cpus is not applied"));
+	if (bc_target_parse(doc, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(bc_app_service(&st.apps[0], "a")->spec, "HostConfig"), "NanoCpus")),
+	    500000000);
+	bc_state_free(&st);
+	json_decref(doc);
+	expect("services:\n  a:\n    image: x\n    mem_limit: 64m\n    deploy:\n"
+	       "      resources: {limits: {memory: 128m}}\n",
+	       "compose.yml:5: service 'a': mem_limit and deploy.resources.limits differ");
+	expect("services:\n  a:\n    image: x\n    deploy: {scale: 2}\n",
+	       "compose.yml:4: service 'a': key 'deploy.scale' is not supported");
+}
+
 static void
 test_alias_bomb(void **state)
 {
@@ -489,6 +581,8 @@ main(void)
 	    cmocka_unit_test(test_unset_told_once),
 	    cmocka_unit_test(test_interpolation_forms),
 	    cmocka_unit_test(test_profiles),
+	    cmocka_unit_test(test_env_file_long_form),
+	    cmocka_unit_test(test_deploy),
 	    cmocka_unit_test(test_stable_ids_and_project),
 	    cmocka_unit_test(test_project_from_directory),
 	    cmocka_unit_test(test_build_contract),

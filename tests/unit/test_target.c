@@ -927,6 +927,43 @@ test_network_attachments(void **state)
 	expect_reject(d, "'backend': key 'bogus' is not supported");
 }
 
+/* Devices' long form and healthcheck's start_interval. */
+static void
+test_devices_long_and_start_interval(void **state)
+{
+	json_t *d = fixture(), *c = json_object_get(svc_json(d, "sensor"), "composition");
+	json_t *spec;
+	bc_state st;
+	bc_err err = {0};
+	char *devs;
+	(void)state;
+
+	json_object_set_new(c, "devices",
+			    json_pack("[s, {s:s, s:s, s:s}, {s:s}]", "/dev/ttyS0", "source",
+				      "/dev/ttyUSB0", "target", "/dev/ttyS1", "permissions", "rw",
+				      "source", "/dev/null"));
+	json_object_set_new(c, "healthcheck",
+			    json_pack("{s:s, s:s, s:s}", "test", "true", "start_period", "10s",
+				      "start_interval", "1s"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	spec = bc_app_service(&st.apps[0], "sensor")->spec;
+	devs = json_dumps(json_object_get(json_object_get(spec, "HostConfig"), "Devices"),
+			  JSON_SORT_KEYS);
+	assert_non_null(strstr(devs, "{\"CgroupPermissions\": \"rw\", \"PathInContainer\": "
+				     "\"/dev/ttyS1\", \"PathOnHost\": \"/dev/ttyUSB0\"}"));
+	assert_non_null(strstr(devs, "\"PathInContainer\": \"/dev/null\""));
+	free(devs);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(spec, "Healthcheck"),
+							    "StartInterval")),
+			 1000000000);
+	bc_state_free(&st);
+	json_decref(d);
+	reject_composition("sensor", "devices",
+			   json_pack("[{s:s, s:s}]", "source", "/dev/x", "mode", "rw"),
+			   "long form: key 'mode' is not supported");
+}
+
 /* Port forms: each as "KEY=HOSTIP|HOSTPORT,..." of the PortBindings it
  * makes (HOSTPORT empty: the engine picks), or refused. */
 static void
@@ -1185,6 +1222,7 @@ main(void)
 	    cmocka_unit_test(test_network_mode_service_space),
 	    cmocka_unit_test(test_volume_long_forms),
 	    cmocka_unit_test(test_network_attachments),
+	    cmocka_unit_test(test_devices_long_and_start_interval),
 	    cmocka_unit_test(test_fixture),
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_rejections),
