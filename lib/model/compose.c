@@ -801,6 +801,9 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		}
 		json_object_set(comp, k, v);
 	}
+	if ((v = json_object_get(s, "deploy")) != NULL &&
+	    deploy(c, what, v, comp, key_line(c, node, "deploy")) < 0)
+		goto out;
 	/* env_file first, environment wins */
 	if ((v = json_object_get(s, "env_file")) != NULL) {
 		json_t *files = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
@@ -891,9 +894,6 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			goto out;
 		}
 	}
-	if ((v = json_object_get(s, "deploy")) != NULL &&
-	    deploy(c, what, v, comp, key_line(c, node, "deploy")) < 0)
-		goto out;
 	ephemeral_ports(comp);
 	out = json_pack("{s:I, s:I, s:s, s:O, s:o, s:O}", "id", (json_int_t)sid, "image_id",
 			(json_int_t)sid, "image", image, "environment", env, "labels", labels,
