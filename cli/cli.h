@@ -31,19 +31,24 @@ bool cli_app_matches(const json_t *app, const char *const *want, size_t n);
  * apps named in want (by uuid, name or id; n of them) when n > 0. */
 void cli_print_ps(const json_t *doc, const char *const *want, size_t n);
 
-/* A compose file (with its project and the profiles enabled: profiles,
- * comma-separated, else $COMPOSE_PROFILES; into the v3 shape) or a v3
- * target file (- for stdin), read but not validated (up: the reconciler
- * does, as it arrives): the document (the caller's), or NULL after printing
- * why, naming the file. */
-json_t *cli_read_target(const char *cmd, const char *compose, const char *project,
-			const char *profiles, const char *target);
+/* Where a target comes from: a compose file (with its project, the
+ * profiles enabled, comma-separated, else $COMPOSE_PROFILES, and the file
+ * of its variables, else its directory's .env) or a v3 target file (- for
+ * stdin). Strings borrowed. */
+typedef struct cli_src {
+	const char *compose, *project, *profiles, *env_file;
+	const char *target;
+} cli_src;
 
-/* The same, validated whole here (config, pull): the v3 document (the caller's), and the
- * parsed state in *st if st is not NULL (the caller's then); or NULL after
+/* The source read into the v3 shape but not validated (up: the reconciler
+ * does, as it arrives): the document (the caller's), or NULL after
  * printing why, naming the file. */
-json_t *cli_load_target(const char *cmd, const char *compose, const char *project,
-			const char *profiles, const char *target, bc_state *st);
+json_t *cli_read_target(const char *cmd, const cli_src *src);
+
+/* The same, validated whole here (config, pull): the v3 document (the
+ * caller's), and the parsed state in *st if st is not NULL (the caller's
+ * then); or NULL after printing why, naming the file. */
+json_t *cli_load_target(const char *cmd, const cli_src *src, bc_state *st);
 
 /* stdout and stderr through a filter that makes controls visible
  * (cli/term.c); once, first thing in main. */

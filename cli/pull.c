@@ -128,8 +128,8 @@ status(void)
 	printf("%-5s %-48s %-10s %4s %8s %s\n", "JOB", "IMAGE", "STATE", "%", "ATTEMPTS", "ERROR");
 	for (size_t i = 0; i < rep.body.fetch_jobs.jobs.n; i++) {
 		const bc_fetch_job_rec *j = &rep.body.fetch_jobs.jobs.v[i];
-		printf("%-5llu %-48.48s %-10s %4llu %8llu %s\n", (unsigned long long)j->job, j->image,
-		       state[j->state], (unsigned long long)j->percent,
+		printf("%-5llu %-48.48s %-10s %4llu %8llu %s\n", (unsigned long long)j->job,
+		       j->image, state[j->state], (unsigned long long)j->percent,
 		       (unsigned long long)j->attempts, j->error ? j->error : "");
 	}
 	bc_msg_clear(&rep);
@@ -203,7 +203,9 @@ cmd_pull(int argc, char **argv)
 	}
 	if (file || target) {
 		bc_state st;
-		json_t *doc = cli_load_target("pull", file, co.project, NULL, target, &st);
+		json_t *doc = cli_load_target(
+		    "pull", &(cli_src){.compose = file, .project = co.project, .target = target},
+		    &st);
 		if (doc == NULL)
 			return 1;
 		n = images_of(&st, images, MAX_IMAGES);

@@ -228,25 +228,26 @@ warn_compose(void *ud, const char *msg)
 }
 
 json_t *
-cli_read_target(const char *cmd, const char *compose, const char *project, const char *profiles,
-		const char *target)
+cli_read_target(const char *cmd, const cli_src *src)
 {
-	bc_compose_opts co = {.project = project,
-			      .profiles = profiles ? profiles : getenv("COMPOSE_PROFILES"),
+	bc_compose_opts co = {.project = src->project,
+			      .profiles =
+				  src->profiles ? src->profiles : getenv("COMPOSE_PROFILES"),
+			      .env_file = src->env_file,
 			      .unset = warn_unset,
 			      .warn = warn_compose,
 			      .ud = (void *)cmd};
 	bc_err err = {0};
 	json_t *doc;
 
-	if (compose != NULL) {
-		doc = bc_compose_load(compose, &co, &err);
+	if (src->compose != NULL) {
+		doc = bc_compose_load(src->compose, &co, &err);
 	} else {
 		size_t len;
-		char *text = read_file(cmd, target, &len);
+		char *text = read_file(cmd, src->target, &len);
 		if (text == NULL)
 			return NULL;
-		doc = bc_target_load(text, len, target, &err);
+		doc = bc_target_load(text, len, src->target, &err);
 		free(text);
 	}
 	if (doc == NULL)
@@ -255,13 +256,12 @@ cli_read_target(const char *cmd, const char *compose, const char *project, const
 }
 
 json_t *
-cli_load_target(const char *cmd, const char *compose, const char *project, const char *profiles,
-		const char *target, bc_state *st)
+cli_load_target(const char *cmd, const cli_src *src, bc_state *st)
 {
-	const char *source = compose ? compose : target;
+	const char *source = src->compose ? src->compose : src->target;
 	bc_err err = {0};
 	bc_state tmp;
-	json_t *doc = cli_read_target(cmd, compose, project, profiles, target);
+	json_t *doc = cli_read_target(cmd, src);
 
 	/* the whole of it is checked here, naming the file */
 	if (doc != NULL && bc_target_parse(doc, NULL, st ? st : &tmp, &err) < 0) {
@@ -299,6 +299,7 @@ static const char up_usage[] =
     "  -p, --project NAME the app's name (default: the file's name:, else its directory)\n"
     "      --profile NAME run the services of that profile too (again for more;\n"
     "                     default: $COMPOSE_PROFILES, comma-separated)\n"
+    "      --env-file F   the variables for the file's ${...} (instead of .env)\n"
     "  -t, --target FILE  a v3 target (- for standard input)\n"
     "  -a, --app APP      a device that follows the cloud: ask the cloud now and\n"
     "                     wait for that app of its target (a name or a uuid)\n"
@@ -381,12 +382,12 @@ up_cloud_app(const char *app, int timeout)
 int
 cmd_up(int argc, char **argv)
 {
-	static const struct option opts[] = {{"target", 1, NULL, 't'},	{"file", 1, NULL, 'f'},
-					     {"app", 1, NULL, 'a'},	{"project", 1, NULL, 'p'},
-					     {"detach", 0, NULL, 'd'},	{"force", 0, NULL, 'F'},
-					     {"timeout", 1, NULL, 'T'}, {"help", 0, NULL, 'h'},
-					     {"profile", 1, NULL, 'P'}, {NULL, 0, NULL, 0}};
-	const char *path = NULL, *compose = NULL, *project = NULL, *app = NULL;
+	static const struct option opts[] = {
+	    {"target", 1, NULL, 't'},	{"file", 1, NULL, 'f'},	  {"app", 1, NULL, 'a'},
+	    {"project", 1, NULL, 'p'},	{"detach", 0, NULL, 'd'}, {"force", 0, NULL, 'F'},
+	    {"timeout", 1, NULL, 'T'},	{"help", 0, NULL, 'h'},	  {"profile", 1, NULL, 'P'},
+	    {"env-file", 1, NULL, 'E'}, {NULL, 0, NULL, 0}};
+	const char *path = NULL, *compose = NULL, *project = NULL, *app = NULL, *envf = NULL;
 	char profiles[512] = "";
 	int detach = 0, timeout = 600, c, rc;
 	bool force = false;
@@ -428,6 +429,9 @@ cmd_up(int argc, char **argv)
 				return 100;
 			}
 			break;
+		case 'E':
+			envf = optarg;
+			break;
 		case 'h':
 			fputs(up_usage, stdout);
 			return 0;
@@ -437,22 +441,25 @@ cmd_up(int argc, char **argv)
 		}
 	}
 	if (app != NULL) {
-		if (path || compose || project || detach || force || optind != argc ||
-		    timeout <= 0) {
+		if (path || compose || project || detach || force || profiles[0] || envf ||
+		    optind != argc || timeout <= 0) {
 			fputs(up_usage, stderr);
 			return 100;
 		}
 		return up_cloud_app(app, timeout);
 	}
-	if ((path == NULL) == (compose == NULL) || ((project || profiles[0]) && !compose) ||
+	if ((path == NULL) == (compose == NULL) || ((project || profiles[0] || envf) && !compose) ||
 	    optind != argc || timeout <= 0) {
 		fputs(up_usage, stderr);
 		return 100;
 	}
 	/* read here (a compose file into the v3 shape), validated whole by the
 	 * reconciler as it arrives: parsed into the model once, there */
-	if ((doc = cli_read_target("up", compose, project, profiles[0] ? profiles : NULL, path)) ==
-	    NULL)
+	if ((doc = cli_read_target("up", &(cli_src){.compose = compose,
+						    .project = project,
+						    .profiles = profiles[0] ? profiles : NULL,
+						    .env_file = envf,
+						    .target = path})) == NULL)
 		return 1;
 	text = json_dumps(doc, JSON_COMPACT);
 	rc = text ? bc_client_apply(NULL, text, force, &ack, &err)
@@ -796,6 +803,7 @@ cmd_state(int argc, char **argv)
 
 static const char config_usage[] =
     "usage: balena-compose config -f docker-compose.yml [-p NAME] [--profile NAME]...\n"
+    "                     [--env-file FILE]\n"
     "       balena-compose config -t TARGET.json\n"
     "\n"
     "Validate without running: -f prints the v3 target a compose file becomes;\n"
@@ -809,9 +817,10 @@ cmd_config(int argc, char **argv)
 {
 	static const struct option opts[] = {{"file", 1, NULL, 'f'},   {"project", 1, NULL, 'p'},
 					     {"target", 1, NULL, 't'}, {"profile", 1, NULL, 'P'},
-					     {"help", 0, NULL, 'h'},   {NULL, 0, NULL, 0}};
+					     {"help", 0, NULL, 'h'},   {"env-file", 1, NULL, 'E'},
+					     {NULL, 0, NULL, 0}};
 	bc_compose_opts co = {0};
-	const char *file = NULL, *target = NULL;
+	const char *file = NULL, *target = NULL, *envf = NULL;
 	char profiles[512] = "";
 	json_t *doc;
 	int c;
@@ -834,6 +843,9 @@ cmd_config(int argc, char **argv)
 				return 100;
 			}
 			break;
+		case 'E':
+			envf = optarg;
+			break;
 		case 'h':
 			fputs(config_usage, stdout);
 			return 0;
@@ -842,13 +854,18 @@ cmd_config(int argc, char **argv)
 			return 100;
 		}
 	}
-	if ((file == NULL) == (target == NULL) || (target && (co.project || profiles[0])) ||
+	if ((file == NULL) == (target == NULL) || (target && (co.project || profiles[0] || envf)) ||
 	    optind != argc) {
 		fputs(config_usage, stderr);
 		return 100;
 	}
-	if ((doc = cli_load_target("config", file, co.project, profiles[0] ? profiles : NULL,
-				   target, NULL)) == NULL)
+	if ((doc = cli_load_target("config",
+				   &(cli_src){.compose = file,
+					      .project = co.project,
+					      .profiles = profiles[0] ? profiles : NULL,
+					      .env_file = envf,
+					      .target = target},
+				   NULL)) == NULL)
 		return 1;
 	json_dumpf(doc, stdout, JSON_INDENT(2) | (target ? JSON_SORT_KEYS : 0));
 	putchar('\n');

@@ -1116,10 +1116,12 @@ bc_compose_parse(const char *text, size_t len, const char *source, const char *d
 			   BC_COMPOSE_MAX_BYTES);
 		return NULL;
 	}
-	if (dir != NULL) {
+	if (dir != NULL || (opts && opts->env_file)) {
+		bool given = opts && opts->env_file;
 		c.dotenv = json_object();
-		snprintf(path, sizeof(path), "%s/.env", dir);
-		if (read_env_file(&c, path, c.dotenv, true) < 0) {
+		snprintf(path, sizeof(path), "%s%s", given ? opts->env_file : dir,
+			 given ? "" : "/.env");
+		if (read_env_file(&c, path, c.dotenv, !given) < 0) {
 			json_decref(c.dotenv);
 			return NULL;
 		}

@@ -28,6 +28,9 @@ typedef struct bc_compose_opts {
 	/* the profiles enabled, comma-separated ("*": all); a service with
 	 * profiles runs only when one of them is enabled. NULL: none. */
 	const char *profiles;
+	/* the file of variables for interpolation (--env-file), read instead
+	 * of the project directory's .env, and required; NULL: .env, if there */
+	const char *env_file;
 	/* Variable lookup for interpolation; NULL: getenv. */
 	const char *(*lookup)(void *ud, const char *name);
 	/* Told once per variable that is used unset with no default (it

@@ -427,6 +427,37 @@ test_deploy(void **state)
 	       "compose.yml:4: service 'a': key 'deploy.scale' is not supported");
 }
 
+/* --env-file: its variables instead of the project's .env; it must exist */
+static void
+test_env_file_option(void **state)
+{
+	static const char yml[] = "services:\n  a:\n    image: x:${FROM_DOTENV:-none}\n";
+	char path[1100];
+	bc_compose_opts o = {.env_file = path};
+	bc_err err = {0};
+	json_t *doc;
+	char *text;
+	(void)state;
+	write_file(".env", "FROM_DOTENV=dot\n");
+	write_file("other.env", "FROM_DOTENV=other\n");
+	doc = parse(yml, &err);
+	text = json_dumps(doc, 0);
+	assert_non_null(strstr(text, "\"x:dot\""));
+	free(text);
+	json_decref(doc);
+	snprintf(path, sizeof(path), "%s/other.env", dir);
+	doc = bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, &err);
+	text = json_dumps(doc, 0);
+	assert_non_null(strstr(text, "\"x:other\""));
+	free(text);
+	json_decref(doc);
+	snprintf(path, sizeof(path), "%s/missing.env", dir);
+	assert_null(bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, &err));
+	assert_non_null(strstr(err.msg, "missing.env"));
+	snprintf(path, sizeof(path), "%s/.env", dir);
+	unlink(path); /* the other tests see no .env */
+}
+
 static void
 test_alias_bomb(void **state)
 {
@@ -583,6 +614,7 @@ main(void)
 	    cmocka_unit_test(test_profiles),
 	    cmocka_unit_test(test_env_file_long_form),
 	    cmocka_unit_test(test_deploy),
+	    cmocka_unit_test(test_env_file_option),
 	    cmocka_unit_test(test_stable_ids_and_project),
 	    cmocka_unit_test(test_project_from_directory),
 	    cmocka_unit_test(test_build_contract),
