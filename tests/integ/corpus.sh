@@ -1,0 +1,81 @@
+#!/bin/bash
+# The compose corpus (issue #23): real compose files in the shapes people
+# write (tests/fixtures/compose/), each accepted or refused by
+# `balena-compose config -f` as its header says ("# expect: ok", or
+# "# expect: error TEXT", TEXT in the error), each "# check: EXPR" true of
+# the services of the target it becomes (python, `services` the release's
+# services); and where Debian's docker-compose is installed, its verdict
+# ("# compose-v1: ok|error", and why where it differs) too. No daemon, no engine. Prints "N passed,
+# N failed".
+set -u
+BUILD=${BUILD:-build}
+BIN=$(cd "$BUILD/bin" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../harness/check.sh
+. "$here/../harness/check.sh"
+T=$(mktemp -d /tmp/bc-corpus.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+have_v1=
+command -v docker-compose >/dev/null 2>&1 && have_v1=1
+for f in "$here"/../fixtures/compose/*.yml; do
+	name=$(basename "$f")
+	want=$(sed -n 's/^# expect: //p' "$f" | head -1)
+	v1=$(sed -n 's/^# compose-v1: \([a-z]*\).*/\1/p' "$f" | head -1)
+	# a copy of its own, with the directories it names ("# dirs: a b":
+	# build contexts)
+	cp "$f" "$T/$name"
+	for d in $(sed -n 's/^# dirs: //p' "$f"); do mkdir -p "$T/$d"; done
+	out=$(cd "$T" && env -u DB_PASSWORD -u API_TOKEN "$BIN/balena-compose" config -f "$name" -p corpus 2>"$T/err")
+	rc=$?
+	err=$(cat "$T/err")
+	if [ "$want" = ok ]; then
+		check "$name: accepted ($(head -c 160 "$T/err"))" test "$rc" -eq 0
+		sed -n 's/^# check: //p' "$f" >"$T/checks"
+		while IFS= read -r expr; do
+			check "$name: $expr" python3 -c 'import json, sys
+doc = json.loads(sys.argv[1])
+dev = list(doc.values())[0]
+app = list(dev["apps"].values())[0]
+services = list(app["releases"].values())[0]["services"]
+assert eval(sys.argv[2]), sys.argv[2]' "$out" "$expr"
+		done <"$T/checks"
+	else
+		check "$name: refused, exit 1, saying '${want#error }' ($err)" \
+			expect "$rc" 1 "$err" "${want#error }"
+	fi
+	if [ -n "$have_v1" ] && [ -n "$v1" ]; then
+		(cd "$T" && env -u DB_PASSWORD -u API_TOKEN docker-compose -f "$name" config -q >/dev/null 2>&1)
+		v1rc=$?
+		got=ok
+		[ "$v1rc" -ne 0 ] && got=error
+		check "$name: Debian's docker-compose $(docker-compose version --short 2>/dev/null) says $v1 too ($got)" \
+			test "$got" = "$v1"
+	fi
+done
+
+# v3 targets with the supervisor's keys in both spellings (and what it
+# drops): the expectations in NAME.json.expect ("ok" or "error TEXT", then
+# "check: EXPR" lines); config -t checks each offline
+for f in "$here"/../fixtures/compose/*.json; do
+	name=$(basename "$f")
+	want=$(head -1 "$f.expect")
+	out=$("$BIN/balena-compose" config -t "$f" 2>"$T/err")
+	rc=$?
+	err=$(cat "$T/err")
+	if [ "$want" = ok ]; then
+		check "$name: accepted ($(head -c 160 "$T/err"))" test "$rc" -eq 0
+		sed -n 's/^check: //p' "$f.expect" >"$T/checks"
+		while IFS= read -r expr; do
+			check "$name: $expr" python3 -c 'import json, sys
+doc = json.loads(sys.argv[1])
+dev = list(doc.values())[0]
+app = list(dev["apps"].values())[0]
+services = list(app["releases"].values())[0]["services"]
+assert eval(sys.argv[2]), sys.argv[2]' "$out" "$expr"
+		done <"$T/checks"
+	else
+		check "$name: refused, exit 1, saying '${want#error }' ($err)" \
+			expect "$rc" 1 "$err" "${want#error }"
+	fi
+done
+finish
