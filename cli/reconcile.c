@@ -660,37 +660,18 @@ static const char state_usage[] =
     "--json: {generation, settled, error, waiting, apps: [one document per app,\n"
     "as the Composer API's state() gives it]}.\n";
 
-/* " (left out, their contracts unmet: a, b)" of an app that has such */
+/* " (INTRO a, b)" of an app's list key (skipped, ignored) when it has one:
+ * the release's words, on their way to a terminal */
 static void
-print_skipped(const json_t *a)
+print_list(const json_t *a, const char *key, const char *intro)
 {
-	const json_t *sk = json_object_get(a, "skipped"), *v;
+	const json_t *l = json_object_get(a, key), *v;
 	size_t i;
 
-	if (json_array_size(sk) == 0)
+	if (json_array_size(l) == 0)
 		return;
-	fputs(" (left out, their contracts unmet: ", stdout);
-	json_array_foreach(sk, i, v)
-	{
-		char name[128];
-		snprintf(name, sizeof(name), "%s", json_string_value(v) ?: "");
-		bc_tame(name);
-		printf("%s%s", i ? ", " : "", name);
-	}
-	putchar(')');
-}
-
-/* " (left out of its composition: web: frobnicate, ...)" of an app with such */
-static void
-print_ignored(const json_t *a)
-{
-	const json_t *ig = json_object_get(a, "ignored"), *v;
-	size_t i;
-
-	if (json_array_size(ig) == 0)
-		return;
-	fputs(" (left out of its composition: ", stdout);
-	json_array_foreach(ig, i, v)
+	printf(" (%s", intro);
+	json_array_foreach(l, i, v)
 	{
 		char one[256];
 		snprintf(one, sizeof(one), "%s", json_string_value(v) ?: "");
@@ -790,8 +771,8 @@ cmd_state(int argc, char **argv)
 			       : aw ? aw
 				    : "");
 			print_removed(a);
-			print_skipped(a);
-			print_ignored(a);
+			print_list(a, "skipped", "left out, their contracts unmet: ");
+			print_list(a, "ignored", "left out of its composition: ");
 			putchar('\n');
 		}
 		cli_print_ps(doc, want, n);
