@@ -18,6 +18,28 @@ trap 'rm -rf "$T"' EXIT
 have_v1=
 command -v docker-compose >/dev/null 2>&1 && have_v1=1
 [ -n "$have_v1" ] || skip "Debian's docker-compose's verdicts" "docker-compose is not installed here"
+# verdict NAME WANT RC OUT: config's exit RC (its stderr in $T/err, its
+# output OUT) is what WANT says ("ok", or "error TEXT"); each check in
+# $T/checks holds of the services of the target OUT
+verdict() {
+	local name=$1 want=$2 rc=$3 out=$4 err expr
+	err=$(cat "$T/err")
+	if [ "$want" != ok ]; then
+		check "$name: refused, exit 1, saying '${want#error }' ($err)" \
+			expect "$rc" 1 "$err" "${want#error }"
+		return
+	fi
+	check "$name: accepted ($(head -c 160 "$T/err"))" test "$rc" -eq 0
+	while IFS= read -r expr; do
+		check "$name: $expr" python3 -c 'import json, sys
+doc = json.loads(sys.argv[1])
+dev = list(doc.values())[0]
+app = list(dev["apps"].values())[0]
+services = list(app["releases"].values())[0]["services"]
+assert eval(sys.argv[2]), sys.argv[2]' "$out" "$expr"
+	done <"$T/checks"
+}
+
 for f in "$here"/../fixtures/compose/*.yml; do
 	name=$(basename "$f")
 	want=$(sed -n 's/^# expect: //p' "$f" | head -1)
@@ -28,22 +50,8 @@ for f in "$here"/../fixtures/compose/*.yml; do
 	for d in $(sed -n 's/^# dirs: //p' "$f"); do mkdir -p "$T/$d"; done
 	out=$(cd "$T" && env -u DB_PASSWORD -u API_TOKEN "$BIN/balena-compose" config -f "$name" -p corpus 2>"$T/err")
 	rc=$?
-	err=$(cat "$T/err")
-	if [ "$want" = ok ]; then
-		check "$name: accepted ($(head -c 160 "$T/err"))" test "$rc" -eq 0
-		sed -n 's/^# check: //p' "$f" >"$T/checks"
-		while IFS= read -r expr; do
-			check "$name: $expr" python3 -c 'import json, sys
-doc = json.loads(sys.argv[1])
-dev = list(doc.values())[0]
-app = list(dev["apps"].values())[0]
-services = list(app["releases"].values())[0]["services"]
-assert eval(sys.argv[2]), sys.argv[2]' "$out" "$expr"
-		done <"$T/checks"
-	else
-		check "$name: refused, exit 1, saying '${want#error }' ($err)" \
-			expect "$rc" 1 "$err" "${want#error }"
-	fi
+	sed -n 's/^# check: //p' "$f" >"$T/checks"
+	verdict "$name" "$want" "$rc" "$out"
 	if [ -n "$have_v1" ] && [ -n "$v1" ]; then
 		(cd "$T" && env -u DB_PASSWORD -u API_TOKEN docker-compose -f "$name" config -q >/dev/null 2>&1)
 		v1rc=$?
@@ -62,21 +70,7 @@ for f in "$here"/../fixtures/compose/*.json; do
 	want=$(head -1 "$f.expect")
 	out=$("$BIN/balena-compose" config -t "$f" 2>"$T/err")
 	rc=$?
-	err=$(cat "$T/err")
-	if [ "$want" = ok ]; then
-		check "$name: accepted ($(head -c 160 "$T/err"))" test "$rc" -eq 0
-		sed -n 's/^check: //p' "$f.expect" >"$T/checks"
-		while IFS= read -r expr; do
-			check "$name: $expr" python3 -c 'import json, sys
-doc = json.loads(sys.argv[1])
-dev = list(doc.values())[0]
-app = list(dev["apps"].values())[0]
-services = list(app["releases"].values())[0]["services"]
-assert eval(sys.argv[2]), sys.argv[2]' "$out" "$expr"
-		done <"$T/checks"
-	else
-		check "$name: refused, exit 1, saying '${want#error }' ($err)" \
-			expect "$rc" 1 "$err" "${want#error }"
-	fi
+	sed -n 's/^check: //p' "$f.expect" >"$T/checks"
+	verdict "$name" "$want" "$rc" "$out"
 done
 finish
