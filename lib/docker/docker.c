@@ -537,6 +537,18 @@ bc_docker_container_stop(bc_docker *d, const char *id, int timeout_s, bc_err *er
 }
 
 int
+bc_docker_container_restart(bc_docker *d, const char *id, int timeout_s, bc_err *err)
+{
+	if (check_ident("container id", id, err) < 0)
+		return -1;
+	if (timeout_s < 0)
+		return req_path(d, "POST", pathf(err, "/containers/%s/restart", id), NULL, NULL,
+				REQUEST_TIMEOUT_S + 3600, err);
+	return req_path(d, "POST", pathf(err, "/containers/%s/restart?t=%d", id, timeout_s), NULL,
+			NULL, REQUEST_TIMEOUT_S + timeout_s, err);
+}
+
+int
 bc_docker_container_kill(bc_docker *d, const char *id, const char *signal, bc_err *err)
 {
 	if (check_ident("container id", id, err) < 0 || check_ident("signal", signal, err) < 0)

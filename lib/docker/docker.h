@@ -54,6 +54,9 @@ int bc_docker_container_start(bc_docker *d, const char *id, bc_err *err);
  * timeout_s (< 0: the container's own StopTimeout). Stopping a stopped
  * container succeeds. */
 int bc_docker_container_stop(bc_docker *d, const char *id, int timeout_s, bc_err *err);
+/* Stop (as bc_docker_container_stop, timeout_s < 0: the container's own)
+ * and start it again: the same container. */
+int bc_docker_container_restart(bc_docker *d, const char *id, int timeout_s, bc_err *err);
 int bc_docker_container_kill(bc_docker *d, const char *id, const char *signal, bc_err *err);
 int bc_docker_container_remove(bc_docker *d, const char *id, bool force, bool volumes, bc_err *err);
 int bc_docker_container_rename(bc_docker *d, const char *id, const char *name, bc_err *err);

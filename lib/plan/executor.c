@@ -166,11 +166,8 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 			return 0;
 		return env->lock(env->ud, d, s->app, bc_state_app(current, s->app->app_id),
 				 s->action == BC_STEP_TAKE_LOCK, err);
-	case BC_STEP_RESTART: {
-		char path[160];
-		snprintf(path, sizeof(path), "/containers/%s/restart", s->current->container_id);
-		return bc_docker_request(d, "POST", path, NULL, NULL, err);
-	}
+	case BC_STEP_RESTART:
+		return bc_docker_container_restart(d, s->current->container_id, -1, err);
 	case BC_STEP_NOOP:
 		return 0;
 	}

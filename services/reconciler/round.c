@@ -705,12 +705,8 @@ restart_sick(struct round *rd, bc_docker *d)
 {
 	for (size_t i = 0; i < rd->n_restart; i++) {
 		struct post_restart *p = calloc(1, sizeof(*p));
-		char path[160];
 		bc_err err = {0};
-		int rc;
-		snprintf(path, sizeof(path), "/containers/%s/restart?t=10",
-			 rd->restart[i].container);
-		rc = bc_docker_request(d, "POST", path, NULL, NULL, &err);
+		int rc = bc_docker_container_restart(d, rd->restart[i].container, 10, &err);
 		if (p == NULL)
 			continue;
 		*p = (struct post_restart){.r = rd->r, .o = rd->restart[i], .ok = rc == 0};

@@ -143,6 +143,23 @@ test_container_lifecycle(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "Id")), id);
 	json_decref(j);
 
+	/* restart: the same container, started again (its own stop timeout,
+	 * then 10 s); a bad id is refused before any request */
+	{
+		json_t *before = bc_docker_container_inspect(d, id, &err), *after;
+		const char *t1 = json_string_value(
+		    json_object_get(json_object_get(before, "State"), "StartedAt"));
+		assert_int_equal(bc_docker_container_restart(d, id, -1, &err), 0);
+		assert_int_equal(bc_docker_container_restart(d, id, 10, &err), 0);
+		after = bc_docker_container_inspect(d, id, &err);
+		assert_string_equal(status_of(d, id, &j), "running");
+		json_decref(j);
+		assert_string_not_equal(t1, json_string_value(json_object_get(
+						json_object_get(after, "State"), "StartedAt")));
+		json_decref(before);
+		json_decref(after);
+		assert_int_equal(bc_docker_container_restart(d, "../x", 10, &err), -1);
+	}
 	t0 = now_s();
 	if (bc_docker_container_stop(d, id, 10, &err) < 0)
 		fail_msg("stop: %s", err.msg);
@@ -526,8 +543,8 @@ test_events_on_a_loop(void **state)
 	bc_docker_free(d);
 
 	/* no engine there: a clear error, at once */
-	assert_null(bc_docker_events_open("/nonexistent/docker.sock", NULL, on_event_go_on, &w,
-					  &err));
+	assert_null(
+	    bc_docker_events_open("/nonexistent/docker.sock", NULL, on_event_go_on, &w, &err));
 	assert_non_null(strstr(err.msg, "/nonexistent/docker.sock"));
 }
 
