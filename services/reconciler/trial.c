@@ -125,17 +125,36 @@ rec_trial_forget(struct rec *r, int64_t app)
 		trial_save(r);
 }
 
+/* The target with apps (n) as the last committed release has them, kept
+ * on disk: the way back. -1 (said) when it cannot be made. */
+static int
+go_back(struct rec *r, const int64_t *apps, size_t n)
+{
+	bc_target_opts o;
+	bc_err err = {0};
+	json_t *doc;
+	bc_release *rel;
+
+	rec_target_opts(r, &o);
+	if ((doc = bc_release_with_apps_of(r->target, r->last_good, apps, n)) == NULL ||
+	    (rel = bc_release_new(doc, &o, &err)) == NULL) {
+		log_warnx("roll back: %s", doc ? err.msg : "out of memory");
+		return -1;
+	}
+	bc_release_unref(r->target);
+	r->target = rel;
+	if (rec_persist(r, &err) < 0)
+		log_warnx("%s", err.msg);
+	return 0;
+}
+
 /* The release before the trial's comes back for each app on trial that
  * had one; why says what failed. */
 static void
 rollback(struct rec *r, const char *why)
 {
-	bc_target_opts o;
 	int64_t back[BC_STATE_MAX_APPS];
 	size_t n_back = 0;
-	bc_err err = {0};
-	json_t *doc;
-	bc_release *rel;
 
 	for (size_t i = 0; i < r->trial.n_apps; i++) {
 		int64_t id = r->trial.apps[i];
@@ -169,22 +188,15 @@ rollback(struct rec *r, const char *why)
 	bc_trial_end(&r->trial);
 	r->trial_wake = UINT64_MAX;
 	/* what failed first: a kill -9 after it finishes the way back at
-	 * start (rec_trial_load) */
+	 * start (rec_trial_start) */
 	trial_save(r);
 	if (n_back == 0)
 		return;
-	rec_target_opts(r, &o);
-	if ((doc = bc_release_with_apps_of(r->target, r->last_good, back, n_back)) == NULL ||
-	    (rel = bc_release_new(doc, &o, &err)) == NULL) {
-		log_warnx("roll back: %s", doc ? err.msg : "out of memory");
-		return;
+	/* a new generation: the rounds converge the way back */
+	if (go_back(r, back, n_back) == 0) {
+		bc_pull_backoff_clear(&r->pulls);
+		bc_recon_applied(&r->core, false);
 	}
-	bc_release_unref(r->target);
-	r->target = rel;
-	bc_pull_backoff_clear(&r->pulls);
-	bc_recon_applied(&r->core, false);
-	if (rec_persist(r, &err) < 0)
-		log_warnx("%s", err.msg);
 }
 
 static void
@@ -355,25 +367,8 @@ rec_trial_start(struct rec *r, bc_err *err)
 		    r->last_good != NULL && bc_state_app(&r->last_good->st, id) != NULL)
 			back[n_back++] = id;
 	}
-	if (n_back > 0) {
-		bc_target_opts o;
-		bc_err rerr = {0};
-		json_t *d;
-		bc_release *rel;
-		rec_target_opts(r, &o);
-		d = bc_release_with_apps_of(r->target, r->last_good, back, n_back);
-		rel = d ? bc_release_new(d, &o, &rerr) : NULL;
-		if (rel != NULL) {
-			log_info("finishing a roll back of %zu app(s) a restart interrupted",
-				 n_back);
-			bc_release_unref(r->target);
-			r->target = rel;
-			if (rec_persist(r, &rerr) < 0)
-				log_warnx("%s", rerr.msg);
-		} else {
-			log_warnx("roll back: %s", rerr.msg[0] ? rerr.msg : "out of memory");
-		}
-	}
+	if (n_back > 0 && go_back(r, back, n_back) == 0)
+		log_info("finished a roll back of %zu app(s) a restart interrupted", n_back);
 	if (r->target != NULL) {
 		bool same = true;
 		rec_trial_arm(r);
