@@ -989,17 +989,13 @@ enabled(struct cx *c, const char *name, const json_t *s, yaml_node_t *node)
 {
 	const json_t *p = json_object_get(s, "profiles"), *e;
 	const char *on = c->opts ? c->opts->profiles : NULL;
+	bool names = json_is_array(p) && json_array_size(p) > 0;
 	size_t i;
 
 	if (p == NULL)
 		return 1;
-	if (!json_is_array(p) || json_array_size(p) == 0) {
-		bc_err_set(c->err, BC_EINVAL, "%s: service '%s': profiles must be a list of names",
-			   loc(c, key_line(c, node, "profiles")), name);
-		return -1;
-	}
-	json_array_foreach(p, i, e) if (!json_is_string(e) || json_string_length(e) == 0)
-	{
+	json_array_foreach(p, i, e) names &= json_is_string(e) && json_string_length(e) > 0;
+	if (!names) {
 		bc_err_set(c->err, BC_EINVAL, "%s: service '%s': profiles must be a list of names",
 			   loc(c, key_line(c, node, "profiles")), name);
 		return -1;

@@ -58,6 +58,36 @@ add_services(json_t *map, const bc_app *cur, const bc_app *tgt)
 						    json_pack("{s:s}", "status", "pending"));      \
 	} while (0)
 
+/* An app's list of names (skipped, ignored): a[key], when it has any */
+static void
+list_to_json(json_t *a, const char *key, const bc_strs *l)
+{
+	json_t *arr;
+
+	if (l->n == 0 || (arr = json_array()) == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		json_array_append_new(arr, json_string(l->v[i]));
+	json_object_set_new(a, key, arr);
+}
+
+/* and back, at most the message's bound; -1 when out of memory */
+static int
+list_from_json(const json_t *a, const char *key, bc_strs *l)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(a, key), i, v)
+	{
+		if (l->n == BC_STATE_MAX_SERVICES || !json_is_string(v))
+			break;
+		if (bc_strs_add(l, json_string_value(v)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static json_t *
 app_doc(const bc_statedoc_in *in, const bc_app *cur, const bc_app *tgt, bool any_failed)
 {
@@ -76,12 +106,8 @@ app_doc(const bc_statedoc_in *in, const bc_app *cur, const bc_app *tgt, bool any
 		json_object_set_new(a, "removed", json_true());
 	if (tgt && tgt->commit)
 		json_object_set_new(a, "commit", json_string(tgt->commit));
-	if (tgt && tgt->skipped.n > 0) {
-		json_t *sk = json_array();
-		for (size_t i = 0; i < tgt->skipped.n; i++)
-			json_array_append_new(sk, json_string(tgt->skipped.v[i]));
-		json_object_set_new(a, "skipped", sk);
-	}
+	if (tgt)
+		list_to_json(a, "skipped", &tgt->skipped);
 	for (size_t i = 0; tgt && i < tgt->n_services; i++) {
 		const bc_service *ts = &tgt->services[i];
 		json_t *ig = json_object_get(a, "ignored");
@@ -232,24 +258,9 @@ app_to_msg(const json_t *a, bc_app_rec *r)
 	r->removed = json_is_true(json_object_get(a, "removed"));
 	r->status = -1;
 	r->rolled_back = dup_or_null(json_object_get(a, "rolled_back"));
-	{
-		size_t si;
-		json_t *sv;
-		json_array_foreach(json_object_get(a, "skipped"), si, sv)
-		{
-			if (r->skipped.n == BC_STATE_MAX_SERVICES || !json_is_string(sv))
-				break;
-			if (bc_strs_add(&r->skipped, json_string_value(sv)) < 0)
-				return -1;
-		}
-		json_array_foreach(json_object_get(a, "ignored"), si, sv)
-		{
-			if (r->ignored.n == BC_STATE_MAX_SERVICES || !json_is_string(sv))
-				break;
-			if (bc_strs_add(&r->ignored, json_string_value(sv)) < 0)
-				return -1;
-		}
-	}
+	if (list_from_json(a, "skipped", &r->skipped) < 0 ||
+	    list_from_json(a, "ignored", &r->ignored) < 0)
+		return -1;
 	for (int i = 0; st && i <= BC_APP_ROLLED_BACK; i++)
 		if (strcmp(st, status_names[i]) == 0)
 			r->status = i;
@@ -355,18 +366,8 @@ bc_statedoc_from_msg(const bc_body_state *st)
 			json_object_set_new(a, "removed", json_true());
 		if (r->rolled_back)
 			json_object_set_new(a, "rolled_back", json_string(r->rolled_back));
-		if (r->skipped.n > 0) {
-			json_t *sk = json_array();
-			for (size_t k = 0; k < r->skipped.n; k++)
-				json_array_append_new(sk, json_string(r->skipped.v[k]));
-			json_object_set_new(a, "skipped", sk);
-		}
-		if (r->ignored.n > 0) {
-			json_t *ig = json_array();
-			for (size_t k = 0; k < r->ignored.n; k++)
-				json_array_append_new(ig, json_string(r->ignored.v[k]));
-			json_object_set_new(a, "ignored", ig);
-		}
+		list_to_json(a, "skipped", &r->skipped);
+		list_to_json(a, "ignored", &r->ignored);
 		for (size_t k = 0; k < r->services.n; k++) {
 			const bc_svc_rec *s = &r->services.v[k];
 			json_t *o = json_pack("{s:s, s:s?, s:I, s:s?}", "status", s->status,
