@@ -17,7 +17,7 @@ override LDFLAGS += -Wl,--as-needed
 # '=' not ':=': pkg-config runs when a link runs, after `make deps` has
 # installed the -dev packages, not when make parses this file (on a fresh
 # machine they are not there yet).
-LDLIBS   = $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd zlib) -lnng -lm
+LDLIBS   = $(shell pkg-config --libs libcurl jansson msgpack yaml-0.1 libzstd zlib libarchive) -lnng -lm
 
 DAEMONS := fetcher reconciler locker logger gateway
 LIBSRC  := $(wildcard lib/*/*.c) $(wildcard proto/*.c)
@@ -29,7 +29,7 @@ VERSION := 0.1.0
 LIBA    := $(BUILD)/libbalena-compose.a
 SONAME  := libbalena-compose.so.0
 LIBSO   := $(BUILD)/libbalena-compose.so.$(VERSION)
-PCLIBS  := -lcurl -ljansson -lmsgpackc -lyaml -lzstd -lz -lnng -lm
+PCLIBS  := -lcurl -ljansson -lmsgpackc -lyaml -lzstd -lz -larchive -lnng -lm
 BINS    := $(DAEMONS:%=$(BUILD)/bin/bc-%) $(BUILD)/bin/balena-compose $(BUILD)/bin/bc-regsize
 UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITS   := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)

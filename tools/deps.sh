@@ -4,7 +4,7 @@
 set -eu
 PKGS="gcc make pkg-config clang libclang-rt-14-dev
 libnng-dev libmsgpack-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
-libzstd-dev zlib1g-dev libcmocka-dev
+libzstd-dev zlib1g-dev libcmocka-dev libarchive-dev
 s6 docker.io docker-registry busybox-static curl ca-certificates openssl iproute2 procps apache2-utils python3"
 missing=""
 for p in $PKGS; do

@@ -236,3 +236,38 @@ bc_dir_secure(const char *path, int mode, bc_err *err)
 	return bc_err_set(err, BC_EINVAL, "'%s': more than %d symlinks on the way", path,
 			  SECURE_HOPS);
 }
+
+void
+bc_path_clean(char *p)
+{
+	bool abs = p[0] == '/';
+	char *seg[512];
+	size_t n = 0, o = 0;
+	char *save = NULL, *t;
+	char tmp[4096];
+
+	snprintf(tmp, sizeof(tmp), "%s", p);
+	for (t = strtok_r(tmp, "/", &save); t != NULL && n < 512; t = strtok_r(NULL, "/", &save)) {
+		if (strcmp(t, ".") == 0)
+			continue;
+		if (strcmp(t, "..") == 0 && n > 0 && strcmp(seg[n - 1], "..") != 0) {
+			n--;
+			continue;
+		}
+		if (strcmp(t, "..") == 0 && abs)
+			continue;
+		seg[n++] = t;
+	}
+	if (abs)
+		p[o++] = '/';
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(seg[i]);
+		if (i > 0)
+			p[o++] = '/';
+		memmove(p + o, seg[i], l);
+		o += l;
+	}
+	if (o == 0)
+		p[o++] = '.';
+	p[o] = '\0';
+}

@@ -38,4 +38,9 @@ int bc_mkdirs(const char *path, int mode, bc_err *err);
  * naming the component and what is wrong with it. */
 int bc_dir_secure(const char *path, int mode, bc_err *err);
 
+/* Go's filepath.Clean on a '/'-path of at most 4095 bytes, in place: no
+ * "//" or "." components, ".." taken back where it can be (at "/" it
+ * stays "/"), "" becomes ".". */
+void bc_path_clean(char *p);
+
 #endif

@@ -29,6 +29,10 @@ struct xfer {
 	void *ud;
 	bc_err *err;
 	int cb_rc; /* 1: the callback stopped us; -1: err is filled */
+	/* a body that is not JSON (a tar): its type, bytes and length */
+	const char *raw_type;
+	const void *raw;
+	size_t raw_len;
 };
 
 /* --- small pure helpers --------------------------------------------------- */
@@ -214,14 +218,18 @@ perform(bc_docker *d, const char *method, const char *path, const json_t *body, 
 				  path);
 	/* auth is a secret: it lives only in hdrs (and the request buffer,
 	 * which http1 wipes), wiped and freed below */
-	if (asprintf(&hdrs, "%s%s%s%s", js ? "Content-Type: application/json\r\n" : "",
-		     auth ? "X-Registry-Auth: " : "", auth ? auth : "", auth ? "\r\n" : "") < 0) {
-		free(js);
-		return bc_err_sys(x->err, "docker %s", method);
+	{
+		const char *ct = js ? "application/json" : x->raw_type;
+		if (asprintf(&hdrs, "%s%s%s%s%s%s", ct ? "Content-Type: " : "", ct ? ct : "",
+			     ct ? "\r\n" : "", auth ? "X-Registry-Auth: " : "", auth ? auth : "",
+			     auth ? "\r\n" : "") < 0) {
+			free(js);
+			return bc_err_sys(x->err, "docker %s", method);
+		}
 	}
 	rq.headers = hdrs;
-	rq.body = js;
-	rq.body_len = js ? strlen(js) : 0;
+	rq.body = js ? js : x->raw;
+	rq.body_len = js ? strlen(js) : x->raw ? x->raw_len : 0;
 	r = bc_http1_request(&d->conn, &rq, x->err);
 	if (r == 1 && x->cb_rc == 1) {
 		rc = 0; /* the caller's callback asked to stop */
@@ -735,6 +743,90 @@ bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_auth,
 	free(path);
 	free(en);
 	free(et);
+	return rc;
+}
+
+int
+bc_docker_container_put_archive(bc_docker *d, const char *id, const char *dir, const void *tar,
+				size_t len, bc_err *err)
+{
+	struct xfer x = {.mode = X_BUFFER,
+			 .err = err,
+			 .raw_type = "application/x-tar",
+			 .raw = tar,
+			 .raw_len = len};
+	char *ed = NULL, *path = NULL;
+	int rc = -1;
+
+	if (check_ident("container id", id, err) < 0)
+		return -1;
+	if ((ed = pct_encode(dir)) == NULL || (path = pathf(err, "/containers/%s/archive?path=%s",
+							    id, ed)) == NULL) {
+		if (ed == NULL)
+			bc_err_sys(err, "put archive");
+		free(ed);
+		return -1;
+	}
+	rc = perform(d, "PUT", path, NULL, NULL, REQUEST_TIMEOUT_S, &x);
+	xfer_free(&x);
+	free(path);
+	free(ed);
+	return rc;
+}
+
+/* A build's stream: {"stream": text} lines are the build's output, an
+ * "error" ends it, {"aux": {"ID": ...}} names the image. */
+struct buildctx {
+	bc_json_fn fn;
+	void *ud;
+	bc_err *err;
+	int failed;
+	char id[80];
+};
+
+static int
+on_build(void *u, json_t *obj)
+{
+	struct buildctx *bx = u;
+	json_t *e = json_object_get(obj, "error");
+	const char *id = json_string_value(json_object_get(json_object_get(obj, "aux"), "ID"));
+
+	if (e != NULL) {
+		bc_err_set(bx->err, BC_EHTTP, "%.400s",
+			   json_is_string(e) ? json_string_value(e) : "(no message)");
+		bx->failed = 1;
+		return 1;
+	}
+	if (id != NULL)
+		snprintf(bx->id, sizeof(bx->id), "%s", id);
+	return bx->fn ? bx->fn(bx->ud, obj) : 0;
+}
+
+int
+bc_docker_image_build(bc_docker *d, const char *query, const void *tar, size_t len,
+		      bc_json_fn on_progress, void *ud, char id[80], bc_err *err)
+{
+	struct buildctx bx = {on_progress, ud, err, 0, ""};
+	struct xfer x = {.mode = X_JSONL,
+			 .jfn = on_build,
+			 .ud = &bx,
+			 .err = err,
+			 .raw_type = "application/x-tar",
+			 .raw = tar,
+			 .raw_len = len};
+	char *path = pathf(err, "/build%s%s", query && *query ? "?" : "", query ? query : "");
+	int rc;
+
+	if (path == NULL)
+		return -1;
+	rc = stream(d, "POST", path, NULL, &x);
+	if (bx.failed)
+		rc = -1;
+	else if (rc == 0 && bx.id[0] == '\0')
+		rc = bc_err_set(err, BC_EPROTO, "the engine's build named no image");
+	if (rc == 0)
+		snprintf(id, 80, "%s", bx.id);
+	free(path);
 	return rc;
 }
 

@@ -59,6 +59,10 @@ int bc_docker_container_stop(bc_docker *d, const char *id, int timeout_s, bc_err
 int bc_docker_container_restart(bc_docker *d, const char *id, int timeout_s, bc_err *err);
 int bc_docker_container_kill(bc_docker *d, const char *id, const char *signal, bc_err *err);
 int bc_docker_container_remove(bc_docker *d, const char *id, bool force, bool volumes, bc_err *err);
+/* Unpack a tar (tar, len: borrowed) into the container at dir (PUT
+ * .../archive): its entries' directories are made as needed. */
+int bc_docker_container_put_archive(bc_docker *d, const char *id, const char *dir, const void *tar,
+				    size_t len, bc_err *err);
 int bc_docker_container_rename(bc_docker *d, const char *id, const char *name, bc_err *err);
 
 /* Networks. */
@@ -98,6 +102,13 @@ int bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_aut
 /* Streams. They block until the engine ends the stream, the callback returns
  * non-zero (then they return 0), or an error. query is appended after '?'
  * as given (already URL-encoded) and may be NULL. */
+/* Build an image from a tar of its context (POST /build; query is the
+ * endpoint's, already encoded: "t=name&dockerfile=..."). on_progress (may
+ * be NULL) sees each line of the build's stream; an "error" line fails it.
+ * id gets the image's id. */
+int bc_docker_image_build(bc_docker *d, const char *query, const void *tar, size_t len,
+			  bc_json_fn on_progress, void *ud, char id[80], bc_err *err);
+
 int bc_docker_events(bc_docker *d, const char *query, bc_json_fn fn, void *ud, bc_err *err);
 
 /* The same stream read by the caller's loop: open connects and sends (on a

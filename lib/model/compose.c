@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/fsutil.h"
 #include "lib/model/spec.h"
 
 struct cx {
@@ -19,6 +20,7 @@ struct cx {
 	const bc_compose_opts *opts;
 	json_t *dotenv; /* .env: name -> value */
 	json_t *unset;	/* variables found unset, told once each (opts->unset) */
+	const json_t *tree; /* the whole file (its top-level secrets, configs) */
 	yaml_document_t *doc;
 	size_t nodes;
 	bc_err *err;
@@ -235,9 +237,12 @@ scalar(struct cx *c, yaml_node_t *n, bool is_key)
 		    ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))) {
 			long long v;
 			double d;
+			/* as docker compose's YAML reads an integer: 0x hex,
+			 * 0o and a leading 0 octal (file modes: 0440) */
+			const char *digits = s[0] == '0' && s[1] == 'o' ? s + 2 : s;
 			errno = 0;
-			v = strtoll(s, &end, 10);
-			if (*end == '\0' && errno == 0)
+			v = strtoll(digits, &end, digits == s ? 0 : 8);
+			if (*end == '\0' && errno == 0 && end != digits)
 				return json_integer(v);
 			d = strtod(s, &end);
 			if (*end == '\0' && errno == 0 && strchr(s, ':') == NULL)
@@ -761,6 +766,227 @@ ephemeral_ports(json_t *comp)
 	}
 }
 
+/* A host path of a bind mount ("./data", "../x", "~/x", "/srv") made
+ * absolute and clean, as docker compose makes it: relative to the project
+ * directory, "~" the user's HOME. 0, or -1 with err. */
+static int
+host_path(struct cx *c, const char *what, const char *src, int line, char *out, size_t n)
+{
+	char base[PATH_MAX], full[4096];
+	const char *home = lookup(c, "HOME");
+	int w;
+
+	if (src[0] == '/') {
+		snprintf(full, sizeof(full), "%s", src);
+	} else if (src[0] == '~' && (src[1] == '/' || src[1] == '\0')) {
+		if (home == NULL || home[0] != '/')
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: %s: '%s': HOME is not set to an absolute path",
+					  loc(c, line), what, src);
+		snprintf(full, sizeof(full), "%s/%s", home, src + 1);
+	} else {
+		if (c->dir == NULL)
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: %s: the relative host path '%s' needs a file on disk",
+					  loc(c, line), what, src);
+		if (realpath(c->dir, base) == NULL)
+			snprintf(base, sizeof(base), "%s", c->dir);
+		if ((w = snprintf(full, sizeof(full), "%s/%s", base, src)) < 0 ||
+		    (size_t)w >= sizeof(full))
+			full[0] = '\0';
+	}
+	bc_path_clean(full);
+	if (strlen(full) >= n || strlen(full) >= 500 || full[0] != '/')
+		return bc_err_set(c->err, BC_EINVAL, "%s: %s: host path '%.100s' is too long",
+				  loc(c, line), what, src);
+	snprintf(out, n, "%s", full);
+	return 0;
+}
+
+/* The service's volumes with every host path made absolute (a local file's
+ * bind mounts are the device owner's: the label that lets a target bind
+ * them is set, docs/security.md); *binds tells whether there was one. */
+static int
+local_binds(struct cx *c, const char *what, json_t *comp, int line, bool *binds)
+{
+	json_t *vols = json_object_get(comp, "volumes"), *e;
+	size_t i;
+
+	if (!json_is_array(vols))
+		return 0; /* refused as it is by the target's parser */
+	json_object_set_new(comp, "volumes", vols = json_deep_copy(vols));
+	json_array_foreach(vols, i, e)
+	{
+		const char *s = json_string_value(e);
+		char src[1024], abs[1024], buf[2200];
+		if (json_is_object(e)) {
+			const char *t = json_string_value(json_object_get(e, "type"));
+			s = json_string_value(json_object_get(e, "source"));
+			if (t == NULL || strcmp(t, "bind") != 0 || s == NULL)
+				continue;
+			if (host_path(c, what, s, line, abs, sizeof(abs)) < 0)
+				return -1;
+			json_object_set_new(e, "source", json_string(abs));
+			*binds = true;
+			continue;
+		}
+		if (s == NULL || strchr(s, ':') == NULL || strlen(s) >= sizeof(src))
+			continue;
+		snprintf(src, sizeof(src), "%.*s", (int)(strchr(s, ':') - s), s);
+		if (src[0] != '.' && src[0] != '/' && src[0] != '~')
+			continue; /* a named volume */
+		if (host_path(c, what, src, line, abs, sizeof(abs)) < 0)
+			return -1;
+		snprintf(buf, sizeof(buf), "%s%s", abs, strchr(s, ':'));
+		json_array_set_new(vols, i, json_string(buf));
+		*binds = true;
+	}
+	return 0;
+}
+
+/* A service's secrets or configs (kind "secret" or "config"), as docker
+ * compose gives them on one engine: a file source bind-mounted read-only,
+ * an environment or content source made as a file in the container
+ * (composition "files", mode 0444 unless given). Secrets land in
+ * /run/secrets/, configs at /NAME, unless a target says otherwise. */
+static int
+secrets(struct cx *c, const char *what, const json_t *list, json_t *comp, int line, bool secret,
+	bool *binds)
+{
+	const char *kind = secret ? "secret" : "config", *top = secret ? "secrets" : "configs";
+	const json_t *defs = json_object_get(c->tree, top), *e;
+	size_t i;
+
+	if (!json_is_array(list))
+		return bc_err_set(c->err, BC_EINVAL, "%s: %s: %s must be a list", loc(c, line),
+				  what, top);
+	json_array_foreach(list, i, e)
+	{
+		const char *src = json_string_value(e), *t = NULL, *k, *file, *var;
+		const json_t *def, *v, *content;
+		char target[1100], abs[1024];
+		if (json_is_object(e)) {
+			src = json_string_value(json_object_get(e, "source"));
+			t = json_string_value(json_object_get(e, "target"));
+			json_object_foreach((json_t *)e, k, v) if (strcmp(k, "source") &&
+								   strcmp(k, "target") &&
+								   strcmp(k, "uid") &&
+								   strcmp(k, "gid") &&
+								   strcmp(k, "mode")) src = NULL;
+		}
+		if (src == NULL || (json_is_object(e) && json_object_get(e, "target") && t == NULL))
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: %s: each of %s is a name or {source, target, uid, "
+					  "gid, mode}",
+					  loc(c, line), what, top);
+		if ((def = json_object_get(defs, src)) == NULL)
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: %s: %s '%s' is not defined in the top-level %s",
+					  loc(c, line), what, kind, src, top);
+		if (t == NULL)
+			snprintf(target, sizeof(target), "%s%s", secret ? "/run/secrets/" : "/",
+				 src);
+		else if (t[0] == '/')
+			snprintf(target, sizeof(target), "%s", t);
+		else
+			snprintf(target, sizeof(target), "%s%s", secret ? "/run/secrets/" : "/", t);
+		file = json_string_value(json_object_get(def, "file"));
+		var = json_string_value(json_object_get(def, "environment"));
+		content = json_object_get(def, "content");
+		if (file != NULL) {
+			char bind[2200];
+			json_t *vols = json_object_get(comp, "volumes");
+			if (host_path(c, what, file, line, abs, sizeof(abs)) < 0)
+				return -1;
+			if (json_is_object(e) && (json_object_get(e, "uid") ||
+						  json_object_get(e, "gid") ||
+						  json_object_get(e, "mode")))
+				warn(c,
+				     "%s: %s '%s': uid, gid and mode do not apply to a file "
+				     "source (it is bind-mounted): ignored",
+				     what, kind, src);
+			snprintf(bind, sizeof(bind), "%s:%s:ro", abs, target);
+			if (vols == NULL)
+				json_object_set_new(comp, "volumes", vols = json_array());
+			if (!json_is_array(vols))
+				return bc_err_set(c->err, BC_EINVAL, "%s: %s: volumes must be a list",
+						  loc(c, line), what);
+			json_array_append_new(vols, json_string(bind));
+			*binds = true;
+		} else {
+			json_t *files = json_object_get(comp, "files"), *f;
+			const char *val = var ? lookup(c, var) : json_string_value(content);
+			if (val == NULL)
+				return bc_err_set(c->err, BC_EINVAL,
+						  var ? "%s: %s: %s '%s': its environment variable "
+							"'%s' is not set"
+						      : "%s: %s: %s '%s': no file, environment or "
+							"content%s",
+						  loc(c, line), what, kind, src, var ? var : "");
+			f = json_pack("{s:s, s:s}", "target", target, "content", val);
+			json_object_foreach((json_t *)e, k, v) if (strcmp(k, "source") &&
+								   strcmp(k, "target"))
+			    json_object_set(f, k, (json_t *)v);
+			if (files == NULL)
+				json_object_set_new(comp, "files", files = json_array());
+			json_array_append_new(files, f);
+		}
+	}
+	return 0;
+}
+
+/* Top-level secrets and configs: name -> {file | environment | content
+ * (configs)}, with name and labels accepted; external needs a swarm. */
+static int
+secret_defs(struct cx *c, yaml_node_t *root, bool secret)
+{
+	const char *top = secret ? "secrets" : "configs", *name, *k;
+	const json_t *defs = json_object_get(c->tree, top), *d, *v;
+
+	if (defs == NULL)
+		return 0;
+	if (!json_is_object(defs))
+		return bc_err_set(c->err, BC_EINVAL, "%s: '%s' must be a mapping",
+				  loc(c, key_line(c, root, top)), top);
+	json_object_foreach((json_t *)defs, name, d)
+	{
+		int sources = 0, line = key_line(c, child(c, root, top), name);
+		if (!json_is_object(d))
+			return bc_err_set(c->err, BC_EINVAL, "%s: %s '%s' must be a mapping",
+					  loc(c, line), top, name);
+		json_object_foreach((json_t *)d, k, v)
+		{
+			if (strcmp(k, "file") == 0 || strcmp(k, "environment") == 0 ||
+			    (!secret && strcmp(k, "content") == 0)) {
+				if (!json_is_string(v))
+					return bc_err_set(c->err, BC_EINVAL,
+							  "%s: %s '%s': %s must be a string",
+							  loc(c, line), top, name, k);
+				sources++;
+			} else if (strcmp(k, "external") == 0) {
+				if (json_is_true(v))
+					return bc_err_set(
+					    c->err, BC_EINVAL,
+					    "%s: %s '%s': external %s need a swarm; give a file, "
+					    "environment%s source",
+					    loc(c, line), top, name, top,
+					    secret ? " or" : ", or content");
+			} else if (strcmp(k, "name") && strcmp(k, "labels") &&
+				   strncmp(k, "x-", 2)) {
+				char what[160];
+				snprintf(what, sizeof(what), "%s '%s'", secret ? "secret" : "config",
+					 name);
+				return bad_key(c, child(c, child(c, root, top), name), what, k);
+			}
+		}
+		if (sources != 1)
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: %s '%s' needs one source: file, environment%s",
+					  loc(c, line), top, name, secret ? "" : " or content");
+	}
+	return 0;
+}
+
 static json_t *
 service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 {
@@ -789,13 +1015,15 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		if (strncmp(k, "x-", 2) == 0 || strcmp(k, "image") == 0 ||
 		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0 ||
 		    strcmp(k, "build") == 0 || strcmp(k, "profiles") == 0 ||
-		    strcmp(k, "deploy") == 0)
+		    strcmp(k, "deploy") == 0 || strcmp(k, "secrets") == 0 ||
+		    strcmp(k, "configs") == 0)
 			continue;
 		if (strcmp(k, "labels") == 0) {
 			labels = v;
 			continue;
 		}
-		if (!bc_spec_service_key(k)) {
+		/* files is the target's own, not the compose specification's */
+		if (!bc_spec_service_key(k) || strcmp(k, "files") == 0) {
 			bad_key(c, node, what, k);
 			goto out;
 		}
@@ -895,6 +1123,19 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		}
 	}
 	ephemeral_ports(comp);
+	{
+		bool binds = false;
+		if (local_binds(c, what, comp, key_line(c, node, "volumes"), &binds) < 0 ||
+		    ((v = json_object_get(s, "secrets")) != NULL &&
+		     secrets(c, what, v, comp, key_line(c, node, "secrets"), true, &binds) < 0) ||
+		    ((v = json_object_get(s, "configs")) != NULL &&
+		     secrets(c, what, v, comp, key_line(c, node, "configs"), false, &binds) < 0)) {
+			json_decref(labels);
+			goto out;
+		}
+		if (binds)
+			json_object_set_new(labels, BC_LABEL_BINDS, json_string("1"));
+	}
 	out = json_pack("{s:I, s:I, s:s, s:O, s:o, s:O}", "id", (json_int_t)sid, "image_id",
 			(json_int_t)sid, "image", image, "environment", env, "labels", labels,
 			"composition", comp);
@@ -1028,11 +1269,15 @@ to_target(struct cx *c, json_t *tree, yaml_node_t *root)
 	}
 	json_object_foreach(tree, k, v) if (strncmp(k, "x-", 2) != 0 && strcmp(k, "version") &&
 					    strcmp(k, "name") && strcmp(k, "services") &&
-					    strcmp(k, "volumes") && strcmp(k, "networks"))
+					    strcmp(k, "volumes") && strcmp(k, "networks") &&
+					    strcmp(k, "secrets") && strcmp(k, "configs"))
 	{
 		bad_key(c, root, "top level", k);
 		return NULL;
 	}
+	c->tree = tree;
+	if (secret_defs(c, root, true) < 0 || secret_defs(c, root, false) < 0)
+		return NULL;
 	svcs_node = child(c, root, "services");
 	if (!json_is_object(json_object_get(tree, "services")) ||
 	    json_object_size(json_object_get(tree, "services")) == 0) {

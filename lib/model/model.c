@@ -20,6 +20,7 @@ service_free(bc_service *s)
 	bc_strv_free(&s->networks);
 	json_decref(s->spec);
 	json_decref(s->connect);
+	json_decref(s->files);
 	free(s->container_id);
 	free(s->status);
 	free(s->image_ref_id);

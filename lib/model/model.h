@@ -75,6 +75,10 @@ typedef struct bc_service {
 	/* target only */
 	json_t *spec;	 /* Docker create body without Image (lib/model/spec.h) */
 	json_t *connect; /* network name -> EndpointConfig, joined after create */
+	/* target only: files made in the container after create, before it
+	 * starts ([{target, content, mode, uid, gid}], the composition's
+	 * "files"), or NULL */
+	json_t *files;
 	/* current only */
 	char *container_id;
 	char *status;	    /* Docker's State: created, running, exited, dead, ... */

@@ -420,7 +420,14 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 		goto out;
 	json_object_set_new(b.body, "Env", env_array(b.env));
 	json_object_set(b.body, "Labels", b.labels);
-	bc_json_hash(b.body, svc->connect, hash);
+	if (svc->files != NULL) { /* the files made in it are part of its config */
+		json_t *extra = json_pack("{s:O, s:O}", "connect", svc->connect, "files",
+					  svc->files);
+		bc_json_hash(b.body, extra, hash);
+		json_decref(extra);
+	} else {
+		bc_json_hash(b.body, svc->connect, hash);
+	}
 	label_unhashed(b.labels, hash, ctx);
 	svc->config_hash = strdup(hash);
 	svc->spec = json_incref(b.body);

@@ -1038,6 +1038,81 @@ k_volumes(struct sb *b, const struct key *k, json_t *v)
 	return 0;
 }
 
+/* files: made in the container after create (what a compose file's
+ * secrets and configs with an environment or content source become):
+ * [{target, content, mode, uid, gid}], target an absolute path of a file,
+ * mode 0..07777 (0444 if not given), uid and gid numbers (as strings or
+ * integers; "0"). The content is never named in an error. */
+#define FILES_MAX 64
+#define FILES_MAX_BYTES ((size_t)1 << 20)
+static int
+k_files(struct sb *b, const struct key *k, json_t *v)
+{
+	static const char *const keys[] = {"target", "content", "mode", "uid", "gid", NULL};
+	json_t *out = json_array(), *e;
+	size_t i, total = 0;
+
+	if (!json_is_array(v) || json_array_size(v) > FILES_MAX) {
+		json_decref(out);
+		return spec_fail(b, k->name, "%s", "must be a list of at most 64 files");
+	}
+	json_array_foreach(v, i, e)
+	{
+		const char *t = json_string_value(json_object_get(e, "target")), *fk, *why = NULL;
+		const json_t *mode = json_object_get(e, "mode"), *c = json_object_get(e, "content");
+		char ids[2][24] = {"0", "0"};
+		json_t *fv;
+
+		if (!json_is_object(e))
+			why = "each file must be a map";
+		else if (t == NULL || t[0] != '/' || t[1] == '\0' || t[strlen(t) - 1] == '/' ||
+			 strlen(t) > 1024)
+			why = "each file needs a target: the absolute path of a file";
+		else if (!json_is_string(c))
+			why = "each file needs its content as a string";
+		else if (mode != NULL && (!json_is_integer(mode) || json_integer_value(mode) < 0 ||
+					  json_integer_value(mode) > 07777))
+			why = "a file's mode must be a number 0..07777";
+		json_object_foreach(e, fk, fv)
+		{
+			size_t j;
+			for (j = 0; keys[j] && strcmp(keys[j], fk); j++)
+				;
+			if (keys[j] == NULL && why == NULL)
+				why = "a file's keys are target, content, mode, uid and gid";
+		}
+		for (int w = 0; w < 2 && why == NULL; w++) {
+			const json_t *id = json_object_get(e, w ? "gid" : "uid");
+			const char *is = json_string_value(id);
+			if (id == NULL)
+				continue;
+			if (json_is_integer(id) && json_integer_value(id) >= 0 &&
+			    json_integer_value(id) <= 0x7fffffff)
+				snprintf(ids[w], sizeof(ids[w]), "%lld",
+					 (long long)json_integer_value(id));
+			else if (is != NULL && *is && strlen(is) < 11 &&
+				 strspn(is, "0123456789") == strlen(is))
+				snprintf(ids[w], sizeof(ids[w]), "%s", is);
+			else
+				why = "a file's uid and gid must be numbers";
+		}
+		if (why == NULL && (total += json_string_length(c)) > FILES_MAX_BYTES)
+			why = "the files' contents are larger than 1 MiB together";
+		if (why != NULL) {
+			json_decref(out);
+			return spec_fail(b, k->name, "%s", why);
+		}
+		json_array_append_new(out, json_pack("{s:s, s:O, s:I, s:s, s:s}", "target", t,
+						     "content", c, "mode",
+						     (json_int_t)(mode ? json_integer_value(mode)
+								       : 0444),
+						     "uid", ids[0], "gid", ids[1]));
+	}
+	json_decref(b->svc->files);
+	b->svc->files = out;
+	return 0;
+}
+
 static int
 k_refuse(struct sb *b, const struct key *k, json_t *v)
 {
@@ -1104,6 +1179,8 @@ const struct key bc_spec_keys[] = {
     {"storage_opt", k_storage_opt, 1, NULL},
     {"userns_mode", k_str, 1, "UsernsMode"},
     {"runtime", k_str, 1, "Runtime"},
+    /* balena-compose's own: files made in the container (docs/compatibility.md) */
+    {"files", k_files, 0, NULL},
     {"build", k_refuse, 0, NULL},
     {"container_name", k_refuse, 0, NULL},
 };

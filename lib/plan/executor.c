@@ -1,4 +1,6 @@
 #include "lib/plan/executor.h"
+
+#include "lib/docker/tarball.h"
 #include "lib/base/fsutil.h"
 #include "lib/locks/lock.h"
 
@@ -43,6 +45,24 @@ resolve_service_modes(json_t *body, const bc_app *cur, const char *svcname, bc_e
 	return 0;
 }
 
+/* The service's files (its secrets and configs from an environment or
+ * content source) into the new container, before it starts. */
+static int
+put_files(bc_docker *d, const bc_service *t, const char *id, bc_err *err)
+{
+	bc_buf tar = {.max = (size_t)4 << 20};
+	int rc = bc_tar_files(t->files, &tar, err);
+
+	if (rc == 0)
+		rc = bc_docker_container_put_archive(d, id, "/", tar.data, tar.len, err);
+	if (tar.data != NULL) /* secrets: not left in freed memory */
+		explicit_bzero(tar.data, tar.cap);
+	bc_buf_free(&tar);
+	if (rc < 0)
+		bc_err_wrap(err, "service '%s': its files", t->name);
+	return rc;
+}
+
 static int
 create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_env *env, bc_err *err)
 {
@@ -77,6 +97,10 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 	json_object_foreach(t->connect, net,
 			    ep) if (bc_docker_network_connect(d, net, id, ep, err) < 0)
 	{
+		bc_docker_container_remove(d, id, true, false, NULL);
+		goto out;
+	}
+	if (json_array_size(t->files) > 0 && put_files(d, t, id, err) < 0) {
 		bc_docker_container_remove(d, id, true, false, NULL);
 		goto out;
 	}

@@ -3,8 +3,11 @@
 # a port without a host port ("127.0.0.1::80", the long form without
 # `published`) is published on a port the engine picks and answers there
 # (only loopback is published); a service in a profile starts only when
-# its profile is enabled (--profile, COMPOSE_PROFILES). Prints "N passed,
-# N failed".
+# its profile is enabled (--profile, COMPOSE_PROFILES); a bind mount
+# relative to the project directory works both ways; secrets and configs
+# are where the specification puts them (a file source bound read-only,
+# an environment or content source made as a file with its mode), and a
+# new secret value replaces the container. Prints "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
@@ -31,9 +34,23 @@ services:
     command: sh -c 'trap exit TERM; while :; do sleep 1; done'
     profiles: [debug]
     labels: {io.balena-compose.test: "1"}
+  vault:
+    image: $BCTEST_IMAGE
+    command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    volumes: ["./data:/data"]
+    secrets: [pw, {source: tok, target: token, mode: 0400}]
+    configs: [{source: motd, target: /etc/motd}]
+    labels: {io.balena-compose.test: "1"}
 networks:
   default: {labels: {io.balena-compose.test: "1"}}
+secrets:
+  pw: {file: ./pw.txt}
+  tok: {environment: BC_TEST_TOKEN}
+configs:
+  motd: {content: "welcome to \${COMPOSE_PROJECT_NAME:-$PROJ}"}
 EOT
+echo "pw-from-a-file" >"$T/p/pw.txt"
+export BC_TEST_TOKEN=tok-1
 APP=$("$BIN/balena-compose" config -f "$T/p/docker-compose.yml" -p "$PROJ" 2>/dev/null |
 	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
 export BC_STATEDIR=$T/state BC_LOCKDIR=$T/locks BC_SCOPE_APPS=${APP:-1}
@@ -85,4 +102,37 @@ out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
 check "up without it again: debug goes ($(dbg))" test -z "$(dbg)"
 out=$(COMPOSE_PROFILES=debug bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
 check "COMPOSE_PROFILES=debug: debug runs" test -n "$(dbg)"
+
+# bind mounts, secrets and configs
+vault() { docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=vault; }
+v=$(vault)
+check "vault runs" test -n "$v"
+check "a file secret at /run/secrets/pw" \
+	test "$(docker exec "$v" cat /run/secrets/pw 2>&1)" = "pw-from-a-file"
+check "read-only there" bash -c "! docker exec '$v' sh -c 'echo x >/run/secrets/pw' 2>/dev/null"
+check "an environment secret at /run/secrets/token: its value" \
+	test "$(docker exec "$v" cat /run/secrets/token 2>&1)" = "tok-1"
+check "with its mode 0400 ($(docker exec "$v" stat -c %a /run/secrets/token 2>&1))" \
+	test "$(docker exec "$v" stat -c %a /run/secrets/token 2>&1)" = 400
+check "a content config at /etc/motd ($(docker exec "$v" cat /etc/motd 2>&1))" \
+	test "$(docker exec "$v" cat /etc/motd 2>&1)" = "welcome to $PROJ"
+check "./data was made in the project directory" test -d "$T/p/data"
+echo "from the host" >"$T/p/data/h.txt"
+check "the container reads what the host wrote" \
+	test "$(docker exec "$v" cat /data/h.txt 2>&1)" = "from the host"
+docker exec "$v" sh -c 'echo from the container >/data/c.txt'
+check "the host reads what the container wrote" \
+	test "$(cat "$T/p/data/c.txt" 2>&1)" = "from the container"
+out=$(BC_TEST_TOKEN=tok-2 bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+check "a new secret value: up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
+check "the container is replaced" test -n "$(vault)" -a "$(vault)" != "$v"
+check "and has the new value" \
+	test "$(docker exec "$(vault)" cat /run/secrets/token 2>&1)" = "tok-2"
+out=$(env -u BC_TEST_TOKEN "$BIN/balena-compose" up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+named=0
+case $out in *"secret 'tok': its environment variable 'BC_TEST_TOKEN' is not set"*) named=1 ;; esac
+check "the secret's variable unset: refused, named ($out)" test "$rc" -ne 0 -a "$named" = 1
+check "and nothing running is touched" test -n "$(vault)"
 finish

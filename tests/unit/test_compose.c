@@ -169,8 +169,25 @@ test_errors_name_file_line_key(void **state)
 	       "compose.yml:4: service 'web': key 'frobnicate' is not supported");
 	expect("services:\n  web:\n    image: a\n    build: 5\n",
 	       "compose.yml:4: service 'web': build must be a path or have a context");
-	expect("services:\n  web:\n    image: a\nsecrets: {}\n",
-	       "compose.yml:4: top level: key 'secrets' is not supported");
+	expect("services:\n  web:\n    image: a\nfrobs: {}\n",
+	       "compose.yml:4: top level: key 'frobs' is not supported");
+	expect("services:\n  web:\n    image: a\n    secrets: [nope]\n",
+	       "compose.yml:4: service 'web': secret 'nope' is not defined in the top-level "
+	       "secrets");
+	expect("services:\n  web:\n    image: a\nsecrets:\n  s:\n    external: true\n",
+	       "compose.yml:5: secrets 's': external secrets need a swarm");
+	expect("services:\n  web:\n    image: a\nsecrets:\n  s:\n    content: x\n",
+	       "compose.yml:6: secret 's': key 'content' is not supported");
+	expect("services:\n  web:\n    image: a\nsecrets:\n  s:\n    name: x\n",
+	       "compose.yml:5: secrets 's' needs one source: file, environment");
+	expect("services:\n  web:\n    image: a\nconfigs:\n  s:\n    file: a\n    content: x\n",
+	       "compose.yml:5: configs 's' needs one source: file, environment or content");
+	expect("services:\n  web:\n    image: a\n    secrets: [s]\n"
+	       "secrets:\n  s:\n    environment: UNSET_VAR_X\n",
+	       "compose.yml:4: service 'web': secret 's': its environment variable "
+	       "'UNSET_VAR_X' is not set");
+	expect("services:\n  web:\n    image: a\n    files: []\n",
+	       "compose.yml:4: service 'web': key 'files' is not supported");
 	expect("services:\n  web:\n    image: a\nvolumes:\n  v:\n    external: true\n",
 	       "compose.yml:6: volume 'v': key 'external' is not supported");
 	expect("services:\n  web:\n    command: x\n", "service 'web': 'image' is required");
@@ -524,6 +541,100 @@ test_project_from_directory(void **state)
 
 /* A service's contract: contract.yml at the root of its build context, as
  * balena's tools read it (the image itself is built elsewhere). */
+/* Host paths are the project directory's (made absolute), the label that
+ * lets a target bind them is set; secrets and configs land where the
+ * specification says: a file source bound read-only, the others made as
+ * files with their mode (0440 is octal, as docker compose reads it). */
+static void
+test_binds_secrets_configs(void **state)
+{
+	bc_err err = {0};
+	char real[4096], want[4200];
+	json_t *t, *svc, *comp, *vols, *files;
+	const char *yml = "services:\n"
+			  "  web:\n"
+			  "    image: a\n"
+			  "    volumes: ['./data:/data:ro', 'named:/n', {type: bind, source: "
+			  "'sub/../conf', target: /conf}]\n"
+			  "    secrets: [pw, {source: tok, target: token, mode: 0440, uid: '7'}]\n"
+			  "    configs: [motd, {source: pwc, target: /etc/pw}]\n"
+			  "  plain:\n"
+			  "    image: a\n"
+			  "    volumes: ['named:/n']\n"
+			  "volumes: {named: {}}\n"
+			  "secrets:\n"
+			  "  pw: {file: ./pw.txt}\n"
+			  "  tok: {environment: TAG}\n"
+			  "configs:\n"
+			  "  motd: {content: 'hi ${TAG}'}\n"
+			  "  pwc: {file: /etc/hostname}\n";
+	(void)state;
+	assert_non_null(realpath(dir, real));
+	t = parse(yml, &err);
+	assert_non_null(t);
+	svc = json_object_get(json_object_get(json_object_get(json_object_get(
+	    json_object_get(json_object_get(json_object_get(t, "local"), "apps"),
+			    json_object_iter_key(json_object_iter(json_object_get(
+				json_object_get(t, "local"), "apps")))),
+	    "releases"), "local"), "services"), "web");
+	assert_non_null(svc);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(svc, "labels"),
+							      "io.balena-compose.features.bind-mounts")),
+			    "1");
+	comp = json_object_get(svc, "composition");
+	vols = json_object_get(comp, "volumes");
+	assert_int_equal(json_array_size(vols), 5);
+	snprintf(want, sizeof(want), "%s/data:/data:ro", real);
+	assert_string_equal(json_string_value(json_array_get(vols, 0)), want);
+	assert_string_equal(json_string_value(json_array_get(vols, 1)), "named:/n");
+	snprintf(want, sizeof(want), "%s/conf", real);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(vols, 2), "source")),
+			    want);
+	snprintf(want, sizeof(want), "%s/pw.txt:/run/secrets/pw:ro", real);
+	assert_string_equal(json_string_value(json_array_get(vols, 3)), want);
+	assert_string_equal(json_string_value(json_array_get(vols, 4)), "/etc/hostname:/etc/pw:ro");
+	files = json_object_get(comp, "files");
+	assert_int_equal(json_array_size(files), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(files, 0), "target")),
+			    "/run/secrets/token");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(files, 0), "content")),
+			    "v1");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(files, 0), "mode")),
+			 0440);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(files, 1), "target")),
+			    "/motd");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(files, 1), "content")),
+			    "hi v1");
+	/* a service with no host path gets no label */
+	svc = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(
+	    json_object_get(json_object_get(t, "local"), "apps"),
+	    json_object_iter_key(json_object_iter(json_object_get(json_object_get(t, "local"),
+								  "apps")))),
+	    "releases"), "local"), "services"), "plain");
+	assert_null(json_object_get(json_object_get(svc, "labels"),
+				    "io.balena-compose.features.bind-mounts"));
+	/* and the document is a valid target: the files are the service's */
+	{
+		bc_state st = {0};
+		char *text = json_dumps(t, 0);
+		assert_int_equal(bc_target_parse_text(text, strlen(text), "t", NULL, &st, &err), 0);
+		assert_int_equal(json_array_size(st.apps[0].services[1].files) +
+				     json_array_size(st.apps[0].services[0].files),
+				 2);
+		free(text);
+		bc_state_free_apps(&st);
+	}
+	json_decref(t);
+	/* a compose structure given as JSON has no directory for a relative path */
+	{
+		json_t *j = json_pack("{s:s, s:{s:{s:s, s:[s]}}}", "name", "p", "services", "web",
+				      "image", "a", "volumes", "./x:/x");
+		assert_null(bc_compose_to_target(j, "j.json", NULL, &err));
+		assert_non_null(strstr(err.msg, "the relative host path './x' needs a file on disk"));
+		json_decref(j);
+	}
+}
+
 static void
 test_build_contract(void **state)
 {
@@ -618,6 +729,7 @@ main(void)
 	    cmocka_unit_test(test_stable_ids_and_project),
 	    cmocka_unit_test(test_project_from_directory),
 	    cmocka_unit_test(test_build_contract),
+	    cmocka_unit_test(test_binds_secrets_configs),
 	};
 	return cmocka_run_group_tests_name("compose", tests, setup, teardown);
 }

@@ -1153,6 +1153,79 @@ test_depends_long_form(void **state)
  * an optional service whose contract is unmet is left out (and out of the
  * others' depends_on), any other refuses the target naming what is
  * required. */
+/* files: made in the container (what compose secrets and configs of an
+ * environment or content source become): checked strictly, never naming
+ * the content; part of the config hash (a new content recreates). */
+static void
+test_files(void **state)
+{
+	json_t *doc = fixture(), *comp;
+	bc_state st;
+	bc_err err = {0};
+	char base[17], big[1100];
+	const bc_service *svc;
+	(void)state;
+	strcpy(base, hash_after(doc, "sensor"));
+	comp = json_object_get(svc_json(doc, "sensor"), "composition");
+	json_object_set_new(comp, "files",
+			    json_pack("[{s:s, s:s, s:i, s:i}]", "target", "/run/secrets/tok",
+				      "content", "s3cret", "mode", 0400, "uid", 7));
+	assert_int_equal(bc_target_parse(doc, NULL, &st, &err), 0);
+	svc = bc_app_service(&st.apps[0], "sensor");
+	assert_int_equal(json_array_size(svc->files), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(svc->files, 0), "uid")),
+			    "7");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(svc->files, 0), "gid")),
+			    "0");
+	assert_string_not_equal(svc->config_hash, base);
+	strcpy(base, svc->config_hash);
+	bc_state_free(&st);
+	json_object_set_new(json_array_get(json_object_get(comp, "files"), 0), "content",
+			    json_string("other"));
+	assert_string_not_equal(hash_after(doc, "sensor"), base);
+	json_decref(doc);
+
+	reject_composition("sensor", "files", json_pack("[{s:s, s:s}]", "target", "rel/x",
+							 "content", "s3cret"),
+			   "'files': each file needs a target: the absolute path of a file");
+	reject_composition("sensor", "files", json_pack("[{s:s, s:i}]", "target", "/x",
+							 "content", 5),
+			   "'files': each file needs its content as a string");
+	reject_composition("sensor", "files",
+			   json_pack("[{s:s, s:s, s:i}]", "target", "/x", "content", "s3cret",
+				     "mode", 070000),
+			   "a file's mode must be a number 0..07777");
+	reject_composition("sensor", "files",
+			   json_pack("[{s:s, s:s, s:s}]", "target", "/x", "content", "s3cret",
+				     "owner", "me"),
+			   "a file's keys are target, content, mode, uid and gid");
+	reject_composition("sensor", "files",
+			   json_pack("[{s:s, s:s, s:s}]", "target", "/x", "content", "s3cret",
+				     "uid", "root"),
+			   "a file's uid and gid must be numbers");
+	reject_composition("sensor", "files", json_string("x"),
+			   "must be a list of at most 64 files");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	{
+		json_t *many = json_array(), *d = fixture();
+		char *huge = malloc((1 << 20) + 2);
+		memset(huge, 'b', (1 << 20) + 1);
+		huge[(1 << 20) + 1] = '\0';
+		json_array_append_new(many, json_pack("{s:s, s:s}", "target", "/x", "content", huge));
+		json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "files",
+				    many);
+		assert_int_equal(bc_target_parse(d, NULL, &st, &err), -1);
+		assert_non_null(strstr(err.msg, "larger than 1 MiB together"));
+		assert_null(strstr(err.msg, "bbbb")); /* the content is never in an error */
+		free(huge);
+		json_decref(d);
+	}
+	reject_composition("sensor", "files",
+			   json_pack("[{s:s, s:s}]", "target", big, "content", "s3cret"),
+			   "each file needs a target");
+}
+
 static void
 test_contracts(void **state)
 {
@@ -1214,6 +1287,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_merge_find_remove),
 	    cmocka_unit_test(test_contracts),
+	    cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_depends_long_form),
 	    cmocka_unit_test(test_feature_labels),
 	    cmocka_unit_test(test_port_forms),

@@ -1,0 +1,42 @@
+/* Tar bodies for the engine, written with libarchive: files made in a
+ * container (a service's secrets and configs from an environment or
+ * content source) and a build's context (a directory, .dockerignore
+ * honoured as the docker CLI honours it).
+ *
+ * Each writes into out (the caller's; bounded by out->max, 0 meaning
+ * BC_BUF_DEFAULT_MAX), which the caller frees with bc_buf_free. */
+#ifndef BC_TARBALL_H
+#define BC_TARBALL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "lib/base/buf.h"
+#include "lib/base/err.h"
+
+/* files: [{"target": "/abs/path", "content": "...", "mode": 0444,
+ * "uid": "0", "gid": "0"}] as the target's "files" key carries them
+ * (checked there); entries are named relative to "/". */
+int bc_tar_files(const json_t *files, bc_buf *out, bc_err *err);
+
+/* The build context under dir: every file, directory and symlink (not
+ * followed) not excluded by dir/.dockerignore; dockerfile (relative to
+ * dir) and .dockerignore are always sent, as the docker CLI sends them.
+ * Owners are 0:0 as the CLI writes them. At most BC_TAR_MAX_ENTRIES
+ * entries and BC_TAR_MAX_DEPTH directories deep. */
+#define BC_TAR_MAX_ENTRIES 200000
+#define BC_TAR_MAX_DEPTH 64
+int bc_tar_context(const char *dir, const char *dockerfile, bc_buf *out, bc_err *err);
+
+/* .dockerignore's rules (its text), for tests and bc_tar_context: is the
+ * path (relative, '/'-separated, no leading "./") excluded? The last rule
+ * that matches the path or one of its parent directories decides; a rule
+ * starting with '!' includes again. -1 with err for a bad pattern. */
+typedef struct bc_ignore bc_ignore;
+bc_ignore *bc_ignore_parse(const char *text, size_t len, const char *source, bc_err *err);
+int bc_ignore_match(const bc_ignore *ig, const char *path);
+/* Does any rule include again (then an excluded directory is still read)? */
+bool bc_ignore_has_exceptions(const bc_ignore *ig);
+void bc_ignore_free(bc_ignore *ig);
+
+#endif
