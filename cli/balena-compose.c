@@ -206,6 +206,7 @@ static const struct {
     {"state", cmd_state, "what the reconciler runs and waits on"},
     {"config", cmd_config, "print the v3 target a compose file becomes"},
     {"pull", cmd_pull, "get images onto the device, with progress"},
+    {"build", cmd_build, "build the images of a compose file's services"},
     {"lock", cmd_lock, "update locks: status, take, release"},
     {"logs", cmd_logs, "what the apps print, and the system's messages"},
     {"ping", cmd_ping, "check that the daemons are up"},

@@ -57,6 +57,19 @@ void cli_term_init(void);
  * around the filter, in order with what was printed before. */
 void cli_raw(FILE *f, const char *s);
 
+/* Build the images of doc's services that carry a build (a compose file's
+ * build:, lib/docker/build.h): those whose image is missing, or all when
+ * all (--build); only the services named in only (n_only of them; none:
+ * every one). Each service's build is taken out of doc (the reconciler
+ * has no use for it). Prints the builder's output; 0, or -1 after saying
+ * which failed. */
+int cli_build(const char *cmd, json_t *doc, bool all, const char *const *only, size_t n_only);
+
+/* --profile NAME, once more: added to list (size n), comma-separated.
+ * -1 when it does not fit or is no name. */
+int cli_add_profile(char *list, size_t n, const char *name);
+
+int cmd_build(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_ps(int argc, char **argv);

@@ -275,10 +275,8 @@ cli_load_target(const char *cmd, const cli_src *src, bc_state *st)
 	return doc;
 }
 
-/* --profile NAME, once more: added to list (size n), comma-separated.
- * -1 when it does not fit or is no name. */
-static int
-add_profile(char *list, size_t n, const char *name)
+int
+cli_add_profile(char *list, size_t n, const char *name)
 {
 	size_t used = strlen(list);
 
@@ -289,7 +287,8 @@ add_profile(char *list, size_t n, const char *name)
 }
 
 static const char up_usage[] =
-    "usage: balena-compose up -f docker-compose.yml [-p NAME] [--detach] [--timeout S]\n"
+    "usage: balena-compose up -f docker-compose.yml [-p NAME] [--build] [--detach]\n"
+    "                         [--timeout S]\n"
     "       balena-compose up -t TARGET.json [--detach] [--timeout S]\n"
     "       balena-compose up -a APP [--timeout S]\n"
     "\n"
@@ -300,6 +299,8 @@ static const char up_usage[] =
     "      --profile NAME run the services of that profile too (again for more;\n"
     "                     default: $COMPOSE_PROFILES, comma-separated)\n"
     "      --env-file F   the variables for the file's ${...} (instead of .env)\n"
+    "      --build        build every service that has build: (else only those\n"
+    "                     whose image is missing)\n"
     "  -t, --target FILE  a v3 target (- for standard input)\n"
     "  -a, --app APP      a device that follows the cloud: ask the cloud now and\n"
     "                     wait for that app of its target (a name or a uuid)\n"
@@ -386,11 +387,11 @@ cmd_up(int argc, char **argv)
 	    {"target", 1, NULL, 't'},	{"file", 1, NULL, 'f'},	  {"app", 1, NULL, 'a'},
 	    {"project", 1, NULL, 'p'},	{"detach", 0, NULL, 'd'}, {"force", 0, NULL, 'F'},
 	    {"timeout", 1, NULL, 'T'},	{"help", 0, NULL, 'h'},	  {"profile", 1, NULL, 'P'},
-	    {"env-file", 1, NULL, 'E'}, {NULL, 0, NULL, 0}};
+	    {"env-file", 1, NULL, 'E'}, {"build", 0, NULL, 'B'},  {NULL, 0, NULL, 0}};
 	const char *path = NULL, *compose = NULL, *project = NULL, *app = NULL, *envf = NULL;
 	char profiles[512] = "";
 	int detach = 0, timeout = 600, c, rc;
-	bool force = false;
+	bool force = false, build = false;
 	bc_err err = {0};
 	json_t *doc;
 	char *text;
@@ -424,13 +425,16 @@ cmd_up(int argc, char **argv)
 			timeout = atoi(optarg);
 			break;
 		case 'P':
-			if (add_profile(profiles, sizeof(profiles), optarg) < 0) {
+			if (cli_add_profile(profiles, sizeof(profiles), optarg) < 0) {
 				fputs(up_usage, stderr);
 				return 100;
 			}
 			break;
 		case 'E':
 			envf = optarg;
+			break;
+		case 'B':
+			build = true;
 			break;
 		case 'h':
 			fputs(up_usage, stdout);
@@ -441,14 +445,15 @@ cmd_up(int argc, char **argv)
 		}
 	}
 	if (app != NULL) {
-		if (path || compose || project || detach || force || profiles[0] || envf ||
+		if (path || compose || project || detach || force || profiles[0] || envf || build ||
 		    optind != argc || timeout <= 0) {
 			fputs(up_usage, stderr);
 			return 100;
 		}
 		return up_cloud_app(app, timeout);
 	}
-	if ((path == NULL) == (compose == NULL) || ((project || profiles[0] || envf) && !compose) ||
+	if ((path == NULL) == (compose == NULL) ||
+	    ((project || profiles[0] || envf || build) && !compose) ||
 	    optind != argc || timeout <= 0) {
 		fputs(up_usage, stderr);
 		return 100;
@@ -461,6 +466,11 @@ cmd_up(int argc, char **argv)
 						    .env_file = envf,
 						    .target = path})) == NULL)
 		return 1;
+	/* images with build: made here, before the target goes */
+	if (compose != NULL && cli_build("up", doc, build, NULL, 0) < 0) {
+		json_decref(doc);
+		return 1;
+	}
 	text = json_dumps(doc, JSON_COMPACT);
 	rc = text ? bc_client_apply(NULL, text, force, &ack, &err)
 		  : bc_err_set(&err, BC_ESYS, "out of memory");
@@ -819,7 +829,7 @@ cmd_config(int argc, char **argv)
 			target = optarg;
 			break;
 		case 'P':
-			if (add_profile(profiles, sizeof(profiles), optarg) < 0) {
+			if (cli_add_profile(profiles, sizeof(profiles), optarg) < 0) {
 				fputs(config_usage, stderr);
 				return 100;
 			}

@@ -1,5 +1,6 @@
 /* Terminal-safe text: see text.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -137,4 +138,28 @@ bc_status_line(char *out, size_t n, const char *fmt, const char *what)
 	snprintf(out, n, "%s ", when);
 	snprintf(out + strlen(out), n - strlen(out), fmt, what);
 	bc_tame(out); /* the cloud's words among them */
+}
+
+char *
+bc_pct_encode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *out = malloc(3 * n + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~') {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
 }

@@ -33,4 +33,8 @@ void bc_visible_in_place(char *s, size_t size, bool keep_lf);
  * bytes), made safe with bc_tame (what may be the cloud's words). */
 void bc_status_line(char *out, size_t n, const char *fmt, const char *what);
 
+/* s percent-encoded for a URL's query or path (all but [A-Za-z0-9-_.~]):
+ * the caller's to free; NULL when out of memory. */
+char *bc_pct_encode(const char *s);
+
 #endif

@@ -1,5 +1,7 @@
 #include "lib/docker/docker.h"
 
+#include "lib/base/text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,30 +39,6 @@ struct xfer {
 
 /* --- small pure helpers --------------------------------------------------- */
 
-static char *
-pct_encode(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s);
-	char *out = malloc(3 * n + 1), *o = out;
-
-	if (out == NULL)
-		return NULL;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~') {
-			*o++ = (char)c;
-		} else {
-			*o++ = '%';
-			*o++ = hex[c >> 4];
-			*o++ = hex[c & 15];
-		}
-	}
-	*o = '\0';
-	return out;
-}
-
 char *
 bc_docker_label_filter(const char *label, bc_err *err)
 {
@@ -82,7 +60,7 @@ bc_docker_filters(const json_t *filters, bc_err *err)
 	char *js, *enc, *out = NULL;
 
 	js = json_dumps(filters, JSON_COMPACT);
-	enc = js ? pct_encode(js) : NULL;
+	enc = js ? bc_pct_encode(js) : NULL;
 	free(js);
 	if (enc == NULL || asprintf(&out, "filters=%s", enc) < 0) {
 		bc_err_sys(err, "label filter");
@@ -498,7 +476,7 @@ bc_docker_container_create(bc_docker *d, const char *name, const json_t *config,
 
 	if (check_ident("container name", name, err) < 0)
 		return -1;
-	if ((enc = pct_encode(name)) == NULL)
+	if ((enc = bc_pct_encode(name)) == NULL)
 		return bc_err_sys(err, "container create");
 	rc = req_path(d, "POST", pathf(err, "/containers/create?name=%s", enc), config, &out,
 		      REQUEST_TIMEOUT_S, err);
@@ -727,8 +705,8 @@ bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_auth,
 
 	if (bc_image_ref_split(ref, name, sizeof(name), tag, sizeof(tag), err) < 0)
 		return -1;
-	en = pct_encode(name);
-	et = pct_encode(tag);
+	en = bc_pct_encode(name);
+	et = bc_pct_encode(tag);
 	if (en && et)
 		path = pathf(err, "/images/create?fromImage=%s&tag=%s", en, et);
 	else
@@ -760,7 +738,7 @@ bc_docker_container_put_archive(bc_docker *d, const char *id, const char *dir, c
 
 	if (check_ident("container id", id, err) < 0)
 		return -1;
-	if ((ed = pct_encode(dir)) == NULL || (path = pathf(err, "/containers/%s/archive?path=%s",
+	if ((ed = bc_pct_encode(dir)) == NULL || (path = pathf(err, "/containers/%s/archive?path=%s",
 							    id, ed)) == NULL) {
 		if (ed == NULL)
 			bc_err_sys(err, "put archive");

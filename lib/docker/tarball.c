@@ -472,6 +472,35 @@ walk_dir(struct walk *w, const char *full, const char *rel, int depth)
 int
 bc_tar_context(const char *dir, const char *dockerfile, bc_buf *out, bc_err *err)
 {
+	return bc_tar_context_with(dir, dockerfile, NULL, NULL, out, err);
+}
+
+/* one file of text, named name, owned by root, 0644 */
+static int
+add_text(struct walk *w, const char *name, const char *text)
+{
+	struct archive_entry *e = archive_entry_new();
+	size_t len = strlen(text);
+	int rc = 0;
+
+	if (e == NULL)
+		return bc_err_sys(w->err, "tar");
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_mtime(e, time(NULL), 0);
+	if (archive_write_header(w->a, e) != ARCHIVE_OK ||
+	    (len > 0 && archive_write_data(w->a, text, len) != (la_ssize_t)len))
+		rc = tar_fail(w->a, w->s, "build context");
+	archive_entry_free(e);
+	return rc;
+}
+
+int
+bc_tar_context_with(const char *dir, const char *dockerfile, const char *name, const char *text,
+		    bc_buf *out, bc_err *err)
+{
 	struct sink s = {out, err, false};
 	struct walk w = {.s = &s, .root = dir, .err = err};
 	char path[4096], df[4096];
@@ -488,7 +517,7 @@ bc_tar_context(const char *dir, const char *dockerfile, bc_buf *out, bc_err *err
 	w.dockerfile = df;
 	snprintf(path, sizeof(path), "%s/.dockerignore", dir);
 	{
-		bc_buf text = {.max = 1 << 20};
+		bc_buf rules = {.max = 1 << 20};
 		FILE *f = fopen(path, "re");
 		char chunk[8192];
 		size_t n;
@@ -496,14 +525,14 @@ bc_tar_context(const char *dir, const char *dockerfile, bc_buf *out, bc_err *err
 			return bc_err_sys(err, "open '%s'", path);
 		if (f != NULL) {
 			while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-				if (bc_buf_add(&text, chunk, n, err) < 0) {
+				if (bc_buf_add(&rules, chunk, n, err) < 0) {
 					fclose(f);
-					bc_buf_free(&text);
+					bc_buf_free(&rules);
 					return bc_err_wrap(err, "%s", path);
 				}
 			fclose(f);
-			ig = bc_ignore_parse(bc_buf_cstr(&text), text.len, path, err);
-			bc_buf_free(&text);
+			ig = bc_ignore_parse(bc_buf_cstr(&rules), rules.len, path, err);
+			bc_buf_free(&rules);
 			if (ig == NULL)
 				return -1;
 		}
@@ -518,6 +547,8 @@ bc_tar_context(const char *dir, const char *dockerfile, bc_buf *out, bc_err *err
 	archive_read_disk_set_symlink_physical(w.disk);
 	if ((w.a = tar_open(&s, err)) != NULL) {
 		rc = walk_dir(&w, dir, "", 0);
+		if (rc == 0 && name != NULL && text != NULL)
+			rc = add_text(&w, name, text);
 		rc = tar_close(w.a, &s, "build context", rc);
 	}
 	archive_read_free(w.disk);

@@ -27,6 +27,10 @@ int bc_tar_files(const json_t *files, bc_buf *out, bc_err *err);
 #define BC_TAR_MAX_ENTRIES 200000
 #define BC_TAR_MAX_DEPTH 64
 int bc_tar_context(const char *dir, const char *dockerfile, bc_buf *out, bc_err *err);
+/* The same with one more file, name (relative) holding text (a Dockerfile
+ * given inline), written last; name and text may be NULL. */
+int bc_tar_context_with(const char *dir, const char *dockerfile, const char *name,
+			const char *text, bc_buf *out, bc_err *err);
 
 /* .dockerignore's rules (its text), for tests and bc_tar_context: is the
  * path (relative, '/'-separated, no leading "./") excluded? The last rule

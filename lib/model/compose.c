@@ -13,6 +13,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/fsutil.h"
 #include "lib/model/spec.h"
+#include "lib/model/values.h"
 
 struct cx {
 	const char *source;
@@ -21,6 +22,7 @@ struct cx {
 	json_t *dotenv; /* .env: name -> value */
 	json_t *unset;	/* variables found unset, told once each (opts->unset) */
 	const json_t *tree; /* the whole file (its top-level secrets, configs) */
+	const char *project; /* the app's name, once known */
 	yaml_document_t *doc;
 	size_t nodes;
 	bc_err *err;
@@ -987,13 +989,204 @@ secret_defs(struct cx *c, yaml_node_t *root, bool secret)
 	return 0;
 }
 
+/* "K=V" list or map of scalars (null: from the environment, left out when
+ * unset) into a map of strings; build's args and labels, extra_hosts as
+ * "host:ip" with sep ':'. NULL with err. */
+static json_t *
+pairs(struct cx *c, const char *what, const char *key, const json_t *v, char sep, int line)
+{
+	json_t *out = json_object(), *e;
+	const char *k;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, e)
+		{
+			const char *sv = json_is_null(e) ? lookup(c, k) : json_string_value(e);
+			char num[64];
+			if (json_is_number(e) || json_is_boolean(e)) {
+				char *t = json_dumps(e, JSON_ENCODE_ANY);
+				snprintf(num, sizeof(num), "%s", t ? t : "");
+				free(t);
+				sv = num;
+			} else if (!json_is_null(e) && sv == NULL) {
+				goto bad;
+			}
+			if (sv != NULL)
+				json_object_set_new(out, k, json_string(sv));
+		}
+		return out;
+	}
+	if (!json_is_array(v))
+		goto bad;
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e), *at;
+		char name[256];
+		if (s == NULL)
+			goto bad;
+		at = strchr(s, sep == ':' ? '=' : sep);
+		if (sep == ':' && at == NULL)
+			at = strchr(s, ':');
+		snprintf(name, sizeof(name), "%.*s", (int)(at ? at - s : (long)strlen(s)), s);
+		if (at != NULL)
+			json_object_set_new(out, name, json_string(at + 1));
+		else if (lookup(c, name) != NULL)
+			json_object_set_new(out, name, json_string(lookup(c, name)));
+	}
+	return out;
+bad:
+	json_decref(out);
+	bc_err_set(c->err, BC_EINVAL, "%s: %s: build.%s must be a map or a list of \"K%cV\"",
+		   loc(c, line), what, key, sep == ':' ? ':' : '=');
+	return NULL;
+}
+
+/* A service's build: (a path, or the long form) as the object the CLI
+ * builds from (lib/docker/build.h), its context made absolute. The
+ * engine's classic builder has no ssh, secrets, cache_to, ... : those are
+ * accepted and named in a warning. NULL with err; *none when there is no
+ * directory to build from (a compose structure given as JSON). */
+static json_t *
+build_spec(struct cx *c, const char *what, const json_t *b, int line, bool *none)
+{
+	static const char *const unapplied[] = {
+	    "ssh",	"cache_to", "additional_contexts", "isolation", "privileged",
+	    "secrets",	"ulimits",  "entitlements",	   NULL};
+	static const char *const strings[] = {"dockerfile", "dockerfile_inline", "target",
+					      "network", NULL};
+	const char *ctx = json_is_string(b) ? json_string_value(b)
+					    : json_string_value(json_object_get(b, "context"));
+	const json_t *v;
+	const char *k;
+	json_t *out;
+	char abs[1024];
+
+	*none = false;
+	if (!json_is_string(b) && !json_is_object(b))
+		goto bad;
+	if (ctx == NULL && json_object_get(b, "context") != NULL)
+		goto bad;
+	if (ctx == NULL)
+		ctx = ".";
+	if (strstr(ctx, "://") != NULL || strncmp(ctx, "git@", 4) == 0) {
+		bc_err_set(c->err, BC_EINVAL,
+			   "%s: %s: build.context '%.200s': a remote context (git, URL) is not "
+			   "supported; clone it and give its directory",
+			   loc(c, line), what, ctx);
+		return NULL;
+	}
+	if (c->dir == NULL && ctx[0] != '/') {
+		*none = true;
+		return NULL;
+	}
+	if (host_path(c, what, ctx, line, abs, sizeof(abs)) < 0)
+		return NULL;
+	out = json_pack("{s:s}", "context", abs);
+	if (json_is_string(b))
+		return out;
+	json_object_foreach((json_t *)b, k, v)
+	{
+		size_t i;
+		json_t *m;
+		if (strncmp(k, "x-", 2) == 0 || strcmp(k, "context") == 0)
+			continue;
+		for (i = 0; unapplied[i] && strcmp(unapplied[i], k); i++)
+			;
+		if (unapplied[i] != NULL) {
+			warn(c, "%s: build.%s is not applied by the engine's builder here: ignored",
+			     what, k);
+			continue;
+		}
+		for (i = 0; strings[i] && strcmp(strings[i], k); i++)
+			;
+		if (strings[i] != NULL) {
+			if (!json_is_string(v)) {
+				bc_err_set(c->err, BC_EINVAL, "%s: %s: build.%s must be a string",
+					   loc(c, line), what, k);
+				goto fail;
+			}
+			json_object_set(out, k, (json_t *)v);
+		} else if (strcmp(k, "args") == 0 || strcmp(k, "labels") == 0 ||
+			   strcmp(k, "extra_hosts") == 0) {
+			bool hosts = strcmp(k, "extra_hosts") == 0;
+			if ((m = pairs(c, what, k, v, hosts ? ':' : '=', line)) == NULL)
+				goto fail;
+			if (hosts) { /* the builder takes "host:ip" */
+				json_t *l = json_array(), *e;
+				const char *h;
+				json_object_foreach(m, h, e)
+				{
+					char hp[512];
+					snprintf(hp, sizeof(hp), "%s:%s", h, json_string_value(e));
+					json_array_append_new(l, json_string(hp));
+				}
+				json_decref(m);
+				m = l;
+			}
+			json_object_set_new(out, k, m);
+		} else if (strcmp(k, "cache_from") == 0 || strcmp(k, "tags") == 0 ||
+			   strcmp(k, "platforms") == 0) {
+			json_t *e;
+			bool ok = json_is_array(v);
+			json_array_foreach(v, i, e) ok &= json_is_string(e);
+			if (!ok) {
+				bc_err_set(c->err, BC_EINVAL,
+					   "%s: %s: build.%s must be a list of strings", loc(c, line),
+					   what, k);
+				goto fail;
+			}
+			if (strcmp(k, "platforms") != 0)
+				json_object_set(out, k, (json_t *)v);
+			else if (json_array_size(v) > 0)
+				json_object_set(out, "platform", json_array_get(v, 0));
+			if (strcmp(k, "platforms") == 0 && json_array_size(v) > 1)
+				warn(c,
+				     "%s: build.platforms: one engine builds one platform: %s only",
+				     what, json_string_value(json_array_get(v, 0)));
+		} else if (strcmp(k, "no_cache") == 0 || strcmp(k, "pull") == 0) {
+			if (!json_is_boolean(v)) {
+				bc_err_set(c->err, BC_EINVAL, "%s: %s: build.%s must be true or false",
+					   loc(c, line), what, k);
+				goto fail;
+			}
+			json_object_set(out, k, (json_t *)v);
+		} else if (strcmp(k, "shm_size") == 0) {
+			int64_t bytes;
+			if (bc_parse_bytes(v, &bytes, c->err) < 0) {
+				bc_err_wrap(c->err, "%s: %s: build.shm_size", loc(c, line), what);
+				goto fail;
+			}
+			json_object_set_new(out, k, json_integer(bytes));
+		} else {
+			bc_err_set(c->err, BC_EINVAL, "%s: %s: key 'build.%s' is not supported",
+				   loc(c, line), what, k);
+			goto fail;
+		}
+	}
+	if (json_object_get(out, "dockerfile") && json_object_get(out, "dockerfile_inline")) {
+		bc_err_set(c->err, BC_EINVAL,
+			   "%s: %s: build.dockerfile and build.dockerfile_inline: give one",
+			   loc(c, line), what);
+		goto fail;
+	}
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+bad:
+	bc_err_set(c->err, BC_EINVAL, "%s: %s: build must be a path or have a context",
+		   loc(c, line), what);
+	return NULL;
+}
+
 static json_t *
 service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 {
 	json_t *out = NULL, *comp = json_object(), *env = json_object(), *labels = NULL, *v;
-	json_t *contract = NULL;
+	json_t *contract = NULL, *build = NULL;
 	const char *k, *image = json_string_value(json_object_get(s, "image"));
-	char what[128], path[1024];
+	char what[128], path[1024], dflt[200];
 	int64_t sid = 1 + (int64_t)(fnv(name) % 999999);
 
 	snprintf(what, sizeof(what), "service '%s'", name);
@@ -1002,9 +1195,40 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			   loc(c, node ? line_of(node) : 0), what);
 		goto out;
 	}
+	if ((v = json_object_get(s, "build")) != NULL) {
+		bool none;
+		build = build_spec(c, what, v, key_line(c, node, "build"), &none);
+		if (build == NULL && !none)
+			goto out;
+		if (build != NULL && image == NULL) {
+			/* as docker compose names what it builds */
+			snprintf(dflt, sizeof(dflt), "%s-%s", c->project ? c->project : "local",
+				 name);
+			image = dflt;
+		}
+		if (build != NULL)
+			json_object_set_new(build, "image_given", json_boolean(image != dflt));
+	}
+	if ((v = json_object_get(s, "pull_policy")) != NULL) {
+		const char *pp = json_string_value(v);
+		if (pp == NULL || (strcmp(pp, "build") && strcmp(pp, "missing") &&
+				   strcmp(pp, "if_not_present"))) {
+			bc_err_set(c->err, BC_EINVAL,
+				   "%s: %s: pull_policy '%s' is not supported yet (missing, "
+				   "if_not_present and build are)",
+				   loc(c, key_line(c, node, "pull_policy")), what, pp ? pp : "?");
+			goto out;
+		}
+		if (strcmp(pp, "build") == 0 && build == NULL) {
+			bc_err_set(c->err, BC_EINVAL, "%s: %s: pull_policy build needs a build",
+				   loc(c, key_line(c, node, "pull_policy")), what);
+			goto out;
+		}
+		if (build != NULL)
+			json_object_set_new(build, "always", json_boolean(strcmp(pp, "build") == 0));
+	}
 	if (image == NULL) {
-		bc_err_set(c->err, BC_EINVAL,
-			   "%s: %s: 'image' is required (build is not supported on the device)",
+		bc_err_set(c->err, BC_EINVAL, "%s: %s: 'image' or 'build' is required",
 			   loc(c, node ? line_of(node) : 0), what);
 		goto out;
 	}
@@ -1016,7 +1240,7 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0 ||
 		    strcmp(k, "build") == 0 || strcmp(k, "profiles") == 0 ||
 		    strcmp(k, "deploy") == 0 || strcmp(k, "secrets") == 0 ||
-		    strcmp(k, "configs") == 0)
+		    strcmp(k, "configs") == 0 || strcmp(k, "pull_policy") == 0)
 			continue;
 		if (strcmp(k, "labels") == 0) {
 			labels = v;
@@ -1141,8 +1365,11 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			"composition", comp);
 	if (out != NULL && contract != NULL)
 		json_object_set(out, "contract", contract);
+	if (out != NULL && build != NULL)
+		json_object_set(out, "build", build);
 out:
 	json_decref(contract);
+	json_decref(build);
 	json_decref(comp);
 	json_decref(env);
 	return out;
@@ -1287,6 +1514,7 @@ to_target(struct cx *c, json_t *tree, yaml_node_t *root)
 	}
 	if (project_name(c, tree, project, sizeof(project)) < 0)
 		return NULL;
+	c->project = project;
 	services = json_object();
 	json_object_foreach(json_object_get(tree, "services"), k, v)
 	{

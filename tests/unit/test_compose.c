@@ -190,7 +190,18 @@ test_errors_name_file_line_key(void **state)
 	       "compose.yml:4: service 'web': key 'files' is not supported");
 	expect("services:\n  web:\n    image: a\nvolumes:\n  v:\n    external: true\n",
 	       "compose.yml:6: volume 'v': key 'external' is not supported");
-	expect("services:\n  web:\n    command: x\n", "service 'web': 'image' is required");
+	expect("services:\n  web:\n    command: x\n", "service 'web': 'image' or 'build' is required");
+	expect("services:\n  web:\n    build: {context: 'https://github.com/x/y.git'}\n",
+	       "compose.yml:3: service 'web': build.context 'https://github.com/x/y.git': a remote "
+	       "context (git, URL) is not supported");
+	expect("services:\n  web:\n    build: {dockerfile: D, dockerfile_inline: 'FROM x'}\n",
+	       "compose.yml:3: service 'web': build.dockerfile and build.dockerfile_inline: give one");
+	expect("services:\n  web:\n    build: {no_cache: 1}\n",
+	       "compose.yml:3: service 'web': build.no_cache must be true or false");
+	expect("services:\n  web:\n    image: a\n    pull_policy: daily\n",
+	       "compose.yml:4: service 'web': pull_policy 'daily' is not supported yet");
+	expect("services:\n  web:\n    image: a\n    pull_policy: build\n",
+	       "compose.yml:4: service 'web': pull_policy build needs a build");
 	expect("services:\n  web:\n    image: a\n   bad: indent\n", "compose.yml:4:");
 	expect("services:\n  web:\n    image: ${NOPE:?set NOPE please}\n",
 	       "compose.yml:3: variable NOPE: set NOPE please");
@@ -622,7 +633,7 @@ test_binds_secrets_configs(void **state)
 				     json_array_size(st.apps[0].services[0].files),
 				 2);
 		free(text);
-		bc_state_free_apps(&st);
+		bc_state_free(&st);
 	}
 	json_decref(t);
 	/* a compose structure given as JSON has no directory for a relative path */
@@ -633,6 +644,79 @@ test_binds_secrets_configs(void **state)
 		assert_non_null(strstr(err.msg, "the relative host path './x' needs a file on disk"));
 		json_decref(j);
 	}
+}
+
+/* the services of a local document's one app and release */
+static json_t *
+services_of(json_t *t)
+{
+	json_t *apps = json_object_get(json_object_get(t, "local"), "apps");
+	json_t *app = json_object_iter_value(json_object_iter(apps));
+	json_t *rel = json_object_iter_value(json_object_iter(json_object_get(app, "releases")));
+	return json_object_get(rel, "services");
+}
+
+static void
+keep_warning(void *ud, const char *msg)
+{
+	char *buf = ud;
+	size_t n = strlen(buf);
+	snprintf(buf + n, 1024 - n, "%s\n", msg);
+}
+
+/* build: the object the CLI builds from: the context absolute, the image
+ * named as docker compose names it when none is given, what the engine's
+ * builder cannot do warned of */
+static void
+test_build_spec(void **state)
+{
+	char warned[1024] = "", real[4096], want[4200];
+	bc_compose_opts o = {.lookup = vars, .warn = keep_warning, .ud = warned};
+	bc_err err = {0};
+	const char *yml = "name: proj\n"
+			  "services:\n"
+			  "  web:\n"
+			  "    build:\n"
+			  "      context: ./app\n"
+			  "      args: [TAG, NOT_SET, 'B=2']\n"
+			  "      extra_hosts: {db: 10.0.0.2}\n"
+			  "      shm_size: 1m\n"
+			  "      platforms: [linux/amd64, linux/arm64]\n"
+			  "      ssh: [default]\n"
+			  "    pull_policy: build\n"
+			  "  api:\n"
+			  "    image: reg/api:${TAG}\n"
+			  "    build: .\n";
+	json_t *t, *svcs, *b;
+	(void)state;
+	assert_non_null(realpath(dir, real));
+	t = bc_compose_parse(yml, strlen(yml), "compose.yml", dir, &o, &err);
+	assert_non_null(t);
+	svcs = services_of(t);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(svcs, "web"), "image")),
+			    "proj-web");
+	b = json_object_get(json_object_get(svcs, "web"), "build");
+	snprintf(want, sizeof(want), "%s/app", real);
+	assert_string_equal(json_string_value(json_object_get(b, "context")), want);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "args"), "TAG")),
+			    "v1");
+	assert_null(json_object_get(json_object_get(b, "args"), "NOT_SET"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(b, "args"), "B")),
+			    "2");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "extra_hosts"), 0)),
+			    "db:10.0.0.2");
+	assert_int_equal(json_integer_value(json_object_get(b, "shm_size")), 1048576);
+	assert_string_equal(json_string_value(json_object_get(b, "platform")), "linux/amd64");
+	assert_true(json_is_true(json_object_get(b, "always")));
+	assert_true(json_is_false(json_object_get(b, "image_given")));
+	assert_non_null(strstr(warned, "service 'web': build.ssh is not applied"));
+	assert_non_null(strstr(warned, "build.platforms: one engine builds one platform"));
+	b = json_object_get(json_object_get(svcs, "api"), "build");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(svcs, "api"), "image")),
+			    "reg/api:v1");
+	assert_string_equal(json_string_value(json_object_get(b, "context")), real);
+	assert_true(json_is_true(json_object_get(b, "image_given")));
+	json_decref(t);
 }
 
 static void
@@ -730,6 +814,7 @@ main(void)
 	    cmocka_unit_test(test_project_from_directory),
 	    cmocka_unit_test(test_build_contract),
 	    cmocka_unit_test(test_binds_secrets_configs),
+	    cmocka_unit_test(test_build_spec),
 	};
 	return cmocka_run_group_tests_name("compose", tests, setup, teardown);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/base/fsutil.h"
+#include "lib/docker/build.h"
 #include "lib/docker/tarball.h"
 
 /* The tar's entries as "name mode uid:gid size [link]" lines, sorted by
@@ -46,7 +47,11 @@ listing(const bc_buf *tar, json_t *contents)
 		}
 	}
 	archive_read_free(a);
-	return strdup(bc_buf_cstr(&out));
+	{
+		char *text = strdup(bc_buf_cstr(&out));
+		bc_buf_free(&out);
+		return text;
+	}
 }
 
 static void
@@ -226,6 +231,46 @@ test_path_clean(void **state)
 	}
 }
 
+/* The query of POST /build: every key the builder takes, encoded */
+static void
+test_build_query(void **state)
+{
+	bc_err err = {0};
+	json_t *b = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:[s], s:s, s:s, s:I, s:[s,s], "
+			      "s:b, s:b, s:[s], s:s}",
+			      "context", "/x", "dockerfile", "sub/Dockerfile", "args", "A", "1 2",
+			      "labels", "l", "v", "cache_from", "c:1", "target", "prod", "network",
+			      "host", "shm_size", (json_int_t)1024, "extra_hosts", "h:1.2.3.4",
+			      "g:::1", "no_cache", 1, "pull", 1, "tags", "p/web:2", "platform",
+			      "linux/arm64");
+	char *q;
+	(void)state;
+	q = bc_build_query(b, "proj-web", &err);
+	assert_non_null(q);
+	assert_string_equal(q, "t=proj-web&t=p%2Fweb%3A2&dockerfile=sub%2FDockerfile"
+			       "&buildargs=%7B%22A%22%3A%221%202%22%7D"
+			       "&labels=%7B%22l%22%3A%22v%22%7D&cachefrom=%5B%22c%3A1%22%5D"
+			       "&target=prod&networkmode=host&platform=linux%2Farm64"
+			       "&extrahosts=h%3A1.2.3.4%2Cg%3A%3A%3A1&shmsize=1024&nocache=1&pull=1"
+			       "&rm=1");
+	free(q);
+	/* an inline Dockerfile is named in the context */
+	json_object_del(b, "dockerfile");
+	json_object_set_new(b, "dockerfile_inline", json_string("FROM scratch"));
+	q = bc_build_query(b, "i", &err);
+	assert_non_null(strstr(q, "&dockerfile=.balena-compose.Dockerfile&"));
+	free(q);
+	/* wrong types are errors naming the key */
+	json_object_set_new(b, "args", json_pack("{s:i}", "A", 1));
+	assert_null(bc_build_query(b, "i", &err));
+	assert_string_equal(err.msg, "build.args: 'A' must be a string");
+	json_object_set_new(b, "args", json_object());
+	json_object_set_new(b, "tags", json_string("x"));
+	assert_null(bc_build_query(b, "i", &err));
+	assert_string_equal(err.msg, "build.tags must be a list of strings");
+	json_decref(b);
+}
+
 int
 main(void)
 {
@@ -234,6 +279,7 @@ main(void)
 	    cmocka_unit_test(test_ignore),
 	    cmocka_unit_test(test_context),
 	    cmocka_unit_test(test_path_clean),
+	    cmocka_unit_test(test_build_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

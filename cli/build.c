@@ -1,0 +1,177 @@
+/* Building the images a compose file's services name with build: (up -f,
+ * build -f): the engine's builder, its output shown as it comes. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/base/text.h"
+#include "lib/docker/build.h"
+#include "cli.h"
+
+struct shown {
+	const char *svc;
+};
+
+static void
+show_line(void *ud, const char *line)
+{
+	const struct shown *s = ud;
+	char t[1024];
+
+	if (*line == '\0')
+		return;
+	snprintf(t, sizeof(t), "%s", line);
+	bc_tame(t); /* the build's own words (its RUN steps print what they like) */
+	printf("%s | %s\n", s->svc, t);
+	fflush(stdout);
+}
+
+/* One service's build: 1 built, 0 not needed or not possible (warned),
+ * -1 failed (said). */
+static int
+build_one(const char *cmd, bc_docker **d, const char *svc, const json_t *sj, bool all)
+{
+	const json_t *b = json_object_get(sj, "build");
+	const char *image = json_string_value(json_object_get(sj, "image"));
+	const char *ctx = json_string_value(json_object_get(b, "context"));
+	bool given = json_is_true(json_object_get(b, "image_given"));
+	struct shown sh = {svc};
+	bc_err err = {0};
+	char id[80];
+	struct stat st;
+	json_t *have;
+
+	if (image == NULL || ctx == NULL)
+		return 0;
+	if (*d == NULL && (*d = bc_docker_new(NULL, &err)) == NULL) {
+		fprintf(stderr, "balena-compose %s: service '%s': build: %s\n", cmd, svc, err.msg);
+		return -1;
+	}
+	if (!all && !json_is_true(json_object_get(b, "always")) &&
+	    (have = bc_docker_image_inspect(*d, image, &err)) != NULL) {
+		json_decref(have);
+		return 0; /* as docker compose: built when missing (--build: always) */
+	}
+	if (stat(ctx, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		if (given) {
+			fprintf(stderr,
+				"balena-compose %s: warning: service '%s': build context '%s' is "
+				"not here: the image '%s' is used as it is\n",
+				cmd, svc, ctx, image);
+			return 0;
+		}
+		fprintf(stderr, "balena-compose %s: service '%s': build context '%s': %s\n", cmd,
+			svc, ctx, stat(ctx, &st) < 0 ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	printf("%s | building %s from %s\n", svc, image, ctx);
+	fflush(stdout);
+	if (bc_build_run(*d, b, image, show_line, &sh, id, &err) < 0) {
+		bc_tame(err.msg);
+		fprintf(stderr, "balena-compose %s: service '%s': build: %s\n", cmd, svc, err.msg);
+		return -1;
+	}
+	printf("%s | built %s (%.19s)\n", svc, image, id);
+	return 1;
+}
+
+int
+cli_build(const char *cmd, json_t *doc, bool all, const char *const *only, size_t n_only)
+{
+	const char *dev, *app, *rel, *svc;
+	json_t *dj, *aj, *rj, *sj;
+	bc_docker *d = NULL;
+	int rc = 0;
+
+	json_object_foreach(doc, dev, dj)
+	{
+		json_object_foreach(json_object_get(dj, "apps"), app, aj)
+		{
+			json_object_foreach(json_object_get(aj, "releases"), rel, rj)
+			{
+				void *tmp;
+				json_object_foreach_safe(json_object_get(rj, "services"), tmp, svc,
+							 sj)
+				{
+					bool wanted = n_only == 0;
+					for (size_t i = 0; i < n_only; i++)
+						wanted |= strcmp(only[i], svc) == 0;
+					if (rc == 0 && wanted && json_object_get(sj, "build") &&
+					    build_one(cmd, &d, svc, sj, all) < 0)
+						rc = -1;
+					/* the reconciler has no use for it */
+					json_object_del(sj, "build");
+				}
+			}
+		}
+	}
+	if (d != NULL)
+		bc_docker_free(d);
+	return rc;
+}
+
+static const char build_usage[] =
+    "usage: balena-compose build -f docker-compose.yml [-p NAME] [SERVICE...]\n"
+    "\n"
+    "Build the images of a compose file's services that have build: (all, or\n"
+    "those named), with the engine's builder, showing its output. up -f builds\n"
+    "the ones whose image is missing; up --build all of them.\n"
+    "  -f, --file FILE    a docker-compose.yml\n"
+    "  -p, --project NAME the app's name (default: the file's name:, else its directory)\n"
+    "      --profile NAME services of that profile too (again for more)\n"
+    "      --env-file FILE variables for interpolation instead of the directory's .env\n";
+
+int
+cmd_build(int argc, char **argv)
+{
+	static const struct option opts[] = {{"file", 1, NULL, 'f'},	 {"project", 1, NULL, 'p'},
+					     {"profile", 1, NULL, 'P'},	 {"env-file", 1, NULL, 'E'},
+					     {"help", 0, NULL, 'h'},	 {NULL, 0, NULL, 0}};
+	const char *file = NULL, *project = NULL, *envf = NULL;
+	char profiles[512] = "";
+	json_t *doc;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			file = optarg;
+			break;
+		case 'p':
+			project = optarg;
+			break;
+		case 'P':
+			if (cli_add_profile(profiles, sizeof(profiles), optarg) < 0) {
+				fputs(build_usage, stderr);
+				return 100;
+			}
+			break;
+		case 'E':
+			envf = optarg;
+			break;
+		case 'h':
+			fputs(build_usage, stdout);
+			return 0;
+		default:
+			fputs(build_usage, stderr);
+			return 100;
+		}
+	}
+	if (file == NULL) {
+		fputs(build_usage, stderr);
+		return 100;
+	}
+	if ((doc = cli_read_target("build", &(cli_src){.compose = file,
+						       .project = project,
+						       .profiles = profiles[0] ? profiles : NULL,
+						       .env_file = envf})) == NULL)
+		return 1;
+	rc = cli_build("build", doc, true, (const char *const *)argv + optind,
+		       (size_t)(argc - optind));
+	json_decref(doc);
+	return rc == 0 ? 0 : 1;
+}
