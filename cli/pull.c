@@ -86,9 +86,33 @@ on_done(void *ud, size_t i, bool ok, const char *error)
 		       v->error[i]);
 }
 
-/* The images of a target, once each, into list (copies the caller frees). */
+/* Is img the image of a service of doc that is built here (a compose
+ * file's build: with no image: of its own: nothing to pull)? */
+static bool
+built_here(const json_t *doc, const char *img)
+{
+	const char *k1, *k2, *k3, *k4;
+	json_t *d, *a, *r, *s;
+
+	json_object_foreach((json_t *)doc, k1, d) json_object_foreach(json_object_get(d, "apps"), k2,
+								      a)
+	    json_object_foreach(json_object_get(a, "releases"), k3, r)
+		json_object_foreach(json_object_get(r, "services"), k4, s)
+	{
+		const json_t *b = json_object_get(s, "build");
+		const char *mine = json_string_value(json_object_get(s, "image"));
+		size_t n = mine ? strlen(mine) : 0;
+		if (b != NULL && !json_is_true(json_object_get(b, "image_given")) && mine &&
+		    strncmp(img, mine, n) == 0 && (img[n] == '\0' || strcmp(img + n, ":latest") == 0))
+			return true;
+	}
+	return false;
+}
+
+/* The images of a target, once each, into list (copies the caller frees);
+ * those built here (doc, may be NULL) left out, said. */
 static size_t
-images_of(const bc_state *st, const char **list, size_t max)
+images_of(const bc_state *st, const json_t *doc, const char **list, size_t max)
 {
 	size_t n = 0;
 
@@ -96,6 +120,12 @@ images_of(const bc_state *st, const char **list, size_t max)
 		for (size_t s = 0; s < st->apps[a].n_services; s++) {
 			const char *img = st->apps[a].services[s].image;
 			bool seen = false;
+			if (doc != NULL && built_here(doc, img)) {
+				printf("%s: skipped, its image is built here (balena-compose "
+				       "build -f)\n",
+				       st->apps[a].services[s].name);
+				continue;
+			}
 			for (size_t k = 0; k < n; k++)
 				seen = seen || strcmp(list[k], img) == 0;
 			if (!seen && n < max)
@@ -208,7 +238,7 @@ cmd_pull(int argc, char **argv)
 		    &st);
 		if (doc == NULL)
 			return 1;
-		n = images_of(&st, images, MAX_IMAGES);
+		n = images_of(&st, doc, images, MAX_IMAGES);
 		bc_state_free(&st);
 		json_decref(doc);
 		owned = true;
@@ -216,6 +246,8 @@ cmd_pull(int argc, char **argv)
 		for (int i = optind; i < argc && n < MAX_IMAGES; i++)
 			images[n++] = argv[i];
 	}
+	if (owned && n == 0)
+		return 0; /* every image is built here */
 	memset(&v, 0, sizeof(v));
 	v.images = images;
 	v.n = n;

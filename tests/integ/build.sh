@@ -95,6 +95,11 @@ rc=$?
 check "build -f web: exit 0, built ($(echo "$out" | tail -1))" \
 	bash -c "[ $rc -eq 0 ] && grep -q '^web | built $PROJ-web' <<<'$(echo "$out" | tr -d "'")'"
 
+printf 'services:\n  web:\n    build: ./app\n' >"$T/p/only-build.yml"
+out=$(bc pull -f "$T/p/only-build.yml" -p "$PROJ" 2>&1)
+rc=$?
+check "pull -f: a service built here is skipped, said; exit 0 ($out)" \
+	test "$rc" -eq 0 -a "$out" = "web: skipped, its image is built here (balena-compose build -f)"
 printf 'FROM %s\nRUN echo failing on purpose; exit 3\n' "$BCTEST_IMAGE" >"$T/p/app/Dockerfile"
 out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --build --timeout 60 2>&1)
 rc=$?
