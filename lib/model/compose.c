@@ -21,8 +21,13 @@ struct cx {
 	const bc_compose_opts *opts;
 	json_t *dotenv; /* .env: name -> value */
 	json_t *unset;	/* variables found unset, told once each (opts->unset) */
-	const json_t *tree; /* the whole file (its top-level secrets, configs) */
+	/* the whole file, includes merged, extends resolved (its top-level
+	 * secrets, configs): owned */
+	json_t *tree;
+	char dirbuf[1024]; /* dir, when it is made here (include, extends) */
 	const char *project; /* the app's name, once known */
+	int *files;	     /* files read for include and extends, all told */
+	int depth;	     /* of include */
 	yaml_document_t *doc;
 	size_t nodes;
 	bc_err *err;
@@ -1479,13 +1484,608 @@ enabled(struct cx *c, const char *name, const json_t *s, yaml_node_t *node)
 	return 0;
 }
 
+/* --- include and extends ------------------------------------------------------- */
+
+#define MAX_FILES 256 /* files read for include and extends, in all */
+#define MAX_INCLUDE 8	/* include nested */
+#define MAX_EXTENDS 16	/* extends chained */
+
+/* The text of the file at path (bounded), into b. */
+static int
+read_text(struct cx *c, const char *path, bc_buf *b)
+{
+	char chunk[8192];
+	size_t n;
+	FILE *f;
+
+	if (c->files != NULL && ++*c->files > MAX_FILES)
+		return bc_err_set(c->err, BC_ETOOBIG, "%s: more than %d file reads through include and "
+						      "extends",
+				  c->source, MAX_FILES);
+	b->max = BC_COMPOSE_MAX_BYTES;
+	if (c->opts != NULL && c->opts->read != NULL)
+		return c->opts->read(c->opts->ud, path, b, c->err) < 0
+			   ? bc_err_wrap(c->err, "%s", c->source)
+			   : 0;
+	if ((f = fopen(path, "re")) == NULL)
+		return bc_err_sys(c->err, "%s: open '%s'", c->source, path);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (bc_buf_add(b, chunk, n, c->err) < 0) {
+			fclose(f);
+			return bc_err_wrap(c->err, "%s", path);
+		}
+	fclose(f);
+	return 0;
+}
+
+/* path (relative to c->dir) as an absolute, clean path into out */
+static int
+file_near(struct cx *c, const char *what, const char *path, char *out, size_t n)
+{
+	if (c->dir == NULL && path[0] != '/')
+		return bc_err_set(c->err, BC_EINVAL, "%s: %s '%s' needs a file on disk", c->source,
+				  what, path);
+	return host_path(c, what, path, 0, out, n);
+}
+
+/* A relative path of a service that came from another file (an included
+ * one, an extends' file) made absolute against that file's directory
+ * (c->dir), as docker compose resolves each file's paths: the build
+ * context, env_file, bind mounts' host paths. */
+static int
+absolutize(struct cx *c, const char *what, json_t *svc)
+{
+	json_t *b = json_object_get(svc, "build"), *ef = json_object_get(svc, "env_file"), *e;
+	json_t *vols = json_object_get(svc, "volumes");
+	char abs[1024];
+	size_t i;
+
+	if (c->dir == NULL || !json_is_object(svc))
+		return 0;
+	if (json_is_string(b) || (json_is_object(b) && json_object_get(b, "context") == NULL)) {
+		const char *ctx = json_is_string(b) ? json_string_value(b) : ".";
+		if (strstr(ctx, "://") == NULL && strncmp(ctx, "git@", 4) != 0) {
+			if (host_path(c, what, ctx, 0, abs, sizeof(abs)) < 0)
+				return -1;
+			if (json_is_string(b))
+				json_object_set_new(svc, "build", json_string(abs));
+			else
+				json_object_set_new(b, "context", json_string(abs));
+		}
+	} else if (json_is_object(b) && json_is_string(json_object_get(b, "context"))) {
+		const char *ctx = json_string_value(json_object_get(b, "context"));
+		if (strstr(ctx, "://") == NULL && strncmp(ctx, "git@", 4) != 0) {
+			if (host_path(c, what, ctx, 0, abs, sizeof(abs)) < 0)
+				return -1;
+			json_object_set_new(b, "context", json_string(abs));
+		}
+	}
+	if (json_is_string(ef))
+		json_object_set_new(svc, "env_file", ef = json_pack("[O]", ef));
+	json_array_foreach(ef, i, e)
+	{
+		json_t *pj = json_is_object(e) ? json_object_get(e, "path") : e;
+		if (!json_is_string(pj))
+			continue; /* refused as it is later */
+		if (host_path(c, what, json_string_value(pj), 0, abs, sizeof(abs)) < 0)
+			return -1;
+		if (json_is_object(e))
+			json_object_set_new(e, "path", json_string(abs));
+		else
+			json_array_set_new(ef, i, json_string(abs));
+	}
+	json_array_foreach(vols, i, e)
+	{
+		const char *v = json_string_value(e), *colon = v ? strchr(v, ':') : NULL;
+		char src[1024], out[2200];
+		if (json_is_object(e)) {
+			const char *t = json_string_value(json_object_get(e, "type"));
+			const char *so = json_string_value(json_object_get(e, "source"));
+			if (t && so && strcmp(t, "bind") == 0) {
+				if (host_path(c, what, so, 0, abs, sizeof(abs)) < 0)
+					return -1;
+				json_object_set_new(e, "source", json_string(abs));
+			}
+			continue;
+		}
+		if (colon == NULL || (size_t)(colon - v) >= sizeof(src))
+			continue;
+		snprintf(src, sizeof(src), "%.*s", (int)(colon - v), v);
+		if (src[0] != '.' && src[0] != '~')
+			continue;
+		if (host_path(c, what, src, 0, abs, sizeof(abs)) < 0)
+			return -1;
+		snprintf(out, sizeof(out), "%s%s", abs, colon);
+		json_array_set_new(vols, i, json_string(out));
+	}
+	return 0;
+}
+
+/* The top-level secrets' and configs' file sources, made absolute too. */
+static int
+absolutize_defs(struct cx *c, json_t *tree)
+{
+	static const char *const tops[] = {"secrets", "configs"};
+	for (int t = 0; t < 2 && c->dir != NULL; t++) {
+		const char *name;
+		json_t *d;
+		json_object_foreach(json_object_get(tree, tops[t]), name, d)
+		{
+			const char *f = json_string_value(json_object_get(d, "file"));
+			char abs[1024];
+			if (f == NULL)
+				continue;
+			if (host_path(c, tops[t], f, 0, abs, sizeof(abs)) < 0)
+				return -1;
+			json_object_set_new(d, "file", json_string(abs));
+		}
+	}
+	return 0;
+}
+
+/* A list of "K=V" (or "host:ip", "host=ip" for extra_hosts) as a map; a
+ * map as it is (copied); NULL for anything else. */
+static json_t *
+as_map(const json_t *v, bool hosts)
+{
+	json_t *out, *e;
+	size_t i;
+
+	if (json_is_object(v))
+		return json_deep_copy(v);
+	if (!json_is_array(v))
+		return NULL;
+	out = json_object();
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e), *at;
+		char k[256];
+		if (s == NULL) {
+			json_decref(out);
+			return NULL;
+		}
+		at = strchr(s, '=');
+		if (hosts && at == NULL)
+			at = strchr(s, ':');
+		snprintf(k, sizeof(k), "%.*s", (int)(at ? at - s : (long)strlen(s)), s);
+		json_object_set_new(out, k, at ? json_string(at + 1) : json_null());
+	}
+	return out;
+}
+
+/* networks or depends_on as a map (a list's names with null, or with
+ * {condition: service_started}) */
+static json_t *
+names_map(const json_t *v, bool deps)
+{
+	json_t *out, *e;
+	size_t i;
+
+	if (json_is_object(v))
+		return json_deep_copy(v);
+	if (!json_is_array(v))
+		return NULL;
+	out = json_object();
+	json_array_foreach(v, i, e) if (json_is_string(e))
+	    json_object_set_new(out, json_string_value(e),
+				deps ? json_pack("{s:s}", "condition", "service_started")
+				     : json_null());
+	return out;
+}
+
+/* What a mount or a device is keyed by when merged: its target ("/data"
+ * of "vol:/data:ro"; a long form's target). */
+static void
+mount_key(const json_t *e, bool device, char *out, size_t n)
+{
+	const char *s = json_string_value(e), *a, *b;
+
+	out[0] = '\0';
+	if (json_is_object(e)) {
+		const char *t = json_string_value(json_object_get(e, device ? "target" : "target"));
+		snprintf(out, n, "%s", t ? t : "");
+		return;
+	}
+	if (s == NULL)
+		return;
+	a = strchr(s, ':');
+	if (a == NULL) {
+		snprintf(out, n, "%s", s);
+		return;
+	}
+	b = strchr(a + 1, ':');
+	snprintf(out, n, "%.*s", (int)(b ? b - a - 1 : (long)strlen(a + 1)), a + 1);
+}
+
+/* base's list with over's appended: entries equal to one already there
+ * not again; keyed lists (volumes, devices: by target; secrets, configs:
+ * by source) replace the base's entry of the same key. */
+static json_t *
+merge_list(const json_t *base, const json_t *over, int keyed)
+{
+	json_t *out = json_deep_copy(base), *e, *f;
+	size_t i, j;
+
+	json_array_foreach(over, i, e)
+	{
+		bool done = false;
+		json_array_foreach(out, j, f)
+		{
+			char ka[1024], kb[1024];
+			if (json_equal(e, f)) {
+				done = true;
+				break;
+			}
+			if (keyed == 0)
+				continue;
+			if (keyed == 1 || keyed == 2) {
+				mount_key(e, keyed == 2, ka, sizeof(ka));
+				mount_key(f, keyed == 2, kb, sizeof(kb));
+			} else {
+				const char *a = json_is_object(e) ? json_string_value(json_object_get(
+									e, "source"))
+								  : json_string_value(e);
+				const char *b = json_is_object(f) ? json_string_value(json_object_get(
+									f, "source"))
+								  : json_string_value(f);
+				snprintf(ka, sizeof(ka), "%s", a ? a : "");
+				snprintf(kb, sizeof(kb), "%s", b ? b : "");
+			}
+			if (ka[0] && strcmp(ka, kb) == 0) {
+				json_array_set(out, j, e);
+				done = true;
+				break;
+			}
+		}
+		if (!done)
+			json_array_append(out, e);
+	}
+	return out;
+}
+
+/* over's value merged onto base's (both deep), as the compose
+ * specification merges a service with the one it extends: mappings key by
+ * key, the lists of ports, dns, ... appended without repeats, volumes and
+ * devices by target, secrets and configs by source, command, entrypoint
+ * and everything else replaced. */
+static json_t *
+merge_value(const char *key, const json_t *base, const json_t *over)
+{
+	static const char *const maps[] = {"environment", "labels", "sysctls", "annotations",
+					   "extra_hosts", NULL};
+	static const char *const replaced[] = {"command", "entrypoint", NULL};
+	json_t *out;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	for (i = 0; replaced[i]; i++)
+		if (key && strcmp(key, replaced[i]) == 0)
+			return json_deep_copy(over);
+	for (i = 0; maps[i]; i++)
+		if (key && strcmp(key, maps[i]) == 0) {
+			bool hosts = strcmp(key, "extra_hosts") == 0;
+			json_t *a = as_map(base, hosts), *b = as_map(over, hosts);
+			if (a == NULL || b == NULL) {
+				json_decref(a);
+				json_decref(b);
+				return json_deep_copy(over); /* refused as it is later */
+			}
+			json_object_update(a, b);
+			json_decref(b);
+			return a;
+		}
+	if (key && (strcmp(key, "networks") == 0 || strcmp(key, "depends_on") == 0) &&
+	    json_is_array(base) != json_is_array(over)) {
+		bool deps = strcmp(key, "depends_on") == 0;
+		json_t *a = names_map(base, deps), *b = names_map(over, deps);
+		if (a != NULL && b != NULL)
+			json_object_update(a, b);
+		json_decref(b);
+		return a ? a : json_deep_copy(over);
+	}
+	if (json_is_array(base) && json_is_array(over)) {
+		int keyed = 0;
+		if (key && strcmp(key, "volumes") == 0)
+			keyed = 1;
+		else if (key && strcmp(key, "devices") == 0)
+			keyed = 2;
+		else if (key && (strcmp(key, "secrets") == 0 || strcmp(key, "configs") == 0))
+			keyed = 3;
+		return merge_list(base, over, keyed);
+	}
+	if (!json_is_object(base) || !json_is_object(over))
+		return json_deep_copy(over);
+	out = json_deep_copy(base);
+	json_object_foreach((json_t *)over, k, v)
+	{
+		json_t *b = json_object_get(out, k);
+		/* inside a mapping (healthcheck, deploy, build, logging ...):
+		 * its own maps merged (build.args, logging.options), lists
+		 * replaced, except healthcheck.test is a command */
+		json_object_set_new(out, k,
+				    b ? merge_value(strcmp(k, "test") == 0 ? "command"
+						    : strcmp(k, "args") == 0 ? "environment"
+									      : NULL,
+						    b, v)
+				      : json_deep_copy(v));
+	}
+	return out;
+}
+
+static json_t *load_tree(struct cx *c, const char *path, struct cx *sub, bc_buf *text);
+
+/* The service name of services (of the file c reads) with its extends
+ * resolved: its base (in the same file, or in extends.file) resolved
+ * first, then this one merged onto it. A new reference, without extends;
+ * NULL with err. */
+static json_t *
+extended(struct cx *c, const json_t *services, const char *name, int depth)
+{
+	const json_t *s = json_object_get(services, name), *ext;
+	const char *base_name, *file = NULL, *k;
+	json_t *base = NULL, *own, *out, *v;
+
+	if (!json_is_object(s))
+		return json_deep_copy(s); /* refused as it is by service() */
+	if ((ext = json_object_get(s, "extends")) == NULL)
+		return json_deep_copy(s);
+	if (depth >= MAX_EXTENDS) {
+		bc_err_set(c->err, BC_EINVAL,
+			   "%s: service '%s': extends goes round in a cycle or deeper than %d",
+			   c->source, name, MAX_EXTENDS);
+		return NULL;
+	}
+	base_name = json_is_string(ext) ? json_string_value(ext)
+					: json_string_value(json_object_get(ext, "service"));
+	json_object_foreach((json_t *)ext, k, v) if (strcmp(k, "service") && strcmp(k, "file"))
+	    base_name = NULL;
+	if (json_is_object(ext) && json_object_get(ext, "file") != NULL &&
+	    (file = json_string_value(json_object_get(ext, "file"))) == NULL)
+		base_name = NULL;
+	if (base_name == NULL) {
+		bc_err_set(c->err, BC_EINVAL,
+			   "%s: service '%s': extends must be a service name or {service, file}",
+			   c->source, name);
+		return NULL;
+	}
+	if (file != NULL) {
+		struct cx sub;
+		bc_buf text = {0};
+		char path[1024];
+		json_t *tree;
+		if (file_near(c, "extends.file", file, path, sizeof(path)) < 0)
+			return NULL;
+		if ((tree = load_tree(c, path, &sub, &text)) == NULL) {
+			bc_buf_free(&text);
+			return NULL;
+		}
+		if (json_object_get(json_object_get(tree, "services"), base_name) == NULL)
+			bc_err_set(c->err, BC_EINVAL,
+				   "%s: service '%s': extends: %s has no service '%s'", c->source,
+				   name, path, base_name);
+		else if ((base = extended(&sub, json_object_get(tree, "services"), base_name,
+					  depth + 1)) != NULL &&
+			 absolutize(&sub, "extends", base) < 0) {
+			json_decref(base);
+			base = NULL;
+		}
+		json_decref(tree);
+		json_decref(sub.unset);
+		bc_buf_free(&text);
+	} else if (json_object_get(services, base_name) == NULL) {
+		bc_err_set(c->err, BC_EINVAL, "%s: service '%s': extends: no service '%s'",
+			   c->source, name, base_name);
+	} else {
+		base = extended(c, services, base_name, depth + 1);
+	}
+	if (base == NULL)
+		return NULL;
+	own = json_deep_copy(s);
+	json_object_del(own, "extends");
+	out = json_deep_copy(base);
+	json_object_foreach(own, k, v)
+	{
+		json_t *b = json_object_get(out, k);
+		json_object_set_new(out, k, b ? merge_value(k, b, v) : json_deep_copy(v));
+	}
+	json_decref(own);
+	json_decref(base);
+	return out;
+}
+
+/* The file at path read and converted for extends (interpolated with the
+ * environment and c's .env, as docker compose interpolates it), in sub
+ * (its errors name it). text holds the file; the tree is the caller's. */
+static json_t *
+load_tree(struct cx *c, const char *path, struct cx *sub, bc_buf *text)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	json_t *tree = NULL;
+	char *dir;
+
+	memset(sub, 0, sizeof(*sub));
+	if (read_text(c, path, text) < 0)
+		return NULL;
+	sub->source = path;
+	sub->opts = c->opts;
+	sub->err = c->err;
+	sub->dotenv = c->dotenv;
+	sub->files = c->files;
+	sub->project = c->project;
+	snprintf(sub->dirbuf, sizeof(sub->dirbuf), "%s", path);
+	if ((dir = dirname(sub->dirbuf)) != sub->dirbuf)
+		snprintf(sub->dirbuf, sizeof(sub->dirbuf), "%s", dir);
+	sub->dir = sub->dirbuf;
+	tree = yaml_tree(sub, &parser, &doc, bc_buf_cstr(text), text->len, &root);
+	yaml_done(sub, &parser);
+	if (tree != NULL && !json_is_object(json_object_get(tree, "services"))) {
+		bc_err_set(c->err, BC_EINVAL, "%s: 'services' must be a mapping", path);
+		json_decref(tree);
+		return NULL;
+	}
+	return tree;
+}
+
+/* tree's services with their extends resolved (a new tree). */
+static json_t *
+resolve_extends(struct cx *c, const json_t *tree)
+{
+	json_t *out = json_deep_copy(tree), *svcs = json_object_get(out, "services"), *v;
+	const char *name;
+	bool any = false;
+
+	json_object_foreach(svcs, name, v) any |= json_object_get(v, "extends") != NULL;
+	if (!any)
+		return out;
+	json_object_foreach(svcs, name, v)
+	{
+		json_t *r = extended(c, json_object_get(tree, "services"), name, 0);
+		if (r == NULL) {
+			json_decref(out);
+			return NULL;
+		}
+		json_object_set_new(svcs, name, r);
+	}
+	return out;
+}
+
+static json_t *to_target_x(struct cx *c, json_t *tree, yaml_node_t *root, bool part);
+
+/* The included file's resources added to into (the including file's
+ * tree): an included file is read as its own project directory (or the
+ * entry's project_directory), interpolated with its own .env (or the
+ * entry's env_file), checked whole with errors naming it, its paths made
+ * absolute; a name defined twice differently is an error. */
+static int
+include_one(struct cx *c, const json_t *entry, json_t *into, int line)
+{
+	static const char *const tops[] = {"services", "volumes", "networks", "secrets", "configs"};
+	const char *p = json_string_value(entry), *pd = NULL, *k;
+	const json_t *envf = NULL, *v;
+	struct cx sub = {0};
+	bc_compose_opts so = c->opts ? *c->opts : (bc_compose_opts){0};
+	bc_buf text = {0};
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root = NULL;
+	json_t *tree = NULL, *exp = NULL;
+	char path[1024], envpath[1024], dirbuf[1024], *d;
+	int rc = -1;
+
+	if (json_is_object(entry)) {
+		const json_t *pj = json_object_get(entry, "path");
+		p = json_string_value(pj);
+		if (json_is_array(pj) && json_array_size(pj) == 1)
+			p = json_string_value(json_array_get(pj, 0));
+		else if (json_is_array(pj))
+			return bc_err_set(c->err, BC_EINVAL,
+					  "%s: include: a path of several files (an override) is "
+					  "not supported; include each",
+					  loc(c, line));
+		pd = json_string_value(json_object_get(entry, "project_directory"));
+		envf = json_object_get(entry, "env_file");
+		json_object_foreach((json_t *)entry, k, v) if (strcmp(k, "path") &&
+							       strcmp(k, "project_directory") &&
+							       strcmp(k, "env_file")) p = NULL;
+		if ((json_object_get(entry, "project_directory") && pd == NULL) ||
+		    (envf && !json_is_string(envf)))
+			p = NULL;
+	}
+	if (p == NULL)
+		return bc_err_set(c->err, BC_EINVAL,
+				  "%s: include: each entry is a path or {path, project_directory, "
+				  "env_file}",
+				  loc(c, line));
+	if (c->depth >= MAX_INCLUDE)
+		return bc_err_set(c->err, BC_EINVAL,
+				  "%s: include goes round in a cycle or deeper than %d", loc(c, line),
+				  MAX_INCLUDE);
+	if (file_near(c, "include", p, path, sizeof(path)) < 0)
+		return -1;
+	if (read_text(c, path, &text) < 0)
+		goto out;
+	sub.source = path;
+	sub.err = c->err;
+	sub.files = c->files;
+	sub.depth = c->depth + 1;
+	sub.project = c->project;
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	d = dirname(dirbuf);
+	if (pd != NULL && file_near(c, "include.project_directory", pd, sub.dirbuf,
+				    sizeof(sub.dirbuf)) < 0)
+		goto out;
+	if (pd == NULL)
+		snprintf(sub.dirbuf, sizeof(sub.dirbuf), "%s", d);
+	sub.dir = sub.dirbuf;
+	/* its own variables: env_file, else its project directory's .env */
+	sub.dotenv = json_object();
+	if (envf != NULL && file_near(c, "include.env_file", json_string_value(envf), envpath,
+				      sizeof(envpath)) < 0)
+		goto out;
+	if (envf == NULL)
+		snprintf(envpath, sizeof(envpath), "%s/.env", sub.dir);
+	if (read_env_file(&sub, envpath, sub.dotenv, envf == NULL) < 0)
+		goto out;
+	so.env_file = NULL;
+	sub.opts = &so;
+	so.project = c->project;
+	if ((tree = yaml_tree(&sub, &parser, &doc, bc_buf_cstr(&text), text.len, &root)) == NULL ||
+	    (exp = to_target_x(&sub, tree, root, true)) == NULL) {
+		yaml_done(&sub, &parser);
+		goto out;
+	}
+	yaml_done(&sub, &parser);
+	/* checked whole; what it adds is its tree, includes and extends done */
+	json_decref(exp);
+	exp = json_incref(sub.tree);
+	/* its paths are its directory's */
+	json_object_foreach(json_object_get(exp, "services"), k, v)
+	{
+		char what[1300];
+		snprintf(what, sizeof(what), "%s: service '%s'", path, k);
+		if (absolutize(&sub, what, (json_t *)v) < 0)
+			goto out;
+	}
+	if (absolutize_defs(&sub, exp) < 0)
+		goto out;
+	for (size_t t = 0; t < sizeof(tops) / sizeof(tops[0]); t++) {
+		json_t *mine = json_object_get(into, tops[t]);
+		json_object_foreach(json_object_get(exp, tops[t]), k, v)
+		{
+			const json_t *was = json_object_get(mine, k);
+			if (was != NULL && !json_equal(was, v)) {
+				bc_err_set(c->err, BC_EINVAL,
+					   "%s: include: %s '%s' of %s is defined here too, "
+					   "differently",
+					   loc(c, line), tops[t], k, path);
+				goto out;
+			}
+			if (mine == NULL)
+				json_object_set_new(into, tops[t], mine = json_object());
+			json_object_set(mine, k, (json_t *)v);
+		}
+	}
+	rc = 0;
+out:
+	json_decref(sub.tree);
+	json_decref(tree);
+	json_decref(exp);
+	json_decref(sub.dotenv);
+	json_decref(sub.unset);
+	bc_buf_free(&text);
+	return rc;
+}
+
 /* The compose structure (tree) into a v3 document. root is its YAML node
  * when it came from YAML (for line numbers), else NULL. */
 static json_t *
-to_target(struct cx *c, json_t *tree, yaml_node_t *root)
+to_target_x(struct cx *c, json_t *tree, yaml_node_t *root, bool part)
 {
 	yaml_node_t *svcs_node;
-	json_t *out = NULL, *services, *vols = NULL, *nets = NULL, *v;
+	json_t *out = NULL, *services, *vols = NULL, *nets = NULL, *v, *merged;
 	const char *k;
 	char project[64], uuid[64];
 	int64_t app_id;
@@ -1497,14 +2097,42 @@ to_target(struct cx *c, json_t *tree, yaml_node_t *root)
 	json_object_foreach(tree, k, v) if (strncmp(k, "x-", 2) != 0 && strcmp(k, "version") &&
 					    strcmp(k, "name") && strcmp(k, "services") &&
 					    strcmp(k, "volumes") && strcmp(k, "networks") &&
-					    strcmp(k, "secrets") && strcmp(k, "configs"))
+					    strcmp(k, "secrets") && strcmp(k, "configs") &&
+					    strcmp(k, "include"))
 	{
 		bad_key(c, root, "top level", k);
 		return NULL;
 	}
-	c->tree = tree;
+	if (project_name(c, tree, project, sizeof(project)) < 0)
+		return NULL;
+	c->project = project;
+	/* include: the other files' resources first; then extends */
+	merged = json_deep_copy(tree);
+	json_object_del(merged, "include");
+	if ((v = json_object_get(tree, "include")) != NULL) {
+		size_t i;
+		json_t *e;
+		int line = key_line(c, root, "include");
+		if (!json_is_array(v)) {
+			json_decref(merged);
+			bc_err_set(c->err, BC_EINVAL, "%s: include must be a list", loc(c, line));
+			return NULL;
+		}
+		json_array_foreach(v, i, e) if (include_one(c, e, merged, line) < 0)
+		{
+			json_decref(merged);
+			return NULL;
+		}
+	}
+	json_decref(c->tree);
+	c->tree = resolve_extends(c, merged);
+	json_decref(merged);
+	if ((tree = c->tree) == NULL)
+		return NULL;
 	if (secret_defs(c, root, true) < 0 || secret_defs(c, root, false) < 0)
 		return NULL;
+	if (part && json_object_get(tree, "services") == NULL)
+		return json_object(); /* an included file of volumes, networks ... only */
 	svcs_node = child(c, root, "services");
 	if (!json_is_object(json_object_get(tree, "services")) ||
 	    json_object_size(json_object_get(tree, "services")) == 0) {
@@ -1512,9 +2140,6 @@ to_target(struct cx *c, json_t *tree, yaml_node_t *root)
 			   loc(c, key_line(c, root, "services")));
 		return NULL;
 	}
-	if (project_name(c, tree, project, sizeof(project)) < 0)
-		return NULL;
-	c->project = project;
 	services = json_object();
 	json_object_foreach(json_object_get(tree, "services"), k, v)
 	{
@@ -1528,7 +2153,7 @@ to_target(struct cx *c, json_t *tree, yaml_node_t *root)
 		}
 		json_object_set_new(services, k, s);
 	}
-	if (json_object_size(services) == 0) {
+	if (json_object_size(services) == 0 && !part) {
 		json_decref(services);
 		bc_err_set(c->err, BC_EINVAL,
 			   "%s: no service runs: each is in profiles not enabled (--profile NAME, "
@@ -1561,19 +2186,30 @@ out:
 	return out;
 }
 
+static json_t *
+to_target(struct cx *c, json_t *tree, yaml_node_t *root)
+{
+	return to_target_x(c, tree, root, false);
+}
+
 json_t *
 bc_compose_to_target(const json_t *compose, const char *source, const bc_compose_opts *opts,
 		     bc_err *err)
 {
-	struct cx c = {.source = source, .opts = opts, .err = err};
-	return to_target(&c, (json_t *)compose, NULL);
+	int files = 0;
+	struct cx c = {.source = source, .opts = opts, .err = err, .files = &files};
+	json_t *out = to_target(&c, (json_t *)compose, NULL);
+	json_decref(c.tree);
+	json_decref(c.unset);
+	return out;
 }
 
 json_t *
 bc_compose_parse(const char *text, size_t len, const char *source, const char *dir,
 		 const bc_compose_opts *opts, bc_err *err)
 {
-	struct cx c = {.source = source, .dir = dir, .opts = opts, .err = err};
+	int files = 0;
+	struct cx c = {.source = source, .dir = dir, .opts = opts, .err = err, .files = &files};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -1598,6 +2234,7 @@ bc_compose_parse(const char *text, size_t len, const char *source, const char *d
 	if ((tree = yaml_tree(&c, &parser, &doc, text, len, &root)) != NULL)
 		out = to_target(&c, tree, root);
 	json_decref(tree);
+	json_decref(c.tree);
 	json_decref(c.dotenv);
 	json_decref(c.unset);
 	yaml_done(&c, &parser);

@@ -48,6 +48,12 @@ for f in "$here"/../fixtures/compose/*.yml; do
 	# build contexts)
 	cp "$f" "$T/$name"
 	for d in $(sed -n 's/^# dirs: //p' "$f"); do mkdir -p "$T/$d"; done
+	# and the files it reads ("# with: a.yml sub/b.env": include, extends,
+	# secrets), from tests/fixtures/compose/parts/
+	for w in $(sed -n 's/^# with: //p' "$f"); do
+		mkdir -p "$(dirname "$T/$w")"
+		cp "$here/../fixtures/compose/parts/$w" "$T/$w"
+	done
 	out=$(cd "$T" && env -u DB_PASSWORD -u API_TOKEN "$BIN/balena-compose" config -f "$name" -p corpus 2>"$T/err")
 	rc=$?
 	sed -n 's/^# check: //p' "$f" >"$T/checks"

@@ -719,6 +719,124 @@ test_build_spec(void **state)
 	json_decref(t);
 }
 
+/* extends (same file, another file, chained) merged as the specification
+ * merges; include adds another file's resources, read in its own
+ * directory with its own .env; errors name the file they are in */
+static void
+test_extends_include(void **state)
+{
+	bc_err err = {0};
+	char real[4096], want[4200];
+	json_t *t, *svcs, *web, *comp;
+	(void)state;
+	assert_non_null(realpath(dir, real));
+	write_file("base.yml", "services:\n"
+			       "  webapp:\n"
+			       "    image: img:${TAG}\n"
+			       "    environment: [A=1, B=2]\n"
+			       "    labels: {l1: a}\n"
+			       "    ports: ['8080:80']\n"
+			       "    volumes: ['./static:/static', 'data:/data']\n"
+			       "    command: base\n"
+			       "    healthcheck: {test: [CMD, 'true'], interval: 10s}\n"
+			       "  loop1: {image: x, extends: loop2}\n"
+			       "  loop2: {image: x, extends: loop1}\n");
+	t = parse("services:\n"
+		  "  web:\n"
+		  "    extends: {file: base.yml, service: webapp}\n"
+		  "    environment: {B: '3'}\n"
+		  "    labels: [l2=b]\n"
+		  "    ports: ['8080:80', '8443:443']\n"
+		  "    volumes: ['./mine:/data']\n"
+		  "    healthcheck: {interval: 5s}\n"
+		  "  web2:\n"
+		  "    extends: web\n"
+		  "    command: [other]\n"
+		  "volumes: {data: {}}\n",
+		  &err);
+	if (t == NULL)
+		fail_msg("%s", err.msg);
+	svcs = services_of(t);
+	web = json_object_get(svcs, "web");
+	comp = json_object_get(web, "composition");
+	assert_string_equal(json_string_value(json_object_get(web, "image")), "img:v1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(web, "environment"),
+							      "A")),
+			    "1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(web, "environment"),
+							      "B")),
+			    "3");
+	assert_non_null(json_object_get(json_object_get(web, "labels"), "l1"));
+	assert_non_null(json_object_get(json_object_get(web, "labels"), "l2"));
+	/* ports appended without repeats; volumes by target, the base's paths
+	 * its own directory's */
+	assert_int_equal(json_array_size(json_object_get(comp, "ports")), 2);
+	snprintf(want, sizeof(want), "%s/static:/static", real);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(comp, "volumes"), 0)),
+			    want);
+	snprintf(want, sizeof(want), "%s/mine:/data", real);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(comp, "volumes"), 1)),
+			    want);
+	assert_int_equal(json_array_size(json_object_get(comp, "volumes")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(comp, "healthcheck"),
+							      "interval")),
+			    "5s");
+	assert_non_null(json_object_get(json_object_get(comp, "healthcheck"), "test"));
+	/* chained: web2 is web with its own command */
+	comp = json_object_get(json_object_get(svcs, "web2"), "composition");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(comp, "command"), 0)),
+			    "other");
+	assert_int_equal(json_array_size(json_object_get(comp, "ports")), 2);
+	json_decref(t);
+
+	expect("services:\n  a: {extends: {file: base.yml, service: loop1}}\n",
+	       "base.yml: service 'loop2': extends goes round in a cycle");
+	expect("services:\n  a: {extends: nope}\n", "service 'a': extends: no service 'nope'");
+	expect("services:\n  a: {extends: {file: base.yml, service: nope}}\n",
+	       "extends: " );
+	expect("services:\n  a: {extends: {file: missing.yml, service: x}}\n", "missing.yml");
+	expect("services:\n  a: {extends: {service: x, frob: 1}}\n",
+	       "service 'a': extends must be a service name or {service, file}");
+
+	/* include: its own directory, .env and paths; a resource defined twice
+	 * differently is an error; an error in it names it */
+	write_file("inc.yml", "services:\n"
+			      "  db:\n"
+			      "    image: db:${DBTAG}\n"
+			      "    volumes: ['./dbdata:/var/lib/db', 'dbvol:/v']\n"
+			      "volumes: {dbvol: {}}\n");
+	write_file(".env", "DBTAG=from-dotenv\n");
+	t = parse("include: [inc.yml]\nservices:\n  web: {image: w, volumes: ['dbvol:/x']}\n", &err);
+	if (t == NULL)
+		fail_msg("%s", err.msg);
+	svcs = services_of(t);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(svcs, "db"), "image")),
+			    "db:from-dotenv");
+	snprintf(want, sizeof(want), "%s/dbdata:/var/lib/db", real);
+	assert_string_equal(json_string_value(json_array_get(
+				json_object_get(json_object_get(json_object_get(svcs, "db"),
+								"composition"),
+						"volumes"),
+				0)),
+			    want);
+	json_decref(t);
+	write_file("bad-inc.yml", "services:\n  db:\n    image: a\n    frob: 1\n");
+	expect("include: [bad-inc.yml]\nservices:\n  web: {image: w}\n",
+	       "bad-inc.yml:4: service 'db': key 'frob' is not supported");
+	expect("include: [inc.yml]\nservices:\n  db: {image: other}\n",
+	       "compose.yml:1: include: services 'db' of");
+	expect("include: [{path: inc.yml, frob: 1}]\nservices:\n  web: {image: w}\n",
+	       "include: each entry is a path or {path, project_directory, env_file}");
+	write_file("self.yml", "include: [self.yml]\nservices:\n  s: {image: a}\n");
+	expect("include: [self.yml]\nservices:\n  web: {image: w}\n",
+	       "include goes round in a cycle or deeper than 8");
+	{
+		char p[128];
+		snprintf(p, sizeof(p), "%s/.env", dir);
+		unlink(p);
+	}
+}
+
 static void
 test_build_contract(void **state)
 {
@@ -815,6 +933,7 @@ main(void)
 	    cmocka_unit_test(test_build_contract),
 	    cmocka_unit_test(test_binds_secrets_configs),
 	    cmocka_unit_test(test_build_spec),
+	    cmocka_unit_test(test_extends_include),
 	};
 	return cmocka_run_group_tests_name("compose", tests, setup, teardown);
 }
