@@ -245,6 +245,7 @@ bc_device_facts_from(bc_device_facts *f, const char *os_release, const char *dev
 		os_value(os_release, "ID", f->os_slug, sizeof(f->os_slug));
 		os_value(os_release, "VERSION", f->os_version, sizeof(f->os_version));
 		os_value(os_release, "BALENA_BOARD_REV", f->board_rev, sizeof(f->board_rev));
+		os_value(os_release, "PRETTY_NAME", f->os_pretty, sizeof(f->os_pretty));
 	}
 	for (i = 0; sysname[i] && i + 1 < sizeof(f->kernel_slug); i++)
 		f->kernel_slug[i] = (char)tolower((unsigned char)sysname[i]);

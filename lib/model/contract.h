@@ -34,6 +34,9 @@ typedef struct bc_device_facts {
 	/* not a contract's: os-release's BALENA_BOARD_REV, for the label
 	 * io.balena.features.host-os.board-rev */
 	char board_rev[64];
+	/* not a contract's either: os-release's PRETTY_NAME ("balenaOS
+	 * 2.88.4+rev1"), for BALENA_HOST_OS_VERSION */
+	char os_pretty[128];
 } bc_device_facts;
 
 /* A contract as the supervisor takes it: an object; type and slug strings

@@ -157,10 +157,19 @@ inject(struct sb *b)
 		ENV("_SERVICE_NAME", b->svc->name);
 		ENV("_DEVICE_UUID", c->device_uuid);
 		ENV("_DEVICE_TYPE", c->device_type);
+		ENV("_DEVICE_ARCH", c->device_arch);
+		ENV("_HOST_OS_VERSION", c->host_os);
+		ENV("_APP_UUID", c->app_uuid);
+		ENV("_DEVICE_NAME_AT_INIT", c->device_name);
 #undef ENV
 	}
-	setenv_default(b->env, "BALENA_APP_UUID", c->app_uuid);
-	setenv_default(b->env, "BALENA_DEVICE_NAME_AT_INIT", c->device_name);
+	/* where a hand-over's new container says the old one may go (the lock
+	 * directory, at /tmp/balena: the executor watches it there) */
+	if (c->lockdir != NULL) {
+		setenv_default(b->env, "BALENA_SERVICE_HANDOVER_COMPLETE_PATH",
+			       "/tmp/balena/handover-complete");
+		setenv_default(b->env, "RESIN_SERVICE_KILL_ME_PATH", "/tmp/balena/handover-complete");
+	}
 	setenv_default(b->env, "BALENA_APP_LOCK_PATH", "/tmp/balena/updates.lock");
 	setenv_default(b->env, "RESIN_APP_LOCK_PATH", "/tmp/resin/resin-updates.lock");
 	if (c->lockdir != NULL) {

@@ -36,6 +36,8 @@ typedef struct bc_spec_ctx {
 	const char *device_type; /* may be NULL */
 	const char *device_name; /* may be NULL */
 	const char *board_rev;	 /* the host OS's BALENA_BOARD_REV; may be NULL */
+	const char *device_arch; /* amd64, aarch64, armv7hf ...; may be NULL */
+	const char *host_os;	 /* the host OS's PRETTY_NAME; may be NULL */
 	const char *api_key;	 /* for io.balena.features.balena-api; may be NULL */
 	const char *api_url;	 /* the same; may be NULL */
 	const char *lockdir;	 /* host base of the update-lock dirs; NULL: none */

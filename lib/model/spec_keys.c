@@ -108,6 +108,23 @@ k_strlist(struct sb *b, const struct key *k, json_t *v)
 }
 
 /* "K=V" list or map of scalars into obj; sep is '=' (or ':' for hosts). */
+/* environment's and labels' names as the supervisor takes them (the
+ * others' pairs, sysctls ..., are checked by the engine): true if fine,
+ * else false with the error set */
+static bool
+name_ok(struct sb *b, const char *key, const char *name)
+{
+	bool env = strcmp(key, "environment") == 0;
+
+	if ((!env && strcmp(key, "labels") != 0) || bc_name_ok(name, env))
+		return true;
+	spec_fail(b, key,
+		  "the name '%.64s' is empty, too long, or has a space, a quote or a control "
+		  "character",
+		  name);
+	return false;
+}
+
 int
 spec_pairs_into(struct sb *b, const char *key, json_t *v, json_t *obj, char sep)
 {
@@ -119,6 +136,8 @@ spec_pairs_into(struct sb *b, const char *key, json_t *v, json_t *obj, char sep)
 		json_object_foreach(v, name, e)
 		{
 			char num[64];
+			if (!name_ok(b, key, name))
+				return -1;
 			if (json_is_string(e))
 				json_object_set(obj, name, e);
 			else if (json_is_integer(e) || json_is_real(e) || json_is_boolean(e)) {
@@ -158,6 +177,8 @@ spec_pairs_into(struct sb *b, const char *key, json_t *v, json_t *obj, char sep)
 				return spec_fail(b, key, "'%s' has an empty or overlong name", s);
 			memcpy(k2, s, n);
 			k2[n] = '\0';
+			if (!name_ok(b, key, k2))
+				return -1;
 			json_object_set_new(obj, k2, json_string(eq + 1));
 		}
 	}

@@ -43,8 +43,17 @@ string_map(const json_t *m, const char *what, const char *where, bc_err *err)
 	if (json_object_size(m) > BC_TARGET_MAX_MAP)
 		return bc_err_set(err, BC_ETOOBIG, "%s: '%s' has more than %d entries", where, what,
 				  BC_TARGET_MAX_MAP);
-	json_object_foreach((json_t *)m, k, v) if (!json_is_string(v)) return bc_err_set(
-	    err, BC_EINVAL, "%s: '%s' value of '%s' must be a string", where, what, k);
+	json_object_foreach((json_t *)m, k, v)
+	{
+		if (!json_is_string(v))
+			return bc_err_set(err, BC_EINVAL, "%s: '%s' value of '%s' must be a string",
+					  where, what, k);
+		if (!bc_name_ok(k, strcmp(what, "environment") == 0))
+			return bc_err_set(err, BC_EINVAL,
+					  "%s: '%s': the name '%.64s' is empty, too long, or has a "
+					  "space, a quote or a control character",
+					  where, what, k);
+	}
 	return 0;
 }
 
@@ -356,6 +365,12 @@ parse_app(bc_state *st, const char *uuid, const json_t *aj, const char *device_u
 			    .board_rev = opts && opts->facts && opts->facts->board_rev[0]
 					     ? opts->facts->board_rev
 					     : NULL,
+			    .device_arch = opts && opts->facts && opts->facts->arch[0]
+					       ? opts->facts->arch
+					       : NULL,
+			    .host_os = opts && opts->facts && opts->facts->os_pretty[0]
+					   ? opts->facts->os_pretty
+					   : NULL,
 			    .lockdir = opts ? opts->lockdir : NULL,
 			    .api_key = opts ? opts->api_key : NULL,
 			    .api_url = opts ? opts->api_url : NULL,

@@ -328,3 +328,17 @@ bc_label_truthy(const char *v)
 	return v != NULL &&
 	       (strcasecmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "on") == 0);
 }
+
+bool
+bc_name_ok(const char *name, bool env)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 255)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\'' || *p == '`' ||
+		    (env && *p == '='))
+			return false;
+	return true;
+}

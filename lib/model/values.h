@@ -17,6 +17,12 @@ int bc_parse_duration(const json_t *v, int64_t *ns, bc_err *err);
  * "true", "on", any case)? NULL is not. */
 bool bc_label_truthy(const char *v);
 
+/* Is name one an environment variable (env) or a label may have? Not
+ * empty, at most 255 bytes, no space, control character or quote (the
+ * supervisor refuses those: docs/compatibility.md), and no '=' in an
+ * environment variable's. */
+bool bc_name_ok(const char *name, bool env);
+
 /* Byte size: integer, or a number with b/k/m/g (optionally followed by b),
  * any case -> bytes. */
 int bc_parse_bytes(const json_t *v, int64_t *bytes, bc_err *err);

@@ -107,10 +107,11 @@ check "hand-over: old and new ran side by side until the timeout (${gap} ms, 200
 # while it waits: the old is stopped within 2000 + 1000 + 1000 (+ slack)
 check "hand-over: and the old was stopped soon after it (${gap} ms <= 4500)" test "$gap" -le 4500
 
-# the new release says it is ready (handover-complete): the old goes then,
+# the new release says it is ready (it touches BALENA_SERVICE_HANDOVER_COMPLETE_PATH,
+# as the supervisor sets it): the old goes then,
 # long before a 60 s timeout
 target 3 "$V1" hand-over 60000 \
-	"touch /tmp/balena/handover-complete; trap exit TERM; while :; do sleep 1; done" >"$T/h3.json"
+	"touch \$BALENA_SERVICE_HANDOVER_COMPLETE_PATH; trap exit TERM; while :; do sleep 1; done" >"$T/h3.json"
 handover "$T/h3.json" s_13_3_r3
 check "hand-over with handover-complete: up exits 0" test $rc -eq 0
 check "hand-over with handover-complete: the old went ${gap} ms after the new started (timeout 60000)" \

@@ -1042,7 +1042,9 @@ test_feature_labels(void **state)
 	char *env;
 	(void)state;
 
-	bc_device_facts_from(&f, "ID=balena-os\nVERSION=2.88.4\nBALENA_BOARD_REV=\"1.2\"\n",
+	bc_device_facts_from(&f,
+			     "ID=balena-os\nVERSION=2.88.4\nBALENA_BOARD_REV=\"1.2\"\n"
+			     "PRETTY_NAME=\"balenaOS 2.88.4\"\n",
 			     "intel-nuc", "Linux", "6.1.0", "x86_64");
 	labels = json_object_get(svc_json(doc, "sensor"), "labels");
 	json_object_set_new(labels, "io.balena.features.gpu", json_string("1"));
@@ -1069,6 +1071,15 @@ test_feature_labels(void **state)
 	assert_non_null(strstr(env, "\"BALENA_API_KEY=k3y\""));
 	assert_non_null(strstr(env, "\"RESIN_API_KEY=k3y\""));
 	assert_non_null(strstr(env, "\"BALENA_API_URL=https://api.example\""));
+	/* the rest of what the supervisor sets, in both spellings */
+	assert_non_null(strstr(env, "\"BALENA_DEVICE_ARCH=amd64\""));
+	assert_non_null(strstr(env, "\"RESIN_DEVICE_ARCH=amd64\""));
+	assert_non_null(strstr(env, "\"BALENA_HOST_OS_VERSION=balenaOS 2.88.4\""));
+	assert_non_null(strstr(env, "\"RESIN_HOST_OS_VERSION=balenaOS 2.88.4\""));
+	assert_non_null(strstr(env, "\"RESIN_APP_UUID="));
+	assert_non_null(
+	    strstr(env, "\"BALENA_SERVICE_HANDOVER_COMPLETE_PATH=/tmp/balena/handover-complete\""));
+	assert_non_null(strstr(env, "\"RESIN_SERVICE_KILL_ME_PATH=/tmp/balena/handover-complete\""));
 	free(env);
 	/* uploader has none of them */
 	s = bc_app_service(&st.apps[0], "uploader");
@@ -1203,6 +1214,22 @@ test_files(void **state)
 			   json_pack("[{s:s, s:s, s:s}]", "target", "/x", "content", "s3cret",
 				     "uid", "root"),
 			   "a file's uid and gid must be numbers");
+	/* names the supervisor refuses: a space, a quote (the service's own
+	 * maps and the composition's) */
+	{
+		json_t *d = fixture();
+		json_object_set_new(json_object_get(svc_json(d, "sensor"), "environment"), "MY VAR",
+				    json_string("1"));
+		expect_reject(d, "'environment': the name 'MY VAR' is empty, too long, or has a space");
+		d = fixture();
+		json_object_set_new(json_object_get(svc_json(d, "sensor"), "labels"), "a\"b",
+				    json_string("1"));
+		expect_reject(d, "'labels': the name 'a\"b' is empty");
+	}
+	reject_composition("sensor", "environment", json_pack("[s]", "A B=1"),
+			   "'environment': the name 'A B' is empty, too long, or has a space");
+	reject_composition("sensor", "labels", json_pack("{s:s}", "x'y", "1"),
+			   "'labels': the name 'x'y' is empty");
 	reject_composition("sensor", "files", json_string("x"),
 			   "must be a list of at most 64 files");
 	memset(big, 'a', sizeof(big) - 1);
