@@ -1047,6 +1047,94 @@ bad:
 	return NULL;
 }
 
+static json_t *names_map(const json_t *v, bool deps);
+/* Does a top-level volume or network of the file (top "volumes" or
+ * "networks") live outside the app: external, or a name of its own? */
+static bool
+outside(struct cx *c, const char *top, const char *name)
+{
+	const json_t *d = json_object_get(json_object_get(c->tree, top), name);
+	return json_is_true(json_object_get(d, "external")) || json_object_get(d, "name") != NULL;
+}
+
+/* Does the service use a volume or network outside the app? The label
+ * that lets a target do that is set then (a local file is its owner's,
+ * docs/security.md), as for a bind mount. */
+static bool
+uses_outside(struct cx *c, const json_t *comp)
+{
+	const json_t *vols = json_object_get(comp, "volumes"), *nets, *e;
+	const char *k;
+	size_t i;
+
+	json_array_foreach(vols, i, e)
+	{
+		const char *sv = json_string_value(e);
+		char name[256];
+		if (json_is_object(e))
+			sv = json_string_value(json_object_get(e, "source"));
+		if (sv == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(sv, ":"), sv);
+		if (outside(c, "volumes", name))
+			return true;
+	}
+	if (json_object_get(comp, "network_mode") != NULL)
+		return false;
+	nets = json_object_get(comp, "networks");
+	if (nets == NULL)
+		return outside(c, "networks", "default");
+	json_array_foreach(nets, i, e) if (json_is_string(e) &&
+					   outside(c, "networks", json_string_value(e))) return true;
+	json_object_foreach((json_t *)nets, k, e) if (outside(c, "networks", k)) return true;
+	return false;
+}
+
+
+/* container_name: containers are named after the release here (the
+ * reconciler knows them by it); what a fixed name is used for, other
+ * services reaching it by that name, it still does, as a network alias on
+ * each network the service joins. */
+static int
+container_name(struct cx *c, const char *what, const json_t *v, json_t *comp, int line)
+{
+	const char *n = json_string_value(v);
+	json_t *nets, *e;
+	const char *k;
+
+	if (n == NULL || !isalnum((unsigned char)n[0]) || strlen(n) > 128 ||
+	    strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+		strlen(n))
+		return bc_err_set(c->err, BC_EINVAL,
+				  "%s: %s: container_name must be a name of [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+				  loc(c, line), what);
+	if (json_object_get(comp, "network_mode") != NULL) {
+		warn(c, "%s: container_name '%s' is not applied: containers are named after the "
+			"release here, and with network_mode it cannot be a network alias",
+		     what, n);
+		return 0;
+	}
+	nets = json_object_get(comp, "networks");
+	nets = nets ? names_map(nets, false) : json_pack("{s:n}", "default");
+	if (nets == NULL)
+		return 0; /* refused as it is by the target's parser */
+	json_object_foreach(nets, k, e)
+	{
+		json_t *cfg = json_is_object(e) ? json_deep_copy(e) : json_object();
+		json_t *al = json_object_get(cfg, "aliases");
+		if (al == NULL)
+			json_object_set_new(cfg, "aliases", al = json_array());
+		if (json_is_array(al))
+			json_array_append_new(al, json_string(n));
+		json_object_set_new(nets, k, cfg);
+	}
+	json_object_set_new(comp, "networks", nets);
+	warn(c, "%s: container_name '%s': containers are named after the release here; '%s' is "
+		"its network alias, so other services reach it by that name",
+	     what, n, n);
+	return 0;
+}
+
 /* A service's build: (a path, or the long form) as the object the CLI
  * builds from (lib/docker/build.h), its context made absolute. The
  * engine's classic builder has no ssh, secrets, cache_to, ... : those are
@@ -1245,7 +1333,8 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		    strcmp(k, "environment") == 0 || strcmp(k, "env_file") == 0 ||
 		    strcmp(k, "build") == 0 || strcmp(k, "profiles") == 0 ||
 		    strcmp(k, "deploy") == 0 || strcmp(k, "secrets") == 0 ||
-		    strcmp(k, "configs") == 0 || strcmp(k, "pull_policy") == 0)
+		    strcmp(k, "configs") == 0 || strcmp(k, "pull_policy") == 0 ||
+		    strcmp(k, "container_name") == 0)
 			continue;
 		if (strcmp(k, "labels") == 0) {
 			labels = v;
@@ -1352,6 +1441,11 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		}
 	}
 	ephemeral_ports(comp);
+	if ((v = json_object_get(s, "container_name")) != NULL &&
+	    container_name(c, what, v, comp, key_line(c, node, "container_name")) < 0) {
+		json_decref(labels);
+		goto out;
+	}
 	{
 		bool binds = false;
 		if (local_binds(c, what, comp, key_line(c, node, "volumes"), &binds) < 0 ||
@@ -1362,7 +1456,7 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 			json_decref(labels);
 			goto out;
 		}
-		if (binds)
+		if (binds || uses_outside(c, comp))
 			json_object_set_new(labels, BC_LABEL_BINDS, json_string("1"));
 	}
 	out = json_pack("{s:I, s:I, s:s, s:O, s:o, s:O}", "id", (json_int_t)sid, "image_id",

@@ -33,11 +33,13 @@ app_free(bc_app *a)
 		service_free(&a->services[i]);
 	for (size_t i = 0; i < a->n_volumes; i++) {
 		free(a->volumes[i].name);
+		free(a->volumes[i].docker_name);
 		free(a->volumes[i].config_hash);
 		json_decref(a->volumes[i].spec);
 	}
 	for (size_t i = 0; i < a->n_networks; i++) {
 		free(a->networks[i].name);
+		free(a->networks[i].docker_name);
 		free(a->networks[i].config_hash);
 		json_decref(a->networks[i].spec);
 	}
@@ -199,4 +201,20 @@ bc_strategy_name(enum bc_strategy s)
 		return "hand-over";
 	}
 	return "?";
+}
+
+int
+bc_volume_dname(char *out, size_t n, int64_t app_id, const bc_volume *v)
+{
+	if (v->docker_name != NULL)
+		return fits(snprintf(out, n, "%s", v->docker_name), n);
+	return bc_volume_docker_name(out, n, app_id, v->name);
+}
+
+int
+bc_network_dname(char *out, size_t n, const char *app_uuid, const bc_network *net)
+{
+	if (net->docker_name != NULL)
+		return fits(snprintf(out, n, "%s", net->docker_name), n);
+	return bc_network_docker_name(out, n, app_uuid, net->name);
 }

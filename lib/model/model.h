@@ -98,12 +98,20 @@ typedef struct bc_volume {
 	char *name; /* app-level name; Docker name is <appId>_<name> */
 	char *config_hash;
 	json_t *spec; /* target only: Docker create body */
+	/* target only: the Docker name a release gives it (compose's name:),
+	 * or NULL for <appId>_<name> */
+	char *docker_name;
+	/* target only: made outside the app (compose's external: true): used
+	 * as it is, never created or removed; docker_name is set */
+	bool external;
 } bc_volume;
 
 typedef struct bc_network {
 	char *name; /* app-level name; Docker name is <appUuid>_<name> */
 	char *config_hash;
 	json_t *spec; /* target only */
+	char *docker_name; /* as bc_volume's */
+	bool external;
 } bc_network;
 
 typedef struct bc_app {
@@ -169,6 +177,11 @@ bc_strv_free(bc_strv *v)
 
 /* Docker object names, into out. Return -1 if they do not fit. */
 int bc_container_name(char *out, size_t n, const bc_service *svc);
+/* A volume's or a network's Docker name: its docker_name, else the
+ * derived one (bc_volume_docker_name, bc_network_docker_name). 0, or -1
+ * when it does not fit in out (n bytes). */
+int bc_volume_dname(char *out, size_t n, int64_t app_id, const bc_volume *v);
+int bc_network_dname(char *out, size_t n, const char *app_uuid, const bc_network *net);
 int bc_volume_docker_name(char *out, size_t n, int64_t app_id, const char *name);
 int bc_network_docker_name(char *out, size_t n, const char *app_uuid, const char *name);
 

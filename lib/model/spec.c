@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include "lib/model/spec_int.h"
 
 #include <math.h>
@@ -241,7 +242,9 @@ wire_networks(struct sb *b)
 	b->svc->connect = json_object();
 	json_object_foreach(b->nets, name, ep)
 	{
-		bc_network_docker_name(dn, sizeof(dn), b->ctx->app_uuid, name);
+		const bc_network *an = bc_app_network(b->ctx->app, name);
+		if (an == NULL || bc_network_dname(dn, sizeof(dn), b->ctx->app_uuid, an) < 0)
+			bc_network_docker_name(dn, sizeof(dn), b->ctx->app_uuid, name);
 		/* the network of the highest priority is joined at create */
 		if (b->first_net != NULL ? strcmp(name, b->first_net) == 0 : first) {
 			json_object_set_new(b->host, "NetworkMode", json_string(dn));
@@ -501,12 +504,39 @@ seal(json_t *body, const bc_spec_ctx *ctx, char **hash_out)
 	*hash_out = strdup(hash);
 }
 
+/* external and name (volumes' and networks'): the Docker name, checked
+ * as Docker names it; 1 external, 0 not, -1 err */
+static int
+outside_name(const json_t *cfg, const char *what, const char *name, char **docker_name,
+	     const bc_spec_ctx *ctx, bc_err *err)
+{
+	const json_t *ext = json_object_get(cfg, "external"), *nj = json_object_get(cfg, "name");
+	const char *n = json_string_value(nj);
+
+	if (ext != NULL && !json_is_boolean(ext))
+		return bc_err_set(err, BC_EINVAL, "%s %s '%s': external must be true or false",
+				  ctx->where, what, name);
+	if (nj != NULL && (n == NULL || *n == '\0' || strlen(n) > 255 ||
+			   !isalnum((unsigned char)n[0]) ||
+			   strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			       strlen(n)))
+		return bc_err_set(err, BC_EINVAL,
+				  "%s %s '%s': name must be a Docker name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+				  ctx->where, what, name);
+	if (json_is_true(ext) && n == NULL)
+		n = name; /* external: its own name, unless name says another */
+	if (n != NULL && (*docker_name = strdup(n)) == NULL)
+		return bc_err_sys(err, "%s", what);
+	return json_is_true(ext) ? 1 : 0;
+}
+
 int
 bc_spec_volume(bc_volume *vol, const json_t *cfg, const bc_spec_ctx *ctx, bc_err *err)
 {
 	const char *drv = json_string_value(json_object_get(cfg, "driver"));
 	json_t *opts = json_object_get(cfg, "driver_opts");
 	char dn[600];
+	int ext;
 
 	if (only_keys(cfg, bc_spec_volume_keys, "volume", vol->name, ctx, err) < 0)
 		return -1;
@@ -521,10 +551,20 @@ bc_spec_volume(bc_volume *vol, const json_t *cfg, const bc_spec_ctx *ctx, bc_err
 		    err, BC_EINVAL, "%s volume '%s': driver_opts '%s' must be a string", ctx->where,
 		    vol->name, k);
 	}
-	bc_volume_docker_name(dn, sizeof(dn), ctx->app_id, vol->name);
+	if ((ext = outside_name(cfg, "volume", vol->name, &vol->docker_name, ctx, err)) < 0)
+		return -1;
+	if ((vol->external = ext == 1))
+		return 0; /* used as it is: nothing to make */
+	if (bc_volume_dname(dn, sizeof(dn), ctx->app_id, vol) < 0)
+		return bc_err_set(err, BC_ETOOBIG, "%s volume '%s': name too long", ctx->where,
+				  vol->name);
 	vol->spec = json_pack("{s:s, s:s, s:o, s:o}", "Name", dn, "Driver", drv ? drv : "local",
 			      "DriverOpts", json_is_object(opts) ? json_copy(opts) : json_object(),
 			      "Labels", component_labels(cfg, ctx));
+	/* a name of its own: the label says whose it is */
+	if (vol->docker_name != NULL)
+		json_object_set_new(json_object_get(vol->spec, "Labels"), BC_LABEL_COMPONENT,
+				    json_string(vol->name));
 	seal(vol->spec, ctx, &vol->config_hash);
 	return 0;
 }
@@ -536,6 +576,7 @@ bc_spec_network(bc_network *net, const json_t *cfg, const bc_spec_ctx *ctx, bc_e
 	json_t *ipam = json_object_get(cfg, "ipam"), *ic = json_array(), *e;
 	char dn[600];
 	size_t i;
+	int ext;
 
 	if (only_keys(cfg, bc_spec_network_keys, "network", net->name, ctx, err) < 0) {
 		json_decref(ic);
@@ -551,7 +592,19 @@ bc_spec_network(bc_network *net, const json_t *cfg, const bc_spec_ctx *ctx, bc_e
 				json_object_set(c, m[k][1], json_object_get(e, m[k][0]));
 		json_array_append_new(ic, c);
 	}
-	bc_network_docker_name(dn, sizeof(dn), ctx->app_uuid, net->name);
+	if ((ext = outside_name(cfg, "network", net->name, &net->docker_name, ctx, err)) < 0) {
+		json_decref(ic);
+		return -1;
+	}
+	if ((net->external = ext == 1)) {
+		json_decref(ic);
+		return 0;
+	}
+	if (bc_network_dname(dn, sizeof(dn), ctx->app_uuid, net) < 0) {
+		json_decref(ic);
+		return bc_err_set(err, BC_ETOOBIG, "%s network '%s': name too long", ctx->where,
+				  net->name);
+	}
 	net->spec =
 	    json_pack("{s:s, s:s, s:b, s:{s:s, s:o}, s:b, s:b, s:o}", "Name", dn, "Driver",
 		      drv ? drv : "bridge", "CheckDuplicate", 1, "IPAM", "Driver",
@@ -563,6 +616,9 @@ bc_spec_network(bc_network *net, const json_t *cfg, const bc_spec_ctx *ctx, bc_e
 		      component_labels(cfg, ctx));
 	if (json_is_object(json_object_get(cfg, "driver_opts")))
 		json_object_set(net->spec, "Options", json_object_get(cfg, "driver_opts"));
+	if (net->docker_name != NULL)
+		json_object_set_new(json_object_get(net->spec, "Labels"), BC_LABEL_COMPONENT,
+				    json_string(net->name));
 	seal(net->spec, ctx, &net->config_hash);
 	return 0;
 }

@@ -15,6 +15,9 @@
 
 #define BC_LABEL_HASH "io.balena-compose.config-hash"
 #define BC_LABEL_BINDS "io.balena-compose.features.bind-mounts"
+/* on a volume or network a release names itself (compose's name:): its
+ * name in the app */
+#define BC_LABEL_COMPONENT "io.balena-compose.component"
 /* The app's name, on its containers, volumes and networks: what `state`
  * calls an app that has left the target while parts of it remain (its
  * kept volumes). Outside the hash: a renamed app is not recreated. */

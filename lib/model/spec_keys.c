@@ -792,9 +792,17 @@ spec_add_network(struct sb *b, const char *name, json_t *cfg)
 	json_t *ep, *aliases;
 	int64_t prio = json_integer_value(json_object_get(cfg, "priority")); /* 0: none */
 
-	if (bc_app_network(b->ctx->app, name) == NULL)
+	const bc_network *an = bc_app_network(b->ctx->app, name);
+
+	if (an == NULL)
 		return spec_fail(b, "networks", "network '%s' is not declared by the release",
 				 name);
+	if (!b->allow_binds && (an->external || an->docker_name != NULL))
+		return bc_err_set(b->err, BC_EINVAL,
+				  "%s service '%s': 'networks': network '%s' is outside the app "
+				  "(external or named %s): refused, that needs the label " BC_LABEL_BINDS
+				  "=1",
+				  b->ctx->where, b->svc->name, name, an->docker_name);
 	ep = json_object();
 	aliases = json_array();
 	json_array_append_new(aliases, json_string(b->svc->name));
@@ -811,7 +819,7 @@ spec_add_network(struct sb *b, const char *name, json_t *cfg)
 		b->first_net = name;
 		b->first_prio = prio;
 	}
-	return bc_strv_add(&b->svc->networks, name);
+	return an->external ? 0 : bc_strv_add(&b->svc->networks, name);
 }
 
 static int
@@ -1029,18 +1037,26 @@ volume_entry(struct sb *b, json_t *e)
 		if (vol == NULL)
 			return spec_fail(b, "volumes", "volume '%s' is not declared by the release",
 					 src);
-		if (!b->allow_binds && host_mount(vol->spec, why, sizeof(why))) {
+		if (!b->allow_binds && (vol->external || vol->docker_name != NULL))
+			return bc_err_set(
+			    b->err, BC_EINVAL,
+			    "%s service '%s': 'volumes': volume '%s' is outside the app (external "
+			    "or named %s): refused, that needs the label " BC_LABEL_BINDS "=1",
+			    b->ctx->where, b->svc->name, src, vol->docker_name);
+		if (!b->allow_binds && vol->spec != NULL && host_mount(vol->spec, why, sizeof(why))) {
 			return bc_err_set(
 			    b->err, BC_EINVAL,
 			    "%s service '%s': 'volumes': volume '%s' mounts the host's %s: "
 			    "refused, bind mounts need the label " BC_LABEL_BINDS "=1",
 			    b->ctx->where, b->svc->name, src, why);
 		}
-		bc_volume_docker_name(vname, sizeof(vname), b->ctx->app_id, src);
+		if (bc_volume_dname(vname, sizeof(vname), b->ctx->app_id, vol) < 0)
+			return spec_fail(b, "volumes", "volume '%s': name too long", src);
 		snprintf(bind, sizeof(bind), "%s:%s%s%s%s", vname, dst, ro ? ":ro" : "",
 			 opts[0] && !ro ? ":" : "", opts[0] ? (ro ? "," : "") : "");
 		strncat(bind, opts, sizeof(bind) - strlen(bind) - 1);
-		if (!bc_strv_has(&b->svc->volumes, src))
+		/* what it waits for: the app's own (an external one is there) */
+		if (!vol->external && !bc_strv_has(&b->svc->volumes, src))
 			bc_strv_add(&b->svc->volumes, src);
 	}
 	json_array_append_new(b->binds, json_string(bind));
@@ -1208,9 +1224,11 @@ const struct key bc_spec_keys[] = {
 
 const size_t bc_spec_nkeys = sizeof(bc_spec_keys) / sizeof(bc_spec_keys[0]);
 
-const char *const bc_spec_volume_keys[] = {"driver", "driver_opts", "labels", NULL};
+const char *const bc_spec_volume_keys[] = {"driver", "driver_opts", "labels",
+					   "external", "name",	      NULL};
 const char *const bc_spec_network_keys[] = {"driver",	   "driver_opts", "labels", "ipam",
-					    "enable_ipv6", "internal",	  NULL};
+					    "enable_ipv6", "internal",	  "external", "name",
+					    NULL};
 
 bool
 bc_spec_service_key(const char *key)

@@ -168,6 +168,7 @@ add_component(bc_state *st, const json_t *o, bool vol, bc_err *err)
 {
 	const char *name = json_string_value(json_object_get(o, "Name"));
 	const char *uuid = label(o, "io.balena.app-uuid"), *short_name, *h;
+	bool named = false;
 	char appid_s[32];
 	int64_t app_id;
 	bc_app *a;
@@ -180,6 +181,9 @@ add_component(bc_state *st, const json_t *o, bool vol, bc_err *err)
 	short_name = after_prefix(name, vol ? appid_s : uuid);
 	if (short_name == NULL && !vol)
 		short_name = after_prefix(name, appid_s);
+	/* one the release named itself (compose's name:) says whose it is */
+	if (short_name == NULL && (short_name = label(o, BC_LABEL_COMPONENT)) != NULL)
+		named = true;
 	if (short_name == NULL)
 		return 0;
 	if ((a = app_for(st, app_id, o)) == NULL)
@@ -187,12 +191,14 @@ add_component(bc_state *st, const json_t *o, bool vol, bc_err *err)
 	h = label(o, "io.balena-compose.config-hash");
 	if (vol) {
 		bc_volume *v = bc_app_add_volume(a);
-		if (v == NULL || (v->name = strdup(short_name)) == NULL)
+		if (v == NULL || (v->name = strdup(short_name)) == NULL ||
+		    (named && (v->docker_name = strdup(name)) == NULL))
 			return bc_err_sys(err, "current state");
 		v->config_hash = h ? strdup(h) : NULL;
 	} else {
 		bc_network *n = bc_app_add_network(a);
-		if (n == NULL || (n->name = strdup(short_name)) == NULL)
+		if (n == NULL || (n->name = strdup(short_name)) == NULL ||
+		    (named && (n->docker_name = strdup(name)) == NULL))
 			return bc_err_sys(err, "current state");
 		n->config_hash = h ? strdup(h) : NULL;
 	}

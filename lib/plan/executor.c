@@ -45,6 +45,48 @@ resolve_service_modes(json_t *body, const bc_app *cur, const char *svcname, bc_e
 	return 0;
 }
 
+/* Is the volume or network (kind "volumes" or "networks") of Docker name
+ * dname this app's (its labels say so)? 0, or -1 with err saying to use
+ * external: true for one made outside it. */
+static int
+ours(bc_docker *d, const char *kind, const char *dname, int64_t app_id, bc_err *err)
+{
+	char path[700], id[32];
+	json_t *o = NULL;
+	const char *got;
+	int rc;
+
+	snprintf(path, sizeof(path), "/%s/%s", kind, dname);
+	if (bc_docker_request(d, "GET", path, NULL, &o, err) < 0)
+		return -1;
+	got = json_string_value(json_object_get(json_object_get(o, "Labels"), "io.balena.app-id"));
+	snprintf(id, sizeof(id), "%lld", (long long)app_id);
+	rc = got != NULL && strcmp(got, id) == 0
+		 ? 0
+		 : bc_err_set(err, BC_EINVAL,
+			      "%s '%s' is there already and is not this app's: give it external: "
+			      "true to use it",
+			      strcmp(kind, "volumes") == 0 ? "volume" : "network", dname);
+	json_decref(o);
+	return rc;
+}
+
+/* Does the service's create body mount the Docker volume dname? */
+static bool
+uses_volume(const bc_service *t, const char *dname)
+{
+	const json_t *e;
+	size_t i, n = strlen(dname);
+
+	json_array_foreach(json_object_get(json_object_get(t->spec, "HostConfig"), "Binds"), i, e)
+	{
+		const char *b = json_string_value(e);
+		if (b != NULL && strncmp(b, dname, n) == 0 && b[n] == ':')
+			return true;
+	}
+	return false;
+}
+
 /* The service's files (its secrets and configs from an environment or
  * content source) into the new container, before it starts. */
 static int
@@ -87,6 +129,18 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 			snprintf(sig, sizeof(sig), "%s/handover-complete", dir);
 			unlink(sig);
 		}
+	}
+	/* an external volume is the device's: not made here (the engine would
+	 * make an empty one of that name), so it must be there */
+	for (size_t i = 0; i < s->app->n_volumes; i++) {
+		const bc_volume *v = &s->app->volumes[i];
+		char path[700];
+		if (!v->external || !uses_volume(t, v->docker_name))
+			continue;
+		snprintf(path, sizeof(path), "/volumes/%s", v->docker_name);
+		if (bc_docker_request(d, "GET", path, NULL, NULL, err) < 0)
+			return bc_err_wrap(err, "service '%s': external volume '%s'", t->name,
+					   v->docker_name);
 	}
 	body = json_deep_copy(t->spec);
 	json_object_set_new(body, "Image", json_string(t->image));
@@ -172,17 +226,27 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 		json_decref(spec);
 		if (rc < 0 && err->status == 409) {
 			bc_err_clear(err);
-			return 0;
+			rc = 0;
 		}
+		if (rc == 0 && s->network->docker_name != NULL)
+			return ours(d, "networks", s->network->docker_name, s->app->app_id, err);
 		return rc;
 	}
 	case BC_STEP_REMOVE_NETWORK:
-		bc_network_docker_name(name, sizeof(name), s->app->uuid, s->network->name);
+		if (bc_network_dname(name, sizeof(name), s->app->uuid, s->network) < 0)
+			return bc_err_set(err, BC_ETOOBIG, "network name too long");
 		return bc_docker_network_remove(d, name, err);
 	case BC_STEP_CREATE_VOLUME:
-		return bc_docker_volume_create(d, s->volume->spec, err);
+		if (bc_docker_volume_create(d, s->volume->spec, err) < 0)
+			return -1;
+		/* a name of the release's own: the engine hands back one of that
+		 * name that is there already, which may be someone else's */
+		return s->volume->docker_name != NULL
+			   ? ours(d, "volumes", s->volume->docker_name, s->app->app_id, err)
+			   : 0;
 	case BC_STEP_REMOVE_VOLUME:
-		bc_volume_docker_name(name, sizeof(name), s->app->app_id, s->volume->name);
+		if (bc_volume_dname(name, sizeof(name), s->app->app_id, s->volume) < 0)
+			return bc_err_set(err, BC_ETOOBIG, "volume name too long");
 		return bc_docker_volume_remove(d, name, false, err);
 	case BC_STEP_TAKE_LOCK:
 	case BC_STEP_RELEASE_LOCK:

@@ -400,6 +400,8 @@ component_steps(struct planner *p, const bc_app *c, const bc_app *t)
 	for (size_t i = 0; i < t->n_volumes; i++) {
 		const bc_volume *tv = &t->volumes[i];
 		const bc_volume *cv = c ? bc_app_volume(c, tv->name) : NULL;
+		if (tv->external)
+			continue; /* the device's: used as it is */
 		if (cv == NULL) {
 			if ((s = emit(p, BC_STEP_CREATE_VOLUME, t)) != NULL)
 				s->volume = tv;
@@ -414,6 +416,8 @@ component_steps(struct planner *p, const bc_app *c, const bc_app *t)
 	for (size_t i = 0; i < t->n_networks; i++) {
 		const bc_network *tn = &t->networks[i];
 		const bc_network *cn = c ? bc_app_network(c, tn->name) : NULL;
+		if (tn->external)
+			continue;
 		if (cn == NULL) {
 			if ((s = emit(p, BC_STEP_CREATE_NETWORK, t)) != NULL)
 				s->network = tn;

@@ -519,6 +519,80 @@ test_escalation_gates(void **state)
 	json_decref(d);
 }
 
+/* A volume or network outside the app (external, or a Docker name of the
+ * release's own): the label is the gate; external ones are not made, and
+ * what a service waits for leaves them out; the Docker names are theirs */
+static void
+test_outside_components(void **state)
+{
+	json_t *d, *s, *rel;
+	bc_state st;
+	bc_err err = {0};
+	const bc_service *svc;
+	const json_t *host;
+	(void)state;
+
+	d = fixture();
+	rel = svc_json(d, NULL);
+	s = svc_json(d, "sensor");
+	if (json_object_get(rel, "volumes") == NULL)
+		json_object_set_new(rel, "volumes", json_object());
+	if (json_object_get(rel, "networks") == NULL)
+		json_object_set_new(rel, "networks", json_object());
+	{
+		json_t *v = json_pack("{s:{s:b, s:s}, s:{s:s}}", "shared", "external", 1, "name",
+				      "my-shared", "own", "name", "fixed-own");
+		json_t *n = json_pack("{s:{s:b}, s:{}}", "traefik", "external", 1, "back");
+		json_object_update(json_object_get(rel, "volumes"), v);
+		json_object_update(json_object_get(rel, "networks"), n);
+		json_decref(v);
+		json_decref(n);
+	}
+	json_object_set_new(json_object_get(s, "composition"), "volumes",
+			    json_pack("[s, s]", "shared:/shared", "own:/own"));
+	json_object_set_new(json_object_get(s, "composition"), "networks",
+			    json_pack("[s, s]", "back", "traefik"));
+	expect_reject(json_deep_copy(d), "volume 'shared' is outside the app (external or named "
+					 "my-shared): refused, that needs the label");
+	json_object_set_new(json_object_get(s, "labels"), BC_LABEL_BINDS, json_string("1"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	svc = bc_app_service(&st.apps[0], "sensor");
+	host = json_object_get(svc->spec, "HostConfig");
+	assert_true(has_str(json_object_get(host, "Binds"), "my-shared:/shared"));
+	assert_true(has_str(json_object_get(host, "Binds"), "fixed-own:/own"));
+	/* it waits for its own volume and network, not for the device's */
+	assert_true(bc_strv_has(&svc->volumes, "own"));
+	assert_false(bc_strv_has(&svc->volumes, "shared"));
+	assert_true(bc_strv_has(&svc->networks, "back"));
+	assert_false(bc_strv_has(&svc->networks, "traefik"));
+	assert_non_null(json_object_get(svc->connect, "traefik")); /* joined by its name */
+	assert_true(bc_app_volume(&st.apps[0], "shared")->external);
+	assert_null(bc_app_volume(&st.apps[0], "shared")->spec);
+	assert_string_equal(json_string_value(json_object_get(
+				bc_app_volume(&st.apps[0], "own")->spec, "Name")),
+			    "fixed-own");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(bc_app_volume(&st.apps[0], "own")->spec, "Labels"),
+				"io.balena-compose.component")),
+			    "own");
+	assert_true(bc_app_network(&st.apps[0], "traefik")->external);
+	bc_state_free(&st);
+	/* the network too needs the label */
+	json_object_del(json_object_get(s, "labels"), BC_LABEL_BINDS);
+	json_object_set_new(json_object_get(s, "composition"), "volumes", json_array());
+	expect_reject(d, "network 'traefik' is outside the app (external or named traefik)");
+	/* names are Docker names; external is a boolean */
+	d = fixture();
+	json_object_set_new(svc_json(d, NULL), "volumes",
+			    json_pack("{s:{s:s}}", "v", "name", "../etc"));
+	expect_reject(d, "volume 'v': name must be a Docker name");
+	d = fixture();
+	json_object_set_new(svc_json(d, NULL), "networks",
+			    json_pack("{s:{s:s}}", "n", "external", "yes"));
+	expect_reject(d, "network 'n': external must be true or false");
+}
+
 /* Item 8: container logs are bounded unless the composition says how */
 static void
 test_logging(void **state)
@@ -1315,6 +1389,7 @@ main(void)
 	    cmocka_unit_test(test_merge_find_remove),
 	    cmocka_unit_test(test_contracts),
 	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_outside_components),
 	    cmocka_unit_test(test_depends_long_form),
 	    cmocka_unit_test(test_feature_labels),
 	    cmocka_unit_test(test_port_forms),
