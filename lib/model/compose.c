@@ -1079,6 +1079,10 @@ uses_outside(struct cx *c, const json_t *comp)
 		if (outside(c, "volumes", name))
 			return true;
 	}
+	if (json_array_size(json_object_get(comp, "external_links")) > 0)
+		return true;
+	json_array_foreach(json_object_get(comp, "volumes_from"), i, e) if (
+	    json_is_string(e) && strncmp(json_string_value(e), "container:", 10) == 0) return true;
 	if (json_object_get(comp, "network_mode") != NULL)
 		return false;
 	nets = json_object_get(comp, "networks");

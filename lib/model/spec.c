@@ -230,15 +230,29 @@ wire_networks(struct sb *b)
 	int first = 1;
 	char dn[600];
 
+	json_t *links = json_incref(json_object_get(b->body, "x-links"));
+
+	json_object_del(b->body, "x-links");
 	if (b->network_mode != NULL) {
+		if (json_array_size(links) > 0) {
+			json_decref(links);
+			return spec_fail(b, "network_mode", "%s", "cannot be combined with links");
+		}
+		json_decref(links);
 		if (json_object_size(b->nets) > 0)
 			return spec_fail(b, "network_mode", "%s",
 					 "cannot be combined with networks");
 		json_object_set_new(b->host, "NetworkMode", json_string(b->network_mode));
 		return 0;
 	}
-	if (json_object_size(b->nets) == 0 && spec_add_network(b, "default", NULL) < 0)
+	if (json_object_size(b->nets) == 0 && spec_add_network(b, "default", NULL) < 0) {
+		json_decref(links);
 		return -1;
+	}
+	/* links: names of other containers on each network it joins */
+	if (json_array_size(links) > 0)
+		json_object_foreach(b->nets, name, ep) json_object_set(ep, "Links", links);
+	json_decref(links);
 	b->svc->connect = json_object();
 	json_object_foreach(b->nets, name, ep)
 	{

@@ -709,6 +709,100 @@ k_share(struct sb *b, const struct key *k, json_t *v)
 			 m);
 }
 
+/* volumes_from: ["service[:ro|rw]"] (a service of this app: it starts
+ * first, resolved to its container at create, as network_mode service:)
+ * or ["container:NAME[:ro|rw]"] (a container outside the app: the label's
+ * gate, as a bind mount). HostConfig.VolumesFrom holds "service:x[:ro]"
+ * until create. */
+static int
+k_volumes_from(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *out = json_array(), *e;
+	size_t i;
+
+	if (!json_is_array(v)) {
+		json_decref(out);
+		return spec_fail(b, k->name, "%s", "must be a list");
+	}
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e), *mode;
+		char name[256], entry[300];
+		bool container;
+		if (s == NULL || *s == '\0' || strlen(s) >= sizeof(name)) {
+			json_decref(out);
+			return spec_fail(b, k->name, "%s", "entries must be service names");
+		}
+		container = strncmp(s, "container:", 10) == 0;
+		snprintf(name, sizeof(name), "%s", container ? s + 10 : s);
+		mode = strchr(name, ':');
+		if (mode != NULL) {
+			*(char *)mode++ = '\0';
+			if (strcmp(mode, "ro") && strcmp(mode, "rw")) {
+				json_decref(out);
+				return spec_fail(b, k->name, "'%s': the mode is ro or rw", s);
+			}
+		}
+		if (name[0] == '\0') {
+			json_decref(out);
+			return spec_fail(b, k->name, "'%s' names nothing", s);
+		}
+		if (container && !b->allow_binds) {
+			json_decref(out);
+			return bc_err_set(b->err, BC_EINVAL,
+					  "%s service '%s': 'volumes_from': '%s' is a container "
+					  "outside the app: refused, that needs the label " BC_LABEL_BINDS
+					  "=1",
+					  b->ctx->where, b->svc->name, s);
+		}
+		if (!container)
+			bc_strv_add(&b->svc->depends_on, name); /* checked: of this app */
+		snprintf(entry, sizeof(entry), "%s%s%s%s", container ? "" : "service:", name,
+			 mode ? ":" : "", mode ? mode : "");
+		json_array_append_new(out, json_string(entry));
+	}
+	json_object_set_new(b->host, "VolumesFrom", out);
+	return 0;
+}
+
+/* links: ["service[:alias]"] (a service of this app, which starts
+ * first) and external_links: ["container[:alias]"] (outside the app: the
+ * label's gate). On a network of the app a link is a name the linked
+ * container is known by to this one: EndpointSettings.Links of each
+ * network it joins, "service:x:alias" until create resolves it. */
+static int
+k_links(struct sb *b, const struct key *k, json_t *v)
+{
+	bool ext = strcmp(k->name, "external_links") == 0;
+	json_t *l = json_object_get(b->body, "x-links"), *e;
+	size_t i;
+
+	if (!json_is_array(v))
+		return spec_fail(b, k->name, "%s", "must be a list");
+	if (ext && json_array_size(v) > 0 && !b->allow_binds)
+		return bc_err_set(b->err, BC_EINVAL,
+				  "%s service '%s': 'external_links': containers outside the app: "
+				  "refused, that needs the label " BC_LABEL_BINDS "=1",
+				  b->ctx->where, b->svc->name);
+	if (l == NULL)
+		json_object_set_new(b->body, "x-links", l = json_array());
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e), *colon;
+		char name[256], entry[600];
+		if (s == NULL || *s == '\0' || strlen(s) >= sizeof(name) || s[0] == ':')
+			return spec_fail(b, k->name, "%s", "entries must be names");
+		colon = strchr(s, ':');
+		snprintf(name, sizeof(name), "%.*s", (int)(colon ? colon - s : (long)strlen(s)), s);
+		if (!ext)
+			bc_strv_add(&b->svc->depends_on, name);
+		snprintf(entry, sizeof(entry), "%s%s:%s", ext ? "" : "service:", name,
+			 colon ? colon + 1 : name);
+		json_array_append_new(l, json_string(entry));
+	}
+	return 0;
+}
+
 /* A service's attachment to network name (cfg, a map) into its endpoint
  * config ep and aliases: aliases, ipv4_address, ipv6_address,
  * link_local_ips, mac_address, driver_opts, priority (the network of the
@@ -1216,6 +1310,9 @@ const struct key bc_spec_keys[] = {
     {"storage_opt", k_storage_opt, 1, NULL},
     {"userns_mode", k_str, 1, "UsernsMode"},
     {"runtime", k_str, 1, "Runtime"},
+    {"volumes_from", k_volumes_from, 1, NULL},
+    {"links", k_links, 0, NULL},
+    {"external_links", k_links, 0, NULL},
     /* balena-compose's own: files made in the container (docs/compatibility.md) */
     {"files", k_files, 0, NULL},
     {"build", k_refuse, 0, NULL},

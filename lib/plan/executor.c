@@ -15,6 +15,47 @@
 
 #include "lib/model/spec.h"
 
+/* "service:x" + rest (":ro", ":alias", "") as "<x's container id>" + rest:
+ * x running, of cur. 0, or -1 with err. */
+static int
+resolve_ref(const char *ref, const bc_app *cur, const char *svcname, const char *what, char *out,
+	    size_t n, bc_err *err)
+{
+	const char *name = ref + 8, *rest = strchr(name, ':');
+	size_t len = rest ? (size_t)(rest - name) : strlen(name);
+
+	for (size_t i = 0; cur != NULL && i < cur->n_services; i++) {
+		const bc_service *dep = &cur->services[i];
+		if (strlen(dep->name) == len && strncmp(dep->name, name, len) == 0 && dep->running) {
+			snprintf(out, n, "%s%s", dep->container_id, rest ? rest : "");
+			return 0;
+		}
+	}
+	return bc_err_set(err, BC_EINVAL, "service '%s': %s %.*s is not running", svcname, what,
+			  (int)len, name);
+}
+
+/* Each "service:x..." of list (VolumesFrom, an endpoint's Links) resolved,
+ * in place. */
+static int
+resolve_list(json_t *list, const bc_app *cur, const char *svcname, const char *what, bc_err *err)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+	{
+		const char *ref = json_string_value(e);
+		char buf[400];
+		if (ref == NULL || strncmp(ref, "service:", 8) != 0)
+			continue;
+		if (resolve_ref(ref, cur, svcname, what, buf, sizeof(buf), err) < 0)
+			return -1;
+		json_array_set_new(list, i, json_string(buf));
+	}
+	return 0;
+}
+
 /* network_mode, pid and ipc "service:<name>" -> "container:<id of that
  * service's running container>" (of the same app: the parser allows no
  * other container). */
@@ -41,6 +82,17 @@ resolve_service_modes(json_t *body, const bc_app *cur, const char *svcname, bc_e
 					  svcname, fields[f][1], mode);
 		snprintf(buf, sizeof(buf), "container:%s", dep->container_id);
 		json_object_set_new(host, fields[f][0], json_string(buf));
+	}
+	if (resolve_list(json_object_get(host, "VolumesFrom"), cur, svcname, "volumes_from", err) <
+	    0)
+		return -1;
+	{
+		const char *net;
+		json_t *ep;
+		json_object_foreach(
+		    json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig"), net,
+		    ep) if (resolve_list(json_object_get(ep, "Links"), cur, svcname, "links",
+					 err) < 0) return -1;
 	}
 	return 0;
 }
@@ -148,11 +200,18 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 		goto out;
 	if (bc_docker_container_create(d, name, body, id, err) < 0)
 		goto out;
-	json_object_foreach(t->connect, net,
-			    ep) if (bc_docker_network_connect(d, net, id, ep, err) < 0)
+	json_object_foreach(t->connect, net, ep)
 	{
-		bc_docker_container_remove(d, id, true, false, NULL);
-		goto out;
+		json_t *own = json_deep_copy(ep);
+		int crc = resolve_list(json_object_get(own, "Links"),
+				       bc_state_app(current, s->app->app_id), t->name, "links", err);
+		if (crc == 0)
+			crc = bc_docker_network_connect(d, net, id, own, err);
+		json_decref(own);
+		if (crc < 0) {
+			bc_docker_container_remove(d, id, true, false, NULL);
+			goto out;
+		}
 	}
 	if (json_array_size(t->files) > 0 && put_files(d, t, id, err) < 0) {
 		bc_docker_container_remove(d, id, true, false, NULL);

@@ -5,7 +5,8 @@
 # with a name of its own is made under that name and goes with down -v; a
 # missing external volume stops the service with a clear error; a name
 # that is someone else's volume is refused, not taken; container_name is
-# the service's network alias. Prints "N passed, N failed".
+# the service's network alias; volumes_from and links reach another
+# service's container. Prints "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
@@ -32,6 +33,12 @@ services:
     image: $BCTEST_IMAGE
     container_name: bc-db-$PROJ
     command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    labels: {io.balena-compose.test: "1"}
+  web:
+    image: $BCTEST_IMAGE
+    command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    volumes_from: ["app:ro"]
+    links: ["db:database"]
     labels: {io.balena-compose.test: "1"}
 volumes:
   shared: {external: true, name: $EXTV}
@@ -81,8 +88,13 @@ check "the container is on the external network" \
 	bash -c "docker inspect -f '{{range \$k, \$v := .NetworkSettings.Networks}}{{\$k}} {{end}}' '$a' | grep -qw '$EXTN'"
 check "container_name: the other service reaches db by that name" \
 	docker exec "$a" ping -c1 -W2 "bc-db-$PROJ"
+w=$(svc web)
+check "volumes_from app:ro: web sees app's volumes" \
+	test "$(docker exec "$w" cat /shared/keep 2>&1)" = "device data"
+check "read-only there" bash -c "! docker exec '$w' sh -c 'echo x >/own/x' 2>/dev/null"
+check "links db:database: web reaches db as 'database'" docker exec "$w" ping -c1 -W2 database
 out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
-check "up again: a no-op, the same container" test "$(svc app)" = "$a"
+check "up again: a no-op, the same containers" test "$(svc app) $(svc web)" = "$a $w"
 
 out=$(bc down -v -p "$PROJ" --timeout 30 2>&1)
 rc=$?

@@ -593,6 +593,51 @@ test_outside_components(void **state)
 	expect_reject(d, "network 'n': external must be true or false");
 }
 
+/* volumes_from and links: a service of this app (it starts first, its
+ * container resolved at create); a container outside it needs the label */
+static void
+test_volumes_from_links(void **state)
+{
+	json_t *d = fixture(), *c = json_object_get(svc_json(d, "uploader"), "composition"), *ep;
+	bc_state st;
+	bc_err err = {0};
+	const bc_service *svc;
+	(void)state;
+	json_object_set_new(c, "volumes_from", json_pack("[s]", "sensor:ro"));
+	json_object_set_new(c, "links", json_pack("[s, s]", "sensor:probe", "sensor"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	svc = bc_app_service(&st.apps[0], "uploader");
+	assert_true(bc_strv_has(&svc->depends_on, "sensor"));
+	assert_true(has_str(json_object_get(json_object_get(svc->spec, "HostConfig"), "VolumesFrom"),
+			    "service:sensor:ro"));
+	ep = json_object_iter_value(json_object_iter(json_object_get(
+	    json_object_get(svc->spec, "NetworkingConfig"), "EndpointsConfig")));
+	assert_true(has_str(json_object_get(ep, "Links"), "service:sensor:probe"));
+	assert_true(has_str(json_object_get(ep, "Links"), "service:sensor:sensor"));
+	assert_null(json_object_get(svc->spec, "x-links"));
+	bc_state_free(&st);
+	json_decref(d);
+
+	reject_composition("uploader", "volumes_from", json_pack("[s]", "ghost"),
+			   "depends_on 'ghost' is not a service of the release");
+	reject_composition("uploader", "volumes_from", json_pack("[s]", "sensor:rx"),
+			   "'volumes_from': 'sensor:rx': the mode is ro or rw");
+	reject_composition("uploader", "volumes_from", json_pack("[s]", "container:other"),
+			   "'volumes_from': 'container:other' is a container outside the app: "
+			   "refused, that needs the label");
+	reject_composition("uploader", "external_links", json_pack("[s]", "redis:cache"),
+			   "'external_links': containers outside the app: refused");
+	reject_composition("uploader", "links", json_pack("[s]", "ghost:g"),
+			   "depends_on 'ghost' is not a service of the release");
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "uploader"), "composition"), "links",
+			    json_pack("[s]", "sensor"));
+	json_object_set_new(json_object_get(svc_json(d, "uploader"), "composition"),
+			    "network_mode", json_string("host"));
+	expect_reject(d, "'network_mode': cannot be combined with links");
+}
+
 /* Item 8: container logs are bounded unless the composition says how */
 static void
 test_logging(void **state)
@@ -1390,6 +1435,7 @@ main(void)
 	    cmocka_unit_test(test_contracts),
 	    cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_outside_components),
+	    cmocka_unit_test(test_volumes_from_links),
 	    cmocka_unit_test(test_depends_long_form),
 	    cmocka_unit_test(test_feature_labels),
 	    cmocka_unit_test(test_port_forms),
