@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/base/buf.h"
 #include "lib/docker/http1.h"
@@ -721,6 +722,53 @@ bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_auth,
 	free(path);
 	free(en);
 	free(et);
+	return rc;
+}
+
+int
+bc_docker_exec(bc_docker *d, const char *id, const json_t *body, int timeout_ms, int *code,
+	       bc_err *err)
+{
+	json_t *made = NULL, *st = NULL, *start = json_pack("{s:b}", "Detach", 1);
+	const char *eid;
+	char path[200];
+	int rc = -1;
+
+	*code = -1;
+	if (check_ident("container id", id, err) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "/containers/%s/exec", id);
+	if (bc_docker_request(d, "POST", path, body, &made, err) < 0)
+		goto out;
+	if ((eid = json_string_value(json_object_get(made, "Id"))) == NULL ||
+	    check_ident("exec id", eid, err) < 0) {
+		if (eid == NULL)
+			bc_err_set(err, BC_EPROTO, "%s", "exec: the engine named no exec");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/exec/%s/start", eid);
+	if (bc_docker_request(d, "POST", path, start, NULL, err) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "/exec/%s/json", eid);
+	for (int waited = 0;; waited += 100) {
+		json_decref(st);
+		st = NULL;
+		if (bc_docker_request(d, "GET", path, NULL, &st, err) < 0)
+			goto out;
+		if (!json_is_true(json_object_get(st, "Running")))
+			break;
+		if (waited >= timeout_ms) {
+			bc_err_set(err, BC_ETIMEOUT, "exec: still running after %d ms", timeout_ms);
+			goto out;
+		}
+		usleep(100 * 1000);
+	}
+	*code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+	rc = 0;
+out:
+	json_decref(made);
+	json_decref(st);
+	json_decref(start);
 	return rc;
 }
 

@@ -59,6 +59,12 @@ int bc_docker_container_stop(bc_docker *d, const char *id, int timeout_s, bc_err
 int bc_docker_container_restart(bc_docker *d, const char *id, int timeout_s, bc_err *err);
 int bc_docker_container_kill(bc_docker *d, const char *id, const char *signal, bc_err *err);
 int bc_docker_container_remove(bc_docker *d, const char *id, bool force, bool volumes, bc_err *err);
+/* Run a process in the container (body: an exec's create body, Cmd, User,
+ * Privileged, WorkingDir, Env) and wait for it to end, at most
+ * timeout_ms: *code gets its exit code. 0, or -1 with err (then *code is
+ * -1). */
+int bc_docker_exec(bc_docker *d, const char *id, const json_t *body, int timeout_ms, int *code,
+		   bc_err *err);
 /* Unpack a tar (tar, len: borrowed) into the container at dir (PUT
  * .../archive): its entries' directories are made as needed. */
 int bc_docker_container_put_archive(bc_docker *d, const char *id, const char *dir, const void *tar,

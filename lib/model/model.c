@@ -21,6 +21,7 @@ service_free(bc_service *s)
 	json_decref(s->spec);
 	json_decref(s->connect);
 	json_decref(s->files);
+	json_decref(s->hooks);
 	free(s->container_id);
 	free(s->status);
 	free(s->image_ref_id);

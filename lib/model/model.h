@@ -79,6 +79,9 @@ typedef struct bc_service {
 	 * starts ([{target, content, mode, uid, gid}], the composition's
 	 * "files"), or NULL */
 	json_t *files;
+	/* post_start and pre_stop: {"post_start": [exec body], "pre_stop":
+	 * [...]}, or NULL; a current container's pre_stop from its label */
+	json_t *hooks;
 	/* current only */
 	char *container_id;
 	char *status;	    /* Docker's State: created, running, exited, dead, ... */

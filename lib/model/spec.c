@@ -446,9 +446,20 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 		goto out;
 	json_object_set_new(b.body, "Env", env_array(b.env));
 	json_object_set(b.body, "Labels", b.labels);
-	if (svc->files != NULL) { /* the files made in it are part of its config */
-		json_t *extra = json_pack("{s:O, s:O}", "connect", svc->connect, "files",
-					  svc->files);
+	if (json_object_get(svc->hooks, "pre_stop") != NULL) {
+		char *t = json_dumps(json_object_get(svc->hooks, "pre_stop"), JSON_COMPACT);
+		if (t != NULL)
+			json_object_set_new(b.labels, BC_LABEL_PRE_STOP, json_string(t));
+		free(t);
+		json_object_set(b.body, "Labels", b.labels);
+	}
+	if (svc->files != NULL || svc->hooks != NULL) {
+		/* the files made in it and its hooks are part of its config */
+		json_t *extra = json_pack("{s:O}", "connect", svc->connect);
+		if (svc->files != NULL)
+			json_object_set(extra, "files", svc->files);
+		if (svc->hooks != NULL)
+			json_object_set(extra, "hooks", svc->hooks);
 		bc_json_hash(b.body, extra, hash);
 		json_decref(extra);
 	} else {

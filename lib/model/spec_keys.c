@@ -709,6 +709,98 @@ k_share(struct sb *b, const struct key *k, json_t *v)
 			 m);
 }
 
+/* post_start and pre_stop: [{command, user, privileged, working_dir,
+ * environment}], each an exec's create body in svc->hooks[key]. A
+ * privileged hook in a service that is not privileged needs the label
+ * (it would be a way to privilege). pre_stop also goes on the container
+ * (BC_LABEL_PRE_STOP) so that it is known when the container is stopped
+ * by a later release. */
+static int
+k_hooks(struct sb *b, const struct key *k, json_t *v)
+{
+	json_t *out = json_array(), *e;
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) > 16) {
+		json_decref(out);
+		return spec_fail(b, k->name, "%s", "must be a list of at most 16 hooks");
+	}
+	json_array_foreach(v, i, e)
+	{
+		const json_t *cmd = json_object_get(e, "command"), *priv, *ev;
+		const char *user = json_string_value(json_object_get(e, "user"));
+		const char *wd = json_string_value(json_object_get(e, "working_dir"));
+		const char *hk;
+		json_t *hv, *body, *arr, *env = json_object(), *envl = json_array();
+		bool bad = !json_is_object(e);
+
+		json_object_foreach(e, hk, hv) bad |= strcmp(hk, "command") && strcmp(hk, "user") &&
+						       strcmp(hk, "privileged") &&
+						       strcmp(hk, "working_dir") &&
+						       strcmp(hk, "environment");
+		priv = json_object_get(e, "privileged");
+		bad |= (json_object_get(e, "user") && user == NULL) ||
+		       (json_object_get(e, "working_dir") && wd == NULL) ||
+		       (priv != NULL && !json_is_boolean(priv));
+		if (bad) {
+			json_decref(env);
+			json_decref(envl);
+			json_decref(out);
+			return spec_fail(b, k->name, "%s",
+					 "each hook is {command, user, privileged, working_dir, "
+					 "environment}");
+		}
+		if (json_is_string(cmd))
+			arr = bc_shell_split(json_string_value(cmd), b->err);
+		else
+			arr = strlist(b, k->name, (json_t *)cmd, false);
+		if (arr == NULL || json_array_size(arr) == 0) {
+			json_decref(arr);
+			json_decref(env);
+			json_decref(envl);
+			json_decref(out);
+			return arr == NULL && !json_is_string(cmd) && cmd != NULL
+				   ? -1
+				   : spec_fail(b, k->name, "%s", "each hook needs a command");
+		}
+		if ((ev = json_object_get(e, "environment")) != NULL &&
+		    spec_pairs_into(b, "environment", (json_t *)ev, env, '=') < 0) {
+			json_decref(arr);
+			json_decref(env);
+			json_decref(envl);
+			json_decref(out);
+			return -1;
+		}
+		json_object_foreach(env, hk, hv)
+		{
+			char line[1200];
+			snprintf(line, sizeof(line), "%s=%s", hk, json_string_value(hv));
+			json_array_append_new(envl, json_string(line));
+		}
+		json_decref(env);
+		if (json_is_true(priv) && !b->allow_binds &&
+		    !json_is_true(json_object_get(b->host, "Privileged"))) {
+			json_decref(arr);
+			json_decref(envl);
+			json_decref(out);
+			return spec_fail(b, k->name, "%s",
+					 "a privileged hook needs a privileged service (or the "
+					 "label " BC_LABEL_BINDS "=1)");
+		}
+		body = json_pack("{s:o, s:b, s:o}", "Cmd", arr, "Privileged", json_is_true(priv),
+				 "Env", envl);
+		if (user != NULL)
+			json_object_set_new(body, "User", json_string(user));
+		if (wd != NULL)
+			json_object_set_new(body, "WorkingDir", json_string(wd));
+		json_array_append_new(out, body);
+	}
+	if (b->svc->hooks == NULL)
+		b->svc->hooks = json_object();
+	json_object_set_new(b->svc->hooks, k->name, out);
+	return 0;
+}
+
 /* volumes_from: ["service[:ro|rw]"] (a service of this app: it starts
  * first, resolved to its container at create, as network_mode service:)
  * or ["container:NAME[:ro|rw]"] (a container outside the app: the label's
@@ -1311,6 +1403,8 @@ const struct key bc_spec_keys[] = {
     {"userns_mode", k_str, 1, "UsernsMode"},
     {"runtime", k_str, 1, "Runtime"},
     {"volumes_from", k_volumes_from, 1, NULL},
+    {"post_start", k_hooks, 0, NULL},
+    {"pre_stop", k_hooks, 0, NULL},
     {"links", k_links, 0, NULL},
     {"external_links", k_links, 0, NULL},
     /* balena-compose's own: files made in the container (docs/compatibility.md) */

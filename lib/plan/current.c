@@ -139,6 +139,18 @@ add_container(bc_state *st, const json_t *c, bc_err *err)
 		s->image_ref_id = strdup(v);
 	if ((v = label(c, "io.balena-compose.config-hash")) != NULL)
 		s->config_hash = strdup(v);
+	/* its pre_stop hooks, as we wrote them; of a shape we did not write:
+	 * none (the engine's labels are not ours alone) */
+	if ((v = label(c, BC_LABEL_PRE_STOP)) != NULL && strlen(v) < 65536) {
+		json_t *h = json_loads(v, JSON_REJECT_DUPLICATES, NULL), *hb;
+		size_t k;
+		bool ok = json_is_array(h) && json_array_size(h) <= 16;
+		json_array_foreach(h, k, hb) ok &= json_is_object(hb) &&
+						  json_is_array(json_object_get(hb, "Cmd"));
+		if (ok)
+			s->hooks = json_pack("{s:O}", "pre_stop", h);
+		json_decref(h);
+	}
 	s->created = json_integer_value(json_object_get(c, "Created"));
 	{
 		const char *net;

@@ -2,6 +2,7 @@
 
 #include "lib/docker/tarball.h"
 #include "lib/base/fsutil.h"
+#include "lib/base/log.h"
 #include "lib/locks/lock.h"
 
 #include <errno.h>
@@ -93,6 +94,35 @@ resolve_service_modes(json_t *body, const bc_app *cur, const char *svcname, bc_e
 		    json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig"), net,
 		    ep) if (resolve_list(json_object_get(ep, "Links"), cur, svcname, "links",
 					 err) < 0) return -1;
+	}
+	return 0;
+}
+
+/* The service's hooks of kind ("post_start", "pre_stop") run in container
+ * id, one after the other, each at most 60 s. A post_start that fails
+ * fails the step (the container stays as it is); a pre_stop's failure is
+ * only said: it never keeps a container from stopping. */
+static int
+run_hooks(bc_docker *d, const bc_service *svc, const char *kind, const char *id, bc_err *err)
+{
+	const json_t *h;
+	size_t i;
+
+	json_array_foreach(json_object_get(svc->hooks, kind), i, h)
+	{
+		bc_err e = {0};
+		int code;
+		if (bc_docker_exec(d, id, h, 60000, &code, &e) == 0 && code == 0)
+			continue;
+		if (e.msg[0] == '\0')
+			bc_err_set(&e, BC_EINVAL, "exited %d", code);
+		if (strcmp(kind, "pre_stop") == 0) {
+			log_warnx("service '%s': pre_stop hook %zu: %s (stopping it anyway)",
+				  svc->name, i + 1, e.msg);
+			continue;
+		}
+		return bc_err_set(err, e.code ? e.code : BC_EINVAL, "service '%s': %s hook %zu: %s",
+				  svc->name, kind, i + 1, e.msg);
 	}
 	return 0;
 }
@@ -218,6 +248,8 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 		goto out;
 	}
 	rc = t->running ? bc_docker_container_start(d, id, err) : 0;
+	if (rc == 0 && t->running)
+		rc = run_hooks(d, t, "post_start", id, err);
 out:
 	json_decref(body);
 	return rc;
@@ -250,6 +282,8 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 			return env->fetch(env->ud, d, s, err);
 		return bc_docker_image_pull(d, s->image, NULL, NULL, NULL, err);
 	case BC_STEP_KILL:
+		if (s->current->running)
+			run_hooks(d, s->current, "pre_stop", s->current->container_id, NULL);
 		if (bc_docker_container_stop(d, s->current->container_id, -1, err) < 0 ||
 		    bc_docker_container_remove(d, s->current->container_id, true, false, err) < 0)
 			return -1;
@@ -259,6 +293,8 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 			bc_docker_image_remove(d, s->current->image, false, NULL);
 		return 0;
 	case BC_STEP_STOP:
+		if (s->current->running)
+			run_hooks(d, s->current, "pre_stop", s->current->container_id, NULL);
 		return bc_docker_container_stop(d, s->current->container_id, -1, err);
 	case BC_STEP_REMOVE:
 		return bc_docker_container_remove(d, s->current->container_id, true, false, err);
@@ -266,7 +302,11 @@ bc_exec_step(bc_docker *d, const bc_step *s, const bc_state *current, const bc_e
 	case BC_STEP_HANDOVER:
 		return create(d, s, current, env, err);
 	case BC_STEP_START:
-		return bc_docker_container_start(d, s->current->container_id, err);
+		if (bc_docker_container_start(d, s->current->container_id, err) < 0)
+			return -1;
+		return s->target != NULL
+			   ? run_hooks(d, s->target, "post_start", s->current->container_id, err)
+			   : 0;
 	case BC_STEP_UPDATE_METADATA:
 		if (bc_container_name(name, sizeof(name), s->target) < 0)
 			return bc_err_set(err, BC_ETOOBIG, "container name too long");

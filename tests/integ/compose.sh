@@ -7,7 +7,9 @@
 # relative to the project directory works both ways; secrets and configs
 # are where the specification puts them (a file source bound read-only,
 # an environment or content source made as a file with its mode), and a
-# new secret value replaces the container. Prints "N passed, N failed".
+# new secret value replaces the container, the old one's pre_stop hook run
+# first, the new one's post_start after it starts. Prints "N passed,
+# N failed".
 set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
@@ -40,6 +42,8 @@ services:
     volumes: ["./data:/data"]
     secrets: [pw, {source: tok, target: token, mode: 0400}]
     configs: [{source: motd, target: /etc/motd}]
+    post_start: [{command: "sh -c 'echo started >/tmp/post'"}]
+    pre_stop: [{command: "sh -c 'echo stopping >/data/pre_stop'"}]
     labels: {io.balena-compose.test: "1"}
 networks:
   default: {labels: {io.balena-compose.test: "1"}}
@@ -123,12 +127,16 @@ check "the container reads what the host wrote" \
 docker exec "$v" sh -c 'echo from the container >/data/c.txt'
 check "the host reads what the container wrote" \
 	test "$(cat "$T/p/data/c.txt" 2>&1)" = "from the container"
+check "post_start ran in it" test "$(docker exec "$v" cat /tmp/post 2>&1)" = started
+check "pre_stop has not run yet" test ! -e "$T/p/data/pre_stop"
 out=$(BC_TEST_TOKEN=tok-2 bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
 rc=$?
 check "a new secret value: up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
 check "the container is replaced" test -n "$(vault)" -a "$(vault)" != "$v"
 check "and has the new value" \
 	test "$(docker exec "$(vault)" cat /run/secrets/token 2>&1)" = "tok-2"
+check "the old one's pre_stop ran before it stopped" \
+	test "$(cat "$T/p/data/pre_stop" 2>&1)" = stopping
 out=$(env -u BC_TEST_TOKEN "$BIN/balena-compose" up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
 rc=$?
 named=0

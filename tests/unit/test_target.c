@@ -638,6 +638,48 @@ test_volumes_from_links(void **state)
 	expect_reject(d, "'network_mode': cannot be combined with links");
 }
 
+/* post_start and pre_stop: exec bodies; pre_stop also on the container
+ * (a later release stops it); a privileged hook needs a privileged
+ * service; part of the config hash */
+static void
+test_hooks(void **state)
+{
+	json_t *d = fixture(), *c = json_object_get(svc_json(d, "sensor"), "composition");
+	bc_state st;
+	bc_err err = {0};
+	const bc_service *svc;
+	const json_t *h;
+	char base[17];
+	(void)state;
+	strcpy(base, hash_after(d, "sensor"));
+	json_object_set_new(c, "post_start",
+			    json_pack("[{s:s, s:s, s:[s]}]", "command", "sh -c 'echo hi >/x'",
+				      "user", "nobody", "environment", "A=1"));
+	json_object_set_new(c, "pre_stop", json_pack("[{s:[s,s]}]", "command", "/bin/true", "x"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	svc = bc_app_service(&st.apps[0], "sensor");
+	h = json_array_get(json_object_get(svc->hooks, "post_start"), 0);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(h, "Cmd"), 2)),
+			    "echo hi >/x");
+	assert_string_equal(json_string_value(json_object_get(h, "User")), "nobody");
+	assert_true(has_str(json_object_get(h, "Env"), "A=1"));
+	assert_true(json_is_false(json_object_get(h, "Privileged")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(svc->spec, "Labels"),
+							      "io.balena-compose.pre-stop")),
+			    "[{\"Cmd\":[\"/bin/true\",\"x\"],\"Privileged\":false,\"Env\":[]}]");
+	assert_string_not_equal(svc->config_hash, base);
+	bc_state_free(&st);
+	json_decref(d);
+	reject_composition("sensor", "post_start",
+			   json_pack("[{s:s, s:b}]", "command", "x", "privileged", 1),
+			   "a privileged hook needs a privileged service");
+	reject_composition("sensor", "pre_stop", json_pack("[{s:s}]", "cmd", "x"),
+			   "each hook is {command, user, privileged, working_dir, environment}");
+	reject_composition("sensor", "pre_stop", json_pack("[{s:[]}]", "command"),
+			   "each hook needs a command");
+}
+
 /* Item 8: container logs are bounded unless the composition says how */
 static void
 test_logging(void **state)
@@ -1436,6 +1478,7 @@ main(void)
 	    cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_outside_components),
 	    cmocka_unit_test(test_volumes_from_links),
+	    cmocka_unit_test(test_hooks),
 	    cmocka_unit_test(test_depends_long_form),
 	    cmocka_unit_test(test_feature_labels),
 	    cmocka_unit_test(test_port_forms),
