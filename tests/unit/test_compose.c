@@ -188,8 +188,8 @@ test_errors_name_file_line_key(void **state)
 	       "'UNSET_VAR_X' is not set");
 	expect("services:\n  web:\n    image: a\n    files: []\n",
 	       "compose.yml:4: service 'web': key 'files' is not supported");
-	expect("services:\n  web:\n    image: a\nvolumes:\n  v:\n    external: true\n",
-	       "compose.yml:6: volume 'v': key 'external' is not supported");
+	expect("services:\n  web:\n    image: a\nvolumes:\n  v:\n    externel: true\n",
+	       "compose.yml:6: volume 'v': key 'externel' is not supported");
 	expect("services:\n  web:\n    command: x\n", "service 'web': 'image' or 'build' is required");
 	expect("services:\n  web:\n    build: {context: 'https://github.com/x/y.git'}\n",
 	       "compose.yml:3: service 'web': build.context 'https://github.com/x/y.git': a remote "
