@@ -130,45 +130,27 @@ cmd_build(int argc, char **argv)
 	static const struct option opts[] = {{"file", 1, NULL, 'f'},	 {"project", 1, NULL, 'p'},
 					     {"profile", 1, NULL, 'P'},	 {"env-file", 1, NULL, 'E'},
 					     {"help", 0, NULL, 'h'},	 {NULL, 0, NULL, 0}};
-	const char *file = NULL, *project = NULL, *envf = NULL;
+	cli_src src = {0};
 	char profiles[512] = "";
 	json_t *doc;
 	int c, rc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			file = optarg;
-			break;
-		case 'p':
-			project = optarg;
-			break;
-		case 'P':
-			if (cli_add_profile(profiles, sizeof(profiles), optarg) < 0) {
-				fputs(build_usage, stderr);
-				return 100;
-			}
-			break;
-		case 'E':
-			envf = optarg;
-			break;
-		case 'h':
+		if ((rc = cli_src_option(c, optarg, &src, profiles, sizeof(profiles))) > 0)
+			continue;
+		if (rc == 0 && c == 'h') {
 			fputs(build_usage, stdout);
 			return 0;
-		default:
-			fputs(build_usage, stderr);
-			return 100;
 		}
-	}
-	if (file == NULL) {
 		fputs(build_usage, stderr);
 		return 100;
 	}
-	if ((doc = cli_read_target("build", &(cli_src){.compose = file,
-						       .project = project,
-						       .profiles = profiles[0] ? profiles : NULL,
-						       .env_file = envf})) == NULL)
+	if (src.compose == NULL) {
+		fputs(build_usage, stderr);
+		return 100;
+	}
+	if ((doc = cli_read_target("build", &src)) == NULL)
 		return 1;
 	rc = cli_build("build", doc, true, (const char *const *)argv + optind,
 		       (size_t)(argc - optind));

@@ -69,6 +69,12 @@ int cli_build(const char *cmd, json_t *doc, bool all, const char *const *only, s
  * -1 when it does not fit or is no name. */
 int cli_add_profile(char *list, size_t n, const char *name);
 
+/* One option naming where a target comes from, as up, config and build
+ * take them (getopt's c and its argument): -f, -p, -t, --profile (into
+ * profiles, n bytes, again for more), --env-file. 1 taken into src, 0 not
+ * one of them, -1 a bad one (usage). */
+int cli_src_option(int c, const char *arg, cli_src *src, char *profiles, size_t n);
+
 int cmd_build(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);

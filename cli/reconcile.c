@@ -286,6 +286,32 @@ cli_add_profile(char *list, size_t n, const char *name)
 	return 0;
 }
 
+int
+cli_src_option(int c, const char *arg, cli_src *src, char *profiles, size_t n)
+{
+	switch (c) {
+	case 'f':
+		src->compose = arg;
+		return 1;
+	case 'p':
+		src->project = arg;
+		return 1;
+	case 't':
+		src->target = arg;
+		return 1;
+	case 'E':
+		src->env_file = arg;
+		return 1;
+	case 'P':
+		if (cli_add_profile(profiles, n, arg) < 0)
+			return -1;
+		src->profiles = profiles;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static const char up_usage[] =
     "usage: balena-compose up -f docker-compose.yml [-p NAME] [--build] [--detach]\n"
     "                         [--timeout S]\n"
@@ -388,7 +414,8 @@ cmd_up(int argc, char **argv)
 	    {"project", 1, NULL, 'p'},	{"detach", 0, NULL, 'd'}, {"force", 0, NULL, 'F'},
 	    {"timeout", 1, NULL, 'T'},	{"help", 0, NULL, 'h'},	  {"profile", 1, NULL, 'P'},
 	    {"env-file", 1, NULL, 'E'}, {"build", 0, NULL, 'B'},  {NULL, 0, NULL, 0}};
-	const char *path = NULL, *compose = NULL, *project = NULL, *app = NULL, *envf = NULL;
+	const char *app = NULL;
+	cli_src src = {0};
 	char profiles[512] = "";
 	int detach = 0, timeout = 600, c, rc;
 	bool force = false, build = false;
@@ -402,18 +429,11 @@ cmd_up(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:f:p:a:dh", opts, NULL)) != -1) {
-		switch (c) {
+		if ((rc = cli_src_option(c, optarg, &src, profiles, sizeof(profiles))) > 0)
+			continue;
+		switch (rc < 0 ? '?' : c) {
 		case 'a':
 			app = optarg;
-			break;
-		case 't':
-			path = optarg;
-			break;
-		case 'f':
-			compose = optarg;
-			break;
-		case 'p':
-			project = optarg;
 			break;
 		case 'd':
 			detach = 1;
@@ -423,15 +443,6 @@ cmd_up(int argc, char **argv)
 			break;
 		case 'T':
 			timeout = atoi(optarg);
-			break;
-		case 'P':
-			if (cli_add_profile(profiles, sizeof(profiles), optarg) < 0) {
-				fputs(up_usage, stderr);
-				return 100;
-			}
-			break;
-		case 'E':
-			envf = optarg;
 			break;
 		case 'B':
 			build = true;
@@ -445,29 +456,25 @@ cmd_up(int argc, char **argv)
 		}
 	}
 	if (app != NULL) {
-		if (path || compose || project || detach || force || profiles[0] || envf || build ||
-		    optind != argc || timeout <= 0) {
+		if (src.target || src.compose || src.project || detach || force || src.profiles ||
+		    src.env_file || build || optind != argc || timeout <= 0) {
 			fputs(up_usage, stderr);
 			return 100;
 		}
 		return up_cloud_app(app, timeout);
 	}
-	if ((path == NULL) == (compose == NULL) ||
-	    ((project || profiles[0] || envf || build) && !compose) ||
+	if ((src.target == NULL) == (src.compose == NULL) ||
+	    ((src.project || src.profiles || src.env_file || build) && !src.compose) ||
 	    optind != argc || timeout <= 0) {
 		fputs(up_usage, stderr);
 		return 100;
 	}
 	/* read here (a compose file into the v3 shape), validated whole by the
 	 * reconciler as it arrives: parsed into the model once, there */
-	if ((doc = cli_read_target("up", &(cli_src){.compose = compose,
-						    .project = project,
-						    .profiles = profiles[0] ? profiles : NULL,
-						    .env_file = envf,
-						    .target = path})) == NULL)
+	if ((doc = cli_read_target("up", &src)) == NULL)
 		return 1;
 	/* images with build: made here, before the target goes */
-	if (compose != NULL && cli_build("up", doc, build, NULL, 0) < 0) {
+	if (src.compose != NULL && cli_build("up", doc, build, NULL, 0) < 0) {
 		json_decref(doc);
 		return 1;
 	}
@@ -478,8 +485,8 @@ cmd_up(int argc, char **argv)
 	if (rc < 0) {
 		/* a target refused names its file, as the file's own errors do */
 		if (err.code == BC_EINVAL || err.code == BC_ETOOBIG)
-			fprintf(stderr, "balena-compose up: %s: %s\n", compose ? compose : path,
-				err.msg);
+			fprintf(stderr, "balena-compose up: %s: %s\n",
+				src.compose ? src.compose : src.target, err.msg);
 		else
 			fprintf(stderr, "balena-compose up: %s\n", err.msg);
 		json_decref(doc);
@@ -810,55 +817,30 @@ cmd_config(int argc, char **argv)
 					     {"target", 1, NULL, 't'}, {"profile", 1, NULL, 'P'},
 					     {"help", 0, NULL, 'h'},   {"env-file", 1, NULL, 'E'},
 					     {NULL, 0, NULL, 0}};
-	bc_compose_opts co = {0};
-	const char *file = NULL, *target = NULL, *envf = NULL;
+	cli_src src = {0};
 	char profiles[512] = "";
 	json_t *doc;
-	int c;
+	int c, r;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:p:t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			file = optarg;
-			break;
-		case 'p':
-			co.project = optarg;
-			break;
-		case 't':
-			target = optarg;
-			break;
-		case 'P':
-			if (cli_add_profile(profiles, sizeof(profiles), optarg) < 0) {
-				fputs(config_usage, stderr);
-				return 100;
-			}
-			break;
-		case 'E':
-			envf = optarg;
-			break;
-		case 'h':
+		if ((r = cli_src_option(c, optarg, &src, profiles, sizeof(profiles))) > 0)
+			continue;
+		if (r == 0 && c == 'h') {
 			fputs(config_usage, stdout);
 			return 0;
-		default:
-			fputs(config_usage, stderr);
-			return 100;
 		}
-	}
-	if ((file == NULL) == (target == NULL) || (target && (co.project || profiles[0] || envf)) ||
-	    optind != argc) {
 		fputs(config_usage, stderr);
 		return 100;
 	}
-	if ((doc = cli_load_target("config",
-				   &(cli_src){.compose = file,
-					      .project = co.project,
-					      .profiles = profiles[0] ? profiles : NULL,
-					      .env_file = envf,
-					      .target = target},
-				   NULL)) == NULL)
+	if ((src.compose == NULL) == (src.target == NULL) ||
+	    (src.target && (src.project || src.profiles || src.env_file)) || optind != argc) {
+		fputs(config_usage, stderr);
+		return 100;
+	}
+	if ((doc = cli_load_target("config", &src, NULL)) == NULL)
 		return 1;
-	json_dumpf(doc, stdout, JSON_INDENT(2) | (target ? JSON_SORT_KEYS : 0));
+	json_dumpf(doc, stdout, JSON_INDENT(2) | (src.target ? JSON_SORT_KEYS : 0));
 	putchar('\n');
 	json_decref(doc);
 	return 0;
