@@ -113,6 +113,57 @@ cli_build(const char *cmd, json_t *doc, bool all, const char *const *only, size_
 	return rc;
 }
 
+int
+cli_pull_policy(const char *cmd, json_t *doc)
+{
+	const char *dev, *app, *rel, *svc;
+	json_t *dj, *aj, *rj, *sj;
+	const char *pull[256];
+	size_t n = 0;
+	bc_docker *d = NULL;
+	int rc = 0;
+
+	json_object_foreach(doc, dev, dj) json_object_foreach(json_object_get(dj, "apps"), app, aj)
+	    json_object_foreach(json_object_get(aj, "releases"), rel, rj)
+		json_object_foreach(json_object_get(rj, "services"), svc, sj)
+	{
+		const char *pp = json_string_value(json_object_get(sj, "pull_policy"));
+		const char *image = json_string_value(json_object_get(sj, "image"));
+		bc_err err = {0};
+		json_t *have;
+		if (pp == NULL || image == NULL || rc < 0)
+			continue;
+		if (strcmp(pp, "always") == 0) {
+			if (n < sizeof(pull) / sizeof(pull[0]))
+				pull[n++] = image;
+			continue;
+		}
+		/* never: it must be here already */
+		if (d == NULL && (d = bc_docker_new(NULL, &err)) == NULL) {
+			fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+			rc = -1;
+			continue;
+		}
+		if ((have = bc_docker_image_inspect(d, image, &err)) == NULL) {
+			fprintf(stderr,
+				"balena-compose %s: service '%s': pull_policy never, and the image "
+				"'%s' is not here\n",
+				cmd, svc, image);
+			rc = -1;
+		}
+		json_decref(have);
+	}
+	if (d != NULL)
+		bc_docker_free(d);
+	if (rc == 0 && n > 0 && cli_fetch(cmd, pull, n) != 0)
+		rc = -1;
+	json_object_foreach(doc, dev, dj) json_object_foreach(json_object_get(dj, "apps"), app, aj)
+	    json_object_foreach(json_object_get(aj, "releases"), rel, rj)
+		json_object_foreach(json_object_get(rj, "services"), svc, sj)
+		    json_object_del(sj, "pull_policy");
+	return rc;
+}
+
 static const char build_usage[] =
     "usage: balena-compose build -f docker-compose.yml [-p NAME] [SERVICE...]\n"
     "\n"

@@ -75,6 +75,15 @@ int cli_add_profile(char *list, size_t n, const char *name);
  * one of them, -1 a bad one (usage). */
 int cli_src_option(int c, const char *arg, cli_src *src, char *profiles, size_t n);
 
+/* Pull images (n, borrowed) through the fetcher, with progress (a bar per
+ * image on a terminal, lines otherwise). 0 all there, 1 any failed (said). */
+int cli_fetch(const char *cmd, const char **images, size_t n);
+
+/* A compose file's pull_policy for up (the services' "pull_policy" the
+ * loader writes): always pulls their images now, never checks they are
+ * here. Taken out of doc. 0, or -1 after saying why. */
+int cli_pull_policy(const char *cmd, json_t *doc);
+
 int cmd_build(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);

@@ -188,16 +188,44 @@ cancel(const char *job)
 }
 
 int
+cli_fetch(const char *cmd, const char **images, size_t n)
+{
+	static struct view v;
+	bc_err err = {0};
+	int failed;
+
+	if (n > MAX_IMAGES) {
+		fprintf(stderr, "balena-compose %s: more than %d images\n", cmd, MAX_IMAGES);
+		return 1;
+	}
+	memset(&v, 0, sizeof(v));
+	v.images = images;
+	v.n = n;
+	v.tty = isatty(STDOUT_FILENO);
+	for (size_t i = 0; i < n; i++)
+		v.state[i] = "waiting";
+	if (v.tty)
+		draw(&v);
+	failed =
+	    bc_client_fetch(NULL, images, n, NULL, on_progress, on_done, &v, 60 * 60 * 1000, &err);
+	if (failed < 0)
+		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+	else if (v.tty)
+		for (size_t i = 0; i < n; i++)
+			if (v.error[i][0])
+				fprintf(stderr, "%s: %s\n", images[i], v.error[i]);
+	return failed == 0 ? 0 : 1;
+}
+
+int
 cmd_pull(int argc, char **argv)
 {
 	static const struct option opts[] = {{"file", 1, NULL, 'f'},   {"project", 1, NULL, 'p'},
 					     {"target", 1, NULL, 't'}, {"status", 0, NULL, 'S'},
 					     {"cancel", 1, NULL, 'C'}, {"help", 0, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	static struct view v;
 	const char *images[MAX_IMAGES], *file = NULL, *target = NULL;
 	bc_compose_opts co = {0};
-	bc_err err = {0};
 	size_t n = 0;
 	int c, failed;
 	bool owned = false;
@@ -248,24 +276,9 @@ cmd_pull(int argc, char **argv)
 	}
 	if (owned && n == 0)
 		return 0; /* every image is built here */
-	memset(&v, 0, sizeof(v));
-	v.images = images;
-	v.n = n;
-	v.tty = isatty(STDOUT_FILENO);
-	for (size_t i = 0; i < n; i++)
-		v.state[i] = "waiting";
-	if (v.tty)
-		draw(&v);
-	failed =
-	    bc_client_fetch(NULL, images, n, NULL, on_progress, on_done, &v, 60 * 60 * 1000, &err);
-	if (failed < 0)
-		fprintf(stderr, "balena-compose pull: %s\n", err.msg);
-	else if (v.tty)
-		for (size_t i = 0; i < n; i++)
-			if (v.error[i][0])
-				fprintf(stderr, "%s: %s\n", images[i], v.error[i]);
+	failed = cli_fetch("pull", images, n);
 	if (owned)
 		for (size_t i = 0; i < n; i++)
 			free((char *)images[i]);
-	return failed == 0 ? 0 : 1;
+	return failed;
 }

@@ -474,7 +474,8 @@ cmd_up(int argc, char **argv)
 	if ((doc = cli_read_target("up", &src)) == NULL)
 		return 1;
 	/* images with build: made here, before the target goes */
-	if (src.compose != NULL && cli_build("up", doc, build, NULL, 0) < 0) {
+	if (src.compose != NULL &&
+	    (cli_build("up", doc, build, NULL, 0) < 0 || cli_pull_policy("up", doc) < 0)) {
 		json_decref(doc);
 		return 1;
 	}

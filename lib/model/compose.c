@@ -1282,7 +1282,7 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 {
 	json_t *out = NULL, *comp = json_object(), *env = json_object(), *labels = NULL, *v;
 	json_t *contract = NULL, *build = NULL;
-	const char *k, *image = json_string_value(json_object_get(s, "image"));
+	const char *k, *image = json_string_value(json_object_get(s, "image")), *policy = NULL;
 	char what[128], path[1024], dflt[200];
 	int64_t sid = 1 + (int64_t)(fnv(name) % 999999);
 
@@ -1308,11 +1308,14 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 	}
 	if ((v = json_object_get(s, "pull_policy")) != NULL) {
 		const char *pp = json_string_value(v);
-		if (pp == NULL || (strcmp(pp, "build") && strcmp(pp, "missing") &&
-				   strcmp(pp, "if_not_present"))) {
+		bool known = pp && (!strcmp(pp, "build") || !strcmp(pp, "missing") ||
+				    !strcmp(pp, "if_not_present") || !strcmp(pp, "always") ||
+				    !strcmp(pp, "never") || !strcmp(pp, "daily") ||
+				    !strcmp(pp, "weekly") || !strncmp(pp, "every_", 6));
+		if (!known) {
 			bc_err_set(c->err, BC_EINVAL,
-				   "%s: %s: pull_policy '%s' is not supported yet (missing, "
-				   "if_not_present and build are)",
+				   "%s: %s: pull_policy '%s' is not always, never, missing, "
+				   "if_not_present, build, daily, weekly or every_<duration>",
 				   loc(c, key_line(c, node, "pull_policy")), what, pp ? pp : "?");
 			goto out;
 		}
@@ -1323,6 +1326,13 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		}
 		if (build != NULL)
 			json_object_set_new(build, "always", json_boolean(strcmp(pp, "build") == 0));
+		if (!strcmp(pp, "daily") || !strcmp(pp, "weekly") || !strncmp(pp, "every_", 6))
+			warn(c,
+			     "%s: pull_policy %s is taken as missing here (when an image was last "
+			     "pulled is not kept)",
+			     what, pp);
+		if (!strcmp(pp, "always") || !strcmp(pp, "never"))
+			policy = pp;
 	}
 	if (image == NULL) {
 		bc_err_set(c->err, BC_EINVAL, "%s: %s: 'image' or 'build' is required",
@@ -1470,6 +1480,9 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 		json_object_set(out, "contract", contract);
 	if (out != NULL && build != NULL)
 		json_object_set(out, "build", build);
+	/* for up (cli_pull_policy): the reconciler has no use for it */
+	if (out != NULL && policy != NULL)
+		json_object_set_new(out, "pull_policy", json_string(policy));
 out:
 	json_decref(contract);
 	json_decref(build);

@@ -5,7 +5,8 @@
 # does not build again; up --build does, and the container is replaced;
 # build -f builds; a failing build names the service and touches nothing
 # running; a build whose context is not here uses the image: given, with a
-# warning. Prints "N passed, N failed".
+# warning; pull_policy always pulls at up, never refuses an image that is
+# not here. Prints "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
@@ -95,6 +96,30 @@ rc=$?
 check "build -f web: exit 0, built ($(echo "$out" | tail -1))" \
 	bash -c "[ $rc -eq 0 ] && grep -q '^web | built $PROJ-web' <<<'$(echo "$out" | tr -d "'")'"
 
+# pull_policy: always pulls at up (through the fetcher, progress shown);
+# never refuses an image that is not here
+cat >"$T/p/policy.yml" <<EOT
+services:
+  fresh:
+    image: $BCTEST_REMOTE_IMAGE
+    pull_policy: always
+    command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    labels: {io.balena-compose.test: "1"}
+networks:
+  default: {labels: {io.balena-compose.test: "1"}}
+EOT
+out=$(bc up -f "$T/p/policy.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+check "pull_policy always: up pulls it first ($(echo "$out" | grep -m1 "$BCTEST_REMOTE_IMAGE: "))" \
+	bash -c "[ $rc -eq 0 ] && grep -q '^$BCTEST_REMOTE_IMAGE: done' <<<\"\$0\"" "$out"
+sed -e 's/pull_policy: always/pull_policy: never/' -e "s|$BCTEST_REMOTE_IMAGE|127.0.0.1:5000/bctest/never-here:1|" \
+	"$T/p/policy.yml" >"$T/p/never.yml"
+out=$(bc up -f "$T/p/never.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+check "pull_policy never, the image not here: refused, said" \
+	bash -c "[ $rc -eq 1 ] && grep -q \"service 'fresh': pull_policy never, and the image '127.0.0.1:5000/bctest/never-here:1' is not here\" <<<\"\$0\"" "$out"
+out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+w=$(web) # the file again (the policy's file replaced the app)
 printf 'services:\n  web:\n    build: ./app\n' >"$T/p/only-build.yml"
 out=$(bc pull -f "$T/p/only-build.yml" -p "$PROJ" 2>&1)
 rc=$?

@@ -198,8 +198,8 @@ test_errors_name_file_line_key(void **state)
 	       "compose.yml:3: service 'web': build.dockerfile and build.dockerfile_inline: give one");
 	expect("services:\n  web:\n    build: {no_cache: 1}\n",
 	       "compose.yml:3: service 'web': build.no_cache must be true or false");
-	expect("services:\n  web:\n    image: a\n    pull_policy: daily\n",
-	       "compose.yml:4: service 'web': pull_policy 'daily' is not supported yet");
+	expect("services:\n  web:\n    image: a\n    pull_policy: sometimes\n",
+	       "compose.yml:4: service 'web': pull_policy 'sometimes' is not always, never");
 	expect("services:\n  web:\n    image: a\n    pull_policy: build\n",
 	       "compose.yml:4: service 'web': pull_policy build needs a build");
 	expect("services:\n  web:\n    image: a\n   bad: indent\n", "compose.yml:4:");
@@ -686,7 +686,11 @@ test_build_spec(void **state)
 			  "    pull_policy: build\n"
 			  "  api:\n"
 			  "    image: reg/api:${TAG}\n"
-			  "    build: .\n";
+			  "    build: .\n"
+			  "    pull_policy: always\n"
+			  "  cron:\n"
+			  "    image: reg/cron\n"
+			  "    pull_policy: daily\n";
 	json_t *t, *svcs, *b;
 	(void)state;
 	assert_non_null(realpath(dir, real));
@@ -711,11 +715,18 @@ test_build_spec(void **state)
 	assert_true(json_is_false(json_object_get(b, "image_given")));
 	assert_non_null(strstr(warned, "service 'web': build.ssh is not applied"));
 	assert_non_null(strstr(warned, "build.platforms: one engine builds one platform"));
+	assert_null(json_object_get(json_object_get(svcs, "web"), "pull_policy"));
 	b = json_object_get(json_object_get(svcs, "api"), "build");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(svcs, "api"), "image")),
 			    "reg/api:v1");
 	assert_string_equal(json_string_value(json_object_get(b, "context")), real);
 	assert_true(json_is_true(json_object_get(b, "image_given")));
+	/* always: for up to pull; daily: taken as missing, said */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(svcs, "api"),
+							      "pull_policy")),
+			    "always");
+	assert_null(json_object_get(json_object_get(svcs, "cron"), "pull_policy"));
+	assert_non_null(strstr(warned, "service 'cron': pull_policy daily is taken as missing"));
 	json_decref(t);
 }
 
