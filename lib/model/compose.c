@@ -13,6 +13,7 @@
 #include "lib/base/buf.h"
 #include "lib/base/fsutil.h"
 #include "lib/model/spec.h"
+#include "lib/model/target.h"
 #include "lib/model/values.h"
 
 struct cx {
@@ -2192,6 +2193,41 @@ out:
 
 /* The compose structure (tree) into a v3 document. root is its YAML node
  * when it came from YAML (for line numbers), else NULL. */
+/* doc (what the file became) through the target's own parser, as the
+ * reconciler will take it: an error there is said with the file and the
+ * line of the service's key it is about ("service 'x': 'key': ..."), not
+ * found after the file is gone. 0, or -1 with c->err. */
+static int
+checked_whole(struct cx *c, const json_t *doc, yaml_node_t *svcs_node)
+{
+	bc_state st;
+	bc_err e = {0};
+	const char *at, *q;
+	char name[128] = "", key[128] = "";
+	int line = 0;
+
+	if (bc_target_parse(doc, NULL, &st, &e) == 0) {
+		bc_state_free(&st);
+		return 0;
+	}
+	if ((at = strstr(e.msg, "service '")) != NULL &&
+	    (q = strchr(at + 9, '\'')) != NULL && (size_t)(q - at - 9) < sizeof(name)) {
+		yaml_node_t *sn;
+		snprintf(name, sizeof(name), "%.*s", (int)(q - at - 9), at + 9);
+		sn = child(c, svcs_node, name);
+		if (strncmp(q, "': '", 4) == 0) {
+			const char *q2 = strchr(q + 4, '\'');
+			if (q2 != NULL && (size_t)(q2 - q - 4) < sizeof(key))
+				snprintf(key, sizeof(key), "%.*s", (int)(q2 - q - 4), q + 4);
+		}
+		line = key[0] ? key_line(c, sn, key) : 0;
+		if (line == 0 && sn != NULL)
+			line = line_of(sn);
+	}
+	return bc_err_set(c->err, e.code ? e.code : BC_EINVAL, "%s: %s", loc(c, line),
+			  at ? at : e.msg);
+}
+
 static json_t *
 to_target_x(struct cx *c, json_t *tree, yaml_node_t *root, bool part)
 {
@@ -2291,6 +2327,10 @@ to_target_x(struct cx *c, json_t *tree, yaml_node_t *root, bool part)
 			"releases", c->opts && c->opts->commit ? c->opts->commit : "local", "id",
 			(json_int_t)(c->opts && c->opts->release_id > 0 ? c->opts->release_id : 1),
 			"services", services, "volumes", vols, "networks", nets);
+	if (out != NULL && root != NULL && checked_whole(c, out, svcs_node) < 0) {
+		json_decref(out);
+		out = NULL;
+	}
 out:
 	json_decref(vols);
 	json_decref(nets);

@@ -169,6 +169,11 @@ test_errors_name_file_line_key(void **state)
 	       "compose.yml:4: service 'web': key 'frobnicate' is not supported");
 	expect("services:\n  web:\n    image: a\n    build: 5\n",
 	       "compose.yml:4: service 'web': build must be a path or have a context");
+	/* found by the target's parser, after the file is read: still its line */
+	expect("services:\n  web:\n    image: a\n    ports: ['99999:80']\n",
+	       "compose.yml:4: service 'web': 'ports': '99999:80' is not a port mapping");
+	expect("services:\n  web:\n    image: a\n    environment: {'A B': x}\n",
+	       "compose.yml:4: service 'web': 'environment': the name 'A B'");
 	expect("services:\n  web:\n    image: a\nfrobs: {}\n",
 	       "compose.yml:4: top level: key 'frobs' is not supported");
 	expect("services:\n  web:\n    image: a\n    secrets: [nope]\n",
