@@ -164,6 +164,71 @@ cli_pull_policy(const char *cmd, json_t *doc)
 	return rc;
 }
 
+/* Does the image (inspected) say it is of platform ("os[/arch[/variant]]")? */
+static bool
+of_platform(const json_t *img, const char *platform)
+{
+	char want[80];
+	const char *os = json_string_value(json_object_get(img, "Os"));
+	const char *arch = json_string_value(json_object_get(img, "Architecture"));
+	const char *var = json_string_value(json_object_get(img, "Variant"));
+	char *a, *v;
+
+	snprintf(want, sizeof(want), "%s", platform);
+	if ((a = strchr(want, '/')) != NULL)
+		*a++ = '\0';
+	if (a != NULL && (v = strchr(a, '/')) != NULL)
+		*v++ = '\0';
+	else
+		v = NULL;
+	return os && strcmp(os, want) == 0 && (a == NULL || (arch && strcmp(arch, a) == 0)) &&
+	       (v == NULL || (var && strcmp(var, v) == 0));
+}
+
+int
+cli_platforms(const char *cmd, const json_t *doc)
+{
+	const char *dev, *app, *rel, *svc;
+	json_t *dj, *aj, *rj, *sj;
+	bc_docker *d = NULL;
+	int rc = 0;
+
+	json_object_foreach((json_t *)doc, dev, dj)
+	    json_object_foreach(json_object_get(dj, "apps"), app, aj)
+		json_object_foreach(json_object_get(aj, "releases"), rel, rj)
+		    json_object_foreach(json_object_get(rj, "services"), svc, sj)
+	{
+		const char *pf = json_string_value(
+		    json_object_get(json_object_get(sj, "composition"), "platform"));
+		const char *image = json_string_value(json_object_get(sj, "image"));
+		bc_err err = {0};
+		json_t *img;
+		if (pf == NULL || image == NULL || rc < 0)
+			continue;
+		if (d == NULL && (d = bc_docker_new(NULL, &err)) == NULL) {
+			fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+			rc = -1;
+			continue;
+		}
+		img = bc_docker_image_inspect(d, image, &err);
+		if (img != NULL && of_platform(img, pf)) {
+			json_decref(img);
+			continue;
+		}
+		json_decref(img);
+		printf("%s | pulling %s for %s\n", svc, image, pf);
+		fflush(stdout);
+		if (bc_docker_image_pull_for(d, image, pf, NULL, NULL, NULL, &err) < 0) {
+			bc_tame(err.msg);
+			fprintf(stderr, "balena-compose %s: service '%s': %s\n", cmd, svc, err.msg);
+			rc = -1;
+		}
+	}
+	if (d != NULL)
+		bc_docker_free(d);
+	return rc;
+}
+
 static const char build_usage[] =
     "usage: balena-compose build -f docker-compose.yml [-p NAME] [SERVICE...]\n"
     "\n"

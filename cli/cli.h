@@ -84,6 +84,12 @@ int cli_fetch(const char *cmd, const char **images, size_t n);
  * here. Taken out of doc. 0, or -1 after saying why. */
 int cli_pull_policy(const char *cmd, json_t *doc);
 
+/* The images of doc's services that name a platform (composition
+ * platform), pulled for it from their registry by the engine when the one
+ * here is of another (the fetcher gets the engine's own platform). 0, or
+ * -1 after saying why. */
+int cli_platforms(const char *cmd, const json_t *doc);
+
 int cmd_build(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);

@@ -475,7 +475,8 @@ cmd_up(int argc, char **argv)
 		return 1;
 	/* images with build: made here, before the target goes */
 	if (src.compose != NULL &&
-	    (cli_build("up", doc, build, NULL, 0) < 0 || cli_pull_policy("up", doc) < 0)) {
+	    (cli_build("up", doc, build, NULL, 0) < 0 || cli_platforms("up", doc) < 0 ||
+	     cli_pull_policy("up", doc) < 0)) {
 		json_decref(doc);
 		return 1;
 	}

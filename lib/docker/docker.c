@@ -471,17 +471,30 @@ int
 bc_docker_container_create(bc_docker *d, const char *name, const json_t *config, char id[65],
 			   bc_err *err)
 {
+	return bc_docker_container_create_for(d, name, NULL, config, id, err);
+}
+
+int
+bc_docker_container_create_for(bc_docker *d, const char *name, const char *platform,
+			       const json_t *config, char id[65], bc_err *err)
+{
 	json_t *out = NULL;
-	char *enc;
+	char *enc, *ep = NULL;
 	int rc;
 
 	if (check_ident("container name", name, err) < 0)
 		return -1;
-	if ((enc = bc_pct_encode(name)) == NULL)
+	if ((enc = bc_pct_encode(name)) == NULL ||
+	    (platform != NULL && (ep = bc_pct_encode(platform)) == NULL)) {
+		free(enc);
 		return bc_err_sys(err, "container create");
-	rc = req_path(d, "POST", pathf(err, "/containers/create?name=%s", enc), config, &out,
-		      REQUEST_TIMEOUT_S, err);
+	}
+	rc = req_path(d, "POST",
+		      pathf(err, "/containers/create?name=%s%s%s", enc, ep ? "&platform=" : "",
+			    ep ? ep : ""),
+		      config, &out, REQUEST_TIMEOUT_S, err);
 	free(enc);
+	free(ep);
 	if (rc < 0)
 		return -1;
 	return take_id(out, id, "container create", err);
@@ -699,7 +712,14 @@ int
 bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_auth,
 		     bc_json_fn on_progress, void *ud, bc_err *err)
 {
-	char name[512], tag[256], *en, *et, *path = NULL;
+	return bc_docker_image_pull_for(d, ref, NULL, registry_auth, on_progress, ud, err);
+}
+
+int
+bc_docker_image_pull_for(bc_docker *d, const char *ref, const char *platform,
+			 const char *registry_auth, bc_json_fn on_progress, void *ud, bc_err *err)
+{
+	char name[512], tag[256], *en, *et, *ep, *path = NULL;
 	struct pullctx pc = {on_progress, ud, err, 0};
 	struct xfer x = {.mode = X_JSONL, .jfn = on_pull, .ud = &pc, .err = err};
 	int rc = -1;
@@ -708,8 +728,10 @@ bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_auth,
 		return -1;
 	en = bc_pct_encode(name);
 	et = bc_pct_encode(tag);
-	if (en && et)
-		path = pathf(err, "/images/create?fromImage=%s&tag=%s", en, et);
+	ep = platform ? bc_pct_encode(platform) : NULL;
+	if (en && et && (platform == NULL || ep != NULL))
+		path = pathf(err, "/images/create?fromImage=%s&tag=%s%s%s", en, et,
+			     ep ? "&platform=" : "", ep ? ep : "");
 	else
 		bc_err_sys(err, "pull");
 	if (path != NULL) {
@@ -718,10 +740,12 @@ bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_auth,
 			rc = -1;
 	}
 	if (rc < 0)
-		bc_err_wrap(err, "pull '%.200s'", ref);
+		bc_err_wrap(err, "pull '%.200s'%s%s", ref, platform ? " for " : "",
+			    platform ? platform : "");
 	free(path);
 	free(en);
 	free(et);
+	free(ep);
 	return rc;
 }
 

@@ -49,6 +49,9 @@ json_t *bc_docker_container_list(bc_docker *d, const char *label, bool all, bc_e
 json_t *bc_docker_container_inspect(bc_docker *d, const char *id, bc_err *err);
 int bc_docker_container_create(bc_docker *d, const char *name, const json_t *config, char id[65],
 			       bc_err *err);
+/* The same, for platform ("linux/arm64"; NULL: the engine's own). */
+int bc_docker_container_create_for(bc_docker *d, const char *name, const char *platform,
+				   const json_t *config, char id[65], bc_err *err);
 int bc_docker_container_start(bc_docker *d, const char *id, bc_err *err);
 /* Stop with SIGTERM (or the container's stop signal), SIGKILL after
  * timeout_s (< 0: the container's own StopTimeout). Stopping a stopped
@@ -114,6 +117,11 @@ int bc_docker_image_pull(bc_docker *d, const char *ref, const char *registry_aut
  * id gets the image's id. */
 int bc_docker_image_build(bc_docker *d, const char *query, const void *tar, size_t len,
 			  bc_json_fn on_progress, void *ud, char id[80], bc_err *err);
+
+/* The same, the image of platform ("linux/arm64"; NULL: the engine's). */
+int bc_docker_image_pull_for(bc_docker *d, const char *ref, const char *platform,
+			     const char *registry_auth, bc_json_fn on_progress, void *ud,
+			     bc_err *err);
 
 int bc_docker_events(bc_docker *d, const char *query, bc_json_fn fn, void *ud, bc_err *err);
 

@@ -18,6 +18,8 @@
 /* on a volume or network a release names itself (compose's name:): its
  * name in the app */
 #define BC_LABEL_COMPONENT "io.balena-compose.component"
+/* on a container: the platform it was made for (composition platform) */
+#define BC_LABEL_PLATFORM "io.balena-compose.platform"
 /* on a container: its pre_stop hooks, the exec bodies as JSON */
 #define BC_LABEL_PRE_STOP "io.balena-compose.pre-stop"
 /* The app's name, on its containers, volumes and networks: what `state`

@@ -709,6 +709,25 @@ k_share(struct sb *b, const struct key *k, json_t *v)
 			 m);
 }
 
+/* platform: "os[/arch[/variant]]": the container is made for it (the
+ * label BC_LABEL_PLATFORM carries it to create, and into the config) */
+static int
+k_platform(struct sb *b, const struct key *k, json_t *v)
+{
+	const char *p = json_string_value(v);
+	int slashes = 0;
+
+	for (const char *q = p; q != NULL && *q; q++)
+		slashes += *q == '/';
+	if (p == NULL || *p == '\0' || strlen(p) > 64 || slashes > 2 || p[0] == '/' ||
+	    p[strlen(p) - 1] == '/' || strstr(p, "//") != NULL ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_/") != strlen(p))
+		return spec_fail(b, k->name, "%s",
+				 "must be os[/arch[/variant]] (like linux/arm64/v8)");
+	json_object_set(b->labels, BC_LABEL_PLATFORM, v);
+	return 0;
+}
+
 /* post_start and pre_stop: [{command, user, privileged, working_dir,
  * environment}], each an exec's create body in svc->hooks[key]. A
  * privileged hook in a service that is not privileged needs the label
@@ -1404,6 +1423,7 @@ const struct key bc_spec_keys[] = {
     {"runtime", k_str, 1, "Runtime"},
     {"volumes_from", k_volumes_from, 1, NULL},
     {"post_start", k_hooks, 0, NULL},
+    {"platform", k_platform, 0, NULL},
     {"pre_stop", k_hooks, 0, NULL},
     {"links", k_links, 0, NULL},
     {"external_links", k_links, 0, NULL},

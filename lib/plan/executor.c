@@ -228,7 +228,10 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 	json_object_set_new(body, "Image", json_string(t->image));
 	if (resolve_service_modes(body, bc_state_app(current, s->app->app_id), t->name, err) < 0)
 		goto out;
-	if (bc_docker_container_create(d, name, body, id, err) < 0)
+	if (bc_docker_container_create_for(
+		d, name,
+		json_string_value(json_object_get(json_object_get(body, "Labels"), BC_LABEL_PLATFORM)),
+		body, id, err) < 0)
 		goto out;
 	json_object_foreach(t->connect, net, ep)
 	{

@@ -6,7 +6,8 @@
 # build -f builds; a failing build names the service and touches nothing
 # running; a build whose context is not here uses the image: given, with a
 # warning; pull_policy always pulls at up, never refuses an image that is
-# not here. Prints "N passed, N failed".
+# not here; platform makes the container for it, pulling the image for it
+# when the one here is another's. Prints "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 BIN=$(cd "$BUILD/bin" && pwd)
@@ -120,6 +121,32 @@ check "pull_policy never, the image not here: refused, said" \
 	bash -c "[ $rc -eq 1 ] && grep -q \"service 'fresh': pull_policy never, and the image '127.0.0.1:5000/bctest/never-here:1' is not here\" <<<\"\$0\"" "$out"
 out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
 w=$(web) # the file again (the policy's file replaced the app)
+# platform: the container is made for it; an image not of it is pulled for
+# it (the local registry has none for arm64: the pull says so)
+cat >"$T/p/platform.yml" <<EOT
+services:
+  amd:
+    image: $BCTEST_IMAGE
+    platform: linux/amd64
+    command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    labels: {io.balena-compose.test: "1"}
+networks:
+  default: {labels: {io.balena-compose.test: "1"}}
+EOT
+out=$(bc up -f "$T/p/platform.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+amd=$(docker ps -q --filter "label=io.balena.app-id=$APP" --filter label=io.balena.service-name=amd)
+check "platform linux/amd64: runs ($(echo "$out" | tail -1))" test "$rc" -eq 0 -a -n "$amd"
+check "made for it (its label)" \
+	test "$(docker inspect -f '{{index .Config.Labels "io.balena-compose.platform"}}' "$amd")" = linux/amd64
+sed -e 's|linux/amd64|linux/arm64|' -e "s|image: $BCTEST_IMAGE|image: $BCTEST_REMOTE_IMAGE|" \
+	"$T/p/platform.yml" >"$T/p/arm.yml"
+out=$(bc up -f "$T/p/arm.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+check "platform linux/arm64, no such image: refused, the pull for it said ($(echo "$out" | grep -m1 "for linux/arm64"))" \
+	bash -c "[ $rc -eq 1 ] && grep -q \"service 'amd': pull '$BCTEST_REMOTE_IMAGE' for linux/arm64\" <<<\"\$0\"" "$out"
+out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+w=$(web)
 printf 'services:\n  web:\n    build: ./app\n' >"$T/p/only-build.yml"
 out=$(bc pull -f "$T/p/only-build.yml" -p "$PROJ" 2>&1)
 rc=$?

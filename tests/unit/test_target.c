@@ -671,6 +671,23 @@ test_hooks(void **state)
 	assert_string_not_equal(svc->config_hash, base);
 	bc_state_free(&st);
 	json_decref(d);
+	/* platform: on the container's label (create reads it there) */
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "platform",
+			    json_string("linux/arm64/v8"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(bc_app_service(&st.apps[0], "sensor")->spec, "Labels"),
+		"io.balena-compose.platform")),
+	    "linux/arm64/v8");
+	bc_state_free(&st);
+	json_decref(d);
+	reject_composition("sensor", "platform", json_string("linux//arm"),
+			   "'platform': must be os[/arch[/variant]]");
+	reject_composition("sensor", "platform", json_string("Linux/x86 64"),
+			   "'platform': must be os[/arch[/variant]]");
 	reject_composition("sensor", "post_start",
 			   json_pack("[{s:s, s:b}]", "command", "x", "privileged", 1),
 			   "a privileged hook needs a privileged service");
