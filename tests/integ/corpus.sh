@@ -4,7 +4,7 @@
 # `balena-compose config -f` as its header says ("# expect: ok", or
 # "# expect: error TEXT", TEXT in the error), each "# check: EXPR" true of
 # the services of the target it becomes (python, `services` the release's
-# services); and where Debian's docker-compose is installed, its verdict
+# services), and where NAME.out is, the whole output equal to it; and where Debian's docker-compose is installed, its verdict
 # ("# compose-v1: ok|error", and why where it differs) too. No daemon, no engine. Prints "N passed,
 # N failed".
 set -u
@@ -58,6 +58,12 @@ for f in "$here"/../fixtures/compose/*.yml; do
 	rc=$?
 	sed -n 's/^# check: //p' "$f" >"$T/checks"
 	verdict "$name" "$want" "$rc" "$out"
+	# and where there is NAME.out, the whole of what config prints (the
+	# scratch directory written <dir>)
+	if [ -f "$f.out" ]; then
+		printf '%s\n' "$out" | sed "s|$T|<dir>|g" >"$T/got"
+		check "$name: config prints $(basename "$f").out" diff -u "$f.out" "$T/got"
+	fi
 	if [ -n "$have_v1" ] && [ -n "$v1" ]; then
 		(cd "$T" && env -u DB_PASSWORD -u API_TOKEN docker-compose -f "$name" config -q >/dev/null 2>&1)
 		v1rc=$?
