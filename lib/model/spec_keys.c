@@ -1308,8 +1308,9 @@ k_files(struct sb *b, const struct key *k, json_t *v)
 		if (!json_is_object(e))
 			why = "each file must be a map";
 		else if (t == NULL || t[0] != '/' || t[1] == '\0' || t[strlen(t) - 1] == '/' ||
-			 strlen(t) > 1024)
-			why = "each file needs a target: the absolute path of a file";
+			 strlen(t) > 1024 || strstr(t, "/../") != NULL ||
+			 strcmp(t + strlen(t) - 3 > t ? t + strlen(t) - 3 : t, "/..") == 0)
+			why = "each file needs a target: the absolute path of a file (no ..)";
 		else if (!json_is_string(c))
 			why = "each file needs its content as a string";
 		else if (mode != NULL && (!json_is_integer(mode) || json_integer_value(mode) < 0 ||

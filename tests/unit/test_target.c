@@ -1377,6 +1377,9 @@ test_files(void **state)
 	reject_composition("sensor", "files", json_pack("[{s:s, s:s}]", "target", "rel/x",
 							 "content", "s3cret"),
 			   "'files': each file needs a target: the absolute path of a file");
+	reject_composition("sensor", "files", json_pack("[{s:s, s:s}]", "target", "/run/../etc/x",
+							 "content", "s3cret"),
+			   "each file needs a target: the absolute path of a file (no ..)");
 	reject_composition("sensor", "files", json_pack("[{s:s, s:i}]", "target", "/x",
 							 "content", 5),
 			   "'files': each file needs its content as a string");
