@@ -1786,15 +1786,16 @@ names_map(const json_t *v, bool deps)
 }
 
 /* What a mount or a device is keyed by when merged: its target ("/data"
- * of "vol:/data:ro"; a long form's target). */
+ * of "vol:/data:ro", "/dev/ttyS0" of "/dev/ttyUSB0:/dev/ttyS0:rw"; a long
+ * form's target). */
 static void
-mount_key(const json_t *e, bool device, char *out, size_t n)
+mount_key(const json_t *e, char *out, size_t n)
 {
 	const char *s = json_string_value(e), *a, *b;
 
 	out[0] = '\0';
 	if (json_is_object(e)) {
-		const char *t = json_string_value(json_object_get(e, device ? "target" : "target"));
+		const char *t = json_string_value(json_object_get(e, "target"));
 		snprintf(out, n, "%s", t ? t : "");
 		return;
 	}
@@ -1831,8 +1832,8 @@ merge_list(const json_t *base, const json_t *over, int keyed)
 			if (keyed == 0)
 				continue;
 			if (keyed == 1 || keyed == 2) {
-				mount_key(e, keyed == 2, ka, sizeof(ka));
-				mount_key(f, keyed == 2, kb, sizeof(kb));
+				mount_key(e, ka, sizeof(ka));
+				mount_key(f, kb, sizeof(kb));
 			} else {
 				const char *a = json_is_object(e) ? json_string_value(json_object_get(
 									e, "source"))
