@@ -222,7 +222,22 @@ cli_platforms(const char *cmd, const json_t *doc)
 			bc_tame(err.msg);
 			fprintf(stderr, "balena-compose %s: service '%s': %s\n", cmd, svc, err.msg);
 			rc = -1;
+			continue;
 		}
+		/* a registry with one platform's image hands that one whatever
+		 * was asked: it is checked again */
+		img = bc_docker_image_inspect(d, image, &err);
+		if (img == NULL || !of_platform(img, pf)) {
+			fprintf(stderr,
+				"balena-compose %s: service '%s': the image '%s' is not for %s (its "
+				"registry has it for %s/%s only)\n",
+				cmd, svc, image, pf,
+				img ? json_string_value(json_object_get(img, "Os")) ?: "?" : "?",
+				img ? json_string_value(json_object_get(img, "Architecture")) ?: "?"
+				    : "?");
+			rc = -1;
+		}
+		json_decref(img);
 	}
 	if (d != NULL)
 		bc_docker_free(d);

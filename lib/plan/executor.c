@@ -16,19 +16,25 @@
 
 #include "lib/model/spec.h"
 
-/* "service:x" + rest (":ro", ":alias", "") as "<x's container id>" + rest:
- * x running, of cur. 0, or -1 with err. */
+/* "service:x" + rest (":ro", ":alias", "") as "<x's container>" + rest:
+ * x running, of cur; its id, or its name for links (an alias on a user
+ * network resolves names only). 0, or -1 with err. */
 static int
 resolve_ref(const char *ref, const bc_app *cur, const char *svcname, const char *what, char *out,
 	    size_t n, bc_err *err)
 {
+	bool by_name = strcmp(what, "links") == 0;
 	const char *name = ref + 8, *rest = strchr(name, ':');
 	size_t len = rest ? (size_t)(rest - name) : strlen(name);
 
 	for (size_t i = 0; cur != NULL && i < cur->n_services; i++) {
 		const bc_service *dep = &cur->services[i];
 		if (strlen(dep->name) == len && strncmp(dep->name, name, len) == 0 && dep->running) {
-			snprintf(out, n, "%s%s", dep->container_id, rest ? rest : "");
+			char cname[512];
+			if (by_name && bc_container_name(cname, sizeof(cname), dep) < 0)
+				break;
+			snprintf(out, n, "%s%s", by_name ? cname : dep->container_id,
+				 rest ? rest : "");
 			return 0;
 		}
 	}
@@ -47,7 +53,7 @@ resolve_list(json_t *list, const bc_app *cur, const char *svcname, const char *w
 	json_array_foreach(list, i, e)
 	{
 		const char *ref = json_string_value(e);
-		char buf[400];
+		char buf[700];
 		if (ref == NULL || strncmp(ref, "service:", 8) != 0)
 			continue;
 		if (resolve_ref(ref, cur, svcname, what, buf, sizeof(buf), err) < 0)

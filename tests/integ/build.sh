@@ -143,8 +143,8 @@ sed -e 's|linux/amd64|linux/arm64|' -e "s|image: $BCTEST_IMAGE|image: $BCTEST_RE
 	"$T/p/platform.yml" >"$T/p/arm.yml"
 out=$(bc up -f "$T/p/arm.yml" -p "$PROJ" --timeout 60 2>&1)
 rc=$?
-check "platform linux/arm64, no such image: refused, the pull for it said ($(echo "$out" | grep -m1 "for linux/arm64"))" \
-	bash -c "[ $rc -eq 1 ] && grep -q \"service 'amd': pull '$BCTEST_REMOTE_IMAGE' for linux/arm64\" <<<\"\$0\"" "$out"
+check "platform linux/arm64, the registry has amd64 only: refused before the target goes ($(echo "$out" | grep -m1 "is not for"))" \
+	bash -c "[ $rc -eq 1 ] && grep -q \"service 'amd': the image '$BCTEST_REMOTE_IMAGE' is not for linux/arm64 (its registry has it for linux/amd64 only)\" <<<\"\$0\"" "$out"
 out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
 w=$(web)
 printf 'services:\n  web:\n    build: ./app\n' >"$T/p/only-build.yml"
