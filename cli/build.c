@@ -15,6 +15,34 @@ struct shown {
 	const char *svc;
 };
 
+size_t
+cli_services(json_t *doc, const char **names, json_t **svcs, size_t max)
+{
+	const char *dev, *app, *rel, *svc;
+	json_t *dj, *aj, *rj, *sj;
+	size_t n = 0;
+
+	json_object_foreach(doc, dev, dj) json_object_foreach(json_object_get(dj, "apps"), app, aj)
+	    json_object_foreach(json_object_get(aj, "releases"), rel, rj)
+		json_object_foreach(json_object_get(rj, "services"), svc, sj) if (n < max)
+	{
+		names[n] = svc;
+		svcs[n++] = sj;
+	}
+	return n;
+}
+
+/* The engine, connected on first use into *d; NULL after saying why. */
+static bc_docker *
+engine(const char *cmd, bc_docker **d)
+{
+	bc_err err = {0};
+
+	if (*d == NULL && (*d = bc_docker_new(NULL, &err)) == NULL)
+		fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+	return *d;
+}
+
 static void
 show_line(void *ud, const char *line)
 {
@@ -46,10 +74,8 @@ build_one(const char *cmd, bc_docker **d, const char *svc, const json_t *sj, boo
 
 	if (image == NULL || ctx == NULL)
 		return 0;
-	if (*d == NULL && (*d = bc_docker_new(NULL, &err)) == NULL) {
-		fprintf(stderr, "balena-compose %s: service '%s': build: %s\n", cmd, svc, err.msg);
+	if (engine(cmd, d) == NULL)
 		return -1;
-	}
 	if (!all && !json_is_true(json_object_get(b, "always")) &&
 	    (have = bc_docker_image_inspect(*d, image, &err)) != NULL) {
 		json_decref(have);
@@ -81,32 +107,21 @@ build_one(const char *cmd, bc_docker **d, const char *svc, const json_t *sj, boo
 int
 cli_build(const char *cmd, json_t *doc, bool all, const char *const *only, size_t n_only)
 {
-	const char *dev, *app, *rel, *svc;
-	json_t *dj, *aj, *rj, *sj;
+	const char *names[CLI_MAX_SERVICES];
+	json_t *svcs[CLI_MAX_SERVICES];
+	size_t n = cli_services(doc, names, svcs, CLI_MAX_SERVICES);
 	bc_docker *d = NULL;
 	int rc = 0;
 
-	json_object_foreach(doc, dev, dj)
-	{
-		json_object_foreach(json_object_get(dj, "apps"), app, aj)
-		{
-			json_object_foreach(json_object_get(aj, "releases"), rel, rj)
-			{
-				void *tmp;
-				json_object_foreach_safe(json_object_get(rj, "services"), tmp, svc,
-							 sj)
-				{
-					bool wanted = n_only == 0;
-					for (size_t i = 0; i < n_only; i++)
-						wanted |= strcmp(only[i], svc) == 0;
-					if (rc == 0 && wanted && json_object_get(sj, "build") &&
-					    build_one(cmd, &d, svc, sj, all) < 0)
-						rc = -1;
-					/* the reconciler has no use for it */
-					json_object_del(sj, "build");
-				}
-			}
-		}
+	for (size_t k = 0; k < n; k++) {
+		bool wanted = n_only == 0;
+		for (size_t i = 0; i < n_only; i++)
+			wanted |= strcmp(only[i], names[k]) == 0;
+		if (rc == 0 && wanted && json_object_get(svcs[k], "build") &&
+		    build_one(cmd, &d, names[k], svcs[k], all) < 0)
+			rc = -1;
+		/* the reconciler has no use for it */
+		json_object_del(svcs[k], "build");
 	}
 	if (d != NULL)
 		bc_docker_free(d);
@@ -116,51 +131,41 @@ cli_build(const char *cmd, json_t *doc, bool all, const char *const *only, size_
 int
 cli_pull_policy(const char *cmd, json_t *doc)
 {
-	const char *dev, *app, *rel, *svc;
-	json_t *dj, *aj, *rj, *sj;
-	const char *pull[256];
-	size_t n = 0;
+	const char *names[CLI_MAX_SERVICES], *pull[CLI_MAX_SERVICES];
+	json_t *svcs[CLI_MAX_SERVICES];
+	size_t n = cli_services(doc, names, svcs, CLI_MAX_SERVICES), np = 0;
 	bc_docker *d = NULL;
 	int rc = 0;
 
-	json_object_foreach(doc, dev, dj) json_object_foreach(json_object_get(dj, "apps"), app, aj)
-	    json_object_foreach(json_object_get(aj, "releases"), rel, rj)
-		json_object_foreach(json_object_get(rj, "services"), svc, sj)
-	{
-		const char *pp = json_string_value(json_object_get(sj, "pull_policy"));
-		const char *image = json_string_value(json_object_get(sj, "image"));
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		const char *pp = json_string_value(json_object_get(svcs[k], "pull_policy"));
+		const char *image = json_string_value(json_object_get(svcs[k], "image"));
 		bc_err err = {0};
-		json_t *have;
-		if (pp == NULL || image == NULL || rc < 0)
+		json_t *have = NULL;
+		if (pp == NULL || image == NULL)
 			continue;
 		if (strcmp(pp, "always") == 0) {
-			if (n < sizeof(pull) / sizeof(pull[0]))
-				pull[n++] = image;
+			pull[np++] = image;
 			continue;
 		}
 		/* never: it must be here already */
-		if (d == NULL && (d = bc_docker_new(NULL, &err)) == NULL) {
-			fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+		if (engine(cmd, &d) == NULL) {
 			rc = -1;
-			continue;
-		}
-		if ((have = bc_docker_image_inspect(d, image, &err)) == NULL) {
+		} else if ((have = bc_docker_image_inspect(d, image, &err)) == NULL) {
 			fprintf(stderr,
 				"balena-compose %s: service '%s': pull_policy never, and the image "
 				"'%s' is not here\n",
-				cmd, svc, image);
+				cmd, names[k], image);
 			rc = -1;
 		}
 		json_decref(have);
 	}
 	if (d != NULL)
 		bc_docker_free(d);
-	if (rc == 0 && n > 0 && cli_fetch(cmd, pull, n) != 0)
+	if (rc == 0 && np > 0 && cli_fetch(cmd, pull, np) != 0)
 		rc = -1;
-	json_object_foreach(doc, dev, dj) json_object_foreach(json_object_get(dj, "apps"), app, aj)
-	    json_object_foreach(json_object_get(aj, "releases"), rel, rj)
-		json_object_foreach(json_object_get(rj, "services"), svc, sj)
-		    json_object_del(sj, "pull_policy");
+	for (size_t k = 0; k < n; k++)
+		json_object_del(svcs[k], "pull_policy"); /* the reconciler has no use for it */
 	return rc;
 }
 
@@ -186,27 +191,24 @@ of_platform(const json_t *img, const char *platform)
 }
 
 int
-cli_platforms(const char *cmd, const json_t *doc)
+cli_platforms(const char *cmd, json_t *doc)
 {
-	const char *dev, *app, *rel, *svc;
-	json_t *dj, *aj, *rj, *sj;
+	const char *names[CLI_MAX_SERVICES];
+	json_t *svcs[CLI_MAX_SERVICES];
+	size_t n = cli_services(doc, names, svcs, CLI_MAX_SERVICES);
 	bc_docker *d = NULL;
 	int rc = 0;
 
-	json_object_foreach((json_t *)doc, dev, dj)
-	    json_object_foreach(json_object_get(dj, "apps"), app, aj)
-		json_object_foreach(json_object_get(aj, "releases"), rel, rj)
-		    json_object_foreach(json_object_get(rj, "services"), svc, sj)
-	{
+	for (size_t k = 0; k < n && rc == 0; k++) {
 		const char *pf = json_string_value(
-		    json_object_get(json_object_get(sj, "composition"), "platform"));
-		const char *image = json_string_value(json_object_get(sj, "image"));
+		    json_object_get(json_object_get(svcs[k], "composition"), "platform"));
+		const char *image = json_string_value(json_object_get(svcs[k], "image"));
+		const char *svc = names[k];
 		bc_err err = {0};
 		json_t *img;
-		if (pf == NULL || image == NULL || rc < 0)
+		if (pf == NULL || image == NULL)
 			continue;
-		if (d == NULL && (d = bc_docker_new(NULL, &err)) == NULL) {
-			fprintf(stderr, "balena-compose %s: %s\n", cmd, err.msg);
+		if (engine(cmd, &d) == NULL) {
 			rc = -1;
 			continue;
 		}

@@ -88,7 +88,12 @@ int cli_pull_policy(const char *cmd, json_t *doc);
  * platform), pulled for it from their registry by the engine when the one
  * here is of another (the fetcher gets the engine's own platform). 0, or
  * -1 after saying why. */
-int cli_platforms(const char *cmd, const json_t *doc);
+int cli_platforms(const char *cmd, json_t *doc);
+
+/* The services of a v3 document, every app and release: their names and
+ * objects (borrowed from doc) into names and svcs, at most max. */
+#define CLI_MAX_SERVICES 1024
+size_t cli_services(json_t *doc, const char **names, json_t **svcs, size_t max);
 
 int cmd_build(int argc, char **argv);
 int cmd_up(int argc, char **argv);

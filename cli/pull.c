@@ -89,21 +89,19 @@ on_done(void *ud, size_t i, bool ok, const char *error)
 /* Is img the image of a service of doc that is built here (a compose
  * file's build: with no image: of its own: nothing to pull)? */
 static bool
-built_here(const json_t *doc, const char *img)
+built_here(json_t *doc, const char *img)
 {
-	const char *k1, *k2, *k3, *k4;
-	json_t *d, *a, *r, *s;
+	const char *names[CLI_MAX_SERVICES];
+	json_t *svcs[CLI_MAX_SERVICES];
+	size_t n = cli_services(doc, names, svcs, CLI_MAX_SERVICES);
 
-	json_object_foreach((json_t *)doc, k1, d) json_object_foreach(json_object_get(d, "apps"), k2,
-								      a)
-	    json_object_foreach(json_object_get(a, "releases"), k3, r)
-		json_object_foreach(json_object_get(r, "services"), k4, s)
-	{
-		const json_t *b = json_object_get(s, "build");
-		const char *mine = json_string_value(json_object_get(s, "image"));
-		size_t n = mine ? strlen(mine) : 0;
+	for (size_t k = 0; k < n; k++) {
+		const json_t *b = json_object_get(svcs[k], "build");
+		const char *mine = json_string_value(json_object_get(svcs[k], "image"));
+		size_t len = mine ? strlen(mine) : 0;
 		if (b != NULL && !json_is_true(json_object_get(b, "image_given")) && mine &&
-		    strncmp(img, mine, n) == 0 && (img[n] == '\0' || strcmp(img + n, ":latest") == 0))
+		    strncmp(img, mine, len) == 0 &&
+		    (img[len] == '\0' || strcmp(img + len, ":latest") == 0))
 			return true;
 	}
 	return false;
@@ -112,7 +110,7 @@ built_here(const json_t *doc, const char *img)
 /* The images of a target, once each, into list (copies the caller frees);
  * those built here (doc, may be NULL) left out, said. */
 static size_t
-images_of(const bc_state *st, const json_t *doc, const char **list, size_t max)
+images_of(const bc_state *st, json_t *doc, const char **list, size_t max)
 {
 	size_t n = 0;
 

@@ -1107,9 +1107,7 @@ container_name(struct cx *c, const char *what, const json_t *v, json_t *comp, in
 	json_t *nets, *e;
 	const char *k;
 
-	if (n == NULL || !isalnum((unsigned char)n[0]) || strlen(n) > 128 ||
-	    strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-		strlen(n))
+	if (!bc_docker_name_ok(n, 128))
 		return bc_err_set(c->err, BC_EINVAL,
 				  "%s: %s: container_name must be a name of [a-zA-Z0-9][a-zA-Z0-9_.-]*",
 				  loc(c, line), what);

@@ -1,4 +1,3 @@
-#include <ctype.h>
 #include "lib/model/spec_int.h"
 
 #include <math.h>
@@ -541,10 +540,7 @@ outside_name(const json_t *cfg, const char *what, const char *name, char **docke
 	if (ext != NULL && !json_is_boolean(ext))
 		return bc_err_set(err, BC_EINVAL, "%s %s '%s': external must be true or false",
 				  ctx->where, what, name);
-	if (nj != NULL && (n == NULL || *n == '\0' || strlen(n) > 255 ||
-			   !isalnum((unsigned char)n[0]) ||
-			   strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-			       strlen(n)))
+	if (nj != NULL && !bc_docker_name_ok(n, 255))
 		return bc_err_set(err, BC_EINVAL,
 				  "%s %s '%s': name must be a Docker name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
 				  ctx->where, what, name);

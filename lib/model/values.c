@@ -342,3 +342,12 @@ bc_name_ok(const char *name, bool env)
 			return false;
 	return true;
 }
+
+bool
+bc_docker_name_ok(const char *name, size_t max)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	return n > 0 && n <= max && isalnum((unsigned char)name[0]) &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}

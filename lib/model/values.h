@@ -23,6 +23,10 @@ bool bc_label_truthy(const char *v);
  * environment variable's. */
 bool bc_name_ok(const char *name, bool env);
 
+/* Is name one Docker takes for a container, volume or network
+ * ([a-zA-Z0-9][a-zA-Z0-9_.-]*), at most max bytes? */
+bool bc_docker_name_ok(const char *name, size_t max);
+
 /* Byte size: integer, or a number with b/k/m/g (optionally followed by b),
  * any case -> bytes. */
 int bc_parse_bytes(const json_t *v, int64_t *bytes, bc_err *err);
