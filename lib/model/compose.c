@@ -1048,7 +1048,6 @@ bad:
 	return NULL;
 }
 
-static json_t *names_map(const json_t *v, bool deps);
 /* Does a top-level volume or network of the file (top "volumes" or
  * "networks") live outside the app: external, or a name of its own? */
 static bool
@@ -1096,45 +1095,17 @@ uses_outside(struct cx *c, const json_t *comp)
 }
 
 
-/* container_name: containers are named after the release here (the
- * reconciler knows them by it); what a fixed name is used for, other
- * services reaching it by that name, it still does, as a network alias on
- * each network the service joins. */
+/* container_name: the container's own name (the target carries it as the
+ * label BC_LABEL_CONTAINER_NAME). */
 static int
-container_name(struct cx *c, const char *what, const json_t *v, json_t *comp, int line)
+container_name(struct cx *c, const char *what, const json_t *v, json_t *labels, int line)
 {
-	const char *n = json_string_value(v);
-	json_t *nets, *e;
-	const char *k;
-
-	if (!bc_docker_name_ok(n, 128))
+	if (!bc_docker_name_ok(json_string_value(v), 128))
 		return bc_err_set(c->err, BC_EINVAL,
-				  "%s: %s: container_name must be a name of [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+				  "%s: %s: container_name must be a name of "
+				  "[a-zA-Z0-9][a-zA-Z0-9_.-]* (at most 128)",
 				  loc(c, line), what);
-	if (json_object_get(comp, "network_mode") != NULL) {
-		warn(c, "%s: container_name '%s' is not applied: containers are named after the "
-			"release here, and with network_mode it cannot be a network alias",
-		     what, n);
-		return 0;
-	}
-	nets = json_object_get(comp, "networks");
-	nets = nets ? names_map(nets, false) : json_pack("{s:n}", "default");
-	if (nets == NULL)
-		return 0; /* refused as it is by the target's parser */
-	json_object_foreach(nets, k, e)
-	{
-		json_t *cfg = json_is_object(e) ? json_deep_copy(e) : json_object();
-		json_t *al = json_object_get(cfg, "aliases");
-		if (al == NULL)
-			json_object_set_new(cfg, "aliases", al = json_array());
-		if (json_is_array(al))
-			json_array_append_new(al, json_string(n));
-		json_object_set_new(nets, k, cfg);
-	}
-	json_object_set_new(comp, "networks", nets);
-	warn(c, "%s: container_name '%s': containers are named after the release here; '%s' is "
-		"its network alias, so other services reach it by that name",
-	     what, n, n);
+	json_object_set(labels, BC_LABEL_CONTAINER_NAME, (json_t *)v);
 	return 0;
 }
 
@@ -1455,7 +1426,7 @@ service(struct cx *c, const char *name, json_t *s, yaml_node_t *node)
 	}
 	ephemeral_ports(comp);
 	if ((v = json_object_get(s, "container_name")) != NULL &&
-	    container_name(c, what, v, comp, key_line(c, node, "container_name")) < 0) {
+	    container_name(c, what, v, labels, key_line(c, node, "container_name")) < 0) {
 		json_decref(labels);
 		goto out;
 	}

@@ -21,6 +21,7 @@ service_free(bc_service *s)
 	json_decref(s->spec);
 	json_decref(s->connect);
 	json_decref(s->files);
+	free(s->container_name);
 	json_decref(s->hooks);
 	free(s->container_id);
 	free(s->status);
@@ -171,6 +172,8 @@ fits(int n, size_t cap)
 int
 bc_container_name(char *out, size_t n, const bc_service *svc)
 {
+	if (svc->container_name != NULL)
+		return fits(snprintf(out, n, "%s", svc->container_name), n);
 	return fits(snprintf(out, n, "%s_%lld_%lld_%s", svc->name, (long long)svc->image_id,
 			     (long long)svc->release_id, svc->commit ? svc->commit : "none"),
 		    n);

@@ -51,6 +51,11 @@ typedef struct bc_service {
 	int64_t release_id; /* names the container */
 	char *commit;	    /* release commit: names the container */
 	char *image;	    /* image reference */
+	/* the container's name a release gives it (the label
+	 * io.balena-compose.container-name: compose's container_name), or
+	 * NULL for <service>_<imageId>_<releaseId>_<commit>; current: the
+	 * name of a container named so */
+	char *container_name;
 	bool running;	    /* target: wanted running; current: is running */
 	char *config_hash;  /* effective config, see lib/model/spec.h */
 	bc_strv depends_on; /* service names */

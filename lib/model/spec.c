@@ -431,6 +431,17 @@ bc_spec_service(bc_service *svc, const json_t *composition, const json_t *enviro
 		goto out;
 	}
 	b.allow_binds = truthy(json_object_get(b.labels, BC_LABEL_BINDS));
+	/* a name of its own: one container at a time has it */
+	if ((v = json_object_get(b.labels, BC_LABEL_CONTAINER_NAME)) != NULL) {
+		if (!bc_docker_name_ok(json_string_value(v), 128)) {
+			spec_fail(&b, "labels", "%s",
+				  BC_LABEL_CONTAINER_NAME " must be a Docker name "
+							  "([a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128)");
+			goto out;
+		}
+		free(svc->container_name);
+		svc->container_name = strdup(json_string_value(v));
+	}
 	if (strategy_from_labels(&b) < 0)
 		goto out;
 	for (size_t i = 1; i < bc_spec_nkeys; i++)

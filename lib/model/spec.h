@@ -18,6 +18,13 @@
 /* on a volume or network a release names itself (compose's name:): its
  * name in the app */
 #define BC_LABEL_COMPONENT "io.balena-compose.component"
+/* on a service: the container's own name (compose's container_name) */
+#define BC_LABEL_CONTAINER_NAME "io.balena-compose.container-name"
+/* on a container named so: what its name does not say (its image id,
+ * release id and commit), for the current state */
+#define BC_LABEL_IMAGE_ID "io.balena-compose.image-id"
+#define BC_LABEL_RELEASE_ID "io.balena-compose.release-id"
+#define BC_LABEL_COMMIT "io.balena-compose.commit"
 /* on a container: the platform it was made for (composition platform) */
 #define BC_LABEL_PLATFORM "io.balena-compose.platform"
 /* on a container: its pre_stop hooks, the exec bodies as JSON */

@@ -128,8 +128,18 @@ add_container(bc_state *st, const json_t *c, bc_err *err)
 	s->name = strdup(sname);
 	parse_i64(label(c, "io.balena.service-id"), &s->service_id);
 	nm = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
-	if (nm != NULL)
+	if (nm != NULL && label(c, BC_LABEL_IMAGE_ID) != NULL) {
+		/* named by its release (container_name): its labels say the rest */
+		const char *cm = label(c, BC_LABEL_COMMIT);
+		s->container_name = strdup(nm[0] == '/' ? nm + 1 : nm);
+		if (!parse_i64(label(c, BC_LABEL_IMAGE_ID), &s->image_id) ||
+		    !parse_i64(label(c, BC_LABEL_RELEASE_ID), &s->release_id))
+			s->image_id = s->release_id = 0;
+		if (cm != NULL && strcmp(cm, "none") != 0)
+			s->commit = strdup(cm);
+	} else if (nm != NULL) {
 		parse_container_name(nm[0] == '/' ? nm + 1 : nm, s);
+	}
 	s->container_id = strdup(json_string_value(json_object_get(c, "Id")) ?: "");
 	s->status = strdup(json_string_value(json_object_get(c, "State")) ?: "unknown");
 	s->running = strcmp(s->status, "running") == 0 || strcmp(s->status, "restarting") == 0;

@@ -232,6 +232,16 @@ create(bc_docker *d, const bc_step *s, const bc_state *current, const bc_exec_en
 	}
 	body = json_deep_copy(t->spec);
 	json_object_set_new(body, "Image", json_string(t->image));
+	if (t->container_name != NULL) {
+		/* what its name does not say, for the current state */
+		json_t *l = json_object_get(body, "Labels");
+		char num[32];
+		snprintf(num, sizeof(num), "%lld", (long long)t->image_id);
+		json_object_set_new(l, BC_LABEL_IMAGE_ID, json_string(num));
+		snprintf(num, sizeof(num), "%lld", (long long)t->release_id);
+		json_object_set_new(l, BC_LABEL_RELEASE_ID, json_string(num));
+		json_object_set_new(l, BC_LABEL_COMMIT, json_string(t->commit ? t->commit : "none"));
+	}
 	if (resolve_service_modes(body, bc_state_app(current, s->app->app_id), t->name, err) < 0)
 		goto out;
 	if (bc_docker_container_create_for(

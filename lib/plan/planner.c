@@ -255,6 +255,12 @@ service_steps(struct planner *p, const bc_app *c, const bc_app *t, const bc_serv
 	}
 	if (config_equal(p, cur, svc)) {
 		enum bc_action a = BC_STEP_NOOP;
+		if (!same_name(cur, svc) && svc->container_name != NULL) {
+			/* its name is its own: what it does not say is on labels,
+			 * which a rename cannot change; made again */
+			kill_step(p, t, cur, false);
+			return;
+		}
 		if (!same_name(cur, svc))
 			a = BC_STEP_UPDATE_METADATA;
 		else if (svc->running && cur->status && strcmp(cur->status, "created") == 0)
@@ -297,8 +303,9 @@ service_steps(struct planner *p, const bc_app *c, const bc_app *t, const bc_serv
 			return;
 		}
 		/* Two containers cannot share a name: a config change within one
-		 * release is handled as download-then-kill. */
-		if (!same_name(cur, svc)) {
+		 * release, or a service with a name of its own, is handled as
+		 * download-then-kill. */
+		if (!same_name(cur, svc) && svc->container_name == NULL) {
 			if ((why = start_blocker(p, c, t, svc, buf, sizeof(buf))) != NULL) {
 				noop(p, t, svc, "%s", why);
 			} else if ((s = emit(p, BC_STEP_HANDOVER, t)) != NULL) {

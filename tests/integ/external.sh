@@ -32,7 +32,7 @@ services:
   db:
     image: $BCTEST_IMAGE
     container_name: bc-db-$PROJ
-    command: sh -c 'trap exit TERM; while :; do sleep 1; done'
+    command: sh -c 'trap exit TERM; while :; do sleep 3; done'
     labels: {io.balena-compose.test: "1"}
   web:
     image: $BCTEST_IMAGE
@@ -86,15 +86,26 @@ check "the named volume was made under its name" \
 	test "$(docker volume inspect -f '{{index .Labels "io.balena.app-id"}}' "$OWNV" 2>&1)" = "$APP"
 check "the container is on the external network" \
 	bash -c "docker inspect -f '{{range \$k, \$v := .NetworkSettings.Networks}}{{\$k}} {{end}}' '$a' | grep -qw '$EXTN'"
-check "container_name: the other service reaches db by that name" \
-	docker exec "$a" ping -c1 -W2 "bc-db-$PROJ"
+dbc=$(svc db)
+check "container_name: db's container has that name" \
+	test "$(docker inspect -f '{{.Name}}' "$dbc" 2>&1)" = "/bc-db-$PROJ"
+check "the other service reaches db by that name" docker exec "$a" ping -c1 -W2 "bc-db-$PROJ"
 w=$(svc web)
 check "volumes_from app:ro: web sees app's volumes" \
 	test "$(docker exec "$w" cat /shared/keep 2>&1)" = "device data"
 check "read-only there" bash -c "! docker exec '$w' sh -c 'echo x >/own/x' 2>/dev/null"
 check "links db:database: web reaches db as 'database'" docker exec "$w" ping -c1 -W2 database
 out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
-check "up again: a no-op, the same containers" test "$(svc app) $(svc web)" = "$a $w"
+check "up again: a no-op, the same containers" test "$(svc app) $(svc web) $(svc db)" = "$a $w $dbc"
+# a change to db: made again under its name (the old one goes first)
+sed -i 's/sleep 3; done/sleep 4; done/' "$T/p/docker-compose.yml"
+out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+check "db changed: up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
+check "a new db container, under the same name" \
+	bash -c "[ -n '$(svc db)' ] && [ '$(svc db)' != '$dbc' ] && [ \"\$(docker inspect -f '{{.Name}}' '$(svc db)')\" = '/bc-db-$PROJ' ]"
+a=$(svc app)
+w=$(svc web)
 
 out=$(bc down -v -p "$PROJ" --timeout 30 2>&1)
 rc=$?

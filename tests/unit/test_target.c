@@ -671,6 +671,25 @@ test_hooks(void **state)
 	assert_string_not_equal(svc->config_hash, base);
 	bc_state_free(&st);
 	json_decref(d);
+	/* container_name (the label): the container's own name */
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "labels"),
+			    "io.balena-compose.container-name", json_string("my-sensor"));
+	if (bc_target_parse(d, NULL, &st, &err) < 0)
+		fail_msg("%s", err.msg);
+	{
+		char cname[200];
+		svc = bc_app_service(&st.apps[0], "sensor");
+		assert_string_equal(svc->container_name, "my-sensor");
+		assert_int_equal(bc_container_name(cname, sizeof(cname), svc), 0);
+		assert_string_equal(cname, "my-sensor");
+	}
+	bc_state_free(&st);
+	json_decref(d);
+	d = fixture();
+	json_object_set_new(json_object_get(svc_json(d, "sensor"), "labels"),
+			    "io.balena-compose.container-name", json_string("../x"));
+	expect_reject(d, "io.balena-compose.container-name must be a Docker name");
 	/* platform: on the container's label (create reads it there) */
 	d = fixture();
 	json_object_set_new(json_object_get(svc_json(d, "sensor"), "composition"), "platform",
