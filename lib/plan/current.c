@@ -110,8 +110,27 @@ status_words(const char *st, bc_service *s)
 	}
 }
 
+/* The app-level name of a network the app named itself (compose's name:)
+ * that a container of app_id joins as net: its label says it; NULL if net
+ * is no such network of the app. */
+static const char *
+named_network(const json_t *networks, const char *net, const char *appid_s)
+{
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach(networks, i, o)
+	{
+		const char *n = json_string_value(json_object_get(o, "Name"));
+		const char *id = label(o, "io.balena.app-id");
+		if (n != NULL && strcmp(n, net) == 0 && id != NULL && strcmp(id, appid_s) == 0)
+			return label(o, BC_LABEL_COMPONENT);
+	}
+	return NULL;
+}
+
 static int
-add_container(bc_state *st, const json_t *c, bc_err *err)
+add_container(bc_state *st, const json_t *c, const json_t *networks, bc_err *err)
 {
 	const char *sname = label(c, "io.balena.service-name"), *nm, *v;
 	int64_t app_id;
@@ -164,15 +183,17 @@ add_container(bc_state *st, const json_t *c, bc_err *err)
 	s->created = json_integer_value(json_object_get(c, "Created"));
 	{
 		const char *net;
+		snprintf(appid_s, sizeof(appid_s), "%lld", (long long)app_id);
 		json_object_foreach(
 		    json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), net, e)
 		{
 			const char *short_name = after_prefix(net, a->uuid);
+			if (short_name == NULL)
+				short_name = named_network(networks, net, appid_s);
 			if (short_name != NULL)
 				bc_strv_add(&s->networks, short_name);
 		}
 	}
-	snprintf(appid_s, sizeof(appid_s), "%lld", (long long)app_id);
 	json_array_foreach(json_object_get(c, "Mounts"), i, e)
 	{
 		const char *vn = json_string_value(json_object_get(e, "Name"));
@@ -235,7 +256,7 @@ bc_current_from_docker(const json_t *containers, const json_t *volumes, const js
 	json_t *e;
 
 	memset(out, 0, sizeof(*out));
-	json_array_foreach(containers, i, e) if (add_container(out, e, err) < 0) goto fail;
+	json_array_foreach(containers, i, e) if (add_container(out, e, networks, err) < 0) goto fail;
 	json_array_foreach(volumes, i, e) if (add_component(out, e, true, err) < 0) goto fail;
 	json_array_foreach(networks, i, e) if (add_component(out, e, false, err) < 0) goto fail;
 	return 0;

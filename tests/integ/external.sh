@@ -20,6 +20,7 @@ PROJ=ex$$
 EXTV=bc-test-extvol-$$
 EXTN=bc-test-extnet-$$
 OWNV=bc-test-ownvol-$$
+BACKN=bc-test-backnet-$$
 mkdir -p "$T/p"
 cat >"$T/p/docker-compose.yml" <<EOT
 services:
@@ -33,6 +34,7 @@ services:
     image: $BCTEST_IMAGE
     container_name: bc-db-$PROJ
     command: sh -c 'trap exit TERM; while :; do sleep 3; done'
+    networks: [default, back]
     labels: {io.balena-compose.test: "1"}
   web:
     image: $BCTEST_IMAGE
@@ -46,6 +48,7 @@ volumes:
 networks:
   proxy: {external: true, name: $EXTN}
   default: {labels: {io.balena-compose.test: "1"}}
+  back: {name: $BACKN, labels: {io.balena-compose.test: "1"}}
 EOT
 APP=$("$BIN/balena-compose" config -f "$T/p/docker-compose.yml" -p "$PROJ" 2>/dev/null |
 	grep -m1 -o '"id": [0-9]*' | grep -o '[0-9]*')
@@ -56,7 +59,7 @@ cleanup() {
 	suite_stop
 	docker rm -f $(docker ps -aq --filter "label=io.balena.app-id=$APP") >/dev/null 2>&1
 	docker volume rm -f "$EXTV" "$OWNV" >/dev/null 2>&1
-	docker network rm "$EXTN" >/dev/null 2>&1
+	docker network rm "$EXTN" "$BACKN" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -106,11 +109,23 @@ check "a new db container, under the same name" \
 	bash -c "[ -n '$(svc db)' ] && [ '$(svc db)' != '$dbc' ] && [ \"\$(docker inspect -f '{{.Name}}' '$(svc db)')\" = '/bc-db-$PROJ' ]"
 a=$(svc app)
 w=$(svc web)
+# a network named by the app, changed while db is on it: db leaves it,
+# it is made again, db joins the new one
+net1=$(docker network inspect -f '{{.Id}}' "$BACKN" 2>&1)
+sed -i 's/back: {name: \(.*\), labels: {io.balena-compose.test: "1"}}/back: {name: \1, labels: {io.balena-compose.test: "1", v: "2"}}/' "$T/p/docker-compose.yml"
+out=$(bc up -f "$T/p/docker-compose.yml" -p "$PROJ" --timeout 60 2>&1)
+rc=$?
+net2=$(docker network inspect -f '{{.Id}}' "$BACKN" 2>&1)
+check "the named network changed: up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
+check "it was made again" test -n "$net2" -a "$net1" != "$net2"
+check "and db is on the new one" \
+	bash -c "docker inspect -f '{{range \$k, \$v := .NetworkSettings.Networks}}{{\$v.NetworkID}} {{end}}' '$(svc db)' | grep -q '$net2'"
 
 out=$(bc down -v -p "$PROJ" --timeout 30 2>&1)
 rc=$?
 check "down -v exits 0" test "$rc" -eq 0
 check "the named volume went with it" bash -c "! docker volume inspect '$OWNV' >/dev/null 2>&1"
+check "and the named network" bash -c "! docker network inspect '$BACKN' >/dev/null 2>&1"
 check "the external volume stays, with its data" \
 	bash -c "docker run --rm -v '$EXTV:/v' '$BCTEST_IMAGE' cat /v/keep | grep -q 'device data'"
 check "the external network stays" docker network inspect "$EXTN"
