@@ -1,7 +1,5 @@
 #include "lib/docker/docker.h"
 
-#include "lib/base/text.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +7,7 @@
 #include <unistd.h>
 
 #include "lib/base/buf.h"
+#include "lib/base/text.h"
 #include "lib/docker/http1.h"
 
 #define REQUEST_TIMEOUT_S 120L

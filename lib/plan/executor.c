@@ -1,8 +1,8 @@
 #include "lib/plan/executor.h"
 
-#include "lib/docker/tarball.h"
 #include "lib/base/fsutil.h"
 #include "lib/base/log.h"
+#include "lib/docker/tarball.h"
 #include "lib/locks/lock.h"
 
 #include <errno.h>
