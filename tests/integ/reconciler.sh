@@ -149,9 +149,10 @@ check "removed by hand: recreated by the reconciler on Docker's event" test -n "
 
 # crash recovery: kill -9 the reconciler, change Docker meanwhile; the
 # restarted one resumes the kept target and repairs
-kill9 "$(suite_pid reconciler)"
+old=$(suite_pid reconciler)
+kill9 "$old"
 docker rm -f "$(cid web)" >/dev/null
-suite_wait_ready reconciler
+suite_restarted reconciler "$old"
 for _ in $(seq 50); do [ -n "$(cid web)" ] && break; sleep 0.1; done
 check "after kill -9: the kept target is resumed and web repaired" test -n "$(cid web)"
 check "state says settled" bash -c "'$BIN/balena-compose' state | grep -q '^generation [0-9]*, settled$'"

@@ -157,8 +157,10 @@ check "v5: committed after the setting's 3 s" committed 5
 # one goes on with the trial and commits the new release
 bc up -d -f "$T/p/v4.yml" >/dev/null 2>&1
 for _ in $(seq 50); do [ "$(field status)" = Settling ] && break; sleep 0.1; done
-kill9 "$(suite_pid reconciler)"
-suite_wait_ready reconciler
+old=$(suite_pid reconciler)
+kill9 "$old"
+# a new one, up and ready (s6 may still say the killed one is, for a moment)
+suite_restarted reconciler "$old"
 out=$(bc up -f "$T/p/v4.yml" --timeout 60 2>&1)
 rc=$?
 check "v4 after a kill -9 in its settle period: up exits 0 ($(echo "$out" | tail -1))" test "$rc" -eq 0
@@ -167,8 +169,9 @@ check "v4: runs, committed" both 4
 # 8. kill -9 during the trial of a crash loop: it still ends rolled back
 bc up -d -f "$T/p/v2.yml" --force >/dev/null 2>&1
 sleep 0.3
-kill9 "$(suite_pid reconciler)"
-suite_wait_ready reconciler
+old=$(suite_pid reconciler)
+kill9 "$old"
+suite_restarted reconciler "$old"
 for _ in $(seq 200); do [ "$(field status)" = "Rolled back" ] && break; sleep 0.1; done
 check "v2 forced, kill -9 meanwhile: rolled back to v4 ($(field status))" \
 	test "$(field status)" = "Rolled back" -a "$(running_v)" = 4
