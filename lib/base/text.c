@@ -1,4 +1,5 @@
 /* Terminal-safe text: see text.h. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,4 +163,25 @@ bc_pct_encode(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+int
+bc_tar_name_split(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n <= 100)
+		return -1;
+	for (size_t i = n > 101 ? n - 101 : 0; i < n && i <= 155; i++)
+		if (path[i] == '/' && n - i - 1 <= 100 && n - i - 1 > 0)
+			return (int)i;
+	return -2;
+}
+
+bool
+bc_tar_name_fits(const char *path)
+{
+	if (path[0] == '/')
+		path++;
+	return *path != '\0' && bc_tar_name_split(path) != -2;
 }

@@ -37,4 +37,11 @@ void bc_status_line(char *out, size_t n, const char *fmt, const char *what);
  * the caller's to free; NULL when out of memory. */
 char *bc_pct_encode(const char *s);
 
+/* A tar (ustar) header's name: path (no leading '/') split into a prefix
+ * of at most 155 bytes and a name of at most 100: the index of the '/'
+ * that ends the prefix, -1 when the name alone holds it, -2 when it cannot
+ * be held. bc_tar_name_fits: can it (a leading '/' skipped)? */
+int bc_tar_name_split(const char *path);
+bool bc_tar_name_fits(const char *path);
+
 #endif

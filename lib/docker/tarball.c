@@ -74,56 +74,6 @@ tar_close(struct archive *a, struct sink *s, const char *what, int rc)
 	return rc;
 }
 
-/* --- files made in a container ----------------------------------------------------- */
-
-int
-bc_tar_files(const json_t *files, bc_buf *out, bc_err *err)
-{
-	struct sink s = {out, err, false};
-	struct archive *a = tar_open(&s, err);
-	time_t now = time(NULL);
-	const json_t *f;
-	size_t i;
-	int rc = 0;
-
-	if (a == NULL)
-		return -1;
-	json_array_foreach(files, i, f)
-	{
-		const char *target = json_string_value(json_object_get(f, "target"));
-		const char *content = json_string_value(json_object_get(f, "content"));
-		size_t len = json_string_length(json_object_get(f, "content"));
-		const char *uid = json_string_value(json_object_get(f, "uid"));
-		const char *gid = json_string_value(json_object_get(f, "gid"));
-		json_int_t mode = json_integer_value(json_object_get(f, "mode"));
-		struct archive_entry *e;
-
-		if (target == NULL || target[0] != '/' || content == NULL) {
-			rc = bc_err_set(err, BC_EINVAL, "files[%zu]: needs an absolute target and "
-							"content", i);
-			break;
-		}
-		if ((e = archive_entry_new()) == NULL) {
-			rc = bc_err_sys(err, "tar");
-			break;
-		}
-		archive_entry_set_pathname(e, target + 1);
-		archive_entry_set_filetype(e, AE_IFREG);
-		archive_entry_set_perm(e, json_object_get(f, "mode") ? (mode_t)mode : 0444);
-		archive_entry_set_uid(e, uid ? strtoll(uid, NULL, 10) : 0);
-		archive_entry_set_gid(e, gid ? strtoll(gid, NULL, 10) : 0);
-		archive_entry_set_size(e, (la_int64_t)len);
-		archive_entry_set_mtime(e, now, 0);
-		if (archive_write_header(a, e) != ARCHIVE_OK ||
-		    (len > 0 && archive_write_data(a, content, len) != (la_ssize_t)len))
-			rc = tar_fail(a, &s, "tar");
-		archive_entry_free(e);
-		if (rc < 0)
-			break;
-	}
-	return tar_close(a, &s, "tar", rc);
-}
-
 /* --- .dockerignore ------------------------------------------------------------- */
 
 struct rule {

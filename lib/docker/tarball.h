@@ -1,7 +1,7 @@
-/* Tar bodies for the engine, written with libarchive: files made in a
- * container (a service's secrets and configs from an environment or
- * content source) and a build's context (a directory, .dockerignore
- * honoured as the docker CLI honours it).
+/* A build's context as a tar for the engine, written with libarchive (a
+ * directory, .dockerignore honoured as the docker CLI honours it). The
+ * CLI's: no daemon links this (the files a service's secrets and configs
+ * make are lib/docker/ustar.h).
  *
  * Each writes into out (the caller's; bounded by out->max, 0 meaning
  * BC_BUF_DEFAULT_MAX), which the caller frees with bc_buf_free. */
@@ -13,11 +13,6 @@
 
 #include "lib/base/buf.h"
 #include "lib/base/err.h"
-
-/* files: [{"target": "/abs/path", "content": "...", "mode": 0444,
- * "uid": "0", "gid": "0"}] as the target's "files" key carries them
- * (checked there); entries are named relative to "/". */
-int bc_tar_files(const json_t *files, bc_buf *out, bc_err *err);
 
 /* The build context under dir: every file, directory and symlink (not
  * followed) not excluded by dir/.dockerignore; dockerfile (relative to

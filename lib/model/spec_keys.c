@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/base/text.h"
 #include "lib/model/spec_int.h"
 #include "lib/model/values.h"
 
@@ -1308,9 +1309,12 @@ k_files(struct sb *b, const struct key *k, json_t *v)
 		if (!json_is_object(e))
 			why = "each file must be a map";
 		else if (t == NULL || t[0] != '/' || t[1] == '\0' || t[strlen(t) - 1] == '/' ||
-			 strlen(t) > 1024 || strstr(t, "/../") != NULL ||
+			 strstr(t, "/../") != NULL ||
 			 strcmp(t + strlen(t) - 3 > t ? t + strlen(t) - 3 : t, "/..") == 0)
 			why = "each file needs a target: the absolute path of a file (no ..)";
+		else if (!bc_tar_name_fits(t))
+			why = "a file's target is too long (a tar name: at most 100 bytes after a "
+			      "'/', 155 before it)";
 		else if (!json_is_string(c))
 			why = "each file needs its content as a string";
 		else if (mode != NULL && (!json_is_integer(mode) || json_integer_value(mode) < 0 ||

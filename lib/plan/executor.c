@@ -2,7 +2,7 @@
 
 #include "lib/base/fsutil.h"
 #include "lib/base/log.h"
-#include "lib/docker/tarball.h"
+#include "lib/docker/ustar.h"
 #include "lib/locks/lock.h"
 
 #include <errno.h>

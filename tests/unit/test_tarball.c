@@ -17,6 +17,8 @@
 #include "lib/base/fsutil.h"
 #include "lib/docker/build.h"
 #include "lib/docker/tarball.h"
+#include "lib/docker/ustar.h"
+#include "lib/base/text.h"
 
 /* The tar's entries as "name mode uid:gid size [link]" lines, sorted by
  * the order they came in; contents of regular files into contents (name
@@ -66,6 +68,7 @@ test_files(void **state)
 	char *l;
 	(void)state;
 	assert_int_equal(bc_tar_files(files, &tar, &err), 0);
+	assert_int_equal(tar.len % 512, 0);
 	l = listing(&tar, contents);
 	assert_string_equal(l, "run/secrets/tok 400 7:8 6\nmotd 444 0:0 0\n");
 	assert_string_equal(json_string_value(json_object_get(contents, "run/secrets/tok")),
@@ -78,10 +81,42 @@ test_files(void **state)
 	    "0123456789012345678901234567890123456789012345678901234567890123456789"
 	    "0123456789012345678901234567890123456789012345678901234567890123456789"));
 	assert_int_equal(bc_tar_files(files, &tar, &err), -1);
-	assert_non_null(strstr(err.msg, "larger than 1024 bytes"));
+	assert_non_null(strstr(err.msg, "buffer limit of 1024 bytes exceeded"));
 	bc_buf_free(&tar);
 	json_decref(files);
 	json_decref(contents);
+
+	/* a long name goes in the header's prefix and name, read back whole
+	 * by libarchive; one that cannot is said */
+	{
+		char dir[200], path[400], want[420];
+		memset(dir, 'd', 150);
+		dir[150] = '\0';
+		snprintf(path, sizeof(path), "/%s/%s", dir, "file-of-sixty-characters-in-its-name-xxxxxxxxxxxxxxxxxxxxx");
+		snprintf(want, sizeof(want), "%s 444 0:0 2\n", path + 1);
+		assert_true(bc_tar_name_fits(path));
+		tar.max = 0; /* the default bound again */
+		files = json_pack("[{s:s, s:s}]", "target", path, "content", "hi");
+		contents = json_object();
+		assert_int_equal(bc_tar_files(files, &tar, &err), 0);
+		l = listing(&tar, contents);
+		assert_string_equal(l, want);
+		free(l);
+		bc_buf_free(&tar);
+		json_decref(files);
+		json_decref(contents);
+		memset(dir, 'd', 160);
+		dir[160] = '\0';
+		snprintf(path, sizeof(path), "/%s/%s", dir, "sixty");
+		assert_false(bc_tar_name_fits(path));
+		files = json_pack("[{s:s, s:s}]", "target", path, "content", "hi");
+		assert_int_equal(bc_tar_files(files, &tar, &err), -1);
+		assert_non_null(strstr(err.msg, "is too long for a tar name"));
+		bc_buf_free(&tar);
+		json_decref(files);
+		assert_true(bc_tar_name_fits("/short"));
+		assert_false(bc_tar_name_fits("/"));
+	}
 }
 
 static bc_ignore *

@@ -1451,6 +1451,12 @@ test_files(void **state)
 	reject_composition("sensor", "files",
 			   json_pack("[{s:s, s:s}]", "target", big, "content", "s3cret"),
 			   "each file needs a target");
+	big[0] = '/';
+	big[161] = '/';
+	big[200] = '\0';
+	reject_composition("sensor", "files",
+			   json_pack("[{s:s, s:s}]", "target", big, "content", "s3cret"),
+			   "a file's target is too long (a tar name");
 }
 
 static void
