@@ -1739,19 +1739,13 @@ as_map(const json_t *v, bool hosts)
 static json_t *
 names_map(const json_t *v, bool deps)
 {
-	json_t *out, *e;
-	size_t i;
+	json_t *m = as_map(v, false), *e;
+	const char *k;
 
-	if (json_is_object(v))
-		return json_deep_copy(v);
-	if (!json_is_array(v))
-		return NULL;
-	out = json_object();
-	json_array_foreach(v, i, e) if (json_is_string(e))
-	    json_object_set_new(out, json_string_value(e),
-				deps ? json_pack("{s:s}", "condition", "service_started")
-				     : json_null());
-	return out;
+	if (m != NULL && deps && json_is_array(v))
+		json_object_foreach(m, k, e)
+		    json_object_set_new(m, k, json_pack("{s:s}", "condition", "service_started"));
+	return m;
 }
 
 /* What a mount or a device is keyed by when merged: its target ("/data"

@@ -805,6 +805,24 @@ test_extends_include(void **state)
 	assert_int_equal(json_array_size(json_object_get(comp, "ports")), 2);
 	json_decref(t);
 
+	/* a list and a map of depends_on merged: a map of both */
+	t = parse("services:\n"
+		  "  a: {image: x}\n"
+		  "  b: {image: x}\n"
+		  "  base: {image: x, depends_on: [a]}\n"
+		  "  s: {extends: base, depends_on: {b: {condition: service_healthy}}}\n",
+		  &err);
+	if (t == NULL)
+		fail_msg("%s", err.msg);
+	comp = json_object_get(json_object_get(services_of(t), "s"), "composition");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(json_object_get(comp, "depends_on"), "a"), "condition")),
+			    "service_started");
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(json_object_get(comp, "depends_on"), "b"), "condition")),
+			    "service_healthy");
+	json_decref(t);
+
 	expect("services:\n  a: {extends: {file: base.yml, service: loop1}}\n",
 	       "base.yml: service 'loop2': extends goes round in a cycle");
 	expect("services:\n  a: {extends: nope}\n", "service 'a': extends: no service 'nope'");
