@@ -185,8 +185,6 @@ static char *
 read_file(const char *cmd, const char *path, size_t *len)
 {
 	bc_buf b = {.max = BC_PROTO_MAX_DOC};
-	char chunk[8192];
-	size_t n;
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	bc_err err = {0};
 
@@ -194,13 +192,11 @@ read_file(const char *cmd, const char *path, size_t *len)
 		fprintf(stderr, "balena-compose %s: cannot open '%s': %m\n", cmd, path);
 		return NULL;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (bc_buf_add(&b, chunk, n, &err) < 0) {
-			fprintf(stderr, "balena-compose %s: '%s': %s\n", cmd, path, err.msg);
-			bc_buf_free(&b);
-			b.data = NULL;
-			break;
-		}
+	if (bc_buf_read(&b, f, &err) < 0) {
+		fprintf(stderr, "balena-compose %s: '%s': %s\n", cmd, path, err.msg);
+		bc_buf_free(&b);
+		b.data = NULL;
+	}
 	if (f != stdin)
 		fclose(f);
 	*len = b.len;

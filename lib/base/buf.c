@@ -65,3 +65,15 @@ bc_buf_free(bc_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
+
+int
+bc_buf_read(bc_buf *b, FILE *f, bc_err *err)
+{
+	char chunk[8192];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (bc_buf_add(b, chunk, n, err) < 0)
+			return -1;
+	return 0;
+}

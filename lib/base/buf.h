@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "lib/base/err.h"
 
@@ -23,6 +24,9 @@ const char *bc_buf_cstr(bc_buf *b);
 /* Drop the first n bytes. */
 void bc_buf_consume(bc_buf *b, size_t n);
 void bc_buf_reset(bc_buf *b);
+/* Append all that is left of f (until EOF), bounded by b->max as
+ * bc_buf_add is (BC_ETOOBIG). */
+int bc_buf_read(bc_buf *b, FILE *f, bc_err *err);
 void bc_buf_free(bc_buf *b);
 
 #endif

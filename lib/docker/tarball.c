@@ -469,18 +469,15 @@ bc_tar_context_with(const char *dir, const char *dockerfile, const char *name, c
 	{
 		bc_buf rules = {.max = 1 << 20};
 		FILE *f = fopen(path, "re");
-		char chunk[8192];
-		size_t n;
 		if (f == NULL && errno != ENOENT)
 			return bc_err_sys(err, "open '%s'", path);
 		if (f != NULL) {
-			while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-				if (bc_buf_add(&rules, chunk, n, err) < 0) {
-					fclose(f);
-					bc_buf_free(&rules);
-					return bc_err_wrap(err, "%s", path);
-				}
+			int read = bc_buf_read(&rules, f, err);
 			fclose(f);
+			if (read < 0) {
+				bc_buf_free(&rules);
+				return bc_err_wrap(err, "%s", path);
+			}
 			ig = bc_ignore_parse(bc_buf_cstr(&rules), rules.len, path, err);
 			bc_buf_free(&rules);
 			if (ig == NULL)

@@ -476,55 +476,21 @@ bad_key(struct cx *c, yaml_node_t *map, const char *what, const char *key)
 			  loc(c, key_line(c, map, key)), what, key);
 }
 
+static json_t *pairs(struct cx *c, const char *what, const char *key, const json_t *v, char sep,
+		     int line);
+
 /* environment (map or list) into a map; null values come from the shell */
 static int
 env_map(struct cx *c, json_t *v, json_t *into, yaml_node_t *svc, const char *name)
 {
-	const char *k;
-	json_t *e;
-	size_t i;
 	char what[128];
+	json_t *m;
 
 	snprintf(what, sizeof(what), "service '%s'", name);
-	if (json_is_object(v)) {
-		json_object_foreach(v, k, e)
-		{
-			if (json_is_null(e)) {
-				const char *sv = lookup(c, k);
-				if (sv != NULL)
-					json_object_set_new(into, k, json_string(sv));
-			} else if (json_is_string(e)) {
-				json_object_set(into, k, e);
-			} else if (json_is_number(e) || json_is_boolean(e)) {
-				char *t = json_dumps(e, JSON_ENCODE_ANY);
-				json_object_set_new(into, k, json_string(t));
-				free(t);
-			} else {
-				return bc_err_set(c->err, BC_EINVAL,
-						  "%s: %s: environment '%s' must be a scalar",
-						  loc(c, key_line(c, svc, "environment")), what, k);
-			}
-		}
-		return 0;
-	}
-	if (!json_is_array(v))
-		return bc_err_set(c->err, BC_EINVAL, "%s: %s: environment must be a map or a list",
-				  loc(c, key_line(c, svc, "environment")), what);
-	json_array_foreach(v, i, e)
-	{
-		const char *s = json_string_value(e), *eq;
-		char key[256];
-		if (s == NULL)
-			return bc_err_set(c->err, BC_EINVAL,
-					  "%s: %s: environment entries must be strings",
-					  loc(c, key_line(c, svc, "environment")), what);
-		eq = strchr(s, '=');
-		snprintf(key, sizeof(key), "%.*s", (int)(eq ? eq - s : (long)strlen(s)), s);
-		if (eq != NULL)
-			json_object_set_new(into, key, json_string(eq + 1));
-		else if (lookup(c, key) != NULL)
-			json_object_set_new(into, key, json_string(lookup(c, key)));
-	}
+	if ((m = pairs(c, what, "environment", v, '=', key_line(c, svc, "environment"))) == NULL)
+		return -1;
+	json_object_update(into, m);
+	json_decref(m);
 	return 0;
 }
 
@@ -995,9 +961,10 @@ secret_defs(struct cx *c, yaml_node_t *root, bool secret)
 	return 0;
 }
 
-/* "K=V" list or map of scalars (null: from the environment, left out when
- * unset) into a map of strings; build's args and labels, extra_hosts as
- * "host:ip" with sep ':'. NULL with err. */
+/* "K=V" list or map of scalars (null, or "K" alone: from the environment,
+ * left out when unset) into a map of strings: environment, build's args
+ * and labels, extra_hosts as "host:ip" with sep ':'. key names it in
+ * errors. NULL with err. */
 static json_t *
 pairs(struct cx *c, const char *what, const char *key, const json_t *v, char sep, int line)
 {
@@ -1016,6 +983,8 @@ pairs(struct cx *c, const char *what, const char *key, const json_t *v, char sep
 				free(t);
 				sv = num;
 			} else if (!json_is_null(e) && sv == NULL) {
+				bc_err_set(c->err, BC_EINVAL, "%s: %s: %s '%s' must be a scalar",
+					   loc(c, line), what, key, k);
 				goto bad;
 			}
 			if (sv != NULL)
@@ -1023,14 +992,20 @@ pairs(struct cx *c, const char *what, const char *key, const json_t *v, char sep
 		}
 		return out;
 	}
-	if (!json_is_array(v))
+	if (!json_is_array(v)) {
+		bc_err_set(c->err, BC_EINVAL, "%s: %s: %s must be a map or a list", loc(c, line),
+			   what, key);
 		goto bad;
+	}
 	json_array_foreach(v, i, e)
 	{
 		const char *s = json_string_value(e), *at;
 		char name[256];
-		if (s == NULL)
+		if (s == NULL) {
+			bc_err_set(c->err, BC_EINVAL, "%s: %s: %s entries must be strings",
+				   loc(c, line), what, key);
 			goto bad;
+		}
 		at = strchr(s, sep == ':' ? '=' : sep);
 		if (sep == ':' && at == NULL)
 			at = strchr(s, ':');
@@ -1043,8 +1018,6 @@ pairs(struct cx *c, const char *what, const char *key, const json_t *v, char sep
 	return out;
 bad:
 	json_decref(out);
-	bc_err_set(c->err, BC_EINVAL, "%s: %s: build.%s must be a map or a list of \"K%cV\"",
-		   loc(c, line), what, key, sep == ':' ? ':' : '=');
 	return NULL;
 }
 
@@ -1177,7 +1150,9 @@ build_spec(struct cx *c, const char *what, const json_t *b, int line, bool *none
 		} else if (strcmp(k, "args") == 0 || strcmp(k, "labels") == 0 ||
 			   strcmp(k, "extra_hosts") == 0) {
 			bool hosts = strcmp(k, "extra_hosts") == 0;
-			if ((m = pairs(c, what, k, v, hosts ? ':' : '=', line)) == NULL)
+			char full[64];
+			snprintf(full, sizeof(full), "build.%s", k);
+			if ((m = pairs(c, what, full, v, hosts ? ':' : '=', line)) == NULL)
 				goto fail;
 			if (hosts) { /* the builder takes "host:ip" */
 				json_t *l = json_array(), *e;
@@ -1575,9 +1550,8 @@ enabled(struct cx *c, const char *name, const json_t *s, yaml_node_t *node)
 static int
 read_text(struct cx *c, const char *path, bc_buf *b)
 {
-	char chunk[8192];
-	size_t n;
 	FILE *f;
+	int rc;
 
 	if (c->files != NULL && ++*c->files > MAX_FILES)
 		return bc_err_set(c->err, BC_ETOOBIG, "%s: more than %d file reads through include and "
@@ -1590,13 +1564,9 @@ read_text(struct cx *c, const char *path, bc_buf *b)
 			   : 0;
 	if ((f = fopen(path, "re")) == NULL)
 		return bc_err_sys(c->err, "%s: open '%s'", c->source, path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (bc_buf_add(b, chunk, n, c->err) < 0) {
-			fclose(f);
-			return bc_err_wrap(c->err, "%s", path);
-		}
+	rc = bc_buf_read(b, f, c->err);
 	fclose(f);
-	return 0;
+	return rc < 0 ? bc_err_wrap(c->err, "%s", path) : 0;
 }
 
 /* path (relative to c->dir) as an absolute, clean path into out */
@@ -1617,7 +1587,6 @@ static int
 absolutize(struct cx *c, const char *what, json_t *svc)
 {
 	json_t *b = json_object_get(svc, "build"), *ef = json_object_get(svc, "env_file"), *e;
-	json_t *vols = json_object_get(svc, "volumes");
 	char abs[1024];
 	size_t i;
 
@@ -1655,31 +1624,10 @@ absolutize(struct cx *c, const char *what, json_t *svc)
 		else
 			json_array_set_new(ef, i, json_string(abs));
 	}
-	json_array_foreach(vols, i, e)
 	{
-		const char *v = json_string_value(e), *colon = v ? strchr(v, ':') : NULL;
-		char src[1024], out[2200];
-		if (json_is_object(e)) {
-			const char *t = json_string_value(json_object_get(e, "type"));
-			const char *so = json_string_value(json_object_get(e, "source"));
-			if (t && so && strcmp(t, "bind") == 0) {
-				if (host_path(c, what, so, 0, abs, sizeof(abs)) < 0)
-					return -1;
-				json_object_set_new(e, "source", json_string(abs));
-			}
-			continue;
-		}
-		if (colon == NULL || (size_t)(colon - v) >= sizeof(src))
-			continue;
-		snprintf(src, sizeof(src), "%.*s", (int)(colon - v), v);
-		if (src[0] != '.' && src[0] != '~')
-			continue;
-		if (host_path(c, what, src, 0, abs, sizeof(abs)) < 0)
-			return -1;
-		snprintf(out, sizeof(out), "%s%s", abs, colon);
-		json_array_set_new(vols, i, json_string(out));
+		bool binds; /* the label is the including file's to set */
+		return local_binds(c, what, svc, 0, &binds);
 	}
-	return 0;
 }
 
 /* The top-level secrets' and configs' file sources, made absolute too. */
@@ -2360,8 +2308,7 @@ json_t *
 bc_compose_load(const char *path, const bc_compose_opts *opts, bc_err *err)
 {
 	bc_buf b = {.max = BC_COMPOSE_MAX_BYTES};
-	char chunk[8192], dirbuf[1024];
-	size_t n;
+	char dirbuf[1024];
 	json_t *out;
 	FILE *f = fopen(path, "r");
 
@@ -2369,13 +2316,12 @@ bc_compose_load(const char *path, const bc_compose_opts *opts, bc_err *err)
 		bc_err_sys(err, "open '%s'", path);
 		return NULL;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (bc_buf_add(&b, chunk, n, err) < 0) {
-			fclose(f);
-			bc_buf_free(&b);
-			bc_err_wrap(err, "%s", path);
-			return NULL;
-		}
+	if (bc_buf_read(&b, f, err) < 0) {
+		fclose(f);
+		bc_buf_free(&b);
+		bc_err_wrap(err, "%s", path);
+		return NULL;
+	}
 	fclose(f);
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
 	out = bc_compose_parse(bc_buf_cstr(&b), b.len, path, dirname(dirbuf), opts, err);

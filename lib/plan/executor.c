@@ -38,8 +38,7 @@ resolve_ref(const char *ref, const bc_app *cur, const char *svcname, const char 
 			return 0;
 		}
 	}
-	return bc_err_set(err, BC_EINVAL, "service '%s': %s %.*s is not running", svcname, what,
-			  (int)len, name);
+	return bc_err_set(err, BC_EINVAL, "service '%s': %s %s is not running", svcname, what, ref);
 }
 
 /* Each "service:x..." of list (VolumesFrom, an endpoint's Links) resolved,
@@ -75,19 +74,13 @@ resolve_service_modes(json_t *body, const bc_app *cur, const char *svcname, bc_e
 
 	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
 		const char *mode = json_string_value(json_object_get(host, fields[f][0]));
-		const bc_service *dep = NULL;
-		char buf[128];
+		char id[700], buf[720];
 
 		if (mode == NULL || strncmp(mode, "service:", 8) != 0)
 			continue;
-		for (size_t i = 0; cur != NULL && i < cur->n_services; i++)
-			if (strcmp(cur->services[i].name, mode + 8) == 0 &&
-			    cur->services[i].running)
-				dep = &cur->services[i];
-		if (dep == NULL)
-			return bc_err_set(err, BC_EINVAL, "service '%s': %s %s is not running",
-					  svcname, fields[f][1], mode);
-		snprintf(buf, sizeof(buf), "container:%s", dep->container_id);
+		if (resolve_ref(mode, cur, svcname, fields[f][1], id, sizeof(id), err) < 0)
+			return -1;
+		snprintf(buf, sizeof(buf), "container:%s", id);
 		json_object_set_new(host, fields[f][0], json_string(buf));
 	}
 	if (resolve_list(json_object_get(host, "VolumesFrom"), cur, svcname, "volumes_from", err) <
